@@ -1,0 +1,50 @@
+package io.inctrl.serve.api.grpc;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.inctrl.serve.scoring.ScoringException;
+import org.jboss.logging.Logger;
+
+/** Maps use-case failures onto gRPC statuses with a message the caller can act on. */
+final class GrpcErrors {
+
+    private static final Logger LOG = Logger.getLogger(GrpcErrors.class);
+
+    private GrpcErrors() {
+    }
+
+    static StatusRuntimeException toStatus(Throwable t, String requestId) {
+        Throwable cause = unwrap(t);
+        if (cause instanceof StatusRuntimeException sre) {
+            return sre;
+        }
+        if (cause instanceof ScoringException se) {
+            return status(se.kind()).withDescription(se.getMessage()).asRuntimeException();
+        }
+        LOG.errorf(cause, "request %s failed", requestId);
+        return Status.INTERNAL.withDescription("internal error while scoring request '" + requestId
+                + "': " + cause.getClass().getSimpleName() + " (details in the server log)").asRuntimeException();
+    }
+
+    static Status status(ScoringException.Kind kind) {
+        return switch (kind) {
+            case INVALID_ARGUMENT -> Status.INVALID_ARGUMENT;
+            case NOT_FOUND -> Status.NOT_FOUND;
+            case RESOURCE_EXHAUSTED -> Status.RESOURCE_EXHAUSTED;
+            case DEADLINE_EXCEEDED -> Status.DEADLINE_EXCEEDED;
+            case UNAVAILABLE -> Status.UNAVAILABLE;
+            case FAILED_PRECONDITION -> Status.FAILED_PRECONDITION;
+            case CANCELLED -> Status.CANCELLED;
+            case INTERNAL -> Status.INTERNAL;
+        };
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        Throwable c = t;
+        while ((c instanceof java.util.concurrent.CompletionException
+                || c instanceof java.util.concurrent.ExecutionException) && c.getCause() != null) {
+            c = c.getCause();
+        }
+        return c;
+    }
+}
