@@ -20,7 +20,10 @@ final class PreprocessFixtures {
 
     /** The fixture dir; fails (never skips) with the command to run when it is missing. */
     static Path dir() {
-        String assets = System.getProperty("inctrl.assets.dir");
+        return dir(System.getProperty("inctrl.assets.dir"));
+    }
+
+    static Path dir(String assets) {
         Path dir = assets == null ? null : Path.of(assets, "preprocess");
         if (dir == null || !Files.isRegularFile(dir.resolve("index.json"))) {
             fail("Preprocessing parity fixtures are missing (" + (dir == null ? "system property inctrl.assets.dir"
