@@ -247,6 +247,12 @@ def main():
     add("jpeg_rgb_progressive", save("jpeg_rgb_progressive", Image.fromarray(jsrc, "RGB"), "jpg", quality=85,
                                      progressive=True), tol=3, note="progressive JPEG")
 
+    hsrc = np.asarray(Image.open(shots[8]).convert("RGB"))  # a headct shot (non-square)
+    add("jpeg_rgb_q75_422", save("jpeg_rgb_q75_422", Image.fromarray(hsrc, "RGB"), "jpg", quality=75, subsampling=1),
+        tol=3, note="JPEG 4:2:2 (real image)")
+    add("jpeg_rgb_q50_odd", save("jpeg_rgb_q50_odd", Image.fromarray(smooth_rgb(rng, 333, 257), "RGB"), "jpg",
+                                 quality=50), tol=3, note="JPEG 4:2:0, odd size, strong quantisation")
+
     # rejected inputs for the Java decoder (no expectation; reason only)
     cmyk = Image.fromarray(smooth_rgb(rng, 64, 48), "RGB").convert("CMYK")
     cmyk.save(os.path.join(out, "reject_cmyk.jpg"), quality=90)

@@ -79,11 +79,17 @@ public final class ImagePreprocessor {
      * with a true (double) division; {@code (double) (size * long) / short} is the same correctly rounded double.
      */
     public static int[] resizedSize(int width, int height, int size) {
-        if (width <= height) {
-            return new int[] {size, (int) ((double) ((long) size * height) / width)};
+        boolean portrait = width <= height;
+        double longSide = (double) ((long) size * (portrait ? height : width)) / (portrait ? width : height);
+        if (longSide >= MAX_RESIZED_SIDE) { // Pillow's float box loses integer precision beyond 2^24
+            throw new InvalidImageException(InvalidImageException.Reason.TOO_MANY_PIXELS, "aspect ratio " + width
+                    + "x" + height + " is too extreme: the shorter-side resize would be " + (long) longSide + " px long");
         }
-        return new int[] {(int) ((double) ((long) size * width) / height), size};
+        return portrait ? new int[] {size, (int) longSide} : new int[] {(int) longSide, size};
     }
+
+    /** Longest resized side we accept (2^24, where float coordinates stop being exact). */
+    public static final int MAX_RESIZED_SIDE = 1 << 24;
 
     /** torchvision CenterCrop offset: {@code int(round((dim - size) / 2.0))}, half-to-even. */
     public static int cropOffset(int dim, int size) {

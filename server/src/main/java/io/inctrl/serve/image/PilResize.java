@@ -201,13 +201,13 @@ public final class PilResize {
     /** Pillow's affine nearest-neighbour scale: source coordinate accumulated in double and truncated. */
     private static byte[] nearest(byte[] src, int inW, int inH, int c, int outW, int outH,
             int x0, int y0, int w, int h) {
-        int[] xs = nearestTable(inW, outW);
-        int[] ys = nearestTable(inH, outH);
+        int[] xs = nearestTable(inW, outW, x0, w);
+        int[] ys = nearestTable(inH, outH, y0, h);
         byte[] out = new byte[w * h * c];
         for (int yy = 0; yy < h; yy++) {
-            int sy = ys[y0 + yy];
+            int sy = ys[yy];
             for (int xx = 0; xx < w; xx++) {
-                int sx = xs[x0 + xx];
+                int sx = xs[xx];
                 if (sy >= 0 && sx >= 0) {
                     System.arraycopy(src, (sy * inW + sx) * c, out, (yy * w + xx) * c, c);
                 } // else: Pillow fills 0
@@ -216,13 +216,16 @@ public final class PilResize {
         return out;
     }
 
-    private static int[] nearestTable(int inSize, int outSize) {
+    /** Source index (or -1) for outputs [from, from+n); the running sum must start at 0 to round like Pillow. */
+    private static int[] nearestTable(int inSize, int outSize, int from, int n) {
         double a = (double) (float) inSize / outSize;
         double pos = 0.0 + a * 0.5;
-        int[] tab = new int[outSize];
-        for (int i = 0; i < outSize; i++) {
-            int v = pos < 0.0 ? -1 : (int) pos;
-            tab[i] = v < inSize ? v : -1;
+        int[] tab = new int[n];
+        for (int i = 0; i < from + n; i++) {
+            if (i >= from) {
+                int v = pos < 0.0 ? -1 : (int) pos;
+                tab[i - from] = v < inSize ? v : -1;
+            }
             pos += a;
         }
         return tab;

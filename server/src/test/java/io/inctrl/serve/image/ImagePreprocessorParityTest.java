@@ -57,6 +57,9 @@ class ImagePreprocessorParityTest {
             maxF = Math.max(maxF, Math.abs(tensor[i] - wantT[i]));
         }
         assertThat(maxF).as(name + ": max float diff").isLessThanOrEqualTo(floatTol);
+        if (maxF != 0) {
+            System.out.printf(Locale.ROOT, "case %-32s max |float diff| %.3g%n", name, maxF);
+        }
     }
 
     /** Measures and prints the JPEG decoder difference (ImageIO vs Pillow/libjpeg-turbo) before the pipeline. */

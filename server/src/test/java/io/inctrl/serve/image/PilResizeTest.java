@@ -74,6 +74,18 @@ class PilResizeTest {
     }
 
     @Test
+    void extremeAspectComputesOnlyTheCrop() {
+        ImagePreprocessor pre = new ImagePreprocessor(PreprocessConfig.inctrl());
+        DecodedImage strip = random(PixelMode.L, 60_000, 2, 5); // resized to 7 200 000 x 240
+        assertThat(pre.crop(strip).rgb()).hasSize(240 * 240 * 3);
+        DecodedImage pstrip = random(PixelMode.P, 2, 60_000, 6);
+        assertThat(pre.crop(pstrip).rgb()).hasSize(240 * 240 * 3);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> pre.crop(random(PixelMode.L, 100_000, 1, 7)))
+                .isInstanceOfSatisfying(InvalidImageException.class,
+                        e -> assertThat(e.reason()).isEqualTo(InvalidImageException.Reason.TOO_MANY_PIXELS));
+    }
+
+    @Test
     void torchvisionGeometry() {
         assertThat(ImagePreprocessor.resizedSize(500, 512, 240)).containsExactly(240, 245);
         assertThat(ImagePreprocessor.cropOffset(245, 240)).isEqualTo(2); // round(2.5) = 2, not 3
