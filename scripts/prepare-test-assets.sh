@@ -39,7 +39,7 @@ if [ -f server/src/test/python/make_preprocess_fixtures.py ]; then
   if ! stamp_ok "$assets/preprocess" "$h"; then
     echo "== preprocessing fixtures"
     rm -rf "$assets/preprocess"
-    "$py" server/src/test/python/make_preprocess_fixtures.py "$assets/preprocess" "$data"
+    "$py" server/src/test/python/make_preprocess_fixtures.py "$assets" --data "$data"
     echo "$h" > "$assets/preprocess/.stamp"
   fi
 fi

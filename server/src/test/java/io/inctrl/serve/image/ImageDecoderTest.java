@@ -139,6 +139,6 @@ class ImageDecoderTest {
                 .isInstanceOf(AssertionError.class)
                 .hasMessageContaining(PreprocessFixtures.SCRIPT)
                 .hasMessageContaining(empty.toString());
-        assertThatThrownBy(() -> PreprocessFixtures.dir(null)).hasMessageContaining("inctrl.assets.dir");
+        assertThatThrownBy(() -> PreprocessFixtures.dir(null)).hasMessageContaining("test.assets.dir");
     }
 }

@@ -20,13 +20,13 @@ final class PreprocessFixtures {
 
     /** The fixture dir; fails (never skips) with the command to run when it is missing. */
     static Path dir() {
-        return dir(System.getProperty("inctrl.assets.dir"));
+        return dir(System.getProperty("test.assets.dir"));
     }
 
     static Path dir(String assets) {
         Path dir = assets == null ? null : Path.of(assets, "preprocess");
         if (dir == null || !Files.isRegularFile(dir.resolve("index.json"))) {
-            fail("Preprocessing parity fixtures are missing (" + (dir == null ? "system property inctrl.assets.dir"
+            fail("Preprocessing parity fixtures are missing (" + (dir == null ? "system property test.assets.dir"
                     + " is not set" : dir.resolve("index.json") + " not found") + "). Generate them with:\n"
                     + "  /tmp/pyt/venv/bin/python " + SCRIPT + " " + (assets == null ? "<repo>/build/assets" : assets)
                     + "\n(needs pillow 13.0.0, torch 2.7.1, torchvision 0.22.1)");
