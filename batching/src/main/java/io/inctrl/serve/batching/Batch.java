@@ -1,7 +1,7 @@
 package io.inctrl.serve.batching;
 
-import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /** Jobs cut together; owned by one worker at a time, or parked in the aggregator for its one retry. */
 final class Batch<I, O> {
@@ -14,7 +14,8 @@ final class Batch<I, O> {
     Throwable failure;
 
     Batch(List<Job<I, O>> jobs) {
-        this.jobs = new ArrayList<>(jobs);
+        // copy-on-write: shutdown may fail a stuck worker's batch while that worker still holds it
+        this.jobs = new CopyOnWriteArrayList<>(jobs);
     }
 
     void failAll(Throwable error) {
