@@ -271,9 +271,10 @@ final class BatchAggregator<I, O> {
     private void failExpired(List<Job<I, O>> jobs, long now) {
         for (Job<I, O> job : jobs) {
             Duration waited = Duration.ofNanos(now - job.enqueuedNanos);
-            if (job.fail(new DeadlineExceededException("deadline passed after " + waited.toMillis()
-                    + " ms in queue (tenant '" + job.tenant + "'); job dropped before compute"))) {
+            if (job.settle()) { // metrics first, so a caller woken by the future sees them
                 listener.onExpired(job.tenant, waited);
+                job.future.completeExceptionally(new DeadlineExceededException("deadline passed after "
+                        + waited.toMillis() + " ms in queue (tenant '" + job.tenant + "'); job dropped before compute"));
             }
         }
     }

@@ -4,7 +4,8 @@ import java.time.Duration;
 
 /**
  * Metrics hooks. Called on submitter, worker and timer threads, never under the batcher's lock; must be
- * cheap and thread-safe. An exception thrown here is logged and ignored.
+ * cheap and thread-safe. A job's hooks run before its future completes (cancellation aside). An exception
+ * thrown here is logged and ignored.
  */
 public interface BatchListener {
 

@@ -110,19 +110,19 @@ public final class Batcher<I, O> implements AutoCloseable {
         Job<I, O> job = new Job<>(tenant, input, future, now, deadlineNanos, inFlight);
         inFlight.incrementAndGet(); // settle() takes it back, whichever way the job ends
         if (deadlineNanos != null && timeLeft <= 0) {
+            listener.onExpired(tenant, Duration.ZERO);
             job.fail(new DeadlineExceededException("deadline " + deadline + " had passed at submit (tenant '"
                     + tenant + "')"));
-            listener.onExpired(tenant, Duration.ZERO);
             return future;
         }
         int depth;
         try {
             depth = aggregator.offer(job);
         } catch (BatcherException refused) {
-            job.fail(refused);
             if (refused instanceof QueueFullException full) {
                 listener.onRejected(tenant, full);
             }
+            job.fail(refused);
             return future;
         }
         listener.onQueued(tenant, depth);
