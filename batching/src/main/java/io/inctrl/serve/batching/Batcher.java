@@ -173,7 +173,7 @@ public final class Batcher<I, O> implements AutoCloseable {
      * (cutting partial batches at once). Whatever is left then fails with {@link BatcherClosedException}
      * and the workers are interrupted. {@code Duration.ZERO} fails queued work at once. Idempotent.
      *
-     * @return true when all work drained within the timeout
+     * @return true when the workers finished all work on their own within the timeout (never for ZERO)
      */
     public boolean shutdown(Duration drainTimeout) {
         Objects.requireNonNull(drainTimeout, "drainTimeout");
