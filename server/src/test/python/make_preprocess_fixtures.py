@@ -301,6 +301,11 @@ def main():
         name = f"fuzz_{i:03d}_{mode}_{w}x{h}"
         add(name, save(name, im, "png"), note="fuzz")
 
+    ex = Image.Exif()
+    ex[0x0112] = 6  # "rotate 90 CW to display": the official pipeline ignores it, so must we
+    add("jpeg_exif_orient6", save("jpeg_exif_orient6", Image.fromarray(smooth_rgb(rng, 320, 250), "RGB"), "jpg",
+                                  quality=90, exif=ex), tol=3, note="EXIF orientation 6 ignored (PIL parity)")
+
     # rejected inputs for the Java decoder (no expectation; reason only)
     cmyk = Image.fromarray(smooth_rgb(rng, 64, 48), "RGB").convert("CMYK")
     cmyk.save(os.path.join(out, "reject_cmyk.jpg"), quality=90)
