@@ -125,7 +125,9 @@ type Prompts struct {
 }
 
 // Inline prompts: K >= 1 normal images plus the product category.
-func Inline(category string, shots ...[]byte) Prompts { return Prompts{Shots: shots, Category: category} }
+func Inline(category string, shots ...[]byte) Prompts {
+	return Prompts{Shots: shots, Category: category}
+}
 
 // PromptSet refers to a prompt set registered with RegisterPromptSet.
 func PromptSet(id string) Prompts { return Prompts{PromptSetID: id} }
@@ -174,7 +176,10 @@ func (c *Client) ScoreRequest(ctx context.Context, req *pb.ScoreRequest) (res *p
 
 // ModelInfo describes the loaded model bundle.
 func (c *Client) ModelInfo(ctx context.Context) (res *pb.ModelInfo, err error) {
-	err = c.unary(ctx, func(ctx context.Context) (e error) { res, e = c.scorer.GetModelInfo(ctx, &pb.ModelInfoRequest{}); return })
+	err = c.unary(ctx, func(ctx context.Context) (e error) {
+		res, e = c.scorer.GetModelInfo(ctx, &pb.ModelInfoRequest{})
+		return
+	})
 	return res, err
 }
 
