@@ -41,7 +41,10 @@ run_go() (
     echo "WARNING: clients/go/inctrlv1 differs from the proto; commit the regenerated files" >&2
   fi
   go vet ./...
-  go test -v -count=1 ./...
+  race=()
+  # the stream wrapper is concurrent code: use the race detector where cgo is available
+  [[ "$(go env CGO_ENABLED)" == 1 ]] && command -v gcc >/dev/null && race=(-race)
+  go test -v -count=1 "${race[@]}" ./...
 )
 
 run_java() (
