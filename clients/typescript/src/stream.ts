@@ -124,7 +124,8 @@ export class ScoreStream {
     result.catch(() => undefined); // the caller may never await it; do not crash on unhandled rejection
     this.pending.set(requestId, pending); // registered before writing: the answer may come back at once
     if (!this.call.write(req)) {
-      await new Promise<void>((r) => this.call.once("drain", r)); // respect the transport's own buffer too
+      // respect the transport's own buffer too, but do not hang if the stream dies meanwhile
+      await Promise.race([new Promise<void>((r) => this.call.once("drain", r)), this.finished]);
     }
     return { requestId, result };
   }
@@ -134,12 +135,10 @@ export class ScoreStream {
     const done: StreamResult[] = [];
     let wake: (() => void) | undefined;
     let sent = 0;
-    let received = 0;
     let fed = false;
     let feedError: unknown;
     const push = (r: StreamResult) => {
       done.push(r);
-      received++;
       wake?.();
     };
     const feed = (async () => {
@@ -171,7 +170,6 @@ export class ScoreStream {
       yield done.shift()!;
     }
     await feed;
-    void received;
     if (feedError) throw feedError;
   }
 
