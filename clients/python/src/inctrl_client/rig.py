@@ -209,7 +209,8 @@ def print_report(rep: Dict, out=None) -> None:
     out = out or sys.stdout
     p = lambda *a: print(*a, file=out)  # noqa: E731
     p(f"sent {rep['sent']}  ok {rep['ok']}  errors {rep['errors'] or 0}")
-    p(f"streams {rep['streams']} x window {rep['window']}  target rate {rep['target_rate'] or 'unpaced'}/s  "
+    p(f"streams {rep['streams']} x window {rep['window']}  target rate "
+      f"{str(rep['target_rate']) + '/s' if rep['target_rate'] else 'unpaced'}  "
       f"wall {rep['wall_s']:.2f}s  throughput {_f(rep['throughput_per_s'], 2)} img/s")
     lat = rep["latency_ms"]
     p(f"latency ms  p50 {_f(lat['p50'], 1)}  p90 {_f(lat['p90'], 1)}  p99 {_f(lat['p99'], 1)}  max {_f(lat['max'], 1)}")

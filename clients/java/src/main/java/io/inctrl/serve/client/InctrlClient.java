@@ -84,6 +84,11 @@ public final class InctrlClient implements AutoCloseable {
     this.timeout = b.timeout;
   }
 
+  /** Shortcut for {@code builder(address).apiKey(apiKey).tls(tls).build()}. */
+  public static InctrlClient connect(String address, String apiKey, boolean tls) {
+    return builder(address).apiKey(apiKey).tls(tls).build();
+  }
+
   public static Builder builder(String address) {
     return new Builder(address);
   }
