@@ -36,8 +36,13 @@ KERAS_NAME = {"Mixed_5b": "mixed0", "Mixed_5c": "mixed1", "Mixed_5d": "mixed2",
 CONVS_UPTO = {"Mixed_5b": 12, "Mixed_5c": 19, "Mixed_5d": 26, "Mixed_6a": 30, "Mixed_6b": 40, "Mixed_6c": 50}
 LAST_IMAGENET_CONV = 50  # conv2d_51.. belong to Mixed_6d, whose tail (conv2d_56+) nsfwjs fine-tuned
 
-DEFAULT_LAYERS = ("Mixed_5d",)
-DEFAULT_POOLING = "avg3"
+# Chosen by measurement on shared/data (mean K=8 image AUROC, tools/export/README.md).
+DEFAULT_LAYERS = ("Mixed_6b",)
+DEFAULT_POOLING = "none"
+DEFAULT_INPUT_RANGE = "pm1"
+# Input scaling as manifest mean/std on x/255: "pm1" = Keras ImageNet preprocessing x/127.5-1 (how these ImageNet
+# layers were trained); "unit" = x/255 as nsfwjs feeds its fine-tuned classifier.
+INPUT_RANGES = {"pm1": (0.5, 0.5), "unit": (0.0, 1.0)}
 
 
 class ConversionError(Exception):
@@ -459,9 +464,12 @@ def build_patch_module(src: NsfwjsSource, layers: list[str], pooling: str) -> tu
     return _BY_COUNT[len(ordered)](trunk, ordered, POOLINGS[pooling]).eval(), shapes.pop()
 
 
-def make_manifest(src: NsfwjsSource, layers: list[str], pooling: str, grid_width: tuple) -> dict:
+def make_manifest(src: NsfwjsSource, layers: list[str], pooling: str, grid_width: tuple,
+                  input_range: str = DEFAULT_INPUT_RANGE) -> dict:
     h, w, c = grid_width
+    mean, std = INPUT_RANGES[input_range]
     tag = "-".join(n.lower().replace("_", "") for n in layers) + ("" if pooling == "none" else f"-{pooling}")
+    tag += f"-{input_range}"
     wid = src.weights_sha256[:12]
     version = src.version or PACKAGE_VERSION
     return {
@@ -471,7 +479,8 @@ def make_manifest(src: NsfwjsSource, layers: list[str], pooling: str, grid_width
         "arch": f"InceptionV3 ({PACKAGE}@{version}, ImageNet layers up to {layers[-1]})",
         "variant": "full",
         "image": {"size": IMAGE_SIZE, "resize": "shorter-side-pil-bicubic", "crop": "center",
-                  "color": "rgb", "scale": "x/255", "mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0]},
+                  "color": "rgb", "scale": "x/255", "mean": [mean] * 3, "std": [std] * 3,
+                  "range": "[-1,1]" if input_range == "pm1" else "[0,1]"},
         "vision": {"embed_dim": 0, "width": c, "grid": [h, w], "tapped_layers": list(layers),
                    "tapped_blocks": [BLOCKS.index(n) + 1 for n in layers],
                    "token_pooling": pooling, "normalized": True},
@@ -500,20 +509,23 @@ Keras' ImageNet InceptionV3 weights as quantized (uint8) by nsfwjs. This is a ge
 anomaly detector, not InCTRL.
 
 Regenerate:  cd tools/export && python -m inctrl_export --from-nsfwjs nsfwjs-4.4.0.tgz \\
-               --layers {layers} --pooling {pooling} --out <dir>     (tarball: npm pack {pkg})
+               --layers {layers} --pooling {pooling} --input-range {input_range} --out <dir>
+             (tarball: npm pack {pkg})
 
 ----------------------------------------------------------------------------------------------------
 {licence}"""
 
 
 def export_bundle(src_path: str | Path, out: str | Path, layers=DEFAULT_LAYERS, pooling=DEFAULT_POOLING,
-                  log=print) -> dict:
+                  input_range=DEFAULT_INPUT_RANGE, log=print) -> dict:
+    if input_range not in INPUT_RANGES:
+        raise ConversionError(f"input range {input_range!r}: choose from {', '.join(INPUT_RANGES)}")
     src = read_source(src_path)
     log(f"read {src.origin}: {len(src.weight_data)} weight bytes, sha256 {src.weights_sha256[:12]}"
         + (f", tarball sha1 {src.tarball_sha1}" if src.tarball_sha1 else ""))
     layers = [b for b in BLOCKS if b in layers] if all(n in BLOCKS for n in layers) else list(layers)
     module, gw = build_patch_module(src, list(layers), pooling)
-    manifest = make_manifest(src, module.taps, pooling, gw)
+    manifest = make_manifest(src, module.taps, pooling, gw, input_range)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "manifest.json").unlink(missing_ok=True)  # a manifest vouches for complete files: write it last
@@ -524,7 +536,7 @@ def export_bundle(src_path: str | Path, out: str | Path, layers=DEFAULT_LAYERS, 
     log(f"wrote {out / 'vision.pt'} ({(out / 'vision.pt').stat().st_size / 1e6:.1f} MB)")
     (out / "LICENSE").write_text(NOTICE.format(
         pkg=f"{PACKAGE}@{src.version or PACKAGE_VERSION}", subdir=MODEL_SUBDIR, sha1=src.tarball_sha1 or "n/a",
-        last=module.taps[-1], layers=" ".join(module.taps), pooling=pooling,
+        last=module.taps[-1], layers=" ".join(module.taps), pooling=pooling, input_range=input_range,
         licence=src.license_text or "MIT License, Copyright (c) 2019 Infinite Red, Inc. (LICENSE not found in source)"))
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     log(f"wrote {out / 'manifest.json'} (bundle_id={manifest['bundle_id']})")

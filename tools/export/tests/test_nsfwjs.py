@@ -49,24 +49,26 @@ def parity_images(data_dir) -> list[Path]:
 def bundles(tmp_path_factory, nsfwjs_source_dir):
     from inctrl_export.cli import main
 
+    # "default": the CLI defaults (Mixed_6b, raw tokens, [-1,1] input); "alt": Mixed_5d, 3x3 mean, [0,1] input.
     out = {}
-    for pooling in ("none", "avg3"):
-        d = tmp_path_factory.mktemp(f"nsfwjs_{pooling}")
-        assert main(["--from-nsfwjs", str(nsfwjs_source_dir), "--layers", "Mixed_5d", "--pooling", pooling,
-                     "--out", str(d)]) == 0
-        out[pooling] = d
+    for name, extra in (("default", []),
+                        ("alt", ["--layers", "Mixed_5d", "--pooling", "avg3", "--input-range", "unit"])):
+        d = tmp_path_factory.mktemp(f"nsfwjs_{name}")
+        assert main(["--from-nsfwjs", str(nsfwjs_source_dir), *extra, "--out", str(d)]) == 0
+        out[name] = d
     return out
 
 
 @pytest.fixture(scope="session")
 def pixels(bundles, parity_images) -> torch.Tensor:
-    scorer = OfflineScorer(bundles["none"])
     from PIL import Image
     xs = []
-    for p in parity_images:
-        with Image.open(p) as im:
-            xs.append(scorer.transform(im))
-    return torch.stack(xs)  # [N,3,299,299], the server's preprocessing
+    for name in ("default", "alt"):  # each bundle's own preprocessing: first N rows [-1,1], last N [0,1]
+        scorer = OfflineScorer(bundles[name])
+        for p in parity_images:
+            with Image.open(p) as im:
+                xs.append(scorer.transform(im))
+    return torch.stack(xs)  # [2N,3,299,299]
 
 
 @pytest.fixture(scope="session")
@@ -101,34 +103,41 @@ def test_port_matches_tfjs_at_every_imagenet_block(nsfwjs_source_dir, pixels, tf
         assert min(cos) >= MIN_COSINE, f"{block}: min cosine {min(cos)}"
 
 
-@pytest.mark.parametrize("pooling", ["none", "avg3"])
-def test_exported_tokens_match_tfjs(bundles, pixels, tfjs_activations, pooling):
-    vision = torch.jit.load(str(bundles[pooling] / "vision.pt")).eval()
+@pytest.mark.parametrize("name,layer,grid,width", [("default", "mixed4", 17, 768), ("alt", "mixed2", 35, 288)])
+def test_exported_tokens_match_tfjs(bundles, pixels, tfjs_activations, name, layer, grid, width):
+    half = len(pixels) // 2
+    rows = slice(0, half) if name == "default" else slice(half, len(pixels))
+    pooling = json.loads((bundles[name] / "manifest.json").read_text())["vision"]["token_pooling"]
+    vision = torch.jit.load(str(bundles[name] / "vision.pt")).eval()
     with torch.no_grad():
-        (tokens,) = vision(pixels)
-    ref = torch.from_numpy(tfjs_activations["mixed2"]).permute(0, 3, 1, 2)  # NHWC -> NCHW
+        (tokens,) = vision(pixels[rows])
+    ref = torch.from_numpy(tfjs_activations[layer][rows]).permute(0, 3, 1, 2)  # NHWC -> NCHW
     if pooling == "avg3":
         ref = F.avg_pool2d(ref, 3, 1, 1, count_include_pad=False)
     ref = F.normalize(ref.flatten(2).transpose(1, 2), dim=-1)  # row-major tokens
-    assert tokens.shape == ref.shape == (len(pixels), 35 * 35, 288)
+    assert tokens.shape == ref.shape == (half, grid * grid, width)
     assert float((tokens - ref).abs().max()) <= TOKEN_ATOL
     # batch rows are independent
     with torch.no_grad():
-        (one,) = vision(pixels[2:3])
+        (one,) = vision(pixels[rows][2:3])
     assert float((one[0] - tokens[2]).abs().max()) <= 1e-5
 
 
 def test_manifest_patch_residual(bundles):
-    m = json.loads((bundles["avg3"] / "manifest.json").read_text())
+    m = json.loads((bundles["default"] / "manifest.json").read_text())
     assert m["format_version"] == 1 and m["kind"] == "patch-residual"
     assert m["files"] == {"vision": "vision.pt"}
-    assert m["vision"] == {"embed_dim": 0, "width": 288, "grid": [35, 35], "tapped_layers": ["Mixed_5d"],
-                           "tapped_blocks": [3], "token_pooling": "avg3", "normalized": True}
-    assert m["image"]["size"] == 299 and m["image"]["mean"] == [0.0] * 3 and m["image"]["std"] == [1.0] * 3
+    assert m["vision"] == {"embed_dim": 0, "width": 768, "grid": [17, 17], "tapped_layers": ["Mixed_6b"],
+                           "tapped_blocks": [5], "token_pooling": "none", "normalized": True}
+    assert m["image"]["size"] == 299 and m["image"]["mean"] == [0.5] * 3 and m["image"]["std"] == [0.5] * 3
+    assert m["bundle_id"].startswith("nsfwjs-inception-v3-mixed6b-pm1-")
+    alt = json.loads((bundles["alt"] / "manifest.json").read_text())
+    assert alt["vision"]["grid"] == [35, 35] and alt["vision"]["token_pooling"] == "avg3"
+    assert alt["image"]["mean"] == [0.0] * 3 and alt["image"]["std"] == [1.0] * 3
     assert m["weights"]["source"] == "pretrained"
     assert "not InCTRL" in m["weights"]["description"]
     assert m["weights"]["provenance"]["package"] == "nsfwjs@4.4.0"
-    assert "MIT" in (bundles["avg3"] / "LICENSE").read_text()
+    assert "MIT" in (bundles["default"] / "LICENSE").read_text()
 
 
 def test_refuses_fine_tuned_and_mixed_stage_layers(nsfwjs_source_dir, tmp_path):
@@ -175,7 +184,7 @@ def test_metrics():
 
 def test_evaluate_offline_self_shot_is_zero(bundles, data_dir):
     # A query that is one of its own shots has residual 0 everywhere (up to float error).
-    scorer = OfflineScorer(bundles["none"])
+    scorer = OfflineScorer(bundles["default"])
     cat = find_categories(data_dir)[0]
     assert scorer.score(cat.shots[0], cat.shots[:2], cat.category) < 1e-5
     assert scorer.score(cat.queries[0], cat.shots[:2], cat.category) > 1e-3
