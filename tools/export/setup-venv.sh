@@ -19,7 +19,6 @@ if [[ ! -x "$VENV/bin/python" ]]; then
   echo "creating venv at $VENV" >&2
   "$PY" -m venv "$VENV"
 fi
-"$VENV/bin/python" -m pip install --upgrade pip >&2
 "$VENV/bin/python" -m pip install -r "$REQ" >&2
 # The stamp is written only after a successful install so a failed run is retried next time.
 echo "$WANT" > "$STAMP"

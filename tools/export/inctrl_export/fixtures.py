@@ -89,7 +89,8 @@ def _f32(x) -> np.ndarray:
 
 def _save_npz(path: Path, **arrays) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, **arrays)  # uncompressed: simplest for DJL's NDList.decode
+    # Deflated entries: checked to decode with DJL 0.36 NDList.decode; pixels shrink ~3x.
+    np.savez_compressed(path, **arrays)
 
 
 def write_fixtures(model: SourceModel, data_dir: str | Path, out_dir: str | Path, bundle_id: str) -> dict:

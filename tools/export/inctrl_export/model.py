@@ -16,10 +16,11 @@ ARCH = "ViT-B-16-plus-240"
 TAPPED_BLOCKS = (7, 9, 11)  # 1-based, as in the spec; zero-based 6, 8, 10
 
 # Same topology as the full model (12 vision blocks, 240/16 -> 15x15, ctx 77, vocab 49408), small widths.
+# Text width 32 keeps the 49408-row token embedding (the bulk of text.pt) at ~6 MB.
 TINY_CFG = {
     "embed_dim": 64,
     "vision_cfg": {"image_size": 240, "layers": 12, "width": 64, "head_width": 32, "patch_size": 16},
-    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 4},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 4},
 }
 
 

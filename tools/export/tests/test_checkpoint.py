@@ -2,6 +2,7 @@
 import hashlib
 import json
 
+import open_clip
 import pytest
 import torch
 
@@ -29,7 +30,7 @@ def _save(path, sd, container, prefix):
     torch.save(obj, path)
 
 
-def _export(tmp_path, ckpt, capsys=None):
+def _export(tmp_path, ckpt):
     out = tmp_path / "bundle"
     rc = main(["--tiny", "--checkpoint", str(ckpt), "--out", str(out)])
     return rc, out
@@ -57,18 +58,13 @@ def test_roundtrip(tmp_path, source, container, prefix):
         torch.testing.assert_close(g[b], f.g, atol=1e-5, rtol=0)
         for t, r in zip((t0, t1, t2), f.taps):
             torch.testing.assert_close(t[b], ref.unit(r), atol=1e-5, rtol=0)
-    ids = open_clip_ids(["a photo of a candle.", "damaged metal nut"])
+    ids = open_clip.tokenize(["a photo of a candle.", "damaged metal nut"])
     torch.testing.assert_close(mods["text"](ids), source.clip.encode_text(ids), atol=1e-5, rtol=0)
     x = torch.randn(4, 64, generator=gen)
     torch.testing.assert_close(mods["adapter"](x), source.heads.adapter(x), atol=1e-6, rtol=0)
     torch.testing.assert_close(mods["image_head"](x), source.heads.diff_head_ref(x)[:, 0], atol=1e-6, rtol=0)
     m = torch.rand(4, 225, generator=gen)
     torch.testing.assert_close(mods["holistic_head"](m), source.heads.diff_head(m)[:, 0], atol=1e-6, rtol=0)
-
-
-def open_clip_ids(texts):
-    import open_clip
-    return open_clip.tokenize(texts)
 
 
 def test_known_unused_keys_are_tolerated(tmp_path, source):

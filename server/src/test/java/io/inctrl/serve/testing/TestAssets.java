@@ -11,7 +11,7 @@ public final class TestAssets {
     }
 
     public static Path assetsDir() {
-        return Paths.get(System.getProperty("inctrl.assets.dir", "../build/assets"));
+        return Paths.get(System.getProperty("test.assets.dir", "../build/assets"));
     }
 
     /** A bundle produced by scripts/prepare-test-assets.sh: "tiny" or "full". */
@@ -25,7 +25,7 @@ public final class TestAssets {
     }
 
     public static Path dataDir() {
-        Path dir = Paths.get(System.getProperty("inctrl.data.dir", "../../shared/data"));
+        Path dir = Paths.get(System.getProperty("test.data.dir", "../../shared/data"));
         if (!Files.isRegularFile(dir.resolve("manifest.csv"))) {
             throw new IllegalStateException("sample data " + dir.toAbsolutePath() + " is missing (expected shared/data"
                     + " beside the checkout)");
