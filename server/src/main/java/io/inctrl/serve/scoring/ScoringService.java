@@ -1,22 +1,28 @@
 package io.inctrl.serve.scoring;
 
 import io.inctrl.serve.config.InctrlConfig;
-import io.inctrl.serve.model.EncodedImages;
-import io.inctrl.serve.model.InctrlEngine;
+import io.inctrl.serve.inference.InferenceService;
+import io.inctrl.serve.inference.ModelJob;
+import io.inctrl.serve.inference.ModelOutput;
 import io.inctrl.serve.model.ModelService;
 import io.inctrl.serve.model.PromptFeatures;
 import io.inctrl.serve.model.TextPrior;
 import io.inctrl.serve.text.PromptTemplates;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
- * The scoring use case: validate, decode, resolve prompts (inline or registered), run the model. Blocking; the API
- * layer calls it off the event loop.
+ * The scoring use case: validate, decode, resolve prompts (inline or registered), then queue the query on the
+ * dynamic batcher. Preparation blocks (decoding, inline shot encoding), so callers run it off the event loop.
  */
 @ApplicationScoped
 public class ScoringService {
@@ -28,12 +34,49 @@ public class ScoringService {
     ModelService model;
 
     @Inject
+    InferenceService inference;
+
+    @Inject
     ImagePipeline images;
 
     @Inject
     PromptSource promptSource;
 
+    @Inject
+    MeterRegistry registry;
+
+    private Timer decodeTimer;
+    private Timer preprocessTimer;
+    private Timer encodeTimer;
+    private Timer scoreTimer;
+    private Timer queueTimer;
+    private Timer totalTimer;
+
+    @PostConstruct
+    void init() {
+        decodeTimer = stageTimer("decode");
+        preprocessTimer = stageTimer("preprocess");
+        encodeTimer = stageTimer("encode");
+        scoreTimer = stageTimer("score");
+        queueTimer = stageTimer("queue");
+        totalTimer = stageTimer("total");
+    }
+
+    /** Blocking form of {@link #scoreAsync}. */
     public ScoreResult score(ScoreCommand cmd) {
+        CompletableFuture<ScoreResult> f = scoreAsync(cmd);
+        try {
+            return f.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            throw InferenceService.translate(e.getCause());
+        }
+    }
+
+    /**
+     * Prepares the query on the calling thread and returns the batcher's future; cancelling it discards the queued
+     * work. Failures surface as {@link ScoringException}.
+     */
+    public CompletableFuture<ScoreResult> scoreAsync(ScoreCommand cmd) {
         long start = System.nanoTime();
         validate(cmd);
         checkDeadline(cmd.deadline());
@@ -53,8 +96,7 @@ public class ScoringService {
                 shotPixels.add(shot.pixels());
             }
             checkDeadline(cmd.deadline());
-            EncodedImages encoded = model.withEngine(e -> e.encode(shotPixels));
-            prompts = encoded.pool();
+            prompts = inference.encodeAll(cmd.tenant(), shotPixels, cmd.deadline()).pool();
             prior = model.textPrior(PromptTemplates.defaults(), cmd.category());
             threshold = Optional.empty();
         } else {
@@ -64,13 +106,37 @@ public class ScoringService {
             threshold = resolved.threshold();
         }
         checkDeadline(cmd.deadline());
-        long queued = System.nanoTime();
-        PromptFeatures p = prompts;
-        InctrlEngine.ScoredBatch batch = model.withEngine(
-                e -> e.run(List.of(query.pixels()), List.of(p), List.of(prior)));
-        long queueNanos = 0;
-        return new ScoreResult(cmd.requestId(), batch.scores().get(0), model.bundleId(), threshold, decode, preprocess,
-                batch.encodeNanos(), batch.scoreNanos(), queueNanos, System.nanoTime() - start);
+        long decodeNanos = decode;
+        long preprocessNanos = preprocess;
+        CompletableFuture<ModelOutput> job = inference.submit(cmd.tenant(),
+                ModelJob.score(query.pixels(), prompts, prior), cmd.deadline());
+        CompletableFuture<ScoreResult> result = job.thenApply(out -> {
+            long total = System.nanoTime() - start;
+            record(decodeNanos, preprocessNanos, out, total);
+            return new ScoreResult(cmd.requestId(), out.scores(), model.bundleId(), threshold, decodeNanos,
+                    preprocessNanos, out.encodeNanos(), out.scoreNanos(), out.queueNanos(), total);
+        });
+        // cancelling what the caller holds must reach the batcher, which only sees its own future
+        result.whenComplete((r, t) -> {
+            if (result.isCancelled()) {
+                job.cancel(false);
+            }
+        });
+        return result;
+    }
+
+    private void record(long decode, long preprocess, ModelOutput out, long total) {
+        decodeTimer.record(decode, TimeUnit.NANOSECONDS);
+        preprocessTimer.record(preprocess, TimeUnit.NANOSECONDS);
+        encodeTimer.record(out.encodeNanos(), TimeUnit.NANOSECONDS);
+        scoreTimer.record(out.scoreNanos(), TimeUnit.NANOSECONDS);
+        queueTimer.record(out.queueNanos(), TimeUnit.NANOSECONDS);
+        totalTimer.record(total, TimeUnit.NANOSECONDS);
+    }
+
+    private Timer stageTimer(String stage) {
+        return Timer.builder("inctrl.stage.latency").tag("stage", stage).publishPercentileHistogram()
+                .description("per-request latency of one scoring stage").register(registry);
     }
 
     private void validate(ScoreCommand cmd) {
@@ -91,10 +157,27 @@ public class ScoringService {
             if (cmd.category() == null || cmd.category().isBlank()) {
                 throw ScoringException.invalid("inline prompts need a category name (used by the text prior)");
             }
-            if (cmd.category().length() > 100) {
-                throw ScoringException.invalid("category is longer than 100 characters");
+            String longest = longestSentence(cmd.category());
+            int tokens = model.tokenCount(longest);
+            if (tokens > model.manifest().text().contextLength()) {
+                throw ScoringException.invalid("category '" + cmd.category() + "' is too long: the prompt '" + longest
+                        + "' needs " + tokens + " tokens, more than the text encoder's "
+                        + model.manifest().text().contextLength());
             }
         }
+    }
+
+    private static String longestSentence(String category) {
+        PromptTemplates t = PromptTemplates.defaults();
+        String longest = "";
+        for (List<String> side : List.of(t.normalSentences(category), t.anomalousSentences(category))) {
+            for (String s : side) {
+                if (s.length() > longest.length()) {
+                    longest = s;
+                }
+            }
+        }
+        return longest;
     }
 
     private static void checkDeadline(Instant deadline) {
