@@ -1,0 +1,110 @@
+package io.inctrl.serve.registry;
+
+import io.inctrl.serve.model.ImageFeatures;
+import io.inctrl.serve.model.PromptFeatures;
+import io.inctrl.serve.model.TextPrior;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Registration-time calibration: each shot scored against the other K−1 (leave-one-out) gives a sample of scores
+ * of normal images under this very prompt set, from which a threshold is suggested and outlier shots are flagged.
+ */
+public final class Calibrator {
+
+    private final RegistryConfig.Calibration cfg;
+
+    public Calibrator(RegistryConfig.Calibration cfg) {
+        this.cfg = cfg;
+    }
+
+    /**
+     * @param shots     raw features of the K shots
+     * @param stored    the pooled features exactly as they will be read back (fp16-rounded when stored as fp16)
+     * @param precision storage precision; for FP16 the scores against fp32 and fp16 features are compared
+     */
+    public Calibration calibrate(ModelPort model, ImageFeatures shots, PromptFeatures fp32, PromptFeatures stored,
+                                 TextPrior prior, Precision precision) {
+        int k = shots.count();
+        List<String> warnings = new ArrayList<>();
+        List<Float> scores = new ArrayList<>(k);
+        List<Integer> outliers = new ArrayList<>();
+        Float suggested = null;
+        if (k < 2) {
+            warnings.add("calibration needs at least 2 shots: no threshold suggested");
+        } else {
+            for (int i = 0; i < k; i++) {
+                PromptFeatures others = model.promptFeatures(without(shots, i));
+                scores.add(model.score(shots.slice(i), others, prior).score());
+            }
+            float[] sorted = new float[k];
+            for (int i = 0; i < k; i++) {
+                sorted[i] = scores.get(i);
+            }
+            Arrays.sort(sorted);
+            suggested = (float) Math.min(1.0, quantile(sorted, cfg.quantile()) + cfg.margin());
+            float median = quantile(sorted, 0.5);
+            float[] dev = new float[k];
+            for (int i = 0; i < k; i++) {
+                dev[i] = Math.abs(sorted[i] - median);
+            }
+            Arrays.sort(dev);
+            double spread = Math.max(1.4826 * quantile(dev, 0.5), cfg.outlierMinSpread());
+            for (int i = 0; i < k; i++) {
+                double z = (scores.get(i) - median) / spread;
+                if (z > cfg.outlierMadFactor()) {
+                    outliers.add(i);
+                    warnings.add(String.format(Locale.ROOT,
+                            "shot %d looks unlike the others (leave-one-out score %.4f, median %.4f)", i, scores.get(i), median));
+                }
+            }
+            if (k < 4) {
+                warnings.add("only " + k + " shots: the suggested threshold rests on very few scores");
+            }
+        }
+        Float fp16Diff = null;
+        if (precision == Precision.FP16) {
+            double max = 0;
+            for (int i = 0; i < k; i++) {
+                ImageFeatures q = shots.slice(i);
+                max = Math.max(max, Math.abs(model.score(q, fp32, prior).score() - model.score(q, stored, prior).score()));
+            }
+            fp16Diff = (float) max;
+            if (max > cfg.fp16MaxAbsDiff()) {
+                warnings.add(String.format(Locale.ROOT, "fp16 storage moves scores by up to %.2e (limit %.2e)", max,
+                        cfg.fp16MaxAbsDiff()));
+            }
+        }
+        return new Calibration(scores, suggested, outliers, warnings, fp16Diff);
+    }
+
+    /** Linear-interpolated quantile of sorted values. */
+    static float quantile(float[] sorted, double q) {
+        double pos = Math.max(0, Math.min(1, q)) * (sorted.length - 1);
+        int lo = (int) Math.floor(pos);
+        int hi = Math.min(sorted.length - 1, lo + 1);
+        return (float) (sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]));
+    }
+
+    /** The features of all images but {@code skip}. */
+    static ImageFeatures without(ImageFeatures f, int skip) {
+        int n = f.count() - 1;
+        int per = f.patches() * f.width();
+        float[] g = new float[n * f.embedDim()];
+        float[][] taps = new float[f.taps().length][n * per];
+        for (int i = 0, j = 0; i < f.count(); i++) {
+            if (i == skip) {
+                continue;
+            }
+            System.arraycopy(f.g(), i * f.embedDim(), g, j * f.embedDim(), f.embedDim());
+            for (int l = 0; l < taps.length; l++) {
+                System.arraycopy(f.taps()[l], i * per, taps[l], j * per, per);
+            }
+            j++;
+        }
+        return new ImageFeatures(n, f.embedDim(), f.patches(), f.width(), g, taps);
+    }
+}

@@ -1,0 +1,38 @@
+package io.inctrl.serve.registry;
+
+import io.inctrl.serve.model.ImageFeatures;
+import io.inctrl.serve.model.InctrlScores;
+import io.inctrl.serve.model.PromptFeatures;
+import io.inctrl.serve.model.TextPrior;
+import io.inctrl.serve.text.PromptTemplates;
+
+import java.util.List;
+
+/**
+ * What the registry needs from the model core. Kept as a port so the registry (and its tests) do not depend on
+ * DJL; the production adapter delegates to {@code io.inctrl.serve.model.ModelService}.
+ */
+public interface ModelPort {
+
+    /** Id of the loaded bundle; prompt sets encoded with another id are stale. */
+    String bundleId();
+
+    /**
+     * Decodes, preprocesses and encodes images one by one (raw per-image features).
+     *
+     * @throws RegistryException of kind INVALID_ARGUMENT when an image cannot be decoded
+     */
+    ImageFeatures encodeImages(List<byte[]> images);
+
+    /** Pools already-encoded shots into what scoring needs. */
+    PromptFeatures promptFeatures(ImageFeatures shots);
+
+    /** Encodes the sentence ensembles of a category (expensive: callers cache the result). */
+    TextPrior textPrior(PromptTemplates templates, String category);
+
+    /** Scores one encoded query image. */
+    InctrlScores score(ImageFeatures query, PromptFeatures prompts, TextPrior prior);
+
+    /** Token count of a sentence including SOT/EOT (CLIP's context is 77). */
+    int maxTokens(String sentence);
+}
