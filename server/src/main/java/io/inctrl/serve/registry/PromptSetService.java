@@ -77,7 +77,7 @@ public class PromptSetService {
         Precision precision = fp16 ? Precision.FP16 : Precision.FP32;
         String bundleId = model.bundleId();
         Encoded enc = encode(shots, template, cat, precision, bundleId);
-        Instant now = Instant.now();
+        Instant now = Store.now();
         PromptSet p = new PromptSet(UUID.randomUUID().toString(), tenantId, n, cat, template.id(), template.version(),
                 shots.size(), precision, bundleId, 1, enc.calibration, null, now, now);
         store.tx(c -> {
@@ -123,7 +123,7 @@ public class PromptSetService {
             throw RegistryException.invalid("INVALID_THRESHOLD", "threshold must be in [0, 1]");
         }
         PromptSet p = store.tx(c -> {
-            if (!sets.updateThreshold(c, tenantId, id, threshold, Instant.now())) {
+            if (!sets.updateThreshold(c, tenantId, id, threshold, Store.now())) {
                 throw RegistryException.notFound("prompt set", id);
             }
             return find(c, tenantId, id);
@@ -146,7 +146,7 @@ public class PromptSetService {
             PromptSet p = l.set;
             PromptSet updated = new PromptSet(p.id(), p.tenantId(), p.name(), p.category(), p.templateId(),
                     l.template.version(), p.shotCount(), p.precision(), bundleId, p.version() + 1, enc.calibration,
-                    p.thresholdOverride(), p.createdAt(), Instant.now());
+                    p.thresholdOverride(), p.createdAt(), Store.now());
             store.tx(c -> {
                 if (!sets.updateEncoding(c, updated)) {
                     throw RegistryException.notFound("prompt set", id); // deleted meanwhile

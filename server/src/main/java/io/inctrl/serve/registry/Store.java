@@ -48,6 +48,11 @@ public final class Store {
         }
     }
 
+    /** Now, at the microsecond precision both H2 and PostgreSQL store, so what is returned equals what is read back. */
+    public static Instant now() {
+        return Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS);
+    }
+
     static Timestamp ts(Instant i) {
         return i == null ? null : Timestamp.from(i);
     }

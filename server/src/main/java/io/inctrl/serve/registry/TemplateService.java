@@ -37,7 +37,7 @@ public class TemplateService {
     public TemplateSet create(String tenantId, String name, List<String> normal, List<String> anomalous, List<String> tmpl) {
         String n = PromptSetService.checkName(name);
         PromptTemplates pt = validate(normal, anomalous, tmpl);
-        Instant now = Instant.now();
+        Instant now = Store.now();
         TemplateSet t = new TemplateSet(UUID.randomUUID().toString(), tenantId, n, pt, 1, now, now);
         return store.tx(c -> {
             if (templates.nameTaken(c, tenantId, n, null)) {
@@ -57,7 +57,7 @@ public class TemplateService {
             if (templates.nameTaken(c, tenantId, n, id)) {
                 throw duplicate(n);
             }
-            TemplateSet t = new TemplateSet(id, tenantId, n, pt, old.version() + 1, old.createdAt(), Instant.now());
+            TemplateSet t = new TemplateSet(id, tenantId, n, pt, old.version() + 1, old.createdAt(), Store.now());
             templates.update(c, t);
             return t;
         });

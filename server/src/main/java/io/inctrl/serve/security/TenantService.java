@@ -46,7 +46,7 @@ public class TenantService {
         if (n.isEmpty() || n.length() > 128) {
             throw RegistryException.invalid("INVALID_NAME", "tenant name must be 1-128 characters");
         }
-        Tenant t = new Tenant(UUID.randomUUID().toString(), n, quotas != null ? quotas : defaultQuotas(), Instant.now());
+        Tenant t = new Tenant(UUID.randomUUID().toString(), n, quotas != null ? quotas : defaultQuotas(), Store.now());
         return store.tx(c -> {
             if (tenants.findByName(c, n).isPresent()) {
                 throw new RegistryException(RegistryException.Kind.ALREADY_EXISTS, "DUPLICATE_NAME",
@@ -106,7 +106,7 @@ public class TenantService {
 
     public void revokeKey(String tenantId, String keyId) {
         store.tx(c -> {
-            if (!tenants.revokeKey(c, tenantId, keyId, Instant.now())) {
+            if (!tenants.revokeKey(c, tenantId, keyId, Store.now())) {
                 throw RegistryException.notFound("API key", keyId);
             }
             return null;
@@ -117,7 +117,7 @@ public class TenantService {
     /** Revokes a key and issues its replacement in one transaction. */
     public IssuedKey rotateKey(String tenantId, String keyId) {
         IssuedKey k = store.tx(c -> {
-            if (!tenants.revokeKey(c, tenantId, keyId, Instant.now())) {
+            if (!tenants.revokeKey(c, tenantId, keyId, Store.now())) {
                 throw RegistryException.notFound("API key", keyId);
             }
             return issue(c, tenantId, ApiKeys.generate());
@@ -130,7 +130,7 @@ public class TenantService {
     public void ensureDefaultTenant(String key) {
         store.tx(c -> {
             if (tenants.find(c, DEFAULT_TENANT_ID).isEmpty()) {
-                tenants.insert(c, new Tenant(DEFAULT_TENANT_ID, DEFAULT_TENANT_ID, defaultQuotas(), Instant.now()));
+                tenants.insert(c, new Tenant(DEFAULT_TENANT_ID, DEFAULT_TENANT_ID, defaultQuotas(), Store.now()));
             }
             if (key != null && tenants.tenantOfKey(c, ApiKeys.hash(key)).isEmpty()) {
                 issue(c, DEFAULT_TENANT_ID, key);
@@ -141,7 +141,7 @@ public class TenantService {
 
     private IssuedKey issue(Connection c, String tenantId, String secret) throws SQLException {
         ApiKeyInfo info = new ApiKeyInfo(UUID.randomUUID().toString(), tenantId, ApiKeys.displayPrefix(secret),
-                Instant.now(), null);
+                Store.now(), null);
         tenants.insertKey(c, info, ApiKeys.hash(secret));
         return new IssuedKey(info, secret);
     }
