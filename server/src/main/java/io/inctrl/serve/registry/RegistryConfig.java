@@ -7,7 +7,7 @@ import io.smallrye.config.WithDefault;
 @ConfigMapping(prefix = "inctrl.registry")
 public interface RegistryConfig {
 
-    /** Directory of the embedded H2 database file (used by the default datasource URL). */
+    /** Directory of the embedded H2 database file (default datasource URL); absolute or starting with "./". */
     @WithDefault("./data")
     String dataDir();
 
