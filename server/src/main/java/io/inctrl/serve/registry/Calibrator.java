@@ -1,5 +1,6 @@
 package io.inctrl.serve.registry;
 
+import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.ImageFeatures;
 import io.inctrl.serve.model.PromptFeatures;
 import io.inctrl.serve.model.TextPrior;
@@ -26,8 +27,9 @@ public final class Calibrator {
      * @param stored    the pooled features exactly as they will be read back (fp16-rounded when stored as fp16)
      * @param precision storage precision; for FP16 the scores against fp32 and fp16 features are compared
      */
-    public Calibration calibrate(ModelPort model, ImageFeatures shots, PromptFeatures fp32, PromptFeatures stored,
+    public Calibration calibrate(ModelPort model, EncodedImages encoded, PromptFeatures fp32, PromptFeatures stored,
                                  TextPrior prior, Precision precision) {
+        ImageFeatures shots = encoded.features();
         int k = shots.count();
         List<String> warnings = new ArrayList<>();
         List<Float> scores = new ArrayList<>(k);
@@ -37,7 +39,7 @@ public final class Calibrator {
             warnings.add("calibration needs at least 2 shots: no threshold suggested");
         } else {
             for (int i = 0; i < k; i++) {
-                PromptFeatures others = model.promptFeatures(without(shots, i));
+                PromptFeatures others = without(encoded, i).pool();
                 scores.add(model.score(shots.slice(i), others, prior).score());
             }
             float[] sorted = new float[k];
@@ -89,9 +91,11 @@ public final class Calibrator {
         return (float) (sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]));
     }
 
-    /** The features of all images but {@code skip}. */
-    static ImageFeatures without(ImageFeatures f, int skip) {
+    /** The encodings of all images but {@code skip}. */
+    static EncodedImages without(EncodedImages e, int skip) {
+        ImageFeatures f = e.features();
         int n = f.count() - 1;
+        float[] adapted = new float[n * f.embedDim()];
         int per = f.patches() * f.width();
         float[] g = new float[n * f.embedDim()];
         float[][] taps = new float[f.taps().length][n * per];
@@ -100,11 +104,12 @@ public final class Calibrator {
                 continue;
             }
             System.arraycopy(f.g(), i * f.embedDim(), g, j * f.embedDim(), f.embedDim());
+            System.arraycopy(e.adapted(), i * f.embedDim(), adapted, j * f.embedDim(), f.embedDim());
             for (int l = 0; l < taps.length; l++) {
                 System.arraycopy(f.taps()[l], i * per, taps[l], j * per, per);
             }
             j++;
         }
-        return new ImageFeatures(n, f.embedDim(), f.patches(), f.width(), g, taps);
+        return new EncodedImages(new ImageFeatures(n, f.embedDim(), f.patches(), f.width(), g, taps), adapted);
     }
 }

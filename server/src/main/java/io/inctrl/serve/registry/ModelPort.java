@@ -1,5 +1,6 @@
 package io.inctrl.serve.registry;
 
+import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.ImageFeatures;
 import io.inctrl.serve.model.InctrlScores;
 import io.inctrl.serve.model.PromptFeatures;
@@ -18,14 +19,12 @@ public interface ModelPort {
     String bundleId();
 
     /**
-     * Decodes, preprocesses and encodes images one by one (raw per-image features).
+     * Decodes, preprocesses and encodes images (raw per-image features plus ψ(g)); {@link EncodedImages#pool()}
+     * turns shots into prompt features.
      *
-     * @throws RegistryException of kind INVALID_ARGUMENT when an image cannot be decoded
+     * @throws RegistryException of kind INVALID_ARGUMENT (reason UNDECODABLE_IMAGE, ...) naming the bad image
      */
-    ImageFeatures encodeImages(List<byte[]> images);
-
-    /** Pools already-encoded shots into what scoring needs. */
-    PromptFeatures promptFeatures(ImageFeatures shots);
+    EncodedImages encodeImages(List<byte[]> images);
 
     /** Encodes the sentence ensembles of a category (expensive: callers cache the result). */
     TextPrior textPrior(PromptTemplates templates, String category);

@@ -1,5 +1,6 @@
 package io.inctrl.serve.registry;
 
+import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.ImageFeatures;
 import io.inctrl.serve.model.InctrlScores;
 import io.inctrl.serve.model.PromptFeatures;
@@ -205,10 +206,10 @@ public class PromptSetService {
     public ScoreResult score(String tenantId, String id, byte[] image) {
         checkImage(-1, image);
         ResolvedPromptSet r = resolve(tenantId, id);
-        ImageFeatures q = model.encodeImages(List.of(image));
+        ImageFeatures q = model.encodeImages(List.of(image)).features();
         counters.queryImagesEncoded.incrementAndGet();
         InctrlScores s = model.score(q, r.features(), r.prior());
-        return new ScoreResult(s, r.threshold(), r.threshold().map(t -> s.score() > t), model.bundleId());
+        return new ScoreResult(s, r.threshold(), r.threshold().map(t -> s.score() >= t), model.bundleId()); // same rule as the Scorer
     }
 
     /** Bytes a set occupies in the store: [features, original images]. */
@@ -223,9 +224,9 @@ public class PromptSetService {
     }
 
     private Encoded encode(List<byte[]> shots, TemplateSet template, String category, Precision precision, String bundleId) {
-        ImageFeatures raw = model.encodeImages(shots);
+        EncodedImages raw = model.encodeImages(shots);
         counters.shotImagesEncoded.addAndGet(shots.size());
-        PromptFeatures full = model.promptFeatures(raw);
+        PromptFeatures full = raw.pool();
         List<FeatureCodec.Part> parts = FeatureCodec.encode(full, precision);
         // What later reads will see: fp16-rounded when stored as fp16, so scores survive a restart unchanged.
         PromptFeatures stored = precision == Precision.FP32 ? full : FeatureCodec.decode(parts, full.shots());

@@ -11,6 +11,7 @@ import io.inctrl.serve.registry.TemplateService;
 import io.inctrl.serve.registry.TestImages;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
 import jakarta.inject.Inject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -30,6 +31,7 @@ import static org.hamcrest.Matchers.equalTo;
 
 /** Every kind of bad input gets a typed error with a clear message, and nothing of it is stored. */
 @QuarkusTest
+@TestProfile(FakeModelProfile.class)
 class BadInputApiTest {
 
     @TestHTTPResource("/")

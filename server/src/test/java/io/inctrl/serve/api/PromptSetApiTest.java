@@ -18,6 +18,7 @@ import io.inctrl.serve.registry.ResolvedPromptSet;
 import io.inctrl.serve.registry.TestImages;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
 import jakarta.inject.Inject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -39,6 +40,7 @@ import static org.hamcrest.Matchers.nullValue;
 
 /** Prompt-set lifecycle over REST and gRPC on the embedded H2 store, with the fake model. */
 @QuarkusTest
+@TestProfile(FakeModelProfile.class)
 class PromptSetApiTest {
 
     @TestHTTPResource("/")

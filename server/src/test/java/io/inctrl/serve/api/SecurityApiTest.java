@@ -9,6 +9,7 @@ import io.inctrl.serve.registry.Store;
 import io.inctrl.serve.security.ApiKeys;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
 import jakarta.inject.Inject;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -32,6 +33,7 @@ import static org.hamcrest.Matchers.startsWith;
 
 /** Authentication on both transports, admin vs tenant credentials, key lifecycle, hashing and quotas. */
 @QuarkusTest
+@TestProfile(FakeModelProfile.class)
 class SecurityApiTest {
 
     @TestHTTPResource("/")

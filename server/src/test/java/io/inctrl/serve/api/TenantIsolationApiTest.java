@@ -15,6 +15,7 @@ import io.inctrl.serve.registry.RegistryException;
 import io.inctrl.serve.registry.TestImages;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
 import io.restassured.response.Response;
 import jakarta.inject.Inject;
 import org.junit.jupiter.api.AfterEach;
@@ -35,6 +36,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * exactly the response (status and body, instance path aside) that B on a never-existing id gets.
  */
 @QuarkusTest
+@TestProfile(FakeModelProfile.class)
 class TenantIsolationApiTest {
 
     private static final String MISSING = "00000000-0000-0000-0000-000000000000";

@@ -1,11 +1,11 @@
 package io.inctrl.serve.registry;
 
+import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.ImageFeatures;
 import io.inctrl.serve.model.InctrlScores;
 import io.inctrl.serve.model.PromptFeatures;
 import io.inctrl.serve.model.TextPrior;
 import io.inctrl.serve.text.PromptTemplates;
-import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Alternative;
 
@@ -25,7 +25,6 @@ import java.util.regex.Pattern;
  * what was (not) encoded.
  */
 @Alternative
-@Priority(10)
 @ApplicationScoped
 public class FakeModelPort implements ModelPort {
 
@@ -47,7 +46,7 @@ public class FakeModelPort implements ModelPort {
     }
 
     @Override
-    public ImageFeatures encodeImages(List<byte[]> images) {
+    public EncodedImages encodeImages(List<byte[]> images) {
         encodeCalls.incrementAndGet();
         int n = images.size();
         float[] g = new float[n * EMBED];
@@ -79,23 +78,11 @@ public class FakeModelPort implements ModelPort {
             float[] gi = {(float) total[0], (float) total[1], (float) total[2], (float) total[3], 0.5f, 0.25f};
             System.arraycopy(gi, 0, g, i * EMBED, EMBED);
         }
-        return new ImageFeatures(n, EMBED, PATCHES, WIDTH, g, taps);
-    }
-
-    @Override
-    public PromptFeatures promptFeatures(ImageFeatures shots) {
-        float[] proto = new float[EMBED];
-        for (int i = 0; i < shots.count(); i++) {
-            float[] gi = shots.g(i);
-            for (int d = 0; d < EMBED; d++) {
-                proto[d] += Math.max(0, gi[d]) / shots.count();
-            }
+        float[] adapted = new float[g.length]; // ψ = ReLU here
+        for (int i = 0; i < g.length; i++) {
+            adapted[i] = Math.max(0, g[i]);
         }
-        float[][] tokens = new float[TAPS][];
-        for (int l = 0; l < TAPS; l++) {
-            tokens[l] = shots.taps()[l].clone();
-        }
-        return new PromptFeatures(shots.count(), PATCHES, WIDTH, tokens, proto);
+        return new EncodedImages(new ImageFeatures(n, EMBED, PATCHES, WIDTH, g, taps), adapted);
     }
 
     @Override

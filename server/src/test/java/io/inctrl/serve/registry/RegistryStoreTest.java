@@ -220,7 +220,7 @@ class RegistryStoreTest {
     @MethodSource("stores")
     void cache_invalidatedOnUpdateAndDelete_andBoundedInBytes(String kind) {
         // room for about two 3-shot sets
-        long oneSet = new FakeModelPort().promptFeatures(new FakeModelPort().encodeImages(TestImages.normals(3))).sizeInBytes();
+        long oneSet = new FakeModelPort().encodeImages(TestImages.normals(3)).pool().sizeInBytes();
         TestRegistry r = new TestRegistry(TestStores.fresh(kind, dir), new FakeModelPort(),
                 RegistryConfig.StalePolicy.REENCODE, oneSet * 2 + 10);
         String t = r.tenant("acme");

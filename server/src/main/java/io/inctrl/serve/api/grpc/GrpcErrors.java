@@ -2,31 +2,49 @@ package io.inctrl.serve.api.grpc;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.inctrl.serve.registry.RegistryException;
+import io.inctrl.serve.scoring.ScoringException;
+import org.jboss.logging.Logger;
 
-/** Maps registry errors one-to-one onto gRPC status codes (same kinds as the REST problem statuses). */
-public final class GrpcErrors {
+/** Maps use-case failures onto gRPC statuses with a message the caller can act on. */
+final class GrpcErrors {
+
+    private static final Logger LOG = Logger.getLogger(GrpcErrors.class);
 
     private GrpcErrors() {
     }
 
-    public static Throwable toStatus(Throwable t) {
-        if (t instanceof StatusRuntimeException) {
-            return t;
+    static StatusRuntimeException toStatus(Throwable t, String requestId) {
+        Throwable cause = unwrap(t);
+        if (cause instanceof StatusRuntimeException sre) {
+            return sre;
         }
-        if (t instanceof RegistryException e) {
-            Status s = switch (e.kind()) {
-                case INVALID_ARGUMENT -> Status.INVALID_ARGUMENT;
-                case UNAUTHENTICATED -> Status.UNAUTHENTICATED;
-                case PERMISSION_DENIED -> Status.PERMISSION_DENIED;
-                case NOT_FOUND -> Status.NOT_FOUND;
-                case ALREADY_EXISTS -> Status.ALREADY_EXISTS;
-                case FAILED_PRECONDITION -> Status.FAILED_PRECONDITION;
-                case RESOURCE_EXHAUSTED -> Status.RESOURCE_EXHAUSTED;
-                case UNAVAILABLE -> Status.UNAVAILABLE;
-            };
-            return s.withDescription(e.getMessage()).asRuntimeException();
+        if (cause instanceof ScoringException se) {
+            return status(se.kind()).withDescription(se.getMessage()).asRuntimeException();
         }
-        return Status.INTERNAL.withDescription("internal error").withCause(t).asRuntimeException();
+        LOG.errorf(cause, "request %s failed", requestId);
+        return Status.INTERNAL.withDescription("internal error while scoring request '" + requestId
+                + "': " + cause.getClass().getSimpleName() + " (details in the server log)").asRuntimeException();
+    }
+
+    static Status status(ScoringException.Kind kind) {
+        return switch (kind) {
+            case INVALID_ARGUMENT -> Status.INVALID_ARGUMENT;
+            case NOT_FOUND -> Status.NOT_FOUND;
+            case RESOURCE_EXHAUSTED -> Status.RESOURCE_EXHAUSTED;
+            case DEADLINE_EXCEEDED -> Status.DEADLINE_EXCEEDED;
+            case UNAVAILABLE -> Status.UNAVAILABLE;
+            case FAILED_PRECONDITION -> Status.FAILED_PRECONDITION;
+            case CANCELLED -> Status.CANCELLED;
+            case INTERNAL -> Status.INTERNAL;
+        };
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        Throwable c = t;
+        while ((c instanceof java.util.concurrent.CompletionException
+                || c instanceof java.util.concurrent.ExecutionException) && c.getCause() != null) {
+            c = c.getCause();
+        }
+        return c;
     }
 }

@@ -82,11 +82,11 @@ public class PromptRegistryGrpcService implements PromptRegistry {
         try {
             tenant = TenantContext.requireTenant();
         } catch (RuntimeException e) {
-            return Uni.createFrom().failure(GrpcErrors.toStatus(e));
+            return Uni.createFrom().failure(RegistryGrpcErrors.toStatus(e));
         }
         return Uni.createFrom().item(() -> work.apply(tenant))
                 .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
-                .onFailure().transform(GrpcErrors::toStatus);
+                .onFailure().transform(RegistryGrpcErrors::toStatus);
     }
 
     private PromptSet toProto(io.inctrl.serve.registry.PromptSet p) {

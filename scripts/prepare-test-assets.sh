@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds what the tests compare against, all generated here (no weights can be downloaded):
+#   build/venv                  exporter venv (tools/export/requirements.txt, pinned, from PyPI)
+#   build/assets/tiny           tiny random-init bundle + plain-Python reference fixtures
+#   build/assets/full           full-size ViT-B-16-plus-240 random-init bundle + fixtures (slow tier)
+#   build/assets/preprocess     Pillow/torchvision preprocessing fixtures for the Java image pipeline
+# Each step is skipped when its inputs (exporter sources) have not changed since it last ran.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+data="${INCTRL_DATA_DIR:-$root/../shared/data}"
+venv="$root/build/venv"
+assets="$root/build/assets"
+mkdir -p "$assets"
+
+bash tools/export/setup-venv.sh "$venv"
+py="$venv/bin/python"
+
+src_hash() { find tools/export/inctrl_export "$@" -type f -name '*.py' -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16; }
+stamp_ok() { [ -f "$1/.stamp" ] && [ "$(cat "$1/.stamp")" = "$2" ]; }
+
+export_bundle() { # name, extra args...
+  local name="$1"; shift
+  local h; h="$(src_hash)-$*"
+  if stamp_ok "$assets/$name" "$h"; then echo "== $name bundle up to date"; return; fi
+  echo "== exporting $name bundle"
+  rm -rf "$assets/$name"
+  (cd tools/export && "$py" -m inctrl_export "$@" --seed 7 --out "$assets/$name" --fixtures-data "$data")
+  echo "$h" > "$assets/$name/.stamp"
+}
+
+export_bundle tiny --tiny --random-init
+if [ "${INCTRL_SKIP_FULL_SIZE:-0}" != "1" ]; then
+  export_bundle full --random-init
+fi
+
+if [ -f server/src/test/python/make_preprocess_fixtures.py ]; then
+  h="$(sha256sum server/src/test/python/make_preprocess_fixtures.py | cut -c1-16)"
+  if ! stamp_ok "$assets/preprocess" "$h"; then
+    echo "== preprocessing fixtures"
+    rm -rf "$assets/preprocess"
+    "$py" server/src/test/python/make_preprocess_fixtures.py "$assets" --data "$data"
+    echo "$h" > "$assets/preprocess/.stamp"
+  fi
+fi

@@ -1,0 +1,53 @@
+package io.inctrl.serve.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.util.List;
+
+/** Server settings under {@code inctrl.*}; see application.properties for the documented defaults. */
+@ConfigMapping(prefix = "inctrl")
+public interface InctrlConfig {
+
+    Model model();
+
+    Limits limits();
+
+    interface Model {
+        /** Bundle directory (docs/bundle-format.md). The default is the demo bundle committed in the repository. */
+        @WithDefault("models/demo")
+        String bundle();
+
+        /** Devices to run on, e.g. "cpu", "cpu,cpu" (two CPU workers) or "gpu0,gpu1". */
+        @WithDefault("cpu")
+        List<String> devices();
+
+        /** Bytes of prompt tokens kept on each device between queries. */
+        @WithDefault("536870912")
+        long promptCacheBytes();
+
+        /** Run one forward at startup so the first request does not pay TorchScript's profiling passes. */
+        @WithDefault("true")
+        boolean warmup();
+    }
+
+    interface Limits {
+        /** Largest encoded image accepted, in bytes. */
+        @WithDefault("16777216")
+        int maxImageBytes();
+
+        /** Largest decoded image accepted, in pixels (guards against decompression bombs). */
+        @WithDefault("40000000")
+        long maxImagePixels();
+
+        /** Most shots in one inline request or prompt set. */
+        @WithDefault("32")
+        int maxShots();
+
+        @WithDefault("128")
+        int maxRequestIdLength();
+
+        /** Requests of one ScoreStream being worked on at once; more are not read from the transport. */
+        @WithDefault("32")
+        int streamWindow();
+    }
+}

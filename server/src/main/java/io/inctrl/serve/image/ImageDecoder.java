@@ -1,0 +1,376 @@
+package io.inctrl.serve.image;
+
+import io.inctrl.serve.image.InvalidImageException.Reason;
+
+import java.awt.color.ColorSpace;
+import java.awt.image.BufferedImage;
+import java.awt.image.ColorModel;
+import java.awt.image.IndexColorModel;
+import java.awt.image.Raster;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.util.Iterator;
+import java.util.Objects;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
+
+/**
+ * Decodes PNG, JPEG, BMP and TIFF bytes with {@code javax.imageio} into the 8-bit mode Pillow would see, so that
+ * {@link PilResize} and {@link ImagePreprocessor} reproduce the official PIL pipeline. Raw raster samples are
+ * used (never {@code getRGB}, which would apply colour conversions Pillow does not).
+ *
+ * <p>Deliberate choices (each has a parity fixture in the tests):
+ * <ul>
+ *   <li><b>Limits:</b> byte count checked first; width x height read from the header via {@link ImageReader}
+ *       and checked against {@link ImageLimits#maxPixels()} before any pixel is decoded (decompression bombs).</li>
+ *   <li><b>Format sniffing:</b> by magic bytes only; anything else (GIF, WebP, random bytes...) is
+ *       {@link Reason#UNSUPPORTED_FORMAT}. Corrupt/truncated data in a recognised container is
+ *       {@link Reason#UNDECODABLE}.</li>
+ *   <li><b>16-bit grayscale</b> (PNG/TIFF, PIL mode "I;16"): the official transform crashes on it ("image has wrong
+ *       mode"). We convert to 8 bits by rounding {@code v / 257} (i.e. {@code (v + 128) / 257}) and then treat
+ *       the image as "L". {@link DecodedImage#sourceMode()} still says "I;16".</li>
+ *   <li><b>Other 16-bit PNG/TIFF</b> (RGB, RGBA, gray+alpha): keep the high byte, as Pillow's "RGB;16B"-style
+ *       unpackers do; 16-bit gray+alpha PNG becomes RGBA as in Pillow.</li>
+ *   <li><b>1/2/4-bit gray PNG:</b> 1-bit is PIL mode "1" (0/255, nearest resize); 2/4-bit become "L" scaled by
+ *       85/17 like Pillow's "L;2"/"L;4".</li>
+ *   <li><b>Palette</b> (PNG any bit depth, BMP, TIFF): kept as "P" with its RGB palette (resized nearest, then
+ *       looked up). A palette's tRNS/alpha is ignored, as {@code convert("RGB")} ignores it. BMP follows Pillow's
+ *       rule: a palette that is exactly (i,i,i) becomes "L" ("1" for a black/white 2-colour palette).</li>
+ *   <li><b>Alpha:</b> "LA"/"RGBA" are kept; the resize is premultiplied and alpha is dropped after the crop.
+ *       A PNG tRNS colour key on gray/RGB (which ImageIO may turn into an alpha band) is ignored: Pillow keeps
+ *       such images as "L"/"RGB".</li>
+ *   <li><b>Interlaced PNG and progressive JPEG</b> are decoded normally.</li>
+ *   <li><b>CMYK/YCCK JPEG</b> (4 components) and CMYK TIFF are <em>rejected</em> with
+ *       {@link Reason#UNSUPPORTED_FORMAT}: Pillow would keep them as "CMYK" and convert naively after the
+ *       resize; we prefer a clear refusal over a silently different colour.</li>
+ *   <li><b>EXIF orientation is ignored</b>, exactly like the official PIL pipeline (no {@code exif_transpose});
+ *       a rotated phone photo is scored as stored. Embedded ICC profiles and PNG gamma are ignored as well.</li>
+ *   <li><b>JPEG pixels</b> come from the JDK's libjpeg-6b-based decoder, not libjpeg-turbo: expect differences of a
+ *       few levels on some pixels versus Pillow (measured in the tests).</li>
+ * </ul>
+ * Thread-safe: a new {@link ImageReader} is used per call.
+ */
+public final class ImageDecoder {
+
+    private final ImageLimits limits;
+
+    public ImageDecoder(ImageLimits limits) {
+        this.limits = Objects.requireNonNull(limits, "limits");
+    }
+
+    public ImageDecoder() {
+        this(ImageLimits.DEFAULT);
+    }
+
+    public ImageLimits limits() {
+        return limits;
+    }
+
+    /** Decodes the first image of {@code bytes}; throws {@link InvalidImageException} on any refusal. */
+    public DecodedImage decode(byte[] bytes) {
+        if (bytes == null || bytes.length == 0) {
+            throw new InvalidImageException(Reason.EMPTY, "no image bytes were sent");
+        }
+        if (bytes.length > limits.maxBytes()) {
+            throw new InvalidImageException(Reason.TOO_MANY_BYTES,
+                    "image is " + bytes.length + " bytes, the limit is " + limits.maxBytes());
+        }
+        String format = sniff(bytes);
+        if (format == null) {
+            throw new InvalidImageException(Reason.UNSUPPORTED_FORMAT,
+                    "not a PNG, JPEG, BMP or TIFF image (starts with " + hexPrefix(bytes) + ")");
+        }
+        PngHeader png = null;
+        if (format.equals("png")) {
+            png = PngHeader.parse(bytes);
+        } else if (format.equals("jpeg")) {
+            int components = jpegComponents(bytes);
+            if (components == 4) {
+                throw new InvalidImageException(Reason.UNSUPPORTED_FORMAT,
+                        "CMYK/YCCK JPEG (4 colour components) is not supported; convert the image to RGB");
+            }
+        }
+        BufferedImage bi = read(bytes, format);
+        try {
+            return png != null ? fromPng(bi, png) : fromColorModel(bi, format);
+        } catch (InvalidImageException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new InvalidImageException(Reason.UNDECODABLE, format + " pixel layout could not be read: " + e, e);
+        }
+    }
+
+    private BufferedImage read(byte[] bytes, String format) {
+        Iterator<ImageReader> readers = ImageIO.getImageReadersByFormatName(format);
+        if (!readers.hasNext()) {
+            throw new InvalidImageException(Reason.UNSUPPORTED_FORMAT, "no " + format + " decoder in this JVM");
+        }
+        ImageReader reader = readers.next();
+        // In-memory stream: ImageIO.createImageInputStream may spill to temp files.
+        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
+            reader.setInput(in, true, true);
+            int w = reader.getWidth(0);
+            int h = reader.getHeight(0);
+            if (w <= 0 || h <= 0) {
+                throw new InvalidImageException(Reason.UNDECODABLE, format + " header declares " + w + "x" + h);
+            }
+            if ((long) w * h > limits.maxPixels()) {
+                throw new InvalidImageException(Reason.TOO_MANY_PIXELS, format + " image is " + w + "x" + h
+                        + " = " + (long) w * h + " pixels, the limit is " + limits.maxPixels());
+            }
+            BufferedImage bi = reader.read(0);
+            if (bi == null || bi.getWidth() != w || bi.getHeight() != h) {
+                throw new InvalidImageException(Reason.UNDECODABLE, format + " decoder returned no/wrong image");
+            }
+            return bi;
+        } catch (InvalidImageException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw new InvalidImageException(Reason.UNDECODABLE,
+                    "corrupt or truncated " + format + " data: " + e.getMessage(), e);
+        } finally {
+            reader.dispose();
+        }
+    }
+
+    // ---- format detection ----------------------------------------------------------------------------------
+
+    static String sniff(byte[] b) {
+        if (startsWith(b, 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A)) {
+            return "png";
+        }
+        if (startsWith(b, 0xFF, 0xD8, 0xFF)) {
+            return "jpeg";
+        }
+        if (startsWith(b, 'B', 'M') && b.length >= 26) {
+            return "bmp";
+        }
+        if (startsWith(b, 'I', 'I', 42, 0) || startsWith(b, 'M', 'M', 0, 42)) {
+            return "tiff";
+        }
+        return null;
+    }
+
+    private static boolean startsWith(byte[] b, int... magic) {
+        if (b.length < magic.length) {
+            return false;
+        }
+        for (int i = 0; i < magic.length; i++) {
+            if ((b[i] & 0xff) != magic[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static String hexPrefix(byte[] b) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < Math.min(8, b.length); i++) {
+            sb.append(String.format("%02x", b[i] & 0xff));
+        }
+        return sb.toString();
+    }
+
+    /** Component count from the first SOFn frame header; -1 when none is found (the decoder then reports). */
+    static int jpegComponents(byte[] b) {
+        int p = 2;
+        while (p + 4 <= b.length) {
+            if ((b[p] & 0xff) != 0xFF) {
+                return -1;
+            }
+            int m = b[p + 1] & 0xff;
+            if (m == 0xFF) { // fill byte
+                p++;
+                continue;
+            }
+            if (m == 0x01 || (m >= 0xD0 && m <= 0xD8)) { // standalone markers
+                p += 2;
+                continue;
+            }
+            if (m == 0xDA || m == 0xD9) { // start of scan / end of image before any frame
+                return -1;
+            }
+            int len = ((b[p + 2] & 0xff) << 8) | (b[p + 3] & 0xff);
+            boolean sof = m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
+            if (sof) {
+                return p + 9 < b.length ? b[p + 9] & 0xff : -1;
+            }
+            p += 2 + len;
+        }
+        return -1;
+    }
+
+    /** IHDR fields: the PNG colour type decides the PIL mode (ImageIO may add an alpha band for tRNS). */
+    record PngHeader(int bitDepth, int colorType) {
+        static PngHeader parse(byte[] b) {
+            if (b.length < 33 || b[12] != 'I' || b[13] != 'H' || b[14] != 'D' || b[15] != 'R') {
+                throw new InvalidImageException(Reason.UNDECODABLE, "PNG without a valid IHDR chunk");
+            }
+            return new PngHeader(b[24] & 0xff, b[25] & 0xff);
+        }
+    }
+
+    // ---- pixel extraction ----------------------------------------------------------------------------------
+
+    private static DecodedImage fromPng(BufferedImage bi, PngHeader hdr) {
+        int bd = hdr.bitDepth();
+        switch (hdr.colorType()) {
+            case 0 -> {
+                if (bd == 1) {
+                    return gray(bi, "png", PixelMode.ONE, "1", v -> v != 0 ? 255 : 0);
+                }
+                if (bd == 16) {
+                    return gray(bi, "png", PixelMode.L, "I;16", ImageDecoder::round16to8);
+                }
+                int max = (1 << bd) - 1;
+                return gray(bi, "png", PixelMode.L, "L", v -> v * 255 / max);
+            }
+            case 2 -> {
+                return bands(bi, "png", PixelMode.RGB, "RGB", new int[] {0, 1, 2}, bd == 16);
+            }
+            case 3 -> {
+                return palette(bi, "png", (IndexColorModel) bi.getColorModel());
+            }
+            case 4 -> {
+                if (bd == 16) { // Pillow: (16, 4) -> RGBA via "LA;16B"
+                    return bands(bi, "png", PixelMode.RGBA, "RGBA", new int[] {0, 0, 0, 1}, true);
+                }
+                return bands(bi, "png", PixelMode.LA, "LA", new int[] {0, 1}, false);
+            }
+            case 6 -> {
+                return bands(bi, "png", PixelMode.RGBA, "RGBA", new int[] {0, 1, 2, 3}, bd == 16);
+            }
+            default -> throw new InvalidImageException(Reason.UNDECODABLE, "PNG colour type " + hdr.colorType());
+        }
+    }
+
+    private static DecodedImage fromColorModel(BufferedImage bi, String format) {
+        ColorModel cm = bi.getColorModel();
+        if (cm instanceof IndexColorModel icm) {
+            DecodedImage p = palette(bi, format, icm);
+            return isGrayRamp(icm, format) ? lookupGray(p, icm.getMapSize() == 2) : p;
+        }
+        if (cm.getColorSpace().getType() == ColorSpace.TYPE_CMYK) {
+            throw new InvalidImageException(Reason.UNSUPPORTED_FORMAT,
+                    "CMYK " + format + " is not supported; convert the image to RGB");
+        }
+        int nc = cm.getNumComponents();
+        int bits = cm.getComponentSize(0);
+        boolean wide = bits > 8;
+        return switch (nc) {
+            case 1 -> bits == 16 ? gray(bi, format, PixelMode.L, "I;16", ImageDecoder::round16to8)
+                    : bits == 8 ? gray(bi, format, PixelMode.L, "L", v -> v)
+                    : gray(bi, format, PixelMode.L, "L", v -> v * 255 / ((1 << bits) - 1));
+            case 2 -> bands(bi, format, PixelMode.LA, "LA", new int[] {0, 1}, wide);
+            case 3 -> bands(bi, format, PixelMode.RGB, "RGB", new int[] {0, 1, 2}, wide);
+            case 4 -> {
+                if (!cm.hasAlpha()) {
+                    throw new InvalidImageException(Reason.UNSUPPORTED_FORMAT,
+                            "4-channel " + format + " without alpha (CMYK?) is not supported; convert it to RGB");
+                }
+                yield bands(bi, format, PixelMode.RGBA, "RGBA", new int[] {0, 1, 2, 3}, wide);
+            }
+            default -> throw new InvalidImageException(Reason.UNSUPPORTED_FORMAT,
+                    format + " with " + nc + " colour components is not supported");
+        };
+    }
+
+    /** Pillow's BMP rule (palette exactly (i,i,i), or black/white for 2 colours); TIFF: a 0..255 ramp. */
+    private static boolean isGrayRamp(IndexColorModel icm, String format) {
+        int n = icm.getMapSize();
+        if (n < 2) {
+            return false;
+        }
+        for (int i = 0; i < n; i++) {
+            int want = n == 2 ? i * 255 : (format.equals("bmp") ? i : i * 255 / (n - 1));
+            if (icm.getRed(i) != want || icm.getGreen(i) != want || icm.getBlue(i) != want) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static DecodedImage lookupGray(DecodedImage p, boolean bilevel) {
+        byte[] pal = p.palette();
+        byte[] px = p.pixels();
+        byte[] out = new byte[px.length];
+        for (int i = 0; i < px.length; i++) {
+            out[i] = pal[(px[i] & 0xff) * 3];
+        }
+        PixelMode mode = bilevel ? PixelMode.ONE : PixelMode.L;
+        return new DecodedImage(mode, mode.pilName(), p.width(), p.height(), out, null, p.format());
+    }
+
+    /** Round-to-nearest 16 -> 8 bit: round(v / 257) == (v + 128) / 257 (no ties exist). */
+    static int round16to8(int v) {
+        return (v + 128) / 257;
+    }
+
+    private static DecodedImage gray(BufferedImage bi, String format, PixelMode mode, String sourceMode,
+            java.util.function.IntUnaryOperator map) {
+        Raster r = bi.getRaster();
+        int w = bi.getWidth();
+        int h = bi.getHeight();
+        byte[] out = new byte[w * h];
+        int[] row = new int[w];
+        for (int y = 0; y < h; y++) {
+            r.getSamples(0, y, w, 1, 0, row);
+            for (int x = 0; x < w; x++) {
+                out[y * w + x] = (byte) map.applyAsInt(row[x]);
+            }
+        }
+        return new DecodedImage(mode, sourceMode, w, h, out, null, format);
+    }
+
+    /** Copies raster bands {@code src[i]} into output channel i; 16-bit samples keep their high byte. */
+    private static DecodedImage bands(BufferedImage bi, String format, PixelMode mode, String sourceMode, int[] src,
+            boolean sixteen) {
+        Raster r = bi.getRaster();
+        int w = bi.getWidth();
+        int h = bi.getHeight();
+        int nb = r.getNumBands();
+        for (int s : src) {
+            if (s >= nb) {
+                throw new InvalidImageException(Reason.UNDECODABLE,
+                        format + " decoder produced " + nb + " bands for mode " + sourceMode);
+            }
+        }
+        int c = src.length;
+        int shift = sixteen ? 8 : 0;
+        byte[] out = new byte[w * h * c];
+        int[] row = new int[w * nb];
+        for (int y = 0; y < h; y++) {
+            r.getPixels(0, y, w, 1, row);
+            for (int x = 0; x < w; x++) {
+                for (int ch = 0; ch < c; ch++) {
+                    out[(y * w + x) * c + ch] = (byte) (row[x * nb + src[ch]] >> shift);
+                }
+            }
+        }
+        return new DecodedImage(mode, sourceMode, w, h, out, null, format);
+    }
+
+    private static DecodedImage palette(BufferedImage bi, String format, IndexColorModel icm) {
+        int n = icm.getMapSize();
+        byte[] pal = new byte[n * 3];
+        for (int i = 0; i < n; i++) {
+            pal[i * 3] = (byte) icm.getRed(i);
+            pal[i * 3 + 1] = (byte) icm.getGreen(i);
+            pal[i * 3 + 2] = (byte) icm.getBlue(i);
+        }
+        Raster r = bi.getRaster();
+        int w = bi.getWidth();
+        int h = bi.getHeight();
+        byte[] out = new byte[w * h];
+        int[] row = new int[w];
+        for (int y = 0; y < h; y++) {
+            r.getSamples(0, y, w, 1, 0, row);
+            for (int x = 0; x < w; x++) {
+                out[y * w + x] = (byte) row[x];
+            }
+        }
+        return new DecodedImage(PixelMode.P, "P", w, h, out, pal, format);
+    }
+}

@@ -1,0 +1,115 @@
+package io.inctrl.serve.model;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/** The bundle's {@code manifest.json} (docs/bundle-format.md). */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record BundleManifest(
+        int formatVersion,
+        String kind,
+        String bundleId,
+        String arch,
+        String variant,
+        Image image,
+        Vision vision,
+        Text text,
+        Weights weights,
+        Map<String, String> files) {
+
+    public static final int FORMAT_VERSION = 1;
+    public static final String KIND_INCTRL = "inctrl";
+
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record Image(int size, String resize, String crop, float[] mean, float[] std) {
+    }
+
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record Vision(int embedDim, int width, int[] grid, List<Integer> tappedBlocks) {
+        public int patches() {
+            return grid[0] * grid[1];
+        }
+    }
+
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record Text(int contextLength, int vocabSize, long sotToken, long eotToken, float temperature) {
+    }
+
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record Weights(String source, Long seed, String checkpointSha256, String description) {
+        public boolean random() {
+            return !"checkpoint".equals(source);
+        }
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
+    /** Reads and validates {@code dir/manifest.json}; every problem is reported with the file it concerns. */
+    public static BundleManifest read(Path dir) {
+        Path file = dir.resolve("manifest.json");
+        if (!Files.isRegularFile(file)) {
+            throw new BundleException("no manifest.json in bundle directory " + dir.toAbsolutePath());
+        }
+        BundleManifest m;
+        try {
+            m = JSON.readValue(file.toFile(), BundleManifest.class);
+        } catch (IOException e) {
+            throw new BundleException("cannot parse " + file + ": " + e.getMessage(), e);
+        }
+        m.validate(dir);
+        return m;
+    }
+
+    private void validate(Path dir) {
+        if (formatVersion != FORMAT_VERSION) {
+            throw new BundleException("bundle " + dir + " has format_version " + formatVersion
+                    + "; this server reads version " + FORMAT_VERSION);
+        }
+        if (!KIND_INCTRL.equals(kind)) {
+            throw new BundleException("bundle kind '" + kind + "' is not supported (expected '" + KIND_INCTRL + "')");
+        }
+        if (bundleId == null || bundleId.isBlank()) {
+            throw new BundleException("manifest has no bundle_id");
+        }
+        if (image == null || image.mean == null || image.mean.length != 3 || image.std == null || image.std.length != 3) {
+            throw new BundleException("manifest image section needs size, mean[3] and std[3]");
+        }
+        if (vision == null || vision.grid == null || vision.grid.length != 2 || vision.tappedBlocks == null
+                || vision.tappedBlocks.isEmpty()) {
+            throw new BundleException("manifest vision section needs embed_dim, width, grid[2] and tapped_blocks");
+        }
+        if (text == null || text.contextLength <= 2) {
+            throw new BundleException("manifest text section needs context_length, sot_token, eot_token, temperature");
+        }
+        if (weights == null || weights.source == null) {
+            throw new BundleException("manifest has no weights.source (checkpoint or random-init)");
+        }
+        for (String key : List.of("vision", "text", "adapter", "image_head", "holistic_head", "tokenizer")) {
+            String name = files == null ? null : files.get(key);
+            if (name == null || !Files.isRegularFile(dir.resolve(name))) {
+                throw new BundleException("bundle " + dir + " lacks its '" + key + "' file (" + name + ")");
+            }
+        }
+    }
+
+    public Path file(Path dir, String key) {
+        return dir.resolve(files.get(key));
+    }
+
+    /** One line for logs and the API: what produced these weights. */
+    public String weightsDescription() {
+        if (weights.description != null && !weights.description.isBlank()) {
+            return weights.description;
+        }
+        return weights.random() ? "random-init seed=" + weights.seed : "checkpoint sha256=" + weights.checkpointSha256;
+    }
+}

@@ -1,0 +1,15 @@
+package io.inctrl.serve.scoring;
+
+/** Encoded image bytes to the model's normalised CHW pixels (spec §3). */
+public interface ImagePipeline {
+
+    /** Decoded pixels plus how long decoding and preprocessing took. */
+    record Prepared(float[] pixels, long decodeNanos, long preprocessNanos) {
+    }
+
+    /**
+     * @param what names the image in error messages, e.g. "image" or "shot 3"
+     * @throws ScoringException INVALID_ARGUMENT naming the reason when the bytes are empty, too large or undecodable
+     */
+    Prepared prepare(byte[] encoded, String what);
+}

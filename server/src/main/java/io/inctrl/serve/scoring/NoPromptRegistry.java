@@ -1,0 +1,15 @@
+package io.inctrl.serve.scoring;
+
+import io.quarkus.arc.DefaultBean;
+import jakarta.enterprise.context.ApplicationScoped;
+
+/** Used only when no prompt registry is deployed: every prompt_set_id is unknown. */
+@DefaultBean
+@ApplicationScoped
+public class NoPromptRegistry implements PromptSource {
+
+    @Override
+    public Resolved resolve(String tenant, String promptSetId) {
+        throw new ScoringException(ScoringException.Kind.NOT_FOUND, "prompt set '" + promptSetId + "' not found");
+    }
+}

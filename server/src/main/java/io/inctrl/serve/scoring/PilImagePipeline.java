@@ -1,0 +1,48 @@
+package io.inctrl.serve.scoring;
+
+import io.inctrl.serve.config.InctrlConfig;
+import io.inctrl.serve.image.DecodedImage;
+import io.inctrl.serve.image.ImageDecoder;
+import io.inctrl.serve.image.ImageLimits;
+import io.inctrl.serve.image.ImagePreprocessor;
+import io.inctrl.serve.image.InvalidImageException;
+import io.inctrl.serve.image.PreprocessConfig;
+import io.inctrl.serve.model.BundleManifest;
+import io.inctrl.serve.model.ModelService;
+import jakarta.annotation.PostConstruct;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+/** Decoding and PIL-exact preprocessing with the limits from config and the bundle's image settings. */
+@ApplicationScoped
+public class PilImagePipeline implements ImagePipeline {
+
+    @Inject
+    InctrlConfig config;
+
+    @Inject
+    ModelService model;
+
+    private ImageDecoder decoder;
+    private ImagePreprocessor preprocessor;
+
+    @PostConstruct
+    void init() {
+        decoder = new ImageDecoder(new ImageLimits(config.limits().maxImageBytes(), config.limits().maxImagePixels()));
+        BundleManifest.Image image = model.manifest().image();
+        preprocessor = new ImagePreprocessor(new PreprocessConfig(image.size(), image.mean(), image.std()));
+    }
+
+    @Override
+    public Prepared prepare(byte[] encoded, String what) {
+        try {
+            long t0 = System.nanoTime();
+            DecodedImage img = decoder.decode(encoded);
+            long t1 = System.nanoTime();
+            float[] pixels = preprocessor.tensor(img);
+            return new Prepared(pixels, t1 - t0, System.nanoTime() - t1);
+        } catch (InvalidImageException e) {
+            throw new ScoringException(ScoringException.Kind.INVALID_ARGUMENT, what + ": " + e.getMessage(), e);
+        }
+    }
+}

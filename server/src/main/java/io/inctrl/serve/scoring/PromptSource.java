@@ -1,0 +1,18 @@
+package io.inctrl.serve.scoring;
+
+import io.inctrl.serve.model.PromptFeatures;
+import io.inctrl.serve.model.TextPrior;
+import java.util.Optional;
+
+/** Registered prompt sets, looked up by id for the calling tenant (implemented by the prompt registry). */
+public interface PromptSource {
+
+    /** What scoring needs from a registered set. */
+    record Resolved(PromptFeatures features, TextPrior prior, Optional<Float> threshold) {
+    }
+
+    /**
+     * @throws ScoringException NOT_FOUND when the set does not exist or belongs to another tenant (indistinguishable)
+     */
+    Resolved resolve(String tenant, String promptSetId);
+}
