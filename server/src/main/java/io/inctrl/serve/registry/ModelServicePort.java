@@ -63,6 +63,34 @@ public class ModelServicePort implements ModelPort {
     }
 
     @Override
+    public List<InctrlScores> scoreEach(ImageFeatures queries, List<PromptFeatures> prompts, TextPrior prior) {
+        // chunks: each query carries its own prompt tensors (leave-one-out), which bounds device memory per call
+        List<InctrlScores> out = new ArrayList<>(queries.count());
+        for (int s = 0; s < queries.count(); s += ENCODE_CHUNK) {
+            int end = Math.min(queries.count(), s + ENCODE_CHUNK);
+            ImageFeatures q = slice(queries, s, end);
+            List<PromptFeatures> p = prompts.subList(s, end);
+            List<TextPrior> priors = java.util.Collections.nCopies(end - s, prior);
+            out.addAll(model.withEngine(e -> e.score(q, p, priors)));
+        }
+        return out;
+    }
+
+    private static ImageFeatures slice(ImageFeatures f, int from, int to) {
+        if (from == 0 && to == f.count()) {
+            return f;
+        }
+        int n = to - from;
+        int per = f.patches() * f.width();
+        float[] g = java.util.Arrays.copyOfRange(f.g(), from * f.embedDim(), to * f.embedDim());
+        float[][] taps = new float[f.taps().length][];
+        for (int l = 0; l < taps.length; l++) {
+            taps[l] = java.util.Arrays.copyOfRange(f.taps()[l], from * per, to * per);
+        }
+        return new ImageFeatures(n, f.embedDim(), f.patches(), f.width(), g, taps);
+    }
+
+    @Override
     public int maxTokens(String sentence) {
         return model.tokenCount(sentence);
     }
