@@ -1,6 +1,9 @@
 package io.inctrl.serve.api.grpc;
 
-/** The calling tenant of the current gRPC call (set by the security interceptor once authentication lands). */
+import io.inctrl.serve.security.Caller;
+import io.inctrl.serve.security.TenantContext;
+
+/** The calling tenant of the current gRPC call, as authenticated by {@link io.inctrl.serve.security.ApiKeyInterceptor}. */
 final class TenantAccess {
 
     static final String ANONYMOUS = "default";
@@ -8,7 +11,12 @@ final class TenantAccess {
     private TenantAccess() {
     }
 
+    /**
+     * Must be called on the thread the call arrived on (the gRPC Context lives there). Calls without a tenant
+     * (security disabled, or the admin key) act as the built-in tenant {@code default}.
+     */
     static String current() {
-        return ANONYMOUS;
+        Caller c = TenantContext.CALLER.get();
+        return c == null || c.tenantId() == null ? ANONYMOUS : c.tenantId();
     }
 }

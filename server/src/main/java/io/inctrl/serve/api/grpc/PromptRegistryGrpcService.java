@@ -1,0 +1,115 @@
+package io.inctrl.serve.api.grpc;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.Timestamp;
+import io.inctrl.serve.api.v1.Calibration;
+import io.inctrl.serve.api.v1.CreatePromptSetRequest;
+import io.inctrl.serve.api.v1.DeletePromptSetRequest;
+import io.inctrl.serve.api.v1.DeletePromptSetResponse;
+import io.inctrl.serve.api.v1.GetPromptSetRequest;
+import io.inctrl.serve.api.v1.ListPromptSetsRequest;
+import io.inctrl.serve.api.v1.ListPromptSetsResponse;
+import io.inctrl.serve.api.v1.PromptRegistry;
+import io.inctrl.serve.api.v1.PromptSet;
+import io.inctrl.serve.api.v1.ReencodePromptSetRequest;
+import io.inctrl.serve.api.v1.SetThresholdRequest;
+import io.inctrl.serve.registry.ModelPort;
+import io.inctrl.serve.registry.PromptSetService;
+import io.inctrl.serve.security.TenantContext;
+import io.quarkus.grpc.GrpcService;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
+import jakarta.inject.Inject;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.function.Function;
+
+/**
+ * gRPC prompt registry for rigs. Converts proto ↔ domain only; the tenant comes from the interceptor's context and
+ * the store/encoder work runs on a worker thread, never on the event loop.
+ */
+@GrpcService
+public class PromptRegistryGrpcService implements PromptRegistry {
+
+    @Inject
+    PromptSetService service;
+    @Inject
+    ModelPort model;
+
+    @Override
+    public Uni<PromptSet> createPromptSet(CreatePromptSetRequest r) {
+        List<byte[]> shots = r.getShotsList().stream().map(ByteString::toByteArray).toList();
+        return blocking(t -> toProto(service.register(t, r.getName(), r.getCategory(), r.getTemplateId(), shots, r.getFp16())));
+    }
+
+    @Override
+    public Uni<PromptSet> getPromptSet(GetPromptSetRequest r) {
+        return blocking(t -> toProto(service.get(t, r.getId())));
+    }
+
+    @Override
+    public Uni<ListPromptSetsResponse> listPromptSets(ListPromptSetsRequest r) {
+        return blocking(t -> {
+            PromptSetService.Page page = service.list(t, r.getPageSize(), r.getPageToken());
+            ListPromptSetsResponse.Builder b = ListPromptSetsResponse.newBuilder().setNextPageToken(page.nextPageToken());
+            page.items().forEach(p -> b.addPromptSets(toProto(p)));
+            return b.build();
+        });
+    }
+
+    @Override
+    public Uni<DeletePromptSetResponse> deletePromptSet(DeletePromptSetRequest r) {
+        return blocking(t -> {
+            service.delete(t, r.getId());
+            return DeletePromptSetResponse.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public Uni<PromptSet> setThreshold(SetThresholdRequest r) {
+        return blocking(t -> toProto(service.setThreshold(t, r.getId(), r.hasThreshold() ? r.getThreshold() : null)));
+    }
+
+    @Override
+    public Uni<PromptSet> reencodePromptSet(ReencodePromptSetRequest r) {
+        return blocking(t -> toProto(service.reencode(t, r.getId())));
+    }
+
+    /** Reads the tenant on the calling thread (the gRPC Context lives there), then runs the work on a worker. */
+    private <T> Uni<T> blocking(Function<String, T> work) {
+        String tenant;
+        try {
+            tenant = TenantContext.requireTenant();
+        } catch (RuntimeException e) {
+            return Uni.createFrom().failure(RegistryGrpcErrors.toStatus(e));
+        }
+        return Uni.createFrom().item(() -> work.apply(tenant))
+                .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
+                .onFailure().transform(RegistryGrpcErrors::toStatus);
+    }
+
+    private PromptSet toProto(io.inctrl.serve.registry.PromptSet p) {
+        var c = p.calibration();
+        Calibration.Builder cb = Calibration.newBuilder()
+                .addAllShotScores(c.shotScores())
+                .setSuggestedThreshold(c.suggestedThreshold() == null ? 0f : c.suggestedThreshold())
+                .setThreshold(p.threshold().orElse(0f))
+                .setThresholdOverridden(p.thresholdOverride() != null)
+                .addAllOutlierShots(c.outlierShots())
+                .addAllWarnings(c.warnings());
+        if (c.fp16MaxAbsDiff() != null) {
+            cb.setFp16MaxAbsDiff(c.fp16MaxAbsDiff());
+        }
+        return PromptSet.newBuilder()
+                .setId(p.id()).setName(p.name()).setCategory(p.category()).setShotCount(p.shotCount())
+                .setTemplateId(p.templateId()).setBundleId(p.bundleId()).setStale(p.isStale(model.bundleId()))
+                .setVersion(p.version()).setCreatedAt(ts(p.createdAt())).setUpdatedAt(ts(p.updatedAt()))
+                .setCalibration(cb).setPrecision(p.precision().name())
+                .build();
+    }
+
+    private static Timestamp ts(Instant i) {
+        return Timestamp.newBuilder().setSeconds(i.getEpochSecond()).setNanos(i.getNano()).build();
+    }
+}

@@ -1,0 +1,118 @@
+package io.inctrl.serve.registry;
+
+import io.inctrl.serve.model.EncodedImages;
+import io.inctrl.serve.model.ImageFeatures;
+import io.inctrl.serve.model.InctrlScores;
+import io.inctrl.serve.model.PromptFeatures;
+import io.inctrl.serve.model.TextPrior;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Registration-time calibration: each shot scored against the other K−1 (leave-one-out) gives a sample of scores
+ * of normal images under this very prompt set, from which a threshold is suggested and outlier shots are flagged.
+ */
+public final class Calibrator {
+
+    private final RegistryConfig.Calibration cfg;
+
+    public Calibrator(RegistryConfig.Calibration cfg) {
+        this.cfg = cfg;
+    }
+
+    /**
+     * @param shots     raw features of the K shots
+     * @param stored    the pooled features exactly as they will be read back (fp16-rounded when stored as fp16)
+     * @param precision storage precision; for FP16 the scores against fp32 and fp16 features are compared
+     */
+    public Calibration calibrate(ModelPort model, EncodedImages encoded, PromptFeatures fp32, PromptFeatures stored,
+                                 TextPrior prior, Precision precision) {
+        ImageFeatures shots = encoded.features();
+        int k = shots.count();
+        List<String> warnings = new ArrayList<>();
+        List<Float> scores = new ArrayList<>(k);
+        List<Integer> outliers = new ArrayList<>();
+        Float suggested = null;
+        if (k < 2) {
+            warnings.add("calibration needs at least 2 shots: no threshold suggested");
+        } else {
+            List<PromptFeatures> others = new ArrayList<>(k);
+            for (int i = 0; i < k; i++) {
+                others.add(without(encoded, i).pool());
+            }
+            model.scoreEach(shots, others, prior).forEach(r -> scores.add(r.score()));
+            float[] sorted = new float[k];
+            for (int i = 0; i < k; i++) {
+                sorted[i] = scores.get(i);
+            }
+            Arrays.sort(sorted);
+            suggested = (float) Math.min(1.0, quantile(sorted, cfg.quantile()) + cfg.margin());
+            float median = quantile(sorted, 0.5);
+            float[] dev = new float[k];
+            for (int i = 0; i < k; i++) {
+                dev[i] = Math.abs(sorted[i] - median);
+            }
+            Arrays.sort(dev);
+            double spread = Math.max(1.4826 * quantile(dev, 0.5), cfg.outlierMinSpread());
+            for (int i = 0; i < k; i++) {
+                double z = (scores.get(i) - median) / spread;
+                if (z > cfg.outlierMadFactor()) {
+                    outliers.add(i);
+                    warnings.add(String.format(Locale.ROOT,
+                            "shot %d looks unlike the others (leave-one-out score %.4f, median %.4f)", i, scores.get(i), median));
+                }
+            }
+            if (k < 4) {
+                warnings.add("only " + k + " shots: the suggested threshold rests on very few scores");
+            }
+        }
+        Float fp16Diff = null;
+        if (precision == Precision.FP16) {
+            double max = 0;
+            List<InctrlScores> a = model.scoreEach(shots, java.util.Collections.nCopies(k, fp32), prior);
+            List<InctrlScores> b = model.scoreEach(shots, java.util.Collections.nCopies(k, stored), prior);
+            for (int i = 0; i < k; i++) {
+                max = Math.max(max, Math.abs(a.get(i).score() - b.get(i).score()));
+            }
+            fp16Diff = (float) max;
+            if (max > cfg.fp16MaxAbsDiff()) {
+                warnings.add(String.format(Locale.ROOT, "fp16 storage moves scores by up to %.2e (limit %.2e)", max,
+                        cfg.fp16MaxAbsDiff()));
+            }
+        }
+        return new Calibration(scores, suggested, outliers, warnings, fp16Diff);
+    }
+
+    /** Linear-interpolated quantile of sorted values. */
+    static float quantile(float[] sorted, double q) {
+        double pos = Math.max(0, Math.min(1, q)) * (sorted.length - 1);
+        int lo = (int) Math.floor(pos);
+        int hi = Math.min(sorted.length - 1, lo + 1);
+        return (float) (sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]));
+    }
+
+    /** The encodings of all images but {@code skip}. */
+    static EncodedImages without(EncodedImages e, int skip) {
+        ImageFeatures f = e.features();
+        int n = f.count() - 1;
+        float[] adapted = new float[n * f.embedDim()];
+        int per = f.patches() * f.width();
+        float[] g = new float[n * f.embedDim()];
+        float[][] taps = new float[f.taps().length][n * per];
+        for (int i = 0, j = 0; i < f.count(); i++) {
+            if (i == skip) {
+                continue;
+            }
+            System.arraycopy(f.g(), i * f.embedDim(), g, j * f.embedDim(), f.embedDim());
+            System.arraycopy(e.adapted(), i * f.embedDim(), adapted, j * f.embedDim(), f.embedDim());
+            for (int l = 0; l < taps.length; l++) {
+                System.arraycopy(f.taps()[l], i * per, taps[l], j * per, per);
+            }
+            j++;
+        }
+        return new EncodedImages(new ImageFeatures(n, f.embedDim(), f.patches(), f.width(), g, taps), adapted);
+    }
+}

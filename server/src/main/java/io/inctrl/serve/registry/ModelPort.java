@@ -1,0 +1,46 @@
+package io.inctrl.serve.registry;
+
+import io.inctrl.serve.model.EncodedImages;
+import io.inctrl.serve.model.ImageFeatures;
+import io.inctrl.serve.model.InctrlScores;
+import io.inctrl.serve.model.PromptFeatures;
+import io.inctrl.serve.model.TextPrior;
+import io.inctrl.serve.text.PromptTemplates;
+
+import java.util.List;
+
+/**
+ * What the registry needs from the model core. Kept as a port so the registry (and its tests) do not depend on
+ * DJL; the production adapter delegates to {@code io.inctrl.serve.model.ModelService}.
+ */
+public interface ModelPort {
+
+    /** Id of the loaded bundle; prompt sets encoded with another id are stale. */
+    String bundleId();
+
+    /**
+     * Decodes, preprocesses and encodes images (raw per-image features plus ψ(g)); {@link EncodedImages#pool()}
+     * turns shots into prompt features.
+     *
+     * @throws RegistryException of kind INVALID_ARGUMENT (reason UNDECODABLE_IMAGE, ...) naming the bad image
+     */
+    EncodedImages encodeImages(List<byte[]> images);
+
+    /** Encodes the sentence ensembles of a category (expensive: callers cache the result). */
+    TextPrior textPrior(PromptTemplates templates, String category);
+
+    /** Scores one encoded query image. */
+    InctrlScores score(ImageFeatures query, PromptFeatures prompts, TextPrior prior);
+
+    /** Scores query i against prompts i, all with one prior: one batched call (calibration scores K at once). */
+    default List<InctrlScores> scoreEach(ImageFeatures queries, List<PromptFeatures> prompts, TextPrior prior) {
+        java.util.ArrayList<InctrlScores> out = new java.util.ArrayList<>(queries.count());
+        for (int i = 0; i < queries.count(); i++) {
+            out.add(score(queries.slice(i), prompts.get(i), prior));
+        }
+        return out;
+    }
+
+    /** Token count of a sentence including SOT/EOT (CLIP's context is 77). */
+    int maxTokens(String sentence);
+}

@@ -1,0 +1,323 @@
+package io.inctrl.serve.registry;
+
+import io.inctrl.serve.model.EncodedImages;
+import io.inctrl.serve.model.ImageFeatures;
+import io.inctrl.serve.model.InctrlScores;
+import io.inctrl.serve.model.PromptFeatures;
+import io.inctrl.serve.model.TextPrior;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import org.jboss.logging.Logger;
+
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The prompt registry's use cases. Every method takes the caller's tenant id first; objects of other tenants are
+ * indistinguishable from missing ones. Encoding happens at registration (or re-encoding) only: {@link #resolve}
+ * serves features and text prior from the caches or the store.
+ */
+@ApplicationScoped
+public class PromptSetService {
+
+    private static final Logger LOG = Logger.getLogger(PromptSetService.class);
+    public static final int MAX_PAGE_SIZE = 500;
+
+    @Inject
+    Store store;
+    @Inject
+    PromptSetRepository sets;
+    @Inject
+    TenantRepository tenants;
+    @Inject
+    TemplateService templateService;
+    @Inject
+    ModelPort model;
+    @Inject
+    FeatureCache featureCache;
+    @Inject
+    TextPriorCache textPriors;
+    @Inject
+    Calibrator calibrator;
+    @Inject
+    RegistryConfig config;
+    @Inject
+    RegistryCounters counters;
+
+    /** Serialises re-encoding of one set so concurrent first uses encode it once. */
+    private final ConcurrentHashMap<String, Object> locks = new ConcurrentHashMap<>();
+
+    public record Page(List<PromptSet> items, String nextPageToken) {
+    }
+
+    /** A score against a registered set, with the verdict when the set has a threshold. */
+    public record ScoreResult(InctrlScores scores, Optional<Float> threshold, Optional<Boolean> anomalous, String bundleId) {
+    }
+
+    /** Validates, encodes once and stores atomically: all shots and features, or nothing. */
+    public PromptSet register(String tenantId, String name, String category, String templateId, List<byte[]> shots,
+                              boolean fp16) {
+        String n = checkName(name);
+        String cat = checkCategory(category);
+        checkShots(shots);
+        // Cheap checks first, before the expensive encoding.
+        TemplateSet template = store.tx(c -> {
+            Tenant t = tenant(c, tenantId);
+            checkQuotas(c, t, n, shots.size());
+            return templateService.resolve(c, tenantId, templateId);
+        });
+        templateService.checkSentences(template.templates(), cat);
+
+        Precision precision = fp16 ? Precision.FP16 : Precision.FP32;
+        String bundleId = model.bundleId();
+        Encoded enc = encode(shots, template, cat, precision, bundleId);
+        Instant now = Store.now();
+        PromptSet p = new PromptSet(UUID.randomUUID().toString(), tenantId, n, cat, template.id(), template.version(),
+                shots.size(), precision, bundleId, 1, enc.calibration, null, now, now);
+        store.tx(c -> {
+            checkQuotas(c, tenant(c, tenantId), n, shots.size()); // again: another registration may have won the race
+            sets.insert(c, p);
+            sets.insertShots(c, p.id(), shots);
+            sets.replaceFeatures(c, p.id(), enc.parts);
+            return null;
+        });
+        featureCache.put(p.id(), p.version(), enc.stored);
+        LOG.infof("registered prompt set %s (tenant %s, K=%d, %s, bundle %s)", p.id(), tenantId, shots.size(), precision, bundleId);
+        return p;
+    }
+
+    public PromptSet get(String tenantId, String id) {
+        return store.tx(c -> find(c, tenantId, id));
+    }
+
+    public Page list(String tenantId, int pageSize, String pageToken) {
+        int size = pageSize <= 0 ? 50 : Math.min(pageSize, MAX_PAGE_SIZE);
+        int offset = decodeToken(pageToken);
+        List<PromptSet> items = store.tx(c -> sets.list(c, tenantId, offset, size + 1));
+        String next = "";
+        if (items.size() > size) {
+            items = items.subList(0, size);
+            next = Base64.getUrlEncoder().withoutPadding()
+                    .encodeToString(Integer.toString(offset + size).getBytes(StandardCharsets.US_ASCII));
+        }
+        return new Page(List.copyOf(items), next);
+    }
+
+    public void delete(String tenantId, String id) {
+        boolean deleted = store.tx(c -> sets.delete(c, tenantId, id));
+        featureCache.invalidate(id);
+        if (!deleted) {
+            throw RegistryException.notFound("prompt set", id);
+        }
+    }
+
+    /** Sets (or with null clears) the operator threshold of a set. */
+    public PromptSet setThreshold(String tenantId, String id, Float threshold) {
+        if (threshold != null && (threshold.isNaN() || threshold < 0 || threshold > 1)) {
+            throw RegistryException.invalid("INVALID_THRESHOLD", "threshold must be in [0, 1]");
+        }
+        PromptSet p = store.tx(c -> {
+            if (!sets.updateThreshold(c, tenantId, id, threshold, Store.now())) {
+                throw RegistryException.notFound("prompt set", id);
+            }
+            return find(c, tenantId, id);
+        });
+        featureCache.invalidate(id);
+        return p;
+    }
+
+    /** Encodes the stored originals again with the loaded bundle and the current template version; recalibrates. */
+    public PromptSet reencode(String tenantId, String id) {
+        synchronized (locks.computeIfAbsent(id, k -> new Object())) {
+            record Loaded(PromptSet set, TemplateSet template, List<byte[]> shots) {
+            }
+            Loaded l = store.tx(c -> {
+                PromptSet p = find(c, tenantId, id);
+                return new Loaded(p, templateService.resolve(c, tenantId, p.templateId()), sets.shots(c, id));
+            });
+            String bundleId = model.bundleId();
+            Encoded enc = encode(l.shots, l.template, l.set.category(), l.set.precision(), bundleId);
+            PromptSet p = l.set;
+            PromptSet updated = new PromptSet(p.id(), p.tenantId(), p.name(), p.category(), p.templateId(),
+                    l.template.version(), p.shotCount(), p.precision(), bundleId, p.version() + 1, enc.calibration,
+                    p.thresholdOverride(), p.createdAt(), Store.now());
+            store.tx(c -> {
+                if (!sets.updateEncoding(c, updated)) {
+                    throw RegistryException.notFound("prompt set", id); // deleted meanwhile
+                }
+                sets.replaceFeatures(c, id, enc.parts);
+                return null;
+            });
+            counters.reencodes.incrementAndGet();
+            featureCache.put(id, updated.version(), enc.stored);
+            LOG.infof("re-encoded prompt set %s with bundle %s (was %s)", id, bundleId, p.bundleId());
+            return updated;
+        }
+    }
+
+    /**
+     * Features, text prior and threshold for scoring by id. Never encodes shots unless the set is stale (another
+     * bundle) and the stale policy is REENCODE; never encodes text unless the prior is not yet cached.
+     */
+    public ResolvedPromptSet resolve(String tenantId, String id) {
+        record Meta(PromptSet set, TemplateSet template) {
+        }
+        Meta m = store.tx(c -> {
+            PromptSet p = find(c, tenantId, id);
+            return new Meta(p, templateService.resolve(c, tenantId, p.templateId()));
+        });
+        PromptSet p = m.set;
+        String bundleId = model.bundleId();
+        if (p.isStale(bundleId)) {
+            if (config.stalePolicy() == RegistryConfig.StalePolicy.REJECT) {
+                throw new RegistryException(RegistryException.Kind.FAILED_PRECONDITION, "STALE_PROMPT_SET",
+                        "prompt set '" + id + "' was encoded with bundle '" + p.bundleId() + "' but the server runs '"
+                                + bundleId + "'; re-encode it");
+            }
+            p = reencode(tenantId, id);
+        }
+        PromptFeatures f = featureCache.get(id, p.version());
+        if (f != null) {
+            counters.featureCacheHits.incrementAndGet();
+        } else {
+            counters.featureCacheMisses.incrementAndGet();
+            PromptSet cur = p;
+            List<FeatureCodec.Part> parts = store.tx(c -> sets.features(c, id));
+            f = FeatureCodec.decode(parts, cur.shotCount());
+            featureCache.put(id, cur.version(), f);
+        }
+        TextPrior prior = prior(m.template, p.category(), bundleId);
+        return new ResolvedPromptSet(p, f, prior, p.threshold());
+    }
+
+    /** The decision threshold of a set (override, else suggestion); empty when the set has none. */
+    public Optional<Float> threshold(String tenantId, String id) {
+        return get(tenantId, id).threshold();
+    }
+
+    /** Scores one image against a registered set (console "try it" and tests; the Scorer service batches instead). */
+    public ScoreResult score(String tenantId, String id, byte[] image) {
+        checkImage(-1, image);
+        ResolvedPromptSet r = resolve(tenantId, id);
+        ImageFeatures q = model.encodeImages(List.of(image)).features();
+        counters.queryImagesEncoded.incrementAndGet();
+        InctrlScores s = model.score(q, r.features(), r.prior());
+        return new ScoreResult(s, r.threshold(), r.threshold().map(t -> s.score() >= t), model.bundleId()); // same rule as the Scorer
+    }
+
+    /** Bytes a set occupies in the store: [features, original images]. */
+    public long[] storedBytes(String tenantId, String id) {
+        return store.tx(c -> {
+            find(c, tenantId, id);
+            return sets.storedBytes(c, id);
+        });
+    }
+
+    private record Encoded(List<FeatureCodec.Part> parts, PromptFeatures stored, Calibration calibration) {
+    }
+
+    private Encoded encode(List<byte[]> shots, TemplateSet template, String category, Precision precision, String bundleId) {
+        EncodedImages raw = model.encodeImages(shots);
+        counters.shotImagesEncoded.addAndGet(shots.size());
+        PromptFeatures full = raw.pool();
+        List<FeatureCodec.Part> parts = FeatureCodec.encode(full, precision);
+        // What later reads will see: fp16-rounded when stored as fp16, so scores survive a restart unchanged.
+        PromptFeatures stored = precision == Precision.FP32 ? full : FeatureCodec.decode(parts, full.shots());
+        TextPrior prior = prior(template, category, bundleId);
+        Calibration cal = calibrator.calibrate(model, raw, full, stored, prior, precision);
+        return new Encoded(parts, stored, cal);
+    }
+
+    private TextPrior prior(TemplateSet t, String category, String bundleId) {
+        return textPriors.get(new TextPriorCache.Key(t.id(), t.version(), category, bundleId), () -> {
+            counters.textPriorsEncoded.incrementAndGet();
+            return model.textPrior(t.templates(), category);
+        });
+    }
+
+    private PromptSet find(Connection c, String tenantId, String id) throws SQLException {
+        return sets.find(c, tenantId, id).orElseThrow(() -> RegistryException.notFound("prompt set", id));
+    }
+
+    private Tenant tenant(Connection c, String tenantId) throws SQLException {
+        return tenants.find(c, tenantId).orElseThrow(() -> new RegistryException(
+                RegistryException.Kind.UNAUTHENTICATED, "UNKNOWN_TENANT", "the calling tenant no longer exists"));
+    }
+
+    private void checkQuotas(Connection c, Tenant t, String name, int k) throws SQLException {
+        int maxShots = Math.min(config.maxShots(), t.quotas().maxShotsPerSet());
+        if (k > maxShots) {
+            throw RegistryException.quota("TOO_MANY_SHOTS", k + " shots exceed the limit of " + maxShots + " per prompt set");
+        }
+        if (sets.nameTaken(c, t.id(), name)) {
+            throw new RegistryException(RegistryException.Kind.ALREADY_EXISTS, "DUPLICATE_NAME",
+                    "a prompt set named '" + name + "' already exists");
+        }
+        if (sets.count(c, t.id()) >= t.quotas().maxPromptSets()) {
+            throw RegistryException.quota("TOO_MANY_PROMPT_SETS",
+                    "the tenant already has the maximum of " + t.quotas().maxPromptSets() + " prompt sets");
+        }
+    }
+
+    private void checkShots(List<byte[]> shots) {
+        if (shots == null || shots.isEmpty()) {
+            throw RegistryException.invalid("NO_SHOTS", "a prompt set needs at least one shot image (K >= 1)");
+        }
+        if (shots.size() > config.maxShots()) {
+            throw RegistryException.quota("TOO_MANY_SHOTS",
+                    shots.size() + " shots exceed the limit of " + config.maxShots() + " per prompt set");
+        }
+        for (int i = 0; i < shots.size(); i++) {
+            checkImage(i, shots.get(i));
+        }
+    }
+
+    private void checkImage(int index, byte[] image) {
+        String which = index < 0 ? "the image" : "shot " + index;
+        if (image == null || image.length == 0) {
+            throw RegistryException.invalid("EMPTY_IMAGE", which + " is empty (0 bytes)");
+        }
+        if (image.length > config.maxImageBytes()) {
+            throw RegistryException.invalid("IMAGE_TOO_LARGE",
+                    which + " has " + image.length + " bytes; the limit is " + config.maxImageBytes());
+        }
+    }
+
+    static String checkName(String name) {
+        String n = name == null ? "" : name.strip();
+        if (n.isEmpty() || n.length() > 128) {
+            throw RegistryException.invalid("INVALID_NAME", "name must be 1-128 characters");
+        }
+        return n;
+    }
+
+    private static String checkCategory(String category) {
+        String c = category == null ? "" : category.strip();
+        if (c.isEmpty() || c.length() > 128) {
+            throw RegistryException.invalid("INVALID_CATEGORY", "category must be 1-128 characters");
+        }
+        return c;
+    }
+
+    private static int decodeToken(String token) {
+        if (token == null || token.isEmpty()) {
+            return 0;
+        }
+        try {
+            int offset = Integer.parseInt(new String(Base64.getUrlDecoder().decode(token), StandardCharsets.US_ASCII));
+            if (offset < 0) {
+                throw new NumberFormatException();
+            }
+            return offset;
+        } catch (IllegalArgumentException e) {
+            throw RegistryException.invalid("INVALID_PAGE_TOKEN", "page_token is not one this server issued");
+        }
+    }
+}

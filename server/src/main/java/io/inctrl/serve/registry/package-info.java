@@ -1,0 +1,2 @@
+/** Tenant-scoped prompt registry: shots and text encoded once, stored durably, cached in memory, calibrated. */
+package io.inctrl.serve.registry;

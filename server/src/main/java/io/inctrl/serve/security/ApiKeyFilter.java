@@ -1,0 +1,33 @@
+package io.inctrl.serve.security;
+
+import io.inctrl.serve.api.rest.Problems;
+import io.inctrl.serve.registry.RegistryException;
+import jakarta.inject.Inject;
+import jakarta.ws.rs.container.ContainerRequestContext;
+import jakarta.ws.rs.core.Response;
+import org.jboss.resteasy.reactive.server.ServerRequestFilter;
+
+/**
+ * Authenticates every REST call from its {@code X-API-Key} header; 401 (or 429 over the tenant's rate) as
+ * problem+json otherwise. Runs on the endpoint's thread, so the key lookup may touch the store.
+ * Management routes outside JAX-RS (/q/health, /q/openapi) carry no tenant data and are not filtered.
+ */
+public class ApiKeyFilter {
+
+    public static final String HEADER = "X-API-Key";
+
+    @Inject
+    Authenticator authenticator;
+    @Inject
+    CurrentCaller currentCaller;
+
+    @ServerRequestFilter
+    public Response authenticate(ContainerRequestContext request) {
+        try {
+            currentCaller.set(authenticator.authenticate(request.getHeaderString(HEADER)));
+            return null;
+        } catch (RegistryException e) {
+            return Problems.response(e, request.getUriInfo().getPath());
+        }
+    }
+}

@@ -1,0 +1,105 @@
+package io.inctrl.serve.security;
+
+import io.inctrl.serve.registry.RegistryException;
+import io.inctrl.serve.registry.Store;
+import io.inctrl.serve.registry.Tenant;
+import io.inctrl.serve.registry.TenantRepository;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import org.jboss.logging.Logger;
+
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Turns a presented key into a {@link Caller} and applies the tenant's request rate. Shared by the gRPC
+ * interceptor and the REST filter so both transports behave identically.
+ */
+@ApplicationScoped
+public class Authenticator {
+
+    private static final Logger LOG = Logger.getLogger(Authenticator.class);
+
+    @Inject
+    SecurityConfig config;
+    @Inject
+    Store store;
+    @Inject
+    TenantRepository tenants;
+    @Inject
+    jakarta.enterprise.inject.Instance<TenantService> tenantService;
+
+    private final RateLimiter rateLimiter = new RateLimiter();
+
+    private record Cached(Tenant tenant, long expiresAtNanos) {
+    }
+
+    /** key hash -> tenant; short-lived so revocations on other replicas take effect within key-cache-seconds. */
+    private final ConcurrentHashMap<String, Cached> cache = new ConcurrentHashMap<>();
+
+    void onStart(@Observes StartupEvent e) {
+        if (!config.enabled() || config.bootstrapTenantKey().isPresent()) {
+            tenantService.get().ensureDefaultTenant(config.bootstrapTenantKey().orElse(null));
+        }
+        if (!config.enabled()) {
+            LOG.warn("inctrl.security.enabled=false: every call acts as tenant 'default' without authentication");
+        } else if (config.adminKey().isEmpty()) {
+            LOG.warn("inctrl.security.admin-key is not set: tenant management is unavailable");
+        }
+    }
+
+    /**
+     * @param key the presented X-API-Key / x-api-key value, may be null
+     * @throws RegistryException UNAUTHENTICATED (missing/invalid key) or RESOURCE_EXHAUSTED (rate)
+     */
+    public Caller authenticate(String key) {
+        if (!config.enabled()) {
+            return new Caller(TenantService.DEFAULT_TENANT_ID, true);
+        }
+        if (key == null || key.isBlank()) {
+            throw unauthenticated("MISSING_API_KEY", "missing API key: send it in the x-api-key metadata / X-API-Key header");
+        }
+        Optional<String> admin = config.adminKey().filter(a -> !a.isEmpty());
+        if (admin.isPresent() && ApiKeys.matches(key, admin.get())) {
+            return Caller.ADMIN;
+        }
+        Tenant t = lookup(ApiKeys.hash(key));
+        if (t == null) {
+            throw unauthenticated("INVALID_API_KEY", "invalid or revoked API key");
+        }
+        if (!rateLimiter.tryAcquire(t.id(), t.quotas().requestsPerSecond())) {
+            throw RegistryException.quota("RATE_LIMITED",
+                    "request rate above the tenant's quota of " + t.quotas().requestsPerSecond() + " requests/s");
+        }
+        return Caller.tenant(t.id());
+    }
+
+    /** Drops cached key lookups (after revocation, rotation, quota change, tenant deletion). */
+    public void forgetAll() {
+        cache.clear();
+    }
+
+    private Tenant lookup(String hash) {
+        long now = System.nanoTime();
+        Cached c = cache.get(hash);
+        if (c != null && c.expiresAtNanos - now > 0) {
+            return c.tenant;
+        }
+        Tenant t = store.tx(conn -> {
+            Optional<String> id = tenants.tenantOfKey(conn, hash);
+            return id.isEmpty() ? null : tenants.find(conn, id.get()).orElse(null);
+        });
+        if (t == null) {
+            cache.remove(hash);
+            return null;
+        }
+        cache.put(hash, new Cached(t, now + config.keyCacheSeconds() * 1_000_000_000L));
+        return t;
+    }
+
+    private static RegistryException unauthenticated(String reason, String message) {
+        return new RegistryException(RegistryException.Kind.UNAUTHENTICATED, reason, message);
+    }
+}

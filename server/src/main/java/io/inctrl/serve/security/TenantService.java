@@ -1,0 +1,152 @@
+package io.inctrl.serve.security;
+
+import io.inctrl.serve.registry.ApiKeyInfo;
+import io.inctrl.serve.registry.FeatureCache;
+import io.inctrl.serve.registry.Quotas;
+import io.inctrl.serve.registry.RegistryException;
+import io.inctrl.serve.registry.Store;
+import io.inctrl.serve.registry.Tenant;
+import io.inctrl.serve.registry.TenantRepository;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+
+/** Tenant and API-key management. A key's secret leaves the server exactly once, in the {@link IssuedKey}. */
+@ApplicationScoped
+public class TenantService {
+
+    /** Id of the tenant used when security is disabled or a bootstrap key is configured. */
+    public static final String DEFAULT_TENANT_ID = "default";
+
+    @Inject
+    Store store;
+    @Inject
+    TenantRepository tenants;
+    @Inject
+    SecurityConfig config;
+    @Inject
+    Authenticator authenticator;
+    @Inject
+    FeatureCache featureCache;
+
+    /** A newly issued key: {@code secret} is shown once and never stored. */
+    public record IssuedKey(ApiKeyInfo info, String secret) {
+    }
+
+    public record CreatedTenant(Tenant tenant, IssuedKey key) {
+    }
+
+    public CreatedTenant create(String name, Quotas quotas) {
+        String n = name == null ? "" : name.strip();
+        if (n.isEmpty() || n.length() > 128) {
+            throw RegistryException.invalid("INVALID_NAME", "tenant name must be 1-128 characters");
+        }
+        Tenant t = new Tenant(UUID.randomUUID().toString(), n, quotas != null ? quotas : defaultQuotas(), Store.now());
+        return store.tx(c -> {
+            if (tenants.findByName(c, n).isPresent()) {
+                throw new RegistryException(RegistryException.Kind.ALREADY_EXISTS, "DUPLICATE_NAME",
+                        "a tenant named '" + n + "' already exists");
+            }
+            tenants.insert(c, t);
+            return new CreatedTenant(t, issue(c, t.id(), ApiKeys.generate()));
+        });
+    }
+
+    public Quotas defaultQuotas() {
+        SecurityConfig.Quotas q = config.defaultQuotas();
+        return new Quotas(q.maxPromptSets(), q.maxShotsPerSet(), q.requestsPerSecond());
+    }
+
+    public List<Tenant> list() {
+        return store.tx(tenants::list);
+    }
+
+    public Tenant get(String id) {
+        return store.tx(c -> find(c, id));
+    }
+
+    public Tenant updateQuotas(String id, Quotas q) {
+        Tenant t = store.tx(c -> {
+            if (!tenants.updateQuotas(c, id, q)) {
+                throw RegistryException.notFound("tenant", id);
+            }
+            return find(c, id);
+        });
+        authenticator.forgetAll();
+        return t;
+    }
+
+    /** Deletes the tenant with all its keys, templates and prompt sets (cascade). */
+    public void delete(String id) {
+        if (!store.tx(c -> tenants.delete(c, id))) {
+            throw RegistryException.notFound("tenant", id);
+        }
+        authenticator.forgetAll();
+        featureCache.clear(); // entries are keyed by set id; dropping all is simpler than listing the tenant's sets
+    }
+
+    public List<ApiKeyInfo> keys(String tenantId) {
+        return store.tx(c -> {
+            find(c, tenantId);
+            return tenants.keys(c, tenantId);
+        });
+    }
+
+    public IssuedKey createKey(String tenantId) {
+        return store.tx(c -> {
+            find(c, tenantId);
+            return issue(c, tenantId, ApiKeys.generate());
+        });
+    }
+
+    public void revokeKey(String tenantId, String keyId) {
+        store.tx(c -> {
+            if (!tenants.revokeKey(c, tenantId, keyId, Store.now())) {
+                throw RegistryException.notFound("API key", keyId);
+            }
+            return null;
+        });
+        authenticator.forgetAll();
+    }
+
+    /** Revokes a key and issues its replacement in one transaction. */
+    public IssuedKey rotateKey(String tenantId, String keyId) {
+        IssuedKey k = store.tx(c -> {
+            if (!tenants.revokeKey(c, tenantId, keyId, Store.now())) {
+                throw RegistryException.notFound("API key", keyId);
+            }
+            return issue(c, tenantId, ApiKeys.generate());
+        });
+        authenticator.forgetAll();
+        return k;
+    }
+
+    /** Creates the built-in tenant if missing and, when given, registers {@code key} for it. Idempotent. */
+    public void ensureDefaultTenant(String key) {
+        store.tx(c -> {
+            if (tenants.find(c, DEFAULT_TENANT_ID).isEmpty()) {
+                tenants.insert(c, new Tenant(DEFAULT_TENANT_ID, DEFAULT_TENANT_ID, defaultQuotas(), Store.now()));
+            }
+            if (key != null && tenants.tenantOfKey(c, ApiKeys.hash(key)).isEmpty()) {
+                issue(c, DEFAULT_TENANT_ID, key);
+            }
+            return null;
+        });
+    }
+
+    private IssuedKey issue(Connection c, String tenantId, String secret) throws SQLException {
+        ApiKeyInfo info = new ApiKeyInfo(UUID.randomUUID().toString(), tenantId, ApiKeys.displayPrefix(secret),
+                Store.now(), null);
+        tenants.insertKey(c, info, ApiKeys.hash(secret));
+        return new IssuedKey(info, secret);
+    }
+
+    private Tenant find(Connection c, String id) throws SQLException {
+        return tenants.find(c, id).orElseThrow(() -> RegistryException.notFound("tenant", id));
+    }
+}

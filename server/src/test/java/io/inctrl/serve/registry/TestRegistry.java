@@ -1,0 +1,113 @@
+package io.inctrl.serve.registry;
+
+import io.inctrl.serve.registry.RegistryConfig.StalePolicy;
+
+import javax.sql.DataSource;
+import java.time.Instant;
+
+/** Builds the registry services by hand over any datasource (no Quarkus), with the fake model. */
+public final class TestRegistry {
+
+    public final Store store;
+    public final FakeModelPort model;
+    public final PromptSetService sets = new PromptSetService();
+    public final TemplateService templates = new TemplateService();
+    public final RegistryCounters counters = new RegistryCounters();
+    public final FeatureCache cache;
+
+    public TestRegistry(DataSource ds, FakeModelPort model, StalePolicy policy, long cacheBytes) {
+        this.store = new Store(ds);
+        this.model = model;
+        this.cache = new FeatureCache(cacheBytes);
+        RegistryConfig cfg = config(policy, cacheBytes);
+        TextPriorCache priors = new TextPriorCache(16);
+        templates.store = store;
+        templates.templates = new TemplateRepository();
+        templates.model = model;
+        templates.textPriors = priors;
+        sets.store = store;
+        sets.sets = new PromptSetRepository();
+        sets.tenants = new TenantRepository();
+        sets.templateService = templates;
+        sets.model = model;
+        sets.featureCache = cache;
+        sets.textPriors = priors;
+        sets.calibrator = new Calibrator(cfg.calibration());
+        sets.config = cfg;
+        sets.counters = counters;
+    }
+
+    public TestRegistry(DataSource ds) {
+        this(ds, new FakeModelPort(), StalePolicy.REENCODE, 1 << 30);
+    }
+
+    /** Inserts a tenant with the given quotas directly. */
+    public String tenant(String name, Quotas q) {
+        String id = "t-" + name;
+        store.tx(c -> {
+            new TenantRepository().insert(c, new Tenant(id, name, q, Instant.now()));
+            return null;
+        });
+        return id;
+    }
+
+    public String tenant(String name) {
+        return tenant(name, new Quotas(100, 16, 1000));
+    }
+
+    static RegistryConfig config(StalePolicy policy, long cacheBytes) {
+        return new RegistryConfig() {
+            public String dataDir() {
+                return "unused";
+            }
+
+            public int maxImageBytes() {
+                return 1 << 20;
+            }
+
+            public int maxShots() {
+                return 32;
+            }
+
+            public StalePolicy stalePolicy() {
+                return policy;
+            }
+
+            public Cache cache() {
+                return new Cache() {
+                    public long maxBytes() {
+                        return cacheBytes;
+                    }
+
+                    public int textPriorEntries() {
+                        return 16;
+                    }
+                };
+            }
+
+            public Calibration calibration() {
+                return new Calibration() {
+                    public double quantile() {
+                        return 1.0;
+                    }
+
+                    public double margin() {
+                        return 0.02;
+                    }
+
+                    public double outlierMadFactor() {
+                        return 3.0;
+                    }
+
+                    public double outlierMinSpread() {
+                        return 0.02;
+                    }
+
+                    public double fp16MaxAbsDiff() {
+                        return 0.001;
+                    }
+                };
+            }
+        };
+    }
+}

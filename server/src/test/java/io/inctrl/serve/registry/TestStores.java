@@ -1,0 +1,69 @@
+package io.inctrl.serve.registry;
+
+import org.flywaydb.core.Flyway;
+import org.h2.jdbcx.JdbcDataSource;
+import org.postgresql.ds.PGSimpleDataSource;
+
+import javax.sql.DataSource;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The stores every registry contract test runs against: embedded H2 always, PostgreSQL when
+ * {@code INCTRL_TEST_PG_URL} (system property or environment; user/password inctrl/inctrl) is set.
+ */
+public final class TestStores {
+
+    private TestStores() {
+    }
+
+    public static String pgUrl() {
+        String url = System.getProperty("INCTRL_TEST_PG_URL");
+        return url != null && !url.isBlank() ? url : System.getenv("INCTRL_TEST_PG_URL");
+    }
+
+    /** Parameter source: "h2", and "postgresql" when configured. */
+    public static List<String> kinds() {
+        List<String> out = new ArrayList<>(List.of("h2"));
+        String pg = pgUrl();
+        if (pg != null && !pg.isBlank()) {
+            out.add("postgresql");
+        }
+        return out;
+    }
+
+    /** A datasource on the store's database; H2 lives in {@code dir}, so reopening the same dir finds the data. */
+    public static DataSource open(String kind, Path dir) {
+        if (kind.equals("h2")) {
+            JdbcDataSource ds = new JdbcDataSource();
+            ds.setURL("jdbc:h2:file:" + dir.resolve("registry").toAbsolutePath());
+            ds.setUser("inctrl");
+            ds.setPassword("inctrl");
+            return ds;
+        }
+        PGSimpleDataSource ds = new PGSimpleDataSource();
+        ds.setURL(pgUrl());
+        ds.setUser("inctrl");
+        ds.setPassword("inctrl");
+        return ds;
+    }
+
+    /** Opens an empty, migrated store (PostgreSQL is cleaned first: tests share one database). */
+    public static DataSource fresh(String kind, Path dir) {
+        DataSource ds = open(kind, dir);
+        Flyway fw = Flyway.configure().dataSource(ds).locations("classpath:db/migration").cleanDisabled(false).load();
+        if (kind.equals("postgresql")) {
+            fw.clean();
+        }
+        fw.migrate();
+        return ds;
+    }
+
+    /** Migrates only (what the app does at start on an existing database). */
+    public static DataSource reopen(String kind, Path dir) {
+        DataSource ds = open(kind, dir);
+        Flyway.configure().dataSource(ds).locations("classpath:db/migration").load().migrate();
+        return ds;
+    }
+}
