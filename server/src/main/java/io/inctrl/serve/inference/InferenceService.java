@@ -50,8 +50,12 @@ public class InferenceService {
         BatchPolicy policy = new BatchPolicy(b.maxBatchSize(), b.maxQueueDelay(),
                 b.preferredBatchSizes().orElse(List.of()), b.maxQueueSize(), b.maxQueuedPerTenant());
         List<WorkerSpec<ModelJob, ModelOutput>> workers = new ArrayList<>();
-        for (InctrlEngine engine : model.engines()) {
-            workers.add(new WorkerSpec<>(engine.device().toString(), () -> new EngineBatchProcessor(engine)));
+        List<InctrlEngine> engines = model.engines();
+        for (int i = 0; i < engines.size(); i++) {
+            InctrlEngine engine = engines.get(i);
+            // replicas on one device (e.g. "cpu,cpu") still get distinct names in logs and metrics
+            String name = engine.device().getDeviceType() + engine.device().getDeviceId() + "-w" + i;
+            workers.add(new WorkerSpec<>(name, () -> new EngineBatchProcessor(engine)));
         }
         batcher = new Batcher<>(policy, workers, new BatchMetrics(registry));
         Gauge.builder("inctrl.queue.depth", batcher, Batcher::queueDepth).description("jobs waiting for a batch")
@@ -104,6 +108,9 @@ public class InferenceService {
         }
         if (t instanceof BatcherClosedException c) {
             return new ScoringException(ScoringException.Kind.UNAVAILABLE, "server is shutting down", c);
+        }
+        if (t instanceof java.util.concurrent.CancellationException) {
+            return new ScoringException(ScoringException.Kind.CANCELLED, "request was cancelled");
         }
         if (t instanceof RuntimeException r) {
             return r;

@@ -4,6 +4,7 @@ import io.inctrl.serve.config.InctrlConfig;
 import io.inctrl.serve.inference.InferenceService;
 import io.inctrl.serve.inference.ModelJob;
 import io.inctrl.serve.inference.ModelOutput;
+import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.ModelService;
 import io.inctrl.serve.model.PromptFeatures;
 import io.inctrl.serve.model.TextPrior;
@@ -69,12 +70,15 @@ public class ScoringService {
             return f.join();
         } catch (java.util.concurrent.CompletionException e) {
             throw InferenceService.translate(e.getCause());
+        } catch (java.util.concurrent.CancellationException e) {
+            throw new ScoringException(ScoringException.Kind.CANCELLED, "request was cancelled");
         }
     }
 
     /**
-     * Prepares the query on the calling thread and returns the batcher's future; cancelling it discards the queued
-     * work. Failures surface as {@link ScoringException}.
+     * Decodes on the calling thread, then queues everything on the dynamic batcher without blocking: inline shots are
+     * encoded as jobs of their own and the query is queued once they are pooled. Cancelling the returned future
+     * discards whatever is still queued. Failures surface as {@link ScoringException}.
      */
     public CompletableFuture<ScoreResult> scoreAsync(ScoreCommand cmd) {
         long start = System.nanoTime();
@@ -84,9 +88,8 @@ public class ScoringService {
         long decode = query.decodeNanos();
         long preprocess = query.preprocessNanos();
 
-        PromptFeatures prompts;
-        TextPrior prior;
-        Optional<Float> threshold;
+        List<CompletableFuture<ModelOutput>> queued = new java.util.concurrent.CopyOnWriteArrayList<>();
+        CompletableFuture<Prompts> prompts;
         if (cmd.inline()) {
             List<float[]> shotPixels = new ArrayList<>(cmd.shots().size());
             for (int i = 0; i < cmd.shots().size(); i++) {
@@ -96,33 +99,44 @@ public class ScoringService {
                 shotPixels.add(shot.pixels());
             }
             checkDeadline(cmd.deadline());
-            prompts = inference.encodeAll(cmd.tenant(), shotPixels, cmd.deadline()).pool();
-            prior = model.textPrior(PromptTemplates.defaults(), cmd.category());
-            threshold = Optional.empty();
+            TextPrior prior = model.textPrior(PromptTemplates.defaults(), cmd.category());
+            List<CompletableFuture<ModelOutput>> shots = new ArrayList<>();
+            for (float[] p : shotPixels) {
+                shots.add(inference.submit(cmd.tenant(), ModelJob.encode(p), cmd.deadline()));
+            }
+            queued.addAll(shots);
+            prompts = CompletableFuture.allOf(shots.toArray(CompletableFuture[]::new)).thenApply(v ->
+                    new Prompts(EncodedImages.concat(shots.stream().map(f -> f.join().encoded()).toList()).pool(),
+                            prior, Optional.empty()));
         } else {
             PromptSource.Resolved resolved = promptSource.resolve(cmd.tenant(), cmd.promptSetId());
-            prompts = resolved.features();
-            prior = resolved.prior();
-            threshold = resolved.threshold();
+            prompts = CompletableFuture.completedFuture(
+                    new Prompts(resolved.features(), resolved.prior(), resolved.threshold()));
         }
-        checkDeadline(cmd.deadline());
         long decodeNanos = decode;
         long preprocessNanos = preprocess;
-        CompletableFuture<ModelOutput> job = inference.submit(cmd.tenant(),
-                ModelJob.score(query.pixels(), prompts, prior), cmd.deadline());
-        CompletableFuture<ScoreResult> result = job.thenApply(out -> {
-            long total = System.nanoTime() - start;
-            record(decodeNanos, preprocessNanos, out, total);
-            return new ScoreResult(cmd.requestId(), out.scores(), model.bundleId(), threshold, decodeNanos,
-                    preprocessNanos, out.encodeNanos(), out.scoreNanos(), out.queueNanos(), total);
-        });
-        // cancelling what the caller holds must reach the batcher, which only sees its own future
+        CompletableFuture<ScoreResult> result = prompts.thenCompose(p -> {
+            CompletableFuture<ModelOutput> job = inference.submit(cmd.tenant(),
+                    ModelJob.score(query.pixels(), p.features(), p.prior()), cmd.deadline());
+            queued.add(job);
+            return job.thenApply(out -> {
+                long total = System.nanoTime() - start;
+                record(decodeNanos, preprocessNanos, out, total);
+                return new ScoreResult(cmd.requestId(), out.scores(), model.bundleId(), p.threshold(), decodeNanos,
+                        preprocessNanos, out.encodeNanos(), out.scoreNanos(), out.queueNanos(), total);
+            });
+        }).exceptionallyCompose(t -> CompletableFuture.failedFuture(
+                InferenceService.translate(t instanceof java.util.concurrent.CompletionException ? t.getCause() : t)));
+        // cancelling what the caller holds must reach the batcher, which only sees its own futures
         result.whenComplete((r, t) -> {
             if (result.isCancelled()) {
-                job.cancel(false);
+                queued.forEach(f -> f.cancel(false));
             }
         });
         return result;
+    }
+
+    private record Prompts(PromptFeatures features, TextPrior prior, Optional<Float> threshold) {
     }
 
     private void record(long decode, long preprocess, ModelOutput out, long total) {
@@ -153,6 +167,9 @@ public class ScoringService {
             }
             if (cmd.shots().size() > limits.maxShots()) {
                 throw ScoringException.invalid(cmd.shots().size() + " shots exceed the limit of " + limits.maxShots());
+            }
+            if (!model.manifest().hasHeads()) {
+                return; // vision-only bundle: the category is accepted and ignored
             }
             if (cmd.category() == null || cmd.category().isBlank()) {
                 throw ScoringException.invalid("inline prompts need a category name (used by the text prior)");

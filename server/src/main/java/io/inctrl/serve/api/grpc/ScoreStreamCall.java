@@ -32,6 +32,7 @@ final class ScoreStreamCall implements StreamObserver<ScoreRequest> {
     private final ScoringService scoring;
     private final Executor executor;
     private final String tenant;
+    private final RequestMetrics metrics;
     private final Context context;
     private final Queue<ScoreResponse> ready = new ConcurrentLinkedQueue<>();
     private final Set<CompletableFuture<ScoreResult>> running = ConcurrentHashMap.newKeySet();
@@ -40,7 +41,8 @@ final class ScoreStreamCall implements StreamObserver<ScoreRequest> {
     private boolean finished;      // guarded by this
 
     ScoreStreamCall(ServerCallStreamObserver<ScoreResponse> out, ScoringService scoring, Executor executor,
-                    String tenant, int window) {
+                    String tenant, int window, RequestMetrics metrics) {
+        this.metrics = metrics;
         this.out = out;
         this.scoring = scoring;
         this.executor = executor;
@@ -58,6 +60,7 @@ final class ScoreStreamCall implements StreamObserver<ScoreRequest> {
     @Override
     public void onNext(ScoreRequest request) {
         PULLED.incrementAndGet();
+        metrics.request(tenant, "ScoreStream");
         synchronized (this) {
             inFlight++;
         }
@@ -119,8 +122,9 @@ final class ScoreStreamCall implements StreamObserver<ScoreRequest> {
         running.forEach(f -> f.cancel(false));
     }
 
-    private static ScoreResponse errorResponse(String requestId, Throwable t) {
+    private ScoreResponse errorResponse(String requestId, Throwable t) {
         StatusRuntimeException s = GrpcErrors.toStatus(t, requestId);
+        metrics.error(tenant, "ScoreStream", requestId, s.getStatus());
         return ScoreResponse.newBuilder().setRequestId(requestId)
                 .setError(Error.newBuilder().setCode(s.getStatus().getCode().name())
                         .setMessage(String.valueOf(s.getStatus().getDescription())))

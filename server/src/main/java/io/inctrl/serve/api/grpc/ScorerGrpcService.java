@@ -37,6 +37,9 @@ public class ScorerGrpcService extends ScorerGrpc.ScorerImplBase {
     @Inject
     InctrlConfig config;
 
+    @Inject
+    RequestMetrics metrics;
+
     private final Executor executor = Infrastructure.getDefaultWorkerPool();
 
     @Override
@@ -44,6 +47,7 @@ public class ScorerGrpcService extends ScorerGrpc.ScorerImplBase {
         ServerCallStreamObserver<ScoreResponse> out = (ServerCallStreamObserver<ScoreResponse>) responses;
         String tenant = TenantAccess.current();
         Context context = Context.current();
+        metrics.request(tenant, "Score");
         // a caller that gives up (cancel, deadline) takes its queued work with it; grpc-java only accepts the
         // handler before this method returns
         AtomicReference<CompletableFuture<ScoreResult>> pending = new AtomicReference<>();
@@ -58,24 +62,26 @@ public class ScorerGrpcService extends ScorerGrpc.ScorerImplBase {
             try {
                 f = scoring.scoreAsync(ScoreMessages.command(request, tenant, context));
             } catch (RuntimeException e) {
-                reply(out, null, e, request);
+                reply(out, null, e, request, tenant);
                 return;
             }
             pending.set(f);
             if (out.isCancelled()) {
                 f.cancel(false);
             }
-            f.whenComplete((result, error) -> reply(out, result, error, request));
+            f.whenComplete((result, error) -> reply(out, result, error, request, tenant));
         });
     }
 
-    private static void reply(ServerCallStreamObserver<ScoreResponse> out, ScoreResult result, Throwable error,
-                              ScoreRequest request) {
+    private void reply(ServerCallStreamObserver<ScoreResponse> out, ScoreResult result, Throwable error,
+                       ScoreRequest request, String tenant) {
         if (out.isCancelled()) {
             return;
         }
         if (error != null) {
-            out.onError(GrpcErrors.toStatus(error, request.getRequestId()));
+            io.grpc.StatusRuntimeException status = GrpcErrors.toStatus(error, request.getRequestId());
+            metrics.error(tenant, "Score", request.getRequestId(), status.getStatus());
+            out.onError(status);
         } else {
             out.onNext(ScoreMessages.response(result, request.getOmitMap()));
             out.onCompleted();
@@ -86,7 +92,7 @@ public class ScorerGrpcService extends ScorerGrpc.ScorerImplBase {
     @Override
     public StreamObserver<ScoreRequest> scoreStream(StreamObserver<ScoreResponse> responses) {
         return new ScoreStreamCall((ServerCallStreamObserver<ScoreResponse>) responses, scoring, executor,
-                TenantAccess.current(), config.limits().streamWindow());
+                TenantAccess.current(), config.limits().streamWindow(), metrics);
     }
 
     @Override
@@ -98,6 +104,7 @@ public class ScorerGrpcService extends ScorerGrpc.ScorerImplBase {
                 .setArch(m.arch())
                 .setRandomWeights(m.weights().random())
                 .setWeightsDescription(m.weightsDescription())
+                .setMode(m.modeDescription())
                 .setImageSize(m.image().size())
                 .setMapHeight(m.vision().grid()[0])
                 .setMapWidth(m.vision().grid()[1])
