@@ -23,6 +23,9 @@ class PatchResidualServingTest {
     @GrpcClient("scorer")
     ScorerGrpc.ScorerBlockingStub scorer;
 
+    @GrpcClient("scorer")
+    io.inctrl.serve.api.v1.PromptRegistryGrpc.PromptRegistryBlockingStub registry;
+
     @Test
     void model_info_names_the_mode_and_the_weights_honestly() {
         ModelInfo info = scorer.getModelInfo(ModelInfoRequest.getDefaultInstance());
@@ -55,5 +58,23 @@ class PatchResidualServingTest {
             max = Math.max(max, v);
         }
         assertThat(r.getSP()).isEqualTo(max);
+    }
+
+    @Test
+    void a_prompt_set_registers_calibrates_and_scores_by_id_without_a_text_encoder() {
+        io.inctrl.serve.api.v1.CreatePromptSetRequest.Builder req = io.inctrl.serve.api.v1.CreatePromptSetRequest
+                .newBuilder().setName("patch-residual-set").setCategory("transistor");
+        for (String s : List.of("mvtec_ad/transistor/shots/013.png", "mvtec_ad/transistor/shots/021.png",
+                "mvtec_ad/transistor/shots/121.png")) {
+            req.addShots(ScorerGrpcServiceTest.bytes(s));
+        }
+        io.inctrl.serve.api.v1.PromptSet set = registry.createPromptSet(req.build());
+        assertThat(set.getCalibration().getShotScoresCount()).isEqualTo(3);
+        ScoreResponse r = scorer.score(io.inctrl.serve.api.v1.ScoreRequest.newBuilder().setRequestId("by-id")
+                .setImage(ScorerGrpcServiceTest.bytes("mvtec_ad/transistor/shots/148.png"))
+                .setPromptSetId(set.getId()).build());
+        assertThat(r.hasSA()).isFalse();
+        assertThat(r.getScore()).isEqualTo(r.getSP()).isBetween(0f, 1f);
+        assertThat(r.hasIsAnomalous()).isTrue();
     }
 }
