@@ -28,11 +28,11 @@ cp="bench/target/classes:server/target/inctrl-server-0.1.0-SNAPSHOT.jar:server/t
 
 # Query counts and time bounds per bundle: the full-size model takes seconds per official query on 2 cores.
 case "$size" in
-  tiny) params=(--a.official-queries 10 --a.official-seconds 60 --a.served-queries 400 --a.served-seconds 30
-                --b.streams 1,4,8 --b.served-queries 600 --b.served-seconds 30 --b.raw-batches 1,2,4,8,16 --b.raw-iters 40
-                --c.requests 300 --c.seconds 20 --c.unloaded-requests 20 --d.sets 1000) ;;
+  tiny) params=(--a.official-queries 5 --a.official-seconds 40 --a.served-queries 200 --a.served-seconds 20
+                --b.streams 4,8 --b.served-queries 300 --b.served-seconds 15 --b.raw-batches 1,4,8 --b.raw-iters 30 --b.raw-seconds 5
+                --c.requests 150 --c.seconds 10 --c.unloaded-requests 20 --d.sets 1000) ;;
   full) params=(--a.official-queries 2 --a.official-seconds 150 --a.served-queries 24 --a.served-seconds 60
-                --b.streams 1,4 --b.served-queries 24 --b.served-seconds 60 --b.raw-batches 1,8 --b.raw-warmup 2 --b.raw-iters 3
+                --b.streams 1,4 --b.served-queries 24 --b.served-seconds 60 --b.raw-batches 8 --b.raw-warmup 2 --b.raw-iters 3
                 --c.requests 16 --c.seconds 40 --c.unloaded-requests 3 --d.sets 50) ;;
   *) echo "usage: bench/run.sh [tiny|full] [a|b|c|d|all]" >&2; exit 2 ;;
 esac
