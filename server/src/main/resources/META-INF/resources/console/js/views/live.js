@@ -65,7 +65,7 @@ function unavailable(msg) {
   $('live-status').className = 'status warn';
   clear($('live-cards')).append(h('div', { class: 'card metric muted' }, h('p', {}, 'No live figures to show.')));
   clear($('live-charts'));
-  clear($('live-stages'));
+  clear($('live-stages')).append(h('tr', {}, h('td', { colspan: 5 }, 'No data.')));
 }
 
 const ms = (v) => (v === null || v === undefined ? '—' : `${(v * 1000).toFixed(v < 0.01 ? 2 : 1)} ms`);

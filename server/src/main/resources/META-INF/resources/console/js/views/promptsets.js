@@ -196,6 +196,7 @@ function render(p) {
   $('ps-warnings').setAttribute('role', c.outlierShots.length ? 'alert' : 'list');
   const t = c.threshold ?? c.suggestedThreshold;
   $('ps-threshold').value = t === null || t === undefined ? '' : t.toFixed(4);
+  $('ps-threshold').removeAttribute('aria-invalid');
   $('ps-threshold-range').value = t ?? 0.5;
   $('ps-threshold-reset').disabled = !c.thresholdOverridden;
   $('ps-reencode').textContent = p.stale ? 'Re-encode with the loaded bundle (stale)' : 'Re-encode with the loaded bundle';
