@@ -4,6 +4,7 @@
 #   build/assets/tiny           tiny random-init bundle + plain-Python reference fixtures
 #   build/assets/full           full-size ViT-B-16-plus-240 random-init bundle + fixtures (slow tier)
 #   build/assets/preprocess     Pillow/torchvision preprocessing fixtures for the Java image pipeline
+#   tools/export/nsfwjs_parity/node_modules   TF.js + nsfwjs@4.4.0 (npm ci) for the nsfwjs port's parity test
 # Each step is skipped when its inputs (exporter sources) have not changed since it last ran.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -30,6 +31,15 @@ export_bundle() { # name, extra args...
 }
 
 export_bundle tiny --tiny --random-init
+
+# Original TF.js model of nsfwjs@4.4.0 for the exporter's parity test (tests/test_nsfwjs.py; npm registry only).
+parity=tools/export/nsfwjs_parity
+h="$(sha256sum "$parity/package-lock.json" | cut -c1-16)"
+if ! stamp_ok "$parity/node_modules" "$h"; then
+  echo "== npm ci ($parity)"
+  (cd "$parity" && npm ci --no-audit --no-fund)
+  echo "$h" > "$parity/node_modules/.stamp"
+fi
 if [ "${INCTRL_SKIP_FULL_SIZE:-0}" != "1" ]; then
   export_bundle full --random-init
 fi

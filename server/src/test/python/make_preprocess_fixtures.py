@@ -32,8 +32,23 @@ GEOM = T.Compose([T.Resize(SIZE, interpolation=InterpolationMode.BICUBIC), T.Cen
 TENSOR = T.Compose([T.ToTensor(), T.Normalize(MEAN, STD)])
 
 
-def expected(img):
-    rgb = GEOM(img).convert("RGB")
+def legacy_geom(img):
+    """Pillow <= 12 ran the horizontal pass first, always. Pillow 13 may go vertical first (PR #9549); emulate the
+    old order with two single-axis resizes (each does exactly one pass). Valid for modes without alpha only."""
+    assert img.mode not in ("LA", "RGBA"), "two-step emulation would premultiply twice"
+    w, h = img.size
+    short, long = min(w, h), max(w, h)
+    new_long = int(SIZE * long / short)
+    nw, nh = (SIZE, new_long) if w <= h else (new_long, SIZE)
+    if nw != w:
+        img = img.resize((nw, h), Image.BICUBIC)
+    if nh != h:
+        img = img.resize((nw, nh), Image.BICUBIC)
+    return T.CenterCrop(SIZE)(img)
+
+
+def expected(img, legacy=False):
+    rgb = (legacy_geom(img) if legacy else GEOM(img)).convert("RGB")
     crop = np.asarray(rgb, dtype=np.uint8)
     assert crop.shape == (SIZE, SIZE, 3), crop.shape
     tensor = TENSOR(rgb)
@@ -102,23 +117,24 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("assets_dir")
     ap.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "../../../../../shared/data"))
+    ap.add_argument("--fuzz", type=int, default=0, help="also add N random-size/random-mode PNG cases")
     args = ap.parse_args()
     out = os.path.join(args.assets_dir, "preprocess")
     os.makedirs(out, exist_ok=True)
     rng = np.random.default_rng(20261127)
     cases = []
 
-    def add(name, path, load=None, tol=0, note="", pil_mode=None):
+    def add(name, path, load=None, tol=0, note="", pil_mode=None, legacy=False):
         img = Image.open(path)
         mode = pil_mode or img.mode
         img.load()
         src = load(img) if load else img
-        crop, tensor = expected(src)
+        crop, tensor = expected(src, legacy)
         crop.tofile(os.path.join(out, name + ".crop.bin"))
         tensor.astype("<f4").tofile(os.path.join(out, name + ".tensor.bin"))
         entry = {"name": name, "file": os.path.basename(path), "pil_mode": mode, "width": img.size[0],
                  "height": img.size[1], "crop": name + ".crop.bin", "tensor": name + ".tensor.bin",
-                 "max_abs_u8": tol, "note": note}
+                 "max_abs_u8": tol, "note": note, "pass_order": "HORIZONTAL_FIRST" if legacy else "PILLOW_13"}
         if img.format == "JPEG":  # PIL/libjpeg-turbo decoded pixels, to measure the decoder difference separately
             dec = name + ".pil-decoded.png"
             img.save(os.path.join(out, dec))
@@ -158,6 +174,21 @@ def main():
         ("rgb_2000x1500_big", (2000, 1500), "large downscale (support x6.25)"),
     ]:
         add(name, save(name, Image.fromarray(smooth_rgb(rng, w, h), "RGB"), "png"), note=note)
+
+    # 2b) Pillow 13 runs the vertical pass first when inH - outH > 2 * (inW - outW) (tall, mild width reduction)
+    for name, (w, h), mode in [("vfirst_rgb_264x693", (264, 693), "RGB"), ("vfirst_l_246x688", (246, 688), "L"),
+                               ("vfirst_rgba_280x589", (280, 589), "RGBA"), ("vfirst_la_300x900", (300, 900), "LA"),
+                               ("vfirst_rgb_240x900_vonly", (240, 900), "RGB")]:
+        im = Image.fromarray(smooth_rgb(rng, w, h), "RGB").convert(mode)
+        if mode in ("RGBA", "LA"):
+            im.putalpha(Image.fromarray(rng.integers(0, 256, (h, w), dtype=np.uint8), "L"))
+        add(name, save(name, im, "png"), note="Pillow 13 vertical-first pass order")
+    # ... and the same kind of inputs with the Pillow <= 12 order (ImagePreprocessor PassOrder.HORIZONTAL_FIRST)
+    for name, (w, h), mode in [("legacy_rgb_264x693", (264, 693), "RGB"), ("legacy_l_246x688", (246, 688), "L"),
+                               ("legacy_rgb_500x333", (500, 333), "RGB"), ("legacy_p_260x700", (260, 700), "P")]:
+        im = Image.fromarray(smooth_rgb(rng, w, h), "RGB")
+        im = im.quantize(100) if mode == "P" else im.convert(mode)
+        add(name, save(name, im, "png"), legacy=True, note="Pillow <= 12 pass order (horizontal first)")
 
     # 3) modes
     g = smooth_rgb(rng, 333, 257)[:, :, 0]
@@ -252,6 +283,28 @@ def main():
         tol=3, note="JPEG 4:2:2 (real image)")
     add("jpeg_rgb_q50_odd", save("jpeg_rgb_q50_odd", Image.fromarray(smooth_rgb(rng, 333, 257), "RGB"), "jpg",
                                  quality=50), tol=3, note="JPEG 4:2:0, odd size, strong quantisation")
+
+    # optional fuzz sweep: random sizes (incl. < 240 and extreme aspect) and modes
+    for i in range(args.fuzz):
+        w, h = (int(v) for v in rng.integers(1, 700, 2))
+        if i % 5 == 0:
+            w = int(rng.integers(1, 40))
+        mode = ["RGB", "L", "LA", "RGBA", "P", "1"][i % 6]
+        rgb = Image.fromarray(smooth_rgb(rng, w, h), "RGB")
+        if mode == "P":
+            im = rgb.quantize(int(rng.integers(2, 257)))
+        elif mode in ("LA", "RGBA"):
+            im = rgb.convert(mode)
+            im.putalpha(Image.fromarray(rng.integers(0, 256, (h, w), dtype=np.uint8), "L"))
+        else:
+            im = rgb.convert(mode)
+        name = f"fuzz_{i:03d}_{mode}_{w}x{h}"
+        add(name, save(name, im, "png"), note="fuzz")
+
+    ex = Image.Exif()
+    ex[0x0112] = 6  # "rotate 90 CW to display": the official pipeline ignores it, so must we
+    add("jpeg_exif_orient6", save("jpeg_exif_orient6", Image.fromarray(smooth_rgb(rng, 320, 250), "RGB"), "jpg",
+                                  quality=90, exif=ex), tol=3, note="EXIF orientation 6 ignored (PIL parity)")
 
     # rejected inputs for the Java decoder (no expectation; reason only)
     cmyk = Image.fromarray(smooth_rgb(rng, 64, 48), "RGB").convert("CMYK")

@@ -12,6 +12,28 @@ public interface InctrlConfig {
 
     Limits limits();
 
+    Batching batching();
+
+    /** Dynamic batching policy (see batching/README.md for the tuning procedure). */
+    interface Batching {
+        @WithDefault("8")
+        int maxBatchSize();
+
+        /** How long a partial batch may wait for more work, measured from its oldest job. */
+        @WithDefault("5ms")
+        java.time.Duration maxQueueDelay();
+
+        /** Batch sizes the device runs best at; empty = cut at whatever is queued. */
+        java.util.Optional<List<Integer>> preferredBatchSizes();
+
+        /** Jobs waiting across all tenants; beyond it requests fail with RESOURCE_EXHAUSTED. */
+        @WithDefault("1024")
+        int maxQueueSize();
+
+        @WithDefault("256")
+        int maxQueuedPerTenant();
+    }
+
     interface Model {
         /** Bundle directory (docs/bundle-format.md). The default is the demo bundle committed in the repository. */
         @WithDefault("models/demo")

@@ -5,6 +5,8 @@ import io.inctrl.serve.image.InvalidImageException.Reason;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
+import java.awt.image.ComponentSampleModel;
+import java.awt.image.DataBufferByte;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
 import java.io.ByteArrayInputStream;
@@ -340,6 +342,24 @@ public final class ImageDecoder {
         int c = src.length;
         int shift = sixteen ? 8 : 0;
         byte[] out = new byte[w * h * c];
+        ByteLayout fast = sixteen ? null : ByteLayout.of(r);
+        if (fast != null) { // direct copy from the interleaved byte buffer (the common 8-bit case)
+            int[] off = new int[c];
+            for (int ch = 0; ch < c; ch++) {
+                off[ch] = fast.bandOffsets[src[ch]];
+            }
+            for (int y = 0; y < h; y++) {
+                int rowBase = fast.offset + y * fast.scanlineStride;
+                int o = y * w * c;
+                for (int x = 0; x < w; x++) {
+                    int px = rowBase + x * fast.pixelStride;
+                    for (int ch = 0; ch < c; ch++) {
+                        out[o++] = fast.data[px + off[ch]];
+                    }
+                }
+            }
+            return new DecodedImage(mode, sourceMode, w, h, out, null, format);
+        }
         int[] row = new int[w * nb];
         for (int y = 0; y < h; y++) {
             r.getPixels(0, y, w, 1, row);
@@ -350,6 +370,24 @@ public final class ImageDecoder {
             }
         }
         return new DecodedImage(mode, sourceMode, w, h, out, null, format);
+    }
+
+    /** An 8-bit pixel-interleaved raster we can read straight from its byte array. */
+    private record ByteLayout(byte[] data, int offset, int pixelStride, int scanlineStride, int[] bandOffsets) {
+        static ByteLayout of(Raster r) {
+            if (!(r.getDataBuffer() instanceof DataBufferByte db) || db.getNumBanks() != 1
+                    || !(r.getSampleModel() instanceof ComponentSampleModel sm)
+                    || r.getSampleModelTranslateX() != 0 || r.getSampleModelTranslateY() != 0) {
+                return null;
+            }
+            for (int bank : sm.getBankIndices()) {
+                if (bank != 0) {
+                    return null;
+                }
+            }
+            return new ByteLayout(db.getData(), db.getOffset(), sm.getPixelStride(), sm.getScanlineStride(),
+                    sm.getBandOffsets());
+        }
     }
 
     private static DecodedImage palette(BufferedImage bi, String format, IndexColorModel icm) {

@@ -7,7 +7,8 @@ import java.util.Objects;
  * {@code convert("RGB")}, {@code ToTensor()}, {@code Normalize(mean, std)} on a PIL image:
  * <ol>
  *   <li>shorter side to {@code size}, longer side {@code (int)(size * long / short)} (double division, truncated,
- *       as Python's {@code int(a * b / c)}); resampled in the image's own mode by {@link PilResize};</li>
+ *       as Python's {@code int(a * b / c)}); resampled in the image's own mode by {@link PilResize} (only the
+ *       crop window is computed);</li>
  *   <li>centre crop with offsets {@code rint((dim - size) / 2)}: Python's round() is half-to-even, so 245 -> 2;</li>
  *   <li>RGB after the crop: L/1 replicated, P through its palette, alpha dropped (already un-premultiplied);</li>
  *   <li>{@code v / 255f}, then {@code (x - mean) / std}, both in float32 and in that order; CHW layout.</li>
@@ -17,9 +18,17 @@ import java.util.Objects;
 public final class ImagePreprocessor {
 
     private final PreprocessConfig config;
+    private final PilResize.PassOrder passOrder;
 
+    /** Pillow 13 resize semantics (the reference venv used for the parity fixtures). */
     public ImagePreprocessor(PreprocessConfig config) {
+        this(config, PilResize.PassOrder.PILLOW_13);
+    }
+
+    /** {@code passOrder} HORIZONTAL_FIRST reproduces Pillow &lt;= 12 (see {@link PilResize.PassOrder}). */
+    public ImagePreprocessor(PreprocessConfig config, PilResize.PassOrder passOrder) {
         this.config = Objects.requireNonNull(config, "config");
+        this.passOrder = Objects.requireNonNull(passOrder, "passOrder");
     }
 
     public PreprocessConfig config() {
@@ -46,7 +55,7 @@ public final class ImagePreprocessor {
         int[] out = resizedSize(img.width(), img.height(), size);
         int left = cropOffset(out[0], size);
         int top = cropOffset(out[1], size);
-        DecodedImage region = PilResize.resizeRegion(img, out[0], out[1], left, top, size, size);
+        DecodedImage region = PilResize.resizeRegion(img, out[0], out[1], left, top, size, size, passOrder);
         return new RgbImage(size, size, toRgb(region));
     }
 

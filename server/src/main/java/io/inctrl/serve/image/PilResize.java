@@ -8,8 +8,8 @@ package io.inctrl.serve.image;
  *
  * <p>What is mirrored:
  * <ul>
- *   <li>separable convolution, horizontal pass first, then vertical, with an 8-bit clipped intermediate; a pass
- *       is skipped when that dimension does not change;</li>
+ *   <li>separable convolution with an 8-bit clipped intermediate, horizontal pass first except where Pillow 13
+ *       goes vertical first (see {@link PassOrder}); a pass is skipped when that dimension does not change;</li>
  *   <li>bicubic kernel a = -0.5, support 2 widened by the downscale factor (antialiasing), per-output weights
  *       normalised to sum 1 in double, then scaled to 22 fractional bits with round-half-away-from-zero;</li>
  *   <li>accumulation starts at 0.5 (1 &lt;&lt; 21), result is shifted and clipped to 0..255;</li>
@@ -29,16 +29,43 @@ public final class PilResize {
     private PilResize() {
     }
 
-    /** The whole resized image. */
+    /**
+     * Order of the two bicubic passes. It changes the 8-bit intermediate, hence the output, by a few levels.
+     */
+    public enum PassOrder {
+        /**
+         * Pillow 13.0 (the project's reference venv): vertical pass first when the height shrinks by more than twice
+         * as many pixels as the width ({@code inH - outH > 0 && inH - outH > 2 * (inW - outW)}), else horizontal first.
+         */
+        PILLOW_13,
+        /** Pillow up to 12.x (what the official InCTRL code ran in 2024): always horizontal first. */
+        HORIZONTAL_FIRST;
+
+        boolean horizontalFirst(int inW, int inH, int outW, int outH) {
+            if (this == HORIZONTAL_FIRST) {
+                return true;
+            }
+            int dy = inH - outH;
+            return !(dy > 0 && dy > (inW - outW) * 2);
+        }
+    }
+
+    /** The whole resized image, Pillow 13 pass order. */
     public static DecodedImage resize(DecodedImage img, int outW, int outH) {
-        return resizeRegion(img, outW, outH, 0, 0, outW, outH);
+        return resizeRegion(img, outW, outH, 0, 0, outW, outH, PassOrder.PILLOW_13);
+    }
+
+    /** {@link #resizeRegion(DecodedImage, int, int, int, int, int, int, PassOrder)} with Pillow 13 pass order. */
+    public static DecodedImage resizeRegion(DecodedImage img, int outW, int outH, int x0, int y0, int w, int h) {
+        return resizeRegion(img, outW, outH, x0, y0, w, h, PassOrder.PILLOW_13);
     }
 
     /**
      * The window {@code [x0, x0+w) x [y0, y0+h)} of {@code resize(img, outW, outH)}, without building the full
      * output (a 10000x20 input would otherwise need a 120000x240 intermediate).
      */
-    public static DecodedImage resizeRegion(DecodedImage img, int outW, int outH, int x0, int y0, int w, int h) {
+    public static DecodedImage resizeRegion(DecodedImage img, int outW, int outH, int x0, int y0, int w, int h,
+            PassOrder order) {
         if (outW <= 0 || outH <= 0) {
             throw new IllegalArgumentException("output size must be positive: " + outW + "x" + outH);
         }
@@ -48,13 +75,13 @@ public final class PilResize {
         }
         int c = img.mode().channels();
         if (outW == img.width() && outH == img.height()) {
-            return img.withPixels(w, h, crop(img.pixels(), img.width(), c, x0, y0, w, h));
+            return img.withPixels(w, h, window(img.pixels(), img.width(), c, x0, y0, w, h));
         }
         if (img.mode().forcesNearest()) {
             return img.withPixels(w, h, nearest(img.pixels(), img.width(), img.height(), c, outW, outH, x0, y0, w, h));
         }
         byte[] src = img.mode().hasAlpha() ? premultiply(img.pixels(), c) : img.pixels();
-        byte[] out = bicubic(src, img.width(), img.height(), c, outW, outH, x0, y0, w, h);
+        byte[] out = bicubic(src, img.width(), img.height(), c, outW, outH, x0, y0, w, h, order);
         if (img.mode().hasAlpha()) {
             unpremultiply(out, c);
         }
@@ -134,63 +161,72 @@ public final class PilResize {
     }
 
     private static byte[] bicubic(byte[] src, int inW, int inH, int c, int outW, int outH,
-            int x0, int y0, int w, int h) {
+            int x0, int y0, int w, int h, PassOrder order) {
         boolean needH = outW != inW;
         boolean needV = outH != inH;
+        Taps tx = needH ? taps(inW, outW, x0, w) : null;
         Taps ty = needV ? taps(inH, outH, y0, h) : null;
-        // Input rows the vertical pass will read (all of them when it is skipped: just the window rows).
-        int rowFirst = y0;
-        int rowEnd = y0 + h;
-        if (needV) {
-            rowFirst = Integer.MAX_VALUE;
-            rowEnd = 0;
-            for (int i = 0; i < h; i++) {
-                rowFirst = Math.min(rowFirst, ty.start[i]);
-                rowEnd = Math.max(rowEnd, ty.start[i] + ty.count[i]);
-            }
+        if (order.horizontalFirst(inW, inH, outW, outH)) {
+            int[] rows = needV ? span(ty) : new int[] {y0, y0 + h};
+            byte[] tmp = needH ? horizontal(src, inW, c, rows[0], rows[1] - rows[0], tx, 0)
+                    : window(src, inW, c, x0, rows[0], w, rows[1] - rows[0]);
+            return needV ? vertical(tmp, w, c, ty, rows[0], 0, w) : tmp;
         }
-        int rows = rowEnd - rowFirst;
-        int half = 1 << (PRECISION_BITS - 1);
+        // Vertical first (Pillow 13, strong height reduction): needV is true here.
+        int[] cols = needH ? span(tx) : new int[] {x0, x0 + w};
+        byte[] tmp = vertical(src, inW, c, ty, 0, cols[0], cols[1] - cols[0]);
+        return needH ? horizontal(tmp, cols[1] - cols[0], c, 0, h, tx, cols[0]) : tmp;
+    }
 
-        // Horizontal pass -> 8-bit intermediate, w columns x rows.
-        byte[] tmp = new byte[w * rows * c];
-        if (needH) {
-            Taps tx = taps(inW, outW, x0, w);
-            for (int r = 0; r < rows; r++) {
-                int rowBase = (rowFirst + r) * inW;
-                for (int xx = 0; xx < w; xx++) {
-                    int start = tx.start[xx];
-                    int cnt = tx.count[xx];
-                    int kb = xx * tx.ksize;
-                    for (int ch = 0; ch < c; ch++) {
-                        int ss = half;
-                        for (int x = 0; x < cnt; x++) {
-                            ss += (src[(rowBase + start + x) * c + ch] & 0xff) * tx.k[kb + x];
-                        }
-                        tmp[(r * w + xx) * c + ch] = (byte) clip8(ss);
+    /** [first, end) of the input indices the taps read. */
+    private static int[] span(Taps t) {
+        int first = Integer.MAX_VALUE;
+        int end = 0;
+        for (int i = 0; i < t.start.length; i++) {
+            first = Math.min(first, t.start[i]);
+            end = Math.max(end, t.start[i] + t.count[i]);
+        }
+        return new int[] {first, end};
+    }
+
+    /** Horizontal pass over {@code rows} rows of src starting at {@code rowFrom}; src column 0 is input column {@code colOffset}. */
+    private static byte[] horizontal(byte[] src, int srcW, int c, int rowFrom, int rows, Taps tx, int colOffset) {
+        int w = tx.start.length;
+        int half = 1 << (PRECISION_BITS - 1);
+        byte[] out = new byte[w * rows * c];
+        for (int r = 0; r < rows; r++) {
+            int rowBase = (rowFrom + r) * srcW;
+            for (int xx = 0; xx < w; xx++) {
+                int start = tx.start[xx] - colOffset;
+                int cnt = tx.count[xx];
+                int kb = xx * tx.ksize;
+                for (int ch = 0; ch < c; ch++) {
+                    int ss = half;
+                    for (int x = 0; x < cnt; x++) {
+                        ss += (src[(rowBase + start + x) * c + ch] & 0xff) * tx.k[kb + x];
                     }
+                    out[(r * w + xx) * c + ch] = (byte) clip8(ss);
                 }
             }
-        } else {
-            for (int r = 0; r < rows; r++) {
-                System.arraycopy(src, ((rowFirst + r) * inW + x0) * c, tmp, r * w * c, w * c);
-            }
         }
-        if (!needV) {
-            return tmp;
-        }
+        return out;
+    }
 
-        // Vertical pass over the intermediate.
-        byte[] out = new byte[w * h * c];
-        int rowLen = w * c;
+    /** Vertical pass reading src columns [colFrom, colFrom+cols); src row 0 is input row {@code rowOffset}. */
+    private static byte[] vertical(byte[] src, int srcW, int c, Taps ty, int rowOffset, int colFrom, int cols) {
+        int h = ty.start.length;
+        int half = 1 << (PRECISION_BITS - 1);
+        int rowLen = cols * c;
+        int srcRowLen = srcW * c;
+        byte[] out = new byte[h * rowLen];
         for (int yy = 0; yy < h; yy++) {
-            int start = ty.start[yy] - rowFirst;
+            int base = (ty.start[yy] - rowOffset) * srcRowLen + colFrom * c;
             int cnt = ty.count[yy];
             int kb = yy * ty.ksize;
             for (int i = 0; i < rowLen; i++) {
                 int ss = half;
                 for (int y = 0; y < cnt; y++) {
-                    ss += (tmp[(start + y) * rowLen + i] & 0xff) * ty.k[kb + y];
+                    ss += (src[base + y * srcRowLen + i] & 0xff) * ty.k[kb + y];
                 }
                 out[yy * rowLen + i] = (byte) clip8(ss);
             }
@@ -231,7 +267,7 @@ public final class PilResize {
         return tab;
     }
 
-    private static byte[] crop(byte[] src, int inW, int c, int x0, int y0, int w, int h) {
+    private static byte[] window(byte[] src, int inW, int c, int x0, int y0, int w, int h) {
         byte[] out = new byte[w * h * c];
         for (int r = 0; r < h; r++) {
             System.arraycopy(src, ((y0 + r) * inW + x0) * c, out, r * w * c, w * c);

@@ -8,13 +8,16 @@ import ai.djl.ndarray.types.Shape;
 import io.inctrl.serve.text.ClipTokenizer;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * The InCTRL computation on one device (spec §2–§7), correct at any batch size: every query is paired with its own
- * prompt features and text prior. Not thread-safe: one engine per worker thread.
+ * prompt features and text prior. {@link #process} (and the methods built on it) belongs to one worker thread, since
+ * it keeps prompt tensors cached on the device; {@link #score}, {@link #textPrior} and {@link #encode} may run beside it.
  */
 public final class InctrlEngine implements AutoCloseable {
 
@@ -86,22 +89,79 @@ public final class InctrlEngine implements AutoCloseable {
     public record ScoredBatch(List<InctrlScores> scores, long encodeNanos, long scoreNanos) {
     }
 
-    /** {@link #encodeAndScore} with stage timings. */
-    public ScoredBatch run(List<float[]> pixels, List<PromptFeatures> prompts, List<TextPrior> priors) {
+    /**
+     * One vision forward for a mixed batch: entries whose prompt features are null are only encoded (their features
+     * and ψ(g) come back), the others are scored against their own prompts and prior. This is what a batch worker runs.
+     */
+    public BatchOutput process(List<float[]> pixels, List<PromptFeatures> prompts, List<TextPrior> priors) {
+        int b = pixels.size();
+        List<Integer> scoreRows = new ArrayList<>();
+        List<Integer> encodeRows = new ArrayList<>();
+        for (int i = 0; i < b; i++) {
+            (prompts.get(i) == null ? encodeRows : scoreRows).add(i);
+        }
         try (NDManager m = NDManager.newBaseManager(device)) {
             long t0 = System.nanoTime();
             NDList out = vision.forward(m, pixelBatch(m, pixels));
-            NDArray[] taps = new NDArray[out.size() - 1];
-            for (int l = 0; l < taps.length; l++) {
-                taps[l] = out.get(l + 1);
-            }
             long t1 = System.nanoTime();
-            List<InctrlScores> scores = scoreOnDevice(m, out.get(0), taps, prompts, priors);
-            return new ScoredBatch(scores, t1 - t0, System.nanoTime() - t1);
+            EncodedImages[] encoded = new EncodedImages[b];
+            InctrlScores[] scores = new InctrlScores[b];
+            if (!encodeRows.isEmpty()) {
+                NDList rows = select(m, out, encodeRows, b);
+                EncodedImages all = new EncodedImages(hostFeatures(rows),
+                        adapter.forward(m, rows.get(0)).singletonOrThrow().toFloatArray());
+                for (int r = 0; r < encodeRows.size(); r++) {
+                    encoded[encodeRows.get(r)] = all.slice(r);
+                }
+            }
+            if (!scoreRows.isEmpty()) {
+                NDList rows = select(m, out, scoreRows, b);
+                NDArray[] taps = new NDArray[rows.size() - 1];
+                for (int l = 0; l < taps.length; l++) {
+                    taps[l] = rows.get(l + 1);
+                }
+                List<PromptFeatures> p = new ArrayList<>();
+                List<TextPrior> t = new ArrayList<>();
+                scoreRows.forEach(i -> {
+                    p.add(prompts.get(i));
+                    t.add(priors.get(i));
+                });
+                List<InctrlScores> s = scoreOnDevice(m, rows.get(0), taps, p, t, promptCache::transposedTokens);
+                for (int r = 0; r < scoreRows.size(); r++) {
+                    scores[scoreRows.get(r)] = s.get(r);
+                }
+            }
+            return new BatchOutput(Arrays.asList(encoded), Arrays.asList(scores), t1 - t0, System.nanoTime() - t1);
         }
     }
 
-    /** Scores already-encoded queries (e.g. leave-one-out over a prompt set's own shots). */
+    /** Per entry either its encoding or its scores (the other is null), plus the batch's stage times. */
+    public record BatchOutput(List<EncodedImages> encoded, List<InctrlScores> scores, long encodeNanos,
+                              long scoreNanos) {
+    }
+
+    /** {@link #encodeAndScore} with stage timings. */
+    public ScoredBatch run(List<float[]> pixels, List<PromptFeatures> prompts, List<TextPrior> priors) {
+        BatchOutput out = process(pixels, prompts, priors);
+        return new ScoredBatch(out.scores(), out.encodeNanos(), out.scoreNanos());
+    }
+
+    private static NDList select(NDManager m, NDList out, List<Integer> rows, int b) {
+        if (rows.size() == b) {
+            return out;
+        }
+        NDArray index = m.create(rows.stream().mapToLong(Integer::longValue).toArray());
+        NDList selected = new NDList();
+        for (NDArray a : out) {
+            selected.add(a.get(index));
+        }
+        return selected;
+    }
+
+    /**
+     * Scores already-encoded queries (e.g. leave-one-out over a prompt set's own shots). Uses no shared state, so it
+     * may run on any thread beside the batch workers (TorchScript forward is thread-safe; the prompt cache is not).
+     */
     public List<InctrlScores> score(ImageFeatures queries, List<PromptFeatures> prompts, List<TextPrior> priors) {
         try (NDManager m = NDManager.newBaseManager(device)) {
             int b = queries.count();
@@ -110,7 +170,7 @@ public final class InctrlEngine implements AutoCloseable {
             for (int l = 0; l < taps.length; l++) {
                 taps[l] = m.create(queries.taps()[l], new Shape(b, patches, width));
             }
-            return scoreOnDevice(m, g, taps, prompts, priors);
+            return scoreOnDevice(m, g, taps, prompts, priors, p -> uploadTransposed(m, p));
         }
     }
 
@@ -136,13 +196,13 @@ public final class InctrlEngine implements AutoCloseable {
     }
 
     private List<InctrlScores> scoreOnDevice(NDManager m, NDArray g, NDArray[] taps, List<PromptFeatures> prompts,
-                                             List<TextPrior> priors) {
+                                             List<TextPrior> priors, Function<PromptFeatures, NDArray[]> tokens) {
         int b = (int) g.getShape().get(0);
         if (prompts.size() != b || priors.size() != b) {
             throw new IllegalArgumentException("need one prompt set and one text prior per query: " + b + " queries, "
                     + prompts.size() + " prompt sets, " + priors.size() + " priors");
         }
-        float[] map = residualMaps(m, taps, prompts, b);
+        float[] map = residualMaps(m, taps, prompts, b, tokens);
 
         // s_i = η(mean ψ(g(shots)) − ψ(g(query))): prototype minus query, as in the official code
         NDArray adapted = adapter.forward(m, g).singletonOrThrow();
@@ -184,7 +244,8 @@ public final class InctrlEngine implements AutoCloseable {
      * M (spec §4): per layer, ½(1 − max cosine) of each query token against all K·P prompt tokens, averaged over
      * layers. Queries sharing a prompt set go through one matmul per layer.
      */
-    private float[] residualMaps(NDManager m, NDArray[] taps, List<PromptFeatures> prompts, int b) {
+    private float[] residualMaps(NDManager m, NDArray[] taps, List<PromptFeatures> prompts, int b,
+                                 Function<PromptFeatures, NDArray[]> tokens) {
         Map<PromptFeatures, List<Integer>> groups = new IdentityHashMap<>();
         for (int i = 0; i < b; i++) {
             groups.computeIfAbsent(prompts.get(i), k -> new ArrayList<>()).add(i);
@@ -195,7 +256,7 @@ public final class InctrlEngine implements AutoCloseable {
             List<Integer> rows = group.getValue();
             // the common case (one prompt set for the whole batch) needs no gather
             NDArray index = rows.size() == b ? null : m.create(rows.stream().mapToLong(Integer::longValue).toArray());
-            NDArray[] tokensT = promptCache.transposedTokens(group.getKey());
+            NDArray[] tokensT = tokens.apply(group.getKey());
             NDArray sum = null;
             for (int l = 0; l < taps.length; l++) {
                 NDArray q = (index == null ? taps[l] : taps[l].get(index)).reshape(rows.size() * patches, width);
@@ -252,6 +313,14 @@ public final class InctrlEngine implements AutoCloseable {
             out[j] = (float) (mean[j] / norm);
         }
         return out;
+    }
+
+    private static NDArray[] uploadTransposed(NDManager m, PromptFeatures p) {
+        NDArray[] t = new NDArray[p.tokens().length];
+        for (int l = 0; l < t.length; l++) {
+            t[l] = m.create(p.tokens()[l], new Shape((long) p.shots() * p.patches(), p.width())).transpose();
+        }
+        return t;
     }
 
     private NDArray pixelBatch(NDManager m, List<float[]> pixels) {

@@ -14,10 +14,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Function;
 import org.jboss.logging.Logger;
 
 /**
@@ -34,8 +31,10 @@ public class ModelService {
     InctrlConfig config;
 
     private BundleManifest manifest;
+    private String manifestJson;
     private final List<InctrlEngine> engines = new ArrayList<>();
-    private BlockingQueue<InctrlEngine> idle;
+    private final Object textLock = new Object();
+    private final java.util.concurrent.atomic.AtomicLong textEncodings = new java.util.concurrent.atomic.AtomicLong();
     private final Map<PriorKey, TextPrior> textPriors = new ConcurrentHashMap<>();
 
     private record PriorKey(PromptTemplates templates, String category) {
@@ -46,13 +45,17 @@ public class ModelService {
     void load() {
         Path dir = Paths.get(config.model().bundle());
         manifest = BundleManifest.read(dir);
+        try {
+            manifestJson = java.nio.file.Files.readString(dir.resolve("manifest.json"));
+        } catch (java.io.IOException e) {
+            throw new BundleException("cannot read manifest of " + dir, e);
+        }
         for (String name : config.model().devices()) {
             Device device = parseDevice(name);
             long t0 = System.nanoTime();
             engines.add(InctrlEngine.load(dir, device, config.model().promptCacheBytes()));
             LOG.infof("loaded bundle %s on %s in %d ms", manifest.bundleId(), device, (System.nanoTime() - t0) / 1_000_000);
         }
-        idle = new ArrayBlockingQueue<>(engines.size(), false, engines);
         if (manifest.weights().random()) {
             LOG.warnf("MODEL WEIGHTS ARE RANDOM (%s): bundle %s produces meaningless scores. Export a real InCTRL "
                     + "checkpoint with tools/export and set inctrl.model.bundle.", manifest.weightsDescription(),
@@ -98,6 +101,11 @@ public class ModelService {
         return manifest;
     }
 
+    /** The bundle's manifest.json, verbatim. */
+    public String manifestJson() {
+        return manifestJson;
+    }
+
     public String bundleId() {
         return manifest.bundleId();
     }
@@ -116,20 +124,9 @@ public class ModelService {
         return Collections.unmodifiableList(out);
     }
 
-    /** Runs work on a free engine replica; callers block while all replicas are busy. */
-    public <T> T withEngine(Function<InctrlEngine, T> work) {
-        InctrlEngine engine;
-        try {
-            engine = idle.take();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while waiting for a model replica", e);
-        }
-        try {
-            return work.apply(engine);
-        } finally {
-            idle.add(engine);
-        }
+    /** Scores already-encoded queries off the batcher (thread-safe; e.g. leave-one-out calibration). */
+    public InctrlScores score(ImageFeatures query, PromptFeatures prompts, TextPrior prior) {
+        return engines.get(0).score(query, List.of(prompts), List.of(prior)).get(0);
     }
 
     public List<InctrlEngine> engines() {
@@ -138,8 +135,23 @@ public class ModelService {
 
     /** t_n, t_a for a template set and category, encoded once (the official loop re-encodes 242 sentences per query). */
     public TextPrior textPrior(PromptTemplates templates, String category) {
-        return textPriors.computeIfAbsent(new PriorKey(templates, category), k -> withEngine(
-                e -> e.textPrior(templates.normalSentences(category), templates.anomalousSentences(category))));
+        TextPrior cached = textPriors.get(new PriorKey(templates, category));
+        if (cached != null) {
+            return cached;
+        }
+        // one text encoding at a time: 242 sentences through the full text tower take seconds and gigabytes
+        synchronized (textLock) {
+            return textPriors.computeIfAbsent(new PriorKey(templates, category), k -> {
+                textEncodings.incrementAndGet();
+                return engines.get(0).textPrior(templates.normalSentences(category),
+                        templates.anomalousSentences(category));
+            });
+        }
+    }
+
+    /** How many text priors were computed (not served from cache) since start; tests use it to prove reuse. */
+    public long textEncodings() {
+        return textEncodings.get();
     }
 
     /** Tokens a sentence needs including SOT/EOT; more than the context length cannot be encoded faithfully. */

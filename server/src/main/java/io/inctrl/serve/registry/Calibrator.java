@@ -2,6 +2,7 @@ package io.inctrl.serve.registry;
 
 import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.ImageFeatures;
+import io.inctrl.serve.model.InctrlScores;
 import io.inctrl.serve.model.PromptFeatures;
 import io.inctrl.serve.model.TextPrior;
 
@@ -38,10 +39,11 @@ public final class Calibrator {
         if (k < 2) {
             warnings.add("calibration needs at least 2 shots: no threshold suggested");
         } else {
+            List<PromptFeatures> others = new ArrayList<>(k);
             for (int i = 0; i < k; i++) {
-                PromptFeatures others = without(encoded, i).pool();
-                scores.add(model.score(shots.slice(i), others, prior).score());
+                others.add(without(encoded, i).pool());
             }
+            model.scoreEach(shots, others, prior).forEach(r -> scores.add(r.score()));
             float[] sorted = new float[k];
             for (int i = 0; i < k; i++) {
                 sorted[i] = scores.get(i);
@@ -70,9 +72,10 @@ public final class Calibrator {
         Float fp16Diff = null;
         if (precision == Precision.FP16) {
             double max = 0;
+            List<InctrlScores> a = model.scoreEach(shots, java.util.Collections.nCopies(k, fp32), prior);
+            List<InctrlScores> b = model.scoreEach(shots, java.util.Collections.nCopies(k, stored), prior);
             for (int i = 0; i < k; i++) {
-                ImageFeatures q = shots.slice(i);
-                max = Math.max(max, Math.abs(model.score(q, fp32, prior).score() - model.score(q, stored, prior).score()));
+                max = Math.max(max, Math.abs(a.get(i).score() - b.get(i).score()));
             }
             fp16Diff = (float) max;
             if (max > cfg.fp16MaxAbsDiff()) {

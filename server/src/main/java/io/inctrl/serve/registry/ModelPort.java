@@ -32,6 +32,15 @@ public interface ModelPort {
     /** Scores one encoded query image. */
     InctrlScores score(ImageFeatures query, PromptFeatures prompts, TextPrior prior);
 
+    /** Scores query i against prompts i, all with one prior: one batched call (calibration scores K at once). */
+    default List<InctrlScores> scoreEach(ImageFeatures queries, List<PromptFeatures> prompts, TextPrior prior) {
+        java.util.ArrayList<InctrlScores> out = new java.util.ArrayList<>(queries.count());
+        for (int i = 0; i < queries.count(); i++) {
+            out.add(score(queries.slice(i), prompts.get(i), prior));
+        }
+        return out;
+    }
+
     /** Token count of a sentence including SOT/EOT (CLIP's context is 77). */
     int maxTokens(String sentence);
 }

@@ -1,6 +1,7 @@
 package io.inctrl.serve.registry;
 
 import io.inctrl.serve.image.InvalidImageException;
+import io.inctrl.serve.inference.InferenceService;
 import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.ImageFeatures;
 import io.inctrl.serve.model.InctrlScores;
@@ -20,13 +21,16 @@ import java.util.List;
 @ApplicationScoped
 public class ModelServicePort implements ModelPort {
 
-    /** Shots per vision forward: bounds device memory for large K. */
+    /** Calibration queries per scoring call: each carries its own prompt tensors, so this bounds memory. */
     static final int ENCODE_CHUNK = 8;
+    static final String LANE = "registry";
 
     @Inject
     ModelService model;
     @Inject
     ImagePipeline images;
+    @Inject
+    InferenceService inference;
 
     @Override
     public String bundleId() {
@@ -44,12 +48,14 @@ public class ModelServicePort implements ModelPort {
                 throw new RegistryException(RegistryException.Kind.INVALID_ARGUMENT, reason(e), e.getMessage(), e);
             }
         }
-        List<EncodedImages> parts = new ArrayList<>();
-        for (int s = 0; s < pixels.size(); s += ENCODE_CHUNK) {
-            List<float[]> chunk = pixels.subList(s, Math.min(pixels.size(), s + ENCODE_CHUNK));
-            parts.add(model.withEngine(e -> e.encode(chunk)));
+        // through the batcher like every other encoding; "registry" is its own fairness lane next to scoring tenants
+        try {
+            return inference.encodeAll(LANE, pixels, null);
+        } catch (ScoringException e) {
+            RegistryException.Kind kind = e.kind() == ScoringException.Kind.RESOURCE_EXHAUSTED
+                    ? RegistryException.Kind.RESOURCE_EXHAUSTED : RegistryException.Kind.UNAVAILABLE;
+            throw new RegistryException(kind, "MODEL_" + e.kind().name(), e.getMessage(), e);
         }
-        return concat(parts);
     }
 
     @Override
@@ -59,7 +65,35 @@ public class ModelServicePort implements ModelPort {
 
     @Override
     public InctrlScores score(ImageFeatures query, PromptFeatures prompts, TextPrior prior) {
-        return model.withEngine(e -> e.score(query, List.of(prompts), List.of(prior))).get(0);
+        return model.score(query, prompts, prior);
+    }
+
+    @Override
+    public List<InctrlScores> scoreEach(ImageFeatures queries, List<PromptFeatures> prompts, TextPrior prior) {
+        // chunks: each query carries its own prompt tensors (leave-one-out), which bounds device memory per call
+        List<InctrlScores> out = new ArrayList<>(queries.count());
+        for (int s = 0; s < queries.count(); s += ENCODE_CHUNK) {
+            int end = Math.min(queries.count(), s + ENCODE_CHUNK);
+            ImageFeatures q = slice(queries, s, end);
+            List<PromptFeatures> p = prompts.subList(s, end);
+            List<TextPrior> priors = java.util.Collections.nCopies(end - s, prior);
+            out.addAll(model.engines().get(0).score(q, p, priors)); // thread-safe, off the batcher (as ModelService.score)
+        }
+        return out;
+    }
+
+    private static ImageFeatures slice(ImageFeatures f, int from, int to) {
+        if (from == 0 && to == f.count()) {
+            return f;
+        }
+        int n = to - from;
+        int per = f.patches() * f.width();
+        float[] g = java.util.Arrays.copyOfRange(f.g(), from * f.embedDim(), to * f.embedDim());
+        float[][] taps = new float[f.taps().length][];
+        for (int l = 0; l < taps.length; l++) {
+            taps[l] = java.util.Arrays.copyOfRange(f.taps()[l], from * per, to * per);
+        }
+        return new ImageFeatures(n, f.embedDim(), f.patches(), f.width(), g, taps);
     }
 
     @Override
@@ -77,28 +111,5 @@ public class ModelServicePort implements ModelPort {
             };
         }
         return "INVALID_IMAGE";
-    }
-
-    static EncodedImages concat(List<EncodedImages> parts) {
-        if (parts.size() == 1) {
-            return parts.get(0);
-        }
-        ImageFeatures f0 = parts.get(0).features();
-        int n = parts.stream().mapToInt(p -> p.features().count()).sum();
-        int per = f0.patches() * f0.width();
-        float[] g = new float[n * f0.embedDim()];
-        float[] adapted = new float[n * f0.embedDim()];
-        float[][] taps = new float[f0.taps().length][n * per];
-        int at = 0;
-        for (EncodedImages p : parts) {
-            ImageFeatures f = p.features();
-            System.arraycopy(f.g(), 0, g, at * f0.embedDim(), f.g().length);
-            System.arraycopy(p.adapted(), 0, adapted, at * f0.embedDim(), p.adapted().length);
-            for (int l = 0; l < taps.length; l++) {
-                System.arraycopy(f.taps()[l], 0, taps[l], at * per, f.taps()[l].length);
-            }
-            at += f.count();
-        }
-        return new EncodedImages(new ImageFeatures(n, f0.embedDim(), f0.patches(), f0.width(), g, taps), adapted);
     }
 }

@@ -1,22 +1,29 @@
 package io.inctrl.serve.scoring;
 
 import io.inctrl.serve.config.InctrlConfig;
+import io.inctrl.serve.inference.InferenceService;
+import io.inctrl.serve.inference.ModelJob;
+import io.inctrl.serve.inference.ModelOutput;
 import io.inctrl.serve.model.EncodedImages;
-import io.inctrl.serve.model.InctrlEngine;
 import io.inctrl.serve.model.ModelService;
 import io.inctrl.serve.model.PromptFeatures;
 import io.inctrl.serve.model.TextPrior;
 import io.inctrl.serve.text.PromptTemplates;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
- * The scoring use case: validate, decode, resolve prompts (inline or registered), run the model. Blocking; the API
- * layer calls it off the event loop.
+ * The scoring use case: validate, decode, resolve prompts (inline or registered), then queue the query on the
+ * dynamic batcher. Preparation blocks (decoding, inline shot encoding), so callers run it off the event loop.
  */
 @ApplicationScoped
 public class ScoringService {
@@ -28,12 +35,52 @@ public class ScoringService {
     ModelService model;
 
     @Inject
+    InferenceService inference;
+
+    @Inject
     ImagePipeline images;
 
     @Inject
     PromptSource promptSource;
 
+    @Inject
+    MeterRegistry registry;
+
+    private Timer decodeTimer;
+    private Timer preprocessTimer;
+    private Timer encodeTimer;
+    private Timer scoreTimer;
+    private Timer queueTimer;
+    private Timer totalTimer;
+
+    @PostConstruct
+    void init() {
+        decodeTimer = stageTimer("decode");
+        preprocessTimer = stageTimer("preprocess");
+        encodeTimer = stageTimer("encode");
+        scoreTimer = stageTimer("score");
+        queueTimer = stageTimer("queue");
+        totalTimer = stageTimer("total");
+    }
+
+    /** Blocking form of {@link #scoreAsync}. */
     public ScoreResult score(ScoreCommand cmd) {
+        CompletableFuture<ScoreResult> f = scoreAsync(cmd);
+        try {
+            return f.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            throw InferenceService.translate(e.getCause());
+        } catch (java.util.concurrent.CancellationException e) {
+            throw new ScoringException(ScoringException.Kind.CANCELLED, "request was cancelled");
+        }
+    }
+
+    /**
+     * Decodes on the calling thread, then queues everything on the dynamic batcher without blocking: inline shots are
+     * encoded as jobs of their own and the query is queued once they are pooled. Cancelling the returned future
+     * discards whatever is still queued. Failures surface as {@link ScoringException}.
+     */
+    public CompletableFuture<ScoreResult> scoreAsync(ScoreCommand cmd) {
         long start = System.nanoTime();
         validate(cmd);
         checkDeadline(cmd.deadline());
@@ -41,9 +88,8 @@ public class ScoringService {
         long decode = query.decodeNanos();
         long preprocess = query.preprocessNanos();
 
-        PromptFeatures prompts;
-        TextPrior prior;
-        Optional<Float> threshold;
+        List<CompletableFuture<ModelOutput>> queued = new java.util.concurrent.CopyOnWriteArrayList<>();
+        CompletableFuture<Prompts> prompts;
         if (cmd.inline()) {
             List<float[]> shotPixels = new ArrayList<>(cmd.shots().size());
             for (int i = 0; i < cmd.shots().size(); i++) {
@@ -53,24 +99,58 @@ public class ScoringService {
                 shotPixels.add(shot.pixels());
             }
             checkDeadline(cmd.deadline());
-            EncodedImages encoded = model.withEngine(e -> e.encode(shotPixels));
-            prompts = encoded.pool();
-            prior = model.textPrior(PromptTemplates.defaults(), cmd.category());
-            threshold = Optional.empty();
+            TextPrior prior = model.textPrior(PromptTemplates.defaults(), cmd.category());
+            List<CompletableFuture<ModelOutput>> shots = new ArrayList<>();
+            for (float[] p : shotPixels) {
+                shots.add(inference.submit(cmd.tenant(), ModelJob.encode(p), cmd.deadline()));
+            }
+            queued.addAll(shots);
+            prompts = CompletableFuture.allOf(shots.toArray(CompletableFuture[]::new)).thenApply(v ->
+                    new Prompts(EncodedImages.concat(shots.stream().map(f -> f.join().encoded()).toList()).pool(),
+                            prior, Optional.empty()));
         } else {
             PromptSource.Resolved resolved = promptSource.resolve(cmd.tenant(), cmd.promptSetId());
-            prompts = resolved.features();
-            prior = resolved.prior();
-            threshold = resolved.threshold();
+            prompts = CompletableFuture.completedFuture(
+                    new Prompts(resolved.features(), resolved.prior(), resolved.threshold()));
         }
-        checkDeadline(cmd.deadline());
-        long queued = System.nanoTime();
-        PromptFeatures p = prompts;
-        InctrlEngine.ScoredBatch batch = model.withEngine(
-                e -> e.run(List.of(query.pixels()), List.of(p), List.of(prior)));
-        long queueNanos = 0;
-        return new ScoreResult(cmd.requestId(), batch.scores().get(0), model.bundleId(), threshold, decode, preprocess,
-                batch.encodeNanos(), batch.scoreNanos(), queueNanos, System.nanoTime() - start);
+        long decodeNanos = decode;
+        long preprocessNanos = preprocess;
+        CompletableFuture<ScoreResult> result = prompts.thenCompose(p -> {
+            CompletableFuture<ModelOutput> job = inference.submit(cmd.tenant(),
+                    ModelJob.score(query.pixels(), p.features(), p.prior()), cmd.deadline());
+            queued.add(job);
+            return job.thenApply(out -> {
+                long total = System.nanoTime() - start;
+                record(decodeNanos, preprocessNanos, out, total);
+                return new ScoreResult(cmd.requestId(), out.scores(), model.bundleId(), p.threshold(), decodeNanos,
+                        preprocessNanos, out.encodeNanos(), out.scoreNanos(), out.queueNanos(), total);
+            });
+        }).exceptionallyCompose(t -> CompletableFuture.failedFuture(
+                InferenceService.translate(t instanceof java.util.concurrent.CompletionException ? t.getCause() : t)));
+        // cancelling what the caller holds must reach the batcher, which only sees its own futures
+        result.whenComplete((r, t) -> {
+            if (result.isCancelled()) {
+                queued.forEach(f -> f.cancel(false));
+            }
+        });
+        return result;
+    }
+
+    private record Prompts(PromptFeatures features, TextPrior prior, Optional<Float> threshold) {
+    }
+
+    private void record(long decode, long preprocess, ModelOutput out, long total) {
+        decodeTimer.record(decode, TimeUnit.NANOSECONDS);
+        preprocessTimer.record(preprocess, TimeUnit.NANOSECONDS);
+        encodeTimer.record(out.encodeNanos(), TimeUnit.NANOSECONDS);
+        scoreTimer.record(out.scoreNanos(), TimeUnit.NANOSECONDS);
+        queueTimer.record(out.queueNanos(), TimeUnit.NANOSECONDS);
+        totalTimer.record(total, TimeUnit.NANOSECONDS);
+    }
+
+    private Timer stageTimer(String stage) {
+        return Timer.builder("inctrl.stage.latency").tag("stage", stage).publishPercentileHistogram()
+                .description("per-request latency of one scoring stage").register(registry);
     }
 
     private void validate(ScoreCommand cmd) {
@@ -91,10 +171,27 @@ public class ScoringService {
             if (cmd.category() == null || cmd.category().isBlank()) {
                 throw ScoringException.invalid("inline prompts need a category name (used by the text prior)");
             }
-            if (cmd.category().length() > 100) {
-                throw ScoringException.invalid("category is longer than 100 characters");
+            String longest = longestSentence(cmd.category());
+            int tokens = model.tokenCount(longest);
+            if (tokens > model.manifest().text().contextLength()) {
+                throw ScoringException.invalid("category '" + cmd.category() + "' is too long: the prompt '" + longest
+                        + "' needs " + tokens + " tokens, more than the text encoder's "
+                        + model.manifest().text().contextLength());
             }
         }
+    }
+
+    private static String longestSentence(String category) {
+        PromptTemplates t = PromptTemplates.defaults();
+        String longest = "";
+        for (List<String> side : List.of(t.normalSentences(category), t.anomalousSentences(category))) {
+            for (String s : side) {
+                if (s.length() > longest.length()) {
+                    longest = s;
+                }
+            }
+        }
+        return longest;
     }
 
     private static void checkDeadline(Instant deadline) {

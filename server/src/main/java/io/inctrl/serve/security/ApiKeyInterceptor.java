@@ -16,7 +16,7 @@ import jakarta.inject.Inject;
 /**
  * Authenticates every gRPC call from its {@code x-api-key} metadata and puts the caller into
  * {@link TenantContext#CALLER}; otherwise closes the call with UNAUTHENTICATED (or RESOURCE_EXHAUSTED over the
- * tenant's rate). Services never read headers themselves.
+ * tenant's rate). Services never read headers themselves. grpc.health.v1 and reflection need no key.
  */
 @ApplicationScoped
 @GlobalInterceptor
@@ -25,8 +25,16 @@ public class ApiKeyInterceptor implements ServerInterceptor, Prioritized {
     @Inject
     Authenticator authenticator;
 
+    /** Probes and tooling carry no tenant data and must work without a key (k8s gRPC probes, grpcurl). */
+    static boolean isPublic(String service) {
+        return service != null && (service.equals("grpc.health.v1.Health") || service.startsWith("grpc.reflection."));
+    }
+
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+        if (isPublic(call.getMethodDescriptor().getServiceName())) {
+            return next.startCall(call, headers);
+        }
         Caller caller;
         try {
             caller = authenticator.authenticate(headers.get(TenantContext.API_KEY));

@@ -16,6 +16,7 @@ public class FakeModelProfile implements QuarkusTestProfile {
 
     @Override
     public Map<String, String> getConfigOverrides() {
-        return Map.of("inctrl.security.enabled", "true");
+        // a small image limit so the oversize test needs no big upload
+        return Map.of("inctrl.security.enabled", "true", "inctrl.registry.max-image-bytes", "262144");
     }
 }

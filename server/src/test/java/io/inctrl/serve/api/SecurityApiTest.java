@@ -76,6 +76,14 @@ class SecurityApiTest {
     }
 
     @Test
+    void grpcHealth_needsNoKey() {
+        var status = grpc.health.v1.HealthGrpc.newBlockingStub(channel)
+                .check(grpc.health.v1.HealthOuterClass.HealthCheckRequest.newBuilder().setService("inctrl.v1.Scorer").build())
+                .getStatus();
+        assertThat(status).isNotNull();
+    }
+
+    @Test
     void adminAndTenantCredentialsAreNotInterchangeable() {
         TestTenant t = ApiFixtures.tenant();
         as(t).get("/v1/admin/tenants").then().statusCode(403).body("reason", equalTo("ADMIN_KEY_REQUIRED"));

@@ -1,30 +1,32 @@
 package io.inctrl.serve.api.grpc;
 
 import io.grpc.Context;
-import io.grpc.StatusRuntimeException;
-import io.inctrl.serve.api.v1.Error;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
 import io.inctrl.serve.api.v1.ModelInfo;
 import io.inctrl.serve.api.v1.ModelInfoRequest;
 import io.inctrl.serve.api.v1.ScoreRequest;
 import io.inctrl.serve.api.v1.ScoreResponse;
-import io.inctrl.serve.api.v1.Scorer;
+import io.inctrl.serve.api.v1.ScorerGrpc;
 import io.inctrl.serve.config.InctrlConfig;
 import io.inctrl.serve.model.BundleManifest;
 import io.inctrl.serve.model.ModelService;
-import io.inctrl.serve.scoring.ScoreCommand;
+import io.inctrl.serve.scoring.ScoreResult;
 import io.inctrl.serve.scoring.ScoringService;
 import io.quarkus.grpc.GrpcService;
-import io.smallrye.mutiny.Multi;
-import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.inject.Inject;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Paths;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicReference;
 
-/** gRPC front of the scoring use case: converts messages and moves the blocking work off the event loop. */
+/**
+ * gRPC front of the scoring use case: converts messages, moves blocking preparation off the transport threads and
+ * applies flow control. Written on grpc-java's observers rather than Mutiny because the Mutiny bridge of this
+ * Quarkus version requests unbounded demand in both directions (quarkusio/quarkus#46475).
+ */
 @GrpcService
-public class ScorerGrpcService implements Scorer {
+public class ScorerGrpcService extends ScorerGrpc.ScorerImplBase {
 
     @Inject
     ScoringService scoring;
@@ -35,44 +37,68 @@ public class ScorerGrpcService implements Scorer {
     @Inject
     InctrlConfig config;
 
-    @Override
-    public Uni<ScoreResponse> score(ScoreRequest request) {
-        ScoreCommand cmd = ScoreMessages.command(request, TenantAccess.current(), Context.current());
-        return Uni.createFrom().item(() -> ScoreMessages.response(scoring.score(cmd), request.getOmitMap()))
-                .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
-                .onFailure().transform(t -> GrpcErrors.toStatus(t, request.getRequestId()));
-    }
+    @Inject
+    RequestMetrics metrics;
 
-    /**
-     * At most {@code inctrl.limits.stream-window} requests of one stream are in flight; merge() requests more from
-     * the transport only as results complete. Results are emitted in completion order; a failed request yields a
-     * response carrying {@code error} and the stream goes on.
-     */
+    private final Executor executor = Infrastructure.getDefaultWorkerPool();
+
     @Override
-    public Multi<ScoreResponse> scoreStream(Multi<ScoreRequest> requests) {
+    public void score(ScoreRequest request, StreamObserver<ScoreResponse> responses) {
+        ServerCallStreamObserver<ScoreResponse> out = (ServerCallStreamObserver<ScoreResponse>) responses;
         String tenant = TenantAccess.current();
         Context context = Context.current();
-        return requests.onItem().transformToUni(r -> scoreOne(r, tenant, context))
-                .merge(config.limits().streamWindow());
+        metrics.request(tenant, "Score");
+        // a caller that gives up (cancel, deadline) takes its queued work with it; grpc-java only accepts the
+        // handler before this method returns
+        AtomicReference<CompletableFuture<ScoreResult>> pending = new AtomicReference<>();
+        out.setOnCancelHandler(() -> {
+            CompletableFuture<ScoreResult> f = pending.get();
+            if (f != null) {
+                f.cancel(false);
+            }
+        });
+        executor.execute(() -> {
+            CompletableFuture<ScoreResult> f;
+            try {
+                f = scoring.scoreAsync(ScoreMessages.command(request, tenant, context));
+            } catch (RuntimeException e) {
+                reply(out, null, e, request, tenant);
+                return;
+            }
+            pending.set(f);
+            if (out.isCancelled()) {
+                f.cancel(false);
+            }
+            f.whenComplete((result, error) -> reply(out, result, error, request, tenant));
+        });
     }
 
-    private Uni<ScoreResponse> scoreOne(ScoreRequest r, String tenant, Context context) {
-        return Uni.createFrom().item(() -> ScoreMessages.response(scoring.score(ScoreMessages.command(r, tenant, context)),
-                        r.getOmitMap()))
-                .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
-                .onFailure().recoverWithItem(t -> {
-                    StatusRuntimeException s = GrpcErrors.toStatus(t, r.getRequestId());
-                    return ScoreResponse.newBuilder().setRequestId(r.getRequestId())
-                            .setError(Error.newBuilder().setCode(s.getStatus().getCode().name())
-                                    .setMessage(String.valueOf(s.getStatus().getDescription())))
-                            .build();
-                });
+    private void reply(ServerCallStreamObserver<ScoreResponse> out, ScoreResult result, Throwable error,
+                       ScoreRequest request, String tenant) {
+        if (out.isCancelled()) {
+            return;
+        }
+        if (error != null) {
+            io.grpc.StatusRuntimeException status = GrpcErrors.toStatus(error, request.getRequestId());
+            metrics.error(tenant, "Score", request.getRequestId(), status.getStatus());
+            out.onError(status);
+        } else {
+            out.onNext(ScoreMessages.response(result, request.getOmitMap()));
+            out.onCompleted();
+        }
+    }
+
+    /** At most {@code inctrl.limits.stream-window} requests of one stream in flight; see {@link ScoreStreamCall}. */
+    @Override
+    public StreamObserver<ScoreRequest> scoreStream(StreamObserver<ScoreResponse> responses) {
+        return new ScoreStreamCall((ServerCallStreamObserver<ScoreResponse>) responses, scoring, executor,
+                TenantAccess.current(), config.limits().streamWindow(), metrics);
     }
 
     @Override
-    public Uni<ModelInfo> getModelInfo(ModelInfoRequest request) {
+    public void getModelInfo(ModelInfoRequest request, StreamObserver<ModelInfo> responses) {
         BundleManifest m = model.manifest();
-        ModelInfo.Builder b = ModelInfo.newBuilder()
+        responses.onNext(ModelInfo.newBuilder()
                 .setBundleId(m.bundleId())
                 .setKind(m.kind())
                 .setArch(m.arch())
@@ -82,12 +108,9 @@ public class ScorerGrpcService implements Scorer {
                 .setMapHeight(m.vision().grid()[0])
                 .setMapWidth(m.vision().grid()[1])
                 .addAllTappedBlocks(m.vision().tappedBlocks())
-                .addAllDevices(model.devices());
-        try {
-            b.setManifestJson(Files.readString(Paths.get(config.model().bundle()).resolve("manifest.json")));
-        } catch (IOException e) {
-            b.setManifestJson("");
-        }
-        return Uni.createFrom().item(b.build());
+                .addAllDevices(model.devices())
+                .setManifestJson(model.manifestJson())
+                .build());
+        responses.onCompleted();
     }
 }

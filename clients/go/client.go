@@ -1,0 +1,227 @@
+// Package inctrl is a thin Go client for InCTRL serve (gRPC few-shot anomaly detection).
+//
+//	c, err := inctrl.Connect("localhost:8080", inctrl.WithAPIKey(key))
+//	res, err := c.Score(ctx, img, inctrl.Inline("transistor", shot1, shot2))
+//	if errors.Is(err, inctrl.ErrInvalidArgument) { ... }
+package inctrl
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
+	pb "github.com/inctrl-serve/inctrl-serve/clients/go/inctrlv1"
+)
+
+// Inline shots travel with every request; allow messages well above gRPC's 4 MiB default.
+const maxMessage = 64 << 20
+
+type config struct {
+	apiKey      string
+	tls         *tls.Config
+	useTLS      bool
+	retry       RetryPolicy
+	timeout     time.Duration
+	dialOptions []grpc.DialOption
+	sleep       sleeper
+}
+
+// Option configures Connect.
+type Option func(*config)
+
+// WithAPIKey sends the key as `x-api-key` metadata on every call.
+func WithAPIKey(key string) Option { return func(c *config) { c.apiKey = key } }
+
+// WithTLS switches from plaintext h2c (the default) to TLS; nil uses the system roots.
+func WithTLS(cfg *tls.Config) Option {
+	return func(c *config) { c.useTLS, c.tls = true, cfg }
+}
+
+// WithRetry sets the backoff policy for UNAVAILABLE (unary calls only; streams are never replayed).
+func WithRetry(p RetryPolicy) Option { return func(c *config) { c.retry = p } }
+
+// WithTimeout is the deadline applied to unary calls whose context has none (default 30s; 0 = none).
+func WithTimeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
+
+// WithDialOptions passes extra grpc.DialOptions through.
+func WithDialOptions(opts ...grpc.DialOption) Option {
+	return func(c *config) { c.dialOptions = append(c.dialOptions, opts...) }
+}
+
+// Client is safe for concurrent use.
+type Client struct {
+	conn     *grpc.ClientConn
+	scorer   pb.ScorerClient
+	registry pb.PromptRegistryClient
+	cfg      config
+}
+
+// Connect creates a client; the connection is made lazily (see WaitReady).
+func Connect(address string, opts ...Option) (*Client, error) {
+	cfg := config{retry: DefaultRetryPolicy(), timeout: 30 * time.Second, sleep: realSleep}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	creds := insecure.NewCredentials()
+	if cfg.useTLS {
+		t := cfg.tls
+		if t == nil {
+			t = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		creds = credentials.NewTLS(t)
+	}
+	dial := []grpc.DialOption{
+		grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage), grpc.MaxCallSendMsgSize(maxMessage)),
+	}
+	if cfg.apiKey != "" {
+		key := cfg.apiKey
+		dial = append(dial,
+			grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any,
+				cc *grpc.ClientConn, invoker grpc.UnaryInvoker, o ...grpc.CallOption) error {
+				return invoker(metadata.AppendToOutgoingContext(ctx, "x-api-key", key), method, req, reply, cc, o...)
+			}),
+			grpc.WithChainStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn,
+				method string, streamer grpc.Streamer, o ...grpc.CallOption) (grpc.ClientStream, error) {
+				return streamer(metadata.AppendToOutgoingContext(ctx, "x-api-key", key), desc, cc, method, o...)
+			}))
+	}
+	conn, err := grpc.NewClient(address, append(dial, cfg.dialOptions...)...)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{conn: conn, scorer: pb.NewScorerClient(conn), registry: pb.NewPromptRegistryClient(conn), cfg: cfg}, nil
+}
+
+// Close releases the connection.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// WaitReady blocks until the connection is up; an unreachable server gives ErrUnavailable when ctx ends.
+func (c *Client) WaitReady(ctx context.Context) error {
+	c.conn.Connect()
+	for {
+		s := c.conn.GetState()
+		if s == connectivity.Ready {
+			return nil
+		}
+		if !c.conn.WaitForStateChange(ctx, s) {
+			return &Error{Code: ErrUnavailable.Code, Message: "cannot reach " + c.conn.Target() + ": " + s.String()}
+		}
+	}
+}
+
+// Prompts selects what a query is compared against: inline shots or a registered prompt set.
+type Prompts struct {
+	Shots       [][]byte
+	Category    string
+	PromptSetID string
+}
+
+// Inline prompts: K >= 1 normal images plus the product category.
+func Inline(category string, shots ...[]byte) Prompts {
+	return Prompts{Shots: shots, Category: category}
+}
+
+// PromptSet refers to a prompt set registered with RegisterPromptSet.
+func PromptSet(id string) Prompts { return Prompts{PromptSetID: id} }
+
+func (p Prompts) isZero() bool { return len(p.Shots) == 0 && p.PromptSetID == "" }
+
+// Request builds a ScoreRequest.
+func (p Prompts) Request(requestID string, image []byte, omitMap bool) (*pb.ScoreRequest, error) {
+	req := &pb.ScoreRequest{RequestId: requestID, Image: image, OmitMap: omitMap}
+	switch {
+	case p.PromptSetID != "" && len(p.Shots) > 0:
+		return nil, errors.New("inctrl: use either a prompt set id or inline shots, not both")
+	case p.PromptSetID != "":
+		req.Prompts = &pb.ScoreRequest_PromptSetId{PromptSetId: p.PromptSetID}
+	case len(p.Shots) > 0:
+		req.Prompts = &pb.ScoreRequest_Inline{Inline: &pb.InlinePrompts{Shots: p.Shots, Category: p.Category}}
+	default:
+		return nil, errors.New("inctrl: scoring needs prompts: inline shots or a prompt set id")
+	}
+	return req, nil
+}
+
+func (c *Client) unary(ctx context.Context, fn func(ctx context.Context) error) error {
+	if _, ok := ctx.Deadline(); !ok && c.cfg.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.timeout)
+		defer cancel()
+	}
+	return withRetry(ctx, c.cfg.retry, c.cfg.sleep, fn)
+}
+
+// Score scores one image. Errors are *Error (match with errors.Is(err, ErrInvalidArgument), ...).
+func (c *Client) Score(ctx context.Context, image []byte, prompts Prompts) (*pb.ScoreResponse, error) {
+	req, err := prompts.Request("", image, false)
+	if err != nil {
+		return nil, err
+	}
+	return c.ScoreRequest(ctx, req)
+}
+
+// ScoreRequest sends a fully built request.
+func (c *Client) ScoreRequest(ctx context.Context, req *pb.ScoreRequest) (res *pb.ScoreResponse, err error) {
+	err = c.unary(ctx, func(ctx context.Context) (e error) { res, e = c.scorer.Score(ctx, req); return })
+	return res, err
+}
+
+// ModelInfo describes the loaded model bundle.
+func (c *Client) ModelInfo(ctx context.Context) (res *pb.ModelInfo, err error) {
+	err = c.unary(ctx, func(ctx context.Context) (e error) {
+		res, e = c.scorer.GetModelInfo(ctx, &pb.ModelInfoRequest{})
+		return
+	})
+	return res, err
+}
+
+// RegisterPromptSet stores name/category/shots server-side; score against it with PromptSet(ps.Id).
+func (c *Client) RegisterPromptSet(ctx context.Context, req *pb.CreatePromptSetRequest) (res *pb.PromptSet, err error) {
+	err = c.unary(ctx, func(ctx context.Context) (e error) { res, e = c.registry.CreatePromptSet(ctx, req); return })
+	return res, err
+}
+
+// GetPromptSet fetches one prompt set.
+func (c *Client) GetPromptSet(ctx context.Context, id string) (res *pb.PromptSet, err error) {
+	err = c.unary(ctx, func(ctx context.Context) (e error) {
+		res, e = c.registry.GetPromptSet(ctx, &pb.GetPromptSetRequest{Id: id})
+		return
+	})
+	return res, err
+}
+
+// ListPromptSets returns every prompt set of the tenant, following page tokens.
+func (c *Client) ListPromptSets(ctx context.Context, pageSize int32) ([]*pb.PromptSet, error) {
+	var all []*pb.PromptSet
+	token := ""
+	for {
+		var page *pb.ListPromptSetsResponse
+		err := c.unary(ctx, func(ctx context.Context) (e error) {
+			page, e = c.registry.ListPromptSets(ctx, &pb.ListPromptSetsRequest{PageSize: pageSize, PageToken: token})
+			return
+		})
+		if err != nil {
+			return all, err
+		}
+		all = append(all, page.PromptSets...)
+		if token = page.NextPageToken; token == "" {
+			return all, nil
+		}
+	}
+}
+
+// DeletePromptSet removes a prompt set.
+func (c *Client) DeletePromptSet(ctx context.Context, id string) error {
+	return c.unary(ctx, func(ctx context.Context) error {
+		_, e := c.registry.DeletePromptSet(ctx, &pb.DeletePromptSetRequest{Id: id})
+		return e
+	})
+}

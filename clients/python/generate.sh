@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Generates the Python stubs (package `inctrl.v1`) into src/ from proto/src/main/proto, the single source.
+# The generated code keeps the proto package path so its own imports (`from inctrl.v1 import ...`) resolve.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+rm -rf src/inctrl && mkdir -p src/inctrl/v1
+../tools/protoc.sh --python_out=src --pyi_out=src --grpc_python_out=src \
+  inctrl/v1/scoring.proto inctrl/v1/registry.proto
+touch src/inctrl/__init__.py src/inctrl/v1/__init__.py

@@ -1,0 +1,149 @@
+"""Blocking Python client for InCTRL serve."""
+from __future__ import annotations
+
+import os
+from typing import Iterator, Optional, Sequence, Union
+
+import grpc
+
+from inctrl.v1 import registry_pb2, registry_pb2_grpc, scoring_pb2, scoring_pb2_grpc
+
+from .errors import InvalidArgument, Unavailable
+from .retry import RetryPolicy, call_with_retry
+from .stream import ScoreStream
+
+ImageLike = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]"]
+
+# Inline shots travel with every request; allow messages well above gRPC's 4 MiB default.
+_MAX_MESSAGE = 64 * 1024 * 1024
+
+
+def _read_image(image: ImageLike) -> bytes:
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        return bytes(image)
+    with open(image, "rb") as f:
+        return f.read()
+
+
+def build_request(image: ImageLike, *, request_id: str = "", shots: Optional[Sequence[ImageLike]] = None,
+                  category: Optional[str] = None, prompt_set_id: Optional[str] = None,
+                  omit_map: bool = False) -> scoring_pb2.ScoreRequest:
+    """Builds a ScoreRequest for either ad-hoc prompts (shots + category) or a registered prompt set."""
+    if prompt_set_id and shots:
+        raise ValueError("pass either prompt_set_id or shots/category, not both")
+    req = scoring_pb2.ScoreRequest(request_id=request_id, image=_read_image(image), omit_map=omit_map)
+    if prompt_set_id:
+        req.prompt_set_id = prompt_set_id
+    elif shots:
+        req.inline.CopyFrom(scoring_pb2.InlinePrompts(shots=[_read_image(s) for s in shots], category=category or ""))
+    else:
+        raise ValueError("scoring needs prompts: shots (+ category) or prompt_set_id")
+    return req
+
+
+class Client:
+    """Connection to one InCTRL serve endpoint.
+
+    >>> with Client("localhost:8080", api_key="k") as c:
+    ...     r = c.score("q.png", shots=["n1.png", "n2.png"], category="transistor")
+    """
+
+    def __init__(self, address: str, api_key: Optional[str] = None, *, tls: bool = False,
+                 root_certificates: Optional[bytes] = None, timeout: Optional[float] = 30.0,
+                 retry: RetryPolicy = RetryPolicy(), channel: Optional[grpc.Channel] = None):
+        self.address = address
+        self.timeout = timeout
+        self.retry = retry
+        opts = [("grpc.max_send_message_length", _MAX_MESSAGE), ("grpc.max_receive_message_length", _MAX_MESSAGE)]
+        if channel is not None:
+            self._channel = channel
+        elif tls or root_certificates:
+            self._channel = grpc.secure_channel(address, grpc.ssl_channel_credentials(root_certificates), opts)
+        else:
+            self._channel = grpc.insecure_channel(address, opts)  # h2c, the server's default
+        self._metadata = (("x-api-key", api_key),) if api_key else ()
+        self._scorer = scoring_pb2_grpc.ScorerStub(self._channel)
+        self._registry = registry_pb2_grpc.PromptRegistryStub(self._channel)
+
+    # -- plumbing ------------------------------------------------------------------------------------------
+    def _unary(self, method, request, timeout: Optional[float]):
+        t = self.timeout if timeout is None else timeout
+        return call_with_retry(lambda remaining: method(request, timeout=remaining, metadata=self._metadata),
+                               self.retry, t)
+
+    def wait_ready(self, timeout: float = 10.0) -> None:
+        """Blocks until the channel is connected; raises Unavailable if it is not within ``timeout``."""
+        try:
+            grpc.channel_ready_future(self._channel).result(timeout=timeout)
+        except grpc.FutureTimeoutError:
+            raise Unavailable(f"cannot reach {self.address} within {timeout}s") from None
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- scoring -------------------------------------------------------------------------------------------
+    def score(self, image: ImageLike, *, shots: Optional[Sequence[ImageLike]] = None, category: Optional[str] = None,
+              prompt_set_id: Optional[str] = None, request_id: str = "", omit_map: bool = False,
+              timeout: Optional[float] = None) -> scoring_pb2.ScoreResponse:
+        req = build_request(image, request_id=request_id, shots=shots, category=category,
+                            prompt_set_id=prompt_set_id, omit_map=omit_map)
+        return self._unary(self._scorer.Score, req, timeout)
+
+    def open_stream(self, *, window: int = 16, timeout: Optional[float] = None,
+                    shots: Optional[Sequence[ImageLike]] = None, category: Optional[str] = None,
+                    prompt_set_id: Optional[str] = None, omit_map: bool = False) -> ScoreStream:
+        """Opens a ScoreStream. Prompts given here are the default for every submit (override per submit).
+        ``timeout`` is a deadline for the whole stream (None = no deadline). Streams are not retried:
+        a broken stream fails its in-flight requests with the mapped error."""
+        shot_bytes = [_read_image(s) for s in shots] if shots else None  # read once, not per request
+        defaults = dict(shots=shot_bytes, category=category, prompt_set_id=prompt_set_id, omit_map=omit_map)
+
+        def build(image, request_id, **override):
+            args = dict(defaults)
+            if override.get("shots") or override.get("prompt_set_id"):
+                args.update(shots=None, category=None, prompt_set_id=None)
+            args.update({k: v for k, v in override.items() if v is not None})
+            return build_request(image, request_id=request_id, **args)
+
+        def start(requests):
+            return self._scorer.ScoreStream(requests, timeout=timeout, metadata=self._metadata)
+
+        return ScoreStream(start, build, window=window)
+
+    def model_info(self, timeout: Optional[float] = None) -> scoring_pb2.ModelInfo:
+        return self._unary(self._scorer.GetModelInfo, scoring_pb2.ModelInfoRequest(), timeout)
+
+    # -- prompt registry -----------------------------------------------------------------------------------
+    def register_prompt_set(self, name: str, category: str, shots: Sequence[ImageLike], *, template_id: str = "",
+                            fp16: bool = False, timeout: Optional[float] = None) -> registry_pb2.PromptSet:
+        if not shots:
+            raise InvalidArgument("a prompt set needs at least one shot")
+        req = registry_pb2.CreatePromptSetRequest(name=name, category=category, template_id=template_id, fp16=fp16,
+                                                  shots=[_read_image(s) for s in shots])
+        return self._unary(self._registry.CreatePromptSet, req, timeout)
+
+    def get_prompt_set(self, prompt_set_id: str, timeout: Optional[float] = None) -> registry_pb2.PromptSet:
+        return self._unary(self._registry.GetPromptSet, registry_pb2.GetPromptSetRequest(id=prompt_set_id), timeout)
+
+    def list_prompt_sets(self, page_size: int = 100, timeout: Optional[float] = None) -> Iterator[registry_pb2.PromptSet]:
+        token = ""
+        while True:
+            page = self._unary(self._registry.ListPromptSets,
+                               registry_pb2.ListPromptSetsRequest(page_size=page_size, page_token=token), timeout)
+            yield from page.prompt_sets
+            token = page.next_page_token
+            if not token:
+                return
+
+    def delete_prompt_set(self, prompt_set_id: str, timeout: Optional[float] = None) -> None:
+        self._unary(self._registry.DeletePromptSet, registry_pb2.DeletePromptSetRequest(id=prompt_set_id), timeout)
+
+
+def connect(address: str, api_key: Optional[str] = None, **kwargs) -> Client:
+    return Client(address, api_key, **kwargs)

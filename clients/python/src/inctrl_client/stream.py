@@ -1,0 +1,184 @@
+"""ScoreStream wrapper: bounded in-flight window (backpressure) and correlation of responses by request_id."""
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from typing import Callable, Iterable, Iterator, List, Optional, Tuple, Union
+
+import grpc
+
+from inctrl.v1 import scoring_pb2
+
+from .errors import InctrlError, Internal, from_code, from_code_name, from_rpc_error
+
+_CLOSE = object()
+
+ScoreResult = Union[scoring_pb2.ScoreResponse, InctrlError]
+
+
+class ScoreStream:
+    """One bidirectional ScoreStream call.
+
+    ``submit`` blocks while ``window`` requests are unanswered, so a fast producer cannot flood the server.
+    Every submit returns a Future that resolves with the response carrying the same request_id (responses may
+    arrive in any order), or fails with a typed error (per-request ``error`` or the whole stream failing).
+    """
+
+    def __init__(self, start_call: Callable[[Iterator[scoring_pb2.ScoreRequest]], Iterator[scoring_pb2.ScoreResponse]],
+                 build_request: Callable[..., scoring_pb2.ScoreRequest], window: int = 16):
+        if window < 1:
+            raise ValueError("window must be >= 1")
+        self.window = window
+        self._build = build_request
+        self._outbox: "queue.Queue[object]" = queue.Queue()
+        self._slots = threading.Semaphore(window)
+        self._lock = threading.Lock()
+        self._pending: dict = {}
+        self._ids = itertools.count(1)
+        self._closed = False
+        self._failure: Optional[InctrlError] = None
+        self._done = threading.Event()
+        self.unmatched: List[scoring_pb2.ScoreResponse] = []  # responses whose id we never sent (or answered twice)
+        self._call = start_call(self._requests())
+        self._reader = threading.Thread(target=self._read, name="inctrl-stream-reader", daemon=True)
+        self._reader.start()
+
+    # -- sending -------------------------------------------------------------------------------------------
+    def _requests(self) -> Iterator[scoring_pb2.ScoreRequest]:
+        while True:
+            item = self._outbox.get()
+            if item is _CLOSE:
+                return
+            yield item  # type: ignore[misc]
+
+    @property
+    def in_flight(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    def submit(self, image, request_id: Optional[str] = None, timeout: Optional[float] = None, **prompts) -> Future:
+        """Queues one image; blocks (up to ``timeout`` seconds) for a free slot in the window."""
+        if self._failure is not None:
+            raise self._failure
+        if self._closed:
+            raise RuntimeError("stream is closed")
+        rid = request_id if request_id else f"r{next(self._ids)}"
+        with self._lock:
+            if rid in self._pending:
+                raise ValueError(f"request_id {rid!r} is already in flight")
+        req = self._build(image, request_id=rid, **prompts)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        # poll so a stream that dies while we wait for a slot is noticed instead of blocking forever
+        while not self._slots.acquire(timeout=0.05):
+            if self._failure is not None:
+                raise self._failure
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"no free slot in the in-flight window ({self.window}) within {timeout}s")
+        fut: Future = Future()
+        fut.request_id = rid  # type: ignore[attr-defined]
+        fut.sent_at = time.monotonic()  # type: ignore[attr-defined]
+        with self._lock:
+            if self._failure is not None:
+                self._slots.release()
+                raise self._failure
+            self._pending[rid] = fut
+        self._outbox.put(req)
+        return fut
+
+    # -- receiving -----------------------------------------------------------------------------------------
+    def _read(self) -> None:
+        failure: Optional[InctrlError] = None
+        try:
+            for resp in self._call:
+                with self._lock:
+                    fut = self._pending.pop(resp.request_id, None)
+                if fut is None:
+                    self.unmatched.append(resp)
+                    continue
+                self._slots.release()
+                fut.received_at = time.monotonic()  # type: ignore[attr-defined]
+                if resp.HasField("error"):
+                    fut.set_exception(from_code_name(resp.error.code, resp.error.message, resp.request_id))
+                else:
+                    fut.set_result(resp)
+        except grpc.RpcError as e:
+            failure = from_rpc_error(e)
+        except Exception as e:  # noqa: BLE001 - surface anything unexpected to every waiter
+            failure = Internal(f"stream reader failed: {e!r}")
+        with self._lock:
+            left = list(self._pending.items())
+            self._pending.clear()
+            if failure is None and left:
+                failure = Internal(f"stream ended with {len(left)} request(s) unanswered")
+            self._failure = failure
+        for rid, fut in left:
+            self._slots.release()
+            fut.set_exception(from_code(failure.code, failure.details, rid))
+        self._done.set()
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+    def close(self, timeout: Optional[float] = None) -> None:
+        """Half-closes the stream and waits until every in-flight request is answered (or failed)."""
+        if not self._closed:
+            self._closed = True
+            self._outbox.put(_CLOSE)
+        if not self._done.wait(timeout):
+            raise TimeoutError("stream did not finish in time")
+        if self._failure is not None and not isinstance(self._failure, Internal):
+            raise self._failure
+
+    def cancel(self) -> None:
+        self._closed = True
+        self._call.cancel()
+        self._outbox.put(_CLOSE)
+        self._done.wait(5)
+
+    @property
+    def failure(self) -> Optional[InctrlError]:
+        return self._failure
+
+    def __enter__(self) -> "ScoreStream":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.cancel()
+
+    def score_many(self, items: Iterable[Tuple[str, object]], **prompts) -> Iterator[Tuple[str, ScoreResult]]:
+        """Submits (request_id, image) pairs from a feeder thread and yields (request_id, response-or-error)
+        in completion order; every submitted id is yielded exactly once."""
+        done: "queue.Queue[object]" = queue.Queue()
+        sent = [0]
+        feeder_error: List[BaseException] = []
+
+        def feed() -> None:
+            try:
+                for rid, image in items:
+                    fut = self.submit(image, request_id=rid, **prompts)
+                    sent[0] += 1
+                    fut.add_done_callback(done.put)
+            except BaseException as e:  # noqa: BLE001 - re-raised in the consumer
+                feeder_error.append(e)
+            finally:
+                done.put(_CLOSE)
+
+        t = threading.Thread(target=feed, name="inctrl-stream-feeder", daemon=True)
+        t.start()
+        received, fed = 0, False
+        while not fed or received < sent[0]:
+            item = done.get()
+            if item is _CLOSE:
+                fed = True
+                continue
+            received += 1
+            fut = item  # type: ignore[assignment]
+            exc = fut.exception()
+            yield fut.request_id, (exc if exc is not None else fut.result())
+        t.join()
+        if feeder_error:
+            raise feeder_error[0]

@@ -1,0 +1,184 @@
+"""In-process fake of the InCTRL serve API for offline tests (same contract, no model).
+
+Image bytes decide the behaviour: PNG/JPEG/BMP/TIFF magic = decodable; b"ANOMALY" anywhere = high score;
+b"SLOW" = 0.5 s delay (deadline tests). Stream answers are delayed by a per-id pseudo-random amount so they
+come back out of order, like the real server batching across devices.
+"""
+from __future__ import annotations
+
+import hashlib
+import queue
+import threading
+import time
+import uuid
+from concurrent import futures
+
+import grpc
+
+from inctrl.v1 import registry_pb2, registry_pb2_grpc, scoring_pb2, scoring_pb2_grpc
+
+PNG = b"\x89PNG\r\n\x1a\n"
+MAGICS = (PNG, b"\xff\xd8\xff", b"BM", b"II*\x00", b"MM\x00*")
+
+
+def fake_png(tag: str, anomaly: bool = False) -> bytes:
+    return PNG + tag.encode() + (b"ANOMALY" if anomaly else b"")
+
+
+def _hash01(b: bytes) -> float:
+    return int.from_bytes(hashlib.sha256(b).digest()[:4], "big") / 2**32
+
+
+class _Err(Exception):
+    def __init__(self, code, msg):
+        super().__init__(msg)
+        self.code, self.msg = code, msg
+
+
+class FakeInctrl(scoring_pb2_grpc.ScorerServicer, registry_pb2_grpc.PromptRegistryServicer):
+    def __init__(self, api_key="secret", unavailable_first=0):
+        self.api_key = api_key
+        self.unavailable_first = unavailable_first  # fail this many unary calls with UNAVAILABLE, then serve
+        self.calls = 0
+        self.sets = {}
+        self.lock = threading.Lock()
+        self.max_in_flight = 0
+        self.stream_received = 0
+
+    # -- helpers -------------------------------------------------------------------------------------------
+    def _auth(self, context):
+        md = dict(context.invocation_metadata())
+        if md.get("x-api-key") != self.api_key:
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or invalid x-api-key")
+
+    def _flaky(self, context):
+        with self.lock:
+            self.calls += 1
+            fail = self.calls <= self.unavailable_first
+        if fail:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "warming up")
+
+    def _score(self, req: scoring_pb2.ScoreRequest) -> scoring_pb2.ScoreResponse:
+        if not req.image.startswith(MAGICS):
+            raise _Err("INVALID_ARGUMENT", "image is not PNG, JPEG, BMP or TIFF")
+        which = req.WhichOneof("prompts")
+        if which == "prompt_set_id":
+            if req.prompt_set_id not in self.sets:
+                raise _Err("NOT_FOUND", f"prompt set {req.prompt_set_id} not found")
+        elif which != "inline" or not req.inline.shots:
+            raise _Err("INVALID_ARGUMENT", "no shots")
+        if b"SLOW" in req.image:
+            time.sleep(0.5)
+        s = (0.8 if b"ANOMALY" in req.image else 0.2) + 0.1 * _hash01(req.image)
+        resp = scoring_pb2.ScoreResponse(request_id=req.request_id, score=s, s_p=s, bundle_id="fake",
+                                         map_height=2, map_width=2)
+        if not req.omit_map:
+            resp.map.extend([s] * 4)
+        resp.timings.total_us = 1000
+        return resp
+
+    # -- Scorer ----------------------------------------------------------------------------------------------
+    def Score(self, request, context):
+        self._auth(context)
+        self._flaky(context)
+        try:
+            return self._score(request)
+        except _Err as e:
+            context.abort(getattr(grpc.StatusCode, e.code), e.msg)
+
+    def GetModelInfo(self, request, context):
+        self._auth(context)
+        self._flaky(context)
+        return scoring_pb2.ModelInfo(bundle_id="fake", kind="inctrl", arch="fake", random_weights=True,
+                                     devices=["cpu()"])
+
+    def ScoreStream(self, request_iterator, context):
+        self._auth(context)
+        out: "queue.Queue" = queue.Queue()
+        state = {"in_flight": 0, "left": 0, "eof": False}
+        lock = threading.Lock()
+
+        def answer(req):
+            try:
+                resp = self._score(req)
+            except _Err as e:
+                resp = scoring_pb2.ScoreResponse(request_id=req.request_id,
+                                                 error=scoring_pb2.Error(code=e.code, message=e.msg))
+            out.put(resp)
+
+        def reader():
+            try:
+                self._read_requests(request_iterator, lock, state, answer)
+            except grpc.RpcError:
+                pass  # client cancelled or deadline passed
+            with lock:
+                state["eof"] = True
+            out.put(None)
+
+        threading.Thread(target=reader, daemon=True).start()
+        while True:
+            item = out.get()
+            if item is None:
+                with lock:
+                    if state["left"] == 0:
+                        return
+                continue
+            with lock:
+                state["in_flight"] -= 1
+                state["left"] -= 1
+                finished = state["eof"] and state["left"] == 0
+            yield item
+            if finished:
+                return
+
+    def _read_requests(self, request_iterator, lock, state, answer):
+            for req in request_iterator:
+                with lock:
+                    state["in_flight"] += 1
+                    state["left"] += 1
+                    self.max_in_flight = max(self.max_in_flight, state["in_flight"])
+                    self.stream_received += 1
+                threading.Timer(0.02 * _hash01(req.request_id.encode()), answer, (req,)).start()
+
+    # -- PromptRegistry --------------------------------------------------------------------------------------
+    def CreatePromptSet(self, request, context):
+        self._auth(context)
+        if not request.shots:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "no shots")
+        if any(p.name == request.name for p in self.sets.values()):
+            context.abort(grpc.StatusCode.ALREADY_EXISTS, f"prompt set {request.name} exists")
+        ps = registry_pb2.PromptSet(id=uuid.uuid4().hex, name=request.name, category=request.category,
+                                    shot_count=len(request.shots), version=1)
+        self.sets[ps.id] = ps
+        return ps
+
+    def GetPromptSet(self, request, context):
+        self._auth(context)
+        if request.id not in self.sets:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"prompt set {request.id} not found")
+        return self.sets[request.id]
+
+    def ListPromptSets(self, request, context):
+        self._auth(context)
+        ids = sorted(self.sets)
+        start = int(request.page_token or 0)
+        n = request.page_size or 100
+        page = ids[start:start + n]
+        nxt = str(start + n) if start + n < len(ids) else ""
+        return registry_pb2.ListPromptSetsResponse(prompt_sets=[self.sets[i] for i in page], next_page_token=nxt)
+
+    def DeletePromptSet(self, request, context):
+        self._auth(context)
+        if self.sets.pop(request.id, None) is None:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"prompt set {request.id} not found")
+        return registry_pb2.DeletePromptSetResponse()
+
+
+def start(fake: FakeInctrl):
+    """Starts the fake on an ephemeral localhost port; returns (server, "127.0.0.1:port")."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
+    scoring_pb2_grpc.add_ScorerServicer_to_server(fake, server)
+    registry_pb2_grpc.add_PromptRegistryServicer_to_server(fake, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    return server, f"127.0.0.1:{port}"

@@ -1,0 +1,137 @@
+// In-process fake of the InCTRL serve API (same contract, no model). Image bytes decide the behaviour:
+// PNG/JPEG/BMP/TIFF magic = decodable, "ANOMALY" = high score, "SLOW" = 500 ms delay.
+// Stream answers are delayed per id so they come back out of order.
+import { createHash } from "node:crypto";
+import { Server, ServerCredentials, status, type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData } from "@grpc/grpc-js";
+import { ModelInfo, ScoreResponse, ScorerService, type ScoreRequest } from "../src/gen/inctrl/v1/scoring";
+import { PromptRegistryService, PromptSet } from "../src/gen/inctrl/v1/registry";
+
+const PNG = Buffer.from("\x89PNG\r\n\x1a\n", "latin1");
+const MAGICS = [PNG, Buffer.from([0xff, 0xd8, 0xff]), Buffer.from("BM"), Buffer.from("II*\x00", "latin1"), Buffer.from("MM\x00*", "latin1")];
+
+export const fakePng = (tag: string, anomaly = false) => Buffer.concat([PNG, Buffer.from(tag + (anomaly ? "ANOMALY" : ""))]);
+const hash01 = (b: Uint8Array) => createHash("sha256").update(b).digest().readUInt32BE(0) / 2 ** 32;
+
+class Fail extends Error {
+  constructor(readonly code: status, message: string) {
+    super(message);
+  }
+}
+
+export class Fake {
+  unavailableFirst = 0;
+  calls = 0;
+  maxInFlight = 0;
+  sets = new Map<string, PromptSet>();
+  private server = new Server();
+  address = "";
+
+  constructor(readonly apiKey = "secret") {}
+
+  private auth(call: { metadata: { get(k: string): unknown[] } }) {
+    if (call.metadata.get("x-api-key")[0] !== this.apiKey) throw new Fail(status.UNAUTHENTICATED, "missing or invalid x-api-key");
+  }
+
+  private flaky() {
+    if (++this.calls <= this.unavailableFirst) throw new Fail(status.UNAVAILABLE, "warming up");
+  }
+
+  private async scoreOne(req: ScoreRequest): Promise<ScoreResponse> {
+    if (!MAGICS.some((m) => req.image.subarray(0, m.length).equals(m))) throw new Fail(status.INVALID_ARGUMENT, "image is not PNG, JPEG, BMP or TIFF");
+    if (req.promptSetId !== undefined) {
+      if (!this.sets.has(req.promptSetId)) throw new Fail(status.NOT_FOUND, `prompt set ${req.promptSetId} not found`);
+    } else if (!req.inline || req.inline.shots.length === 0) {
+      throw new Fail(status.INVALID_ARGUMENT, "no shots");
+    }
+    if (req.image.includes("SLOW")) await new Promise((r) => setTimeout(r, 500));
+    const s = (req.image.includes("ANOMALY") ? 0.8 : 0.2) + 0.1 * hash01(req.image);
+    return {
+      requestId: req.requestId, score: s, sP: s, map: req.omitMap ? [] : [s, s, s, s], mapHeight: 2, mapWidth: 2,
+      bundleId: "fake", timings: { decodeUs: 0, preprocessUs: 0, encodeUs: 0, scoreUs: 0, queueUs: 0, totalUs: 1000 },
+      error: undefined,
+    };
+  }
+
+  private unary<Req, Res>(fn: (req: Req) => Promise<Res> | Res, counted = false) {
+    return async (call: ServerUnaryCall<Req, Res>, cb: sendUnaryData<Res>) => {
+      try {
+        this.auth(call);
+        if (counted) this.flaky();
+        cb(null, await fn(call.request));
+      } catch (e) {
+        const f = e as Fail;
+        cb({ code: f.code ?? status.INTERNAL, details: f.message } as never, null);
+      }
+    };
+  }
+
+  async start(): Promise<string> {
+    this.server.addService(ScorerService, {
+      score: this.unary((r: ScoreRequest) => this.scoreOne(r), true),
+      getModelInfo: this.unary(() => ModelInfo.fromPartial({ bundleId: "fake", kind: "inctrl", arch: "fake", randomWeights: true }), true),
+      scoreStream: (call: ServerDuplexStream<ScoreRequest, ScoreResponse>) => {
+        try {
+          this.auth(call);
+        } catch (e) {
+          call.emit("error", { code: status.UNAUTHENTICATED, details: (e as Error).message });
+          return;
+        }
+        let inFlight = 0;
+        let ended = false;
+        const maybeEnd = () => ended && inFlight === 0 && call.end();
+        call.on("data", (req: ScoreRequest) => {
+          this.maxInFlight = Math.max(this.maxInFlight, ++inFlight);
+          setTimeout(async () => {
+            let resp: ScoreResponse;
+            try {
+              resp = await this.scoreOne(req);
+            } catch (e) {
+              const f = e as Fail;
+              resp = ScoreResponse.fromPartial({ requestId: req.requestId, error: { code: status[f.code], message: f.message } });
+            }
+            inFlight--;
+            if (!call.cancelled && !call.destroyed) call.write(resp);
+            maybeEnd();
+          }, 20 * hash01(Buffer.from(req.requestId)));
+        });
+        call.on("end", () => {
+          ended = true;
+          maybeEnd();
+        });
+        call.on("error", () => undefined);
+      },
+    });
+    this.server.addService(PromptRegistryService, {
+      createPromptSet: this.unary((r: { name: string; category: string; shots: Buffer[] }) => {
+        if ([...this.sets.values()].some((p) => p.name === r.name)) throw new Fail(status.ALREADY_EXISTS, `prompt set ${r.name} exists`);
+        const ps = PromptSet.fromPartial({ id: `ps-${this.sets.size + 1}-${r.name}`, name: r.name, category: r.category, shotCount: r.shots.length, version: 1 });
+        this.sets.set(ps.id, ps);
+        return ps;
+      }),
+      getPromptSet: this.unary((r: { id: string }) => {
+        const ps = this.sets.get(r.id);
+        if (!ps) throw new Fail(status.NOT_FOUND, `prompt set ${r.id} not found`);
+        return ps;
+      }),
+      listPromptSets: this.unary((r: { pageSize: number; pageToken: string }) => {
+        const ids = [...this.sets.keys()].sort();
+        const start = Number(r.pageToken || 0);
+        const end = Math.min(ids.length, start + (r.pageSize || 100));
+        return { promptSets: ids.slice(start, end).map((i) => this.sets.get(i)!), nextPageToken: end < ids.length ? String(end) : "" };
+      }),
+      deletePromptSet: this.unary((r: { id: string }) => {
+        if (!this.sets.delete(r.id)) throw new Fail(status.NOT_FOUND, `prompt set ${r.id} not found`);
+        return {};
+      }),
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+    );
+    this.address = `127.0.0.1:${port}`;
+    return this.address;
+  }
+
+  stop(): void {
+    this.server.forceShutdown();
+  }
+}

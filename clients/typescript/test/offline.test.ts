@@ -1,0 +1,226 @@
+// Offline tests: always run, against the in-process fake server in fake.ts.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:net";
+import { status } from "@grpc/grpc-js";
+import {
+  AlreadyExistsError, DeadlineExceededError, InctrlError, InternalError, InvalidArgumentError, NotFoundError,
+  PermissionDeniedError, ResourceExhaustedError, UnauthenticatedError, UnavailableError, backoffMs, connect,
+  fromCodeName, fromServiceError, withRetry, type InctrlClient, type RetryPolicy,
+} from "../src";
+import { Fake, fakePng } from "./fake";
+
+const FAST: Partial<RetryPolicy> = { maxAttempts: 4, initialBackoffMs: 10, maxBackoffMs: 50, jitter: 0 };
+const SHOTS = [fakePng("shot1"), fakePng("shot2")];
+const svcErr = (code: number) => Object.assign(new Error("boom"), { code, details: "boom" });
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe("error mapping", () => {
+  it("maps every status name to its class, keeping message and request id", () => {
+    const cases: Array<[string, Function]> = [
+      ["INVALID_ARGUMENT", InvalidArgumentError], ["UNAUTHENTICATED", UnauthenticatedError], ["NOT_FOUND", NotFoundError],
+      ["RESOURCE_EXHAUSTED", ResourceExhaustedError], ["UNAVAILABLE", UnavailableError], ["DEADLINE_EXCEEDED", DeadlineExceededError],
+      ["permission_denied", PermissionDeniedError], ["ALREADY_EXISTS", AlreadyExistsError], ["INTERNAL", InternalError],
+    ];
+    for (const [name, cls] of cases) {
+      const e = fromCodeName(name, "msg", "id7");
+      assert.ok(e instanceof cls && e instanceof InctrlError, name);
+      assert.equal(e.details, "msg");
+      assert.equal(e.requestId, "id7");
+      assert.match(e.message, /id7/);
+    }
+    const u = fromCodeName("NOPE", "x");
+    assert.equal(u.constructor, InctrlError);
+    assert.equal(u.code, status.UNKNOWN);
+  });
+
+  it("maps grpc-js service errors", () => {
+    const e = fromServiceError(svcErr(status.RESOURCE_EXHAUSTED));
+    assert.ok(e instanceof ResourceExhaustedError);
+    assert.equal(e.codeName, "RESOURCE_EXHAUSTED");
+  });
+});
+
+describe("retry", () => {
+  it("backs off exponentially, capped, with bounded jitter", () => {
+    const p: RetryPolicy = { maxAttempts: 6, initialBackoffMs: 100, maxBackoffMs: 500, multiplier: 2, jitter: 0 };
+    assert.deepEqual([1, 2, 3, 4, 5].map((n) => backoffMs(p, n)), [100, 200, 400, 500, 500]);
+    const j = { ...p, jitter: 0.2 };
+    assert.equal(backoffMs(j, 1, () => 0), 80);
+    assert.ok(Math.abs(backoffMs(j, 1, () => 1) - 120) < 1e-9);
+  });
+
+  it("retries only UNAVAILABLE and gives up after maxAttempts", async () => {
+    const policy: RetryPolicy = { maxAttempts: 4, initialBackoffMs: 10, maxBackoffMs: 50, multiplier: 2, jitter: 0 };
+    const slept: number[] = [];
+    const wait = async (ms: number) => void slept.push(ms);
+    let calls = 0;
+    const ok = await withRetry(async () => (++calls < 3 ? Promise.reject(svcErr(status.UNAVAILABLE)) : "ok"), policy, undefined, wait);
+    assert.equal(ok, "ok");
+    assert.deepEqual(slept, [10, 20]);
+    calls = 0;
+    await assert.rejects(withRetry(async () => { calls++; throw svcErr(status.INVALID_ARGUMENT); }, policy, undefined, wait), InvalidArgumentError);
+    assert.equal(calls, 1);
+    calls = 0;
+    await assert.rejects(withRetry(async () => { calls++; throw svcErr(status.UNAVAILABLE); }, policy, undefined, wait), UnavailableError);
+    assert.equal(calls, 4);
+  });
+
+  it("never sleeps past the overall deadline", async () => {
+    let now = 0;
+    const seen: Array<number | undefined> = [];
+    const policy: RetryPolicy = { maxAttempts: 10, initialBackoffMs: 1000, maxBackoffMs: 60000, multiplier: 2, jitter: 0 };
+    await assert.rejects(
+      withRetry(async (d) => { seen.push(d?.getTime()); throw svcErr(status.UNAVAILABLE); }, policy, 2500, async (ms) => void (now += ms), () => now),
+      UnavailableError,
+    );
+    assert.deepEqual(seen, [2500, 2500]); // attempt at t=0 and t=1000; the next would start at 3000 > 2500
+  });
+});
+
+describe("client against the fake server", () => {
+  let fake: Fake;
+  let client: InctrlClient;
+  before(async () => {
+    fake = new Fake();
+    await fake.start();
+    client = connect(fake.address, { apiKey: "secret", retry: FAST, timeoutMs: 5000 });
+  });
+  after(() => {
+    client.close();
+    fake.stop();
+  });
+
+  it("scores with inline shots", async () => {
+    const r = await client.score(fakePng("q", true), { shots: SHOTS, category: "transistor" }, { requestId: "a" });
+    assert.equal(r.requestId, "a");
+    assert.ok(r.score > 0.7);
+    assert.equal(r.map.length, 4);
+  });
+
+  it("rejects a request without prompts client-side", () => {
+    assert.throws(() => client.score(fakePng("q"), { shots: [] }), TypeError);
+  });
+
+  it("maps an undecodable image to InvalidArgumentError", async () => {
+    await assert.rejects(client.score(Buffer.from("not an image"), { shots: SHOTS, category: "x" }), InvalidArgumentError);
+  });
+
+  it("maps a bad API key to UnauthenticatedError", async () => {
+    const bad = connect(fake.address, { apiKey: "wrong", retry: FAST });
+    await assert.rejects(bad.score(fakePng("q"), { shots: SHOTS, category: "x" }), UnauthenticatedError);
+    bad.close();
+  });
+
+  it("retries UNAVAILABLE until the server answers, then gives up", async () => {
+    fake.calls = 0;
+    fake.unavailableFirst = 2;
+    assert.equal((await client.modelInfo()).bundleId, "fake");
+    assert.equal(fake.calls, 3);
+    fake.calls = 0;
+    fake.unavailableFirst = 100;
+    await assert.rejects(client.modelInfo(), UnavailableError);
+    assert.equal(fake.calls, 4);
+    fake.unavailableFirst = 0;
+  });
+
+  it("maps a missed deadline to DeadlineExceededError", async () => {
+    await assert.rejects(client.score(fakePng("SLOW"), { shots: SHOTS, category: "x" }, { timeoutMs: 100 }), DeadlineExceededError);
+  });
+
+  it("registers, lists, scores by and deletes prompt sets", async () => {
+    const ps = await client.registerPromptSet({ name: "line-1", category: "transistor", shots: SHOTS });
+    assert.equal(ps.shotCount, 2);
+    await assert.rejects(client.registerPromptSet({ name: "line-1", category: "t", shots: SHOTS }), AlreadyExistsError);
+    assert.equal((await client.score(fakePng("q"), { promptSetId: ps.id })).bundleId, "fake");
+    for (let i = 0; i < 4; i++) await client.registerPromptSet({ name: `more-${i}`, category: "x", shots: SHOTS });
+    assert.equal((await client.listPromptSets(2)).length, 5);
+    await client.deletePromptSet(ps.id);
+    await assert.rejects(client.getPromptSet(ps.id), NotFoundError);
+    await assert.rejects(client.score(fakePng("q"), { promptSetId: ps.id }), NotFoundError);
+  });
+
+  it("streams 50 images: every id answered exactly once, window respected", async () => {
+    fake.maxInFlight = 0;
+    const items: Array<[string, Buffer]> = Array.from({ length: 50 }, (_, i) => [`img-${i}`, fakePng(String(i), i % 2 === 1)]);
+    const s = client.openStream({ window: 4, prompts: { shots: SHOTS, category: "x" }, omitMap: true });
+    const order: string[] = [];
+    for await (const r of s.scoreMany(items)) {
+      assert.equal(r.error, undefined);
+      assert.equal(r.response!.requestId, r.requestId);
+      assert.equal(r.response!.score > 0.7, Number(r.requestId.split("-")[1]) % 2 === 1);
+      order.push(r.requestId);
+    }
+    await s.close();
+    assert.equal(order.length, 50);
+    assert.deepEqual([...order].sort(), items.map(([id]) => id).sort());
+    assert.notDeepEqual(order, items.map(([id]) => id), "the fake answers out of order");
+    assert.ok(fake.maxInFlight <= 4, `server saw ${fake.maxInFlight} in flight`);
+    assert.deepEqual(s.unmatched, []);
+  });
+
+  it("keeps the stream alive after a per-request error", async () => {
+    const s = client.openStream({ window: 8, prompts: { shots: SHOTS, category: "x" } });
+    const g1 = await s.submit(fakePng("1"), { requestId: "g1" });
+    const bad = await s.submit(Buffer.from("garbage"), { requestId: "bad" });
+    const nf = await s.submit(fakePng("2"), { requestId: "nf", prompts: { promptSetId: "missing" } });
+    const gen = await s.submit(fakePng("3"));
+    await assert.rejects(bad.result, (e: InctrlError) => e instanceof InvalidArgumentError && e.requestId === "bad");
+    await assert.rejects(nf.result, NotFoundError);
+    assert.equal((await g1.result).requestId, "g1");
+    assert.equal((await gen.result).requestId, gen.requestId);
+    await s.close();
+  });
+
+  it("rejects a duplicate in-flight id", async () => {
+    const s = client.openStream({ window: 4, prompts: { shots: SHOTS, category: "x" } });
+    await s.submit(fakePng("SLOW"), { requestId: "dup" });
+    await assert.rejects(s.submit(fakePng("x"), { requestId: "dup" }), /in flight/);
+    s.cancel();
+  });
+
+  it("blocks submit while the window is full", async () => {
+    const s = client.openStream({ window: 1, prompts: { shots: SHOTS, category: "x" } });
+    const first = await s.submit(fakePng("SLOW"), { requestId: "a" });
+    let secondSent = false;
+    const second = s.submit(fakePng("b"), { requestId: "b" }).then((x) => ((secondSent = true), x));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(secondSent, false, "second submit must wait for a free slot");
+    assert.equal(s.inFlight, 1);
+    await first.result;
+    await (await second).result;
+    await s.close();
+  });
+
+  it("fails in-flight requests with UnauthenticatedError on a bad key", async () => {
+    const bad = connect(fake.address, { apiKey: "wrong" });
+    const s = bad.openStream({ window: 4, prompts: { shots: SHOTS, category: "x" } });
+    // the server may reject before or after the first submit: both surface the same error
+    await assert.rejects(s.submit(fakePng("a")).then((x) => x.result), UnauthenticatedError);
+    await assert.rejects(s.close(), UnauthenticatedError);
+    bad.close();
+  });
+
+  it("fails in-flight requests with DeadlineExceededError when the stream deadline passes", async () => {
+    const s = client.openStream({ window: 4, prompts: { shots: SHOTS, category: "x" }, timeoutMs: 200 });
+    const slow = await s.submit(fakePng("SLOW"), { requestId: "slow" });
+    await assert.rejects(slow.result, (e: InctrlError) => e instanceof DeadlineExceededError && e.requestId === "slow");
+  });
+});
+
+describe("unreachable server", () => {
+  it("surfaces UnavailableError after retries, and from waitReady", async () => {
+    const c = connect(`127.0.0.1:${await freePort()}`, { apiKey: "k", retry: FAST, timeoutMs: 3000 });
+    await assert.rejects(c.modelInfo(), UnavailableError);
+    await assert.rejects(c.waitReady(300), UnavailableError);
+    c.close();
+  });
+});

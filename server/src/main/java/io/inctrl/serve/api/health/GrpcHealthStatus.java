@@ -1,0 +1,37 @@
+package io.inctrl.serve.api.health;
+
+import grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus;
+import io.inctrl.serve.model.ModelService;
+import io.quarkus.grpc.runtime.health.GrpcHealthStorage;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+
+/** Standard grpc.health.v1: NOT_SERVING until the model is loaded and warmed up, NOT_SERVING again on shutdown. */
+@ApplicationScoped
+public class GrpcHealthStatus {
+
+    static final String SCORER = "inctrl.v1.Scorer";
+
+    @Inject
+    GrpcHealthStorage health;
+
+    @Inject
+    ModelService model;
+
+    void onStart(@Observes StartupEvent event) {
+        set(ServingStatus.NOT_SERVING);
+        set(model.ready() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        set(ServingStatus.NOT_SERVING);
+    }
+
+    private void set(ServingStatus status) {
+        health.setStatus(GrpcHealthStorage.DEFAULT_SERVICE_NAME, status);
+        health.setStatus(SCORER, status);
+    }
+}

@@ -1,0 +1,129 @@
+package io.inctrl.serve.inference;
+
+import io.inctrl.serve.batching.BatchPolicy;
+import io.inctrl.serve.batching.Batcher;
+import io.inctrl.serve.batching.BatcherClosedException;
+import io.inctrl.serve.batching.DeadlineExceededException;
+import io.inctrl.serve.batching.QueueFullException;
+import io.inctrl.serve.batching.WorkerSpec;
+import io.inctrl.serve.batching.WorkerUnavailableException;
+import io.inctrl.serve.config.InctrlConfig;
+import io.inctrl.serve.model.EncodedImages;
+import io.inctrl.serve.model.InctrlEngine;
+import io.inctrl.serve.model.ModelService;
+import io.inctrl.serve.scoring.ScoringException;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.Startup;
+import jakarta.annotation.PostConstruct;
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+/**
+ * The dynamic batcher in front of the device workers: one worker per engine replica, one encoder batch mixing
+ * requests of every stream and tenant.
+ */
+@Startup
+@ApplicationScoped
+public class InferenceService {
+
+    @Inject
+    InctrlConfig config;
+
+    @Inject
+    ModelService model;
+
+    @Inject
+    MeterRegistry registry;
+
+    private Batcher<ModelJob, ModelOutput> batcher;
+
+    @PostConstruct
+    void start() {
+        InctrlConfig.Batching b = config.batching();
+        BatchPolicy policy = new BatchPolicy(b.maxBatchSize(), b.maxQueueDelay(),
+                b.preferredBatchSizes().orElse(List.of()), b.maxQueueSize(), b.maxQueuedPerTenant());
+        List<WorkerSpec<ModelJob, ModelOutput>> workers = new ArrayList<>();
+        List<InctrlEngine> engines = model.engines();
+        for (int i = 0; i < engines.size(); i++) {
+            InctrlEngine engine = engines.get(i);
+            // replicas on one device (e.g. "cpu,cpu") still get distinct names in logs and metrics
+            String name = engine.device().getDeviceType() + engine.device().getDeviceId() + "-w" + i;
+            workers.add(new WorkerSpec<>(name, () -> new EngineBatchProcessor(engine)));
+        }
+        batcher = new Batcher<>(policy, workers, new BatchMetrics(registry));
+        Gauge.builder("inctrl.queue.depth", batcher, Batcher::queueDepth).description("jobs waiting for a batch")
+                .register(registry);
+        Gauge.builder("inctrl.inflight", batcher, Batcher::inFlight).description("accepted jobs not yet completed")
+                .register(registry);
+    }
+
+    /** Queues one job; the future fails with a {@link ScoringException} carrying the status to report. */
+    public CompletableFuture<ModelOutput> submit(String tenant, ModelJob job, Instant deadline) {
+        return batcher.submit(tenant == null ? "" : tenant, job, deadline);
+    }
+
+    /** Encodes images (e.g. shots) through the batcher, as one encoding in input order. Blocking. */
+    public EncodedImages encodeAll(String tenant, List<float[]> pixels, Instant deadline) {
+        List<CompletableFuture<ModelOutput>> futures = new ArrayList<>();
+        for (float[] p : pixels) {
+            futures.add(submit(tenant, ModelJob.encode(p), deadline));
+        }
+        List<EncodedImages> parts = new ArrayList<>();
+        for (CompletableFuture<ModelOutput> f : futures) {
+            parts.add(await(f).encoded());
+        }
+        return EncodedImages.concat(parts);
+    }
+
+    /** Waits for a job, turning batcher failures into the statuses callers see. */
+    public static ModelOutput await(CompletableFuture<ModelOutput> future) {
+        try {
+            return future.join();
+        } catch (CompletionException e) {
+            throw translate(e.getCause());
+        } catch (java.util.concurrent.CancellationException e) {
+            throw new ScoringException(ScoringException.Kind.CANCELLED, "request was cancelled");
+        }
+    }
+
+    public static RuntimeException translate(Throwable t) {
+        if (t instanceof QueueFullException q) {
+            return new ScoringException(ScoringException.Kind.RESOURCE_EXHAUSTED,
+                    "server queue is full; retry after " + q.retryAfter().toMillis() + " ms", q);
+        }
+        if (t instanceof DeadlineExceededException d) {
+            return new ScoringException(ScoringException.Kind.DEADLINE_EXCEEDED,
+                    "deadline passed while waiting for a device", d);
+        }
+        if (t instanceof WorkerUnavailableException w) {
+            return new ScoringException(ScoringException.Kind.UNAVAILABLE,
+                    "no device could run the batch: " + w.getMessage(), w);
+        }
+        if (t instanceof BatcherClosedException c) {
+            return new ScoringException(ScoringException.Kind.UNAVAILABLE, "server is shutting down", c);
+        }
+        if (t instanceof java.util.concurrent.CancellationException) {
+            return new ScoringException(ScoringException.Kind.CANCELLED, "request was cancelled");
+        }
+        if (t instanceof RuntimeException r) {
+            return r;
+        }
+        return new ScoringException(ScoringException.Kind.INTERNAL, String.valueOf(t), t);
+    }
+
+    public int queueDepth() {
+        return batcher.queueDepth();
+    }
+
+    @PreDestroy
+    void stop() {
+        batcher.close();
+    }
+}

@@ -1,0 +1,306 @@
+"""python -m inctrl_export.evaluate: per-category image AUROC / AUPRC for K shots, offline or through the server.
+
+Data layout: <data>/<dataset>/<category>/{shots/*, test/good/*, test/<defect>/*}. Shots = the first K files of
+shots/ in sorted order (so the K sets are nested); every file under test/ is a query, good = normal.
+
+Offline (--bundle DIR): runs the bundle's vision.pt directly and computes the patch residual of spec §4
+(per query location: min over all shot locations of ½(1−cos); mean over taps; image score = max). For a
+"patch-residual" bundle that is the server's final score; for an "inctrl" bundle it is s_p only.
+Server (--server HOST:PORT): one unary Scorer.Score call per query with the K shots and the category inline;
+the score is ScoreResponse.score. Stubs are generated from proto/src/main/proto with grpcio-tools at run time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+IMAGE_EXT = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+
+
+def log(msg: str) -> None:
+    print(f"[evaluate] {msg}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Data
+
+@dataclass
+class Category:
+    name: str          # "<dataset>/<category>"
+    category: str      # folder name, sent as the text-prior category
+    shots: list[Path]
+    queries: list[Path]
+    labels: np.ndarray  # 1 = anomaly
+
+
+def _images(d: Path) -> list[Path]:
+    return sorted(p for p in d.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXT)
+
+
+def find_categories(data: Path) -> list[Category]:
+    cats = []
+    for shots_dir in sorted(data.glob("*/*/shots")):
+        root = shots_dir.parent
+        test = root / "test"
+        if not test.is_dir():
+            continue
+        queries = _images(test)
+        labels = np.array([0 if q.relative_to(test).parts[0] == "good" else 1 for q in queries], dtype=np.int64)
+        cats.append(Category(f"{root.parent.name}/{root.name}", root.name, _images(shots_dir), queries, labels))
+    if not cats:
+        raise SystemExit(f"error: no <dataset>/<category>/{{shots,test}} folders under {data}")
+    return cats
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Metrics (no sklearn): AUROC = Mann-Whitney U with mid-ranks; AUPRC = average precision (sklearn definition).
+
+def auroc(labels: np.ndarray, scores: np.ndarray) -> float:
+    pos, neg = int(labels.sum()), int((1 - labels).sum())
+    if pos == 0 or neg == 0:
+        return float("nan")
+    order = np.argsort(scores, kind="mergesort")
+    s = scores[order]
+    ranks = np.empty(len(s), dtype=np.float64)
+    i = 0
+    while i < len(s):  # average ranks over ties
+        j = i
+        while j + 1 < len(s) and s[j + 1] == s[i]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2.0 + 1.0
+        i = j + 1
+    return float((ranks[labels == 1].sum() - pos * (pos + 1) / 2.0) / (pos * neg))
+
+
+def auprc(labels: np.ndarray, scores: np.ndarray) -> float:
+    pos = int(labels.sum())
+    if pos == 0:
+        return float("nan")
+    order = np.argsort(-scores, kind="mergesort")
+    s, y = scores[order], labels[order]
+    tp = np.cumsum(y)
+    fp = np.cumsum(1 - y)
+    last = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]  # one threshold per distinct score
+    tp, fp = tp[last], fp[last]
+    precision = tp / (tp + fp)
+    recall = tp / pos
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Offline scorer (direct TorchScript)
+
+class OfflineScorer:
+    def __init__(self, bundle: Path, threads: int = 1):
+        import torch
+        from PIL import Image
+        from torchvision import transforms
+
+        torch.set_num_threads(threads)  # see notes: 2 OpenMP threads next to another job spin-wait badly
+        self.torch = torch
+        self.Image = Image
+        self.manifest = json.loads((bundle / "manifest.json").read_text())
+        self.kind = self.manifest["kind"]
+        img = self.manifest["image"]
+        size = int(img["size"])
+        # Same as the Java server (spec §3): shorter side -> size (PIL bicubic), centre crop, RGB, /255, (x-mean)/std.
+        self.transform = transforms.Compose([
+            transforms.Resize(size, interpolation=transforms.InterpolationMode.BICUBIC),
+            transforms.CenterCrop(size),
+            transforms.Lambda(lambda im: im.convert("RGB")),
+            transforms.ToTensor(),
+            transforms.Normalize(img["mean"], img["std"]),
+        ])
+        self.vision = torch.jit.load(str(bundle / self.manifest["files"]["vision"])).eval()
+        self.cache: dict[Path, list] = {}
+        self.bundle_id = self.manifest["bundle_id"]
+
+    def describe(self) -> str:
+        v = self.manifest["vision"]
+        taps = v.get("tapped_layers", v.get("tapped_blocks"))
+        what = "final score" if self.kind == "patch-residual" else "s_p only (offline)"
+        return f"offline {self.bundle_id} kind={self.kind} taps={taps} grid={v['grid']} ({what})"
+
+    def features(self, path: Path) -> list:
+        if path not in self.cache:
+            with self.Image.open(path) as im:
+                x = self.transform(im).unsqueeze(0)
+            with self.torch.no_grad():
+                out = self.vision(x)
+            taps = list(out[1:] if self.kind == "inctrl" else out)  # inctrl: (g, tap0, tap1, tap2)
+            self.cache[path] = [t[0] for t in taps]  # [P, C], unit-norm
+        return self.cache[path]
+
+    def score(self, query: Path, shots: list[Path], category: str) -> float:
+        torch = self.torch
+        q = self.features(query)
+        bank = [self.features(s) for s in shots]
+        per_layer = []
+        for li, ql in enumerate(q):
+            r = torch.cat([b[li] for b in bank], 0)  # union of all shots' locations
+            per_layer.append(0.5 * (1.0 - (ql @ r.T).max(dim=1).values))
+        m = torch.stack(per_layer).mean(0)  # residual map M
+        return float(m.max())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Server scorer (gRPC)
+
+def _default_proto_dir() -> Path:
+    return Path(__file__).resolve().parents[3] / "proto" / "src" / "main" / "proto"
+
+
+def load_stubs(proto_dir: Path):
+    """Generate scoring_pb2 / scoring_pb2_grpc into a temp dir with grpcio-tools and import them."""
+    import importlib
+    import tempfile
+
+    try:
+        import grpc  # noqa: F401
+        from grpc_tools import protoc
+    except ImportError as e:
+        raise SystemExit(f"error: --server needs grpcio and grpcio-tools ({e}); "
+                         "pip install -r tools/export/requirements.txt") from e
+    import importlib.resources as ir
+    out = Path(tempfile.mkdtemp(prefix="inctrl-stubs-"))
+    well_known = str(ir.files("grpc_tools") / "_proto")
+    protos = sorted(str(p.relative_to(proto_dir)) for p in proto_dir.rglob("*.proto"))
+    rc = protoc.main(["protoc", f"-I{proto_dir}", f"-I{well_known}", f"--python_out={out}",
+                      f"--grpc_python_out={out}", *protos])
+    if rc != 0:
+        raise SystemExit(f"error: protoc failed ({rc}) on {proto_dir}")
+    sys.path.insert(0, str(out))
+    pb2 = importlib.import_module("inctrl.v1.scoring_pb2")
+    pb2_grpc = importlib.import_module("inctrl.v1.scoring_pb2_grpc")
+    return pb2, pb2_grpc
+
+
+class ServerScorer:
+    def __init__(self, target: str, api_key: str | None, proto_dir: Path, timeout_s: float = 120.0):
+        import grpc
+
+        self.pb2, pb2_grpc = load_stubs(proto_dir)
+        self.channel = grpc.insecure_channel(target, options=[("grpc.max_send_message_length", 64 << 20),
+                                                              ("grpc.max_receive_message_length", 64 << 20)])
+        self.stub = pb2_grpc.ScorerStub(self.channel)
+        self.metadata = [("x-api-key", api_key)] if api_key else []
+        self.timeout_s = timeout_s
+        self.target = target
+        self.bytes: dict[Path, bytes] = {}
+        info = self.stub.GetModelInfo(self.pb2.ModelInfoRequest(), metadata=self.metadata, timeout=timeout_s)
+        self.info = info
+        self.bundle_id = info.bundle_id
+
+    def describe(self) -> str:
+        i = self.info
+        return (f"server {self.target} bundle={i.bundle_id} kind={i.kind} arch={i.arch!r} "
+                f"random_weights={i.random_weights} weights={i.weights_description!r}")
+
+    def _b(self, p: Path) -> bytes:
+        if p not in self.bytes:
+            self.bytes[p] = p.read_bytes()
+        return self.bytes[p]
+
+    def score(self, query: Path, shots: list[Path], category: str) -> float:
+        req = self.pb2.ScoreRequest(
+            request_id=query.name[:128], image=self._b(query), omit_map=True,
+            inline=self.pb2.InlinePrompts(shots=[self._b(s) for s in shots], category=category))
+        return float(self.stub.Score(req, metadata=self.metadata, timeout=self.timeout_s).score)
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+@dataclass
+class Result:
+    category: str
+    k: int
+    auroc: float
+    auprc: float
+    n_normal: int
+    n_anomaly: int
+    scores: list = field(default_factory=list)
+
+
+def evaluate(scorer, cats: list[Category], ks: list[int]) -> list[Result]:
+    results = []
+    for cat in cats:
+        for k in ks:
+            if k > len(cat.shots):
+                log(f"{cat.name}: only {len(cat.shots)} shots, skipping K={k}")
+                continue
+            t0 = time.time()
+            shots = cat.shots[:k]
+            s = np.array([scorer.score(q, shots, cat.category) for q in cat.queries], dtype=np.float64)
+            r = Result(cat.name, k, auroc(cat.labels, s), auprc(cat.labels, s),
+                       int((cat.labels == 0).sum()), int(cat.labels.sum()), s.tolist())
+            log(f"{cat.name} K={k}: AUROC {r.auroc:.3f} AUPRC {r.auprc:.3f} ({time.time() - t0:.1f}s)")
+            results.append(r)
+    return results
+
+
+def format_table(results: list[Result], ks: list[int]) -> str:
+    cats = list(dict.fromkeys(r.category for r in results))
+    by = {(r.category, r.k): r for r in results}
+    w = max([len(c) for c in cats] + [8])
+    head = f"{'category':<{w}} " + " ".join(f"{'K=' + str(k) + ' AUROC':>12} {'AUPRC':>6}" for k in ks)
+    lines = [head, "-" * len(head)]
+    for c in cats:
+        cells = []
+        for k in ks:
+            r = by.get((c, k))
+            cells.append(f"{r.auroc:>12.3f} {r.auprc:>6.3f}" if r else f"{'-':>12} {'-':>6}")
+        lines.append(f"{c:<{w}} " + " ".join(cells))
+    cells = []
+    for k in ks:
+        rs = [by[(c, k)] for c in cats if (c, k) in by]
+        cells.append(f"{np.mean([r.auroc for r in rs]):>12.3f} {np.mean([r.auprc for r in rs]):>6.3f}"
+                     if rs else f"{'-':>12} {'-':>6}")
+    lines.append("-" * len(head))
+    lines.append(f"{'mean':<{w}} " + " ".join(cells))
+    return "\n".join(lines)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="python -m inctrl_export.evaluate", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--bundle", metavar="DIR", help="offline: score with this bundle's vision.pt directly")
+    src.add_argument("--server", metavar="HOST:PORT", help="score through a running server's gRPC Scorer API")
+    p.add_argument("--data", required=True, metavar="DIR", help="folder laid out like shared/data")
+    p.add_argument("--k", type=int, nargs="+", default=[2, 4, 8], help="shot counts (default 2 4 8)")
+    p.add_argument("--api-key", help="--server: sent as x-api-key metadata")
+    p.add_argument("--proto", metavar="DIR", help="--server: proto root (default <repo>/proto/src/main/proto)")
+    p.add_argument("--timeout", type=float, default=120.0, help="--server: per-call deadline in seconds")
+    p.add_argument("--threads", type=int, default=1, help="offline: torch CPU threads (default 1)")
+    p.add_argument("--json", metavar="FILE", help="also write all results (with per-image scores) as JSON")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    cats = find_categories(Path(args.data))
+    if args.bundle:
+        scorer = OfflineScorer(Path(args.bundle), args.threads)
+    else:
+        scorer = ServerScorer(args.server, args.api_key, Path(args.proto) if args.proto else _default_proto_dir(),
+                              args.timeout)
+    log(scorer.describe())
+    t0 = time.time()
+    results = evaluate(scorer, cats, args.k)
+    print(f"# {scorer.describe()}")
+    print(f"# data {args.data}; shots = first K of shots/ (sorted); image-level metrics; {time.time() - t0:.0f}s")
+    print(format_table(results, args.k))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"scorer": scorer.describe(), "bundle_id": scorer.bundle_id,
+                                               "results": [r.__dict__ for r in results]}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
