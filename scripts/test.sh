@@ -13,3 +13,6 @@ echo "== exporter tests (pytest)"
 echo "== server build and tests (tiny tier, then the full-size tier)"
 export DJL_OFFLINE=true
 ./mvnw -B verify
+
+echo "== admin console: browser tests (headless chromium against the server just built)"
+CONSOLE_SKIP_BUILD=1 INCTRL_BUNDLE="$root/build/assets/tiny" console/run-tests.sh

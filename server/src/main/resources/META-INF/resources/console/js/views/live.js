@@ -110,6 +110,10 @@ function spark(title, values) {
   const max = Math.max(...values, 1e-9);
   const pts = values.map((v, i) => `${(i / Math.max(1, HISTORY - 1)) * W},${H - 4 - (v / max) * (H - 8)}`).join(' ');
   const last = values[values.length - 1];
+  if (values.length < 3) {
+    // a line needs a few polls; an almost empty chart reads as broken
+    return h('div', { class: 'card spark' }, h('p', { class: 'metric-label' }, title), h('p', { class: 'metric-sub' }, 'collecting…'));
+  }
   return h('div', { class: 'card spark' }, h('p', { class: 'metric-label' }, title),
     s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': `${title}: latest ${last.toFixed(3)}, max ${max.toFixed(3)} over the last ${values.length} polls` },
       s('polyline', { points: pts, class: 'spark-line' })));
