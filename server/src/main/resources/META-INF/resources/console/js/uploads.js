@@ -38,9 +38,11 @@ export function fmtBytes(n) {
 /** A thumbnail list item; the object URL is revoked when the item is removed through `onRemove`. */
 export function thumb(file, index, onRemove) {
   const url = URL.createObjectURL(file);
-  const img = h('img', { src: url, alt: `Shot ${index + 1}: ${file.name}`, loading: 'lazy' });
+  const img = h('img', { src: url, alt: `Shot ${index}: ${file.name}`, loading: 'lazy' });
+  // the browser cannot show it (TIFF, or not an image at all): a placeholder instead of a broken icon
+  img.addEventListener('error', () => img.replaceWith(h('span', { class: 'thumb-missing', role: 'img', 'aria-label': `Shot ${index}: ${file.name}, no preview` }, 'no preview')));
   return h('li', { class: 'thumb' }, img,
-    h('span', { class: 'thumb-name', title: file.name }, file.name),
+    h('span', { class: 'thumb-name', title: file.name }, `${index} · ${file.name}`),
     h('span', { class: 'thumb-size' }, fmtBytes(file.size)),
     h('button', {
       type: 'button', class: 'btn btn-small btn-quiet', 'aria-label': `Remove ${file.name}`,

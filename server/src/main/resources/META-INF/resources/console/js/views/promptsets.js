@@ -63,9 +63,9 @@ function renderThumbs() {
   const list = clear($('ps-thumbs'));
   files.forEach((f, i) => list.append(thumb(f, i, () => { files.splice(i, 1); renderThumbs(); })));
   const total = files.reduce((a, f) => a + f.size, 0);
-  $('ps-drop').querySelector('strong').textContent = files.length
-    ? `${files.length} shot(s) selected (${fmtBytes(total)}) — drop or press to add more`
-    : 'Drop normal shot images here';
+  clear($('ps-drop-title')).append(files.length
+    ? h('strong', {}, `${files.length} shot(s) selected (${fmtBytes(total)})`)
+    : h('strong', {}, 'Drop normal shot images here'), files.length ? ' — drop or press to add more' : ' or press to choose files');
 }
 
 function progress(frac, phase) {
