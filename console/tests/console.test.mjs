@@ -230,6 +230,8 @@ step('the tenant registers a prompt set from K shots (drop + picker) and adjusts
   await page.waitForFunction((n) => document.querySelectorAll('#ps-thumbs img').length === n, SHOTS.length);
   await page.waitForFunction(() => [...document.querySelectorAll('#ps-thumbs img')].every((i) => i.complete && i.naturalWidth > 0));
   assert.match(await visibleText('#ps-drop strong'), new RegExp(`${SHOTS.length} shot\\(s\\) selected`));
+  assert.ok(await page.locator('#ps-name-error').isHidden(), 'field errors clear once the field is filled');
+  assert.ok(await page.locator('#ps-shots-error').isHidden());
   await shot('06-shots-selected');
 
   await page.getByRole('button', { name: 'Register' }).click();

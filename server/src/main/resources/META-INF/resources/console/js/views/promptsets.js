@@ -14,6 +14,10 @@ const shotNames = new Map();
 export function init() {
   dropZone($('ps-drop'), $('ps-files'), addFiles);
   $('ps-form').addEventListener('submit', register);
+  // a field error goes away as soon as the field is filled in
+  for (const id of ['ps-name', 'ps-category']) {
+    $(id).addEventListener('input', () => { if ($(id).value.trim()) fieldError($(id), $(`${id}-error`), ''); });
+  }
   $('ps-threshold-form').addEventListener('submit', (e) => {
     e.preventDefault();
     const v = $('ps-threshold').value.trim();

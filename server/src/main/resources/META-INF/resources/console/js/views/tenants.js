@@ -9,6 +9,9 @@ let ctx;
 export function init(c) {
   ctx = c;
   $('tenant-form').addEventListener('submit', create);
+  $('tenant-name').addEventListener('input', () => {
+    if ($('tenant-name').value.trim()) fieldError($('tenant-name'), $('tenant-name-error'), '');
+  });
 }
 
 export function show() {
