@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Starts the server on its embedded defaults (demo bundle in models/demo) at http://localhost:8080 (gRPC + REST).
+# Starts the server on its embedded defaults (default bundle in models/, H2 registry in ./data) at
+# http://localhost:8080 (gRPC, REST, console at /console).
 # Builds the server first if needed. Extra arguments are passed to java, e.g. -Dinctrl.model.bundle=/path/to/bundle
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -8,6 +9,14 @@ jar=server/target/quarkus-app/quarkus-run.jar
 if [ ! -f "$jar" ] || [ -n "$(find proto/src server/src server/pom.xml pom.xml -newer "$jar" -print -quit 2>/dev/null)" ]; then
   ./mvnw -B -q install -DskipTests
 fi
+# Tenant management needs an admin credential: keep one per checkout (data/admin-key, mode 600) unless given.
+if [ -z "${INCTRL_SECURITY_ADMIN_KEY:-}" ]; then
+  mkdir -p data
+  [ -s data/admin-key ] || (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > data/admin-key)
+  INCTRL_SECURITY_ADMIN_KEY="$(cat data/admin-key)"
+  echo "admin key (X-API-Key for /v1/admin and the console): $INCTRL_SECURITY_ADMIN_KEY  [data/admin-key]"
+fi
+export INCTRL_SECURITY_ADMIN_KEY
 export DJL_OFFLINE=true
 export DJL_CACHE_DIR="${DJL_CACHE_DIR:-$root/.djl-cache}"
 exec java "$@" -jar "$jar"

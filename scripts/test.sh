@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of the project. Installs what a fresh machine lacks (Python venv from PyPI), generates the
-# test bundles and fixtures, then runs the exporter's pytest suite and the Maven build with both parity tiers.
+# Runs every test of the project. Installs what a fresh machine lacks (Python venv from PyPI, PostgreSQL via apt),
+# generates the test bundles and fixtures, then runs the exporter's pytest suite, the Maven build with both parity
+# tiers, and the live end-to-end suites (clients, AUROC gate) against the built server.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -10,9 +11,17 @@ scripts/prepare-test-assets.sh
 echo "== exporter tests (pytest)"
 (cd tools/export && "$root/build/venv/bin/python" -m pytest -q tests)
 
-echo "== server build and tests (tiny tier, then the full-size tier)"
+echo "== PostgreSQL for the registry suite (installed and started if missing)"
+INCTRL_TEST_PG_URL="$(scripts/start-postgres.sh | tail -n 1)"
+export INCTRL_TEST_PG_URL
+echo "   $INCTRL_TEST_PG_URL"
+
+echo "== Maven: proto, batching, server (tiny tier, then the full-size tier), Java client"
 export DJL_OFFLINE=true
 ./mvnw -B verify
+
+echo "== live server: client suites in four languages, default-bundle AUROC gate"
+scripts/live-tests.sh
 
 echo "== admin console: browser tests (headless chromium against the server just built)"
 CONSOLE_SKIP_BUILD=1 INCTRL_BUNDLE="$root/build/assets/tiny" console/run-tests.sh

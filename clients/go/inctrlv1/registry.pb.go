@@ -117,12 +117,14 @@ type PromptSet struct {
 	ShotCount  int32                  `protobuf:"varint,4,opt,name=shot_count,json=shotCount,proto3" json:"shot_count,omitempty"`
 	TemplateId string                 `protobuf:"bytes,5,opt,name=template_id,json=templateId,proto3" json:"template_id,omitempty"`
 	// Bundle the shots were encoded with. Scoring with another bundle requires re-encoding.
-	BundleId      string                 `protobuf:"bytes,6,opt,name=bundle_id,json=bundleId,proto3" json:"bundle_id,omitempty"`
-	Stale         bool                   `protobuf:"varint,7,opt,name=stale,proto3" json:"stale,omitempty"`
-	Version       int64                  `protobuf:"varint,8,opt,name=version,proto3" json:"version,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
-	Calibration   *Calibration           `protobuf:"bytes,11,opt,name=calibration,proto3" json:"calibration,omitempty"`
+	BundleId    string                 `protobuf:"bytes,6,opt,name=bundle_id,json=bundleId,proto3" json:"bundle_id,omitempty"`
+	Stale       bool                   `protobuf:"varint,7,opt,name=stale,proto3" json:"stale,omitempty"`
+	Version     int64                  `protobuf:"varint,8,opt,name=version,proto3" json:"version,omitempty"`
+	CreatedAt   *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt   *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	Calibration *Calibration           `protobuf:"bytes,11,opt,name=calibration,proto3" json:"calibration,omitempty"`
+	// Storage precision of the encoded features: "FP32" or "FP16".
+	Precision     string `protobuf:"bytes,12,opt,name=precision,proto3" json:"precision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -234,6 +236,13 @@ func (x *PromptSet) GetCalibration() *Calibration {
 	return nil
 }
 
+func (x *PromptSet) GetPrecision() string {
+	if x != nil {
+		return x.Precision
+	}
+	return ""
+}
+
 type Calibration struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Leave-one-out scores of each shot against the others (empty when K < 2).
@@ -244,10 +253,12 @@ type Calibration struct {
 	Threshold           float32 `protobuf:"fixed32,3,opt,name=threshold,proto3" json:"threshold,omitempty"`
 	ThresholdOverridden bool    `protobuf:"varint,4,opt,name=threshold_overridden,json=thresholdOverridden,proto3" json:"threshold_overridden,omitempty"`
 	// Indices of shots that look unlike the others.
-	OutlierShots  []int32  `protobuf:"varint,5,rep,packed,name=outlier_shots,json=outlierShots,proto3" json:"outlier_shots,omitempty"`
-	Warnings      []string `protobuf:"bytes,6,rep,name=warnings,proto3" json:"warnings,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	OutlierShots []int32  `protobuf:"varint,5,rep,packed,name=outlier_shots,json=outlierShots,proto3" json:"outlier_shots,omitempty"`
+	Warnings     []string `protobuf:"bytes,6,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	// FP16 sets only: largest |score_fp16 - score_fp32| over the shots scored against the full set at registration.
+	Fp16MaxAbsDiff *float32 `protobuf:"fixed32,7,opt,name=fp16_max_abs_diff,json=fp16MaxAbsDiff,proto3,oneof" json:"fp16_max_abs_diff,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Calibration) Reset() {
@@ -322,6 +333,13 @@ func (x *Calibration) GetWarnings() []string {
 	return nil
 }
 
+func (x *Calibration) GetFp16MaxAbsDiff() float32 {
+	if x != nil && x.Fp16MaxAbsDiff != nil {
+		return *x.Fp16MaxAbsDiff
+	}
+	return 0
+}
+
 type GetPromptSetRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -367,9 +385,11 @@ func (x *GetPromptSetRequest) GetId() string {
 }
 
 type ListPromptSetsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1-500; 0 = 50.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page; empty for the first page.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -550,6 +570,103 @@ func (*DeletePromptSetResponse) Descriptor() ([]byte, []int) {
 	return file_inctrl_v1_registry_proto_rawDescGZIP(), []int{7}
 }
 
+type SetThresholdRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Threshold on ScoreResponse.score in [0, 1]; absent = remove the override (the suggestion applies again).
+	Threshold     *float32 `protobuf:"fixed32,2,opt,name=threshold,proto3,oneof" json:"threshold,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetThresholdRequest) Reset() {
+	*x = SetThresholdRequest{}
+	mi := &file_inctrl_v1_registry_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetThresholdRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetThresholdRequest) ProtoMessage() {}
+
+func (x *SetThresholdRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_inctrl_v1_registry_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetThresholdRequest.ProtoReflect.Descriptor instead.
+func (*SetThresholdRequest) Descriptor() ([]byte, []int) {
+	return file_inctrl_v1_registry_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *SetThresholdRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SetThresholdRequest) GetThreshold() float32 {
+	if x != nil && x.Threshold != nil {
+		return *x.Threshold
+	}
+	return 0
+}
+
+type ReencodePromptSetRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReencodePromptSetRequest) Reset() {
+	*x = ReencodePromptSetRequest{}
+	mi := &file_inctrl_v1_registry_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReencodePromptSetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReencodePromptSetRequest) ProtoMessage() {}
+
+func (x *ReencodePromptSetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_inctrl_v1_registry_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReencodePromptSetRequest.ProtoReflect.Descriptor instead.
+func (*ReencodePromptSetRequest) Descriptor() ([]byte, []int) {
+	return file_inctrl_v1_registry_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ReencodePromptSetRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
 var File_inctrl_v1_registry_proto protoreflect.FileDescriptor
 
 const file_inctrl_v1_registry_proto_rawDesc = "" +
@@ -561,7 +678,7 @@ const file_inctrl_v1_registry_proto_rawDesc = "" +
 	"\x05shots\x18\x03 \x03(\fR\x05shots\x12\x1f\n" +
 	"\vtemplate_id\x18\x04 \x01(\tR\n" +
 	"templateId\x12\x12\n" +
-	"\x04fp16\x18\x05 \x01(\bR\x04fp16\"\x88\x03\n" +
+	"\x04fp16\x18\x05 \x01(\bR\x04fp16\"\xa6\x03\n" +
 	"\tPromptSet\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
@@ -578,7 +695,8 @@ const file_inctrl_v1_registry_proto_rawDesc = "" +
 	"\n" +
 	"updated_at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x128\n" +
-	"\vcalibration\x18\v \x01(\v2\x16.inctrl.v1.CalibrationR\vcalibration\"\xf1\x01\n" +
+	"\vcalibration\x18\v \x01(\v2\x16.inctrl.v1.CalibrationR\vcalibration\x12\x1c\n" +
+	"\tprecision\x18\f \x01(\tR\tprecision\"\xb7\x02\n" +
 	"\vCalibration\x12\x1f\n" +
 	"\vshot_scores\x18\x01 \x03(\x02R\n" +
 	"shotScores\x12/\n" +
@@ -586,7 +704,9 @@ const file_inctrl_v1_registry_proto_rawDesc = "" +
 	"\tthreshold\x18\x03 \x01(\x02R\tthreshold\x121\n" +
 	"\x14threshold_overridden\x18\x04 \x01(\bR\x13thresholdOverridden\x12#\n" +
 	"\routlier_shots\x18\x05 \x03(\x05R\foutlierShots\x12\x1a\n" +
-	"\bwarnings\x18\x06 \x03(\tR\bwarnings\"%\n" +
+	"\bwarnings\x18\x06 \x03(\tR\bwarnings\x12.\n" +
+	"\x11fp16_max_abs_diff\x18\a \x01(\x02H\x00R\x0efp16MaxAbsDiff\x88\x01\x01B\x14\n" +
+	"\x12_fp16_max_abs_diff\"%\n" +
 	"\x13GetPromptSetRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"S\n" +
 	"\x15ListPromptSetsRequest\x12\x1b\n" +
@@ -599,12 +719,21 @@ const file_inctrl_v1_registry_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"(\n" +
 	"\x16DeletePromptSetRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x19\n" +
-	"\x17DeletePromptSetResponse2\xd3\x02\n" +
+	"\x17DeletePromptSetResponse\"V\n" +
+	"\x13SetThresholdRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
+	"\tthreshold\x18\x02 \x01(\x02H\x00R\tthreshold\x88\x01\x01B\f\n" +
+	"\n" +
+	"_threshold\"*\n" +
+	"\x18ReencodePromptSetRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id2\xe9\x03\n" +
 	"\x0ePromptRegistry\x12J\n" +
 	"\x0fCreatePromptSet\x12!.inctrl.v1.CreatePromptSetRequest\x1a\x14.inctrl.v1.PromptSet\x12D\n" +
 	"\fGetPromptSet\x12\x1e.inctrl.v1.GetPromptSetRequest\x1a\x14.inctrl.v1.PromptSet\x12U\n" +
 	"\x0eListPromptSets\x12 .inctrl.v1.ListPromptSetsRequest\x1a!.inctrl.v1.ListPromptSetsResponse\x12X\n" +
-	"\x0fDeletePromptSet\x12!.inctrl.v1.DeletePromptSetRequest\x1a\".inctrl.v1.DeletePromptSetResponseBl\n" +
+	"\x0fDeletePromptSet\x12!.inctrl.v1.DeletePromptSetRequest\x1a\".inctrl.v1.DeletePromptSetResponse\x12D\n" +
+	"\fSetThreshold\x12\x1e.inctrl.v1.SetThresholdRequest\x1a\x14.inctrl.v1.PromptSet\x12N\n" +
+	"\x11ReencodePromptSet\x12#.inctrl.v1.ReencodePromptSetRequest\x1a\x14.inctrl.v1.PromptSetBl\n" +
 	"\x16io.inctrl.serve.api.v1B\rRegistryProtoP\x01ZAgithub.com/inctrl-serve/inctrl-serve/clients/go/inctrlv1;inctrlv1b\x06proto3"
 
 var (
@@ -619,36 +748,42 @@ func file_inctrl_v1_registry_proto_rawDescGZIP() []byte {
 	return file_inctrl_v1_registry_proto_rawDescData
 }
 
-var file_inctrl_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_inctrl_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_inctrl_v1_registry_proto_goTypes = []any{
-	(*CreatePromptSetRequest)(nil),  // 0: inctrl.v1.CreatePromptSetRequest
-	(*PromptSet)(nil),               // 1: inctrl.v1.PromptSet
-	(*Calibration)(nil),             // 2: inctrl.v1.Calibration
-	(*GetPromptSetRequest)(nil),     // 3: inctrl.v1.GetPromptSetRequest
-	(*ListPromptSetsRequest)(nil),   // 4: inctrl.v1.ListPromptSetsRequest
-	(*ListPromptSetsResponse)(nil),  // 5: inctrl.v1.ListPromptSetsResponse
-	(*DeletePromptSetRequest)(nil),  // 6: inctrl.v1.DeletePromptSetRequest
-	(*DeletePromptSetResponse)(nil), // 7: inctrl.v1.DeletePromptSetResponse
-	(*timestamppb.Timestamp)(nil),   // 8: google.protobuf.Timestamp
+	(*CreatePromptSetRequest)(nil),   // 0: inctrl.v1.CreatePromptSetRequest
+	(*PromptSet)(nil),                // 1: inctrl.v1.PromptSet
+	(*Calibration)(nil),              // 2: inctrl.v1.Calibration
+	(*GetPromptSetRequest)(nil),      // 3: inctrl.v1.GetPromptSetRequest
+	(*ListPromptSetsRequest)(nil),    // 4: inctrl.v1.ListPromptSetsRequest
+	(*ListPromptSetsResponse)(nil),   // 5: inctrl.v1.ListPromptSetsResponse
+	(*DeletePromptSetRequest)(nil),   // 6: inctrl.v1.DeletePromptSetRequest
+	(*DeletePromptSetResponse)(nil),  // 7: inctrl.v1.DeletePromptSetResponse
+	(*SetThresholdRequest)(nil),      // 8: inctrl.v1.SetThresholdRequest
+	(*ReencodePromptSetRequest)(nil), // 9: inctrl.v1.ReencodePromptSetRequest
+	(*timestamppb.Timestamp)(nil),    // 10: google.protobuf.Timestamp
 }
 var file_inctrl_v1_registry_proto_depIdxs = []int32{
-	8, // 0: inctrl.v1.PromptSet.created_at:type_name -> google.protobuf.Timestamp
-	8, // 1: inctrl.v1.PromptSet.updated_at:type_name -> google.protobuf.Timestamp
-	2, // 2: inctrl.v1.PromptSet.calibration:type_name -> inctrl.v1.Calibration
-	1, // 3: inctrl.v1.ListPromptSetsResponse.prompt_sets:type_name -> inctrl.v1.PromptSet
-	0, // 4: inctrl.v1.PromptRegistry.CreatePromptSet:input_type -> inctrl.v1.CreatePromptSetRequest
-	3, // 5: inctrl.v1.PromptRegistry.GetPromptSet:input_type -> inctrl.v1.GetPromptSetRequest
-	4, // 6: inctrl.v1.PromptRegistry.ListPromptSets:input_type -> inctrl.v1.ListPromptSetsRequest
-	6, // 7: inctrl.v1.PromptRegistry.DeletePromptSet:input_type -> inctrl.v1.DeletePromptSetRequest
-	1, // 8: inctrl.v1.PromptRegistry.CreatePromptSet:output_type -> inctrl.v1.PromptSet
-	1, // 9: inctrl.v1.PromptRegistry.GetPromptSet:output_type -> inctrl.v1.PromptSet
-	5, // 10: inctrl.v1.PromptRegistry.ListPromptSets:output_type -> inctrl.v1.ListPromptSetsResponse
-	7, // 11: inctrl.v1.PromptRegistry.DeletePromptSet:output_type -> inctrl.v1.DeletePromptSetResponse
-	8, // [8:12] is the sub-list for method output_type
-	4, // [4:8] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	10, // 0: inctrl.v1.PromptSet.created_at:type_name -> google.protobuf.Timestamp
+	10, // 1: inctrl.v1.PromptSet.updated_at:type_name -> google.protobuf.Timestamp
+	2,  // 2: inctrl.v1.PromptSet.calibration:type_name -> inctrl.v1.Calibration
+	1,  // 3: inctrl.v1.ListPromptSetsResponse.prompt_sets:type_name -> inctrl.v1.PromptSet
+	0,  // 4: inctrl.v1.PromptRegistry.CreatePromptSet:input_type -> inctrl.v1.CreatePromptSetRequest
+	3,  // 5: inctrl.v1.PromptRegistry.GetPromptSet:input_type -> inctrl.v1.GetPromptSetRequest
+	4,  // 6: inctrl.v1.PromptRegistry.ListPromptSets:input_type -> inctrl.v1.ListPromptSetsRequest
+	6,  // 7: inctrl.v1.PromptRegistry.DeletePromptSet:input_type -> inctrl.v1.DeletePromptSetRequest
+	8,  // 8: inctrl.v1.PromptRegistry.SetThreshold:input_type -> inctrl.v1.SetThresholdRequest
+	9,  // 9: inctrl.v1.PromptRegistry.ReencodePromptSet:input_type -> inctrl.v1.ReencodePromptSetRequest
+	1,  // 10: inctrl.v1.PromptRegistry.CreatePromptSet:output_type -> inctrl.v1.PromptSet
+	1,  // 11: inctrl.v1.PromptRegistry.GetPromptSet:output_type -> inctrl.v1.PromptSet
+	5,  // 12: inctrl.v1.PromptRegistry.ListPromptSets:output_type -> inctrl.v1.ListPromptSetsResponse
+	7,  // 13: inctrl.v1.PromptRegistry.DeletePromptSet:output_type -> inctrl.v1.DeletePromptSetResponse
+	1,  // 14: inctrl.v1.PromptRegistry.SetThreshold:output_type -> inctrl.v1.PromptSet
+	1,  // 15: inctrl.v1.PromptRegistry.ReencodePromptSet:output_type -> inctrl.v1.PromptSet
+	10, // [10:16] is the sub-list for method output_type
+	4,  // [4:10] is the sub-list for method input_type
+	4,  // [4:4] is the sub-list for extension type_name
+	4,  // [4:4] is the sub-list for extension extendee
+	0,  // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_inctrl_v1_registry_proto_init() }
@@ -656,13 +791,15 @@ func file_inctrl_v1_registry_proto_init() {
 	if File_inctrl_v1_registry_proto != nil {
 		return
 	}
+	file_inctrl_v1_registry_proto_msgTypes[2].OneofWrappers = []any{}
+	file_inctrl_v1_registry_proto_msgTypes[8].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_inctrl_v1_registry_proto_rawDesc), len(file_inctrl_v1_registry_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,21 +25,35 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	PromptRegistry_CreatePromptSet_FullMethodName = "/inctrl.v1.PromptRegistry/CreatePromptSet"
-	PromptRegistry_GetPromptSet_FullMethodName    = "/inctrl.v1.PromptRegistry/GetPromptSet"
-	PromptRegistry_ListPromptSets_FullMethodName  = "/inctrl.v1.PromptRegistry/ListPromptSets"
-	PromptRegistry_DeletePromptSet_FullMethodName = "/inctrl.v1.PromptRegistry/DeletePromptSet"
+	PromptRegistry_CreatePromptSet_FullMethodName   = "/inctrl.v1.PromptRegistry/CreatePromptSet"
+	PromptRegistry_GetPromptSet_FullMethodName      = "/inctrl.v1.PromptRegistry/GetPromptSet"
+	PromptRegistry_ListPromptSets_FullMethodName    = "/inctrl.v1.PromptRegistry/ListPromptSets"
+	PromptRegistry_DeletePromptSet_FullMethodName   = "/inctrl.v1.PromptRegistry/DeletePromptSet"
+	PromptRegistry_SetThreshold_FullMethodName      = "/inctrl.v1.PromptRegistry/SetThreshold"
+	PromptRegistry_ReencodePromptSet_FullMethodName = "/inctrl.v1.PromptRegistry/ReencodePromptSet"
 )
 
 // PromptRegistryClient is the client API for PromptRegistry service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// Errors: UNAUTHENTICATED (missing/invalid key), INVALID_ARGUMENT (bad images, K = 0, bad names, templates),
+// NOT_FOUND (unknown id, or another tenant's: the two are indistinguishable), ALREADY_EXISTS (duplicate name),
+// RESOURCE_EXHAUSTED (quota: prompt sets, shots per set, requests/s), FAILED_PRECONDITION (stale set when the
+// server is configured to reject instead of re-encode).
 type PromptRegistryClient interface {
-	// Validates, encodes and stores a prompt set atomically (all shots or nothing).
+	// Unary. Validates, encodes and stores a prompt set atomically (all shots or nothing), then calibrates it.
 	CreatePromptSet(ctx context.Context, in *CreatePromptSetRequest, opts ...grpc.CallOption) (*PromptSet, error)
+	// Unary. Metadata and calibration of one set of the calling tenant.
 	GetPromptSet(ctx context.Context, in *GetPromptSetRequest, opts ...grpc.CallOption) (*PromptSet, error)
+	// Unary, paged. The calling tenant's sets, oldest first.
 	ListPromptSets(ctx context.Context, in *ListPromptSetsRequest, opts ...grpc.CallOption) (*ListPromptSetsResponse, error)
+	// Unary. Removes the set with its features and stored images.
 	DeletePromptSet(ctx context.Context, in *DeletePromptSetRequest, opts ...grpc.CallOption) (*DeletePromptSetResponse, error)
+	// Unary. Overrides the set's decision threshold, or clears the override when `threshold` is absent.
+	SetThreshold(ctx context.Context, in *SetThresholdRequest, opts ...grpc.CallOption) (*PromptSet, error)
+	// Unary. Re-encodes the stored original shots with the loaded bundle and recalibrates.
+	ReencodePromptSet(ctx context.Context, in *ReencodePromptSetRequest, opts ...grpc.CallOption) (*PromptSet, error)
 }
 
 type promptRegistryClient struct {
@@ -90,15 +104,47 @@ func (c *promptRegistryClient) DeletePromptSet(ctx context.Context, in *DeletePr
 	return out, nil
 }
 
+func (c *promptRegistryClient) SetThreshold(ctx context.Context, in *SetThresholdRequest, opts ...grpc.CallOption) (*PromptSet, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PromptSet)
+	err := c.cc.Invoke(ctx, PromptRegistry_SetThreshold_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *promptRegistryClient) ReencodePromptSet(ctx context.Context, in *ReencodePromptSetRequest, opts ...grpc.CallOption) (*PromptSet, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PromptSet)
+	err := c.cc.Invoke(ctx, PromptRegistry_ReencodePromptSet_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PromptRegistryServer is the server API for PromptRegistry service.
 // All implementations must embed UnimplementedPromptRegistryServer
 // for forward compatibility.
+//
+// Errors: UNAUTHENTICATED (missing/invalid key), INVALID_ARGUMENT (bad images, K = 0, bad names, templates),
+// NOT_FOUND (unknown id, or another tenant's: the two are indistinguishable), ALREADY_EXISTS (duplicate name),
+// RESOURCE_EXHAUSTED (quota: prompt sets, shots per set, requests/s), FAILED_PRECONDITION (stale set when the
+// server is configured to reject instead of re-encode).
 type PromptRegistryServer interface {
-	// Validates, encodes and stores a prompt set atomically (all shots or nothing).
+	// Unary. Validates, encodes and stores a prompt set atomically (all shots or nothing), then calibrates it.
 	CreatePromptSet(context.Context, *CreatePromptSetRequest) (*PromptSet, error)
+	// Unary. Metadata and calibration of one set of the calling tenant.
 	GetPromptSet(context.Context, *GetPromptSetRequest) (*PromptSet, error)
+	// Unary, paged. The calling tenant's sets, oldest first.
 	ListPromptSets(context.Context, *ListPromptSetsRequest) (*ListPromptSetsResponse, error)
+	// Unary. Removes the set with its features and stored images.
 	DeletePromptSet(context.Context, *DeletePromptSetRequest) (*DeletePromptSetResponse, error)
+	// Unary. Overrides the set's decision threshold, or clears the override when `threshold` is absent.
+	SetThreshold(context.Context, *SetThresholdRequest) (*PromptSet, error)
+	// Unary. Re-encodes the stored original shots with the loaded bundle and recalibrates.
+	ReencodePromptSet(context.Context, *ReencodePromptSetRequest) (*PromptSet, error)
 	mustEmbedUnimplementedPromptRegistryServer()
 }
 
@@ -120,6 +166,12 @@ func (UnimplementedPromptRegistryServer) ListPromptSets(context.Context, *ListPr
 }
 func (UnimplementedPromptRegistryServer) DeletePromptSet(context.Context, *DeletePromptSetRequest) (*DeletePromptSetResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeletePromptSet not implemented")
+}
+func (UnimplementedPromptRegistryServer) SetThreshold(context.Context, *SetThresholdRequest) (*PromptSet, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetThreshold not implemented")
+}
+func (UnimplementedPromptRegistryServer) ReencodePromptSet(context.Context, *ReencodePromptSetRequest) (*PromptSet, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReencodePromptSet not implemented")
 }
 func (UnimplementedPromptRegistryServer) mustEmbedUnimplementedPromptRegistryServer() {}
 func (UnimplementedPromptRegistryServer) testEmbeddedByValue()                        {}
@@ -214,6 +266,42 @@ func _PromptRegistry_DeletePromptSet_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PromptRegistry_SetThreshold_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetThresholdRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PromptRegistryServer).SetThreshold(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PromptRegistry_SetThreshold_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PromptRegistryServer).SetThreshold(ctx, req.(*SetThresholdRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PromptRegistry_ReencodePromptSet_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReencodePromptSetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PromptRegistryServer).ReencodePromptSet(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PromptRegistry_ReencodePromptSet_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PromptRegistryServer).ReencodePromptSet(ctx, req.(*ReencodePromptSetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PromptRegistry_ServiceDesc is the grpc.ServiceDesc for PromptRegistry service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -236,6 +324,14 @@ var PromptRegistry_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeletePromptSet",
 			Handler:    _PromptRegistry_DeletePromptSet_Handler,
+		},
+		{
+			MethodName: "SetThreshold",
+			Handler:    _PromptRegistry_SetThreshold_Handler,
+		},
+		{
+			MethodName: "ReencodePromptSet",
+			Handler:    _PromptRegistry_ReencodePromptSet_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -528,7 +528,7 @@ func (*ModelInfoRequest) Descriptor() ([]byte, []int) {
 type ModelInfo struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	BundleId string                 `protobuf:"bytes,1,opt,name=bundle_id,json=bundleId,proto3" json:"bundle_id,omitempty"`
-	// Bundle kind, e.g. "inctrl".
+	// Bundle kind: "inctrl" (the full method) or "patch-residual" (vision features only; s_h, s_i, s_a absent).
 	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
 	// Backbone architecture, e.g. "ViT-B-16-plus-240".
 	Arch string `protobuf:"bytes,3,opt,name=arch,proto3" json:"arch,omitempty"`
@@ -543,7 +543,10 @@ type ModelInfo struct {
 	// The bundle's manifest.json, verbatim.
 	ManifestJson string `protobuf:"bytes,10,opt,name=manifest_json,json=manifestJson,proto3" json:"manifest_json,omitempty"`
 	// Devices the model runs on, e.g. "cpu()" or "gpu(0)".
-	Devices       []string `protobuf:"bytes,11,rep,name=devices,proto3" json:"devices,omitempty"`
+	Devices []string `protobuf:"bytes,11,rep,name=devices,proto3" json:"devices,omitempty"`
+	// What the bundle computes, in words, e.g. "InCTRL (ViT-B-16-plus-240)" or
+	// "generic patch residual on InceptionV3 ... features — not InCTRL (final score = s_p)".
+	Mode          string `protobuf:"bytes,12,opt,name=mode,proto3" json:"mode,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -655,6 +658,13 @@ func (x *ModelInfo) GetDevices() []string {
 	return nil
 }
 
+func (x *ModelInfo) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
 var File_inctrl_v1_scoring_proto protoreflect.FileDescriptor
 
 const file_inctrl_v1_scoring_proto_rawDesc = "" +
@@ -705,7 +715,7 @@ const file_inctrl_v1_scoring_proto_rawDesc = "" +
 	"\x05Error\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\"\x12\n" +
-	"\x10ModelInfoRequest\"\xe7\x02\n" +
+	"\x10ModelInfoRequest\"\xfb\x02\n" +
 	"\tModelInfo\x12\x1b\n" +
 	"\tbundle_id\x18\x01 \x01(\tR\bbundleId\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x12\n" +
@@ -720,7 +730,8 @@ const file_inctrl_v1_scoring_proto_rawDesc = "" +
 	"\rtapped_blocks\x18\t \x03(\x05R\ftappedBlocks\x12#\n" +
 	"\rmanifest_json\x18\n" +
 	" \x01(\tR\fmanifestJson\x12\x18\n" +
-	"\adevices\x18\v \x03(\tR\adevices2\xcd\x01\n" +
+	"\adevices\x18\v \x03(\tR\adevices\x12\x12\n" +
+	"\x04mode\x18\f \x01(\tR\x04mode2\xcd\x01\n" +
 	"\x06Scorer\x12:\n" +
 	"\x05Score\x12\x17.inctrl.v1.ScoreRequest\x1a\x18.inctrl.v1.ScoreResponse\x12D\n" +
 	"\vScoreStream\x12\x17.inctrl.v1.ScoreRequest\x1a\x18.inctrl.v1.ScoreResponse(\x010\x01\x12A\n" +

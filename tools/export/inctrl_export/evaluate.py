@@ -279,6 +279,8 @@ def parse_args(argv=None):
     p.add_argument("--timeout", type=float, default=120.0, help="--server: per-call deadline in seconds")
     p.add_argument("--threads", type=int, default=1, help="offline: torch CPU threads (default 1)")
     p.add_argument("--json", metavar="FILE", help="also write all results (with per-image scores) as JSON")
+    p.add_argument("--min-mean-auroc", type=float, metavar="X",
+                   help="exit 1 unless the mean image AUROC over categories is at least X for every K (a CI gate)")
     return p.parse_args(argv)
 
 
@@ -299,6 +301,13 @@ def main(argv=None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps({"scorer": scorer.describe(), "bundle_id": scorer.bundle_id,
                                                "results": [r.__dict__ for r in results]}, indent=1))
+    if args.min_mean_auroc is not None:
+        for k in args.k:
+            mean = sum(r.auroc for r in results if r.k == k) / max(1, sum(1 for r in results if r.k == k))
+            if mean < args.min_mean_auroc:
+                print(f"FAIL: mean AUROC at K={k} is {mean:.3f} < {args.min_mean_auroc}", file=sys.stderr)
+                return 1
+            print(f"OK: mean AUROC at K={k} is {mean:.3f} >= {args.min_mean_auroc}")
     return 0
 
 

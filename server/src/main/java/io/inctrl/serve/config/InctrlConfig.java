@@ -35,8 +35,8 @@ public interface InctrlConfig {
     }
 
     interface Model {
-        /** Bundle directory (docs/bundle-format.md). The default is the demo bundle committed in the repository. */
-        @WithDefault("models/demo")
+        /** Bundle directory (docs/bundle-format.md). The default is the committed ImageNet patch-residual bundle. */
+        @WithDefault("models/nsfwjs-inception-v3")
         String bundle();
 
         /** Devices to run on, e.g. "cpu", "cpu,cpu" (two CPU workers) or "gpu0,gpu1". */

@@ -26,13 +26,15 @@ public record BundleManifest(
 
     public static final int FORMAT_VERSION = 1;
     public static final String KIND_INCTRL = "inctrl";
+    /** Vision taps only; scored by the patch residual alone (final = s_p). Not InCTRL. */
+    public static final String KIND_PATCH_RESIDUAL = "patch-residual";
 
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record Image(int size, String resize, String crop, float[] mean, float[] std) {
     }
 
     @JsonIgnoreProperties(ignoreUnknown = true)
-    public record Vision(int embedDim, int width, int[] grid, List<Integer> tappedBlocks) {
+    public record Vision(int embedDim, int width, int[] grid, List<Integer> tappedBlocks, List<String> tappedLayers) {
         public int patches() {
             return grid[0] * grid[1];
         }
@@ -45,7 +47,7 @@ public record BundleManifest(
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record Weights(String source, Long seed, String checkpointSha256, String description) {
         public boolean random() {
-            return !"checkpoint".equals(source);
+            return "random-init".equals(source);
         }
     }
 
@@ -74,8 +76,9 @@ public record BundleManifest(
             throw new BundleException("bundle " + dir + " has format_version " + formatVersion
                     + "; this server reads version " + FORMAT_VERSION);
         }
-        if (!KIND_INCTRL.equals(kind)) {
-            throw new BundleException("bundle kind '" + kind + "' is not supported (expected '" + KIND_INCTRL + "')");
+        if (!KIND_INCTRL.equals(kind) && !KIND_PATCH_RESIDUAL.equals(kind)) {
+            throw new BundleException("bundle kind '" + kind + "' is not supported (expected '" + KIND_INCTRL
+                    + "' or '" + KIND_PATCH_RESIDUAL + "')");
         }
         if (bundleId == null || bundleId.isBlank()) {
             throw new BundleException("manifest has no bundle_id");
@@ -87,18 +90,31 @@ public record BundleManifest(
                 || vision.tappedBlocks.isEmpty()) {
             throw new BundleException("manifest vision section needs embed_dim, width, grid[2] and tapped_blocks");
         }
-        if (text == null || text.contextLength <= 2) {
+        if (hasHeads() && (text == null || text.contextLength <= 2)) {
             throw new BundleException("manifest text section needs context_length, sot_token, eot_token, temperature");
         }
         if (weights == null || weights.source == null) {
             throw new BundleException("manifest has no weights.source (checkpoint or random-init)");
         }
-        for (String key : List.of("vision", "text", "adapter", "image_head", "holistic_head", "tokenizer")) {
+        List<String> required = hasHeads()
+                ? List.of("vision", "text", "adapter", "image_head", "holistic_head", "tokenizer") : List.of("vision");
+        for (String key : required) {
             String name = files == null ? null : files.get(key);
             if (name == null || !Files.isRegularFile(dir.resolve(name))) {
                 throw new BundleException("bundle " + dir + " lacks its '" + key + "' file (" + name + ")");
             }
         }
+    }
+
+    /** True for the full InCTRL method (text prior, ψ, η, φ); false for vision-only patch-residual bundles. */
+    public boolean hasHeads() {
+        return KIND_INCTRL.equals(kind);
+    }
+
+    /** How the API, logs and console name what this bundle computes. */
+    public String modeDescription() {
+        return hasHeads() ? "InCTRL (" + arch + ")"
+                : "generic patch residual on " + arch + " features — not InCTRL (final score = s_p)";
     }
 
     public Path file(Path dir, String key) {

@@ -33,6 +33,9 @@ public final class InctrlEngine implements AutoCloseable {
     private final ClipTokenizer tokenizer;
     private final PromptTensorCache promptCache;
     private final int embedDim;
+    private final boolean heads;
+    /** vision.pt of kind inctrl returns g first, then the taps; patch-residual returns only taps. */
+    private final int tapOffset;
     private final int patches;
     private final int width;
     private final int size;
@@ -40,13 +43,16 @@ public final class InctrlEngine implements AutoCloseable {
     private InctrlEngine(Path dir, BundleManifest manifest, Device device, long promptCacheBytes) {
         this.manifest = manifest;
         this.device = device;
+        this.heads = manifest.hasHeads();
         this.vision = TorchScriptModule.load("vision", manifest.file(dir, "vision"), device);
-        this.text = TorchScriptModule.load("text", manifest.file(dir, "text"), device);
-        this.adapter = TorchScriptModule.load("adapter", manifest.file(dir, "adapter"), device);
-        this.imageHead = TorchScriptModule.load("image_head", manifest.file(dir, "image_head"), device);
-        this.holisticHead = TorchScriptModule.load("holistic_head", manifest.file(dir, "holistic_head"), device);
-        this.tokenizer = new ClipTokenizer(manifest.file(dir, "tokenizer"), manifest.text().contextLength(),
-                manifest.text().eotToken());
+        this.text = heads ? TorchScriptModule.load("text", manifest.file(dir, "text"), device) : null;
+        this.adapter = heads ? TorchScriptModule.load("adapter", manifest.file(dir, "adapter"), device) : null;
+        this.imageHead = heads ? TorchScriptModule.load("image_head", manifest.file(dir, "image_head"), device) : null;
+        this.holisticHead = heads
+                ? TorchScriptModule.load("holistic_head", manifest.file(dir, "holistic_head"), device) : null;
+        this.tokenizer = heads ? new ClipTokenizer(manifest.file(dir, "tokenizer"), manifest.text().contextLength(),
+                manifest.text().eotToken()) : null;
+        this.tapOffset = heads ? 1 : 0;
         this.embedDim = manifest.vision().embedDim();
         this.patches = manifest.vision().patches();
         this.width = manifest.vision().width();
@@ -75,8 +81,7 @@ public final class InctrlEngine implements AutoCloseable {
     public EncodedImages encode(List<float[]> pixels) {
         try (NDManager m = NDManager.newBaseManager(device)) {
             NDList out = vision.forward(m, pixelBatch(m, pixels));
-            NDArray adapted = adapter.forward(m, out.get(0)).singletonOrThrow();
-            return new EncodedImages(hostFeatures(out), adapted.toFloatArray());
+            return new EncodedImages(hostFeatures(out), adapted(m, out));
         }
     }
 
@@ -108,17 +113,16 @@ public final class InctrlEngine implements AutoCloseable {
             InctrlScores[] scores = new InctrlScores[b];
             if (!encodeRows.isEmpty()) {
                 NDList rows = select(m, out, encodeRows, b);
-                EncodedImages all = new EncodedImages(hostFeatures(rows),
-                        adapter.forward(m, rows.get(0)).singletonOrThrow().toFloatArray());
+                EncodedImages all = new EncodedImages(hostFeatures(rows), adapted(m, rows));
                 for (int r = 0; r < encodeRows.size(); r++) {
                     encoded[encodeRows.get(r)] = all.slice(r);
                 }
             }
             if (!scoreRows.isEmpty()) {
                 NDList rows = select(m, out, scoreRows, b);
-                NDArray[] taps = new NDArray[rows.size() - 1];
+                NDArray[] taps = new NDArray[rows.size() - tapOffset];
                 for (int l = 0; l < taps.length; l++) {
-                    taps[l] = rows.get(l + 1);
+                    taps[l] = rows.get(l + tapOffset);
                 }
                 List<PromptFeatures> p = new ArrayList<>();
                 List<TextPrior> t = new ArrayList<>();
@@ -126,7 +130,8 @@ public final class InctrlEngine implements AutoCloseable {
                     p.add(prompts.get(i));
                     t.add(priors.get(i));
                 });
-                List<InctrlScores> s = scoreOnDevice(m, rows.get(0), taps, p, t, promptCache::transposedTokens);
+                List<InctrlScores> s = scoreOnDevice(m, heads ? rows.get(0) : null, taps, p, t,
+                        promptCache::transposedTokens);
                 for (int r = 0; r < scoreRows.size(); r++) {
                     scores[scoreRows.get(r)] = s.get(r);
                 }
@@ -165,7 +170,7 @@ public final class InctrlEngine implements AutoCloseable {
     public List<InctrlScores> score(ImageFeatures queries, List<PromptFeatures> prompts, List<TextPrior> priors) {
         try (NDManager m = NDManager.newBaseManager(device)) {
             int b = queries.count();
-            NDArray g = m.create(queries.g(), new Shape(b, embedDim));
+            NDArray g = heads ? m.create(queries.g(), new Shape(b, embedDim)) : null;
             NDArray[] taps = new NDArray[queries.taps().length];
             for (int l = 0; l < taps.length; l++) {
                 taps[l] = m.create(queries.taps()[l], new Shape(b, patches, width));
@@ -176,6 +181,9 @@ public final class InctrlEngine implements AutoCloseable {
 
     /** t_n and t_a (spec §6): unit-norm sentence embeddings averaged per side, then renormalised. */
     public TextPrior textPrior(List<String> normalSentences, List<String> anomalousSentences) {
+        if (!heads) {
+            return TextPrior.NONE;
+        }
         return new TextPrior(meanDirection(embedSentences(normalSentences)),
                 meanDirection(embedSentences(anomalousSentences)));
     }
@@ -197,12 +205,16 @@ public final class InctrlEngine implements AutoCloseable {
 
     private List<InctrlScores> scoreOnDevice(NDManager m, NDArray g, NDArray[] taps, List<PromptFeatures> prompts,
                                              List<TextPrior> priors, Function<PromptFeatures, NDArray[]> tokens) {
-        int b = (int) g.getShape().get(0);
+        int b = (int) taps[0].getShape().get(0);
         if (prompts.size() != b || priors.size() != b) {
             throw new IllegalArgumentException("need one prompt set and one text prior per query: " + b + " queries, "
                     + prompts.size() + " prompt sets, " + priors.size() + " priors");
         }
         float[] map = residualMaps(m, taps, prompts, b, tokens);
+        int[] grid = manifest.vision().grid();
+        if (!heads) {
+            return patchResidualScores(map, b, grid);
+        }
 
         // s_i = η(mean ψ(g(shots)) − ψ(g(query))): prototype minus query, as in the official code
         NDArray adapted = adapter.forward(m, g).singletonOrThrow();
@@ -230,12 +242,26 @@ public final class InctrlEngine implements AutoCloseable {
         }
         float[] sH = holisticHead.forward(m, m.create(mPlus, new Shape(b, patches))).singletonOrThrow().toFloatArray();
 
-        int[] grid = manifest.vision().grid();
         List<InctrlScores> result = new ArrayList<>(b);
         for (int i = 0; i < b; i++) {
             float[] mi = new float[patches];
             System.arraycopy(map, i * patches, mi, 0, patches);
             result.add(new InctrlScores((sH[i] + sP[i]) / 2f, sH[i], sP[i], sI[i], sA[i], mi, grid[0], grid[1]));
+        }
+        return result;
+    }
+
+    /** Vision-only bundles: the residual map is the whole answer (final = s_p); s_h, s_i, s_a are absent. */
+    private List<InctrlScores> patchResidualScores(float[] map, int b, int[] grid) {
+        List<InctrlScores> result = new ArrayList<>(b);
+        for (int i = 0; i < b; i++) {
+            float[] mi = new float[patches];
+            System.arraycopy(map, i * patches, mi, 0, patches);
+            float max = 0f;
+            for (float v : mi) {
+                max = Math.max(max, v);
+            }
+            result.add(new InctrlScores(max, null, max, null, null, mi, grid[0], grid[1]));
         }
         return result;
     }
@@ -338,21 +364,28 @@ public final class InctrlEngine implements AutoCloseable {
 
     private ImageFeatures hostFeatures(NDList out) {
         int b = (int) out.get(0).getShape().get(0);
-        float[][] taps = new float[out.size() - 1][];
-        for (int l = 1; l < out.size(); l++) {
-            taps[l - 1] = out.get(l).toFloatArray();
+        float[][] taps = new float[out.size() - tapOffset][];
+        for (int l = 0; l < taps.length; l++) {
+            taps[l] = out.get(l + tapOffset).toFloatArray();
         }
-        return new ImageFeatures(b, embedDim, patches, width, out.get(0).toFloatArray(), taps);
+        return new ImageFeatures(b, heads ? embedDim : 0, patches, width,
+                heads ? out.get(0).toFloatArray() : new float[0], taps);
+    }
+
+    private float[] adapted(NDManager m, NDList out) {
+        return heads ? adapter.forward(m, out.get(0)).singletonOrThrow().toFloatArray() : new float[0];
     }
 
     @Override
     public void close() {
         promptCache.close();
-        tokenizer.close();
         vision.close();
-        text.close();
-        adapter.close();
-        imageHead.close();
-        holisticHead.close();
+        if (heads) {
+            tokenizer.close();
+            text.close();
+            adapter.close();
+            imageHead.close();
+            holisticHead.close();
+        }
     }
 }

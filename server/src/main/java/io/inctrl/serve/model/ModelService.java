@@ -56,6 +56,7 @@ public class ModelService {
             engines.add(InctrlEngine.load(dir, device, config.model().promptCacheBytes()));
             LOG.infof("loaded bundle %s on %s in %d ms", manifest.bundleId(), device, (System.nanoTime() - t0) / 1_000_000);
         }
+        LOG.infof("scoring mode: %s", manifest.modeDescription());
         if (manifest.weights().random()) {
             LOG.warnf("MODEL WEIGHTS ARE RANDOM (%s): bundle %s produces meaningless scores. Export a real InCTRL "
                     + "checkpoint with tools/export and set inctrl.model.bundle.", manifest.weightsDescription(),
@@ -135,6 +136,9 @@ public class ModelService {
 
     /** t_n, t_a for a template set and category, encoded once (the official loop re-encodes 242 sentences per query). */
     public TextPrior textPrior(PromptTemplates templates, String category) {
+        if (!manifest.hasHeads()) {
+            return TextPrior.NONE;
+        }
         TextPrior cached = textPriors.get(new PriorKey(templates, category));
         if (cached != null) {
             return cached;
@@ -156,6 +160,9 @@ public class ModelService {
 
     /** Tokens a sentence needs including SOT/EOT; more than the context length cannot be encoded faithfully. */
     public int tokenCount(String sentence) {
+        if (!manifest.hasHeads()) {
+            throw new IllegalStateException("bundle " + manifest.bundleId() + " has no text encoder");
+        }
         return engines.get(0).tokenizer().tokenCount(sentence);
     }
 

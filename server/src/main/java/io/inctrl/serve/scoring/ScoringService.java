@@ -168,6 +168,9 @@ public class ScoringService {
             if (cmd.shots().size() > limits.maxShots()) {
                 throw ScoringException.invalid(cmd.shots().size() + " shots exceed the limit of " + limits.maxShots());
             }
+            if (!model.manifest().hasHeads()) {
+                return; // vision-only bundle: the category is accepted and ignored
+            }
             if (cmd.category() == null || cmd.category().isBlank()) {
                 throw ScoringException.invalid("inline prompts need a category name (used by the text prior)");
             }

@@ -55,12 +55,19 @@ function renderBanner(m) {
   const id = document.createElement('strong');
   id.id = 'bundle-id';
   id.textContent = m.bundleId;
-  b.append('Bundle ', id, ` · ${m.kind} · ${m.arch} · ${(m.devices || []).join(', ') || 'no device'}`);
+  b.append('Bundle ', id, ` · ${m.mode || `${m.kind} · ${m.arch}`} · ${(m.devices || []).join(', ') || 'no device'}`);
   const warn = $('random-warning');
-  warn.hidden = !m.randomWeights;
-  warn.textContent = m.randomWeights
-    ? `⚠ RANDOM WEIGHTS — bundle ${m.bundleId} is not a trained model (${m.weightsDescription}). Scores, maps and thresholds mean nothing until a bundle exported from a real checkpoint is loaded.`
-    : '';
+  const notes = [];
+  if (m.randomWeights) {
+    notes.push(`⚠ RANDOM WEIGHTS — bundle ${m.bundleId} is not a trained model (${m.weightsDescription}). Scores, maps and thresholds mean nothing until a bundle exported from a real checkpoint is loaded.`);
+  }
+  if (m.inctrl === false) {
+    // vision-only bundles: the score is s_p alone, templates do nothing
+    notes.push(`ⓘ NOT InCTRL — ${m.mode}. Scores are the patch residual s_p only; s_h, s_i, s_a and text-prompt templates do not apply.`);
+  }
+  warn.hidden = notes.length === 0;
+  warn.textContent = notes.join(' ');
+  warn.classList.toggle('info', !m.randomWeights);
   document.body.classList.toggle('random-weights', !!m.randomWeights);
 }
 

@@ -55,6 +55,8 @@ class ConsoleApiTest {
         as(t).get("/v1/model").then().statusCode(200)
                 .body("bundleId", notNullValue())
                 .body("kind", equalTo("inctrl"))
+                .body("inctrl", equalTo(true))
+                .body("mode", containsString("InCTRL"))
                 .body("randomWeights", equalTo(true))
                 .body("mapHeight", equalTo(15));
         given().header("X-API-Key", ApiFixtures.ADMIN_KEY).get("/v1/model").then().statusCode(200);

@@ -167,12 +167,16 @@ final class FakeServer implements AutoCloseable {
     @Override
     public StreamObserver<ScoreRequest> scoreStream(StreamObserver<ScoreResponse> out) {
       AtomicInteger inFlight = new AtomicInteger();
+      // counts requests whose answer has not been handed to the transport yet: the client may see the answer and
+      // send its next request before this thread returns from onNext, so measure before writing
+      AtomicInteger unanswered = new AtomicInteger();
       Object lock = new Object();
       boolean[] ended = {false};
       return new StreamObserver<>() {
         @Override
         public void onNext(ScoreRequest req) {
-          maxInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+          inFlight.incrementAndGet();
+          maxInFlight.accumulateAndGet(unanswered.incrementAndGet(), Math::max);
           long delayUs = (long) (20_000 * hash01(req.getRequestId().getBytes(StandardCharsets.UTF_8)));
           timers.schedule(() -> {
             ScoreResponse r;
@@ -183,6 +187,7 @@ final class FakeServer implements AutoCloseable {
                   .setCode(e.getStatus().getCode().name()).setMessage(e.getStatus().getDescription())).build();
             }
             synchronized (lock) {
+              unanswered.decrementAndGet();
               try {
                 out.onNext(r);
               } catch (RuntimeException ignored) {

@@ -104,6 +104,7 @@ public class ScorerGrpcService extends ScorerGrpc.ScorerImplBase {
                 .setArch(m.arch())
                 .setRandomWeights(m.weights().random())
                 .setWeightsDescription(m.weightsDescription())
+                .setMode(m.modeDescription())
                 .setImageSize(m.image().size())
                 .setMapHeight(m.vision().grid()[0])
                 .setMapWidth(m.vision().grid()[1])

@@ -18,10 +18,13 @@ import java.util.List;
 @Produces(MediaType.APPLICATION_JSON)
 public class ModelInfoResource {
 
-    /** See ModelInfo in scoring.proto. */
-    public record ModelInfoView(String bundleId, String kind, String arch, boolean randomWeights,
-                                String weightsDescription, int imageSize, int mapHeight, int mapWidth,
-                                List<Integer> tappedBlocks, List<String> devices) {
+    /**
+     * See ModelInfo in scoring.proto. {@code inctrl} is false for vision-only patch-residual bundles: their score is
+     * s_p alone and text-prompt templates have no effect.
+     */
+    public record ModelInfoView(String bundleId, String kind, String arch, String mode, boolean inctrl,
+                                boolean randomWeights, String weightsDescription, int imageSize, int mapHeight,
+                                int mapWidth, List<Integer> tappedBlocks, List<String> devices) {
     }
 
     @Inject
@@ -30,7 +33,8 @@ public class ModelInfoResource {
     @GET
     public ModelInfoView get() {
         BundleManifest m = model.manifest();
-        return new ModelInfoView(m.bundleId(), m.kind(), m.arch(), m.weights().random(), m.weightsDescription(),
+        return new ModelInfoView(m.bundleId(), m.kind(), m.arch(), m.modeDescription(), m.hasHeads(),
+                m.weights().random(), m.weightsDescription(),
                 m.image().size(), m.vision().grid()[0], m.vision().grid()[1], m.vision().tappedBlocks(), model.devices());
     }
 }

@@ -3,6 +3,7 @@ package io.inctrl.serve.api.rest;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.InctrlScores;
+import io.inctrl.serve.model.ModelService;
 import io.inctrl.serve.registry.ModelPort;
 import io.inctrl.serve.registry.RegistryException;
 import io.inctrl.serve.registry.TemplateService;
@@ -53,11 +54,23 @@ public class TemplatePreviewResource {
     @Inject
     ModelPort model;
     @Inject
+    ModelService service;
+    @Inject
     ObjectMapper json;
+
+    /** A vision-only bundle has no text tower: there is nothing to preview (409 instead of a tokenizer failure). */
+    private void requireTextEncoder() {
+        if (!service.manifest().hasHeads()) {
+            throw new RegistryException(RegistryException.Kind.FAILED_PRECONDITION, "NO_TEXT_ENCODER", "bundle "
+                    + service.bundleId() + " is not InCTRL (" + service.manifest().modeDescription()
+                    + "): it has no text encoder, so text-prompt templates have no effect");
+        }
+    }
 
     @POST
     @Consumes(MediaType.APPLICATION_JSON)
     public PreviewView preview(PreviewRequest r) {
+        requireTextEncoder();
         if (r == null) {
             throw RegistryException.invalid("MISSING_BODY",
                     "a JSON body {category, normalStates, anomalousStates, templates} is required");
@@ -80,6 +93,7 @@ public class TemplatePreviewResource {
     @Consumes(MediaType.MULTIPART_FORM_DATA)
     public PreviewScoreView score(@RestForm("image") FileUpload image, @RestForm("category") String category,
                                   @RestForm("templates") String templatesJson) {
+        requireTextEncoder();
         String cat = category(category);
         PromptTemplates edited = PromptTemplates.defaults();
         if (templatesJson != null && !templatesJson.isBlank()) {

@@ -1,0 +1,59 @@
+package io.inctrl.serve.api.grpc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.inctrl.serve.api.v1.ModelInfo;
+import io.inctrl.serve.api.v1.ModelInfoRequest;
+import io.inctrl.serve.api.v1.ScoreResponse;
+import io.inctrl.serve.api.v1.ScorerGrpc;
+import io.quarkus.grpc.GrpcClient;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The default bundle is a generic patch-kNN detector: the API must say so, report only s_p (the other InCTRL
+ * signals absent, not zero) and return the map at the bundle's own grid.
+ */
+@QuarkusTest
+@TestProfile(PatchResidualBundleProfile.class)
+class PatchResidualServingTest {
+
+    @GrpcClient("scorer")
+    ScorerGrpc.ScorerBlockingStub scorer;
+
+    @Test
+    void model_info_names_the_mode_and_the_weights_honestly() {
+        ModelInfo info = scorer.getModelInfo(ModelInfoRequest.getDefaultInstance());
+        assertThat(info.getKind()).isEqualTo("patch-residual");
+        assertThat(info.getMode()).contains("not InCTRL");
+        assertThat(info.getWeightsDescription()).contains("ImageNet").contains("not InCTRL");
+        assertThat(info.getRandomWeights()).isFalse();
+        assertThat(info.getMapHeight()).isEqualTo(17);
+        assertThat(info.getImageSize()).isEqualTo(299);
+    }
+
+    @Test
+    void scores_are_the_patch_residual_alone_and_rank_a_defect_above_a_normal_cell() {
+        List<String> shots = List.of("elpv/mono/shots/cell0449.png", "elpv/mono/shots/cell0988.png",
+                "elpv/mono/shots/cell0990.png", "elpv/mono/shots/cell1051.png");
+        ScoreResponse self = scorer.score(ScorerGrpcServiceTest.request("self", shots.get(0), shots, ""));
+        assertThat(self.getScore()).as("a shot scored against its own set").isLessThan(1e-5f);
+
+        ScoreResponse r = scorer.score(ScorerGrpcServiceTest.request("q", "elpv/mono/test/defective/cell0039.png",
+                shots, "ignored category"));
+        assertThat(r.hasSH()).isFalse();
+        assertThat(r.hasSI()).isFalse();
+        assertThat(r.hasSA()).isFalse();
+        assertThat(r.getScore()).isEqualTo(r.getSP());
+        assertThat(r.getMapCount()).isEqualTo(17 * 17);
+        assertThat(r.getMapHeight()).isEqualTo(17);
+        float max = 0;
+        for (float v : r.getMapList()) {
+            assertThat(v).isBetween(0f, 1f);
+            max = Math.max(max, v);
+        }
+        assertThat(r.getSP()).isEqualTo(max);
+    }
+}
