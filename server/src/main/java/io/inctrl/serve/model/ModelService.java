@@ -161,7 +161,7 @@ public class ModelService {
     /** Tokens a sentence needs including SOT/EOT; more than the context length cannot be encoded faithfully. */
     public int tokenCount(String sentence) {
         if (!manifest.hasHeads()) {
-            throw new IllegalStateException("bundle " + manifest.bundleId() + " has no text encoder");
+            return 0; // no text encoder: sentences are never tokenised, so any length fits
         }
         return engines.get(0).tokenizer().tokenCount(sentence);
     }

@@ -7,6 +7,8 @@ import io.inctrl.serve.registry.RegistryException;
 /** Maps registry errors one-to-one onto gRPC status codes (same kinds as the REST problem statuses). */
 public final class RegistryGrpcErrors {
 
+    private static final org.jboss.logging.Logger LOG = org.jboss.logging.Logger.getLogger(RegistryGrpcErrors.class);
+
     private RegistryGrpcErrors() {
     }
 
@@ -27,6 +29,8 @@ public final class RegistryGrpcErrors {
             };
             return s.withDescription(e.getMessage()).asRuntimeException();
         }
-        return Status.INTERNAL.withDescription("internal error").withCause(t).asRuntimeException();
+        LOG.error("registry call failed", t);
+        return Status.INTERNAL.withDescription("internal error: " + t.getClass().getSimpleName()
+                + " (details in the server log)").withCause(t).asRuntimeException();
     }
 }
