@@ -22,3 +22,6 @@ export DJL_OFFLINE=true
 
 echo "== live server: client suites in four languages, default-bundle AUROC gate"
 scripts/live-tests.sh
+
+echo "== admin console: browser tests (headless chromium against the server just built)"
+CONSOLE_SKIP_BUILD=1 INCTRL_BUNDLE="$root/build/assets/tiny" console/run-tests.sh

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# End-to-end tests of the admin console in headless Chromium against the REAL server:
+# builds the server (unless CONSOLE_SKIP_BUILD=1), starts it on a free port with the tiny test bundle, an admin key
+# and a temporary data dir, waits for /q/health/ready, runs node's test runner on tests/*.test.mjs, stops the
+# server. Exits non-zero when anything fails. Screenshots land in console/test-artifacts/.
+#   INCTRL_BUNDLE  bundle dir (default: build/assets/tiny, else /tmp/bundles/tiny)
+#   INCTRL_DATA    shared real-image data (default: ../shared/data relative to the repo root)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+cd "$root"
+
+bundle="${INCTRL_BUNDLE:-$root/build/assets/tiny}"
+if [ -z "${INCTRL_BUNDLE:-}" ] && [ ! -f "$bundle/manifest.json" ] && [ -f /tmp/bundles/tiny/manifest.json ]; then
+  bundle=/tmp/bundles/tiny
+fi
+data="${INCTRL_DATA:-$root/../shared/data}"
+[ -f "$bundle/manifest.json" ] || { echo "no model bundle at $bundle (set INCTRL_BUNDLE or run scripts/prepare-test-assets.sh)" >&2; exit 2; }
+[ -d "$data" ] || { echo "no test images at $data (set INCTRL_DATA)" >&2; exit 2; }
+
+[ -x /usr/bin/chromium ] || bash "$root/scripts/install-chromium.sh"
+if [ ! -d "$here/node_modules/playwright-core" ]; then
+  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+jar="$root/server/target/quarkus-app/quarkus-run.jar"
+if [ "${CONSOLE_SKIP_BUILD:-0}" != "1" ] || [ ! -f "$jar" ]; then
+  echo "== building the server"
+  ./mvnw -B -o -q install -DskipTests
+fi
+
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
+work="$(mktemp -d "${TMPDIR:-/tmp}/inctrl-console.XXXXXX")"
+admin_key="console-test-admin-$RANDOM$RANDOM"
+mkdir -p "$here/test-artifacts"
+log="$here/test-artifacts/server.log"
+
+echo "== starting the server on port $port (bundle $bundle, data dir $work)"
+DJL_OFFLINE=true DJL_CACHE_DIR="${DJL_CACHE_DIR:-$root/.djl-cache}" java \
+  -Dquarkus.http.port="$port" -Dquarkus.http.host=127.0.0.1 \
+  -Dinctrl.model.bundle="$bundle" \
+  -Dinctrl.security.admin-key="$admin_key" \
+  -Dinctrl.registry.data-dir="$work/data" \
+  -jar "$jar" >"$log" 2>&1 &
+server_pid=$!
+cleanup() {
+  kill "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+base="http://127.0.0.1:$port"
+for _ in $(seq 1 180); do
+  if curl -fsS "$base/q/health/ready" >/dev/null 2>&1; then break; fi
+  if ! kill -0 "$server_pid" 2>/dev/null; then echo "server exited; log:" >&2; tail -50 "$log" >&2; exit 1; fi
+  sleep 1
+done
+curl -fsS "$base/q/health/ready" >/dev/null || { echo "server not ready after 180 s; log:" >&2; tail -50 "$log" >&2; exit 1; }
+echo "== server ready; running the browser tests"
+
+cd "$here"
+status=0
+CONSOLE_URL="$base" CONSOLE_ADMIN_KEY="$admin_key" INCTRL_DATA="$data" \
+  node --test --test-concurrency=1 tests/*.test.mjs || status=$?
+echo "== screenshots: $(ls "$here/test-artifacts"/*.png 2>/dev/null | wc -l) in console/test-artifacts/"
+exit $status

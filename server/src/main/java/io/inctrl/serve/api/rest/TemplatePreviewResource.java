@@ -1,0 +1,185 @@
+package io.inctrl.serve.api.rest;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.inctrl.serve.model.EncodedImages;
+import io.inctrl.serve.model.InctrlScores;
+import io.inctrl.serve.model.ModelService;
+import io.inctrl.serve.registry.ModelPort;
+import io.inctrl.serve.registry.RegistryException;
+import io.inctrl.serve.registry.TemplateService;
+import io.inctrl.serve.text.PromptTemplates;
+import jakarta.inject.Inject;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import org.jboss.resteasy.reactive.RestForm;
+import org.jboss.resteasy.reactive.multipart.FileUpload;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.util.List;
+
+/**
+ * Dry runs of an edited (unsaved) text-prompt template set for the console: the sentences it yields for a
+ * category with their token counts, and the text prior s_a it gives an image next to the built-in defaults.
+ * Nothing is stored; any authenticated caller may use it (no tenant data is read).
+ */
+@Path("/v1/templates/preview")
+@Produces(MediaType.APPLICATION_JSON)
+public class TemplatePreviewResource {
+
+    /** Bounds the work one preview can ask for (every sentence is tokenized, and encoded for the s_a preview). */
+    static final int MAX_SENTENCES = 5000;
+
+    /** An edited template set (the body of POST /v1/templates) plus the category to fill in. */
+    public record PreviewRequest(String category, List<String> normalStates, List<String> anomalousStates,
+                                 List<String> templates) {
+    }
+
+    public record Sentence(String text, int tokens, boolean tooLong) {
+    }
+
+    /** {@code tooLong} counts sentences over {@code maxTokens}; saving such a set fails with SENTENCE_TOO_LONG. */
+    public record PreviewView(String category, int maxTokens, List<Sentence> normal, List<Sentence> anomalous,
+                              int tooLong) {
+    }
+
+    /** s_a of one image under the edited set and under the defaults; {@code delta} = edited − defaults. */
+    public record PreviewScoreView(String category, Float editedSA, Float defaultSA, Float delta, String bundleId) {
+    }
+
+    @Inject
+    ModelPort model;
+    @Inject
+    ModelService service;
+    @Inject
+    ObjectMapper json;
+
+    /** A vision-only bundle has no text tower: there is nothing to preview (409 instead of a tokenizer failure). */
+    private void requireTextEncoder() {
+        if (!service.manifest().hasHeads()) {
+            throw new RegistryException(RegistryException.Kind.FAILED_PRECONDITION, "NO_TEXT_ENCODER", "bundle "
+                    + service.bundleId() + " is not InCTRL (" + service.manifest().modeDescription()
+                    + "): it has no text encoder, so text-prompt templates have no effect");
+        }
+    }
+
+    @POST
+    @Consumes(MediaType.APPLICATION_JSON)
+    public PreviewView preview(PreviewRequest r) {
+        requireTextEncoder();
+        if (r == null) {
+            throw RegistryException.invalid("MISSING_BODY",
+                    "a JSON body {category, normalStates, anomalousStates, templates} is required");
+        }
+        String category = category(r.category());
+        PromptTemplates t = templates(r.normalStates(), r.anomalousStates(), r.templates());
+        List<Sentence> normal = count(t.normalSentences(category));
+        List<Sentence> anomalous = count(t.anomalousSentences(category));
+        int tooLong = (int) (normal.stream().filter(Sentence::tooLong).count()
+                + anomalous.stream().filter(Sentence::tooLong).count());
+        return new PreviewView(category, TemplateService.MAX_TOKENS, normal, anomalous, tooLong);
+    }
+
+    /**
+     * Multipart: {@code image} (file), {@code category}, and optionally {@code templates}, a JSON object
+     * {normalStates, anomalousStates, templates}; without it the edited set is the defaults.
+     */
+    @POST
+    @Path("/score")
+    @Consumes(MediaType.MULTIPART_FORM_DATA)
+    public PreviewScoreView score(@RestForm("image") FileUpload image, @RestForm("category") String category,
+                                  @RestForm("templates") String templatesJson) {
+        requireTextEncoder();
+        String cat = category(category);
+        PromptTemplates edited = PromptTemplates.defaults();
+        if (templatesJson != null && !templatesJson.isBlank()) {
+            PreviewRequest r;
+            try {
+                r = json.readValue(templatesJson, PreviewRequest.class);
+            } catch (IOException e) {
+                throw RegistryException.invalid("MALFORMED_TEMPLATES",
+                        "part 'templates' must be a JSON object {normalStates, anomalousStates, templates}");
+            }
+            edited = templates(r.normalStates(), r.anomalousStates(), r.templates());
+        }
+        // a set that cannot be saved cannot be previewed either: CLIP would silently truncate long sentences
+        checkTokens(edited, cat);
+        byte[] bytes = read(image);
+        EncodedImages enc = model.encodeImages(List.of(bytes));
+        // s_a depends only on the image and the text prior; the image as its own shot satisfies the score call
+        var self = enc.pool();
+        InctrlScores e = model.score(enc.features(), self, model.textPrior(edited, cat));
+        InctrlScores d = model.score(enc.features(), self, model.textPrior(PromptTemplates.defaults(), cat));
+        Float delta = e.sA() == null || d.sA() == null ? null : e.sA() - d.sA();
+        return new PreviewScoreView(cat, e.sA(), d.sA(), delta, model.bundleId());
+    }
+
+    private List<Sentence> count(List<String> sentences) {
+        return sentences.stream().map(s -> {
+            int n = model.maxTokens(s);
+            return new Sentence(s, n, n > TemplateService.MAX_TOKENS);
+        }).toList();
+    }
+
+    private void checkTokens(PromptTemplates t, String category) {
+        for (List<String> side : List.of(t.normalSentences(category), t.anomalousSentences(category))) {
+            for (String s : side) {
+                int n = model.maxTokens(s);
+                if (n > TemplateService.MAX_TOKENS) {
+                    throw RegistryException.invalid("SENTENCE_TOO_LONG", "sentence '" + s + "' has " + n
+                            + " tokens; CLIP's limit is " + TemplateService.MAX_TOKENS + " including SOT/EOT");
+                }
+            }
+        }
+    }
+
+    private static String category(String category) {
+        String c = category == null ? "" : category.strip();
+        if (c.isEmpty() || c.length() > 128) {
+            throw RegistryException.invalid("INVALID_CATEGORY", "category must be 1-128 characters");
+        }
+        return c;
+    }
+
+    /** The registry's rules (TemplateService): non-empty lists, each entry with the {} placeholder. */
+    private static PromptTemplates templates(List<String> normal, List<String> anomalous, List<String> tmpl) {
+        check("normal state", normal);
+        check("anomalous state", anomalous);
+        check("template", tmpl);
+        if ((long) (normal.size() + anomalous.size()) * tmpl.size() > MAX_SENTENCES) {
+            throw RegistryException.invalid("TOO_MANY_SENTENCES",
+                    "a preview covers at most " + MAX_SENTENCES + " sentences (states x templates)");
+        }
+        return new PromptTemplates(normal, anomalous, tmpl);
+    }
+
+    private static void check(String what, List<String> items) {
+        if (items == null || items.isEmpty()) {
+            throw RegistryException.invalid("EMPTY_TEMPLATE_LIST", "at least one " + what + " is required");
+        }
+        for (String s : items) {
+            if (s == null || !s.contains("{}")) {
+                throw RegistryException.invalid("TEMPLATE_MISSING_SLOT", what + " '" + s + "' must contain the placeholder {}");
+            }
+        }
+    }
+
+    private static byte[] read(FileUpload image) {
+        if (image == null) {
+            throw RegistryException.invalid("EMPTY_IMAGE", "a multipart part named 'image' is required");
+        }
+        try {
+            byte[] b = Files.readAllBytes(image.uploadedFile());
+            if (b.length == 0) {
+                throw RegistryException.invalid("EMPTY_IMAGE", "image is empty (0 bytes)");
+            }
+            return b;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

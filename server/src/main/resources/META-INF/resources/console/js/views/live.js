@@ -1,0 +1,120 @@
+// Live view: polls /q/metrics (Prometheus text) and shows throughput, latency percentiles, queue depth, batch
+// size and device busy time. Renders "not available" when the server exposes no inctrl_* metrics.
+
+import { $, clear, h, s } from '../dom.js';
+import { parsePrometheus, summarize } from '../metrics.js';
+
+const PERIOD_MS = 2000;
+const HISTORY = 60;
+let timer = null;
+let paused = false;
+let prev = null;
+let prevAt = 0;
+const history = { throughput: [], queue: [], p95: [] };
+
+export function init() {
+  $('live-toggle').addEventListener('click', () => {
+    paused = !paused;
+    $('live-toggle').setAttribute('aria-pressed', String(paused));
+    $('live-toggle').textContent = paused ? 'Resume' : 'Pause';
+    if (!paused) poll();
+  });
+  document.addEventListener('visibilitychange', () => { if (!document.hidden && timer) poll(); });
+}
+
+export function show() {
+  prev = null;
+  poll();
+}
+
+export function hide() {
+  clearTimeout(timer);
+  timer = null;
+}
+
+async function poll() {
+  clearTimeout(timer);
+  timer = setTimeout(poll, PERIOD_MS);
+  if (paused || document.hidden) return;
+  let text;
+  try {
+    const res = await fetch('/q/metrics', { headers: { Accept: 'text/plain' }, credentials: 'omit', cache: 'no-store' });
+    if (!res.ok) {
+      unavailable(`The server answers HTTP ${res.status} at /q/metrics: this build has no metrics endpoint.`);
+      return;
+    }
+    text = await res.text();
+  } catch (x) {
+    unavailable(`Cannot reach /q/metrics (${x.message}).`);
+    return;
+  }
+  const cur = parsePrometheus(text);
+  const now = performance.now();
+  const sum = summarize(cur, prev, prev ? (now - prevAt) / 1000 : 0);
+  prev = cur;
+  prevAt = now;
+  if (!sum.available) {
+    unavailable('The server exposes /q/metrics but no inctrl_* metrics yet (they come with the batching serving path).');
+    return;
+  }
+  render(sum);
+}
+
+function unavailable(msg) {
+  $('live-status').textContent = `Metrics not available. ${msg}`;
+  $('live-status').className = 'status warn';
+  clear($('live-cards')).append(h('div', { class: 'card metric muted' }, h('p', {}, 'No live figures to show.')));
+  clear($('live-charts'));
+  clear($('live-stages')).append(h('tr', {}, h('td', { colspan: 5 }, 'No data.')));
+}
+
+const ms = (v) => (v === null || v === undefined ? '—' : `${(v * 1000).toFixed(v < 0.01 ? 2 : 1)} ms`);
+const num = (v, d = 1) => (v === null || v === undefined ? '—' : v.toFixed(d));
+
+function push(list, v) {
+  list.push(v);
+  if (list.length > HISTORY) list.shift();
+}
+
+function render(m) {
+  $('live-status').textContent = `Updated ${new Date().toLocaleTimeString()}`;
+  $('live-status').className = 'status';
+  push(history.throughput, m.throughput ?? 0);
+  push(history.queue, m.queueDepth ?? 0);
+  push(history.p95, m.latency?.p95 ?? 0);
+  const busy = Object.entries(m.deviceBusy).map(([d, v]) => `${d}: ${v === null ? '—' : `${Math.round(v * 100)}%`}`).join(' · ');
+  const card = (label, value, sub, id) => h('div', { class: 'card metric', id },
+    h('p', { class: 'metric-label' }, label), h('p', { class: 'metric-value' }, value), sub && h('p', { class: 'metric-sub' }, sub));
+  clear($('live-cards')).append(
+    card('Throughput', m.throughput === null ? '—' : `${num(m.throughput, 2)} req/s`, 'scored images, last interval', 'live-throughput'),
+    card('Latency p50 / p95 / p99', m.latency ? `${ms(m.latency.p50)} / ${ms(m.latency.p95)} / ${ms(m.latency.p99)}` : '—',
+      m.latency ? (m.latency.windowed ? 'end to end, last interval' : 'end to end, since start') : 'no requests yet', 'live-latency'),
+    card('Queue depth', m.queueDepth === null ? '—' : String(m.queueDepth), 'jobs waiting for a batch', 'live-queue'),
+    card('Mean batch size', num(m.batchSize, 2), 'images per device batch, last interval', 'live-batch'),
+    card('Device busy', busy || '—', 'share of the last interval', 'live-busy'));
+  clear($('live-charts')).append(
+    spark('Throughput (req/s)', history.throughput),
+    spark('Queue depth', history.queue),
+    spark('p95 latency (s)', history.p95));
+  const rows = clear($('live-stages'));
+  for (const [stage, l] of Object.entries(m.stages)) {
+    rows.append(h('tr', {}, h('th', { scope: 'row' }, stage), h('td', {}, l ? String(l.count) : '—'),
+      h('td', {}, ms(l?.p50)), h('td', {}, ms(l?.p95)), h('td', {}, ms(l?.p99))));
+  }
+  if (!rows.children.length) rows.append(h('tr', {}, h('td', { colspan: 5 }, 'No stage latencies reported yet.')));
+}
+
+function spark(title, values) {
+  const W = 240;
+  const H = 56;
+  const max = Math.max(...values, 1e-9);
+  const pts = values.map((v, i) => `${(i / Math.max(1, HISTORY - 1)) * W},${H - 4 - (v / max) * (H - 8)}`).join(' ');
+  const last = values[values.length - 1];
+  if (values.length < 3) {
+    // a line needs a few polls; an almost empty chart reads as broken
+    return h('div', { class: 'card spark' }, h('p', { class: 'metric-label' }, title), h('p', { class: 'metric-sub' }, 'collecting…'));
+  }
+  return h('div', { class: 'card spark' }, h('p', { class: 'metric-label' }, title),
+    s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': `${title}: latest ${last.toFixed(3)}, max ${max.toFixed(3)} over the last ${values.length} polls` },
+      s('polyline', { points: pts, class: 'spark-line' })));
+}

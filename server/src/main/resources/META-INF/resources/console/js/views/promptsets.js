@@ -1,0 +1,249 @@
+// Prompt sets: register from K uploaded shots (drop zone, thumbnails, progress), list, calibration view,
+// threshold override, re-encode, delete.
+
+import { api, describeError, upload } from '../api.js';
+import { $, announce, busy, clear, confirmDialog, fieldError, fmtDate, fmtNum, h, hideError, showError } from '../dom.js';
+import { calibrationPlot } from '../plot.js';
+import { dropZone, fmtBytes, isImage, thumb } from '../uploads.js';
+
+let files = [];
+let current = null;
+/** File names of the shots uploaded in this tab, by set id: the server numbers shots, people know file names. */
+const shotNames = new Map();
+
+export function init() {
+  dropZone($('ps-drop'), $('ps-files'), addFiles);
+  $('ps-form').addEventListener('submit', register);
+  // a field error goes away as soon as the field is filled in
+  for (const id of ['ps-name', 'ps-category']) {
+    $(id).addEventListener('input', () => { if ($(id).value.trim()) fieldError($(id), $(`${id}-error`), ''); });
+  }
+  $('ps-threshold-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const v = $('ps-threshold').value.trim();
+    const t = Number(v);
+    if (v === '' || !(t >= 0 && t <= 1)) {
+      showError($('ps-detail-error'), 'The threshold is a score between 0 and 1.');
+      $('ps-threshold').setAttribute('aria-invalid', 'true');
+      return;
+    }
+    $('ps-threshold').removeAttribute('aria-invalid');
+    setThreshold(t, e.submitter);
+  });
+  $('ps-threshold-range').addEventListener('input', () => { $('ps-threshold').value = $('ps-threshold-range').value; });
+  $('ps-threshold').addEventListener('input', () => { $('ps-threshold-range').value = $('ps-threshold').value; });
+  $('ps-threshold-reset').addEventListener('click', (e) => setThreshold(null, e.currentTarget));
+  $('ps-reencode').addEventListener('click', (e) => busy(e.currentTarget, reencode));
+  $('ps-delete').addEventListener('click', remove);
+  $('ps-try').addEventListener('click', () => { if (current) sessionStorage.setItem('inctrl.console.try-set', current.id); });
+}
+
+export async function show() {
+  await Promise.all([loadTemplates(), refresh()]);
+}
+
+async function loadTemplates() {
+  const sel = $('ps-template');
+  const was = sel.value;
+  try {
+    const list = await api('/v1/templates');
+    clear(sel).append(...list.map((t) => h('option', { value: t.id }, t.builtIn ? `${t.name} (built-in)` : t.name)));
+    if (list.some((t) => t.id === was)) sel.value = was;
+  } catch (x) {
+    showError($('ps-form-error'), x);
+  }
+}
+
+function addFiles(picked) {
+  const bad = picked.filter((f) => !isImage(f));
+  files.push(...picked.filter(isImage));
+  fieldError($('ps-drop'), $('ps-shots-error'),
+    bad.length ? `Skipped ${bad.length} file(s) that are not PNG/JPEG/BMP/TIFF: ${bad.map((f) => f.name).join(', ')}` : '');
+  renderThumbs();
+  $('ps-files').value = '';
+}
+
+function renderThumbs() {
+  const list = clear($('ps-thumbs'));
+  files.forEach((f, i) => list.append(thumb(f, i, () => { files.splice(i, 1); renderThumbs(); })));
+  const total = files.reduce((a, f) => a + f.size, 0);
+  clear($('ps-drop-title')).append(files.length
+    ? h('strong', {}, `${files.length} shot(s) selected (${fmtBytes(total)})`)
+    : h('strong', {}, 'Drop normal shot images here'), files.length ? ' — drop or press to add more' : ' or press to choose files');
+}
+
+function progress(frac, phase) {
+  $('ps-progress-wrap').hidden = false;
+  const p = $('ps-progress');
+  if (phase === 'processing') {
+    p.removeAttribute('value'); // indeterminate while the server encodes and calibrates
+    $('ps-progress-label').textContent = `Uploaded; encoding ${files.length} shots and calibrating on the server…`;
+  } else {
+    p.value = Math.round(frac * 100);
+    $('ps-progress-label').textContent = `Uploading ${Math.round(frac * 100)}%`;
+  }
+}
+
+async function register(e) {
+  e.preventDefault();
+  hideError($('ps-form-error'));
+  const name = $('ps-name').value.trim();
+  const category = $('ps-category').value.trim();
+  let ok = fieldError($('ps-name'), $('ps-name-error'), name ? '' : 'Give the prompt set a name.');
+  ok = fieldError($('ps-category'), $('ps-category-error'), category ? '' : 'Give the product category, e.g. metal_nut.') && ok;
+  ok = fieldError($('ps-drop'), $('ps-shots-error'), files.length ? '' : 'Add at least one normal shot image.') && ok;
+  if (!ok) {
+    document.querySelector('#ps-form [aria-invalid=true]')?.focus();
+    return;
+  }
+  const form = new FormData();
+  form.append('name', name);
+  form.append('category', category);
+  form.append('templateId', $('ps-template').value);
+  form.append('fp16', String($('ps-fp16').checked));
+  for (const f of files) form.append('shots', f, f.name);
+  await busy($('ps-submit'), async () => {
+    progress(0, 'upload');
+    try {
+      const p = await upload('/v1/prompt-sets', form, progress);
+      shotNames.set(p.id, files.map((f) => f.name));
+      files = [];
+      renderThumbs();
+      $('ps-form').reset();
+      announce(`Prompt set ${p.name} registered with ${p.shotCount} shots`);
+      await refresh();
+      open(p);
+    } catch (x) {
+      showError($('ps-form-error'), `Registration failed. ${describeError(x)}`);
+    } finally {
+      $('ps-progress-wrap').hidden = true;
+      $('ps-progress').value = 0;
+    }
+  });
+}
+
+async function refresh() {
+  hideError($('ps-list-error'));
+  let page;
+  try {
+    page = await api('/v1/prompt-sets?pageSize=200');
+  } catch (x) {
+    showError($('ps-list-error'), x);
+    return;
+  }
+  const rows = clear($('ps-rows'));
+  if (!page.items.length) rows.append(h('tr', {}, h('td', { colspan: 6 }, 'No prompt sets yet: register one above.')));
+  for (const p of page.items) {
+    const c = p.calibration;
+    rows.append(h('tr', { dataset: { set: p.name } },
+      h('th', { scope: 'row' }, p.name),
+      h('td', {}, p.category),
+      h('td', {}, String(p.shotCount)),
+      h('td', {}, c.threshold === null ? '—' : `${fmtNum(c.threshold)}${c.thresholdOverridden ? ' (set)' : ''}`),
+      h('td', {}, p.stale ? h('span', { class: 'badge warn', title: `encoded with ${p.bundleId}` }, 'stale: re-encode')
+        : c.outlierShots.length ? h('span', { class: 'badge warn' }, `${c.outlierShots.length} outlier(s)`) : h('span', { class: 'badge ok' }, 'ready')),
+      h('td', { class: 'row-actions' }, h('button', {
+        type: 'button', class: 'btn btn-small', 'aria-label': `Open ${p.name}`, onclick: () => open(p),
+      }, 'Open'))));
+  }
+  if (current) {
+    const again = page.items.find((p) => p.id === current.id);
+    if (again) render(again); else closeDetail();
+  }
+}
+
+function closeDetail() {
+  current = null;
+  $('ps-detail').hidden = true;
+}
+
+function open(p) {
+  render(p);
+  $('ps-detail-h').focus();
+  $('ps-detail').scrollIntoView({ block: 'start' });
+}
+
+function render(p) {
+  current = p;
+  const c = p.calibration;
+  $('ps-detail').hidden = false;
+  hideError($('ps-detail-error'));
+  $('ps-detail-h').textContent = `Prompt set “${p.name}”`;
+  const meta = clear($('ps-meta'));
+  const item = (k, v) => meta.append(h('div', {}, h('dt', {}, k), h('dd', {}, v)));
+  item('Id', h('code', {}, p.id));
+  item('Category', p.category);
+  item('Shots (K)', String(p.shotCount));
+  item('Storage', p.precision);
+  item('Bundle', p.stale ? h('span', { class: 'badge warn' }, `${p.bundleId} (stale)`) : p.bundleId);
+  item('Version', String(p.version));
+  item('Updated', fmtDate(p.updatedAt));
+  item('Suggested threshold', fmtNum(c.suggestedThreshold));
+  item('Threshold in force', c.threshold === null ? 'none' : `${fmtNum(c.threshold)}${c.thresholdOverridden ? ' (override)' : ' (suggested)'}`);
+  if (c.fp16MaxAbsDiff !== null) item('fp16 max score change', c.fp16MaxAbsDiff.toExponential(2));
+
+  const plot = clear($('ps-plot'));
+  if (c.shotScores?.length) plot.append(...calibrationPlot(c, 'ps-cal'));
+  else plot.append(h('p', { class: 'help' }, 'No calibration scores (a single shot cannot be scored against the others).'));
+
+  const warn = clear($('ps-warnings'));
+  const names = shotNames.get(p.id);
+  for (const w of c.warnings || []) {
+    const m = /^shot (\d+) /.exec(w);
+    const file = m && names ? ` — file ${names[Number(m[1])]}` : '';
+    warn.append(h('li', { class: c.outlierShots.length && m ? 'warning strong' : 'warning' }, `⚠ ${w}${file}`));
+  }
+  if (c.outlierShots.length) {
+    warn.append(h('li', { class: 'warning' }, 'Outlier shots may contain a defect or show another product or view: '
+      + 'check them and register the set again without them.'));
+  }
+  $('ps-warnings').setAttribute('role', c.outlierShots.length ? 'alert' : 'list');
+  const t = c.threshold ?? c.suggestedThreshold;
+  $('ps-threshold').value = t === null || t === undefined ? '' : t.toFixed(4);
+  $('ps-threshold').removeAttribute('aria-invalid');
+  $('ps-threshold-range').value = t ?? 0.5;
+  $('ps-threshold-reset').disabled = !c.thresholdOverridden;
+  $('ps-reencode').textContent = p.stale ? 'Re-encode with the loaded bundle (stale)' : 'Re-encode with the loaded bundle';
+}
+
+async function setThreshold(value, button) {
+  if (!current) return;
+  hideError($('ps-detail-error'));
+  await busy(button || $('ps-threshold-reset'), async () => {
+    try {
+      const p = await api(`/v1/prompt-sets/${encodeURIComponent(current.id)}/threshold`, { method: 'PUT', json: { threshold: value } });
+      render(p);
+      announce(value === null ? 'Threshold reset to the suggested value' : `Threshold set to ${value}`);
+      await refresh();
+    } catch (x) {
+      showError($('ps-detail-error'), x);
+    }
+  });
+}
+
+async function reencode() {
+  if (!current) return;
+  hideError($('ps-detail-error'));
+  try {
+    const p = await api(`/v1/prompt-sets/${encodeURIComponent(current.id)}/re-encode`, { method: 'POST' });
+    render(p);
+    announce(`Prompt set ${p.name} re-encoded with ${p.bundleId}`);
+    await refresh();
+  } catch (x) {
+    showError($('ps-detail-error'), x);
+  }
+}
+
+async function remove() {
+  if (!current) return;
+  const p = current;
+  if (!await confirmDialog(`Delete prompt set “${p.name}” and its stored shots? Rigs scoring against it will get NOT_FOUND.`, 'Delete set')) return;
+  try {
+    await api(`/v1/prompt-sets/${encodeURIComponent(p.id)}`, { method: 'DELETE' });
+    closeDetail();
+    announce(`Prompt set ${p.name} deleted`);
+    await refresh();
+  } catch (x) {
+    showError($('ps-detail-error'), x);
+  }
+}
