@@ -51,9 +51,6 @@ final class ScoreStreamCall implements StreamObserver<ScoreRequest> {
         out.disableAutoRequest();
         out.setOnReadyHandler(this::drain);
         out.setOnCancelHandler(this::cancelAll);
-        synchronized (this) {
-            inFlight = 0;
-        }
         out.request(window);
     }
 
