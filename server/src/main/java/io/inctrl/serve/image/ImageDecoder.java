@@ -305,13 +305,8 @@ public final class ImageDecoder {
         return new DecodedImage(mode, mode.pilName(), p.width(), p.height(), out, null, p.format());
     }
 
-    /** Round-to-nearest 16 -> 8 bit: round(v / 257) == (v + 128) / 257 (no ties exist). */
-    static int round16to8(int v) {
-        return (v + 128) / 257;
-    }
-
-    private static DecodedImage gray(BufferedImage bi, String format, PixelMode mode, String sourceMode,
-            java.util.function.IntUnaryOperator map) {
+    /** Band 0 of the raster, row by row, mapped to one byte per pixel (gray levels or palette indices). */
+    private static byte[] firstBand(BufferedImage bi, java.util.function.IntUnaryOperator map) {
         Raster r = bi.getRaster();
         int w = bi.getWidth();
         int h = bi.getHeight();
@@ -323,6 +318,19 @@ public final class ImageDecoder {
                 out[y * w + x] = (byte) map.applyAsInt(row[x]);
             }
         }
+        return out;
+    }
+
+    /** Round-to-nearest 16 -> 8 bit: round(v / 257) == (v + 128) / 257 (no ties exist). */
+    static int round16to8(int v) {
+        return (v + 128) / 257;
+    }
+
+    private static DecodedImage gray(BufferedImage bi, String format, PixelMode mode, String sourceMode,
+            java.util.function.IntUnaryOperator map) {
+        int w = bi.getWidth();
+        int h = bi.getHeight();
+        byte[] out = firstBand(bi, map);
         return new DecodedImage(mode, sourceMode, w, h, out, null, format);
     }
 
@@ -398,17 +406,9 @@ public final class ImageDecoder {
             pal[i * 3 + 1] = (byte) icm.getGreen(i);
             pal[i * 3 + 2] = (byte) icm.getBlue(i);
         }
-        Raster r = bi.getRaster();
         int w = bi.getWidth();
         int h = bi.getHeight();
-        byte[] out = new byte[w * h];
-        int[] row = new int[w];
-        for (int y = 0; y < h; y++) {
-            r.getSamples(0, y, w, 1, 0, row);
-            for (int x = 0; x < w; x++) {
-                out[y * w + x] = (byte) row[x];
-            }
-        }
+        byte[] out = firstBand(bi, v -> v);
         return new DecodedImage(PixelMode.P, "P", w, h, out, pal, format);
     }
 }

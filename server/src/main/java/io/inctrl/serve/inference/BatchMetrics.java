@@ -8,7 +8,6 @@ import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
 /** Batcher events as Prometheus metrics (queue wait, batch sizes, per-device busy time, rejections). */
