@@ -54,6 +54,13 @@ public class PromptSetService {
     /** Serialises re-encoding of one set so concurrent first uses encode it once. */
     private final ConcurrentHashMap<String, Object> locks = new ConcurrentHashMap<>();
 
+    private record Meta(PromptSet set, TemplateSet template, long readAtNanos) {
+    }
+
+    /** Last metadata read per tenant/set, used only while the store is unreachable (inctrl.registry.outage-grace). */
+    private final com.github.benmanes.caffeine.cache.Cache<String, Meta> lastKnown =
+            com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(100_000).build();
+
     public record Page(List<PromptSet> items, String nextPageToken) {
     }
 
@@ -167,12 +174,7 @@ public class PromptSetService {
      * bundle) and the stale policy is REENCODE; never encodes text unless the prior is not yet cached.
      */
     public ResolvedPromptSet resolve(String tenantId, String id) {
-        record Meta(PromptSet set, TemplateSet template) {
-        }
-        Meta m = store.tx(c -> {
-            PromptSet p = find(c, tenantId, id);
-            return new Meta(p, templateService.resolve(c, tenantId, p.templateId()));
-        });
+        Meta m = meta(tenantId, id);
         PromptSet p = m.set;
         String bundleId = model.bundleId();
         if (p.isStale(bundleId)) {
@@ -195,6 +197,29 @@ public class PromptSetService {
         }
         TextPrior prior = prior(m.template, p.category(), bundleId);
         return new ResolvedPromptSet(p, f, prior, p.threshold());
+    }
+
+    /** Metadata from the store (fresh on every request, so changes on other replicas apply at once); see lastKnown. */
+    private Meta meta(String tenantId, String id) {
+        String key = tenantId + '\u0000' + id;
+        try {
+            Meta m = store.tx(c -> {
+                PromptSet p = find(c, tenantId, id);
+                return new Meta(p, templateService.resolve(c, tenantId, p.templateId()), System.nanoTime());
+            });
+            lastKnown.put(key, m);
+            return m;
+        } catch (RegistryException e) {
+            if (e.kind() == RegistryException.Kind.NOT_FOUND) {
+                lastKnown.invalidate(key);
+            }
+            Meta known = e.kind() == RegistryException.Kind.UNAVAILABLE ? lastKnown.getIfPresent(key) : null;
+            if (known != null && System.nanoTime() - known.readAtNanos < config.outageGrace().toNanos()
+                    && featureCache.get(id, known.set.version()) != null) {
+                return known; // store outage: serve the set as last seen, within the grace period
+            }
+            throw e;
+        }
     }
 
     /** The decision threshold of a set (override, else suggestion); empty when the set has none. */

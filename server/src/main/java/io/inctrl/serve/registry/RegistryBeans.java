@@ -17,7 +17,7 @@ public class RegistryBeans {
 
     @Produces
     @ApplicationScoped
-    Store store() {
+    Store store(io.inctrl.serve.lifecycle.FatalErrors fatalErrors) {
         AgroalDataSource ds = AgroalDataSourceUtil.dataSourceIfActive("pg")
                 .map(d -> {
                     LOG.info("prompt registry store: PostgreSQL datasource 'pg'");
@@ -25,7 +25,7 @@ public class RegistryBeans {
                 })
                 .or(() -> AgroalDataSourceUtil.dataSourceIfActive(DataSourceUtil.DEFAULT_DATASOURCE_NAME))
                 .orElseThrow(() -> new IllegalStateException("no active datasource for the prompt registry"));
-        return new Store(ds);
+        return new Store(ds, fatalErrors::record);
     }
 
     @Produces

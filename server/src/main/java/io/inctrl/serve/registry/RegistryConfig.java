@@ -23,6 +23,14 @@ public interface RegistryConfig {
     @WithDefault("reencode")
     StalePolicy stalePolicy();
 
+    /**
+     * While the store is unreachable, API keys and prompt-set metadata (threshold, version, template) last read at
+     * most this long ago keep serving, so scoring by id of cached sets continues through a database outage; older
+     * entries fail with UNAVAILABLE. Changes made elsewhere during an outage are seen at most this late.
+     */
+    @WithDefault("5m")
+    java.time.Duration outageGrace();
+
     Cache cache();
 
     Calibration calibration();

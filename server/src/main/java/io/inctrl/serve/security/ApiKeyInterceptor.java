@@ -9,14 +9,19 @@ import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.inctrl.serve.registry.RegistryException;
 import io.quarkus.grpc.GlobalInterceptor;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.spi.Prioritized;
 import jakarta.inject.Inject;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * Authenticates every gRPC call from its {@code x-api-key} metadata and puts the caller into
  * {@link TenantContext#CALLER}; otherwise closes the call with UNAUTHENTICATED (or RESOURCE_EXHAUSTED over the
- * tenant's rate). Services never read headers themselves. grpc.health.v1 and reflection need no key.
+ * tenant's rate, UNAVAILABLE when the store cannot answer). The lookup may query the registry store, so it runs on
+ * a worker thread while the transport's events wait in a {@link DeferredListener}: the event loop never blocks.
+ * grpc.health.v1 and reflection need no key.
  */
 @ApplicationScoped
 @GlobalInterceptor
@@ -25,28 +30,55 @@ public class ApiKeyInterceptor implements ServerInterceptor, Prioritized {
     @Inject
     Authenticator authenticator;
 
-    /** Probes and tooling carry no tenant data and must work without a key (k8s gRPC probes, grpcurl). */
-    static boolean isPublic(String service) {
-        return service != null && (service.equals("grpc.health.v1.Health") || service.startsWith("grpc.reflection."));
-    }
+    private final Executor workers = Infrastructure.getDefaultWorkerPool();
 
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
-        if (isPublic(call.getMethodDescriptor().getServiceName())) {
+        if (PublicServices.isPublic(call.getMethodDescriptor().getServiceName())) {
             return next.startCall(call, headers);
         }
-        Caller caller;
+        String key = headers.get(TenantContext.API_KEY);
+        Context context = Context.current();
+        DeferredListener<Q> deferred = new DeferredListener<>();
         try {
-            caller = authenticator.authenticate(headers.get(TenantContext.API_KEY));
-        } catch (RegistryException e) {
-            Status status = e.kind() == RegistryException.Kind.RESOURCE_EXHAUSTED ? Status.RESOURCE_EXHAUSTED : Status.UNAUTHENTICATED;
-            call.close(status.withDescription(e.getMessage()), new Metadata());
+            workers.execute(() -> {
+                Caller caller;
+                try {
+                    caller = authenticator.authenticate(key);
+                } catch (RegistryException e) {
+                    deferred.drop();
+                    call.close(status(e), new Metadata());
+                    return;
+                }
+                Context authenticated = context.withValue(TenantContext.CALLER, caller);
+                ServerCall.Listener<Q> listener;
+                try {
+                    listener = Contexts.interceptCall(authenticated, call, headers, next);
+                } catch (RuntimeException e) {
+                    deferred.drop();
+                    call.close(Status.INTERNAL.withDescription("call could not be started"), new Metadata());
+                    return;
+                }
+                deferred.start(listener);
+            });
+        } catch (RejectedExecutionException e) {
+            call.close(Status.UNAVAILABLE.withDescription("server overloaded: retry later"), new Metadata());
             return new ServerCall.Listener<>() { };
         }
-        return Contexts.interceptCall(Context.current().withValue(TenantContext.CALLER, caller), call, headers, next);
+        return deferred;
     }
 
-    /** Runs before other interceptors (higher value = earlier in Quarkus): nothing sees an unauthenticated call. */
+    private static Status status(RegistryException e) {
+        Status s = switch (e.kind()) {
+            case RESOURCE_EXHAUSTED -> Status.RESOURCE_EXHAUSTED;
+            case UNAVAILABLE -> Status.UNAVAILABLE;
+            case PERMISSION_DENIED -> Status.PERMISSION_DENIED;
+            default -> Status.UNAUTHENTICATED;
+        };
+        return s.withDescription(e.getMessage());
+    }
+
+    /** Runs before other interceptors except the drain gate (higher value = earlier in Quarkus). */
     @Override
     public int getPriority() {
         return 10_000;

@@ -30,10 +30,12 @@ public class Authenticator {
     TenantRepository tenants;
     @Inject
     jakarta.enterprise.inject.Instance<TenantService> tenantService;
+    @Inject
+    io.inctrl.serve.registry.RegistryConfig registryConfig;
 
     private final RateLimiter rateLimiter = new RateLimiter();
 
-    private record Cached(Tenant tenant, long expiresAtNanos) {
+    private record Cached(Tenant tenant, long readAtNanos, long expiresAtNanos) {
     }
 
     /** key hash -> tenant; short-lived so revocations on other replicas take effect within key-cache-seconds. */
@@ -87,15 +89,26 @@ public class Authenticator {
         if (c != null && c.expiresAtNanos - now > 0) {
             return c.tenant;
         }
-        Tenant t = store.tx(conn -> {
-            Optional<String> id = tenants.tenantOfKey(conn, hash);
-            return id.isEmpty() ? null : tenants.find(conn, id.get()).orElse(null);
-        });
+        Tenant t;
+        try {
+            t = store.tx(conn -> {
+                Optional<String> id = tenants.tenantOfKey(conn, hash);
+                return id.isEmpty() ? null : tenants.find(conn, id.get()).orElse(null);
+            });
+        } catch (RegistryException e) {
+            // store outage: a key verified recently enough keeps working (bounded by inctrl.registry.outage-grace);
+            // an unknown one is UNAVAILABLE, never UNAUTHENTICATED, since nothing says it is invalid
+            if (e.kind() == RegistryException.Kind.UNAVAILABLE && c != null
+                    && now - c.readAtNanos < registryConfig.outageGrace().toNanos()) {
+                return c.tenant;
+            }
+            throw e;
+        }
         if (t == null) {
             cache.remove(hash);
             return null;
         }
-        cache.put(hash, new Cached(t, now + config.keyCacheSeconds() * 1_000_000_000L));
+        cache.put(hash, new Cached(t, now, now + config.keyCacheSeconds() * 1_000_000_000L));
         return t;
     }
 

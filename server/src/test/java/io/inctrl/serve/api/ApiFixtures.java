@@ -57,8 +57,10 @@ public final class ApiFixtures {
                 .then().statusCode(201).extract().path("id");
     }
 
-    public static ManagedChannel channel(int port) {
-        return ManagedChannelBuilder.forAddress("localhost", port).usePlaintext().build();
+    /** A channel to the gRPC server of the running test application (its own random port). */
+    public static ManagedChannel channel() {
+        return ManagedChannelBuilder.forAddress("localhost", io.inctrl.serve.testing.GrpcTestChannels.grpcPort())
+                .usePlaintext().build();
     }
 
     public static PromptRegistryGrpc.PromptRegistryBlockingStub stub(ManagedChannel ch, String key) {

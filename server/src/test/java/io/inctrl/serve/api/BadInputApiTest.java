@@ -46,7 +46,7 @@ class BadInputApiTest {
 
     @BeforeEach
     void setUp() {
-        channel = ApiFixtures.channel(url.getPort());
+        channel = ApiFixtures.channel();
         t = ApiFixtures.tenant(Map.of("maxPromptSets", 10, "maxShotsPerSet", 4, "requestsPerSecond", 1000));
     }
 

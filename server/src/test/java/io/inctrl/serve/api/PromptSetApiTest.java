@@ -56,7 +56,7 @@ class PromptSetApiTest {
 
     @BeforeEach
     void open() {
-        channel = ApiFixtures.channel(url.getPort());
+        channel = ApiFixtures.channel();
     }
 
     @AfterEach

@@ -48,7 +48,7 @@ class RegistryScoringEndToEndTest {
 
     @BeforeEach
     void open() {
-        channel = ApiFixtures.channel(url.getPort());
+        channel = ApiFixtures.channel();
     }
 
     @AfterEach

@@ -45,7 +45,7 @@ class SecurityApiTest {
 
     @BeforeEach
     void open() {
-        channel = ApiFixtures.channel(url.getPort());
+        channel = ApiFixtures.channel();
     }
 
     @AfterEach

@@ -54,7 +54,7 @@ class TenantIsolationApiTest {
 
     @BeforeEach
     void setUp() {
-        channel = ApiFixtures.channel(url.getPort());
+        channel = ApiFixtures.channel();
         a = ApiFixtures.tenant();
         b = ApiFixtures.tenant();
         setId = ApiFixtures.register(a, "secret-line", 2);

@@ -73,6 +73,10 @@ public final class TestRegistry {
                 return policy;
             }
 
+            public java.time.Duration outageGrace() {
+                return java.time.Duration.ofMinutes(5);
+            }
+
             public Cache cache() {
                 return new Cache() {
                     public long maxBytes() {

@@ -21,6 +21,10 @@ final class GrpcErrors {
         if (cause instanceof ScoringException se) {
             return status(se.kind()).withDescription(se.getMessage()).asRuntimeException();
         }
+        if (cause instanceof java.util.concurrent.CancellationException) {
+            // the caller cancelled or went away: an outcome, not a server error (no log, no error count)
+            return Status.CANCELLED.withDescription("request was cancelled by the client").asRuntimeException();
+        }
         LOG.errorf(cause, "request %s failed", requestId);
         return Status.INTERNAL.withDescription("internal error while scoring request '" + requestId
                 + "': " + cause.getClass().getSimpleName() + " (details in the server log)").asRuntimeException();

@@ -22,6 +22,10 @@ public class RequestMetrics {
     }
 
     void error(String tenant, String rpc, String requestId, Status status) {
+        if (status.getCode() == Status.Code.CANCELLED) {
+            Counter.builder("inctrl.requests.cancelled").tag("rpc", rpc).register(registry).increment();
+            return;
+        }
         Counter.builder("inctrl.request.errors").tag("tenant", tenant).tag("rpc", rpc)
                 .tag("code", status.getCode().name()).register(registry).increment();
         MDC.put("request_id", requestId);

@@ -7,6 +7,7 @@ import io.grpc.stub.StreamObserver;
 import io.inctrl.serve.api.v1.Error;
 import io.inctrl.serve.api.v1.ScoreRequest;
 import io.inctrl.serve.api.v1.ScoreResponse;
+import io.inctrl.serve.lifecycle.Drain;
 import io.inctrl.serve.scoring.ScoreResult;
 import io.inctrl.serve.scoring.ScoringService;
 import java.util.Queue;
@@ -22,6 +23,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * one of {@code window} slots is free, and a slot frees only once its response has been written to a ready
  * transport, so a rig that stops reading stalls its own call at {@code window} requests instead of growing server
  * memory. Responses leave in completion order.
+ * <p>
+ * When the replica drains, the call stops pulling, answers every request it already pulled, then ends: OK if the
+ * client had half-closed, else UNAVAILABLE so the client resends its unanswered ids to another replica. A client
+ * cancel drops the call's queued work without counting or logging it as an error.
  */
 final class ScoreStreamCall implements StreamObserver<ScoreRequest> {
 
@@ -34,6 +39,8 @@ final class ScoreStreamCall implements StreamObserver<ScoreRequest> {
     private final String tenant;
     private final RequestMetrics metrics;
     private final Context context;
+    private final Drain drain;
+    private final Runnable onDrain = this::drain;
     private final Queue<ScoreResponse> ready = new ConcurrentLinkedQueue<>();
     private final Set<CompletableFuture<ScoreResult>> running = ConcurrentHashMap.newKeySet();
     private int inFlight;          // guarded by this: pulled requests whose response has not been written yet
@@ -41,28 +48,36 @@ final class ScoreStreamCall implements StreamObserver<ScoreRequest> {
     private boolean finished;      // guarded by this
 
     ScoreStreamCall(ServerCallStreamObserver<ScoreResponse> out, ScoringService scoring, Executor executor,
-                    String tenant, int window, RequestMetrics metrics) {
+                    String tenant, int window, RequestMetrics metrics, Drain drain) {
         this.metrics = metrics;
         this.out = out;
         this.scoring = scoring;
         this.executor = executor;
         this.tenant = tenant;
         this.context = Context.current();
+        this.drain = drain;
         out.disableAutoRequest();
         out.setOnReadyHandler(this::drain);
         out.setOnCancelHandler(this::cancelAll);
         out.request(window);
+        drain.onDrain(onDrain);
     }
 
     @Override
     public void onNext(ScoreRequest request) {
         PULLED.incrementAndGet();
-        metrics.request(tenant, "ScoreStream");
         synchronized (this) {
+            if (finished) {
+                return; // arrived after a drain closed the call: the client resends it elsewhere
+            }
             inFlight++;
         }
+        metrics.request(tenant, "ScoreStream");
         // preparation (decoding, inline shots) blocks: never on the transport thread
         executor.execute(() -> {
+            if (out.isCancelled()) {
+                return; // the client went away while this waited for a thread: no work for nobody
+            }
             CompletableFuture<ScoreResult> f;
             try {
                 f = scoring.scoreAsync(ScoreMessages.command(request, tenant, context));
@@ -71,6 +86,9 @@ final class ScoreStreamCall implements StreamObserver<ScoreRequest> {
                 return;
             }
             running.add(f);
+            if (out.isCancelled()) {
+                f.cancel(false);
+            }
             f.whenComplete((result, error) -> {
                 running.remove(f);
                 complete(error == null ? ScoreMessages.response(result, request.getOmitMap())
@@ -102,20 +120,27 @@ final class ScoreStreamCall implements StreamObserver<ScoreRequest> {
         if (finished || out.isCancelled()) {
             return;
         }
+        boolean draining = drain.draining();
         while (out.isReady() && !ready.isEmpty()) {
             out.onNext(ready.poll());
             inFlight--;
-            if (!halfClosed) {
+            if (!halfClosed && !draining) {
                 out.request(1);
             }
         }
-        if (halfClosed && inFlight == 0 && ready.isEmpty()) {
+        if (inFlight == 0 && ready.isEmpty() && (halfClosed || draining)) {
             finished = true;
-            out.onCompleted();
+            drain.removeListener(onDrain);
+            if (halfClosed) {
+                out.onCompleted();
+            } else {
+                out.onError(DrainInterceptor.drainingStatus().asRuntimeException(DrainInterceptor.drainingTrailers(drain)));
+            }
         }
     }
 
     private void cancelAll() {
+        drain.removeListener(onDrain);
         running.forEach(f -> f.cancel(false));
     }
 

@@ -9,6 +9,7 @@ import io.inctrl.serve.api.v1.ScoreRequest;
 import io.inctrl.serve.api.v1.ScoreResponse;
 import io.inctrl.serve.api.v1.ScorerGrpc;
 import io.inctrl.serve.config.InctrlConfig;
+import io.inctrl.serve.lifecycle.Drain;
 import io.inctrl.serve.model.BundleManifest;
 import io.inctrl.serve.model.ModelService;
 import io.inctrl.serve.scoring.ScoreResult;
@@ -40,6 +41,9 @@ public class ScorerGrpcService extends ScorerGrpc.ScorerImplBase {
     @Inject
     RequestMetrics metrics;
 
+    @Inject
+    Drain drain;
+
     private final Executor executor = Infrastructure.getDefaultWorkerPool();
 
     @Override
@@ -58,6 +62,9 @@ public class ScorerGrpcService extends ScorerGrpc.ScorerImplBase {
             }
         });
         executor.execute(() -> {
+            if (out.isCancelled()) {
+                return; // the caller gave up while this waited for a thread
+            }
             CompletableFuture<ScoreResult> f;
             try {
                 f = scoring.scoreAsync(ScoreMessages.command(request, tenant, context));
@@ -92,7 +99,7 @@ public class ScorerGrpcService extends ScorerGrpc.ScorerImplBase {
     @Override
     public StreamObserver<ScoreRequest> scoreStream(StreamObserver<ScoreResponse> responses) {
         return new ScoreStreamCall((ServerCallStreamObserver<ScoreResponse>) responses, scoring, executor,
-                TenantAccess.current(), config.limits().streamWindow(), metrics);
+                TenantAccess.current(), config.limits().streamWindow(), metrics, drain);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.inctrl.serve.api.health;
 
 import grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus;
+import io.inctrl.serve.lifecycle.Drain;
 import io.inctrl.serve.model.ModelService;
 import io.quarkus.grpc.runtime.health.GrpcHealthStorage;
 import io.quarkus.runtime.ShutdownEvent;
@@ -9,7 +10,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 
-/** Standard grpc.health.v1: NOT_SERVING until the model is loaded and warmed up, NOT_SERVING again on shutdown. */
+/** Standard grpc.health.v1: NOT_SERVING until the model is loaded and warmed up, NOT_SERVING as soon as a drain begins. */
 @ApplicationScoped
 public class GrpcHealthStatus {
 
@@ -21,9 +22,13 @@ public class GrpcHealthStatus {
     @Inject
     ModelService model;
 
+    @Inject
+    Drain drain;
+
     void onStart(@Observes StartupEvent event) {
         set(ServingStatus.NOT_SERVING);
         set(model.ready() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
+        drain.onDrain(() -> set(ServingStatus.NOT_SERVING));
     }
 
     void onStop(@Observes ShutdownEvent event) {

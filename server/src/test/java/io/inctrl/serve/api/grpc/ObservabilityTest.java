@@ -39,7 +39,7 @@ class ObservabilityTest {
 
     @Test
     void http_readiness_names_the_bundle() {
-        given().when().get("/q/health/ready").then().statusCode(200)
+        given().when().get(GrpcTestChannels.managementUrl("/q/health/ready")).then().statusCode(200)
                 .body("checks.find { it.name == 'model' }.status", equalTo("UP"))
                 .body("checks.find { it.name == 'model' }.data.random_weights", equalTo(true));
     }
@@ -53,7 +53,7 @@ class ObservabilityTest {
         } finally {
             GrpcTestChannels.close(channel);
         }
-        String metrics = given().when().get("/q/metrics").then().statusCode(200).extract().asString();
+        String metrics = given().when().get(GrpcTestChannels.managementUrl("/q/metrics")).then().statusCode(200).extract().asString();
         assertThat(metrics).contains("inctrl_queue_depth", "inctrl_batch_size_count", "inctrl_queue_wait_seconds",
                 "inctrl_device_busy_seconds_total", "inctrl_stage_latency_seconds_bucket{stage=\"encode\"",
                 "inctrl_stage_latency_seconds_bucket{stage=\"decode\"", "inctrl_stage_latency_seconds_bucket{stage=\"score\"",
