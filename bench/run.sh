@@ -59,16 +59,18 @@ if [ "$mem" = 1 ]; then
   # d) needs the idle server's RSS: start the real server on this bundle, wait until it is ready (model loaded and
   # warmed up), then measure the per-set footprint in a separate JVM and project the server with 1,000 sets.
   log=$(mktemp)
-  java -Dinctrl.model.bundle="$bundle" -Dquarkus.http.port="$port" \
+  mport=$((port + 1)); gport=$((port + 2))
+  java -Dinctrl.model.bundle="$bundle" -Dquarkus.http.port="$port" -Dquarkus.management.port="$mport" \
+       -Dquarkus.grpc.server.port="$gport" \
        -jar server/target/quarkus-app/quarkus-run.jar >"$log" 2>&1 &
   spid=$!
   trap 'kill $spid 2>/dev/null || true; rm -f "$log"' EXIT
   for _ in $(seq 1 240); do
-    if curl -fs "http://localhost:$port/q/health/ready" >/dev/null 2>&1; then break; fi
+    if curl -fs "http://localhost:$mport/q/health/ready" >/dev/null 2>&1; then break; fi
     kill -0 $spid 2>/dev/null || { echo "server exited:"; tail -30 "$log"; exit 1; }
     sleep 1
   done
-  curl -fs "http://localhost:$port/q/health/ready" >/dev/null || { echo "server not ready after 240 s"; tail -30 "$log"; exit 1; }
+  curl -fs "http://localhost:$mport/q/health/ready" >/dev/null || { echo "server not ready after 240 s"; tail -30 "$log"; exit 1; }
   sleep 2
   bench --only d --server-pid "$spid"
 fi

@@ -29,7 +29,8 @@ if [ "${CONSOLE_SKIP_BUILD:-0}" != "1" ] || [ ! -f "$jar" ]; then
   ./mvnw -B -o -q install -DskipTests
 fi
 
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+port="$(free_port)"; grpc_port="$(free_port)"; mgmt_port="$(free_port)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/inctrl-console.XXXXXX")"
 admin_key="console-test-admin-$RANDOM$RANDOM"
 mkdir -p "$here/test-artifacts"
@@ -38,6 +39,8 @@ log="$here/test-artifacts/server.log"
 echo "== starting the server on port $port (bundle $bundle, data dir $work)"
 DJL_OFFLINE=true DJL_CACHE_DIR="${DJL_CACHE_DIR:-$root/.djl-cache}" java \
   -Dquarkus.http.port="$port" -Dquarkus.http.host=127.0.0.1 \
+  -Dquarkus.grpc.server.port="$grpc_port" -Dquarkus.grpc.server.host=127.0.0.1 \
+  -Dquarkus.management.port="$mgmt_port" -Dquarkus.management.host=127.0.0.1 \
   -Dinctrl.model.bundle="$bundle" \
   -Dinctrl.security.admin-key="$admin_key" \
   -Dinctrl.registry.data-dir="$work/data" \
@@ -51,12 +54,13 @@ cleanup() {
 trap cleanup EXIT
 
 base="http://127.0.0.1:$port"
+ready="http://127.0.0.1:$mgmt_port/q/health/ready"
 for _ in $(seq 1 180); do
-  if curl -fsS "$base/q/health/ready" >/dev/null 2>&1; then break; fi
+  if curl -fsS "$ready" >/dev/null 2>&1; then break; fi
   if ! kill -0 "$server_pid" 2>/dev/null; then echo "server exited; log:" >&2; tail -50 "$log" >&2; exit 1; fi
   sleep 1
 done
-curl -fsS "$base/q/health/ready" >/dev/null || { echo "server not ready after 180 s; log:" >&2; tail -50 "$log" >&2; exit 1; }
+curl -fsS "$ready" >/dev/null || { echo "server not ready after 180 s; log:" >&2; tail -50 "$log" >&2; exit 1; }
 echo "== server ready; running the browser tests"
 
 cd "$here"

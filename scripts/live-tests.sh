@@ -17,13 +17,15 @@ free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0)
 
 start_server() { # bundle, log, extra -D args...
   local bundle="$1" log="$2"; shift 2
-  port="$(free_port)"
+  port="$(free_port)"; http_port="$(free_port)"; mgmt_port="$(free_port)"   # port = gRPC, what clients dial
   datadir="$(mktemp -d)"
-  java -Dquarkus.http.port="$port" -Dquarkus.http.host=127.0.0.1 -Dinctrl.model.bundle="$bundle" \
+  java -Dquarkus.http.port="$http_port" -Dquarkus.http.host=127.0.0.1 -Dinctrl.model.bundle="$bundle" \
+       -Dquarkus.grpc.server.port="$port" -Dquarkus.grpc.server.host=127.0.0.1 \
+       -Dquarkus.management.port="$mgmt_port" -Dquarkus.management.host=127.0.0.1 \
        -Dinctrl.registry.data-dir="$datadir" "$@" -jar "$jar" > "$log" 2>&1 &
   pid=$!
   for _ in $(seq 1 180); do
-    if curl -fsS "http://127.0.0.1:$port/q/health/ready" >/dev/null 2>&1; then echo "server up on $port ($bundle)"; return 0; fi
+    if curl -fsS "http://127.0.0.1:$mgmt_port/q/health/ready" >/dev/null 2>&1; then echo "server up on $port ($bundle)"; return 0; fi
     if ! kill -0 "$pid" 2>/dev/null; then echo "server died:"; tail -50 "$log"; return 1; fi
     sleep 1
   done

@@ -322,7 +322,7 @@ step('live view shows metrics or says they are unavailable', async () => {
   // second poll: rates need two scrapes
   await page.waitForTimeout(2500);
   const status = await visibleText('#live-status');
-  const metrics = await (await fetch(`${BASE}/q/metrics`)).text().catch(() => '');
+  const metrics = await (await fetch(`${BASE}/v1/metrics`, { headers: { 'X-API-Key': ADMIN } })).text().catch(() => '');
   if (/^inctrl_/m.test(metrics)) {
     assert.match(status, /Updated/);
     assert.match(await visibleText('#live-queue'), /Queue depth/);

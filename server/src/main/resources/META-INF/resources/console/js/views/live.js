@@ -1,8 +1,9 @@
-// Live view: polls /q/metrics (Prometheus text) and shows throughput, latency percentiles, queue depth, batch
+// Live view: polls /v1/metrics (Prometheus text, with the signed-in key) and shows throughput, latency percentiles, queue depth, batch
 // size and device busy time. Renders "not available" when the server exposes no inctrl_* metrics.
 
 import { $, clear, h, s } from '../dom.js';
 import { parsePrometheus, summarize } from '../metrics.js';
+import { session } from '../api.js';
 
 const PERIOD_MS = 2000;
 const HISTORY = 60;
@@ -38,14 +39,16 @@ async function poll() {
   if (paused || document.hidden) return;
   let text;
   try {
-    const res = await fetch('/q/metrics', { headers: { Accept: 'text/plain' }, credentials: 'omit', cache: 'no-store' });
+    const headers = { Accept: 'text/plain' };
+    if (session.key) headers['X-API-Key'] = session.key;
+    const res = await fetch('/v1/metrics', { headers, credentials: 'omit', cache: 'no-store' });
     if (!res.ok) {
-      unavailable(`The server answers HTTP ${res.status} at /q/metrics: this build has no metrics endpoint.`);
+      unavailable(`The server answers HTTP ${res.status} at /v1/metrics.`);
       return;
     }
     text = await res.text();
   } catch (x) {
-    unavailable(`Cannot reach /q/metrics (${x.message}).`);
+    unavailable(`Cannot reach /v1/metrics (${x.message}).`);
     return;
   }
   const cur = parsePrometheus(text);
@@ -54,7 +57,7 @@ async function poll() {
   prev = cur;
   prevAt = now;
   if (!sum.available) {
-    unavailable('The server exposes /q/metrics but no inctrl_* metrics yet (they come with the batching serving path).');
+    unavailable('The server exposes /v1/metrics but no inctrl_* metrics yet.');
     return;
   }
   render(sum);
