@@ -46,6 +46,9 @@ public class ScoringService {
     @Inject
     MeterRegistry registry;
 
+    @Inject
+    StageSpans spans;
+
     private Timer decodeTimer;
     private Timer preprocessTimer;
     private Timer encodeTimer;
@@ -82,6 +85,7 @@ public class ScoringService {
      */
     public CompletableFuture<ScoreResult> scoreAsync(ScoreCommand cmd) {
         long start = System.nanoTime();
+        io.opentelemetry.context.Context traceParent = io.opentelemetry.context.Context.current();
         validate(cmd);
         checkDeadline(cmd.deadline());
         ImagePipeline.Prepared query = images.prepare(cmd.image(), "image");
@@ -122,8 +126,10 @@ public class ScoringService {
             return job.thenApply(out -> {
                 long total = System.nanoTime() - start;
                 record(decodeNanos, preprocessNanos, out, total);
-                return new ScoreResult(cmd.requestId(), out.scores(), model.bundleId(), p.threshold(), decodeNanos,
-                        preprocessNanos, out.encodeNanos(), out.scoreNanos(), out.queueNanos(), total);
+                ScoreResult r = new ScoreResult(cmd.requestId(), out.scores(), model.bundleId(), p.threshold(),
+                        decodeNanos, preprocessNanos, out.encodeNanos(), out.scoreNanos(), out.queueNanos(), total);
+                spans.record(traceParent, r, out.batchSize(), out.device());
+                return r;
             });
         }).exceptionallyCompose(t -> CompletableFuture.failedFuture(
                 InferenceService.translate(t instanceof java.util.concurrent.CompletionException ? t.getCause() : t)));

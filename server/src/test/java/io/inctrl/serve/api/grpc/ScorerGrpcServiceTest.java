@@ -34,7 +34,7 @@ import org.junit.jupiter.api.Test;
 
 /** Real gRPC calls through the running server (tiny random-init bundle), checked against the Python reference. */
 @QuarkusTest
-class ScorerGrpcServiceTest {
+public class ScorerGrpcServiceTest {
 
     @GrpcClient("scorer")
     ScorerGrpc.ScorerBlockingStub blocking;
@@ -159,7 +159,7 @@ class ScorerGrpcServiceTest {
                 });
     }
 
-    static ScoreRequest request(String id, String query, List<String> shots, String category) {
+    public static ScoreRequest request(String id, String query, List<String> shots, String category) {
         InlinePrompts.Builder inline = InlinePrompts.newBuilder().setCategory(category);
         shots.forEach(s -> inline.addShots(bytes(s)));
         return ScoreRequest.newBuilder().setRequestId(id).setImage(bytes(query)).setInline(inline).build();
