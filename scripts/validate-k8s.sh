@@ -114,7 +114,7 @@ for p in "${PROFILES[@]}"; do
     for v in "${K8S_VERSIONS[@]}"; do
         render=$OUT/$p-$v.yaml
         # shellcheck disable=SC2086
-        helm template inctrl "$CHART" --namespace inctrl --kube-version "$v" ${PROFILE_ARGS[$p]} > "$render"
+        helm template inctrl-serve "$CHART" --namespace inctrl --kube-version "$v" ${PROFILE_ARGS[$p]} > "$render"
         if kc=$(kubeconform -strict -summary -kubernetes-version "$v" -skip "$CRD_KINDS" \
             -schema-location "$SCHEMAS/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json" \
             "$render" 2>&1); then
@@ -143,12 +143,19 @@ for p in "${PROFILES[@]}"; do
     SUMMARY[$p]=$line
 done
 
+# The namespace manifest (Pod Security Admission labels) outside the chart.
+for v in "${K8S_VERSIONS[@]}"; do
+    kubeconform -strict -kubernetes-version "$v" \
+        -schema-location "$SCHEMAS/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json" \
+        k8s/namespace.yaml || failures=$((failures + 1))
+done
+
 # ---- the chart refuses unsafe values ----------------------------------------------------------------------------
 refuse() { # description expected-message helm-args...
     local what=$1 expect=$2
     shift 2
     local msg
-    if msg=$(helm template inctrl "$CHART" --kube-version "${K8S_VERSIONS[0]}" "$@" 2>&1); then
+    if msg=$(helm template inctrl-serve "$CHART" --kube-version "${K8S_VERSIONS[0]}" "$@" 2>&1); then
         echo "chart accepted $what"
         failures=$((failures + 1))
     elif ! grep -q "$expect" <<< "$msg"; then
