@@ -131,12 +131,19 @@ for p in "${PROFILES[@]}"; do
     done
     render=$OUT/$p-${K8S_VERSIONS[0]}.yaml
     kube_minor=v${K8S_VERSIONS[0]%.*}
-    ks=$(kube-score score --output-format ci --kubernetes-version "$kube_minor" "$render" || true)
+    ks_rc=0
+    ks=$(kube-score score --output-format ci --kubernetes-version "$kube_minor" "$render" 2>&1) || ks_rc=$?
     critical=$(grep -c '^\[CRITICAL\]' <<< "$ks" || true)
     warning=$(grep -c '^\[WARNING\]' <<< "$ks" || true)
     grep -E '^\[(CRITICAL|WARNING)\]' <<< "$ks" || true
-    line+=", kube-score: $critical critical, $warning warning"
-    if ((critical > 0)); then failures=$((failures + 1)); fi
+    if ((critical == 0 && ks_rc != 0)); then # exit 1 without a CRITICAL line: kube-score itself failed
+        echo "$ks"
+        line+=", kube-score FAILED (exit $ks_rc)"
+        failures=$((failures + 1))
+    else
+        line+=", kube-score: $critical critical, $warning warning"
+        if ((critical > 0)); then failures=$((failures + 1)); fi
+    fi
     if ct=$("$VENV/bin/python" k8s/validate/check_renders.py --adapter k8s/monitoring/prometheus-adapter-values.yaml "$render"); then
         line+=", contract ok"
     else
