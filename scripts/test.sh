@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the project. Installs what a fresh machine lacks (Python venv from PyPI, PostgreSQL via apt),
 # generates the test bundles and fixtures, then runs the exporter's pytest suite, the Maven build with both parity
-# tiers, and the live end-to-end suites (clients, AUROC gate) against the built server.
+# tiers, the live end-to-end suites (clients, AUROC gate) against the built server, the console's browser tests,
+# the system tests (whole server processes) and the offline validation of the Kubernetes chart.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -25,3 +26,12 @@ scripts/live-tests.sh
 
 echo "== admin console: browser tests (headless chromium against the server just built)"
 CONSOLE_SKIP_BUILD=1 INCTRL_BUNDLE="$root/build/assets/tiny" console/run-tests.sh
+
+echo "== system tests: whole server processes (drain, kill -9 durability, database outage, runtime contract,"
+echo "   transport limits, replicas on one PostgreSQL, soak); INCTRL_SYSTEM_TESTS_FAST=1 skips the slow tier"
+marker=()
+[ "${INCTRL_SYSTEM_TESTS_FAST:-0}" = "1" ] && marker=(-m "not slow")
+(cd tests/system && "$root/build/venv/bin/python" -m pytest -q -rs "${marker[@]}" .)
+
+echo "== Kubernetes packaging: helm lint, kubeconform (two versions), kube-score, promtool (offline)"
+scripts/validate-k8s.sh
