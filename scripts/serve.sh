@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Starts the server on its embedded defaults (default bundle in models/, H2 registry in ./data) at
-# http://localhost:8080 (gRPC, REST, console at /console).
+# Starts the server on its embedded defaults (default bundle in models/, H2 registry in ./data): REST and the console
+# at http://localhost:8080 (/console), gRPC on localhost:9000, health and metrics on :9090 (management interface).
 # Builds the server first if needed. Extra arguments are passed to java, e.g. -Dinctrl.model.bundle=/path/to/bundle
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -19,4 +19,4 @@ fi
 export INCTRL_SECURITY_ADMIN_KEY
 export DJL_OFFLINE=true
 export DJL_CACHE_DIR="${DJL_CACHE_DIR:-$root/.djl-cache}"
-exec java "$@" -jar "$jar"
+exec java -XX:+ExitOnOutOfMemoryError "$@" -jar "$jar"
