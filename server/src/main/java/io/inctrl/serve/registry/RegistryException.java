@@ -1,5 +1,7 @@
 package io.inctrl.serve.registry;
 
+import io.inctrl.serve.logging.LogSafe;
+
 /**
  * Every failure the registry and security layers report. {@link Kind} maps one-to-one onto a gRPC status and an
  * HTTP status; {@code reason} is a stable machine-readable code (e.g. {@code EMPTY_IMAGE}).
@@ -44,9 +46,12 @@ public class RegistryException extends RuntimeException {
         return new RegistryException(Kind.INVALID_ARGUMENT, reason, message);
     }
 
-    /** The same message whether the object is missing or belongs to another tenant (no existence oracle). */
+    /**
+     * The same message whether the object is missing or belongs to another tenant (no existence oracle). The id is
+     * echoed through {@link LogSafe}: a 9,000-character id must not overflow gRPC's 8 KiB trailer limit.
+     */
     public static RegistryException notFound(String what, String id) {
-        return new RegistryException(Kind.NOT_FOUND, "NOT_FOUND", what + " '" + id + "' not found");
+        return new RegistryException(Kind.NOT_FOUND, "NOT_FOUND", what + " '" + LogSafe.of(id) + "' not found");
     }
 
     public static RegistryException quota(String reason, String message) {

@@ -1,11 +1,12 @@
 package io.inctrl.serve.registry;
 
+import io.inctrl.serve.logging.InternalErrors;
+
 import javax.sql.DataSource;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
-import java.util.UUID;
 import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
@@ -16,7 +17,8 @@ import org.jboss.logging.Logger;
  * Failure policy: when the database cannot be reached, callers fail fast (UNAVAILABLE) for {@link #RETRY_INTERVAL_NANOS}
  * instead of each waiting out a connection timeout; messages never carry SQL, hosts or driver text (those go to the
  * log with an error id). An embedded database that closed itself (after an out-of-memory error) is fatal: it is
- * reported to {@code onFatal} so liveness turns DOWN and the process gets restarted.
+ * reported to {@code onFatal} so liveness turns DOWN and the process gets restarted. Inputs are bounded before they
+ * get here: a value too long for its column is the caller's 400, not a store error.
  */
 public final class Store {
 
@@ -98,10 +100,9 @@ public final class Store {
             unreachableUntil = System.nanoTime() + RETRY_INTERVAL_NANOS;
             return unavailable();
         }
-        String errorId = UUID.randomUUID().toString();
-        LOG.errorf(e, "registry store error %s", errorId);
+        String errorId = InternalErrors.log("registry store error (SQLSTATE " + e.getSQLState() + ")", e);
         return new RegistryException(RegistryException.Kind.UNAVAILABLE, "STORE_ERROR",
-                "the registry store could not complete the operation (error id " + errorId + ")", e);
+                "the registry store could not complete the operation: " + InternalErrors.clientMessage(errorId), e);
     }
 
     /** SQLSTATE class 08 (connection exception), or the pool giving up on acquiring a connection. */

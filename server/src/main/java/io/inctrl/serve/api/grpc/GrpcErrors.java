@@ -2,13 +2,15 @@ package io.inctrl.serve.api.grpc;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.inctrl.serve.logging.InternalErrors;
+import io.inctrl.serve.logging.LogSafe;
 import io.inctrl.serve.scoring.ScoringException;
-import org.jboss.logging.Logger;
 
-/** Maps use-case failures onto gRPC statuses with a message the caller can act on. */
+/**
+ * Maps use-case failures onto gRPC statuses with a message the caller can act on. Unexpected failures (and
+ * INTERNAL ones, whose message may carry exception text) reach the caller as an error id only.
+ */
 final class GrpcErrors {
-
-    private static final Logger LOG = Logger.getLogger(GrpcErrors.class);
 
     private GrpcErrors() {
     }
@@ -18,16 +20,15 @@ final class GrpcErrors {
         if (cause instanceof StatusRuntimeException sre) {
             return sre;
         }
-        if (cause instanceof ScoringException se) {
+        if (cause instanceof ScoringException se && se.kind() != ScoringException.Kind.INTERNAL) {
             return status(se.kind()).withDescription(se.getMessage()).asRuntimeException();
         }
         if (cause instanceof java.util.concurrent.CancellationException) {
             // the caller cancelled or went away: an outcome, not a server error (no log, no error count)
             return Status.CANCELLED.withDescription("request was cancelled by the client").asRuntimeException();
         }
-        LOG.errorf(cause, "request %s failed", requestId);
-        return Status.INTERNAL.withDescription("internal error while scoring request '" + requestId
-                + "': " + cause.getClass().getSimpleName() + " (details in the server log)").asRuntimeException();
+        String errorId = InternalErrors.log("scoring request " + LogSafe.of(requestId) + " failed", cause);
+        return Status.INTERNAL.withDescription(InternalErrors.clientMessage(errorId)).asRuntimeException();
     }
 
     static Status status(ScoringException.Kind kind) {

@@ -2,12 +2,14 @@ package io.inctrl.serve.api.grpc;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.inctrl.serve.logging.InternalErrors;
 import io.inctrl.serve.registry.RegistryException;
 
-/** Maps registry errors one-to-one onto gRPC status codes (same kinds as the REST problem statuses). */
+/**
+ * Maps registry errors one-to-one onto gRPC status codes (same kinds as the REST problem statuses); anything else
+ * is INTERNAL with an error id, its details only in the server log.
+ */
 public final class RegistryGrpcErrors {
-
-    private static final org.jboss.logging.Logger LOG = org.jboss.logging.Logger.getLogger(RegistryGrpcErrors.class);
 
     private RegistryGrpcErrors() {
     }
@@ -29,8 +31,7 @@ public final class RegistryGrpcErrors {
             };
             return s.withDescription(e.getMessage()).asRuntimeException();
         }
-        LOG.error("registry call failed", t);
-        return Status.INTERNAL.withDescription("internal error: " + t.getClass().getSimpleName()
-                + " (details in the server log)").withCause(t).asRuntimeException();
+        String errorId = InternalErrors.log("registry call failed", t);
+        return Status.INTERNAL.withDescription(InternalErrors.clientMessage(errorId)).asRuntimeException();
     }
 }
