@@ -5,6 +5,7 @@ import io.inctrl.serve.api.rest.Views.PromptSetView;
 import io.inctrl.serve.api.rest.Views.ScoreView;
 import io.inctrl.serve.api.rest.Views.StorageView;
 import io.inctrl.serve.api.rest.Views.ThresholdRequest;
+import io.inctrl.serve.logging.LogSafe;
 import io.inctrl.serve.registry.ModelPort;
 import io.inctrl.serve.registry.PromptSet;
 import io.inctrl.serve.registry.PromptSetService;
@@ -13,7 +14,6 @@ import io.inctrl.serve.security.CurrentCaller;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
-import jakarta.ws.rs.DefaultValue;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.PUT;
@@ -23,6 +23,9 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
 import org.jboss.resteasy.reactive.RestForm;
 import org.jboss.resteasy.reactive.multipart.FileUpload;
 
@@ -51,9 +54,10 @@ public class PromptSetResource {
     @POST
     @Consumes(MediaType.MULTIPART_FORM_DATA)
     public Response create(@RestForm("name") String name, @RestForm("category") String category,
-                           @RestForm("templateId") String templateId, @RestForm("fp16") @DefaultValue("false") boolean fp16,
+                           @RestForm("templateId") String templateId, @RestForm("fp16") @Parameter(schema = @Schema(type = SchemaType.BOOLEAN)) String fp16,
                            @RestForm("shots") List<FileUpload> shots) {
         String tenant = caller.tenantId();
+        boolean half = parseBoolean("fp16", fp16);
         List<byte[]> images = new ArrayList<>();
         for (FileUpload f : shots == null ? List.<FileUpload>of() : shots) {
             try {
@@ -62,13 +66,15 @@ public class PromptSetResource {
                 throw new UncheckedIOException(e);
             }
         }
-        PromptSet p = service.register(tenant, name, category, templateId, images, fp16);
+        PromptSet p = service.register(tenant, name, category, templateId, images, half);
         return Response.status(201).entity(view(p)).build();
     }
 
     @GET
-    public PageView list(@QueryParam("pageSize") @DefaultValue("50") int pageSize, @QueryParam("pageToken") String pageToken) {
-        PromptSetService.Page page = service.list(caller.tenantId(), pageSize, pageToken);
+    public PageView list(@QueryParam("pageSize") @Parameter(schema = @Schema(type = SchemaType.INTEGER,
+                                 defaultValue = "50", maximum = "500")) String pageSize, @QueryParam("pageToken") String pageToken) {
+        String tenant = caller.tenantId();
+        PromptSetService.Page page = service.list(tenant, parsePageSize(pageSize), pageToken);
         return new PageView(page.items().stream().map(this::view).toList(), page.nextPageToken());
     }
 
@@ -125,6 +131,39 @@ public class PromptSetResource {
     public Response delete(@PathParam("id") String id) {
         service.delete(caller.tenantId(), id);
         return Response.noContent().build();
+    }
+
+    /**
+     * Parameters are taken as text and parsed here: JAX-RS would answer an unparsable query parameter with an empty
+     * 404 and read any form value other than "true" as false.
+     */
+    static boolean parseBoolean(String name, String value) {
+        if (value == null || value.isBlank()) {
+            return false;
+        }
+        return switch (value.strip().toLowerCase(java.util.Locale.ROOT)) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw RegistryException.invalid("INVALID_PARAMETER",
+                    name + " must be true or false, not '" + LogSafe.of(value, 40) + "'");
+        };
+    }
+
+    /** 0 or absent: the default page size; the service caps it at {@value PromptSetService#MAX_PAGE_SIZE}. */
+    static int parsePageSize(String value) {
+        if (value == null || value.isBlank()) {
+            return 0;
+        }
+        try {
+            int n = Integer.parseInt(value.strip());
+            if (n < 0) {
+                throw new NumberFormatException();
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw RegistryException.invalid("INVALID_PARAMETER", "pageSize must be a whole number from 0 to "
+                    + PromptSetService.MAX_PAGE_SIZE + ", not '" + LogSafe.of(value, 40) + "'");
+        }
     }
 
     private PromptSetView view(PromptSet p) {
