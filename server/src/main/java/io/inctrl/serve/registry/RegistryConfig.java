@@ -35,6 +35,8 @@ public interface RegistryConfig {
 
     Calibration calibration();
 
+    Templates templates();
+
     enum StalePolicy { REENCODE, REJECT }
 
     interface Cache {
@@ -45,6 +47,29 @@ public interface RegistryConfig {
         /** Text priors kept in memory (LRU by count; each is two 640-float vectors). */
         @WithDefault("1024")
         int textPriorEntries();
+    }
+
+    /**
+     * Bounds of a text-prompt template set (saved, or previewed unsaved). A set yields (normal states + anomalous
+     * states) x templates sentences per category, each tokenized and, for its text prior, encoded: the count is
+     * checked from the list sizes before any sentence is built.
+     */
+    interface Templates {
+        /** Most sentences a set may yield for one category (the official defaults yield 242). */
+        @WithDefault("5000")
+        int maxSentences();
+
+        /** Most CLIP tokens all those sentences may add up to (SOT/EOT included; the defaults need about 3,000). */
+        @WithDefault("100000")
+        long maxTotalTokens();
+
+        /** Longest single state or template, in characters. */
+        @WithDefault("1000")
+        int maxEntryLength();
+
+        /** Most characters one list may take as stored JSON; the database columns hold 200,000. */
+        @WithDefault("100000")
+        int maxStoredChars();
     }
 
     interface Calibration {

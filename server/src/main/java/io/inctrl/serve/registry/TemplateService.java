@@ -1,5 +1,6 @@
 package io.inctrl.serve.registry;
 
+import io.inctrl.serve.logging.LogSafe;
 import io.inctrl.serve.text.PromptTemplates;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -7,7 +8,6 @@ import jakarta.inject.Inject;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 
@@ -19,6 +19,8 @@ public class TemplateService {
     public static final int MAX_TOKENS = 77;
     /** Category used to check templates before any prompt set names a real one. */
     static final String PROBE_CATEGORY = "object";
+    /** Entries per list (states or templates). */
+    static final int MAX_ENTRIES = 1000;
 
     @Inject
     Store store;
@@ -28,6 +30,8 @@ public class TemplateService {
     ModelPort model;
     @Inject
     TextPriorCache textPriors;
+    @Inject
+    RegistryConfig config;
 
     /** The official defaults (spec §6), available to every tenant under id {@value TemplateSet#BUILT_IN_ID}. */
     public TemplateSet builtIn() {
@@ -36,7 +40,7 @@ public class TemplateService {
 
     public TemplateSet create(String tenantId, String name, List<String> normal, List<String> anomalous, List<String> tmpl) {
         String n = PromptSetService.checkName(name);
-        PromptTemplates pt = validate(normal, anomalous, tmpl);
+        PromptTemplates pt = validateForStorage(normal, anomalous, tmpl);
         Instant now = Store.now();
         TemplateSet t = new TemplateSet(UUID.randomUUID().toString(), tenantId, n, pt, 1, now, now);
         return store.tx(c -> {
@@ -51,7 +55,7 @@ public class TemplateService {
     public TemplateSet update(String tenantId, String id, String name, List<String> normal, List<String> anomalous,
                               List<String> tmpl) {
         String n = PromptSetService.checkName(name);
-        PromptTemplates pt = validate(normal, anomalous, tmpl);
+        PromptTemplates pt = validateForStorage(normal, anomalous, tmpl);
         TemplateSet updated = store.tx(c -> {
             TemplateSet old = find(c, tenantId, id);
             if (templates.nameTaken(c, tenantId, n, id)) {
@@ -98,40 +102,86 @@ public class TemplateService {
         return find(c, tenantId, id);
     }
 
-    /** Every sentence the templates yield for this category must fit CLIP's 77-token context. */
+    /**
+     * Every sentence the templates yield for this category must fit CLIP's 77-token context, and together they must
+     * stay within {@code inctrl.registry.templates}: the count is checked before any sentence is built, the tokens
+     * while counting (so an oversized set stops early).
+     */
     public void checkSentences(PromptTemplates t, String category) {
-        List<String> all = new ArrayList<>(t.normalSentences(category));
-        all.addAll(t.anomalousSentences(category));
-        for (String s : all) {
-            int n = model.maxTokens(s);
-            if (n > MAX_TOKENS) {
-                throw RegistryException.invalid("SENTENCE_TOO_LONG",
-                        "sentence '" + s + "' has " + n + " tokens; CLIP's limit is " + MAX_TOKENS + " including SOT/EOT");
+        checkSentenceCount(t);
+        long total = 0;
+        for (List<String> side : List.of(t.normalSentences(category), t.anomalousSentences(category))) {
+            for (String s : side) {
+                int n = model.maxTokens(s);
+                if (n > MAX_TOKENS) {
+                    throw RegistryException.invalid("SENTENCE_TOO_LONG", "sentence '" + LogSafe.of(s, 200) + "' has "
+                            + n + " tokens; CLIP's limit is " + MAX_TOKENS + " including SOT/EOT");
+                }
+                total += n;
+                if (total > config.templates().maxTotalTokens()) {
+                    throw RegistryException.invalid("TOO_MANY_TOKENS", "the sentences of this template set need more "
+                            + "than " + config.templates().maxTotalTokens()
+                            + " tokens in all (inctrl.registry.templates.max-total-tokens)");
+                }
             }
         }
     }
 
-    private PromptTemplates validate(List<String> normal, List<String> anomalous, List<String> tmpl) {
+    /**
+     * The registry's structural rules for a template set, shared by saving and previewing: non-empty lists of at
+     * most {@value #MAX_ENTRIES} entries, each with the {} placeholder and at most max-entry-length characters, each
+     * list storable, and at most max-sentences sentences (from the list sizes, before expanding anything).
+     */
+    public PromptTemplates validate(List<String> normal, List<String> anomalous, List<String> tmpl) {
         checkList("normal state", normal);
         checkList("anomalous state", anomalous);
         checkList("template", tmpl);
         PromptTemplates pt = new PromptTemplates(normal, anomalous, tmpl);
+        checkSentenceCount(pt);
+        return pt;
+    }
+
+    private PromptTemplates validateForStorage(List<String> normal, List<String> anomalous, List<String> tmpl) {
+        PromptTemplates pt = validate(normal, anomalous, tmpl);
         checkSentences(pt, PROBE_CATEGORY);
         return pt;
     }
 
-    private static void checkList(String what, List<String> items) {
+    /** Upper bound (CIFAR class names yield one sentence per side): (states) x templates, no sentence built. */
+    private void checkSentenceCount(PromptTemplates t) {
+        long count = (long) (t.normalStates().size() + t.anomalousStates().size()) * t.templates().size();
+        int max = config.templates().maxSentences();
+        if (count > max) {
+            throw RegistryException.invalid("TOO_MANY_SENTENCES", "(" + t.normalStates().size() + " normal + "
+                    + t.anomalousStates().size() + " anomalous states) x " + t.templates().size() + " templates = "
+                    + count + " sentences, more than the limit of " + max + " (inctrl.registry.templates.max-sentences)");
+        }
+    }
+
+    private void checkList(String what, List<String> items) {
         if (items == null || items.isEmpty()) {
             throw RegistryException.invalid("EMPTY_TEMPLATE_LIST", "at least one " + what + " is required");
         }
-        if (items.size() > 1000) {
-            throw RegistryException.invalid("TOO_MANY_TEMPLATES", "at most 1000 " + what + "s are allowed");
+        if (items.size() > MAX_ENTRIES) {
+            throw RegistryException.invalid("TOO_MANY_TEMPLATES", "at most " + MAX_ENTRIES + " " + what + "s are allowed");
         }
+        int maxLength = config.templates().maxEntryLength();
         for (String s : items) {
+            if (s != null && s.length() > maxLength) {
+                throw RegistryException.invalid("TEMPLATE_TOO_LARGE", what + " '" + LogSafe.of(s, 60) + "' has "
+                        + s.length() + " characters, more than the limit of " + maxLength
+                        + " (inctrl.registry.templates.max-entry-length)");
+            }
             if (s == null || !s.contains("{}")) {
                 throw RegistryException.invalid("TEMPLATE_MISSING_SLOT",
-                        what + " '" + s + "' must contain the placeholder {}");
+                        what + " '" + LogSafe.of(s) + "' must contain the placeholder {}");
             }
+        }
+        int stored = Json.write(items).length();
+        if (stored > config.templates().maxStoredChars()) {
+            throw RegistryException.invalid("TEMPLATE_TOO_LARGE", "the " + what + "s take " + stored
+                    + " characters as stored, more than the limit of " + config.templates().maxStoredChars()
+                    + " (inctrl.registry.templates.max-stored-chars)");
         }
     }
 

@@ -128,6 +128,61 @@ class BadInputApiTest {
         assertNothingStored();
     }
 
+    /** 1000 states x 1000 templates (2,000,000 sentences in a 32 KiB body) was accepted, a bigger one ran out of heap. */
+    @Test
+    void templateYieldingMoreSentencesThanTheLimit_isA400_countedBeforeExpanding() {
+        List<String> states = new ArrayList<>();
+        List<String> tmpl = new ArrayList<>();
+        for (int i = 0; i < 1000; i++) {
+            states.add("s" + i + " {}");
+            tmpl.add("t" + i + " {}.");
+        }
+        as(t).contentType("application/json").body(Map.of("name", "huge", "normalStates", states,
+                        "anomalousStates", states, "templates", tmpl))
+                .post("/v1/templates").then().statusCode(400).contentType("application/problem+json")
+                .body("reason", equalTo("TOO_MANY_SENTENCES"))
+                .body("detail", containsString("2000000 sentences")).body("detail", containsString("5000"));
+        as(t).contentType("application/json").body(Map.of("category", "screw", "normalStates", states,
+                        "anomalousStates", states, "templates", tmpl))
+                .post("/v1/templates/preview").then().statusCode(400).body("reason", equalTo("TOO_MANY_SENTENCES"));
+    }
+
+    @Test
+    void templateWhoseSentencesNeedMoreTokensThanTheBudget_isA400() {
+        List<String> tmpl = new ArrayList<>();
+        for (int i = 0; i < 60; i++) {
+            tmpl.add("a photo of a {} " + "and more words ".repeat(8) + i); // 60 sentences per state, ~30 tokens each
+        }
+        List<String> states = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            states.add("{} " + "quite ".repeat(20)); // +20 tokens: 4,800 sentences of ~52 tokens > 100,000
+        }
+        as(t).contentType("application/json").body(Map.of("name", "wordy", "normalStates", states,
+                        "anomalousStates", states, "templates", tmpl))
+                .post("/v1/templates").then().statusCode(400).contentType("application/problem+json")
+                .body("reason", equalTo("TOO_MANY_TOKENS")).body("detail", containsString("100000"));
+    }
+
+    /** Was a 503 whose body carried the full SQL INSERT. */
+    @Test
+    void templateTooLargeToStore_isA400NamingTheLimit_andNoSqlInAnyBody() {
+        List<String> tmpl = new ArrayList<>();
+        for (int i = 0; i < 700; i++) { // about 222,000 characters of JSON: more than the 200,000 column
+            tmpl.add("a photo of a {} " + "w".repeat(300) + i);
+        }
+        String body = as(t).contentType("application/json").body(Map.of("name", "wide", "normalStates", List.of("{}"),
+                        "anomalousStates", List.of("bad {}"), "templates", tmpl))
+                .post("/v1/templates").then().statusCode(400).contentType("application/problem+json")
+                .body("reason", equalTo("TEMPLATE_TOO_LARGE")).body("detail", containsString("100000"))
+                .extract().asString();
+        assertThat(body).doesNotContainIgnoringCase("insert into").doesNotContain("SQL");
+        String one = "a photo of a {} " + "w".repeat(2000);
+        as(t).contentType("application/json").body(Map.of("name", "long-entry", "normalStates", List.of("{}"),
+                        "anomalousStates", List.of("bad {}"), "templates", List.of(one)))
+                .post("/v1/templates").then().statusCode(400).body("reason", equalTo("TEMPLATE_TOO_LARGE"))
+                .body("detail", containsString("1000"));
+    }
+
     @Test
     void thresholdOutOfRange() {
         String id = ApiFixtures.register(t, "thr", 2);

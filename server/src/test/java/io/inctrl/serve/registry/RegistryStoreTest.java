@@ -281,6 +281,40 @@ class RegistryStoreTest {
         assertThat(count(r, "prompt_sets")).isEqualTo(1);
     }
 
+    /** Was a 503 whose body held the whole SQL INSERT: a list too long for its column is refused before the store. */
+    @ParameterizedTest
+    @MethodSource("stores")
+    void templateListTooLongToStore_isInvalidArgumentBeforeTheStore(String kind) {
+        TestRegistry r = new TestRegistry(TestStores.fresh(kind, dir));
+        String t = r.tenant("big");
+        List<String> templates = new ArrayList<>();
+        for (int i = 0; i < 700; i++) { // about 222,000 characters of JSON: more than the 200,000 column
+            templates.add("a photo of a {} " + "w".repeat(300) + i); // one fake token per word: sentences fit 77
+        }
+        assertThatThrownBy(() -> r.templates.create(t, "big", List.of("{}"), List.of("bad {}"), templates))
+                .isInstanceOfSatisfying(RegistryException.class, e -> {
+                    assertThat(e.kind()).isEqualTo(RegistryException.Kind.INVALID_ARGUMENT);
+                    assertThat(e.reason()).isEqualTo("TEMPLATE_TOO_LARGE");
+                    assertThat(e.getMessage()).contains("100000").doesNotContain("INSERT");
+                });
+        assertThat(count(r, "template_sets")).isZero();
+    }
+
+    /** A database error reaches the caller as UNAVAILABLE with an error id; SQL and driver text stay in the log. */
+    @ParameterizedTest
+    @MethodSource("stores")
+    void storeError_givesAnErrorIdButNoSqlOrDriverText(String kind) {
+        TestRegistry r = new TestRegistry(TestStores.fresh(kind, dir));
+        assertThatThrownBy(() -> r.store.tx(c -> c.createStatement()
+                .executeUpdate("INSERT INTO no_such_table (secret_column) VALUES ('db-host.internal')")))
+                .isInstanceOfSatisfying(RegistryException.class, e -> {
+                    assertThat(e.kind()).isEqualTo(RegistryException.Kind.UNAVAILABLE);
+                    assertThat(e.getMessage()).containsPattern("error id [0-9a-f]{12}")
+                            .doesNotContainIgnoringCase("insert").doesNotContain("no_such_table")
+                            .doesNotContain("db-host").doesNotContain("SQLException");
+                });
+    }
+
     private static void assertNotFound(org.assertj.core.api.ThrowableAssert.ThrowingCallable call, String message) {
         assertThatThrownBy(call).isInstanceOfSatisfying(RegistryException.class, e -> {
             assertThat(e.kind()).isEqualTo(RegistryException.Kind.NOT_FOUND);

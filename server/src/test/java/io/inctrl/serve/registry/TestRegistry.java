@@ -25,6 +25,7 @@ public final class TestRegistry {
         templates.templates = new TemplateRepository();
         templates.model = model;
         templates.textPriors = priors;
+        templates.config = cfg;
         sets.store = store;
         sets.sets = new PromptSetRepository();
         sets.tenants = new TenantRepository();
@@ -85,6 +86,26 @@ public final class TestRegistry {
 
                     public int textPriorEntries() {
                         return 16;
+                    }
+                };
+            }
+
+            public Templates templates() {
+                return new Templates() {
+                    public int maxSentences() {
+                        return 5000;
+                    }
+
+                    public long maxTotalTokens() {
+                        return 100_000;
+                    }
+
+                    public int maxEntryLength() {
+                        return 1000;
+                    }
+
+                    public int maxStoredChars() {
+                        return 100_000;
                     }
                 };
             }

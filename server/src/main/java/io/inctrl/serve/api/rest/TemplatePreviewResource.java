@@ -25,14 +25,12 @@ import java.util.List;
 /**
  * Dry runs of an edited (unsaved) text-prompt template set for the console: the sentences it yields for a
  * category with their token counts, and the text prior s_a it gives an image next to the built-in defaults.
- * Nothing is stored; any authenticated caller may use it (no tenant data is read).
+ * Nothing is stored; any authenticated caller may use it (no tenant data is read). The edited set obeys the registry's
+ * rules and bounds ({@link TemplateService#validate}, {@code inctrl.registry.templates.*}).
  */
 @Path("/v1/templates/preview")
 @Produces(MediaType.APPLICATION_JSON)
 public class TemplatePreviewResource {
-
-    /** Bounds the work one preview can ask for (every sentence is tokenized, and encoded for the s_a preview). */
-    static final int MAX_SENTENCES = 5000;
 
     /** An edited template set (the body of POST /v1/templates) plus the category to fill in. */
     public record PreviewRequest(String category, List<String> normalStates, List<String> anomalousStates,
@@ -57,6 +55,8 @@ public class TemplatePreviewResource {
     ModelService service;
     @Inject
     ObjectMapper json;
+    @Inject
+    TemplateService templateService;
 
     /** A vision-only bundle has no text tower: there is nothing to preview (409 instead of a tokenizer failure). */
     private void requireTextEncoder() {
@@ -76,7 +76,7 @@ public class TemplatePreviewResource {
                     "a JSON body {category, normalStates, anomalousStates, templates} is required");
         }
         String category = category(r.category());
-        PromptTemplates t = templates(r.normalStates(), r.anomalousStates(), r.templates());
+        PromptTemplates t = templateService.validate(r.normalStates(), r.anomalousStates(), r.templates());
         List<Sentence> normal = count(t.normalSentences(category));
         List<Sentence> anomalous = count(t.anomalousSentences(category));
         int tooLong = (int) (normal.stream().filter(Sentence::tooLong).count()
@@ -104,10 +104,10 @@ public class TemplatePreviewResource {
                 throw RegistryException.invalid("MALFORMED_TEMPLATES",
                         "part 'templates' must be a JSON object {normalStates, anomalousStates, templates}");
             }
-            edited = templates(r.normalStates(), r.anomalousStates(), r.templates());
+            edited = templateService.validate(r.normalStates(), r.anomalousStates(), r.templates());
         }
         // a set that cannot be saved cannot be previewed either: CLIP would silently truncate long sentences
-        checkTokens(edited, cat);
+        templateService.checkSentences(edited, cat);
         byte[] bytes = read(image);
         EncodedImages enc = model.encodeImages(List.of(bytes));
         // s_a depends only on the image and the text prior; the image as its own shot satisfies the score call
@@ -125,47 +125,12 @@ public class TemplatePreviewResource {
         }).toList();
     }
 
-    private void checkTokens(PromptTemplates t, String category) {
-        for (List<String> side : List.of(t.normalSentences(category), t.anomalousSentences(category))) {
-            for (String s : side) {
-                int n = model.maxTokens(s);
-                if (n > TemplateService.MAX_TOKENS) {
-                    throw RegistryException.invalid("SENTENCE_TOO_LONG", "sentence '" + s + "' has " + n
-                            + " tokens; CLIP's limit is " + TemplateService.MAX_TOKENS + " including SOT/EOT");
-                }
-            }
-        }
-    }
-
     private static String category(String category) {
         String c = category == null ? "" : category.strip();
         if (c.isEmpty() || c.length() > 128) {
             throw RegistryException.invalid("INVALID_CATEGORY", "category must be 1-128 characters");
         }
         return c;
-    }
-
-    /** The registry's rules (TemplateService): non-empty lists, each entry with the {} placeholder. */
-    private static PromptTemplates templates(List<String> normal, List<String> anomalous, List<String> tmpl) {
-        check("normal state", normal);
-        check("anomalous state", anomalous);
-        check("template", tmpl);
-        if ((long) (normal.size() + anomalous.size()) * tmpl.size() > MAX_SENTENCES) {
-            throw RegistryException.invalid("TOO_MANY_SENTENCES",
-                    "a preview covers at most " + MAX_SENTENCES + " sentences (states x templates)");
-        }
-        return new PromptTemplates(normal, anomalous, tmpl);
-    }
-
-    private static void check(String what, List<String> items) {
-        if (items == null || items.isEmpty()) {
-            throw RegistryException.invalid("EMPTY_TEMPLATE_LIST", "at least one " + what + " is required");
-        }
-        for (String s : items) {
-            if (s == null || !s.contains("{}")) {
-                throw RegistryException.invalid("TEMPLATE_MISSING_SLOT", what + " '" + s + "' must contain the placeholder {}");
-            }
-        }
     }
 
     private static byte[] read(FileUpload image) {
