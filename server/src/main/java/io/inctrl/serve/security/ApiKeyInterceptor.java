@@ -7,12 +7,14 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
+import io.inctrl.serve.api.v1.ScorerGrpc;
 import io.inctrl.serve.registry.RegistryException;
 import io.quarkus.grpc.GlobalInterceptor;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.spi.Prioritized;
 import jakarta.inject.Inject;
+import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 
@@ -21,7 +23,9 @@ import java.util.concurrent.RejectedExecutionException;
  * {@link TenantContext#CALLER}; otherwise closes the call with UNAUTHENTICATED (or RESOURCE_EXHAUSTED over the
  * tenant's rate, UNAVAILABLE when the store cannot answer). The lookup may query the registry store, so it runs on
  * a worker thread while the transport's events wait in a {@link DeferredListener}: the event loop never blocks.
- * grpc.health.v1 and reflection need no key.
+ * grpc.health.v1 and reflection need no key. The admin credential manages tenants over REST only: on gRPC it may
+ * read the model info (as it may GET /v1/model) and gets PERMISSION_DENIED for everything else, the same rule as
+ * the REST filter's 403.
  */
 @ApplicationScoped
 @GlobalInterceptor
@@ -29,6 +33,9 @@ public class ApiKeyInterceptor implements ServerInterceptor, Prioritized {
 
     @Inject
     Authenticator authenticator;
+
+    /** The only tenant-less methods: the admin key may call them (REST: GET /v1/model). */
+    private static final Set<String> ADMIN_METHODS = Set.of(ScorerGrpc.getGetModelInfoMethod().getFullMethodName());
 
     private final Executor workers = Infrastructure.getDefaultWorkerPool();
 
@@ -48,6 +55,11 @@ public class ApiKeyInterceptor implements ServerInterceptor, Prioritized {
                 } catch (RegistryException e) {
                     deferred.drop();
                     call.close(status(e), new Metadata());
+                    return;
+                }
+                if (caller.tenantId() == null && !ADMIN_METHODS.contains(call.getMethodDescriptor().getFullMethodName())) {
+                    deferred.drop();
+                    call.close(Status.PERMISSION_DENIED.withDescription(Caller.TENANT_KEY_REQUIRED), new Metadata());
                     return;
                 }
                 Context authenticated = context.withValue(TenantContext.CALLER, caller);

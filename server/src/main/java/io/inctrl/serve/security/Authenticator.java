@@ -83,6 +83,15 @@ public class Authenticator {
         cache.clear();
     }
 
+    /**
+     * After a quota change: cached lookups carry the old quotas, and the tenant's token bucket may hold state the new
+     * rate cannot repair (NaN tokens from a NaN rate stored by an older version), so both start afresh.
+     */
+    public void quotasChanged(String tenantId) {
+        forgetAll();
+        rateLimiter.forget(tenantId);
+    }
+
     private Tenant lookup(String hash) {
         long now = System.nanoTime();
         Cached c = cache.get(hash);

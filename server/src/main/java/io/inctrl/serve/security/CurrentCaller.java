@@ -21,7 +21,7 @@ public class CurrentCaller {
     public String tenantId() {
         if (caller == null || caller.tenantId() == null) {
             throw new RegistryException(RegistryException.Kind.PERMISSION_DENIED, "TENANT_KEY_REQUIRED",
-                    "this endpoint needs a tenant API key, not the admin key");
+                    Caller.TENANT_KEY_REQUIRED);
         }
         return caller.tenantId();
     }

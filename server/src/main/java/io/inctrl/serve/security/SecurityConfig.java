@@ -28,6 +28,9 @@ public interface SecurityConfig {
 
     Quotas defaultQuotas();
 
+    /** The range quotas must fall in when a tenant is created or its quotas are changed (else 400 INVALID_QUOTAS). */
+    QuotaLimits quotaLimits();
+
     /** Quotas given to tenants created without explicit ones. */
     interface Quotas {
         @WithDefault("100")
@@ -38,5 +41,23 @@ public interface SecurityConfig {
 
         @WithDefault("50")
         double requestsPerSecond();
+    }
+
+    /** Bounds of accepted quota values; every value must also be finite (no NaN or Infinity). */
+    interface QuotaLimits {
+        /** Largest maxPromptSets a tenant may be given (0 is allowed: the tenant cannot register sets). */
+        @WithDefault("1000000")
+        int maxPromptSets();
+
+        /** Largest maxShotsPerSet (the server-wide inctrl.registry.max-shots still applies on top). */
+        @WithDefault("10000")
+        int maxShotsPerSet();
+
+        /** Smallest requestsPerSecond: one request per 1000 s. Stored as a 32-bit float, so not much smaller. */
+        @WithDefault("0.001")
+        double minRequestsPerSecond();
+
+        @WithDefault("1000000")
+        double maxRequestsPerSecond();
     }
 }

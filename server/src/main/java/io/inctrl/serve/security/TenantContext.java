@@ -19,7 +19,7 @@ public final class TenantContext {
         Caller c = CALLER.get();
         if (c == null || c.tenantId() == null) {
             throw new io.inctrl.serve.registry.RegistryException(io.inctrl.serve.registry.RegistryException.Kind.PERMISSION_DENIED,
-                    "TENANT_KEY_REQUIRED", "this call needs a tenant API key, not the admin key");
+                    "TENANT_KEY_REQUIRED", Caller.TENANT_KEY_REQUIRED);
         }
         return c.tenantId();
     }

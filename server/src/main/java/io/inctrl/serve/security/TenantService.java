@@ -46,7 +46,8 @@ public class TenantService {
         if (n.isEmpty() || n.length() > 128) {
             throw RegistryException.invalid("INVALID_NAME", "tenant name must be 1-128 characters");
         }
-        Tenant t = new Tenant(UUID.randomUUID().toString(), n, quotas != null ? quotas : defaultQuotas(), Store.now());
+        Tenant t = new Tenant(UUID.randomUUID().toString(), n, quotas != null ? checked(quotas) : defaultQuotas(),
+                Store.now());
         return store.tx(c -> {
             if (tenants.findByName(c, n).isPresent()) {
                 throw new RegistryException(RegistryException.Kind.ALREADY_EXISTS, "DUPLICATE_NAME",
@@ -57,9 +58,10 @@ public class TenantService {
         });
     }
 
+    /** {@code inctrl.security.default-quotas}, held to the same limits as quotas sent by the admin. */
     public Quotas defaultQuotas() {
         SecurityConfig.Quotas q = config.defaultQuotas();
-        return new Quotas(q.maxPromptSets(), q.maxShotsPerSet(), q.requestsPerSecond());
+        return checked(new Quotas(q.maxPromptSets(), q.maxShotsPerSet(), q.requestsPerSecond()));
     }
 
     public List<Tenant> list() {
@@ -70,15 +72,35 @@ public class TenantService {
         return store.tx(c -> find(c, id));
     }
 
-    public Tenant updateQuotas(String id, Quotas q) {
+    /** Replaces the quotas; the tenant's request-rate state starts afresh under the new rate. */
+    public Tenant updateQuotas(String id, Quotas quotas) {
+        Quotas q = checked(quotas);
         Tenant t = store.tx(c -> {
             if (!tenants.updateQuotas(c, id, q)) {
                 throw RegistryException.notFound("tenant", id);
             }
             return find(c, id);
         });
-        authenticator.forgetAll();
+        authenticator.quotasChanged(id);
         return t;
+    }
+
+    /**
+     * 400 INVALID_QUOTAS unless every value is finite and within {@code inctrl.security.quota-limits}: NaN would lock
+     * the tenant out, Infinity would lift its rate limit, and a rate below what a 32-bit float column keeps would be
+     * stored as 0.
+     */
+    Quotas checked(Quotas q) {
+        SecurityConfig.QuotaLimits l = config.quotaLimits();
+        double rps = q.requestsPerSecond();
+        if (q.maxPromptSets() < 0 || q.maxPromptSets() > l.maxPromptSets()
+                || q.maxShotsPerSet() < 1 || q.maxShotsPerSet() > l.maxShotsPerSet()
+                || !Double.isFinite(rps) || rps < l.minRequestsPerSecond() || rps > l.maxRequestsPerSecond()) {
+            throw RegistryException.invalid("INVALID_QUOTAS", "quotas need 0 <= maxPromptSets <= " + l.maxPromptSets()
+                    + ", 1 <= maxShotsPerSet <= " + l.maxShotsPerSet() + " and a finite requestsPerSecond in ["
+                    + l.minRequestsPerSecond() + ", " + l.maxRequestsPerSecond() + "] (inctrl.security.quota-limits)");
+        }
+        return q;
     }
 
     /** Deletes the tenant with all its keys, templates and prompt sets (cascade). */

@@ -1,11 +1,18 @@
 package io.inctrl.serve.api;
 
+import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.stub.MetadataUtils;
 import io.inctrl.serve.api.ApiFixtures.TestTenant;
 import io.inctrl.serve.api.v1.ListPromptSetsRequest;
+import io.inctrl.serve.api.v1.InlinePrompts;
+import io.inctrl.serve.api.v1.ScoreRequest;
+import io.inctrl.serve.api.v1.ScorerGrpc;
 import io.inctrl.serve.registry.Store;
+import io.inctrl.serve.registry.TestImages;
+import io.inctrl.serve.security.Authenticator;
 import io.inctrl.serve.security.ApiKeys;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -40,6 +47,8 @@ class SecurityApiTest {
     URL url;
     @Inject
     Store store;
+    @Inject
+    Authenticator authenticator;
 
     ManagedChannel channel;
 
@@ -154,6 +163,94 @@ class SecurityApiTest {
         assertThatThrownBy(() -> ApiFixtures.stub(channel, t.key()).listPromptSets(ListPromptSetsRequest.getDefaultInstance()))
                 .isInstanceOfSatisfying(StatusRuntimeException.class,
                         e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED));
+    }
+
+    /** NaN locked a tenant out, Infinity lifted its limit, 1e-300 was stored as 0 and broke the tenant listing. */
+    @Test
+    void quotasThatAreNaNInfiniteTinyHugeOrNegative_are400_onCreateAndUpdate() {
+        TestTenant t = ApiFixtures.tenant();
+        String[] bad = {"\"NaN\"", "\"Infinity\"", "1e400", "1e-300", "0", "-5", "1e12"};
+        for (String rps : bad) {
+            String quotas = "{\"maxPromptSets\":1,\"maxShotsPerSet\":2,\"requestsPerSecond\":" + rps + "}";
+            given().header("X-API-Key", ADMIN_KEY).contentType("application/json")
+                    .body("{\"name\":\"q-" + java.util.UUID.randomUUID() + "\",\"quotas\":" + quotas + "}")
+                    .post("/v1/admin/tenants").then().statusCode(400).contentType("application/problem+json");
+            given().header("X-API-Key", ADMIN_KEY).contentType("application/json").body(quotas)
+                    .put("/v1/admin/tenants/" + t.id() + "/quotas").then().statusCode(400)
+                    .contentType("application/problem+json");
+        }
+        for (String ints : new String[] {"\"maxPromptSets\":-1,\"maxShotsPerSet\":2",
+                "\"maxPromptSets\":1,\"maxShotsPerSet\":0", "\"maxPromptSets\":2000000000,\"maxShotsPerSet\":2"}) {
+            given().header("X-API-Key", ADMIN_KEY).contentType("application/json")
+                    .body("{" + ints + ",\"requestsPerSecond\":5}")
+                    .put("/v1/admin/tenants/" + t.id() + "/quotas").then().statusCode(400)
+                    .body("reason", equalTo("INVALID_QUOTAS"));
+        }
+        given().header("X-API-Key", ADMIN_KEY).get("/v1/admin/tenants/" + t.id()).then().statusCode(200)
+                .body("quotas.requestsPerSecond", equalTo(50f)); // unchanged
+        as(t).get("/v1/prompt-sets").then().statusCode(200);
+    }
+
+    /** A row an older version stored out of range must not break the listing for everyone. */
+    @Test
+    void tenantListing_survivesOutOfRangeQuotasAlreadyStored() {
+        TestTenant t = ApiFixtures.tenant();
+        setStoredRate(t.id(), 0f);
+        given().header("X-API-Key", ADMIN_KEY).get("/v1/admin/tenants").then().statusCode(200);
+        given().header("X-API-Key", ADMIN_KEY).get("/v1/admin/tenants/" + t.id()).then().statusCode(200);
+        setStoredRate(t.id(), Float.NaN);
+        given().header("X-API-Key", ADMIN_KEY).get("/v1/admin/tenants").then().statusCode(200);
+    }
+
+    /** A NaN rate left NaN tokens in the in-memory bucket: the tenant stayed locked out after the fix until restart. */
+    @Test
+    void quotaChange_resetsTheTenantsRateLimiterState() {
+        TestTenant t = ApiFixtures.tenant();
+        setStoredRate(t.id(), Float.NaN);
+        as(t).get("/v1/prompt-sets").then().statusCode(429);
+        given().header("X-API-Key", ADMIN_KEY).contentType("application/json")
+                .body(Map.of("maxPromptSets", 5, "maxShotsPerSet", 4, "requestsPerSecond", 100))
+                .put("/v1/admin/tenants/" + t.id() + "/quotas").then().statusCode(200);
+        as(t).get("/v1/prompt-sets").then().statusCode(200);
+    }
+
+    /** The admin key scored as tenant 'default' with no rate limit on gRPC but got 403 on REST. */
+    @Test
+    void adminKey_cannotScore_onGrpcNorRest_butMayReadModelInfo() {
+        ScorerGrpc.ScorerBlockingStub scorer = ScorerGrpc.newBlockingStub(channel).withInterceptors(
+                MetadataUtils.newAttachHeadersInterceptor(keyHeader(ADMIN_KEY)));
+        ScoreRequest request = ScoreRequest.newBuilder().setRequestId("admin")
+                .setImage(ByteString.copyFrom(TestImages.normal(1)))
+                .setInline(InlinePrompts.newBuilder().setCategory("screw").addShots(ByteString.copyFrom(TestImages.normal(2))))
+                .build();
+        assertThatThrownBy(() -> scorer.score(request)).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+            assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+            assertThat(e.getStatus().getDescription()).contains("tenant API key");
+        });
+        assertThat(scorer.getModelInfo(io.inctrl.serve.api.v1.ModelInfoRequest.getDefaultInstance()).getBundleId())
+                .isNotEmpty();
+        String restMessage = given().header("X-API-Key", ADMIN_KEY).multiPart("image", "q.png", TestImages.normal(1), "image/png")
+                .post("/v1/prompt-sets/any/score").then().statusCode(403).body("reason", equalTo("TENANT_KEY_REQUIRED"))
+                .extract().path("detail");
+        assertThat(restMessage).contains("tenant API key");
+    }
+
+    private static io.grpc.Metadata keyHeader(String key) {
+        io.grpc.Metadata md = new io.grpc.Metadata();
+        md.put(io.grpc.Metadata.Key.of("x-api-key", io.grpc.Metadata.ASCII_STRING_MARSHALLER), key);
+        return md;
+    }
+
+    private void setStoredRate(String tenantId, float rate) {
+        store.tx(c -> {
+            try (java.sql.PreparedStatement ps = c.prepareStatement("UPDATE tenants SET requests_per_second = ? WHERE id = ?")) {
+                ps.setFloat(1, rate);
+                ps.setString(2, tenantId);
+                assertThat(ps.executeUpdate()).isEqualTo(1);
+            }
+            return null;
+        });
+        authenticator.forgetAll(); // what a key-cache expiry would do
     }
 
     @Test

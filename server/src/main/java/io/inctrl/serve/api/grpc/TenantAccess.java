@@ -12,8 +12,8 @@ final class TenantAccess {
     }
 
     /**
-     * Must be called on the thread the call arrived on (the gRPC Context lives there). Calls without a tenant
-     * (security disabled, or the admin key) act as the built-in tenant {@code default}.
+     * Must be called on the thread the call arrived on (the gRPC Context lives there). With security disabled every
+     * call acts as the built-in tenant {@code default}; the admin key never gets here (the interceptor refuses it).
      */
     static String current() {
         Caller c = TenantContext.CALLER.get();
