@@ -6,15 +6,19 @@ import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
 import java.awt.image.ComponentSampleModel;
+import java.awt.image.DataBuffer;
 import java.awt.image.DataBufferByte;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
+import java.awt.image.SampleModel;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.util.Iterator;
 import java.util.Objects;
+import java.util.zip.CRC32;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
+import javax.imageio.ImageTypeSpecifier;
 import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.MemoryCacheImageInputStream;
 
@@ -30,6 +34,10 @@ import javax.imageio.stream.MemoryCacheImageInputStream;
  *   <li><b>Format sniffing:</b> by magic bytes only; anything else (GIF, WebP, random bytes...) is
  *       {@link Reason#UNSUPPORTED_FORMAT}. Corrupt/truncated data in a recognised container is
  *       {@link Reason#UNDECODABLE}.</li>
+ *   <li><b>Corruption ImageIO tolerates but Pillow refuses</b> is refused too (see the package documentation):
+ *       a PNG chunk before the first IDAT with a bad CRC, and a JPEG that ends before its data does.</li>
+ *   <li><b>32-bit samples</b> (PIL modes "F" and "I", e.g. float TIFF) are {@link Reason#UNSUPPORTED_FORMAT},
+ *       detected from the header before decoding.</li>
  *   <li><b>16-bit grayscale</b> (PNG/TIFF, PIL mode "I;16"): the official transform crashes on it ("image has wrong
  *       mode"). We convert to 8 bits by rounding {@code v / 257} (i.e. {@code (v + 128) / 257}) and then treat
  *       the image as "L". {@link DecodedImage#sourceMode()} still says "I;16".</li>
@@ -70,8 +78,49 @@ public final class ImageDecoder {
         return limits;
     }
 
+    /** Container format and the width x height its header declares. */
+    public record Header(String format, int width, int height) {
+        public long pixels() {
+            return (long) width * height;
+        }
+    }
+
+    /**
+     * Reads only the header: the same checks as {@link #decode} short of decoding pixels (bytes, format, PNG chunk
+     * CRCs, per-image pixel limit, sample type), so callers can budget a whole request before decoding any of it.
+     */
+    public Header header(byte[] bytes) {
+        String format = container(bytes);
+        ImageReader reader = reader(format);
+        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
+            reader.setInput(in, true, true);
+            return checkedHeader(reader, format);
+        } catch (InvalidImageException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw undecodable(format, e);
+        } finally {
+            reader.dispose();
+        }
+    }
+
     /** Decodes the first image of {@code bytes}; throws {@link InvalidImageException} on any refusal. */
     public DecodedImage decode(byte[] bytes) {
+        String format = container(bytes);
+        PngHeader png = format.equals("png") ? PngHeader.parse(bytes) : null;
+        BufferedImage bi = read(bytes, format);
+        try {
+            return png != null ? fromPng(bi, png) : fromColorModel(bi, format);
+        } catch (InvalidImageException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            // the exception text describes our code, not the image: it stays out of the client's message
+            throw new InvalidImageException(Reason.UNDECODABLE, format + " pixel layout could not be read", e);
+        }
+    }
+
+    /** Checks that need no decoder: size, magic bytes, PNG chunk CRCs, JPEG colour components; returns the format. */
+    private String container(byte[] bytes) {
         if (bytes == null || bytes.length == 0) {
             throw new InvalidImageException(Reason.EMPTY, "no image bytes were sent");
         }
@@ -84,9 +133,8 @@ public final class ImageDecoder {
             throw new InvalidImageException(Reason.UNSUPPORTED_FORMAT,
                     "not a PNG, JPEG, BMP or TIFF image (starts with " + hexPrefix(bytes) + ")");
         }
-        PngHeader png = null;
         if (format.equals("png")) {
-            png = PngHeader.parse(bytes);
+            checkPngChunks(bytes);
         } else if (format.equals("jpeg")) {
             int components = jpegComponents(bytes);
             if (components == 4) {
@@ -94,47 +142,85 @@ public final class ImageDecoder {
                         "CMYK/YCCK JPEG (4 colour components) is not supported; convert the image to RGB");
             }
         }
-        BufferedImage bi = read(bytes, format);
-        try {
-            return png != null ? fromPng(bi, png) : fromColorModel(bi, format);
-        } catch (InvalidImageException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw new InvalidImageException(Reason.UNDECODABLE, format + " pixel layout could not be read: " + e, e);
-        }
+        return format;
     }
 
-    private BufferedImage read(byte[] bytes, String format) {
+    private static ImageReader reader(String format) {
         Iterator<ImageReader> readers = ImageIO.getImageReadersByFormatName(format);
         if (!readers.hasNext()) {
             throw new InvalidImageException(Reason.UNSUPPORTED_FORMAT, "no " + format + " decoder in this JVM");
         }
-        ImageReader reader = readers.next();
+        return readers.next();
+    }
+
+    /** Declared size within the limits, and integer samples of at most 16 bits (PIL modes F and I are refused). */
+    private Header checkedHeader(ImageReader reader, String format) throws IOException {
+        int w = reader.getWidth(0);
+        int h = reader.getHeight(0);
+        if (w <= 0 || h <= 0) {
+            throw new InvalidImageException(Reason.UNDECODABLE, format + " header declares " + w + "x" + h);
+        }
+        if ((long) w * h > limits.maxPixels()) {
+            throw new InvalidImageException(Reason.TOO_MANY_PIXELS, format + " image is " + w + "x" + h
+                    + " = " + (long) w * h + " pixels, the limit is " + limits.maxPixels());
+        }
+        ImageTypeSpecifier raw = reader.getRawImageType(0);
+        if (raw != null) {
+            SampleModel sm = raw.getSampleModel();
+            int type = sm.getDataType();
+            if (type == DataBuffer.TYPE_FLOAT || type == DataBuffer.TYPE_DOUBLE) {
+                throw new InvalidImageException(Reason.UNSUPPORTED_FORMAT, format + " with floating-point samples "
+                        + "(PIL mode F) is not supported; convert it to 8- or 16-bit integer samples");
+            }
+            for (int size : sm.getSampleSize()) {
+                if (size > 16) {
+                    throw new InvalidImageException(Reason.UNSUPPORTED_FORMAT, format + " with " + size + "-bit "
+                            + "samples (PIL mode I) is not supported; convert it to 8- or 16-bit samples");
+                }
+            }
+        }
+        return new Header(format, w, h);
+    }
+
+    private BufferedImage read(byte[] bytes, String format) {
+        ImageReader reader = reader(format);
         // In-memory stream: ImageIO.createImageInputStream may spill to temp files.
         try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
             reader.setInput(in, true, true);
-            int w = reader.getWidth(0);
-            int h = reader.getHeight(0);
-            if (w <= 0 || h <= 0) {
-                throw new InvalidImageException(Reason.UNDECODABLE, format + " header declares " + w + "x" + h);
-            }
-            if ((long) w * h > limits.maxPixels()) {
-                throw new InvalidImageException(Reason.TOO_MANY_PIXELS, format + " image is " + w + "x" + h
-                        + " = " + (long) w * h + " pixels, the limit is " + limits.maxPixels());
-            }
+            Header header = checkedHeader(reader, format);
+            boolean[] truncated = new boolean[1];
+            reader.addIIOReadWarningListener((source, warning) -> truncated[0] |= isTruncation(warning));
             BufferedImage bi = reader.read(0);
-            if (bi == null || bi.getWidth() != w || bi.getHeight() != h) {
+            if (truncated[0]) {
+                throw new InvalidImageException(Reason.UNDECODABLE, format
+                        + " data ends before the image does (truncated file; Pillow refuses it as well)");
+            }
+            if (bi == null || bi.getWidth() != header.width() || bi.getHeight() != header.height()) {
                 throw new InvalidImageException(Reason.UNDECODABLE, format + " decoder returned no/wrong image");
             }
             return bi;
         } catch (InvalidImageException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
-            throw new InvalidImageException(Reason.UNDECODABLE,
-                    "corrupt or truncated " + format + " data: " + e.getMessage(), e);
+            throw undecodable(format, e);
         } finally {
             reader.dispose();
         }
+    }
+
+    /**
+     * The JDK's JPEG reader fills a stream that ends early with a fake end-of-image marker and only warns
+     * ("Truncated File - Missing EOI marker", libjpeg's "Premature end of JPEG file"); Pillow raises instead.
+     */
+    static boolean isTruncation(String warning) {
+        String w = warning == null ? "" : warning.toLowerCase(java.util.Locale.ROOT);
+        return w.contains("missing eoi") || w.contains("premature end of jpeg file");
+    }
+
+    /** ImageIO's own messages describe the data; other exceptions describe our code and stay out of the message. */
+    private static InvalidImageException undecodable(String format, Exception e) {
+        String detail = e instanceof IOException && e.getMessage() != null ? ": " + e.getMessage() : "";
+        return new InvalidImageException(Reason.UNDECODABLE, "corrupt or truncated " + format + " data" + detail, e);
     }
 
     // ---- format detection ----------------------------------------------------------------------------------
@@ -204,6 +290,48 @@ public final class ImageDecoder {
         return -1;
     }
 
+    /**
+     * Verifies the CRC of every chunk before the first IDAT (or IEND), as Pillow does when it opens a PNG ("broken
+     * PNG file (bad header checksum)"); ImageIO checks none. Pillow skips the CRCs of IDAT and later chunks, as we do.
+     */
+    static void checkPngChunks(byte[] b) {
+        int p = 8;
+        while (true) {
+            if (p + 8 > b.length) {
+                throw new InvalidImageException(Reason.UNDECODABLE, "PNG ends before its image data (truncated file)");
+            }
+            long length = ((b[p] & 0xffL) << 24) | ((b[p + 1] & 0xff) << 16) | ((b[p + 2] & 0xff) << 8) | (b[p + 3] & 0xff);
+            String type = chunkType(b, p + 4);
+            if (type.equals("IDAT") || type.equals("IEND")) { // Pillow stops reading chunks there as well
+                return;
+            }
+            if (length > Integer.MAX_VALUE || p + 12 + length > b.length) {
+                throw new InvalidImageException(Reason.UNDECODABLE, "PNG chunk " + type + " is cut short (truncated file)");
+            }
+            CRC32 crc = new CRC32();
+            crc.update(b, p + 4, 4 + (int) length);
+            int at = p + 8 + (int) length;
+            long stored = ((b[at] & 0xffL) << 24) | ((b[at + 1] & 0xff) << 16) | ((b[at + 2] & 0xff) << 8) | (b[at + 3] & 0xff);
+            if (crc.getValue() != stored) {
+                throw new InvalidImageException(Reason.UNDECODABLE, "PNG chunk " + type + " has a bad CRC (corrupt file)");
+            }
+            p = at + 4;
+        }
+    }
+
+    /** A chunk type for messages: four ASCII letters, else hex. */
+    private static String chunkType(byte[] b, int at) {
+        StringBuilder sb = new StringBuilder(4);
+        for (int i = at; i < at + 4; i++) {
+            char c = (char) (b[i] & 0xff);
+            if (!Character.isLetter(c) || c > 'z') {
+                return "0x" + hexPrefix(java.util.Arrays.copyOfRange(b, at, at + 4));
+            }
+            sb.append(c);
+        }
+        return sb.toString();
+    }
+
     /** IHDR fields: the PNG colour type decides the PIL mode (ImageIO may add an alpha band for tRNS). */
     record PngHeader(int bitDepth, int colorType) {
         static PngHeader parse(byte[] b) {
@@ -260,6 +388,12 @@ public final class ImageDecoder {
         }
         int nc = cm.getNumComponents();
         int bits = cm.getComponentSize(0);
+        int dataType = bi.getRaster().getDataBuffer().getDataType();
+        if (bits > 16 || dataType == DataBuffer.TYPE_FLOAT || dataType == DataBuffer.TYPE_DOUBLE) {
+            throw new InvalidImageException(Reason.UNSUPPORTED_FORMAT, format + " with " + bits + "-bit "
+                    + (dataType == DataBuffer.TYPE_FLOAT || dataType == DataBuffer.TYPE_DOUBLE ? "floating-point " : "")
+                    + "samples is not supported; convert it to 8- or 16-bit integer samples");
+        }
         boolean wide = bits > 8;
         return switch (nc) {
             case 1 -> bits == 16 ? gray(bi, format, PixelMode.L, "I;16", ImageDecoder::round16to8)

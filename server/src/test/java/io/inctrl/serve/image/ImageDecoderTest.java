@@ -120,6 +120,86 @@ class ImageDecoderTest {
         assertReason(decoder, Arrays.copyOf(jpg, 30), Reason.UNDECODABLE);
     }
 
+    /** A noisy 80x64 JPEG (noise keeps the entropy-coded data long, so a cut lands inside it). */
+    static byte[] noisyJpeg(boolean progressive) throws IOException {
+        BufferedImage bi = new BufferedImage(80, 64, BufferedImage.TYPE_3BYTE_BGR);
+        Random rnd = new Random(3);
+        for (int y = 0; y < 64; y++) {
+            for (int x = 0; x < 80; x++) {
+                bi.setRGB(x, y, rnd.nextInt(0x1000000));
+            }
+        }
+        javax.imageio.ImageWriter w = ImageIO.getImageWritersByFormatName("jpeg").next();
+        javax.imageio.ImageWriteParam p = w.getDefaultWriteParam();
+        if (progressive) {
+            p.setProgressiveMode(javax.imageio.ImageWriteParam.MODE_DEFAULT);
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (javax.imageio.stream.ImageOutputStream ios = ImageIO.createImageOutputStream(out)) {
+            w.setOutput(ios);
+            w.write(null, new javax.imageio.IIOImage(bi, null, null), p);
+        }
+        w.dispose();
+        return out.toByteArray();
+    }
+
+    /** ImageIO decodes a JPEG cut anywhere after its header (it pads with a fake EOI); Pillow refuses it. */
+    @Test
+    void jpegCutInsideItsData_isUndecodable_asPillowRefusesIt() throws IOException {
+        for (boolean progressive : new boolean[] {false, true}) {
+            byte[] jpg = noisyJpeg(progressive);
+            assertThat(decoder.decode(jpg).mode()).isEqualTo(PixelMode.RGB);
+            assertThat(decoder.decode(Arrays.copyOf(jpg, jpg.length + 64)).width()).isEqualTo(80); // padding after EOI
+            assertReason(decoder, Arrays.copyOf(jpg, jpg.length / 2), Reason.UNDECODABLE);
+            assertReason(decoder, Arrays.copyOf(jpg, jpg.length - 2), Reason.UNDECODABLE); // only the EOI missing
+        }
+    }
+
+    /** Pillow checks the CRC of every chunk before the first IDAT and skips the later ones; so do we. */
+    @Test
+    void pngWithABadChunkCrcBeforeTheImageData_isUndecodable_asPillowRefusesIt() throws IOException {
+        byte[] ok = png(40, 30, BufferedImage.TYPE_INT_RGB);
+        byte[] badIhdr = ok.clone();
+        badIhdr[29] ^= 0x5A; // IHDR's CRC
+        assertReason(decoder, badIhdr, Reason.UNDECODABLE);
+        assertThatThrownBy(() -> decoder.header(badIhdr)).hasMessageContaining("IHDR has a bad CRC");
+        byte[] badIdat = ok.clone();
+        int idat = 33;
+        assertThat(new String(ok, idat + 4, 4, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("IDAT");
+        int len = ByteBuffer.wrap(ok, idat, 4).getInt();
+        badIdat[idat + 8 + len] ^= 0x5A; // IDAT's CRC: Pillow does not check it
+        assertThat(decoder.decode(badIdat).width()).isEqualTo(40);
+    }
+
+    /** 32-bit samples (PIL "F"/"I") were refused with "java.lang.ArithmeticException: / by zero". */
+    @Test
+    void floatAndInt32Tiff_areUnsupportedFormat_fromTheHeader() throws IOException {
+        for (int type : new int[] {java.awt.image.DataBuffer.TYPE_FLOAT, java.awt.image.DataBuffer.TYPE_INT}) {
+            java.awt.image.ColorModel cm = new java.awt.image.ComponentColorModel(
+                    java.awt.color.ColorSpace.getInstance(java.awt.color.ColorSpace.CS_GRAY), false, false,
+                    java.awt.Transparency.OPAQUE, type);
+            BufferedImage bi = new BufferedImage(cm, cm.createCompatibleWritableRaster(16, 8), false, null);
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            assertThat(ImageIO.write(bi, "tiff", out)).isTrue();
+            byte[] tiff = out.toByteArray();
+            assertReason(decoder, tiff, Reason.UNSUPPORTED_FORMAT);
+            assertThatThrownBy(() -> decoder.header(tiff)).isInstanceOfSatisfying(InvalidImageException.class, e -> {
+                assertThat(e.reason()).isEqualTo(Reason.UNSUPPORTED_FORMAT);
+                assertThat(e.getMessage()).contains("samples").doesNotContain("Exception").doesNotContain("by zero");
+            });
+        }
+    }
+
+    /** A request's pixel budget is read from headers: a 6000x6000 PNG with garbage data is measured, not decoded. */
+    @Test
+    void header_readsTheDeclaredSizeWithoutDecoding() {
+        byte[] bomb = io.inctrl.serve.registry.TestImages.pngHeaderOnly(6000, 6000);
+        ImageDecoder.Header h = decoder.header(bomb);
+        assertThat(h.format()).isEqualTo("png");
+        assertThat(h.pixels()).isEqualTo(36_000_000L);
+        assertReason(decoder, bomb, Reason.UNDECODABLE);
+    }
+
     @Test
     void modesFromJavaWrittenImages() throws IOException {
         assertThat(decoder.decode(png(20, 10, BufferedImage.TYPE_BYTE_GRAY)).mode()).isEqualTo(PixelMode.L);

@@ -5,10 +5,13 @@ import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.zip.CRC32;
 
 /** Synthetic shot images: smooth "normal" textures per seed, plus broken inputs for negative tests. */
 public final class TestImages {
@@ -42,6 +45,23 @@ public final class TestImages {
 
     public static byte[] undecodable() {
         return "this is not an image at all".getBytes();
+    }
+
+    /**
+     * A PNG that declares w x h RGB pixels in a valid IHDR (CRC included) but carries a few garbage bytes of data:
+     * its size can be read from the header, decoding it fails.
+     */
+    public static byte[] pngHeaderOnly(int w, int h) {
+        ByteBuffer b = ByteBuffer.allocate(8 + 25 + 16 + 12);
+        b.put(new byte[] {(byte) 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A});
+        byte[] ihdr = ByteBuffer.allocate(17).put("IHDR".getBytes(StandardCharsets.US_ASCII)).putInt(w).putInt(h)
+                .put((byte) 8).put((byte) 2).put((byte) 0).put((byte) 0).put((byte) 0).array();
+        CRC32 crc = new CRC32();
+        crc.update(ihdr);
+        b.putInt(13).put(ihdr).putInt((int) crc.getValue());
+        b.putInt(4).put("IDAT".getBytes(StandardCharsets.US_ASCII)).put(new byte[] {1, 2, 3, 4}).putInt(0);
+        b.putInt(0).put("IEND".getBytes(StandardCharsets.US_ASCII)).putInt(0xAE426082);
+        return b.array();
     }
 
     private static byte[] png(int seed, boolean defect) {
