@@ -50,6 +50,13 @@ public interface InctrlConfig {
         /** Run one forward at startup so the first request does not pay TorchScript's profiling passes. */
         @WithDefault("true")
         boolean warmup();
+
+        /**
+         * Bytes of text priors kept for inline categories and template previews (keyed by template content and
+         * category, so clients choose the keys); entries are evicted beyond it.
+         */
+        @WithDefault("67108864")
+        long textPriorCacheBytes();
     }
 
     interface Limits {
@@ -67,6 +74,24 @@ public interface InctrlConfig {
 
         @WithDefault("128")
         int maxRequestIdLength();
+
+        /** Longest inline category name, in characters (the registry's limit for prompt sets as well). */
+        @WithDefault("128")
+        int maxCategoryLength();
+
+        /**
+         * Decoded pixels one Score request may ask for: width x height summed over the query and its inline shots,
+         * read from the image headers before anything is decoded. 32 shots of 40 megapixels would take minutes.
+         */
+        @WithDefault("64000000")
+        long maxRequestPixels();
+
+        /**
+         * Decoded pixels per second one tenant may ask for on this replica (token bucket holding one second's
+         * worth, and at least one full request); beyond it Score answers RESOURCE_EXHAUSTED. 0 turns it off.
+         */
+        @WithDefault("200000000")
+        long tenantPixelsPerSecond();
 
         /** Requests of one ScoreStream being worked on at once; more are not read from the transport. */
         @WithDefault("32")

@@ -2,6 +2,7 @@ package io.inctrl.serve.registry;
 
 import io.inctrl.serve.image.InvalidImageException;
 import io.inctrl.serve.inference.InferenceService;
+import io.inctrl.serve.logging.InternalErrors;
 import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.ImageFeatures;
 import io.inctrl.serve.model.InctrlScores;
@@ -9,6 +10,7 @@ import io.inctrl.serve.model.ModelService;
 import io.inctrl.serve.model.PromptFeatures;
 import io.inctrl.serve.model.TextPrior;
 import io.inctrl.serve.scoring.ImagePipeline;
+import io.inctrl.serve.scoring.RequestPixelBudget;
 import io.inctrl.serve.scoring.ScoringException;
 import io.inctrl.serve.text.PromptTemplates;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -31,6 +33,8 @@ public class ModelServicePort implements ModelPort {
     ImagePipeline images;
     @Inject
     InferenceService inference;
+    @Inject
+    RequestPixelBudget pixelBudget;
 
     @Override
     public String bundleId() {
@@ -40,13 +44,15 @@ public class ModelServicePort implements ModelPort {
     @Override
     public EncodedImages encodeImages(List<byte[]> encoded) {
         List<float[]> pixels = new ArrayList<>(encoded.size());
-        for (int i = 0; i < encoded.size(); i++) {
-            String what = encoded.size() == 1 ? "image" : "shot " + i;
-            try {
-                pixels.add(images.prepare(encoded.get(i), what).pixels());
-            } catch (ScoringException e) {
-                throw new RegistryException(RegistryException.Kind.INVALID_ARGUMENT, reason(e), e.getMessage(), e);
+        java.util.function.IntFunction<String> what = i -> encoded.size() == 1 ? "image" : "shot " + i;
+        try {
+            // the same per-request budget as scoring, from the headers, before anything is decoded
+            pixelBudget.check(encoded, what);
+            for (int i = 0; i < encoded.size(); i++) {
+                pixels.add(images.prepare(encoded.get(i), what.apply(i)).pixels());
             }
+        } catch (ScoringException e) {
+            throw new RegistryException(RegistryException.Kind.INVALID_ARGUMENT, reason(e), e.getMessage(), e);
         }
         // through the batcher like every other encoding; "registry" is its own fairness lane next to scoring tenants
         try {
@@ -54,7 +60,11 @@ public class ModelServicePort implements ModelPort {
         } catch (ScoringException e) {
             RegistryException.Kind kind = e.kind() == ScoringException.Kind.RESOURCE_EXHAUSTED
                     ? RegistryException.Kind.RESOURCE_EXHAUSTED : RegistryException.Kind.UNAVAILABLE;
-            throw new RegistryException(kind, "MODEL_" + e.kind().name(), e.getMessage(), e);
+            // an INTERNAL failure's message is exception text: the client gets an error id instead
+            String message = e.kind() == ScoringException.Kind.INTERNAL
+                    ? InternalErrors.clientMessage(InternalErrors.log("encoding for the registry failed", e))
+                    : e.getMessage();
+            throw new RegistryException(kind, "MODEL_" + e.kind().name(), message, e);
         }
     }
 
@@ -110,6 +120,6 @@ public class ModelServicePort implements ModelPort {
                 case UNSUPPORTED_FORMAT -> "UNSUPPORTED_IMAGE";
             };
         }
-        return "INVALID_IMAGE";
+        return e instanceof RequestPixelBudget.Exceeded ? "PIXEL_BUDGET_EXCEEDED" : "INVALID_IMAGE";
     }
 }

@@ -12,4 +12,11 @@ public interface ImagePipeline {
      * @throws ScoringException INVALID_ARGUMENT naming the reason when the bytes are empty, too large or undecodable
      */
     Prepared prepare(byte[] encoded, String what);
+
+    /**
+     * Width x height the image's header declares, read without decoding pixels (for request pixel budgets).
+     *
+     * @throws ScoringException INVALID_ARGUMENT, as {@link #prepare} would, when the header cannot be read
+     */
+    long declaredPixels(byte[] encoded, String what);
 }

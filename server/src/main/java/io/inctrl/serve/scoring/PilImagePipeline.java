@@ -45,4 +45,13 @@ public class PilImagePipeline implements ImagePipeline {
             throw new ScoringException(ScoringException.Kind.INVALID_ARGUMENT, what + ": " + e.getMessage(), e);
         }
     }
+
+    @Override
+    public long declaredPixels(byte[] encoded, String what) {
+        try {
+            return decoder.header(encoded).pixels();
+        } catch (InvalidImageException e) {
+            throw new ScoringException(ScoringException.Kind.INVALID_ARGUMENT, what + ": " + e.getMessage(), e);
+        }
+    }
 }

@@ -49,6 +49,12 @@ public class ScoringService {
     @Inject
     StageSpans spans;
 
+    @Inject
+    RequestPixelBudget pixelBudget;
+
+    @Inject
+    TenantPixelRate pixelRate;
+
     private Timer decodeTimer;
     private Timer preprocessTimer;
     private Timer encodeTimer;
@@ -88,6 +94,14 @@ public class ScoringService {
         io.opentelemetry.context.Context traceParent = io.opentelemetry.context.Context.current();
         validate(cmd);
         checkDeadline(cmd.deadline());
+        // budgets first, from the headers: nothing is decoded for a request that would be refused
+        List<byte[]> all = new ArrayList<>();
+        all.add(cmd.image());
+        if (cmd.inline()) {
+            all.addAll(cmd.shots());
+        }
+        long pixels = pixelBudget.check(all, i -> i == 0 ? "image" : "shot " + (i - 1));
+        pixelRate.charge(cmd.tenant(), pixels);
         ImagePipeline.Prepared query = images.prepare(cmd.image(), "image");
         long decode = query.decodeNanos();
         long preprocess = query.preprocessNanos();
@@ -173,6 +187,11 @@ public class ScoringService {
             }
             if (cmd.shots().size() > limits.maxShots()) {
                 throw ScoringException.invalid(cmd.shots().size() + " shots exceed the limit of " + limits.maxShots());
+            }
+            // before any sentence is built from it: 242 sentences of a 1 MiB category would take 250 MB
+            if (cmd.category() != null && cmd.category().length() > limits.maxCategoryLength()) {
+                throw ScoringException.invalid("category is " + cmd.category().length() + " characters, more than the "
+                        + "limit of " + limits.maxCategoryLength() + " (inctrl.limits.max-category-length)");
             }
             if (!model.manifest().hasHeads()) {
                 return; // vision-only bundle: the category is accepted and ignored
