@@ -13,8 +13,6 @@ import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import org.jboss.logging.Logger;
 
 /**
@@ -35,14 +33,12 @@ public class ModelService {
     private final List<InctrlEngine> engines = new ArrayList<>();
     private final Object textLock = new Object();
     private final java.util.concurrent.atomic.AtomicLong textEncodings = new java.util.concurrent.atomic.AtomicLong();
-    private final Map<PriorKey, TextPrior> textPriors = new ConcurrentHashMap<>();
-
-    private record PriorKey(PromptTemplates templates, String category) {
-    }
+    private TemplatePriorCache textPriors;
     private volatile boolean ready;
 
     @PostConstruct
     void load() {
+        textPriors = new TemplatePriorCache(config.model().textPriorCacheBytes());
         Path dir = Paths.get(config.model().bundle());
         manifest = BundleManifest.read(dir);
         try {
@@ -139,13 +135,13 @@ public class ModelService {
         if (!manifest.hasHeads()) {
             return TextPrior.NONE;
         }
-        TextPrior cached = textPriors.get(new PriorKey(templates, category));
+        TextPrior cached = textPriors.getIfPresent(templates, category);
         if (cached != null) {
             return cached;
         }
         // one text encoding at a time: 242 sentences through the full text tower take seconds and gigabytes
         synchronized (textLock) {
-            return textPriors.computeIfAbsent(new PriorKey(templates, category), k -> {
+            return textPriors.get(templates, category, () -> {
                 textEncodings.incrementAndGet();
                 return engines.get(0).textPrior(templates.normalSentences(category),
                         templates.anomalousSentences(category));

@@ -1,12 +1,16 @@
 package io.inctrl.serve.registry;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.inctrl.serve.model.TextPrior;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.function.Supplier;
 
-/** Text priors keyed by (template set id, template version, category, bundle id); LRU by entry count. */
+/**
+ * Text priors of registered template sets, keyed by (template set id, template version, category, bundle id) and
+ * bounded by entry count ({@code inctrl.registry.cache.text-prior-entries}; each entry is two embeddings of a few
+ * kilobytes), least recently used first out.
+ */
 public final class TextPriorCache {
 
     public record Key(String templateId, long templateVersion, String category, String bundleId) {
@@ -16,39 +20,26 @@ public final class TextPriorCache {
         }
     }
 
-    private final int maxEntries;
-    private final Map<Key, TextPrior> map;
+    private final Cache<Key, TextPrior> cache;
 
     public TextPriorCache(int maxEntries) {
-        this.maxEntries = maxEntries;
-        this.map = new LinkedHashMap<>(16, 0.75f, true) {
-            @Override
-            protected boolean removeEldestEntry(Map.Entry<Key, TextPrior> eldest) {
-                return size() > TextPriorCache.this.maxEntries;
-            }
-        };
+        this.cache = Caffeine.newBuilder().maximumSize(maxEntries).build();
     }
 
-    /** Returns the cached prior or computes it outside the lock (encoding 242 sentences takes a while). */
+    /**
+     * Returns the cached prior or computes it. Computing (encoding 242 sentences takes a while) holds up only
+     * callers of the same key; concurrent first uses of one key encode it once.
+     */
     public TextPrior get(Key key, Supplier<TextPrior> compute) {
-        synchronized (this) {
-            TextPrior p = map.get(key);
-            if (p != null) {
-                return p;
-            }
-        }
-        TextPrior p = compute.get();
-        synchronized (this) {
-            map.putIfAbsent(key, p);
-            return map.get(key);
-        }
+        return cache.get(key, k -> compute.get());
     }
 
-    public synchronized void invalidateTemplate(String templateId) {
-        map.keySet().removeIf(k -> k.templateId().equals(templateId));
+    public void invalidateTemplate(String templateId) {
+        cache.asMap().keySet().removeIf(k -> k.templateId().equals(templateId));
     }
 
-    public synchronized int size() {
-        return map.size();
+    public int size() {
+        cache.cleanUp();
+        return (int) cache.estimatedSize();
     }
 }
