@@ -7,7 +7,6 @@ import io.inctrl.serve.api.ApiFixtures.TestTenant;
 import io.inctrl.serve.api.v1.GetPromptSetRequest;
 import io.inctrl.serve.registry.PromptSetService;
 import io.inctrl.serve.registry.TestImages;
-import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.response.Response;
@@ -17,7 +16,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.net.URL;
 
 import static io.inctrl.serve.api.ApiFixtures.as;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -34,8 +32,6 @@ import static org.hamcrest.Matchers.not;
 @TestProfile(FakeModelProfile.class)
 class RestProblemsApiTest {
 
-    @TestHTTPResource("/")
-    URL url;
     @Inject
     PromptSetService service;
 
@@ -44,7 +40,7 @@ class RestProblemsApiTest {
 
     @BeforeEach
     void setUp() {
-        channel = ApiFixtures.channel(url.getPort());
+        channel = ApiFixtures.channel();
         t = ApiFixtures.tenant();
     }
 
