@@ -31,7 +31,8 @@ public class Authenticator {
     @Inject
     jakarta.enterprise.inject.Instance<TenantService> tenantService;
 
-    private final RateLimiter rateLimiter = new RateLimiter();
+    @Inject
+    TenantRateLimiter rateLimiter;
 
     private record Cached(Tenant tenant, long expiresAtNanos) {
     }
