@@ -9,7 +9,7 @@ import pytest
 import inctrl_client as ic
 from inctrl_client import rig
 from inctrl_client.retry import service_config
-from inctrl_client.targets import grpc_target
+from inctrl_client.targets import default_authority, grpc_target
 from fake_server import FakeInctrl, fake_png, start
 
 FAST = ic.RetryPolicy(max_attempts=4, initial_backoff=0.01, max_backoff=0.05)
@@ -95,6 +95,12 @@ def test_resend_backoff_bounds_are_exponential_and_capped():
 ])
 def test_address_lists_become_static_targets(address, target):
     assert grpc_target(address) == target
+
+
+def test_a_list_sends_its_first_entry_as_authority_not_the_whole_list():
+    assert default_authority("10.0.0.5:9000, 10.0.0.6:9000") == "10.0.0.5:9000"
+    assert default_authority(["inctrl-0.svc:9000", "inctrl-1.svc:9000"]) == "inctrl-0.svc:9000"
+    assert default_authority("inctrl.svc:9000") is None
 
 
 @pytest.mark.parametrize("address", ["", " , ", "127.0.0.1:1,nohostport", "127.0.0.1:1,no-such-host.invalid:2"])

@@ -2,7 +2,7 @@ import { ChannelCredentials, Metadata, credentials, type CallOptions, type Chann
 import { ModelInfo, ScoreResponse, ScorerClient } from "./gen/inctrl/v1/scoring";
 import { PromptRegistryClient, PromptSet } from "./gen/inctrl/v1/registry";
 import { UnavailableError, fromServiceError } from "./errors";
-import { DEFAULT_RETRY, RetryPolicy, channelOptions as defaultChannelOptions, grpcTarget } from "./retry";
+import { DEFAULT_RETRY, RetryPolicy, channelOptions as defaultChannelOptions, defaultAuthority, grpcTarget } from "./retry";
 import { Prompts, ScoreStream, buildRequest } from "./stream";
 
 export interface ConnectOptions {
@@ -48,7 +48,12 @@ export class InctrlClient {
       const t = opts.tls === true ? {} : opts.tls;
       creds = credentials.createSsl(t.rootCerts ?? null, t.privateKey ?? null, t.certChain ?? null);
     }
-    const channelOptions: ChannelOptions = { ...defaultChannelOptions(this.retry, MAX_MESSAGE), ...opts.channelOptions };
+    const authority = defaultAuthority(address);
+    const channelOptions: ChannelOptions = {
+      ...defaultChannelOptions(this.retry, MAX_MESSAGE),
+      ...(authority ? { "grpc.default_authority": authority } : {}),
+      ...opts.channelOptions,
+    };
     this.scorer = new ScorerClient(target, creds, channelOptions);
     // share the scorer's channel so both services use one channel (one connection per backend)
     this.registry = new PromptRegistryClient(target, creds, { ...channelOptions, channelOverride: this.scorer.getChannel() });

@@ -92,3 +92,12 @@ export function grpcTarget(address: string | string[]): string {
   if (v4.length > 0 && v6.length > 0) throw new TypeError("an address list must be all IPv4 or all IPv6");
   return v4.length > 0 ? `ipv4:${v4.join(",")}` : `ipv6:${v6.join(",")}`;
 }
+
+/**
+ * The :authority for a list target: its first entry. grpc-js would otherwise send the whole comma-separated list,
+ * which HTTP/2 servers (the real one included) reject as a malformed authority.
+ */
+export function defaultAuthority(address: string | string[]): string | undefined {
+  const parts = (Array.isArray(address) ? address : address.split(",")).map((s) => s.trim()).filter((s) => s !== "");
+  return parts.length > 1 ? parts[0] : undefined;
+}

@@ -6,7 +6,7 @@ import { status } from "@grpc/grpc-js";
 import {
   AlreadyExistsError, DeadlineExceededError, InctrlError, InternalError, InvalidArgumentError, NotFoundError,
   PermissionDeniedError, ResourceExhaustedError, UnauthenticatedError, UnavailableError, backoffMs, connect,
-  NO_RETRY, fromCodeName, fromServiceError, grpcTarget, serviceConfig, type InctrlClient, type RetryPolicy,
+  NO_RETRY, defaultAuthority, fromCodeName, fromServiceError, grpcTarget, serviceConfig, type InctrlClient, type RetryPolicy,
 } from "../src";
 import { Fake, fakePng } from "./fake";
 
@@ -69,6 +69,11 @@ describe("retry and load balancing (gRPC service config)", () => {
       maxAttempts: 5, initialBackoff: "0.25s", maxBackoff: "2s", backoffMultiplier: 3, retryableStatusCodes: ["UNAVAILABLE"],
     });
     assert.equal("methodConfig" in serviceConfig(NO_RETRY), false);
+  });
+
+  it("sends a list's first entry as :authority, not the whole list", () => {
+    assert.equal(defaultAuthority("10.0.0.5:9000, 10.0.0.6:9000"), "10.0.0.5:9000");
+    assert.equal(defaultAuthority("inctrl.svc:9000"), undefined);
   });
 
   it("turns address lists into static targets", () => {

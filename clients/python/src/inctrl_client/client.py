@@ -12,7 +12,7 @@ from inctrl.v1 import registry_pb2, registry_pb2_grpc, scoring_pb2, scoring_pb2_
 from .errors import InvalidArgument, Unavailable, from_rpc_error
 from .retry import RetryPolicy, channel_options
 from .stream import ScoreStream
-from .targets import Address, grpc_target
+from .targets import Address, default_authority, grpc_target
 
 ImageLike = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]"]
 
@@ -62,6 +62,9 @@ class Client:
         self.retry = retry
         opts = channel_options(retry, _MAX_MESSAGE)
         target = grpc_target(address)
+        authority = default_authority(address)
+        if authority:
+            opts.append(("grpc.default_authority", authority))
         if channel is not None:
             self._channel = channel
         elif tls or root_certificates:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from typing import List, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 Address = Union[str, Sequence[str]]
 
@@ -50,3 +50,11 @@ def grpc_target(address: Address) -> str:
     if v4:
         return "ipv4:" + ",".join(dict.fromkeys(v4))
     return "ipv6:" + ",".join(dict.fromkeys(v6))
+
+
+def default_authority(address: Address) -> Optional[str]:
+    """The :authority for a list target: its first entry. gRPC would otherwise send the whole comma-separated list,
+    which HTTP/2 servers (the real one included) reject as a malformed authority; TLS checks the certificate
+    against it too."""
+    parts = _split(address)
+    return parts[0] if len(parts) > 1 else None
