@@ -26,7 +26,8 @@ type Result struct {
 // Stream is one logical ScoreStream with a bounded in-flight window and correlation by request id, carried by
 // one gRPC call at a time. Send blocks while Window requests are unanswered. Drain Results until it is closed.
 //
-// When the call fails with UNAVAILABLE (its backend stopped or went away), the requests still unanswered are
+// When the call fails with UNAVAILABLE (its backend stopped or went away), or is cancelled by the other side (a
+// backend shutting down resets its streams), the requests still unanswered are
 // resent, in send order, on a new call, which the client's round_robin places on a backend that is up; at most
 // Resend.MaxAttempts-1 times in a row without an answer in between. A request whose answer arrived is never
 // resent, and every id gets exactly one Result.
@@ -239,7 +240,9 @@ func (s *Stream) recv() {
 
 // recover replaces a call that failed with UNAVAILABLE while the resend budget lasts; nil when it did.
 func (s *Stream) recover(failure error, attempt *int) error {
-	for errors.Is(failure, ErrUnavailable) && s.ctx.Err() == nil && *attempt+1 < s.resend.MaxAttempts {
+	// UNAVAILABLE, or a cancellation this client did not ask for (a replica shutting down resets its streams)
+	for (errors.Is(failure, ErrUnavailable) || errors.Is(failure, ErrCancelled)) && s.ctx.Err() == nil &&
+		*attempt+1 < s.resend.MaxAttempts {
 		*attempt++
 		t := time.NewTimer(s.resend.jittered(*attempt))
 		select {

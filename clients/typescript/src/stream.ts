@@ -1,7 +1,7 @@
 import type { ClientDuplexStream, ServiceError } from "@grpc/grpc-js";
 import { status as Status } from "@grpc/grpc-js";
 import type { ScoreRequest, ScoreResponse } from "./gen/inctrl/v1/scoring";
-import { InctrlError, InternalError, UnavailableError, fromCode, fromCodeName, fromServiceError } from "./errors";
+import { CancelledError, InctrlError, InternalError, UnavailableError, fromCode, fromCodeName, fromServiceError } from "./errors";
 import { NO_RETRY, backoffMs, type RetryPolicy } from "./retry";
 
 export type Prompts = { shots: Uint8Array[]; category?: string } | { promptSetId: string };
@@ -45,7 +45,8 @@ type Call = ClientDuplexStream<ScoreRequest, ScoreResponse>;
  * unanswered (backpressure) and returns a promise per request, settled by the response with the same request_id
  * (responses arrive in any order).
  *
- * When the call fails with UNAVAILABLE (its backend stopped or went away), the requests still unanswered are
+ * When the call fails with UNAVAILABLE (its backend stopped or went away), or is cancelled by the other side (a
+ * backend shutting down resets its streams), the requests still unanswered are
  * resent, in submit order, on a new call, which the channel's round_robin places on a backend that is up; at
  * most `resend.maxAttempts - 1` times in a row without an answer in between. A request whose answer arrived is
  * never resent, and each promise settles once: every id is reported exactly once.
@@ -101,7 +102,9 @@ export class ScoreStream {
   }
 
   private onCallError(err: InctrlError) {
-    if (err instanceof UnavailableError && !this.cancelled && this.attempt + 1 < this.resend.maxAttempts) {
+    // UNAVAILABLE, or a cancellation this client did not ask for (a replica shutting down resets its streams)
+    const resendable = err instanceof UnavailableError || err instanceof CancelledError;
+    if (resendable && !this.cancelled && this.attempt + 1 < this.resend.maxAttempts) {
       this.attempt++;
       this.call = undefined; // submits meanwhile stay pending and go out with the resend
       setTimeout(() => this.restart(), Math.random() * backoffMs(this.resend, this.attempt));

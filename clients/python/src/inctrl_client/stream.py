@@ -13,7 +13,7 @@ import grpc
 
 from inctrl.v1 import scoring_pb2
 
-from .errors import InctrlError, Internal, Unavailable, from_code, from_code_name, from_rpc_error
+from .errors import Cancelled, InctrlError, Internal, Unavailable, from_code, from_code_name, from_rpc_error
 from .retry import NO_RETRY, RetryPolicy
 
 _CLOSE = object()
@@ -28,7 +28,8 @@ class ScoreStream:
     Every submit returns a Future that resolves with the response carrying the same request_id (responses may
     arrive in any order), or fails with a typed error (per-request ``error`` or the whole stream failing).
 
-    When the call fails with UNAVAILABLE (its backend stopped or went away), the requests still unanswered are
+    When the call fails with UNAVAILABLE (its backend stopped or went away), or is cancelled by the other side (a
+    backend shutting down resets its streams), the requests still unanswered are
     resent, in submit order, on a new call (which the channel's round_robin places on a backend that is up), at
     most ``resend.max_attempts - 1`` times in a row without an answer in between. A request whose answer arrived
     is never resent, and each Future settles once: every id is reported exactly once.
@@ -127,13 +128,17 @@ class ScoreStream:
                 failure = from_rpc_error(e)
             except Exception as e:  # noqa: BLE001 - surface anything unexpected to every waiter
                 failure = Internal(f"stream reader failed: {e!r}")
-            if not isinstance(failure, Unavailable) or self._cancelled:
+            # UNAVAILABLE, or a cancellation this client did not ask for (a replica shutting down resets its streams)
+            if not isinstance(failure, (Unavailable, Cancelled)) or self._cancelled:
                 break
             delay = next(delays, None)
             if delay is None:
                 break
             time.sleep(random.uniform(0, delay))  # like gRPC's own retry backoff: spread the reconnects
-            self._restart()
+            try:
+                self._restart()
+            except Exception:  # noqa: BLE001 - e.g. the client's channel was closed meanwhile: keep the failure
+                break
         with self._lock:
             left = [fut for fut, _ in self._pending.values()]
             self._pending.clear()

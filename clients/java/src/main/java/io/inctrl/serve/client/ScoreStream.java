@@ -25,7 +25,8 @@ import java.util.function.Function;
  * request_id; responses may arrive in any order. A per-request error completes that future exceptionally with a
  * typed {@link InctrlException}.
  *
- * <p>When the call fails with UNAVAILABLE (its backend stopped or went away), the requests still unanswered are
+ * <p>When the call fails with UNAVAILABLE (its backend stopped or went away), or is cancelled by the other side
+ * (a backend shutting down resets its streams), the requests still unanswered are
  * resent, in submit order, on a new call, which the channel's round_robin places on a backend that is up; at most
  * {@code resend.maxAttempts() - 1} times in a row without an answer in between. A request whose answer arrived is
  * never resent, and each future completes once: every id is reported exactly once. Any other failure (or an
@@ -111,7 +112,9 @@ public final class ScoreStream implements AutoCloseable {
         if (gen != generation) {
           return;
         }
-        if (err instanceof InctrlException.Unavailable && !cancelled && attempt + 1 < resend.maxAttempts()) {
+        // UNAVAILABLE, or a cancellation this client did not ask for (a replica shutting down resets its streams)
+        boolean resendable = err instanceof InctrlException.Unavailable || err instanceof InctrlException.Cancelled;
+        if (resendable && !cancelled && attempt + 1 < resend.maxAttempts()) {
           attempt++;
           generation++;
           requests = null; // submits meanwhile stay pending and go out with the resend

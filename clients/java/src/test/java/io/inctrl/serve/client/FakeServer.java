@@ -204,6 +204,14 @@ final class FakeServer implements AutoCloseable {
           inFlight.incrementAndGet();
           maxInFlight.accumulateAndGet(unanswered.incrementAndGet(), Math::max);
           long delayUs = (long) (20_000 * hash01(req.getRequestId().getBytes(StandardCharsets.UTF_8)));
+          try {
+            answerLater(req, delayUs);
+          } catch (java.util.concurrent.RejectedExecutionException closing) {
+            // the fake is closing: the server resets the stream
+          }
+        }
+
+        private void answerLater(ScoreRequest req, long delayUs) {
           timers.schedule(() -> {
             ScoreResponse r;
             try {

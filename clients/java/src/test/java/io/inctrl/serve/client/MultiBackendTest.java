@@ -115,7 +115,26 @@ class MultiBackendTest {
   }
 
   @Test
+  void streamSurvivesTheConnectionToItsBackendDropping() throws Exception {
+    try (TcpProxy pa = new TcpProxy(port(a)); TcpProxy pb = new TcpProxy(port(b));
+        InctrlClient viaProxies = InctrlClient.builder(pa.address() + "," + pb.address()).apiKey("secret")
+            .retry(OfflineTest.FAST).timeout(Duration.ofSeconds(5)).build()) {
+      FakeServer[] dropped = {null};
+      ScoreStream s = viaProxies.openStream(8, Prompts.inline("x", SHOTS));
+      Map<String, ScoreResponse> byId = streamAll(s, n -> {
+        if (n == 10) {
+          dropped[0] = a.streamIds.isEmpty() ? b : a;
+          (dropped[0] == a ? pa : pb).kill();
+        }
+      });
+      assertTrue(s.restarts() >= 1);
+      checkExactlyOnce(dropped[0], dropped[0] == a ? b : a, byId, -1);
+    }
+  }
+
+  @Test
   void streamSurvivesItsBackendBeingShutDown() {
+    // grpc-java's shutdownNow resets the streams (CANCELLED, or UNAVAILABLE when the transport goes first)
     FakeServer[] stopped = {null};
     ScoreStream s = client.openStream(8, Prompts.inline("x", SHOTS));
     Map<String, ScoreResponse> byId = streamAll(s, n -> {
@@ -126,6 +145,10 @@ class MultiBackendTest {
     });
     assertTrue(s.restarts() >= 1);
     checkExactlyOnce(stopped[0], stopped[0] == a ? b : a, byId, -1);
+  }
+
+  private static int port(FakeServer f) {
+    return Integer.parseInt(f.address().substring(f.address().lastIndexOf(':') + 1));
   }
 
   @Test
