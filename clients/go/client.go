@@ -1,6 +1,6 @@
 // Package inctrl is a thin Go client for InCTRL serve (gRPC few-shot anomaly detection).
 //
-//	c, err := inctrl.Connect("localhost:8080", inctrl.WithAPIKey(key))
+//	c, err := inctrl.Connect("10.0.0.5:9000,10.0.0.6:9000", inctrl.WithAPIKey(key))
 //	res, err := c.Score(ctx, img, inctrl.Inline("transistor", shot1, shot2))
 //	if errors.Is(err, inctrl.ErrInvalidArgument) { ... }
 package inctrl
@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
 
 	pb "github.com/inctrl-serve/inctrl-serve/clients/go/inctrlv1"
@@ -30,7 +31,6 @@ type config struct {
 	retry       RetryPolicy
 	timeout     time.Duration
 	dialOptions []grpc.DialOption
-	sleep       sleeper
 }
 
 // Option configures Connect.
@@ -44,7 +44,7 @@ func WithTLS(cfg *tls.Config) Option {
 	return func(c *config) { c.useTLS, c.tls = true, cfg }
 }
 
-// WithRetry sets the backoff policy for UNAVAILABLE (unary calls only; streams are never replayed).
+// WithRetry sets gRPC's retry policy for UNAVAILABLE (idempotent calls) and the stream resend budget.
 func WithRetry(p RetryPolicy) Option { return func(c *config) { c.retry = p } }
 
 // WithTimeout is the deadline applied to unary calls whose context has none (default 30s; 0 = none).
@@ -63,9 +63,11 @@ type Client struct {
 	cfg      config
 }
 
-// Connect creates a client; the connection is made lazily (see WaitReady).
+// Connect creates a client; connections are made lazily (see WaitReady). address is host:port, a DNS name
+// with several addresses, or a comma-separated list of host:port: gRPC balances calls round-robin over the
+// backends and retries idempotent calls that fail with UNAVAILABLE on another one.
 func Connect(address string, opts ...Option) (*Client, error) {
-	cfg := config{retry: DefaultRetryPolicy(), timeout: 30 * time.Second, sleep: realSleep}
+	cfg := config{retry: DefaultRetryPolicy(), timeout: 30 * time.Second}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -77,9 +79,20 @@ func Connect(address string, opts ...Option) (*Client, error) {
 		}
 		creds = credentials.NewTLS(t)
 	}
+	tgt, res, err := target(address)
+	if err != nil {
+		return nil, err
+	}
 	dial := []grpc.DialOption{
 		grpc.WithTransportCredentials(creds),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage), grpc.MaxCallSendMsgSize(maxMessage)),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage), grpc.MaxCallSendMsgSize(maxMessage),
+			grpc.MaxRetryRPCBufferSize(retryBufferBytes)),
+		grpc.WithDefaultServiceConfig(ServiceConfig(cfg.retry)),
+		// pings notice a backend that vanished without closing its connections (the server permits 20s)
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+	}
+	if res != nil {
+		dial = append(dial, grpc.WithResolvers(res))
 	}
 	if cfg.apiKey != "" {
 		key := cfg.apiKey
@@ -93,7 +106,7 @@ func Connect(address string, opts ...Option) (*Client, error) {
 				return streamer(metadata.AppendToOutgoingContext(ctx, "x-api-key", key), desc, cc, method, o...)
 			}))
 	}
-	conn, err := grpc.NewClient(address, append(dial, cfg.dialOptions...)...)
+	conn, err := grpc.NewClient(tgt, append(dial, cfg.dialOptions...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +169,7 @@ func (c *Client) unary(ctx context.Context, fn func(ctx context.Context) error) 
 		ctx, cancel = context.WithTimeout(ctx, c.cfg.timeout)
 		defer cancel()
 	}
-	return withRetry(ctx, c.cfg.retry, c.cfg.sleep, fn)
+	return FromError(fn(ctx)) // retries: the channel's service config
 }
 
 // Score scores one image. Errors are *Error (match with errors.Is(err, ErrInvalidArgument), ...).

@@ -2,9 +2,11 @@ package inctrl
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -78,11 +80,11 @@ func TestFromError(t *testing.T) {
 
 // ---- retry -----------------------------------------------------------------------------------------------------
 
-func TestBackoffExponentialCappedJittered(t *testing.T) {
+func TestBackoffExponentialCapped(t *testing.T) {
 	p := RetryPolicy{InitialBackoff: 100 * time.Millisecond, MaxBackoff: 500 * time.Millisecond, Multiplier: 2}
 	var got []time.Duration
 	for n := 1; n <= 5; n++ {
-		got = append(got, p.Backoff(n, nil))
+		got = append(got, p.Backoff(n))
 	}
 	want := []time.Duration{100, 200, 400, 500, 500}
 	for i := range want {
@@ -90,53 +92,62 @@ func TestBackoffExponentialCappedJittered(t *testing.T) {
 			t.Fatalf("backoff %v, want %v ms", got, want)
 		}
 	}
-	p.Jitter = 0.2
-	if lo, hi := p.Backoff(1, func() float64 { return 0 }), p.Backoff(1, func() float64 { return 0.999999 }); lo != 80*time.Millisecond || hi < 119*time.Millisecond || hi > 120*time.Millisecond {
-		t.Fatalf("jitter bounds %v %v", lo, hi)
-	}
-}
-
-func TestWithRetryOnlyUnavailable(t *testing.T) {
-	var slept []time.Duration
-	sleep := func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }
-	calls := 0
-	err := withRetry(context.Background(), fast, sleep, func(context.Context) error {
-		calls++
-		if calls < 3 {
-			return status.Error(codes.Unavailable, "down")
+	for i := 0; i < 100; i++ {
+		if d := p.jittered(2); d < 0 || d >= 200*time.Millisecond {
+			t.Fatalf("jittered delay %v outside [0, 200ms)", d)
 		}
-		return nil
-	})
-	if err != nil || calls != 3 || len(slept) != 2 || slept[0] != 10*time.Millisecond || slept[1] != 20*time.Millisecond {
-		t.Fatalf("err=%v calls=%d slept=%v", err, calls, slept)
-	}
-	calls = 0
-	err = withRetry(context.Background(), fast, sleep, func(context.Context) error {
-		calls++
-		return status.Error(codes.InvalidArgument, "bad")
-	})
-	if !errors.Is(err, ErrInvalidArgument) || calls != 1 {
-		t.Fatalf("non-retryable: err=%v calls=%d", err, calls)
-	}
-	calls = 0
-	err = withRetry(context.Background(), fast, sleep, func(context.Context) error {
-		calls++
-		return status.Error(codes.Unavailable, "down")
-	})
-	if !errors.Is(err, ErrUnavailable) || calls != fast.MaxAttempts {
-		t.Fatalf("give up: err=%v calls=%d", err, calls)
 	}
 }
 
-func TestWithRetryStopsBeforeDeadline(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
-	defer cancel()
-	p := RetryPolicy{MaxAttempts: 10, InitialBackoff: 100 * time.Millisecond, Multiplier: 2}
-	calls := 0
-	start := time.Now()
-	err := withRetry(ctx, p, realSleep, func(context.Context) error { calls++; return status.Error(codes.Unavailable, "x") })
-	if !errors.Is(err, ErrUnavailable) || calls != 2 || time.Since(start) > 140*time.Millisecond {
-		t.Fatalf("err=%v calls=%d after %v", err, calls, time.Since(start))
+func TestServiceConfigRoundRobinAndRetryOfIdempotentCalls(t *testing.T) {
+	var cfg struct {
+		LoadBalancingConfig []map[string]any
+		MethodConfig        []struct {
+			Name        []struct{ Service, Method string }
+			RetryPolicy struct {
+				MaxAttempts                int
+				InitialBackoff, MaxBackoff string
+				BackoffMultiplier          float64
+				RetryableStatusCodes       []string
+			}
+		}
+	}
+	p := RetryPolicy{MaxAttempts: 9, InitialBackoff: 250 * time.Millisecond, MaxBackoff: 2 * time.Second, Multiplier: 3}
+	if err := json.Unmarshal([]byte(ServiceConfig(p)), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.LoadBalancingConfig) != 1 || cfg.LoadBalancingConfig[0]["round_robin"] == nil || len(cfg.MethodConfig) != 1 {
+		t.Fatalf("config %s", ServiceConfig(p))
+	}
+	mc := cfg.MethodConfig[0]
+	var names []string
+	for _, n := range mc.Name {
+		names = append(names, n.Service+"/"+n.Method)
+	}
+	sort.Strings(names)
+	want := "inctrl.v1.PromptRegistry/GetPromptSet inctrl.v1.PromptRegistry/ListPromptSets inctrl.v1.Scorer/GetModelInfo inctrl.v1.Scorer/Score"
+	rp := mc.RetryPolicy
+	if strings.Join(names, " ") != want || rp.MaxAttempts != 5 || rp.InitialBackoff != "0.25s" || rp.MaxBackoff != "2s" ||
+		rp.BackoffMultiplier != 3 || len(rp.RetryableStatusCodes) != 1 || rp.RetryableStatusCodes[0] != "UNAVAILABLE" {
+		t.Fatalf("method config %+v", mc)
+	}
+	if strings.Contains(ServiceConfig(NoRetry), "methodConfig") {
+		t.Fatalf("NoRetry still retries: %s", ServiceConfig(NoRetry))
+	}
+}
+
+func TestTargets(t *testing.T) {
+	if tgt, r, err := target("localhost:9000"); err != nil || r != nil || tgt != "localhost:9000" {
+		t.Fatalf("single: %q %v %v", tgt, r, err)
+	}
+	tgt, r, err := target("127.0.0.1:9001, 127.0.0.1:9002")
+	if err != nil || r == nil || !strings.HasPrefix(tgt, r.Scheme()+":///") {
+		t.Fatalf("list: %q %v %v", tgt, r, err)
+	}
+	for _, bad := range []string{"", " , ", "127.0.0.1:1,nohostport"} {
+		if _, _, err := target(bad); err == nil {
+			t.Fatalf("%q accepted", bad)
+		}
 	}
 }
 
@@ -397,5 +408,20 @@ func TestStreamDeadlineFailsInFlight(t *testing.T) {
 	results := collect(s)
 	if len(results) != 1 || results[0].RequestID != "slow" || !errors.Is(results[0].Err, ErrDeadlineExceeded) {
 		t.Fatalf("%+v", results)
+	}
+}
+
+func TestWritesAndOtherCodesAreNotRetried(t *testing.T) {
+	f, addr := startFake(t)
+	c := connectFake(t, addr, "secret")
+	if _, err := c.Score(context.Background(), []byte("junk"), Inline("x", shots...)); !errors.Is(err, ErrInvalidArgument) || f.calls != 1 {
+		t.Fatalf("invalid argument: err=%v calls=%d", err, f.calls)
+	}
+	f.mu.Lock()
+	f.unavailableFirst, f.calls = 1, 0
+	f.mu.Unlock()
+	_, err := c.RegisterPromptSet(context.Background(), &pb.CreatePromptSetRequest{Name: "s", Category: "x", Shots: shots})
+	if !errors.Is(err, ErrUnavailable) || f.calls != 1 {
+		t.Fatalf("write: err=%v calls=%d", err, f.calls)
 	}
 }

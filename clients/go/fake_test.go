@@ -45,6 +45,12 @@ type fake struct {
 	pb.UnimplementedScorerServer
 	pb.UnimplementedPromptRegistryServer
 	apiKey string
+	name   string      // answers carry it as bundle id: tests see which backend answered
+	plan   *streamPlan // shared by the fakes of a multi-backend test
+	stop   func()      // stops the server (a backend going down)
+
+	streamIDs    []string // request ids received on streams, in order
+	streamFailed bool     // this fake took plan.failAfter
 
 	mu               sync.Mutex
 	unavailableFirst int
@@ -102,7 +108,7 @@ func (f *fake) score(req *pb.ScoreRequest) (*pb.ScoreResponse, *status.Status) {
 		s = 0.8
 	}
 	s += 0.1 * hash01(req.Image)
-	r := &pb.ScoreResponse{RequestId: req.RequestId, Score: float32(s), SP: float32(s), BundleId: "fake",
+	r := &pb.ScoreResponse{RequestId: req.RequestId, Score: float32(s), SP: float32(s), BundleId: f.name,
 		MapHeight: 2, MapWidth: 2, Timings: &pb.StageTimings{TotalUs: 1000}}
 	if !req.OmitMap {
 		r.Map = []float32{float32(s), float32(s), float32(s), float32(s)}
@@ -131,7 +137,25 @@ func (f *fake) GetModelInfo(ctx context.Context, _ *pb.ModelInfoRequest) (*pb.Mo
 	if err := f.flaky(); err != nil {
 		return nil, err
 	}
-	return &pb.ModelInfo{BundleId: "fake", Kind: "inctrl", RandomWeights: true}, nil
+	return &pb.ModelInfo{BundleId: f.name, Kind: "inctrl", RandomWeights: true}, nil
+}
+
+// streamPlan: the first stream to start on any of the fakes sharing it fails with UNAVAILABLE after failAfter
+// answers (a server going down), when failAfter > 0.
+type streamPlan struct {
+	mu        sync.Mutex
+	failAfter int
+}
+
+func (p *streamPlan) take() int {
+	if p == nil {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := p.failAfter
+	p.failAfter = 0
+	return n
 }
 
 func (f *fake) ScoreStream(srv pb.Scorer_ScoreStreamServer) error {
@@ -142,24 +166,14 @@ func (f *fake) ScoreStream(srv pb.Scorer_ScoreStreamServer) error {
 		wg       sync.WaitGroup
 		sendMu   sync.Mutex
 		inFlight int
+		answered int
+		dead     bool
 	)
-	for {
-		req, err := srv.Recv()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		f.mu.Lock()
-		inFlight++
-		if inFlight > f.maxInFlight {
-			f.maxInFlight = inFlight
-		}
-		f.mu.Unlock()
-		wg.Add(1)
-		go func(req *pb.ScoreRequest) {
-			defer wg.Done()
+	failAfter := f.plan.take()
+	failed := make(chan struct{})
+	recvErr := make(chan error, 1)
+	go func() {
+		recvErr <- f.readStream(srv, &wg, &inFlight, func(req *pb.ScoreRequest) {
 			time.Sleep(time.Duration(20 * hash01([]byte(req.RequestId)) * float64(time.Millisecond)))
 			r, st := f.score(req)
 			if st != nil {
@@ -169,16 +183,68 @@ func (f *fake) ScoreStream(srv pb.Scorer_ScoreStreamServer) error {
 			inFlight--
 			f.mu.Unlock()
 			sendMu.Lock()
+			defer sendMu.Unlock()
+			if dead {
+				return
+			}
+			if failAfter > 0 && answered == failAfter {
+				dead = true
+				f.mu.Lock()
+				f.streamFailed = true
+				f.mu.Unlock()
+				close(failed)
+				return
+			}
+			answered++
 			_ = srv.Send(r)
-			sendMu.Unlock()
-		}(req)
+		})
+	}()
+	select {
+	case err := <-recvErr:
+		if err != nil {
+			return err
+		}
+		wg.Wait()
+		select {
+		case <-failed:
+			return status.Error(codes.Unavailable, f.name+" is shutting down")
+		default:
+			return nil
+		}
+	case <-failed:
+		return status.Error(codes.Unavailable, f.name+" is shutting down")
 	}
-	wg.Wait()
-	return nil
+}
+
+func (f *fake) readStream(srv pb.Scorer_ScoreStreamServer, wg *sync.WaitGroup, inFlight *int, answer func(*pb.ScoreRequest)) error {
+	for {
+		req, err := srv.Recv()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		f.mu.Lock()
+		*inFlight++
+		if *inFlight > f.maxInFlight {
+			f.maxInFlight = *inFlight
+		}
+		f.streamIDs = append(f.streamIDs, req.RequestId)
+		f.mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answer(req)
+		}()
+	}
 }
 
 func (f *fake) CreatePromptSet(ctx context.Context, req *pb.CreatePromptSetRequest) (*pb.PromptSet, error) {
 	if err := f.auth(ctx); err != nil {
+		return nil, err
+	}
+	if err := f.flaky(); err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
@@ -244,8 +310,13 @@ func (f *fake) DeletePromptSet(ctx context.Context, req *pb.DeletePromptSetReque
 
 // startFake serves the fake on an ephemeral localhost port for the duration of the test.
 func startFake(t *testing.T) (*fake, string) {
+	return startNamedFake(t, "fake", nil)
+}
+
+// startNamedFake serves a fake answering as name; fakes given one plan share its stream failure.
+func startNamedFake(t *testing.T, name string, plan *streamPlan) (*fake, string) {
 	t.Helper()
-	f := &fake{apiKey: "secret", sets: map[string]*pb.PromptSet{}}
+	f := &fake{apiKey: "secret", name: name, plan: plan, sets: map[string]*pb.PromptSet{}}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -254,6 +325,7 @@ func startFake(t *testing.T) (*fake, string) {
 	pb.RegisterScorerServer(s, f)
 	pb.RegisterPromptRegistryServer(s, f)
 	go func() { _ = s.Serve(lis) }()
+	f.stop = s.Stop
 	t.Cleanup(s.Stop)
 	return f, lis.Addr().String()
 }

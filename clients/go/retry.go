@@ -1,76 +1,93 @@
 package inctrl
 
 import (
-	"context"
-	"errors"
+	"encoding/json"
 	"math/rand/v2"
 	"time"
 )
 
-// RetryPolicy retries calls that fail with UNAVAILABLE using exponential backoff with jitter.
+// RetryPolicy is gRPC's retry policy for calls that fail with UNAVAILABLE: gRPC itself retries the idempotent
+// calls (Score, GetModelInfo, GetPromptSet, ListPromptSets), on another backend when there are several, with
+// exponential backoff randomised in [0, backoff]; gRPC caps MaxAttempts at 5. Streams resend their unanswered
+// requests with the same shape (see Stream).
 type RetryPolicy struct {
 	MaxAttempts    int           // total attempts including the first; 1 disables retries
-	InitialBackoff time.Duration // delay before the first retry
+	InitialBackoff time.Duration // delay bound before the first retry
 	MaxBackoff     time.Duration
 	Multiplier     float64
-	Jitter         float64 // +/- fraction of each delay, spreads out retry storms
 }
 
-// DefaultRetryPolicy: 4 attempts, 100ms, 200ms, 400ms (+/-20%).
+// DefaultRetryPolicy: 4 attempts, backoff bounds 100ms, 200ms, 400ms.
 func DefaultRetryPolicy() RetryPolicy {
-	return RetryPolicy{MaxAttempts: 4, InitialBackoff: 100 * time.Millisecond, MaxBackoff: 5 * time.Second,
-		Multiplier: 2, Jitter: 0.2}
+	return RetryPolicy{MaxAttempts: 4, InitialBackoff: 100 * time.Millisecond, MaxBackoff: 5 * time.Second, Multiplier: 2}
 }
 
 // NoRetry makes every call a single attempt.
 var NoRetry = RetryPolicy{MaxAttempts: 1}
 
-// Backoff is the delay before retry number n (1-based); rnd returns values in [0,1).
-func (p RetryPolicy) Backoff(n int, rnd func() float64) time.Duration {
+// retriedMethods are idempotent. Writes are only retried by gRPC's transparent retry (never reached a server).
+var retriedMethods = [][2]string{
+	{"inctrl.v1.Scorer", "Score"},
+	{"inctrl.v1.Scorer", "GetModelInfo"},
+	{"inctrl.v1.PromptRegistry", "GetPromptSet"},
+	{"inctrl.v1.PromptRegistry", "ListPromptSets"},
+}
+
+// retryBufferBytes: inline shots make requests large, and gRPC can only retry a call whose request it still holds.
+const retryBufferBytes = 16 << 20
+
+// Backoff is the upper bound of the delay before retry number n (1-based).
+func (p RetryPolicy) Backoff(n int) time.Duration {
 	d := float64(p.InitialBackoff)
-	for i := 1; i < n; i++ {
+	for i := 1; i < n && (p.MaxBackoff <= 0 || d < float64(p.MaxBackoff)); i++ {
 		d *= p.Multiplier
-		if p.MaxBackoff > 0 && d > float64(p.MaxBackoff) {
-			break
-		}
 	}
 	if p.MaxBackoff > 0 && d > float64(p.MaxBackoff) {
 		d = float64(p.MaxBackoff)
 	}
-	if p.Jitter > 0 && rnd != nil {
-		d *= 1 + p.Jitter*(2*rnd()-1)
-	}
 	return time.Duration(d)
 }
 
-// sleeper is swapped in tests.
-type sleeper func(ctx context.Context, d time.Duration) error
-
-func realSleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+// jittered is a delay in [0, Backoff(n)), as gRPC's own retries wait.
+func (p RetryPolicy) jittered(n int) time.Duration {
+	return time.Duration(rand.Float64() * float64(p.Backoff(n)))
 }
 
-// withRetry runs fn until it succeeds, fails with something other than UNAVAILABLE, runs out of attempts,
-// or the next delay would pass ctx's deadline. Errors come back mapped to *Error.
-func withRetry(ctx context.Context, p RetryPolicy, sleep sleeper, fn func(ctx context.Context) error) error {
-	for attempt := 1; ; attempt++ {
-		err := FromError(fn(ctx))
-		if err == nil || !errors.Is(err, ErrUnavailable) || attempt >= p.MaxAttempts {
-			return err
-		}
-		d := p.Backoff(attempt, rand.Float64)
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
-			return err
-		}
-		if sleep(ctx, d) != nil {
-			return err
-		}
+func seconds(d time.Duration) string { return jsonNumber(d.Seconds()) + "s" }
+
+func jsonNumber(f float64) string { b, _ := json.Marshal(f); return string(b) }
+
+// ServiceConfig is the gRPC service config the client dials with: round_robin over every resolved backend and
+// p as the retry policy of the idempotent calls.
+func ServiceConfig(p RetryPolicy) string {
+	type name struct {
+		Service string `json:"service"`
+		Method  string `json:"method"`
 	}
+	type retryPolicy struct {
+		MaxAttempts          int      `json:"maxAttempts"`
+		InitialBackoff       string   `json:"initialBackoff"`
+		MaxBackoff           string   `json:"maxBackoff"`
+		BackoffMultiplier    float64  `json:"backoffMultiplier"`
+		RetryableStatusCodes []string `json:"retryableStatusCodes"`
+	}
+	type methodConfig struct {
+		Name        []name      `json:"name"`
+		RetryPolicy retryPolicy `json:"retryPolicy"`
+	}
+	cfg := struct {
+		LoadBalancingConfig []map[string]struct{} `json:"loadBalancingConfig"`
+		MethodConfig        []methodConfig        `json:"methodConfig,omitempty"`
+	}{LoadBalancingConfig: []map[string]struct{}{{"round_robin": {}}}}
+	if p.MaxAttempts > 1 {
+		mc := methodConfig{RetryPolicy: retryPolicy{MaxAttempts: min(p.MaxAttempts, 5),
+			InitialBackoff: seconds(p.InitialBackoff), MaxBackoff: seconds(p.MaxBackoff),
+			BackoffMultiplier: p.Multiplier, RetryableStatusCodes: []string{"UNAVAILABLE"}}}
+		for _, m := range retriedMethods {
+			mc.Name = append(mc.Name, name{Service: m[0], Method: m[1]})
+		}
+		cfg.MethodConfig = []methodConfig{mc}
+	}
+	b, _ := json.Marshal(cfg)
+	return string(b)
 }

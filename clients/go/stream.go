@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -22,25 +23,45 @@ type Result struct {
 	Latency   time.Duration     // send -> response
 }
 
-// Stream is one ScoreStream call with a bounded in-flight window and correlation by request id.
-// Send blocks while Window requests are unanswered. Drain Results until it is closed.
+// Stream is one logical ScoreStream with a bounded in-flight window and correlation by request id, carried by
+// one gRPC call at a time. Send blocks while Window requests are unanswered. Drain Results until it is closed.
+//
+// When the call fails with UNAVAILABLE (its backend stopped or went away), or is cancelled by the other side (a
+// backend shutting down resets its streams), the requests still unanswered are
+// resent, in send order, on a new call, which the client's round_robin places on a backend that is up; at most
+// Resend.MaxAttempts-1 times in a row without an answer in between. A request whose answer arrived is never
+// resent, and every id gets exactly one Result.
 type Stream struct {
 	Window   int
 	defaults Prompts
 	omitMap  bool
 
-	st      pb.Scorer_ScoreStreamClient
+	client  *Client
+	ctx     context.Context // bounds the whole logical stream
 	cancel  context.CancelFunc
+	resend  RetryPolicy
 	slots   chan struct{}
 	results chan Result
 	done    chan struct{}
 
-	sendMu    sync.Mutex
+	sendMu     sync.Mutex // guards st, callCancel, halfClosed, restarts and every Send (one sender at a time)
+	st         pb.Scorer_ScoreStreamClient
+	callCancel context.CancelFunc
+	halfClosed bool
+	restarts   int
+
 	mu        sync.Mutex
-	pending   map[string]time.Time
+	pending   map[string]*pendingRequest
+	seq       uint64
 	err       error
 	unmatched []*pb.ScoreResponse
 	nextID    int
+}
+
+type pendingRequest struct {
+	req  *pb.ScoreRequest // kept for a resend
+	sent time.Time
+	seq  uint64
 }
 
 // StreamOptions for OpenStream.
@@ -48,27 +69,42 @@ type StreamOptions struct {
 	Window   int     // max unanswered requests (default 16)
 	Defaults Prompts // prompts for Send; SendRequest can override per request
 	OmitMap  bool
+	// Resend bounds the resends of unanswered requests after UNAVAILABLE (zero value: the client's retry
+	// policy; NoRetry: a broken stream fails its in-flight requests).
+	Resend RetryPolicy
 }
 
 // OpenStream starts a ScoreStream. ctx bounds the whole stream (its deadline is the stream's deadline).
-// Streams are not retried: when one breaks, every in-flight request gets a Result with the mapped error.
 func (c *Client) OpenStream(ctx context.Context, opts StreamOptions) (*Stream, error) {
 	if opts.Window <= 0 {
 		opts.Window = 16
 	}
+	if opts.Resend.MaxAttempts == 0 {
+		opts.Resend = c.cfg.retry
+	}
 	ctx, cancel := context.WithCancel(ctx)
-	st, err := c.scorer.ScoreStream(ctx)
-	if err != nil {
+	s := &Stream{
+		Window: opts.Window, defaults: opts.Defaults, omitMap: opts.OmitMap, client: c, ctx: ctx, cancel: cancel,
+		resend: opts.Resend, slots: make(chan struct{}, opts.Window), results: make(chan Result, opts.Window),
+		done: make(chan struct{}), pending: map[string]*pendingRequest{},
+	}
+	var err error
+	if s.st, s.callCancel, err = s.newCall(); err != nil {
 		cancel()
 		return nil, FromError(err)
 	}
-	s := &Stream{
-		Window: opts.Window, defaults: opts.Defaults, omitMap: opts.OmitMap, st: st, cancel: cancel,
-		slots: make(chan struct{}, opts.Window), results: make(chan Result, opts.Window),
-		done: make(chan struct{}), pending: map[string]time.Time{},
-	}
 	go s.recv()
 	return s, nil
+}
+
+func (s *Stream) newCall() (pb.Scorer_ScoreStreamClient, context.CancelFunc, error) {
+	ctx, cancel := context.WithCancel(s.ctx)
+	st, err := s.client.scorer.ScoreStream(ctx)
+	if err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	return st, cancel, nil
 }
 
 // Send queues one image with the stream's default prompts; an empty id gets a generated one, returned.
@@ -108,24 +144,30 @@ func (s *Stream) SendRequest(ctx context.Context, req *pb.ScoreRequest) (string,
 	case <-s.done:
 		return "", s.terminal()
 	}
+	// registered and sent under sendMu: a restart either finds it pending (and resends it) or comes after Send
+	s.sendMu.Lock()
 	s.mu.Lock()
 	if s.err != nil {
 		s.mu.Unlock()
+		s.sendMu.Unlock()
 		<-s.slots
 		return "", s.err
 	}
 	if _, dup := s.pending[id]; dup {
 		s.mu.Unlock()
+		s.sendMu.Unlock()
 		<-s.slots
 		return "", fmt.Errorf("inctrl: request_id %q is already in flight", id)
 	}
-	s.pending[id] = time.Now() // registered before sending: the answer may beat Send's return
+	s.seq++
+	s.pending[id] = &pendingRequest{req: req, sent: time.Now(), seq: s.seq} // before Send: the answer may beat it
 	s.mu.Unlock()
-
-	s.sendMu.Lock() // grpc-go streams allow one concurrent sender
 	err := s.st.Send(req)
 	s.sendMu.Unlock()
 	if err != nil {
+		if s.resend.MaxAttempts > 1 { // the reader resends it on the next call, or fails it with a Result
+			return id, nil
+		}
 		s.mu.Lock()
 		_, still := s.pending[id]
 		delete(s.pending, id)
@@ -144,16 +186,21 @@ func (s *Stream) SendRequest(ctx context.Context, req *pb.ScoreRequest) (string,
 
 func (s *Stream) recv() {
 	var failure error
+	attempt := 0
 	for {
-		resp, err := s.st.Recv()
+		resp, err := s.st.Recv() // st is only replaced by this goroutine (restart)
 		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				failure = FromError(err)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if failure = s.recover(FromError(err), &attempt); failure == nil {
+				continue
 			}
 			break
 		}
+		attempt = 0 // progress: the next failure starts a fresh resend budget
 		s.mu.Lock()
-		sent, ok := s.pending[resp.RequestId]
+		p, ok := s.pending[resp.RequestId]
 		delete(s.pending, resp.RequestId)
 		if !ok {
 			s.unmatched = append(s.unmatched, resp)
@@ -162,7 +209,7 @@ func (s *Stream) recv() {
 		}
 		s.mu.Unlock()
 		<-s.slots
-		r := Result{RequestID: resp.RequestId, Latency: time.Since(sent)}
+		r := Result{RequestID: resp.RequestId, Latency: time.Since(p.sent)}
 		if resp.Error != nil {
 			r.Err = FromCodeName(resp.Error.Code, resp.Error.Message, resp.RequestId)
 		} else {
@@ -172,7 +219,7 @@ func (s *Stream) recv() {
 	}
 	s.mu.Lock()
 	left := s.pending
-	s.pending = map[string]time.Time{}
+	s.pending = map[string]*pendingRequest{}
 	if failure == nil && len(left) > 0 {
 		failure = &Error{Code: codes.Internal, Message: fmt.Sprintf("stream ended with %d request(s) unanswered", len(left))}
 	}
@@ -181,14 +228,72 @@ func (s *Stream) recv() {
 	}
 	s.err = failure
 	s.mu.Unlock()
-	for id, sent := range left {
+	for id, p := range left {
 		e := *FromError(failure).(*Error)
 		e.RequestID = id
-		s.results <- Result{RequestID: id, Err: &e, Latency: time.Since(sent)}
+		s.results <- Result{RequestID: id, Err: &e, Latency: time.Since(p.sent)}
 	}
 	close(s.done)
 	close(s.results)
 	s.cancel()
+}
+
+// recover replaces a call that failed with UNAVAILABLE while the resend budget lasts; nil when it did.
+func (s *Stream) recover(failure error, attempt *int) error {
+	// UNAVAILABLE, or a cancellation this client did not ask for (a replica shutting down resets its streams)
+	for (errors.Is(failure, ErrUnavailable) || errors.Is(failure, ErrCancelled)) && s.ctx.Err() == nil &&
+		*attempt+1 < s.resend.MaxAttempts {
+		*attempt++
+		t := time.NewTimer(s.resend.jittered(*attempt))
+		select {
+		case <-t.C:
+		case <-s.ctx.Done():
+			t.Stop()
+			return failure
+		}
+		err := s.restart()
+		if err == nil {
+			return nil
+		}
+		failure = FromError(err)
+	}
+	return failure
+}
+
+// restart opens a new call and resends every unanswered request on it, in send order.
+func (s *Stream) restart() error {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	s.callCancel()
+	st, cancel, err := s.newCall()
+	if err != nil {
+		return err
+	}
+	s.st, s.callCancel = st, cancel
+	s.restarts++
+	s.mu.Lock()
+	again := make([]*pendingRequest, 0, len(s.pending))
+	for _, p := range s.pending {
+		again = append(again, p)
+	}
+	s.mu.Unlock()
+	sort.Slice(again, func(i, j int) bool { return again[i].seq < again[j].seq })
+	for _, p := range again {
+		if st.Send(p.req) != nil {
+			break // the call failed already; its Recv reports why
+		}
+	}
+	if s.halfClosed {
+		_ = st.CloseSend()
+	}
+	return nil
+}
+
+// Restarts is how many times the stream moved to a new call after UNAVAILABLE.
+func (s *Stream) Restarts() int {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	return s.restarts
 }
 
 var errStreamClosed = errors.New("inctrl: stream is closed")
@@ -200,6 +305,7 @@ func (s *Stream) Results() <-chan Result { return s.results }
 func (s *Stream) CloseSend() error {
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
+	s.halfClosed = true
 	return s.st.CloseSend()
 }
 

@@ -36,8 +36,14 @@ class _Err(Exception):
 
 
 class FakeInctrl(scoring_pb2_grpc.ScorerServicer, registry_pb2_grpc.PromptRegistryServicer):
-    def __init__(self, api_key="secret", unavailable_first=0):
+    def __init__(self, api_key="secret", unavailable_first=0, name="fake", stream_plan=None):
         self.api_key = api_key
+        self.name = name  # answers carry it as bundle_id: tests see which backend answered
+        # shared by the fakes of a multi-backend test: the first stream to start takes "fail_after" (a count of
+        # answers after which that stream fails with UNAVAILABLE, like a server going down)
+        self.stream_plan = stream_plan if stream_plan is not None else {}
+        self.stream_ids = []  # request ids received on streams, in order
+        self.stream_failed = False  # this fake took stream_plan's fail_after
         self.unavailable_first = unavailable_first  # fail this many unary calls with UNAVAILABLE, then serve
         self.calls = 0
         self.sets = {}
@@ -70,7 +76,7 @@ class FakeInctrl(scoring_pb2_grpc.ScorerServicer, registry_pb2_grpc.PromptRegist
         if b"SLOW" in req.image:
             time.sleep(0.5)
         s = (0.8 if b"ANOMALY" in req.image else 0.2) + 0.1 * _hash01(req.image)
-        resp = scoring_pb2.ScoreResponse(request_id=req.request_id, score=s, s_p=s, bundle_id="fake",
+        resp = scoring_pb2.ScoreResponse(request_id=req.request_id, score=s, s_p=s, bundle_id=self.name,
                                          map_height=2, map_width=2)
         if not req.omit_map:
             resp.map.extend([s] * 4)
@@ -89,11 +95,13 @@ class FakeInctrl(scoring_pb2_grpc.ScorerServicer, registry_pb2_grpc.PromptRegist
     def GetModelInfo(self, request, context):
         self._auth(context)
         self._flaky(context)
-        return scoring_pb2.ModelInfo(bundle_id="fake", kind="inctrl", arch="fake", random_weights=True,
+        return scoring_pb2.ModelInfo(bundle_id=self.name, kind="inctrl", arch="fake", random_weights=True,
                                      devices=["cpu()"])
 
     def ScoreStream(self, request_iterator, context):
         self._auth(context)
+        with self.lock:
+            fail_after = self.stream_plan.pop("fail_after", None)
         out: "queue.Queue" = queue.Queue()
         state = {"in_flight": 0, "left": 0, "eof": False}
         lock = threading.Lock()
@@ -127,6 +135,11 @@ class FakeInctrl(scoring_pb2_grpc.ScorerServicer, registry_pb2_grpc.PromptRegist
                 state["in_flight"] -= 1
                 state["left"] -= 1
                 finished = state["eof"] and state["left"] == 0
+            if fail_after is not None:
+                if fail_after == 0:
+                    self.stream_failed = True
+                    context.abort(grpc.StatusCode.UNAVAILABLE, f"{self.name} is shutting down")
+                fail_after -= 1
             yield item
             if finished:
                 return
@@ -138,11 +151,13 @@ class FakeInctrl(scoring_pb2_grpc.ScorerServicer, registry_pb2_grpc.PromptRegist
                     state["left"] += 1
                     self.max_in_flight = max(self.max_in_flight, state["in_flight"])
                     self.stream_received += 1
+                    self.stream_ids.append(req.request_id)
                 threading.Timer(0.02 * _hash01(req.request_id.encode()), answer, (req,)).start()
 
     # -- PromptRegistry --------------------------------------------------------------------------------------
     def CreatePromptSet(self, request, context):
         self._auth(context)
+        self._flaky(context)
         if not request.shots:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "no shots")
         if any(p.name == request.name for p in self.sets.values()):

@@ -1,7 +1,6 @@
 """Offline tests: always run, against an in-process fake server (tests/fake_server.py)."""
 import json
 import os
-import random
 import socket
 
 import grpc
@@ -9,10 +8,11 @@ import pytest
 
 import inctrl_client as ic
 from inctrl_client import rig
-from inctrl_client.retry import call_with_retry
+from inctrl_client.retry import service_config
+from inctrl_client.targets import default_authority, grpc_target
 from fake_server import FakeInctrl, fake_png, start
 
-FAST = ic.RetryPolicy(max_attempts=4, initial_backoff=0.01, max_backoff=0.05, jitter=0.0)
+FAST = ic.RetryPolicy(max_attempts=4, initial_backoff=0.01, max_backoff=0.05)
 SHOTS = [fake_png("shot1"), fake_png("shot2")]
 
 
@@ -64,66 +64,49 @@ def test_rpc_error_mapping_keeps_cause():
     assert isinstance(e, ic.ResourceExhausted) and e.details == "boom" and isinstance(e.__cause__, grpc.RpcError)
 
 
-# -- retry / backoff ------------------------------------------------------------------------------------------
-def test_backoff_delays_are_exponential_and_capped():
-    p = ic.RetryPolicy(max_attempts=6, initial_backoff=0.1, max_backoff=0.5, multiplier=2, jitter=0)
+# -- retry / load balancing: gRPC service config ---------------------------------------------------------------
+def test_service_config_is_round_robin_with_retry_of_idempotent_calls():
+    cfg = service_config(ic.RetryPolicy(max_attempts=9, initial_backoff=0.25, max_backoff=2, multiplier=3))
+    assert cfg["loadBalancingConfig"] == [{"round_robin": {}}]
+    (mc,) = cfg["methodConfig"]
+    assert {(n["service"], n["method"]) for n in mc["name"]} == {
+        ("inctrl.v1.Scorer", "Score"), ("inctrl.v1.Scorer", "GetModelInfo"),
+        ("inctrl.v1.PromptRegistry", "GetPromptSet"), ("inctrl.v1.PromptRegistry", "ListPromptSets")}
+    assert mc["retryPolicy"] == {"maxAttempts": 5, "initialBackoff": "0.250s", "maxBackoff": "2.000s",
+                                 "backoffMultiplier": 3, "retryableStatusCodes": ["UNAVAILABLE"]}
+
+
+def test_no_retry_has_no_method_config():
+    assert "methodConfig" not in service_config(ic.NO_RETRY)
+
+
+def test_resend_backoff_bounds_are_exponential_and_capped():
+    p = ic.RetryPolicy(max_attempts=6, initial_backoff=0.1, max_backoff=0.5, multiplier=2)
     assert list(p.delays()) == pytest.approx([0.1, 0.2, 0.4, 0.5, 0.5])
 
 
-def test_backoff_jitter_stays_in_bounds():
-    p = ic.RetryPolicy(max_attempts=50, initial_backoff=1, max_backoff=1, jitter=0.2)
-    assert all(0.8 <= d <= 1.2 for d in p.delays(random.Random(1)))
+@pytest.mark.parametrize("address,target", [
+    ("localhost:9000", "localhost:9000"),
+    ("dns:///inctrl.svc:9000", "dns:///inctrl.svc:9000"),
+    ("127.0.0.1:9001,127.0.0.2:9002", "ipv4:127.0.0.1:9001,127.0.0.2:9002"),
+    (["127.0.0.1:9001", " 127.0.0.1:9002 "], "ipv4:127.0.0.1:9001,127.0.0.1:9002"),
+    ("[::1]:9001,[::1]:9002", "ipv6:[::1]:9001,[::1]:9002"),
+    ("localhost:9001,127.0.0.1:9002", "ipv4:127.0.0.1:9001,127.0.0.1:9002"),
+])
+def test_address_lists_become_static_targets(address, target):
+    assert grpc_target(address) == target
 
 
-def test_retry_only_unavailable_then_succeeds():
-    codes = [grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNAVAILABLE]
-    slept = []
-
-    def fn(_remaining):
-        if codes:
-            raise _RpcErr(codes.pop(0))
-        return "ok"
-
-    assert call_with_retry(fn, FAST, None, sleep=slept.append) == "ok"
-    assert slept == pytest.approx([0.01, 0.02])
+def test_a_list_sends_its_first_entry_as_authority_not_the_whole_list():
+    assert default_authority("10.0.0.5:9000, 10.0.0.6:9000") == "10.0.0.5:9000"
+    assert default_authority(["inctrl-0.svc:9000", "inctrl-1.svc:9000"]) == "inctrl-0.svc:9000"
+    assert default_authority("inctrl.svc:9000") is None
 
 
-def test_retry_gives_up_after_max_attempts():
-    calls = []
-
-    def fn(_):
-        calls.append(1)
-        raise _RpcErr(grpc.StatusCode.UNAVAILABLE)
-
-    with pytest.raises(ic.Unavailable):
-        call_with_retry(fn, FAST, None, sleep=lambda d: None)
-    assert len(calls) == 4
-
-
-def test_no_retry_on_other_codes():
-    calls = []
-
-    def fn(_):
-        calls.append(1)
-        raise _RpcErr(grpc.StatusCode.INVALID_ARGUMENT)
-
-    with pytest.raises(ic.InvalidArgument):
-        call_with_retry(fn, FAST, None, sleep=lambda d: None)
-    assert len(calls) == 1
-
-
-def test_retry_respects_overall_deadline():
-    now = [0.0]
-    seen = []
-
-    def fn(remaining):
-        seen.append(remaining)
-        raise _RpcErr(grpc.StatusCode.UNAVAILABLE)
-
-    policy = ic.RetryPolicy(max_attempts=10, initial_backoff=1.0, jitter=0)
-    with pytest.raises(ic.Unavailable):
-        call_with_retry(fn, policy, 2.5, sleep=lambda d: now.__setitem__(0, now[0] + d), clock=lambda: now[0])
-    assert seen == pytest.approx([2.5, 1.5])  # third attempt would start past the deadline
+@pytest.mark.parametrize("address", ["", " , ", "127.0.0.1:1,nohostport", "127.0.0.1:1,no-such-host.invalid:2"])
+def test_bad_address_lists_are_rejected(address):
+    with pytest.raises(ValueError):
+        grpc_target(address)
 
 
 # -- unary against the fake ------------------------------------------------------------------------------------
@@ -165,6 +148,19 @@ def test_unavailable_surfaces_after_retries(fake):
         with pytest.raises(ic.Unavailable):
             c.model_info()
     assert fake.calls == 3
+
+
+def test_other_codes_are_not_retried(fake, client):
+    with pytest.raises(ic.InvalidArgument):
+        client.score(b"junk", shots=SHOTS, category="x")
+    assert fake.calls == 1
+
+
+def test_writes_are_not_retried(fake, client):
+    fake.unavailable_first = 1
+    with pytest.raises(ic.Unavailable):
+        client.register_prompt_set("s", "x", SHOTS)
+    assert fake.calls == 1
 
 
 def test_deadline_exceeded(client):
@@ -322,3 +318,105 @@ def test_rig_unreachable_server_exits_nonzero(capsys):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     assert rig.main([".", "--addr", f"127.0.0.1:{port}", "--connect-timeout", "0.5"]) == 2
+
+
+# -- several backends: round_robin, retry onto another backend, stream resend ----------------------------------
+@pytest.fixture
+def two_fakes():
+    plan: dict = {}
+    fakes = []
+    for name in ("fake-a", "fake-b"):
+        f = FakeInctrl(name=name, stream_plan=plan)
+        f.server, f.addr = start(f)
+        f.stopped = False
+        fakes.append(f)
+    yield fakes
+    for f in fakes:
+        f.server.stop(0)
+
+
+def _both_answer(c):
+    """Calls until both backends have answered (round_robin), at most 100 calls; returns the names seen."""
+    seen = set()
+    for i in range(100):
+        seen.add(c.score(fake_png(f"q{i}"), shots=SHOTS, category="x").bundle_id)
+        if len(seen) == 2:
+            break
+    return seen
+
+
+def test_unary_calls_spread_over_backends_and_survive_one_going_down(two_fakes):
+    a, b = two_fakes
+    with ic.connect(f"{a.addr},{b.addr}", "secret", retry=FAST, timeout=5) as c:
+        assert _both_answer(c) == {"fake-a", "fake-b"}
+        a.server.stop(0)
+        answered = [c.score(fake_png(f"after{i}"), shots=SHOTS, category="x").bundle_id for i in range(20)]
+        assert answered == ["fake-b"] * 20
+        assert c.get_prompt_set(c.register_prompt_set("s", "x", SHOTS).id).name == "s"
+
+
+def _check_exactly_once(two_fakes, ids, results, dead_answered):
+    a, b = two_fakes
+    dead, alive = (a, b) if a.stream_failed or a.stopped else (b, a)
+    assert sorted(rid for rid, _ in results) == sorted(ids)  # every id reported exactly once
+    errors = [(rid, r) for rid, r in results if isinstance(r, Exception)]
+    assert errors == []
+    by_dead = {rid for rid, r in results if r.bundle_id == dead.name}
+    assert len(by_dead) == dead_answered if dead_answered is not None else len(by_dead) >= 10
+    # an id whose answer arrived from the failed backend was never resent to the other one
+    assert not by_dead & set(alive.stream_ids)
+    assert set(alive.stream_ids) == set(ids) - by_dead
+
+
+def test_stream_resends_unanswered_ids_to_another_backend_on_unavailable(two_fakes):
+    two_fakes[0].stream_plan["fail_after"] = 10
+    addrs = [f.addr for f in two_fakes]
+    ids = [f"img{i}" for i in range(60)]
+    with ic.connect(addrs, "secret", retry=FAST, timeout=5) as c:
+        c.wait_ready(5)
+        with c.open_stream(window=8, shots=SHOTS, category="x") as s:
+            results = list(s.score_many((rid, fake_png(rid)) for rid in ids))
+        assert s.restarts == 1 and s.unmatched == []
+    assert any(f.stream_failed for f in two_fakes)
+    _check_exactly_once(two_fakes, ids, results, dead_answered=10)
+
+
+def test_stream_survives_its_backend_being_stopped(two_fakes):
+    ids = [f"img{i}" for i in range(60)]
+    results = []
+    with ic.connect(",".join(f.addr for f in two_fakes), "secret", retry=FAST, timeout=5) as c:
+        c.wait_ready(5)
+        with c.open_stream(window=8, shots=SHOTS, category="x") as s:
+            for rid, r in s.score_many((rid, fake_png(rid)) for rid in ids):
+                results.append((rid, r))
+                if len(results) == 10:  # kill the backend carrying the stream
+                    carrier = next(f for f in two_fakes if f.stream_ids)
+                    carrier.server.stop(0)
+                    carrier.stopped = True
+        assert s.restarts >= 1
+    _check_exactly_once(two_fakes, ids, results, dead_answered=None)
+
+
+def test_stream_without_resend_fails_unanswered_ids_with_unavailable(two_fakes):
+    two_fakes[0].stream_plan["fail_after"] = 3
+    with ic.connect([f.addr for f in two_fakes], "secret", retry=FAST, timeout=5) as c:
+        c.wait_ready(5)
+        s = c.open_stream(window=8, shots=SHOTS, category="x", resend=ic.NO_RETRY)
+        futs = [s.submit(fake_png(f"i{i}"), request_id=f"i{i}") for i in range(8)]
+        outcomes = [f.exception(timeout=5) for f in futs]
+        assert sum(e is None for e in outcomes) == 3
+        assert all(isinstance(e, ic.Unavailable) for e in outcomes if e is not None)
+        assert s.restarts == 0
+
+
+def test_rig_accepts_a_comma_separated_addr_list(two_fakes, tmp_path, capsys):
+    for i in range(6):
+        (tmp_path / f"img{i}.png").write_bytes(fake_png(f"img{i}"))
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    (shots / "s1.png").write_bytes(fake_png("s1"))
+    addrs = ",".join(f.addr for f in two_fakes)
+    rc = rig.main([str(tmp_path), "--addr", addrs, "--api-key", "secret", "--shots-dir", str(shots),
+                   "--category", "x", "--streams", "4", "--window", "2"])
+    assert rc == 0, capsys.readouterr()
+    assert all(f.stream_ids for f in two_fakes)  # 4 streams, round robin: both replicas got some

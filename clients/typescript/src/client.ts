@@ -1,8 +1,8 @@
 import { ChannelCredentials, Metadata, credentials, type CallOptions, type ChannelOptions, type ServiceError } from "@grpc/grpc-js";
 import { ModelInfo, ScoreResponse, ScorerClient } from "./gen/inctrl/v1/scoring";
 import { PromptRegistryClient, PromptSet } from "./gen/inctrl/v1/registry";
-import { UnavailableError } from "./errors";
-import { DEFAULT_RETRY, RetryPolicy, withRetry } from "./retry";
+import { UnavailableError, fromServiceError } from "./errors";
+import { DEFAULT_RETRY, RetryPolicy, channelOptions as defaultChannelOptions, defaultAuthority, grpcTarget } from "./retry";
 import { Prompts, ScoreStream, buildRequest } from "./stream";
 
 export interface ConnectOptions {
@@ -12,7 +12,7 @@ export interface ConnectOptions {
   tls?: boolean | { rootCerts?: Buffer; privateKey?: Buffer; certChain?: Buffer };
   /** Deadline for unary calls (default 30000 ms; 0 = none). */
   timeoutMs?: number;
-  /** Backoff for UNAVAILABLE on unary calls. Streams are never replayed. */
+  /** gRPC retry policy for UNAVAILABLE (idempotent calls), and the resend budget of streams. */
   retry?: Partial<RetryPolicy>;
   channelOptions?: ChannelOptions;
 }
@@ -32,21 +32,31 @@ export class InctrlClient {
   private readonly retry: RetryPolicy;
   private readonly timeoutMs: number;
 
-  constructor(readonly address: string, private readonly opts: ConnectOptions = {}) {
+  readonly address: string;
+
+  /**
+   * `address`: host:port, a DNS name with several addresses, or a list (array or comma-separated) of IP:port.
+   * gRPC balances calls round-robin over the backends and retries idempotent calls failing with UNAVAILABLE
+   * on another one.
+   */
+  constructor(address: string | string[], private readonly opts: ConnectOptions = {}) {
+    this.address = Array.isArray(address) ? address.join(",") : address;
+    const target = grpcTarget(address);
+    this.retry = { ...DEFAULT_RETRY, ...opts.retry };
     let creds: ChannelCredentials = credentials.createInsecure();
     if (opts.tls) {
       const t = opts.tls === true ? {} : opts.tls;
       creds = credentials.createSsl(t.rootCerts ?? null, t.privateKey ?? null, t.certChain ?? null);
     }
+    const authority = defaultAuthority(address);
     const channelOptions: ChannelOptions = {
-      "grpc.max_send_message_length": MAX_MESSAGE,
-      "grpc.max_receive_message_length": MAX_MESSAGE,
+      ...defaultChannelOptions(this.retry, MAX_MESSAGE),
+      ...(authority ? { "grpc.default_authority": authority } : {}),
       ...opts.channelOptions,
     };
-    this.scorer = new ScorerClient(address, creds, channelOptions);
-    // share the scorer's channel so both services use one HTTP/2 connection
-    this.registry = new PromptRegistryClient(address, creds, { ...channelOptions, channelOverride: this.scorer.getChannel() });
-    this.retry = { ...DEFAULT_RETRY, ...opts.retry };
+    this.scorer = new ScorerClient(target, creds, channelOptions);
+    // share the scorer's channel so both services use one channel (one connection per backend)
+    this.registry = new PromptRegistryClient(target, creds, { ...channelOptions, channelOverride: this.scorer.getChannel() });
     this.timeoutMs = opts.timeoutMs ?? 30000;
   }
 
@@ -56,15 +66,13 @@ export class InctrlClient {
     return md;
   }
 
+  /** One call; gRPC retries it per the channel's service config. Rejects with a typed InctrlError. */
   private unary<Req, Res>(client: object, method: Unary<Req, Res>, req: Req, o?: CallOpts): Promise<Res> {
-    return withRetry(
-      (deadline) =>
-        new Promise<Res>((resolve, reject) => {
-          method.call(client, req, this.metadata(), deadline ? { deadline } : {}, (e, r) => (e ? reject(e) : resolve(r)));
-        }),
-      this.retry,
-      o?.timeoutMs ?? this.timeoutMs,
-    );
+    const timeoutMs = o?.timeoutMs ?? this.timeoutMs;
+    const callOpts = timeoutMs > 0 ? { deadline: new Date(Date.now() + timeoutMs) } : {};
+    return new Promise<Res>((resolve, reject) => {
+      method.call(client, req, this.metadata(), callOpts, (e, r) => (e ? reject(fromServiceError(e)) : resolve(r)));
+    });
   }
 
   /** Resolves once connected; rejects with UnavailableError after timeoutMs. */
@@ -88,11 +96,12 @@ export class InctrlClient {
 
   /**
    * Opens a ScoreStream with at most `window` unanswered requests. `timeoutMs` is a deadline for the whole
-   * stream. A broken stream rejects its in-flight requests with the mapped error.
+   * stream. When the stream fails with UNAVAILABLE, its unanswered requests are resent on a new stream (another
+   * backend), up to `resend` (default: the client's retry policy); otherwise they reject with the mapped error.
    */
-  openStream(o: { window?: number; prompts?: Prompts; omitMap?: boolean; timeoutMs?: number } = {}): ScoreStream {
+  openStream(o: { window?: number; prompts?: Prompts; omitMap?: boolean; timeoutMs?: number; resend?: Partial<RetryPolicy> } = {}): ScoreStream {
     const callOpts: Partial<CallOptions> = o.timeoutMs ? { deadline: new Date(Date.now() + o.timeoutMs) } : {};
-    return new ScoreStream(this.scorer.scoreStream(this.metadata(), callOpts), o.window ?? 16, o);
+    return new ScoreStream(() => this.scorer.scoreStream(this.metadata(), callOpts), o.window ?? 16, o, { ...this.retry, ...o.resend });
   }
 
   registerPromptSet(
@@ -134,6 +143,6 @@ export class InctrlClient {
   }
 }
 
-export function connect(address: string, opts: ConnectOptions = {}): InctrlClient {
+export function connect(address: string | string[], opts: ConnectOptions = {}): InctrlClient {
   return new InctrlClient(address, opts);
 }

@@ -1,47 +1,103 @@
-import { UnavailableError, fromServiceError } from "./errors";
+import type { ChannelOptions } from "@grpc/grpc-js";
+import { isIP } from "node:net";
 
+/**
+ * gRPC's retry policy for UNAVAILABLE: @grpc/grpc-js itself retries the idempotent calls (Score, GetModelInfo,
+ * GetPromptSet, ListPromptSets), on another backend when there are several, with exponential backoff randomised
+ * in [0, backoff]; gRPC caps maxAttempts at 5. ScoreStream resends its unanswered requests with the same shape.
+ */
 export interface RetryPolicy {
   /** Total attempts including the first; 1 disables retries. */
   maxAttempts: number;
   initialBackoffMs: number;
   maxBackoffMs: number;
   multiplier: number;
-  /** +/- fraction applied to each delay, spreads out retry storms. */
-  jitter: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 4, initialBackoffMs: 100, maxBackoffMs: 5000, multiplier: 2, jitter: 0.2 };
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 4, initialBackoffMs: 100, maxBackoffMs: 5000, multiplier: 2 };
 export const NO_RETRY: RetryPolicy = { ...DEFAULT_RETRY, maxAttempts: 1 };
 
-/** Delay before retry number n (1-based). */
-export function backoffMs(p: RetryPolicy, n: number, rnd: () => number = Math.random): number {
-  const base = Math.min(p.maxBackoffMs, p.initialBackoffMs * Math.pow(p.multiplier, n - 1));
-  return base * (1 + p.jitter * (2 * rnd() - 1));
+/** Idempotent calls; writes are only retried by gRPC's transparent retry (they never reached a server). */
+export const RETRIED_METHODS: Array<[string, string]> = [
+  ["inctrl.v1.Scorer", "Score"],
+  ["inctrl.v1.Scorer", "GetModelInfo"],
+  ["inctrl.v1.PromptRegistry", "GetPromptSet"],
+  ["inctrl.v1.PromptRegistry", "ListPromptSets"],
+];
+
+/** Inline shots make requests large; gRPC can only retry a call whose request it still holds. */
+const RETRY_BUFFER_BYTES = 16 * 1024 * 1024;
+
+/** Upper bound of the delay before retry number n (1-based). */
+export function backoffMs(p: RetryPolicy, n: number): number {
+  return Math.min(p.maxBackoffMs, p.initialBackoffMs * Math.pow(p.multiplier, n - 1));
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/**
- * Runs fn(deadline) and retries only UNAVAILABLE with exponential backoff, never sleeping past the overall
- * deadline. Rejects with a typed InctrlError.
- */
-export async function withRetry<T>(
-  fn: (deadline: Date | undefined) => Promise<T>,
-  policy: RetryPolicy,
-  timeoutMs: number | undefined,
-  wait: (ms: number) => Promise<void> = sleep,
-  now: () => number = Date.now,
-): Promise<T> {
-  const deadline = timeoutMs && timeoutMs > 0 ? new Date(now() + timeoutMs) : undefined;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn(deadline);
-    } catch (e) {
-      const err = fromServiceError(e);
-      if (!(err instanceof UnavailableError) || attempt >= policy.maxAttempts) throw err;
-      const d = backoffMs(policy, attempt);
-      if (deadline && now() + d >= deadline.getTime()) throw err;
-      await wait(d);
-    }
+/** The service config the client's channel uses: round_robin over every backend, `p` for idempotent calls. */
+export function serviceConfig(p: RetryPolicy): object {
+  const cfg: Record<string, unknown> = { loadBalancingConfig: [{ round_robin: {} }] };
+  if (p.maxAttempts > 1) {
+    cfg.methodConfig = [
+      {
+        name: RETRIED_METHODS.map(([service, method]) => ({ service, method })),
+        retryPolicy: {
+          maxAttempts: Math.min(p.maxAttempts, 5),
+          initialBackoff: `${p.initialBackoffMs / 1000}s`,
+          maxBackoff: `${p.maxBackoffMs / 1000}s`,
+          backoffMultiplier: p.multiplier,
+          retryableStatusCodes: ["UNAVAILABLE"],
+        },
+      },
+    ];
   }
+  return cfg;
+}
+
+export function channelOptions(p: RetryPolicy, maxMessage: number): ChannelOptions {
+  return {
+    "grpc.max_send_message_length": maxMessage,
+    "grpc.max_receive_message_length": maxMessage,
+    "grpc.service_config": JSON.stringify(serviceConfig(p)),
+    "grpc.enable_retries": 1,
+    "grpc.per_rpc_retry_buffer_size": RETRY_BUFFER_BYTES,
+    "grpc.retry_buffer_size": 4 * RETRY_BUFFER_BYTES,
+    // pings notice a backend that vanished without closing its connections (the server permits 20 s)
+    "grpc.keepalive_time_ms": 30000,
+    "grpc.keepalive_timeout_ms": 10000,
+  };
+}
+
+/**
+ * One address passes through (grpc-js's dns resolver yields every address of a name, and round_robin uses them
+ * all). Several comma-separated (or listed) addresses become a static `ipv4:`/`ipv6:` target; they must be IP
+ * addresses (or localhost): for host names, use one DNS name that resolves to every replica.
+ */
+export function grpcTarget(address: string | string[]): string {
+  const parts = (Array.isArray(address) ? address : address.split(",")).map((s) => s.trim()).filter((s) => s !== "");
+  if (parts.length === 0) throw new TypeError("no server address given");
+  if (parts.length === 1) return parts[0];
+  const v4: string[] = [];
+  const v6: string[] = [];
+  for (const p of parts) {
+    const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(p);
+    if (!m) throw new TypeError(`address ${JSON.stringify(p)} is not host:port`);
+    const host = m[1] ?? (m[2] === "localhost" ? "127.0.0.1" : m[2]);
+    const kind = isIP(host);
+    if (kind === 4) v4.push(`${host}:${m[3]}`);
+    else if (kind === 6) v6.push(`[${host}]:${m[3]}`);
+    else throw new TypeError(`address list entry ${JSON.stringify(p)}: use IP addresses in a list, or one DNS name resolving to every replica`);
+  }
+  if (v4.length > 0 && v6.length > 0) throw new TypeError("an address list must be all IPv4 or all IPv6");
+  return v4.length > 0 ? `ipv4:${v4.join(",")}` : `ipv6:${v6.join(",")}`;
+}
+
+/**
+ * The :authority for a list target: its first entry. grpc-js would otherwise send the whole comma-separated list,
+ * which HTTP/2 servers (the real one included) reject as a malformed authority.
+ */
+export function defaultAuthority(address: string | string[]): string | undefined {
+  const parts = (Array.isArray(address) ? address : address.split(",")).map((s) => s.trim()).filter((s) => s !== "");
+  return parts.length > 1 ? parts[0] : undefined;
 }

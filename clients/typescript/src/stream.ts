@@ -1,7 +1,8 @@
 import type { ClientDuplexStream, ServiceError } from "@grpc/grpc-js";
 import { status as Status } from "@grpc/grpc-js";
 import type { ScoreRequest, ScoreResponse } from "./gen/inctrl/v1/scoring";
-import { InctrlError, InternalError, fromCode, fromCodeName, fromServiceError } from "./errors";
+import { CancelledError, InctrlError, InternalError, UnavailableError, fromCode, fromCodeName, fromServiceError } from "./errors";
+import { NO_RETRY, backoffMs, type RetryPolicy } from "./retry";
 
 export type Prompts = { shots: Uint8Array[]; category?: string } | { promptSetId: string };
 
@@ -34,44 +35,95 @@ interface Pending {
   resolve: (r: ScoreResponse) => void;
   reject: (e: InctrlError) => void;
   sentAt: number;
+  req: ScoreRequest; // kept for a resend
 }
 
+type Call = ClientDuplexStream<ScoreRequest, ScoreResponse>;
+
 /**
- * One ScoreStream call. `submit` waits while `window` requests are unanswered (backpressure) and returns a
- * promise per request, settled by the response with the same request_id (responses arrive in any order).
+ * One logical ScoreStream, carried by one gRPC call at a time. `submit` waits while `window` requests are
+ * unanswered (backpressure) and returns a promise per request, settled by the response with the same request_id
+ * (responses arrive in any order).
+ *
+ * When the call fails with UNAVAILABLE (its backend stopped or went away), or is cancelled by the other side (a
+ * backend shutting down resets its streams), the requests still unanswered are
+ * resent, in submit order, on a new call, which the channel's round_robin places on a backend that is up; at
+ * most `resend.maxAttempts - 1` times in a row without an answer in between. A request whose answer arrived is
+ * never resent, and each promise settles once: every id is reported exactly once.
  */
 export class ScoreStream {
   readonly window: number;
   /** Responses whose request_id was never sent (or was answered twice). */
   readonly unmatched: ScoreResponse[] = [];
-  private readonly pending = new Map<string, Pending>();
+  /** How many times the stream moved to a new call after UNAVAILABLE. */
+  restarts = 0;
+  private readonly pending = new Map<string, Pending>(); // insertion order = submit order
   private readonly waiters: Array<() => void> = [];
+  private call?: Call; // undefined while waiting to restart
+  private callGone: Promise<void> = Promise.resolve();
   private failure?: InctrlError;
   private ended = false;
   private closing = false;
+  private cancelled = false;
+  private attempt = 0;
   private nextId = 0;
-  private readonly finished: Promise<void>;
+  private resolveFinished!: () => void;
+  private readonly finished = new Promise<void>((r) => (this.resolveFinished = r));
 
   constructor(
-    private readonly call: ClientDuplexStream<ScoreRequest, ScoreResponse>,
+    private readonly startCall: () => Call,
     window: number,
     private readonly defaults: { prompts?: Prompts; omitMap?: boolean },
+    private readonly resend: RetryPolicy = NO_RETRY,
   ) {
     if (window < 1) throw new RangeError("window must be >= 1");
     this.window = window;
-    call.on("data", (resp: ScoreResponse) => this.onResponse(resp));
-    this.finished = new Promise<void>((resolve) => {
-      call.on("error", (e: ServiceError) => {
-        this.finish(fromServiceError(e));
-        resolve();
-      });
-      call.on("status", (s: { code: number }) => {
-        if (s.code === Status.OK) {
-          this.finish(undefined);
-          resolve();
-        }
-      });
+    this.attach(startCall());
+  }
+
+  private attach(call: Call) {
+    this.call = call;
+    let gone!: () => void;
+    this.callGone = new Promise<void>((r) => (gone = r));
+    call.on("data", (resp: ScoreResponse) => {
+      if (call !== this.call) return;
+      this.attempt = 0; // progress: the next failure starts a fresh resend budget
+      this.onResponse(resp);
     });
+    call.on("error", (e: ServiceError) => {
+      gone();
+      if (call === this.call) this.onCallError(fromServiceError(e));
+    });
+    call.on("status", (st: { code: number }) => {
+      if (st.code !== Status.OK) return; // failures arrive as "error"
+      gone();
+      if (call === this.call) this.finish(undefined);
+    });
+  }
+
+  private onCallError(err: InctrlError) {
+    // UNAVAILABLE, or a cancellation this client did not ask for (a replica shutting down resets its streams)
+    const resendable = err instanceof UnavailableError || err instanceof CancelledError;
+    if (resendable && !this.cancelled && this.attempt + 1 < this.resend.maxAttempts) {
+      this.attempt++;
+      this.call = undefined; // submits meanwhile stay pending and go out with the resend
+      setTimeout(() => this.restart(), Math.random() * backoffMs(this.resend, this.attempt));
+      return;
+    }
+    this.finish(err);
+  }
+
+  private restart() {
+    if (this.ended) return;
+    if (this.cancelled) {
+      this.finish(fromCode(Status.CANCELLED, "stream cancelled"));
+      return;
+    }
+    this.restarts++;
+    const call = this.startCall();
+    this.attach(call);
+    for (const p of this.pending.values()) call.write(p.req);
+    if (this.closing) call.end();
   }
 
   get inFlight(): number {
@@ -103,6 +155,7 @@ export class ScoreStream {
     for (const [id, p] of this.pending) p.reject(fromCode(err!.code, err!.details, id));
     this.pending.clear();
     for (const w of this.waiters.splice(0)) w();
+    this.resolveFinished();
   }
 
   /** Sends one image; waits for a free slot in the window first. */
@@ -119,13 +172,14 @@ export class ScoreStream {
     if (this.pending.has(requestId)) throw new Error(`request_id ${JSON.stringify(requestId)} is already in flight`);
     let pending!: Pending;
     const result = new Promise<ScoreResponse>((resolve, reject) => {
-      pending = { resolve, reject, sentAt: Date.now() };
+      pending = { resolve, reject, sentAt: Date.now(), req };
     });
     result.catch(() => undefined); // the caller may never await it; do not crash on unhandled rejection
     this.pending.set(requestId, pending); // registered before writing: the answer may come back at once
-    if (!this.call.write(req)) {
-      // respect the transport's own buffer too, but do not hang if the stream dies meanwhile
-      await Promise.race([new Promise<void>((r) => this.call.once("drain", r)), this.finished]);
+    const call = this.call;
+    if (call && !call.write(req)) {
+      // respect the transport's own buffer too, but do not hang if the call dies meanwhile
+      await Promise.race([new Promise<void>((r) => call.once("drain", r)), this.callGone, this.finished]);
     }
     return { requestId, result };
   }
@@ -177,7 +231,7 @@ export class ScoreStream {
   async close(): Promise<void> {
     if (!this.closing) {
       this.closing = true;
-      if (!this.ended) this.call.end();
+      if (!this.ended) this.call?.end(); // while restarting, the new call is ended after the resend
     }
     await this.finished;
     if (this.failure && !(this.failure instanceof InternalError)) throw this.failure;
@@ -185,6 +239,7 @@ export class ScoreStream {
 
   /** Aborts the stream; in-flight requests reject with CancelledError. */
   cancel(): void {
-    this.call.cancel();
+    this.cancelled = true;
+    this.call?.cancel();
   }
 }

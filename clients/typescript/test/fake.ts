@@ -2,6 +2,7 @@
 // PNG/JPEG/BMP/TIFF magic = decodable, "ANOMALY" = high score, "SLOW" = 500 ms delay.
 // Stream answers are delayed per id so they come back out of order.
 import { createHash } from "node:crypto";
+import { type Socket, connect as connectTcp, createServer } from "node:net";
 import { Server, ServerCredentials, status, type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData } from "@grpc/grpc-js";
 import { ModelInfo, ScoreResponse, ScorerService, type ScoreRequest } from "../src/gen/inctrl/v1/scoring";
 import { PromptRegistryService, PromptSet } from "../src/gen/inctrl/v1/registry";
@@ -18,15 +19,25 @@ class Fail extends Error {
   }
 }
 
+/** Shared by the fakes of a multi-backend test: the first stream to start fails with UNAVAILABLE after failAfter answers. */
+export interface StreamPlan {
+  failAfter?: number;
+}
+
 export class Fake {
   unavailableFirst = 0;
+  /** Request ids received on streams, in order. */
+  streamIds: string[] = [];
+  /** This fake took the plan's failAfter. */
+  streamFailed = false;
   calls = 0;
   maxInFlight = 0;
   sets = new Map<string, PromptSet>();
   private server = new Server();
   address = "";
 
-  constructor(readonly apiKey = "secret") {}
+  /** name: answers carry it as bundle id, so tests see which backend answered. */
+  constructor(readonly apiKey = "secret", readonly name = "fake", private readonly plan: StreamPlan = {}) {}
 
   private auth(call: { metadata: { get(k: string): unknown[] } }) {
     if (call.metadata.get("x-api-key")[0] !== this.apiKey) throw new Fail(status.UNAUTHENTICATED, "missing or invalid x-api-key");
@@ -47,7 +58,7 @@ export class Fake {
     const s = (req.image.includes("ANOMALY") ? 0.8 : 0.2) + 0.1 * hash01(req.image);
     return {
       requestId: req.requestId, score: s, sP: s, map: req.omitMap ? [] : [s, s, s, s], mapHeight: 2, mapWidth: 2,
-      bundleId: "fake", timings: { decodeUs: 0, preprocessUs: 0, encodeUs: 0, scoreUs: 0, queueUs: 0, totalUs: 1000 },
+      bundleId: this.name, timings: { decodeUs: 0, preprocessUs: 0, encodeUs: 0, scoreUs: 0, queueUs: 0, totalUs: 1000 },
       error: undefined,
     };
   }
@@ -68,7 +79,7 @@ export class Fake {
   async start(): Promise<string> {
     this.server.addService(ScorerService, {
       score: this.unary((r: ScoreRequest) => this.scoreOne(r), true),
-      getModelInfo: this.unary(() => ModelInfo.fromPartial({ bundleId: "fake", kind: "inctrl", arch: "fake", randomWeights: true }), true),
+      getModelInfo: this.unary(() => ModelInfo.fromPartial({ bundleId: this.name, kind: "inctrl", arch: "fake", randomWeights: true }), true),
       scoreStream: (call: ServerDuplexStream<ScoreRequest, ScoreResponse>) => {
         try {
           this.auth(call);
@@ -78,8 +89,16 @@ export class Fake {
         }
         let inFlight = 0;
         let ended = false;
-        const maybeEnd = () => ended && inFlight === 0 && call.end();
+        let dead = false;
+        if (this.streamFailed) { // going down: refuses new streams too
+          call.emit("error", { code: status.UNAVAILABLE, details: `${this.name} is shutting down` });
+          return;
+        }
+        let failAfter = this.plan.failAfter;
+        this.plan.failAfter = undefined;
+        const maybeEnd = () => ended && inFlight === 0 && !dead && call.end();
         call.on("data", (req: ScoreRequest) => {
+          this.streamIds.push(req.requestId);
           this.maxInFlight = Math.max(this.maxInFlight, ++inFlight);
           setTimeout(async () => {
             let resp: ScoreResponse;
@@ -90,6 +109,12 @@ export class Fake {
               resp = ScoreResponse.fromPartial({ requestId: req.requestId, error: { code: status[f.code], message: f.message } });
             }
             inFlight--;
+            if (dead) return;
+            if (failAfter !== undefined && failAfter-- === 0) {
+              dead = this.streamFailed = true;
+              call.emit("error", { code: status.UNAVAILABLE, details: `${this.name} is shutting down` });
+              return;
+            }
             if (!call.cancelled && !call.destroyed) call.write(resp);
             maybeEnd();
           }, 20 * hash01(Buffer.from(req.requestId)));
@@ -103,6 +128,7 @@ export class Fake {
     });
     this.server.addService(PromptRegistryService, {
       createPromptSet: this.unary((r: { name: string; category: string; shots: Buffer[] }) => {
+        this.flaky();
         if ([...this.sets.values()].some((p) => p.name === r.name)) throw new Fail(status.ALREADY_EXISTS, `prompt set ${r.name} exists`);
         const ps = PromptSet.fromPartial({ id: `ps-${this.sets.size + 1}-${r.name}`, name: r.name, category: r.category, shotCount: r.shots.length, version: 1 });
         this.sets.set(ps.id, ps);
@@ -134,4 +160,30 @@ export class Fake {
   stop(): void {
     this.server.forceShutdown();
   }
+}
+
+/**
+ * A TCP proxy in front of a backend; kill() drops every connection at once, as when the backend's process or
+ * host dies (the client sees UNAVAILABLE, not a graceful shutdown).
+ */
+export async function tcpProxy(target: string): Promise<{ address: string; kill: () => void }> {
+  const [host, port] = [target.slice(0, target.lastIndexOf(":")), Number(target.slice(target.lastIndexOf(":") + 1))];
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connectTcp(port, host);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("error", () => undefined);
+      s.on("close", () => sockets.delete(s));
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    address: `127.0.0.1:${(server.address() as { port: number }).port}`,
+    kill: () => {
+      server.close();
+      for (const s of sockets) s.destroy();
+    },
+  };
 }

@@ -6,11 +6,11 @@ import { status } from "@grpc/grpc-js";
 import {
   AlreadyExistsError, DeadlineExceededError, InctrlError, InternalError, InvalidArgumentError, NotFoundError,
   PermissionDeniedError, ResourceExhaustedError, UnauthenticatedError, UnavailableError, backoffMs, connect,
-  fromCodeName, fromServiceError, withRetry, type InctrlClient, type RetryPolicy,
+  NO_RETRY, defaultAuthority, fromCodeName, fromServiceError, grpcTarget, serviceConfig, type InctrlClient, type RetryPolicy,
 } from "../src";
 import { Fake, fakePng } from "./fake";
 
-const FAST: Partial<RetryPolicy> = { maxAttempts: 4, initialBackoffMs: 10, maxBackoffMs: 50, jitter: 0 };
+const FAST: Partial<RetryPolicy> = { maxAttempts: 4, initialBackoffMs: 10, maxBackoffMs: 50 };
 const SHOTS = [fakePng("shot1"), fakePng("shot2")];
 const svcErr = (code: number) => Object.assign(new Error("boom"), { code, details: "boom" });
 
@@ -49,40 +49,41 @@ describe("error mapping", () => {
   });
 });
 
-describe("retry", () => {
-  it("backs off exponentially, capped, with bounded jitter", () => {
-    const p: RetryPolicy = { maxAttempts: 6, initialBackoffMs: 100, maxBackoffMs: 500, multiplier: 2, jitter: 0 };
+describe("retry and load balancing (gRPC service config)", () => {
+  it("bounds the resend backoff exponentially, capped", () => {
+    const p: RetryPolicy = { maxAttempts: 6, initialBackoffMs: 100, maxBackoffMs: 500, multiplier: 2 };
     assert.deepEqual([1, 2, 3, 4, 5].map((n) => backoffMs(p, n)), [100, 200, 400, 500, 500]);
-    const j = { ...p, jitter: 0.2 };
-    assert.equal(backoffMs(j, 1, () => 0), 80);
-    assert.ok(Math.abs(backoffMs(j, 1, () => 1) - 120) < 1e-9);
   });
 
-  it("retries only UNAVAILABLE and gives up after maxAttempts", async () => {
-    const policy: RetryPolicy = { maxAttempts: 4, initialBackoffMs: 10, maxBackoffMs: 50, multiplier: 2, jitter: 0 };
-    const slept: number[] = [];
-    const wait = async (ms: number) => void slept.push(ms);
-    let calls = 0;
-    const ok = await withRetry(async () => (++calls < 3 ? Promise.reject(svcErr(status.UNAVAILABLE)) : "ok"), policy, undefined, wait);
-    assert.equal(ok, "ok");
-    assert.deepEqual(slept, [10, 20]);
-    calls = 0;
-    await assert.rejects(withRetry(async () => { calls++; throw svcErr(status.INVALID_ARGUMENT); }, policy, undefined, wait), InvalidArgumentError);
-    assert.equal(calls, 1);
-    calls = 0;
-    await assert.rejects(withRetry(async () => { calls++; throw svcErr(status.UNAVAILABLE); }, policy, undefined, wait), UnavailableError);
-    assert.equal(calls, 4);
+  it("is round_robin with gRPC retries of the idempotent calls on UNAVAILABLE", () => {
+    const cfg = serviceConfig({ maxAttempts: 9, initialBackoffMs: 250, maxBackoffMs: 2000, multiplier: 3 }) as {
+      loadBalancingConfig: object[];
+      methodConfig: Array<{ name: Array<{ service: string; method: string }>; retryPolicy: object }>;
+    };
+    assert.deepEqual(cfg.loadBalancingConfig, [{ round_robin: {} }]);
+    assert.deepEqual(cfg.methodConfig[0].name.map((n) => `${n.service}/${n.method}`).sort(), [
+      "inctrl.v1.PromptRegistry/GetPromptSet", "inctrl.v1.PromptRegistry/ListPromptSets",
+      "inctrl.v1.Scorer/GetModelInfo", "inctrl.v1.Scorer/Score",
+    ]);
+    assert.deepEqual(cfg.methodConfig[0].retryPolicy, {
+      maxAttempts: 5, initialBackoff: "0.25s", maxBackoff: "2s", backoffMultiplier: 3, retryableStatusCodes: ["UNAVAILABLE"],
+    });
+    assert.equal("methodConfig" in serviceConfig(NO_RETRY), false);
   });
 
-  it("never sleeps past the overall deadline", async () => {
-    let now = 0;
-    const seen: Array<number | undefined> = [];
-    const policy: RetryPolicy = { maxAttempts: 10, initialBackoffMs: 1000, maxBackoffMs: 60000, multiplier: 2, jitter: 0 };
-    await assert.rejects(
-      withRetry(async (d) => { seen.push(d?.getTime()); throw svcErr(status.UNAVAILABLE); }, policy, 2500, async (ms) => void (now += ms), () => now),
-      UnavailableError,
-    );
-    assert.deepEqual(seen, [2500, 2500]); // attempt at t=0 and t=1000; the next would start at 3000 > 2500
+  it("sends a list's first entry as :authority, not the whole list", () => {
+    assert.equal(defaultAuthority("10.0.0.5:9000, 10.0.0.6:9000"), "10.0.0.5:9000");
+    assert.equal(defaultAuthority("inctrl.svc:9000"), undefined);
+  });
+
+  it("turns address lists into static targets", () => {
+    assert.equal(grpcTarget("localhost:9000"), "localhost:9000");
+    assert.equal(grpcTarget("dns:///inctrl.svc:9000"), "dns:///inctrl.svc:9000");
+    assert.equal(grpcTarget("127.0.0.1:9001, localhost:9002"), "ipv4:127.0.0.1:9001,127.0.0.1:9002");
+    assert.equal(grpcTarget(["[::1]:9001", "[::1]:9002"]), "ipv6:[::1]:9001,[::1]:9002");
+    for (const bad of ["", " , ", "127.0.0.1:1,nohostport", "127.0.0.1:1,example.com:2", "127.0.0.1:1,[::1]:2"]) {
+      assert.throws(() => grpcTarget(bad), TypeError, bad);
+    }
   });
 });
 

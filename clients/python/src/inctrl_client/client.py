@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import Iterator, Optional, Sequence, Union
 
 import grpc
 
 from inctrl.v1 import registry_pb2, registry_pb2_grpc, scoring_pb2, scoring_pb2_grpc
 
-from .errors import InvalidArgument, Unavailable
-from .retry import RetryPolicy, call_with_retry
+from .errors import InvalidArgument, Unavailable, from_rpc_error
+from .retry import RetryPolicy, channel_options
 from .stream import ScoreStream
+from .targets import Address, default_authority, grpc_target
 
 ImageLike = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]"]
 
@@ -42,25 +44,33 @@ def build_request(image: ImageLike, *, request_id: str = "", shots: Optional[Seq
 
 
 class Client:
-    """Connection to one InCTRL serve endpoint.
+    """Connection to one or several InCTRL serve backends (replicas).
 
-    >>> with Client("localhost:8080", api_key="k") as c:
+    ``address`` is ``host:port``, a DNS name with several addresses, a comma-separated list or a sequence of
+    ``host:port``. gRPC balances calls round-robin over the backends and retries idempotent calls
+    (Score, GetModelInfo, GetPromptSet, ListPromptSets) that fail with UNAVAILABLE on another one (``retry``).
+
+    >>> with Client("10.0.0.5:9000,10.0.0.6:9000", api_key="k") as c:
     ...     r = c.score("q.png", shots=["n1.png", "n2.png"], category="transistor")
     """
 
-    def __init__(self, address: str, api_key: Optional[str] = None, *, tls: bool = False,
+    def __init__(self, address: Address, api_key: Optional[str] = None, *, tls: bool = False,
                  root_certificates: Optional[bytes] = None, timeout: Optional[float] = 30.0,
                  retry: RetryPolicy = RetryPolicy(), channel: Optional[grpc.Channel] = None):
-        self.address = address
+        self.address = address if isinstance(address, str) else ",".join(address)
         self.timeout = timeout
         self.retry = retry
-        opts = [("grpc.max_send_message_length", _MAX_MESSAGE), ("grpc.max_receive_message_length", _MAX_MESSAGE)]
+        opts = channel_options(retry, _MAX_MESSAGE)
+        target = grpc_target(address)
+        authority = default_authority(address)
+        if authority:
+            opts.append(("grpc.default_authority", authority))
         if channel is not None:
             self._channel = channel
         elif tls or root_certificates:
-            self._channel = grpc.secure_channel(address, grpc.ssl_channel_credentials(root_certificates), opts)
+            self._channel = grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates), opts)
         else:
-            self._channel = grpc.insecure_channel(address, opts)  # h2c, the server's default
+            self._channel = grpc.insecure_channel(target, opts)  # h2c, the server's default
         self._metadata = (("x-api-key", api_key),) if api_key else ()
         self._scorer = scoring_pb2_grpc.ScorerStub(self._channel)
         self._registry = registry_pb2_grpc.PromptRegistryStub(self._channel)
@@ -68,8 +78,10 @@ class Client:
     # -- plumbing ------------------------------------------------------------------------------------------
     def _unary(self, method, request, timeout: Optional[float]):
         t = self.timeout if timeout is None else timeout
-        return call_with_retry(lambda remaining: method(request, timeout=remaining, metadata=self._metadata),
-                               self.retry, t)
+        try:
+            return method(request, timeout=t, metadata=self._metadata)  # retries: the channel's service config
+        except grpc.RpcError as e:
+            raise from_rpc_error(e)  # keeps the RpcError as __cause__
 
     def wait_ready(self, timeout: float = 10.0) -> None:
         """Blocks until the channel is connected; raises Unavailable if it is not within ``timeout``."""
@@ -97,10 +109,13 @@ class Client:
 
     def open_stream(self, *, window: int = 16, timeout: Optional[float] = None,
                     shots: Optional[Sequence[ImageLike]] = None, category: Optional[str] = None,
-                    prompt_set_id: Optional[str] = None, omit_map: bool = False) -> ScoreStream:
+                    prompt_set_id: Optional[str] = None, omit_map: bool = False,
+                    resend: Optional[RetryPolicy] = None) -> ScoreStream:
         """Opens a ScoreStream. Prompts given here are the default for every submit (override per submit).
-        ``timeout`` is a deadline for the whole stream (None = no deadline). Streams are not retried:
-        a broken stream fails its in-flight requests with the mapped error."""
+        ``timeout`` is a deadline for the whole stream (None = no deadline). When the stream fails with
+        UNAVAILABLE (its backend went away), the requests still unanswered are resent on a new stream, which
+        gRPC places on another backend, up to ``resend`` (default: the client's retry policy) consecutive times;
+        an id whose answer arrived is never resent, so every id is answered exactly once."""
         shot_bytes = [_read_image(s) for s in shots] if shots else None  # read once, not per request
         defaults = dict(shots=shot_bytes, category=category, prompt_set_id=prompt_set_id, omit_map=omit_map)
 
@@ -111,10 +126,13 @@ class Client:
             args.update({k: v for k, v in override.items() if v is not None})
             return build_request(image, request_id=request_id, **args)
 
-        def start(requests):
-            return self._scorer.ScoreStream(requests, timeout=timeout, metadata=self._metadata)
+        deadline = None if timeout is None else time.monotonic() + timeout
 
-        return ScoreStream(start, build, window=window)
+        def start(requests):
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            return self._scorer.ScoreStream(requests, timeout=remaining, metadata=self._metadata)
+
+        return ScoreStream(start, build, window=window, resend=self.retry if resend is None else resend)
 
     def model_info(self, timeout: Optional[float] = None) -> scoring_pb2.ModelInfo:
         return self._unary(self._scorer.GetModelInfo, scoring_pb2.ModelInfoRequest(), timeout)
@@ -145,5 +163,5 @@ class Client:
         self._unary(self._registry.DeletePromptSet, registry_pb2.DeletePromptSetRequest(id=prompt_set_id), timeout)
 
 
-def connect(address: str, api_key: Optional[str] = None, **kwargs) -> Client:
+def connect(address: Address, api_key: Optional[str] = None, **kwargs) -> Client:
     return Client(address, api_key, **kwargs)

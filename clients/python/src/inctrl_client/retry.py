@@ -1,53 +1,73 @@
-"""Exponential backoff with jitter for calls that fail with UNAVAILABLE."""
+"""Retry and load-balancing settings, expressed as a gRPC service config: gRPC itself retries and balances."""
 from __future__ import annotations
 
-import random
-import time
+import json
 from dataclasses import dataclass
-from typing import Callable, Iterator, Optional, TypeVar
+from typing import List, Tuple
 
-import grpc
+# Idempotent calls, retried on UNAVAILABLE (the backend went away or is not ready) by gRPC onto another backend.
+# Writes (CreatePromptSet, DeletePromptSet, thresholds) are not: gRPC still retries them transparently when they
+# never reached a server. ScoreStream is resent by the client itself (stream.py).
+RETRIED_METHODS = (
+    ("inctrl.v1.Scorer", "Score"),
+    ("inctrl.v1.Scorer", "GetModelInfo"),
+    ("inctrl.v1.PromptRegistry", "GetPromptSet"),
+    ("inctrl.v1.PromptRegistry", "ListPromptSets"),
+)
 
-from .errors import Unavailable, from_rpc_error
-
-T = TypeVar("T")
+# Inline shots make requests large; gRPC can only retry a call whose request it still holds.
+RETRY_BUFFER_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """gRPC retry policy for UNAVAILABLE. gRPC randomises each delay in [0, backoff] and caps attempts at 5."""
     max_attempts: int = 4          # total attempts, including the first one
     initial_backoff: float = 0.1   # seconds before the first retry
     max_backoff: float = 5.0
     multiplier: float = 2.0
-    jitter: float = 0.2            # +/- fraction applied to each delay, spreads out retry storms
 
-    def delays(self, rng: Optional[random.Random] = None) -> Iterator[float]:
-        """Delays before attempt 2..max_attempts."""
-        rng = rng or random
+    def __post_init__(self):
+        if self.max_attempts < 1 or self.initial_backoff <= 0 or self.max_backoff <= 0 or self.multiplier <= 0:
+            raise ValueError("retry policy needs max_attempts >= 1 and positive backoff values")
+
+    def delays(self):
+        """Upper bounds of the delays before attempt 2..max_attempts (ScoreStream resends use the same shape)."""
         delay = self.initial_backoff
         for _ in range(max(0, self.max_attempts - 1)):
-            j = 1.0 + self.jitter * (2.0 * rng.random() - 1.0)
-            yield min(self.max_backoff, delay) * j
+            yield min(self.max_backoff, delay)
             delay *= self.multiplier
 
 
 NO_RETRY = RetryPolicy(max_attempts=1)
 
 
-def call_with_retry(fn: Callable[[Optional[float]], T], policy: RetryPolicy, timeout: Optional[float],
-                    sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> T:
-    """Runs ``fn(remaining_timeout)``; retries only UNAVAILABLE, never past the overall deadline."""
-    deadline = None if timeout is None else clock() + timeout
-    delays = policy.delays()
-    while True:
-        remaining = None if deadline is None else max(0.0, deadline - clock())
-        try:
-            return fn(remaining)
-        except grpc.RpcError as e:
-            err = from_rpc_error(e)
-        if not isinstance(err, Unavailable):
-            raise err
-        delay = next(delays, None)
-        if delay is None or (deadline is not None and clock() + delay >= deadline):
-            raise err
-        sleep(delay)
+def service_config(retry: RetryPolicy) -> dict:
+    """Round-robin over every resolved backend; retry of idempotent calls per ``retry``."""
+    cfg: dict = {"loadBalancingConfig": [{"round_robin": {}}]}
+    if retry.max_attempts > 1:
+        cfg["methodConfig"] = [{
+            "name": [{"service": s, "method": m} for s, m in RETRIED_METHODS],
+            "retryPolicy": {
+                "maxAttempts": min(retry.max_attempts, 5),
+                "initialBackoff": f"{retry.initial_backoff:.3f}s",
+                "maxBackoff": f"{retry.max_backoff:.3f}s",
+                "backoffMultiplier": retry.multiplier,
+                "retryableStatusCodes": ["UNAVAILABLE"],
+            },
+        }]
+    return cfg
+
+
+def channel_options(retry: RetryPolicy, max_message: int) -> List[Tuple[str, object]]:
+    return [
+        ("grpc.max_send_message_length", max_message),
+        ("grpc.max_receive_message_length", max_message),
+        ("grpc.service_config", json.dumps(service_config(retry))),
+        ("grpc.enable_retries", 1),
+        ("grpc.per_rpc_retry_buffer_size", RETRY_BUFFER_BYTES),
+        # keepalive pings notice a backend that vanished without closing its connections (the server permits 20 s)
+        ("grpc.keepalive_time_ms", 30_000),
+        ("grpc.keepalive_timeout_ms", 10_000),
+        ("grpc.keepalive_permit_without_calls", 0),
+    ]

@@ -229,7 +229,9 @@ def print_report(rep: Dict, out=None) -> None:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     ap = argparse.ArgumentParser(prog="inctrl-rig", description=__doc__)
     ap.add_argument("folder", help="image folder, or a labelled folder with manifest.csv (e.g. ../shared/data)")
-    ap.add_argument("--addr", default=os.environ.get("INCTRL_ADDR", "localhost:8080"))
+    ap.add_argument("--addr", default=os.environ.get("INCTRL_ADDR", "localhost:9000"),
+                    help="server gRPC address host:port; a comma-separated list (or a DNS name with several "
+                         "addresses) spreads the streams over the replicas and resends on another one if one fails")
     ap.add_argument("--api-key", default=os.environ.get("INCTRL_API_KEY"))
     ap.add_argument("--tls", action="store_true", help="use TLS (default: plaintext h2c)")
     ap.add_argument("--rate", type=float, default=0.0, help="images per second over all streams (0 = as fast as allowed)")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import queue
+import random
 import threading
 import time
 from concurrent.futures import Future
@@ -12,7 +13,8 @@ import grpc
 
 from inctrl.v1 import scoring_pb2
 
-from .errors import InctrlError, Internal, from_code, from_code_name, from_rpc_error
+from .errors import Cancelled, InctrlError, Internal, Unavailable, from_code, from_code_name, from_rpc_error
+from .retry import NO_RETRY, RetryPolicy
 
 _CLOSE = object()
 
@@ -20,36 +22,48 @@ ScoreResult = Union[scoring_pb2.ScoreResponse, InctrlError]
 
 
 class ScoreStream:
-    """One bidirectional ScoreStream call.
+    """One logical ScoreStream, carried by one gRPC call at a time.
 
     ``submit`` blocks while ``window`` requests are unanswered, so a fast producer cannot flood the server.
     Every submit returns a Future that resolves with the response carrying the same request_id (responses may
     arrive in any order), or fails with a typed error (per-request ``error`` or the whole stream failing).
+
+    When the call fails with UNAVAILABLE (its backend stopped or went away), or is cancelled by the other side (a
+    backend shutting down resets its streams), the requests still unanswered are
+    resent, in submit order, on a new call (which the channel's round_robin places on a backend that is up), at
+    most ``resend.max_attempts - 1`` times in a row without an answer in between. A request whose answer arrived
+    is never resent, and each Future settles once: every id is reported exactly once.
     """
 
     def __init__(self, start_call: Callable[[Iterator[scoring_pb2.ScoreRequest]], Iterator[scoring_pb2.ScoreResponse]],
-                 build_request: Callable[..., scoring_pb2.ScoreRequest], window: int = 16):
+                 build_request: Callable[..., scoring_pb2.ScoreRequest], window: int = 16,
+                 resend: RetryPolicy = NO_RETRY):
         if window < 1:
             raise ValueError("window must be >= 1")
         self.window = window
         self._build = build_request
-        self._outbox: "queue.Queue[object]" = queue.Queue()
+        self._start_call = start_call
+        self._resend = resend
         self._slots = threading.Semaphore(window)
         self._lock = threading.Lock()
-        self._pending: dict = {}
+        self._pending: "dict[str, Tuple[Future, scoring_pb2.ScoreRequest]]" = {}  # insertion = submit order
         self._ids = itertools.count(1)
         self._closed = False
+        self._cancelled = False
         self._failure: Optional[InctrlError] = None
         self._done = threading.Event()
         self.unmatched: List[scoring_pb2.ScoreResponse] = []  # responses whose id we never sent (or answered twice)
-        self._call = start_call(self._requests())
+        self.restarts = 0  # calls replaced after UNAVAILABLE
+        self._outbox: "queue.Queue[object]" = queue.Queue()
+        self._call = start_call(self._requests(self._outbox))
         self._reader = threading.Thread(target=self._read, name="inctrl-stream-reader", daemon=True)
         self._reader.start()
 
     # -- sending -------------------------------------------------------------------------------------------
-    def _requests(self) -> Iterator[scoring_pb2.ScoreRequest]:
+    @staticmethod
+    def _requests(outbox: "queue.Queue[object]") -> Iterator[scoring_pb2.ScoreRequest]:
         while True:
-            item = self._outbox.get()
+            item = outbox.get()
             if item is _CLOSE:
                 return
             yield item  # type: ignore[misc]
@@ -84,56 +98,87 @@ class ScoreStream:
             if self._failure is not None:
                 self._slots.release()
                 raise self._failure
-            self._pending[rid] = fut
-        self._outbox.put(req)
+            self._pending[rid] = (fut, req)
+            # under the lock: a restart either finds it pending (and resends it) or it goes to the new call
+            self._outbox.put(req)
         return fut
 
     # -- receiving -----------------------------------------------------------------------------------------
     def _read(self) -> None:
         failure: Optional[InctrlError] = None
-        try:
-            for resp in self._call:
-                with self._lock:
-                    fut = self._pending.pop(resp.request_id, None)
-                if fut is None:
-                    self.unmatched.append(resp)
-                    continue
-                self._slots.release()
-                fut.received_at = time.monotonic()  # type: ignore[attr-defined]
-                if resp.HasField("error"):
-                    fut.set_exception(from_code_name(resp.error.code, resp.error.message, resp.request_id))
-                else:
-                    fut.set_result(resp)
-        except grpc.RpcError as e:
-            failure = from_rpc_error(e)
-        except Exception as e:  # noqa: BLE001 - surface anything unexpected to every waiter
-            failure = Internal(f"stream reader failed: {e!r}")
+        delays = self._resend.delays()
+        while True:
+            failure = None
+            try:
+                for resp in self._call:
+                    with self._lock:
+                        entry = self._pending.pop(resp.request_id, None)
+                    if entry is None:
+                        self.unmatched.append(resp)
+                        continue
+                    delays = self._resend.delays()  # progress: the next failure starts a fresh retry budget
+                    fut = entry[0]
+                    self._slots.release()
+                    fut.received_at = time.monotonic()  # type: ignore[attr-defined]
+                    if resp.HasField("error"):
+                        fut.set_exception(from_code_name(resp.error.code, resp.error.message, resp.request_id))
+                    else:
+                        fut.set_result(resp)
+            except grpc.RpcError as e:
+                failure = from_rpc_error(e)
+            except Exception as e:  # noqa: BLE001 - surface anything unexpected to every waiter
+                failure = Internal(f"stream reader failed: {e!r}")
+            # UNAVAILABLE, or a cancellation this client did not ask for (a replica shutting down resets its streams)
+            if not isinstance(failure, (Unavailable, Cancelled)) or self._cancelled:
+                break
+            delay = next(delays, None)
+            if delay is None:
+                break
+            time.sleep(random.uniform(0, delay))  # like gRPC's own retry backoff: spread the reconnects
+            try:
+                self._restart()
+            except Exception:  # noqa: BLE001 - e.g. the client's channel was closed meanwhile: keep the failure
+                break
         with self._lock:
-            left = list(self._pending.items())
+            left = [fut for fut, _ in self._pending.values()]
             self._pending.clear()
             if failure is None and left:
                 failure = Internal(f"stream ended with {len(left)} request(s) unanswered")
             self._failure = failure
-        for rid, fut in left:
+        for fut in left:
             self._slots.release()
-            fut.set_exception(from_code(failure.code, failure.details, rid))
+            fut.set_exception(from_code(failure.code, failure.details, fut.request_id))
         self._done.set()
+
+    def _restart(self) -> None:
+        """Replaces the failed call: a new request queue that starts with every unanswered request."""
+        with self._lock:
+            old, self._outbox = self._outbox, queue.Queue()
+            old.put(_CLOSE)  # ends the failed call's request iterator
+            for _, req in self._pending.values():
+                self._outbox.put(req)
+            if self._closed:
+                self._outbox.put(_CLOSE)
+            self.restarts += 1
+            self._call = self._start_call(self._requests(self._outbox))
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     def close(self, timeout: Optional[float] = None) -> None:
         """Half-closes the stream and waits until every in-flight request is answered (or failed)."""
-        if not self._closed:
-            self._closed = True
-            self._outbox.put(_CLOSE)
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._outbox.put(_CLOSE)
         if not self._done.wait(timeout):
             raise TimeoutError("stream did not finish in time")
         if self._failure is not None and not isinstance(self._failure, Internal):
             raise self._failure
 
     def cancel(self) -> None:
-        self._closed = True
-        self._call.cancel()
-        self._outbox.put(_CLOSE)
+        with self._lock:
+            self._closed = self._cancelled = True
+            self._call.cancel()
+            self._outbox.put(_CLOSE)
         self._done.wait(5)
 
     @property

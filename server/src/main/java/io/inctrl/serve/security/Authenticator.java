@@ -33,7 +33,8 @@ public class Authenticator {
     @Inject
     io.inctrl.serve.registry.RegistryConfig registryConfig;
 
-    private final RateLimiter rateLimiter = new RateLimiter();
+    @Inject
+    TenantRateLimiter rateLimiter;
 
     private record Cached(Tenant tenant, long readAtNanos, long expiresAtNanos) {
     }

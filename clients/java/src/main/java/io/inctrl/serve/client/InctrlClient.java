@@ -9,13 +9,13 @@ import io.grpc.ClientInterceptors;
 import io.grpc.ConnectivityState;
 import io.grpc.Deadline;
 import io.grpc.ForwardingClientCall;
-import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.TlsChannelCredentials;
+import io.grpc.netty.NettyChannelBuilder;
 import io.inctrl.serve.api.v1.CreatePromptSetRequest;
 import io.inctrl.serve.api.v1.DeletePromptSetRequest;
 import io.inctrl.serve.api.v1.GetPromptSetRequest;
@@ -41,8 +41,12 @@ import java.util.function.Function;
 /**
  * Client for InCTRL serve. Thread-safe; share one per process.
  *
+ * <p>The address is {@code host:port}, a DNS name with several addresses, or a comma-separated list of
+ * {@code host:port}: gRPC balances calls round-robin over the backends and retries idempotent calls (Score,
+ * GetModelInfo, GetPromptSet, ListPromptSets) that fail with UNAVAILABLE on another one ({@link RetryPolicy}).
+ *
  * <pre>{@code
- * try (InctrlClient c = InctrlClient.builder("localhost:8080").apiKey(key).build()) {
+ * try (InctrlClient c = InctrlClient.builder("10.0.0.5:9000,10.0.0.6:9000").apiKey(key).build()) {
  *   ScoreResponse r = c.score(image, Prompts.inline("transistor", shot1, shot2));
  * }
  * }</pre>
@@ -51,6 +55,8 @@ public final class InctrlClient implements AutoCloseable {
   static final Metadata.Key<String> API_KEY = Metadata.Key.of("x-api-key", Metadata.ASCII_STRING_MARSHALLER);
   // Inline shots travel with every request; allow messages well above gRPC's 4 MiB default.
   private static final int MAX_MESSAGE = 64 << 20;
+  // gRPC can only retry a call whose request it still holds: room for a request with inline shots
+  private static final long RETRY_BUFFER_PER_CALL = 16L << 20;
 
   private final ManagedChannel channel;
   private final Channel intercepted;
@@ -60,7 +66,6 @@ public final class InctrlClient implements AutoCloseable {
   private final RetryPolicy retry;
   private final Duration timeout;
   private final String address;
-  RetryPolicy.Sleeper sleeper = RetryPolicy.REAL_SLEEP;
 
   private InctrlClient(Builder b) {
     ChannelCredentials creds;
@@ -75,13 +80,32 @@ public final class InctrlClient implements AutoCloseable {
       creds = InsecureChannelCredentials.create(); // h2c, the server's default
     }
     this.address = b.address;
-    this.channel = Grpc.newChannelBuilder(b.address, creds).maxInboundMessageSize(MAX_MESSAGE).build();
+    this.channel = channelBuilder(b.address, creds)
+        .maxInboundMessageSize(MAX_MESSAGE)
+        .defaultServiceConfig(b.retry.serviceConfig())
+        .enableRetry()
+        .perRpcBufferLimit(RETRY_BUFFER_PER_CALL)
+        .retryBufferSize(4 * RETRY_BUFFER_PER_CALL)
+        // pings notice a backend that vanished without closing its connections (the server permits 20 s)
+        .keepAliveTime(30, TimeUnit.SECONDS)
+        .keepAliveTimeout(10, TimeUnit.SECONDS)
+        .build();
     this.intercepted = b.apiKey == null ? channel : ClientInterceptors.intercept(channel, apiKeyInterceptor(b.apiKey));
     this.scorer = ScorerGrpc.newBlockingStub(intercepted).withMaxOutboundMessageSize(MAX_MESSAGE);
     this.scorerAsync = ScorerGrpc.newStub(intercepted).withMaxOutboundMessageSize(MAX_MESSAGE);
     this.registry = PromptRegistryGrpc.newBlockingStub(intercepted).withMaxOutboundMessageSize(MAX_MESSAGE);
     this.retry = b.retry;
     this.timeout = b.timeout;
+  }
+
+  @SuppressWarnings("deprecation") // nameResolverFactory: the per-channel way to give grpc-java a fixed address list
+  private static NettyChannelBuilder channelBuilder(String address, ChannelCredentials creds) {
+    List<String> entries = StaticAddresses.entries(address);
+    if (entries.size() == 1) {
+      return NettyChannelBuilder.forTarget(entries.get(0), creds);
+    }
+    return NettyChannelBuilder.forTarget(StaticAddresses.SCHEME + ":///replicas", creds)
+        .nameResolverFactory(StaticAddresses.of(entries));
   }
 
   /** Shortcut for {@code builder(address).apiKey(apiKey).tls(tls).build()}. */
@@ -111,7 +135,7 @@ public final class InctrlClient implements AutoCloseable {
     public Builder tls(boolean tls) { this.tls = tls; return this; }
     /** TLS trusting the given PEM certificates. */
     public Builder trustCertificates(File pem) { this.tls = true; this.trustCertificates = pem; return this; }
-    /** Backoff for UNAVAILABLE on unary calls; streams are never replayed. */
+    /** gRPC retry policy for UNAVAILABLE (idempotent calls), and the resend budget of streams. */
     public Builder retry(RetryPolicy p) { this.retry = p; return this; }
     /** Default deadline for unary calls (null = none). */
     public Builder timeout(Duration d) { this.timeout = d; return this; }
@@ -136,7 +160,11 @@ public final class InctrlClient implements AutoCloseable {
   private <T> T unary(Duration callTimeout, Function<Deadline, T> call) {
     Duration t = callTimeout != null ? callTimeout : timeout;
     Deadline deadline = t == null ? null : Deadline.after(t.toNanos(), TimeUnit.NANOSECONDS);
-    return retry.run(deadline, call, sleeper);
+    try {
+      return call.apply(deadline); // retries: the channel's service config
+    } catch (RuntimeException e) {
+      throw InctrlException.from(e);
+    }
   }
 
   private static <S extends io.grpc.stub.AbstractStub<S>> S within(S stub, Deadline d) {
@@ -211,11 +239,17 @@ public final class InctrlClient implements AutoCloseable {
   /**
    * Opens a ScoreStream with at most {@code window} unanswered requests; {@code defaults} are used by
    * {@link ScoreStream#submit(String, byte[])}. {@code streamTimeout} bounds the whole stream (null = none).
+   * {@code resend} bounds the resends of unanswered requests after UNAVAILABLE (null = the client's retry
+   * policy; {@link RetryPolicy#NONE}: a broken stream fails its in-flight requests).
    */
-  public ScoreStream openStream(int window, Prompts defaults, Duration streamTimeout) {
+  public ScoreStream openStream(int window, Prompts defaults, Duration streamTimeout, RetryPolicy resend) {
     ScorerGrpc.ScorerStub stub = streamTimeout == null ? scorerAsync
-        : scorerAsync.withDeadlineAfter(streamTimeout.toNanos(), TimeUnit.NANOSECONDS);
-    return new ScoreStream(stub, window, defaults);
+        : scorerAsync.withDeadlineAfter(streamTimeout.toNanos(), TimeUnit.NANOSECONDS); // one deadline for every call
+    return new ScoreStream(stub::scoreStream, window, defaults, resend != null ? resend : retry);
+  }
+
+  public ScoreStream openStream(int window, Prompts defaults, Duration streamTimeout) {
+    return openStream(window, defaults, streamTimeout, null);
   }
 
   public ScoreStream openStream(int window, Prompts defaults) {

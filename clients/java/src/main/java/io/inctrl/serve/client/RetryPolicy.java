@@ -1,59 +1,72 @@
 package io.inctrl.serve.client;
 
-import io.grpc.Deadline;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
-import java.util.function.DoubleSupplier;
-import java.util.function.Function;
 
 /**
- * Exponential backoff with jitter for calls failing with UNAVAILABLE.
+ * gRPC's retry policy for calls failing with UNAVAILABLE: grpc-java itself retries the idempotent calls (Score,
+ * GetModelInfo, GetPromptSet, ListPromptSets), on another backend when there are several, with exponential
+ * backoff randomised in [0, backoff]; gRPC caps attempts at 5. {@link ScoreStream} resends its unanswered
+ * requests with the same shape.
  *
  * @param maxAttempts total attempts including the first; 1 disables retries
- * @param jitter      +/- fraction applied to each delay, spreads out retry storms
  */
-public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration maxBackoff, double multiplier, double jitter) {
-  public static final RetryPolicy DEFAULT = new RetryPolicy(4, Duration.ofMillis(100), Duration.ofSeconds(5), 2.0, 0.2);
-  public static final RetryPolicy NONE = new RetryPolicy(1, Duration.ZERO, Duration.ZERO, 1.0, 0.0);
+public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration maxBackoff, double multiplier) {
+  public static final RetryPolicy DEFAULT = new RetryPolicy(4, Duration.ofMillis(100), Duration.ofSeconds(5), 2.0);
+  public static final RetryPolicy NONE = new RetryPolicy(1, Duration.ofMillis(100), Duration.ofMillis(100), 1.0);
 
-  /** Delay before retry number {@code n} (1-based); {@code rnd} yields values in [0,1). */
-  public Duration backoff(int n, DoubleSupplier rnd) {
-    double d = Math.min(maxBackoff.toNanos(), initialBackoff.toNanos() * Math.pow(multiplier, n - 1));
-    return Duration.ofNanos((long) (d * (1 + jitter * (2 * rnd.getAsDouble() - 1))));
+  /** Idempotent calls; writes are only retried by gRPC's transparent retry (they never reached a server). */
+  static final List<String[]> RETRIED_METHODS = List.of(
+      new String[] {"inctrl.v1.Scorer", "Score"},
+      new String[] {"inctrl.v1.Scorer", "GetModelInfo"},
+      new String[] {"inctrl.v1.PromptRegistry", "GetPromptSet"},
+      new String[] {"inctrl.v1.PromptRegistry", "ListPromptSets"});
+
+  public RetryPolicy {
+    if (maxAttempts < 1 || initialBackoff.isNegative() || initialBackoff.isZero() || maxBackoff.isNegative()
+        || maxBackoff.isZero() || multiplier <= 0) {
+      throw new IllegalArgumentException("retry policy needs maxAttempts >= 1 and positive backoff values");
+    }
   }
 
-  interface Sleeper {
-    void sleep(Duration d) throws InterruptedException;
+  /** Upper bound of the delay before retry number {@code n} (1-based). */
+  public Duration backoff(int n) {
+    return Duration.ofNanos((long) Math.min(maxBackoff.toNanos(), initialBackoff.toNanos() * Math.pow(multiplier, n - 1)));
   }
 
-  static final Sleeper REAL_SLEEP = d -> TimeUnit.NANOSECONDS.sleep(d.toNanos());
+  /** A delay in [0, backoff(n)), as gRPC's own retries wait. */
+  Duration jittered(int n) {
+    return Duration.ofNanos((long) (ThreadLocalRandom.current().nextDouble() * backoff(n).toNanos()));
+  }
 
   /**
-   * Runs {@code call(deadline)}; retries only UNAVAILABLE and never sleeps past {@code deadline} (may be null).
-   * Failures come out mapped to {@link InctrlException}.
+   * The service config the client's channel uses, in grpc-java's JSON-as-Map form (numbers are Doubles):
+   * round_robin over every resolved backend, this policy for the idempotent calls.
    */
-  <T> T run(Deadline deadline, Function<Deadline, T> call, Sleeper sleeper) {
-    for (int attempt = 1; ; attempt++) {
-      InctrlException err;
-      try {
-        return call.apply(deadline);
-      } catch (RuntimeException e) {
-        err = InctrlException.from(e);
+  public Map<String, Object> serviceConfig() {
+    Map<String, Object> cfg = new LinkedHashMap<>();
+    cfg.put("loadBalancingConfig", List.of(Map.of("round_robin", Map.of())));
+    if (maxAttempts > 1) {
+      List<Map<String, Object>> names = new ArrayList<>();
+      for (String[] m : RETRIED_METHODS) {
+        names.add(Map.of("service", m[0], "method", m[1]));
       }
-      if (!(err instanceof InctrlException.Unavailable) || attempt >= maxAttempts) {
-        throw err;
-      }
-      Duration d = backoff(attempt, () -> ThreadLocalRandom.current().nextDouble());
-      if (deadline != null && deadline.timeRemaining(TimeUnit.NANOSECONDS) <= d.toNanos()) {
-        throw err;
-      }
-      try {
-        sleeper.sleep(d);
-      } catch (InterruptedException ie) {
-        Thread.currentThread().interrupt();
-        throw err;
-      }
+      Map<String, Object> retry = new LinkedHashMap<>();
+      retry.put("maxAttempts", (double) Math.min(maxAttempts, 5));
+      retry.put("initialBackoff", seconds(initialBackoff));
+      retry.put("maxBackoff", seconds(maxBackoff));
+      retry.put("backoffMultiplier", multiplier);
+      retry.put("retryableStatusCodes", List.of("UNAVAILABLE"));
+      cfg.put("methodConfig", List.of(Map.of("name", names, "retryPolicy", retry)));
     }
+    return cfg;
+  }
+
+  private static String seconds(Duration d) {
+    return java.math.BigDecimal.valueOf(d.toNanos(), 9).stripTrailingZeros().toPlainString() + "s";
   }
 }

@@ -47,6 +47,14 @@ final class FakeServer implements AutoCloseable {
   static final byte[] PNG = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 
   final String apiKey = "secret";
+  /** Answers carry it as bundle id: tests see which backend answered. */
+  final String name;
+  /** Shared by the fakes of a multi-backend test: the first stream to start takes failAfter. */
+  private final AtomicInteger failAfterShared;
+  /** Request ids received on streams, in order. */
+  final List<String> streamIds = java.util.Collections.synchronizedList(new ArrayList<>());
+  /** This fake failed a stream with UNAVAILABLE (and refuses new streams since: it is going down). */
+  volatile boolean streamFailed;
   final AtomicInteger calls = new AtomicInteger();
   volatile int unavailableFirst;
   final AtomicInteger maxInFlight = new AtomicInteger();
@@ -72,6 +80,13 @@ final class FakeServer implements AutoCloseable {
   }
 
   FakeServer() throws IOException {
+    this("fake", new AtomicInteger(-1));
+  }
+
+  /** failAfter (shared): the first stream to start fails with UNAVAILABLE after that many answers; -1 = never. */
+  FakeServer(String name, AtomicInteger failAfter) throws IOException {
+    this.name = name;
+    this.failAfterShared = failAfter;
     ServerInterceptor auth = new ServerInterceptor() {
       @Override
       public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata h, ServerCallHandler<Q, R> next) {
@@ -128,7 +143,7 @@ final class FakeServer implements AutoCloseable {
     }
     float s = (float) ((body.contains("ANOMALY") ? 0.8 : 0.2) + 0.1 * hash01(req.getImage().toByteArray()));
     ScoreResponse.Builder r = ScoreResponse.newBuilder().setRequestId(req.getRequestId()).setScore(s).setSP(s)
-        .setBundleId("fake").setMapHeight(2).setMapWidth(2).setTimings(StageTimings.newBuilder().setTotalUs(1000));
+        .setBundleId(name).setMapHeight(2).setMapWidth(2).setTimings(StageTimings.newBuilder().setTotalUs(1000));
     if (!req.getOmitMap()) {
       r.addAllMap(List.of(s, s, s, s));
     }
@@ -157,7 +172,7 @@ final class FakeServer implements AutoCloseable {
     public void getModelInfo(ModelInfoRequest req, StreamObserver<ModelInfo> out) {
       try {
         flaky();
-        out.onNext(ModelInfo.newBuilder().setBundleId("fake").setKind("inctrl").setRandomWeights(true).build());
+        out.onNext(ModelInfo.newBuilder().setBundleId(name).setKind("inctrl").setRandomWeights(true).build());
         out.onCompleted();
       } catch (RuntimeException e) {
         out.onError(e);
@@ -166,6 +181,16 @@ final class FakeServer implements AutoCloseable {
 
     @Override
     public StreamObserver<ScoreRequest> scoreStream(StreamObserver<ScoreResponse> out) {
+      if (streamFailed) {
+        out.onError(Status.UNAVAILABLE.withDescription(name + " is shutting down").asRuntimeException());
+        return new StreamObserver<>() {
+          @Override public void onNext(ScoreRequest r) {}
+          @Override public void onError(Throwable t) {}
+          @Override public void onCompleted() {}
+        };
+      }
+      int[] failAfter = {failAfterShared.getAndSet(-1)};
+      boolean[] dead = {false};
       AtomicInteger inFlight = new AtomicInteger();
       // counts requests whose answer has not been handed to the transport yet: the client may see the answer and
       // send its next request before this thread returns from onNext, so measure before writing
@@ -175,9 +200,18 @@ final class FakeServer implements AutoCloseable {
       return new StreamObserver<>() {
         @Override
         public void onNext(ScoreRequest req) {
+          streamIds.add(req.getRequestId());
           inFlight.incrementAndGet();
           maxInFlight.accumulateAndGet(unanswered.incrementAndGet(), Math::max);
           long delayUs = (long) (20_000 * hash01(req.getRequestId().getBytes(StandardCharsets.UTF_8)));
+          try {
+            answerLater(req, delayUs);
+          } catch (java.util.concurrent.RejectedExecutionException closing) {
+            // the fake is closing: the server resets the stream
+          }
+        }
+
+        private void answerLater(ScoreRequest req, long delayUs) {
           timers.schedule(() -> {
             ScoreResponse r;
             try {
@@ -188,6 +222,14 @@ final class FakeServer implements AutoCloseable {
             }
             synchronized (lock) {
               unanswered.decrementAndGet();
+              if (dead[0]) {
+                return;
+              }
+              if (failAfter[0] >= 0 && failAfter[0]-- == 0) {
+                dead[0] = streamFailed = true;
+                out.onError(Status.UNAVAILABLE.withDescription(name + " is shutting down").asRuntimeException());
+                return;
+              }
               try {
                 out.onNext(r);
               } catch (RuntimeException ignored) {
@@ -207,7 +249,7 @@ final class FakeServer implements AutoCloseable {
         public void onCompleted() {
           synchronized (lock) {
             ended[0] = true;
-            if (inFlight.get() == 0) {
+            if (inFlight.get() == 0 && !dead[0]) {
               out.onCompleted();
             }
           }
@@ -219,6 +261,12 @@ final class FakeServer implements AutoCloseable {
   private final class Registry extends PromptRegistryGrpc.PromptRegistryImplBase {
     @Override
     public void createPromptSet(CreatePromptSetRequest req, StreamObserver<PromptSet> out) {
+      try {
+        flaky();
+      } catch (RuntimeException e) {
+        out.onError(e);
+        return;
+      }
       synchronized (sets) {
         if (sets.values().stream().anyMatch(p -> p.getName().equals(req.getName()))) {
           out.onError(Status.ALREADY_EXISTS.withDescription("prompt set " + req.getName() + " exists").asRuntimeException());

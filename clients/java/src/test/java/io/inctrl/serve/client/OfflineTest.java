@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Test;
 
 /** Offline tests: always run, against the in-process {@link FakeServer}. */
 class OfflineTest {
-  static final RetryPolicy FAST = new RetryPolicy(4, Duration.ofMillis(10), Duration.ofMillis(50), 2.0, 0.0);
+  static final RetryPolicy FAST = new RetryPolicy(4, Duration.ofMillis(10), Duration.ofMillis(50), 2.0);
   static final List<byte[]> SHOTS = List.of(png("shot1", false), png("shot2", false));
 
   FakeServer fake;
@@ -78,57 +78,55 @@ class OfflineTest {
   // ---- retry -------------------------------------------------------------------------------------------------
 
   @Test
-  void backoffIsExponentialCappedAndJittered() {
-    RetryPolicy p = new RetryPolicy(6, Duration.ofMillis(100), Duration.ofMillis(500), 2.0, 0.0);
+  void resendBackoffBoundIsExponentialAndCapped() {
+    RetryPolicy p = new RetryPolicy(6, Duration.ofMillis(100), Duration.ofMillis(500), 2.0);
     List<Long> ms = new ArrayList<>();
     for (int n = 1; n <= 5; n++) {
-      ms.add(p.backoff(n, () -> 0.5).toMillis());
+      ms.add(p.backoff(n).toMillis());
     }
     assertEquals(List.of(100L, 200L, 400L, 500L, 500L), ms);
-    RetryPolicy j = new RetryPolicy(6, Duration.ofMillis(100), Duration.ofMillis(500), 2.0, 0.2);
-    assertEquals(80, j.backoff(1, () -> 0.0).toMillis());
-    assertEquals(120, j.backoff(1, () -> 1.0).toMillis());
+    for (int i = 0; i < 100; i++) {
+      long j = p.jittered(2).toNanos();
+      assertTrue(j >= 0 && j < Duration.ofMillis(200).toNanos(), "jittered " + j);
+    }
   }
 
   @Test
-  void retriesOnlyUnavailable() {
-    List<Duration> slept = new ArrayList<>();
-    AtomicInteger calls = new AtomicInteger();
-    String r = FAST.run(null, d -> {
-      if (calls.incrementAndGet() < 3) {
-        throw Status.UNAVAILABLE.asRuntimeException();
-      }
-      return "ok";
-    }, slept::add);
-    assertEquals("ok", r);
-    assertEquals(List.of(Duration.ofMillis(10), Duration.ofMillis(20)), slept);
-
-    calls.set(0);
-    assertThrows(InctrlException.InvalidArgument.class, () -> FAST.run(null, d -> {
-      calls.incrementAndGet();
-      throw Status.INVALID_ARGUMENT.asRuntimeException();
-    }, slept::add));
-    assertEquals(1, calls.get());
-
-    calls.set(0);
-    assertThrows(InctrlException.Unavailable.class, () -> FAST.run(null, d -> {
-      calls.incrementAndGet();
-      throw Status.UNAVAILABLE.asRuntimeException();
-    }, d -> {}));
-    assertEquals(4, calls.get());
+  @SuppressWarnings("unchecked")
+  void serviceConfigIsRoundRobinWithRetryOfIdempotentCalls() {
+    Map<String, Object> cfg = new RetryPolicy(9, Duration.ofMillis(250), Duration.ofSeconds(2), 3.0).serviceConfig();
+    assertEquals(List.of(Map.of("round_robin", Map.of())), cfg.get("loadBalancingConfig"));
+    Map<String, Object> mc = ((List<Map<String, Object>>) cfg.get("methodConfig")).get(0);
+    List<String> names = new ArrayList<>();
+    for (Map<String, String> n : (List<Map<String, String>>) mc.get("name")) {
+      names.add(n.get("service") + "/" + n.get("method"));
+    }
+    names.sort(null);
+    assertEquals(List.of("inctrl.v1.PromptRegistry/GetPromptSet", "inctrl.v1.PromptRegistry/ListPromptSets",
+        "inctrl.v1.Scorer/GetModelInfo", "inctrl.v1.Scorer/Score"), names);
+    assertEquals(Map.of("maxAttempts", 5.0, "initialBackoff", "0.25s", "maxBackoff", "2s", "backoffMultiplier", 3.0,
+        "retryableStatusCodes", List.of("UNAVAILABLE")), mc.get("retryPolicy"));
+    assertFalse(RetryPolicy.NONE.serviceConfig().containsKey("methodConfig"));
   }
 
   @Test
-  void retryStopsBeforeTheDeadline() {
-    RetryPolicy p = new RetryPolicy(10, Duration.ofMillis(100), Duration.ofSeconds(10), 2.0, 0.0);
-    AtomicInteger calls = new AtomicInteger();
-    long t0 = System.nanoTime();
-    assertThrows(InctrlException.Unavailable.class, () -> p.run(Deadline.after(150, TimeUnit.MILLISECONDS), d -> {
-      calls.incrementAndGet();
-      throw Status.UNAVAILABLE.asRuntimeException();
-    }, RetryPolicy.REAL_SLEEP));
-    assertEquals(2, calls.get()); // t=0 and t=100ms; the next (t=300ms) would pass the deadline
-    assertTrue(System.nanoTime() - t0 < TimeUnit.MILLISECONDS.toNanos(140));
+  void addressListsAreParsedAndBadOnesRejected() {
+    assertEquals(List.of("127.0.0.1:1", "localhost:2"), StaticAddresses.entries(" 127.0.0.1:1, ,localhost:2 "));
+    assertEquals(3, StaticAddresses.of(List.of("127.0.0.1:1", "127.0.0.2:2", "[::1]:3")).groups().size());
+    assertThrows(IllegalArgumentException.class, () -> StaticAddresses.entries(" , "));
+    assertThrows(IllegalArgumentException.class, () -> StaticAddresses.of(List.of("127.0.0.1:1", "nohostport")));
+    assertThrows(IllegalArgumentException.class, () -> StaticAddresses.of(List.of("no-such-host.invalid:1")));
+  }
+
+  @Test
+  void writesAndOtherCodesAreNotRetried() {
+    assertThrows(InctrlException.InvalidArgument.class,
+        () -> client.score("junk".getBytes(StandardCharsets.UTF_8), Prompts.inline("x", SHOTS)));
+    assertEquals(1, fake.calls.get());
+    fake.calls.set(0);
+    fake.unavailableFirst = 1;
+    assertThrows(InctrlException.Unavailable.class, () -> client.registerPromptSet("s", "x", SHOTS));
+    assertEquals(1, fake.calls.get());
   }
 
   // ---- unary -------------------------------------------------------------------------------------------------
