@@ -85,12 +85,12 @@ public class Authenticator {
     }
 
     /**
-     * After a quota change: cached lookups carry the old quotas, and the tenant's token bucket may hold state the new
-     * rate cannot repair (NaN tokens from a NaN rate stored by an older version), so both start afresh.
+     * After a quota change cached lookups carry the old quotas: drop them. The rate limiter needs no reset: its
+     * buckets are keyed by tenant and rate, so a new rate starts a fresh bucket (also after a NaN stored by an older
+     * version).
      */
     public void quotasChanged(String tenantId) {
         forgetAll();
-        rateLimiter.forget(tenantId);
     }
 
     private Tenant lookup(String hash) {
