@@ -72,7 +72,13 @@ public class Authenticator {
         if (t == null) {
             throw unauthenticated("INVALID_API_KEY", "invalid or revoked API key");
         }
-        if (!rateLimiter.tryAcquire(t.id(), t.quotas().requestsPerSecond())) {
+        double rate = t.quotas().requestsPerSecond();
+        if (!(rate > 0) || Double.isInfinite(rate)) {
+            // only an older version could store this (input is validated now): refuse until an admin sets a quota
+            throw RegistryException.quota("RATE_LIMITED", "the tenant's stored request-rate quota is invalid ("
+                    + rate + "); an administrator must set it again");
+        }
+        if (!rateLimiter.tryAcquire(t.id(), rate)) {
             throw RegistryException.quota("RATE_LIMITED",
                     "request rate above the tenant's quota of " + t.quotas().requestsPerSecond() + " requests/s");
         }
