@@ -45,6 +45,9 @@ def _stubs():
     rc = protoc.main(["protoc", f"-I{proto_dir}", f"-I{ir.files('grpc_tools') / '_proto'}",
                       f"--python_out={out}", f"--grpc_python_out={out}", *protos])
     assert rc == 0, "protoc failed"
+    # regular packages, so these stubs win over any other `inctrl` package on the path (e.g. the Python client's)
+    for pkg in (out / "inctrl", out / "inctrl" / "v1"):
+        (pkg / "__init__.py").touch()
     sys.path.insert(0, str(out))
     return {n: importlib.import_module(f"inctrl.v1.{n}") for n in
             ("scoring_pb2", "scoring_pb2_grpc", "registry_pb2", "registry_pb2_grpc")}
