@@ -9,6 +9,10 @@ import io.inctrl.serve.batching.WorkerSpec;
 import io.inctrl.serve.batching.WorkerUnavailableException;
 import io.inctrl.serve.config.InctrlConfig;
 import io.inctrl.serve.model.EncodedImages;
+import io.inctrl.serve.model.ImageFeatures;
+import io.inctrl.serve.model.InctrlScores;
+import io.inctrl.serve.model.PromptFeatures;
+import io.inctrl.serve.model.TextPrior;
 import io.inctrl.serve.model.InctrlEngine;
 import io.inctrl.serve.model.ModelService;
 import io.inctrl.serve.scoring.ScoringException;
@@ -50,7 +54,7 @@ public class InferenceService {
         BatchPolicy policy = new BatchPolicy(b.maxBatchSize(), b.maxQueueDelay(),
                 b.preferredBatchSizes().orElse(List.of()), b.maxQueueSize(), b.maxQueuedPerTenant());
         List<WorkerSpec<ModelJob, ModelOutput>> workers = new ArrayList<>();
-        List<InctrlEngine> engines = model.engines();
+        List<InctrlEngine> engines = model.replicas();
         for (int i = 0; i < engines.size(); i++) {
             InctrlEngine engine = engines.get(i);
             // replicas on one device (e.g. "cpu,cpu") still get distinct names in logs and metrics
@@ -80,6 +84,23 @@ public class InferenceService {
             parts.add(await(f).encoded());
         }
         return EncodedImages.concat(parts);
+    }
+
+    /**
+     * Scores already-encoded queries, each against its own prompts and prior, through the batcher (one job per
+     * query, so they share batches with other work and obey the same limits). Blocking; results in input order.
+     */
+    public List<InctrlScores> scoreEncoded(String tenant, ImageFeatures queries, List<PromptFeatures> prompts,
+                                           List<TextPrior> priors, Instant deadline) {
+        List<CompletableFuture<ModelOutput>> futures = new ArrayList<>(queries.count());
+        for (int i = 0; i < queries.count(); i++) {
+            futures.add(submit(tenant, ModelJob.scoreEncoded(queries.slice(i), prompts.get(i), priors.get(i)), deadline));
+        }
+        List<InctrlScores> out = new ArrayList<>(futures.size());
+        for (CompletableFuture<ModelOutput> f : futures) {
+            out.add(await(f).scores());
+        }
+        return out;
     }
 
     /** Waits for a job, turning batcher failures into the statuses callers see. */

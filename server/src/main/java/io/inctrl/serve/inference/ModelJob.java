@@ -1,19 +1,44 @@
 package io.inctrl.serve.inference;
 
+import io.inctrl.serve.model.ImageFeatures;
 import io.inctrl.serve.model.PromptFeatures;
 import io.inctrl.serve.model.TextPrior;
 
 /**
- * One image for the batcher: encode only (prompts null; e.g. inline or registered shots) or encode and score
- * against its own prompts and prior.
+ * One unit of device work for the batcher. Every forward pass of the server is one of these, so all device work is
+ * batched, queued fairly per tenant and bounded by the same admission limits.
  */
-public record ModelJob(float[] pixels, PromptFeatures prompts, TextPrior prior, long submittedNanos) {
+public sealed interface ModelJob {
 
-    public static ModelJob encode(float[] pixels) {
-        return new ModelJob(pixels, null, null, System.nanoTime());
+    long submittedNanos();
+
+    /** Encode an image only (inline or registered shots). */
+    record Encode(float[] pixels, long submittedNanos) implements ModelJob {
     }
 
-    public static ModelJob score(float[] pixels, PromptFeatures prompts, TextPrior prior) {
-        return new ModelJob(pixels, prompts, prior, System.nanoTime());
+    /** Encode a query and score it against its own prompts and text prior. */
+    record Score(float[] pixels, PromptFeatures prompts, TextPrior prior, long submittedNanos) implements ModelJob {
+    }
+
+    /** Score an already-encoded query (one image; e.g. leave-one-out calibration, template previews). */
+    record ScoreEncoded(ImageFeatures query, PromptFeatures prompts, TextPrior prior, long submittedNanos)
+            implements ModelJob {
+        public ScoreEncoded {
+            if (query.count() != 1) {
+                throw new IllegalArgumentException("one query per job, got " + query.count());
+            }
+        }
+    }
+
+    static Encode encode(float[] pixels) {
+        return new Encode(pixels, System.nanoTime());
+    }
+
+    static Score score(float[] pixels, PromptFeatures prompts, TextPrior prior) {
+        return new Score(pixels, prompts, prior, System.nanoTime());
+    }
+
+    static ScoreEncoded scoreEncoded(ImageFeatures query, PromptFeatures prompts, TextPrior prior) {
+        return new ScoreEncoded(query, prompts, prior, System.nanoTime());
     }
 }

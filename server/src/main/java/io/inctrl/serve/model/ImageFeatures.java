@@ -26,6 +26,25 @@ public record ImageFeatures(int count, int embedDim, int patches, int width, flo
         return out;
     }
 
+    /** Several feature sets as one, in order (e.g. single queries gathered into a batch). */
+    public static ImageFeatures concat(java.util.List<ImageFeatures> parts) {
+        ImageFeatures first = parts.get(0);
+        int n = parts.stream().mapToInt(ImageFeatures::count).sum();
+        int d = first.embedDim();
+        int per = first.patches() * first.width();
+        float[] g = new float[n * d];
+        float[][] taps = new float[first.taps().length][n * per];
+        int at = 0;
+        for (ImageFeatures p : parts) {
+            System.arraycopy(p.g(), 0, g, at * d, p.count() * d);
+            for (int l = 0; l < taps.length; l++) {
+                System.arraycopy(p.taps()[l], 0, taps[l], at * per, p.count() * per);
+            }
+            at += p.count();
+        }
+        return new ImageFeatures(n, d, first.patches(), first.width(), g, taps);
+    }
+
     /** Features of image {@code i} alone. */
     public ImageFeatures slice(int i) {
         float[][] t = new float[taps.length][];

@@ -87,11 +87,7 @@ public final class InctrlEngine implements AutoCloseable {
 
     /** Encodes query images and scores each against its own prompt features and text prior, in one batch. */
     public List<InctrlScores> encodeAndScore(List<float[]> pixels, List<PromptFeatures> prompts, List<TextPrior> priors) {
-        return run(pixels, prompts, priors).scores();
-    }
-
-    /** Scores of a batch and the time its two stages took (vision encode; residual map and heads). */
-    public record ScoredBatch(List<InctrlScores> scores, long encodeNanos, long scoreNanos) {
+        return process(pixels, prompts, priors).scores();
     }
 
     /**
@@ -143,12 +139,6 @@ public final class InctrlEngine implements AutoCloseable {
     /** Per entry either its encoding or its scores (the other is null), plus the batch's stage times. */
     public record BatchOutput(List<EncodedImages> encoded, List<InctrlScores> scores, long encodeNanos,
                               long scoreNanos) {
-    }
-
-    /** {@link #encodeAndScore} with stage timings. */
-    public ScoredBatch run(List<float[]> pixels, List<PromptFeatures> prompts, List<TextPrior> priors) {
-        BatchOutput out = process(pixels, prompts, priors);
-        return new ScoredBatch(out.scores(), out.encodeNanos(), out.scoreNanos());
     }
 
     private static NDList select(NDManager m, NDList out, List<Integer> rows, int b) {

@@ -121,12 +121,11 @@ public class ModelService {
         return Collections.unmodifiableList(out);
     }
 
-    /** Scores already-encoded queries off the batcher (thread-safe; e.g. leave-one-out calibration). */
-    public InctrlScores score(ImageFeatures query, PromptFeatures prompts, TextPrior prior) {
-        return engines.get(0).score(query, List.of(prompts), List.of(prior)).get(0);
-    }
-
-    public List<InctrlEngine> engines() {
+    /**
+     * The loaded replicas, one per configured device, for the batcher to run (one worker each). Nothing else may
+     * touch an engine: all device work is a batcher job (enforced by ArchitectureTest).
+     */
+    public List<InctrlEngine> replicas() {
         return Collections.unmodifiableList(engines);
     }
 

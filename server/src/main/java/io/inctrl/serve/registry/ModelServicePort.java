@@ -23,8 +23,6 @@ import java.util.List;
 @ApplicationScoped
 public class ModelServicePort implements ModelPort {
 
-    /** Calibration queries per scoring call: each carries its own prompt tensors, so this bounds memory. */
-    static final int ENCODE_CHUNK = 8;
     static final String LANE = "registry";
 
     @Inject
@@ -58,13 +56,7 @@ public class ModelServicePort implements ModelPort {
         try {
             return inference.encodeAll(LANE, pixels, null);
         } catch (ScoringException e) {
-            RegistryException.Kind kind = e.kind() == ScoringException.Kind.RESOURCE_EXHAUSTED
-                    ? RegistryException.Kind.RESOURCE_EXHAUSTED : RegistryException.Kind.UNAVAILABLE;
-            // an INTERNAL failure's message is exception text: the client gets an error id instead
-            String message = e.kind() == ScoringException.Kind.INTERNAL
-                    ? InternalErrors.clientMessage(InternalErrors.log("encoding for the registry failed", e))
-                    : e.getMessage();
-            throw new RegistryException(kind, "MODEL_" + e.kind().name(), message, e);
+            throw unavailable(e);
         }
     }
 
@@ -75,35 +67,28 @@ public class ModelServicePort implements ModelPort {
 
     @Override
     public InctrlScores score(ImageFeatures query, PromptFeatures prompts, TextPrior prior) {
-        return model.score(query, prompts, prior);
+        return scoreEach(query, List.of(prompts), prior).get(0);
     }
 
     @Override
     public List<InctrlScores> scoreEach(ImageFeatures queries, List<PromptFeatures> prompts, TextPrior prior) {
-        // chunks: each query carries its own prompt tensors (leave-one-out), which bounds device memory per call
-        List<InctrlScores> out = new ArrayList<>(queries.count());
-        for (int s = 0; s < queries.count(); s += ENCODE_CHUNK) {
-            int end = Math.min(queries.count(), s + ENCODE_CHUNK);
-            ImageFeatures q = slice(queries, s, end);
-            List<PromptFeatures> p = prompts.subList(s, end);
-            List<TextPrior> priors = java.util.Collections.nCopies(end - s, prior);
-            out.addAll(model.engines().get(0).score(q, p, priors)); // thread-safe, off the batcher (as ModelService.score)
+        // through the batcher like every device pass, one job per query (each carries its own leave-one-out prompts)
+        try {
+            return inference.scoreEncoded(LANE, queries, prompts, java.util.Collections.nCopies(queries.count(), prior), null);
+        } catch (ScoringException e) {
+            throw unavailable(e);
         }
-        return out;
     }
 
-    private static ImageFeatures slice(ImageFeatures f, int from, int to) {
-        if (from == 0 && to == f.count()) {
-            return f;
-        }
-        int n = to - from;
-        int per = f.patches() * f.width();
-        float[] g = java.util.Arrays.copyOfRange(f.g(), from * f.embedDim(), to * f.embedDim());
-        float[][] taps = new float[f.taps().length][];
-        for (int l = 0; l < taps.length; l++) {
-            taps[l] = java.util.Arrays.copyOfRange(f.taps()[l], from * per, to * per);
-        }
-        return new ImageFeatures(n, f.embedDim(), f.patches(), f.width(), g, taps);
+    /** A batcher failure as the registry reports it: queue full stays RESOURCE_EXHAUSTED, the rest UNAVAILABLE. */
+    private static RegistryException unavailable(ScoringException e) {
+        RegistryException.Kind kind = e.kind() == ScoringException.Kind.RESOURCE_EXHAUSTED
+                ? RegistryException.Kind.RESOURCE_EXHAUSTED : RegistryException.Kind.UNAVAILABLE;
+        // an INTERNAL failure's message is exception text: the client gets an error id instead
+        String message = e.kind() == ScoringException.Kind.INTERNAL
+                ? InternalErrors.clientMessage(InternalErrors.log("device work for the registry failed", e))
+                : e.getMessage();
+        return new RegistryException(kind, "MODEL_" + e.kind().name(), message, e);
     }
 
     @Override

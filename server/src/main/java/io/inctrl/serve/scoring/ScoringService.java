@@ -72,18 +72,6 @@ public class ScoringService {
         totalTimer = stageTimer("total");
     }
 
-    /** Blocking form of {@link #scoreAsync}. */
-    public ScoreResult score(ScoreCommand cmd) {
-        CompletableFuture<ScoreResult> f = scoreAsync(cmd);
-        try {
-            return f.join();
-        } catch (java.util.concurrent.CompletionException e) {
-            throw InferenceService.translate(e.getCause());
-        } catch (java.util.concurrent.CancellationException e) {
-            throw new ScoringException(ScoringException.Kind.CANCELLED, "request was cancelled");
-        }
-    }
-
     /**
      * Decodes on the calling thread, then queues everything on the dynamic batcher without blocking: inline shots are
      * encoded as jobs of their own and the query is queued once they are pooled. Cancelling the returned future
