@@ -33,5 +33,8 @@ marker=()
 [ "${INCTRL_SYSTEM_TESTS_FAST:-0}" = "1" ] && marker=(-m "not slow")
 (cd tests/system && "$root/build/venv/bin/python" -m pytest -q -rs "${marker[@]}" .)
 
+echo "== registry backup and restore round trips (pg_dump/pg_restore; embedded H2 Script/RunScript)"
+scripts/backup-restore-test.sh
+
 echo "== Kubernetes packaging: helm lint, kubeconform (two versions), kube-score, promtool (offline)"
 scripts/validate-k8s.sh

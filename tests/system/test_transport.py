@@ -96,3 +96,20 @@ def test_client_cancel_is_cancelled_not_an_error_and_drops_queued_work(servers):
               if l.startswith("inctrl_request_errors_total") and not l.endswith(" 0.0")]
     assert not errors, errors
     assert not re.search(r"\bERROR\b", s.log.read_text()), "a client cancel was logged as an error"
+
+
+def test_json_log_lines_carry_request_id_and_tenant_as_fields(servers):
+    import json
+    s = servers(env={"QUARKUS_LOG_CONSOLE_JSON_ENABLED": "true"}).start()
+    stub = pb_grpc.ScorerStub(channel(s.grpc))
+    try:
+        stub.Score(pb.ScoreRequest(request_id="evil\nERROR forged line", image=b"not an image", prompt_set_id="x"),
+                   metadata=meta(s.tenant_key), timeout=30)
+    except grpc.RpcError as e:
+        assert e.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND)
+    lines = [l for l in s.log.read_text().splitlines() if l.startswith("{")]
+    assert lines, "no JSON log lines"
+    records = [json.loads(l) for l in lines]    # every line parses: nothing forged a line of its own
+    failed = [r for r in records if "failed" in r.get("message", "") and r.get("mdc", {}).get("tenant")]
+    assert failed, "no failed-request record with MDC fields"
+    assert "\n" not in failed[-1]["mdc"]["request_id"]

@@ -70,6 +70,7 @@ class SecurityApiTest {
                 .body("reason", equalTo("INVALID_API_KEY"));
         given().get("/v1/admin/tenants").then().statusCode(401);
         given().get("/v1/templates").then().statusCode(401);
+        given().get("/v1/metrics").then().statusCode(401);   // the keyed scrape; the open one is on the management port
         given().post("/v1/keys").then().statusCode(401);
     }
 

@@ -38,6 +38,13 @@ class ObservabilityTest {
     }
 
     @Test
+    void the_public_port_serves_no_unauthenticated_metrics_or_health() {
+        // tenant ids and per-tenant counts live in the scrape: only the management interface serves it without a key
+        given().when().get("/q/metrics").then().statusCode(404);
+        given().when().get("/q/health/ready").then().statusCode(404);
+    }
+
+    @Test
     void http_readiness_names_the_bundle() {
         given().when().get(GrpcTestChannels.managementUrl("/q/health/ready")).then().statusCode(200)
                 .body("checks.find { it.name == 'model' }.status", equalTo("UP"))
