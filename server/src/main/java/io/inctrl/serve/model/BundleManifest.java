@@ -25,9 +25,6 @@ public record BundleManifest(
         Map<String, String> files) {
 
     public static final int FORMAT_VERSION = 1;
-    public static final String KIND_INCTRL = "inctrl";
-    /** Vision taps only; scored by the patch residual alone (final = s_p). Not InCTRL. */
-    public static final String KIND_PATCH_RESIDUAL = "patch-residual";
 
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record Image(int size, String resize, String crop, float[] mean, float[] std) {
@@ -76,10 +73,7 @@ public record BundleManifest(
             throw new BundleException("bundle " + dir + " has format_version " + formatVersion
                     + "; this server reads version " + FORMAT_VERSION);
         }
-        if (!KIND_INCTRL.equals(kind) && !KIND_PATCH_RESIDUAL.equals(kind)) {
-            throw new BundleException("bundle kind '" + kind + "' is not supported (expected '" + KIND_INCTRL
-                    + "' or '" + KIND_PATCH_RESIDUAL + "')");
-        }
+        BundleKind.of(kind);
         if (bundleId == null || bundleId.isBlank()) {
             throw new BundleException("manifest has no bundle_id");
         }
@@ -106,9 +100,13 @@ public record BundleManifest(
         }
     }
 
+    public BundleKind bundleKind() {
+        return BundleKind.of(kind);
+    }
+
     /** True for the full InCTRL method (text prior, ψ, η, φ); false for vision-only patch-residual bundles. */
     public boolean hasHeads() {
-        return KIND_INCTRL.equals(kind);
+        return bundleKind().hasHeads();
     }
 
     /** How the API, logs and console name what this bundle computes. */

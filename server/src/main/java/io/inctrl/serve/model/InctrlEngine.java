@@ -12,6 +12,7 @@ import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Function;
 
 /**
@@ -21,21 +22,11 @@ import java.util.function.Function;
  */
 public final class InctrlEngine implements AutoCloseable {
 
-    private static final int TEXT_CHUNK = 64;
-
     private final BundleManifest manifest;
     private final Device device;
     private final TorchScriptModule vision;
-    private final TorchScriptModule text;
-    private final TorchScriptModule adapter;
-    private final TorchScriptModule imageHead;
-    private final TorchScriptModule holisticHead;
-    private final ClipTokenizer tokenizer;
+    private final Heads heads;
     private final PromptTensorCache promptCache;
-    private final int embedDim;
-    private final boolean heads;
-    /** vision.pt of kind inctrl returns g first, then the taps; patch-residual returns only taps. */
-    private final int tapOffset;
     private final int patches;
     private final int width;
     private final int size;
@@ -43,17 +34,8 @@ public final class InctrlEngine implements AutoCloseable {
     private InctrlEngine(Path dir, BundleManifest manifest, Device device, long promptCacheBytes) {
         this.manifest = manifest;
         this.device = device;
-        this.heads = manifest.hasHeads();
         this.vision = TorchScriptModule.load("vision", manifest.file(dir, "vision"), device);
-        this.text = heads ? TorchScriptModule.load("text", manifest.file(dir, "text"), device) : null;
-        this.adapter = heads ? TorchScriptModule.load("adapter", manifest.file(dir, "adapter"), device) : null;
-        this.imageHead = heads ? TorchScriptModule.load("image_head", manifest.file(dir, "image_head"), device) : null;
-        this.holisticHead = heads
-                ? TorchScriptModule.load("holistic_head", manifest.file(dir, "holistic_head"), device) : null;
-        this.tokenizer = heads ? new ClipTokenizer(manifest.file(dir, "tokenizer"), manifest.text().contextLength(),
-                manifest.text().eotToken()) : null;
-        this.tapOffset = heads ? 1 : 0;
-        this.embedDim = manifest.vision().embedDim();
+        this.heads = Heads.load(dir, manifest, device);
         this.patches = manifest.vision().patches();
         this.width = manifest.vision().width();
         this.size = manifest.image().size();
@@ -73,8 +55,9 @@ public final class InctrlEngine implements AutoCloseable {
         return device;
     }
 
-    public ClipTokenizer tokenizer() {
-        return tokenizer;
+    /** The text tower's tokenizer; empty for vision-only bundles. */
+    public Optional<ClipTokenizer> tokenizer() {
+        return heads.tokenizer();
     }
 
     /** One vision forward for the batch, plus ψ(g); results copied to the host. */
@@ -116,9 +99,9 @@ public final class InctrlEngine implements AutoCloseable {
             }
             if (!scoreRows.isEmpty()) {
                 NDList rows = select(m, out, scoreRows, b);
-                NDArray[] taps = new NDArray[rows.size() - tapOffset];
+                NDArray[] taps = new NDArray[rows.size() - heads.tapOffset()];
                 for (int l = 0; l < taps.length; l++) {
-                    taps[l] = rows.get(l + tapOffset);
+                    taps[l] = rows.get(l + heads.tapOffset());
                 }
                 List<PromptFeatures> p = new ArrayList<>();
                 List<TextPrior> t = new ArrayList<>();
@@ -126,7 +109,7 @@ public final class InctrlEngine implements AutoCloseable {
                     p.add(prompts.get(i));
                     t.add(priors.get(i));
                 });
-                List<InctrlScores> s = scoreOnDevice(m, heads ? rows.get(0) : null, taps, p, t,
+                List<InctrlScores> s = scoreOnDevice(m, heads.global(rows), taps, p, t,
                         promptCache::transposedTokens);
                 for (int r = 0; r < scoreRows.size(); r++) {
                     scores[scoreRows.get(r)] = s.get(r);
@@ -160,7 +143,7 @@ public final class InctrlEngine implements AutoCloseable {
     public List<InctrlScores> score(ImageFeatures queries, List<PromptFeatures> prompts, List<TextPrior> priors) {
         try (NDManager m = NDManager.newBaseManager(device)) {
             int b = queries.count();
-            NDArray g = heads ? m.create(queries.g(), new Shape(b, embedDim)) : null;
+            NDArray g = heads.global(m, queries);
             NDArray[] taps = new NDArray[queries.taps().length];
             for (int l = 0; l < taps.length; l++) {
                 taps[l] = m.create(queries.taps()[l], new Shape(b, patches, width));
@@ -169,28 +152,9 @@ public final class InctrlEngine implements AutoCloseable {
         }
     }
 
-    /** t_n and t_a (spec §6): unit-norm sentence embeddings averaged per side, then renormalised. */
+    /** t_n and t_a (spec §6), or {@link TextPrior#NONE} for vision-only bundles. */
     public TextPrior textPrior(List<String> normalSentences, List<String> anomalousSentences) {
-        if (!heads) {
-            return TextPrior.NONE;
-        }
-        return new TextPrior(meanDirection(embedSentences(normalSentences)),
-                meanDirection(embedSentences(anomalousSentences)));
-    }
-
-    /** Raw text-tower embeddings, row-major [sentences, embedDim]. */
-    public float[] embedSentences(List<String> sentences) {
-        int ctx = tokenizer.contextLength();
-        float[] out = new float[sentences.size() * embedDim];
-        for (int start = 0; start < sentences.size(); start += TEXT_CHUNK) {
-            List<String> chunk = sentences.subList(start, Math.min(sentences.size(), start + TEXT_CHUNK));
-            try (NDManager m = NDManager.newBaseManager(device)) {
-                NDArray ids = m.create(tokenizer.encodeFixed(chunk), new Shape(chunk.size(), ctx));
-                float[] e = text.forward(m, ids).singletonOrThrow().toFloatArray();
-                System.arraycopy(e, 0, out, start * embedDim, e.length);
-            }
-        }
-        return out;
+        return heads.textPrior(normalSentences, anomalousSentences);
     }
 
     private List<InctrlScores> scoreOnDevice(NDManager m, NDArray g, NDArray[] taps, List<PromptFeatures> prompts,
@@ -201,59 +165,7 @@ public final class InctrlEngine implements AutoCloseable {
                     + prompts.size() + " prompt sets, " + priors.size() + " priors");
         }
         float[] map = residualMaps(m, taps, prompts, b, tokens);
-        int[] grid = manifest.vision().grid();
-        if (!heads) {
-            return patchResidualScores(map, b, grid);
-        }
-
-        // s_i = η(mean ψ(g(shots)) − ψ(g(query))): prototype minus query, as in the official code
-        NDArray adapted = adapter.forward(m, g).singletonOrThrow();
-        float[] protos = new float[b * embedDim];
-        for (int i = 0; i < b; i++) {
-            System.arraycopy(prompts.get(i).prototype(), 0, protos, i * embedDim, embedDim);
-        }
-        NDArray residual = m.create(protos, new Shape(b, embedDim)).sub(adapted);
-        float[] sI = imageHead.forward(m, residual).singletonOrThrow().toFloatArray();
-
-        float[] gHost = g.toFloatArray();
-        float temperature = manifest.text().temperature();
-        float[] sA = new float[b];
-        float[] mPlus = new float[b * patches];
-        float[] sP = new float[b];
-        for (int i = 0; i < b; i++) {
-            sA[i] = textPriorScore(gHost, i, priors.get(i), temperature);
-            float max = 0f;
-            for (int j = 0; j < patches; j++) {
-                float v = map[i * patches + j];
-                max = Math.max(max, v);
-                mPlus[i * patches + j] = v + sI[i] + sA[i];
-            }
-            sP[i] = max;
-        }
-        float[] sH = holisticHead.forward(m, m.create(mPlus, new Shape(b, patches))).singletonOrThrow().toFloatArray();
-
-        List<InctrlScores> result = new ArrayList<>(b);
-        for (int i = 0; i < b; i++) {
-            float[] mi = new float[patches];
-            System.arraycopy(map, i * patches, mi, 0, patches);
-            result.add(new InctrlScores((sH[i] + sP[i]) / 2f, sH[i], sP[i], sI[i], sA[i], mi, grid[0], grid[1]));
-        }
-        return result;
-    }
-
-    /** Vision-only bundles: the residual map is the whole answer (final = s_p); s_h, s_i, s_a are absent. */
-    private List<InctrlScores> patchResidualScores(float[] map, int b, int[] grid) {
-        List<InctrlScores> result = new ArrayList<>(b);
-        for (int i = 0; i < b; i++) {
-            float[] mi = new float[patches];
-            System.arraycopy(map, i * patches, mi, 0, patches);
-            float max = 0f;
-            for (float v : mi) {
-                max = Math.max(max, v);
-            }
-            result.add(new InctrlScores(max, null, max, null, null, mi, grid[0], grid[1]));
-        }
-        return result;
+        return heads.score(m, g, map, prompts, priors);
     }
 
     /**
@@ -289,48 +201,6 @@ public final class InctrlEngine implements AutoCloseable {
         return map;
     }
 
-    /** s_a = softmax(T·[ĝ·t_n, ĝ·t_a])[1] = σ(T·(ĝ·t_a − ĝ·t_n)). */
-    private float textPriorScore(float[] g, int row, TextPrior prior, float temperature) {
-        double norm = 0;
-        double dn = 0;
-        double da = 0;
-        int off = row * embedDim;
-        for (int j = 0; j < embedDim; j++) {
-            double v = g[off + j];
-            norm += v * v;
-            dn += v * prior.normal()[j];
-            da += v * prior.anomalous()[j];
-        }
-        norm = Math.sqrt(norm);
-        double logit = temperature * (da - dn) / norm;
-        return (float) (1.0 / (1.0 + Math.exp(-logit)));
-    }
-
-    private float[] meanDirection(float[] rows) {
-        int n = rows.length / embedDim;
-        double[] mean = new double[embedDim];
-        for (int i = 0; i < n; i++) {
-            double norm = 0;
-            for (int j = 0; j < embedDim; j++) {
-                norm += (double) rows[i * embedDim + j] * rows[i * embedDim + j];
-            }
-            norm = Math.sqrt(norm);
-            for (int j = 0; j < embedDim; j++) {
-                mean[j] += rows[i * embedDim + j] / norm / n;
-            }
-        }
-        double norm = 0;
-        for (double v : mean) {
-            norm += v * v;
-        }
-        norm = Math.sqrt(norm);
-        float[] out = new float[embedDim];
-        for (int j = 0; j < embedDim; j++) {
-            out[j] = (float) (mean[j] / norm);
-        }
-        return out;
-    }
-
     private static NDArray[] uploadTransposed(NDManager m, PromptFeatures p) {
         NDArray[] t = new NDArray[p.tokens().length];
         for (int l = 0; l < t.length; l++) {
@@ -354,28 +224,22 @@ public final class InctrlEngine implements AutoCloseable {
 
     private ImageFeatures hostFeatures(NDList out) {
         int b = (int) out.get(0).getShape().get(0);
-        float[][] taps = new float[out.size() - tapOffset][];
+        float[][] taps = new float[out.size() - heads.tapOffset()][];
         for (int l = 0; l < taps.length; l++) {
-            taps[l] = out.get(l + tapOffset).toFloatArray();
+            taps[l] = out.get(l + heads.tapOffset()).toFloatArray();
         }
-        return new ImageFeatures(b, heads ? embedDim : 0, patches, width,
-                heads ? out.get(0).toFloatArray() : new float[0], taps);
+        float[] g = heads.globalEmbeddings(out);
+        return new ImageFeatures(b, g.length == 0 ? 0 : manifest.vision().embedDim(), patches, width, g, taps);
     }
 
     private float[] adapted(NDManager m, NDList out) {
-        return heads ? adapter.forward(m, out.get(0)).singletonOrThrow().toFloatArray() : new float[0];
+        return heads.adapted(m, out);
     }
 
     @Override
     public void close() {
         promptCache.close();
         vision.close();
-        if (heads) {
-            tokenizer.close();
-            text.close();
-            adapter.close();
-            imageHead.close();
-            holisticHead.close();
-        }
+        heads.close();
     }
 }

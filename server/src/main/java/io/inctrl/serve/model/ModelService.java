@@ -158,7 +158,7 @@ public class ModelService {
         if (!manifest.hasHeads()) {
             return 0; // no text encoder: sentences are never tokenised, so any length fits
         }
-        return engines.get(0).tokenizer().tokenCount(sentence);
+        return engines.get(0).tokenizer().map(t -> t.tokenCount(sentence)).orElse(0);
     }
 
     @PreDestroy
