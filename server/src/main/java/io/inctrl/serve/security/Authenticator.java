@@ -1,6 +1,6 @@
 package io.inctrl.serve.security;
 
-import io.inctrl.serve.registry.RegistryException;
+import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.registry.Store;
 import io.inctrl.serve.registry.Tenant;
 import io.inctrl.serve.registry.TenantRepository;
@@ -54,7 +54,7 @@ public class Authenticator {
 
     /**
      * @param key the presented X-API-Key / x-api-key value, may be null
-     * @throws RegistryException UNAUTHENTICATED (missing/invalid key) or RESOURCE_EXHAUSTED (rate)
+     * @throws ServeException UNAUTHENTICATED (missing/invalid key) or RESOURCE_EXHAUSTED (rate, with a retry hint)
      */
     public Caller authenticate(String key) {
         if (!config.enabled()) {
@@ -71,9 +71,10 @@ public class Authenticator {
         if (t == null) {
             throw unauthenticated("INVALID_API_KEY", "invalid or revoked API key");
         }
-        if (!rateLimiter.tryAcquire(t.id(), t.quotas().requestsPerSecond())) {
-            throw RegistryException.quota("RATE_LIMITED",
-                    "request rate above the tenant's quota of " + t.quotas().requestsPerSecond() + " requests/s");
+        java.time.Duration wait = rateLimiter.acquire(t.id(), t.quotas().requestsPerSecond());
+        if (!wait.isZero()) {
+            throw ServeException.retryLater("RATE_LIMITED",
+                    "request rate above the tenant's quota of " + t.quotas().requestsPerSecond() + " requests/s", wait);
         }
         return Caller.tenant(t.id());
     }
@@ -104,10 +105,10 @@ public class Authenticator {
                 Optional<String> id = tenants.tenantOfKey(conn, hash);
                 return id.isEmpty() ? null : tenants.find(conn, id.get()).orElse(null);
             });
-        } catch (RegistryException e) {
+        } catch (ServeException e) {
             // store outage: a key verified recently enough keeps working (bounded by inctrl.registry.outage-grace);
             // an unknown one is UNAVAILABLE, never UNAUTHENTICATED, since nothing says it is invalid
-            if (e.kind() == RegistryException.Kind.UNAVAILABLE && c != null
+            if (e.code() == ServeException.Code.UNAVAILABLE && c != null
                     && now - c.readAtNanos < registryConfig.outageGrace().toNanos()) {
                 return c.tenant;
             }
@@ -121,7 +122,7 @@ public class Authenticator {
         return t;
     }
 
-    private static RegistryException unauthenticated(String reason, String message) {
-        return new RegistryException(RegistryException.Kind.UNAUTHENTICATED, reason, message);
+    private static ServeException unauthenticated(String reason, String message) {
+        return new ServeException(ServeException.Code.UNAUTHENTICATED, reason, message);
     }
 }

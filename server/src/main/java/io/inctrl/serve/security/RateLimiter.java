@@ -1,5 +1,6 @@
 package io.inctrl.serve.security;
 
+import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
 
 /** Per-tenant token bucket (burst = one second's worth). In memory, so the limit applies per replica. */
@@ -12,8 +13,12 @@ public final class RateLimiter {
 
     private final ConcurrentHashMap<String, Bucket> buckets = new ConcurrentHashMap<>();
 
-    /** Takes one token; false when the tenant is over its rate. */
-    public boolean tryAcquire(String tenantId, double perSecond) {
+    /**
+     * Takes one token.
+     *
+     * @return {@link Duration#ZERO} when taken, else how long until the tenant's next token (the retry hint)
+     */
+    public Duration acquire(String tenantId, double perSecond) {
         Bucket b = buckets.computeIfAbsent(tenantId, k -> {
             Bucket nb = new Bucket();
             nb.tokens = Math.max(1, perSecond);
@@ -27,9 +32,12 @@ public final class RateLimiter {
             b.last = now;
             if (b.tokens >= 1) {
                 b.tokens -= 1;
-                return true;
+                return Duration.ZERO;
             }
-            return false;
+            double seconds = (1 - b.tokens) / perSecond;
+            // never ZERO (that means "taken"): a rate the bucket cannot compute with still refuses, hinting 1 s
+            return Double.isFinite(seconds) && seconds > 0
+                    ? Duration.ofNanos(Math.max(1, (long) Math.ceil(seconds * 1e9))) : Duration.ofSeconds(1);
         }
     }
 
