@@ -149,8 +149,7 @@ final class ScoreStreamCall implements StreamObserver<ScoreRequest> {
         ServeException e = GrpcStatuses.classify(t, "scoring request " + LogSafe.of(requestId));
         metrics.error(tenant, "ScoreStream", requestId, GrpcStatuses.toStatus(e).getStatus());
         return ScoreResponse.newBuilder().setRequestId(requestId)
-                .setError(Error.newBuilder().setCode(e.code().name()).setMessage(String.valueOf(e.getMessage()))
-                        .setReason(e.reason()))
+                .setError(Error.newBuilder().setCode(e.code().name()).setMessage(String.valueOf(e.getMessage())))
                 .build();
     }
 }
