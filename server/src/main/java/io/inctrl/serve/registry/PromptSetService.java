@@ -1,5 +1,6 @@
 package io.inctrl.serve.registry;
 
+import io.inctrl.serve.config.InctrlConfig;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.ImageFeatures;
@@ -49,6 +50,9 @@ public class PromptSetService {
     Calibrator calibrator;
     @Inject
     RegistryConfig config;
+    /** The server-wide limits (inctrl.limits.*): max-shots and max-image-bytes apply to prompt sets as to scoring. */
+    @Inject
+    InctrlConfig limits;
     @Inject
     RegistryCounters counters;
 
@@ -278,7 +282,7 @@ public class PromptSetService {
     }
 
     private void checkQuotas(Connection c, Tenant t, String name, int k) throws SQLException {
-        int maxShots = Math.min(config.maxShots(), t.quotas().maxShotsPerSet());
+        int maxShots = Math.min(limits.limits().maxShots(), t.quotas().maxShotsPerSet());
         if (k > maxShots) {
             throw ServeException.quota("TOO_MANY_SHOTS", k + " shots exceed the limit of " + maxShots + " per prompt set");
         }
@@ -296,9 +300,9 @@ public class PromptSetService {
         if (shots == null || shots.isEmpty()) {
             throw ServeException.invalid("NO_SHOTS", "a prompt set needs at least one shot image (K >= 1)");
         }
-        if (shots.size() > config.maxShots()) {
+        if (shots.size() > limits.limits().maxShots()) {
             throw ServeException.quota("TOO_MANY_SHOTS",
-                    shots.size() + " shots exceed the limit of " + config.maxShots() + " per prompt set");
+                    shots.size() + " shots exceed the limit of " + limits.limits().maxShots() + " per prompt set");
         }
         for (int i = 0; i < shots.size(); i++) {
             checkImage(i, shots.get(i));
@@ -310,9 +314,9 @@ public class PromptSetService {
         if (image == null || image.length == 0) {
             throw ServeException.invalid("EMPTY_IMAGE", which + " is empty (0 bytes)");
         }
-        if (image.length > config.maxImageBytes()) {
+        if (image.length > limits.limits().maxImageBytes()) {
             throw ServeException.invalid("IMAGE_TOO_LARGE",
-                    which + " has " + image.length + " bytes; the limit is " + config.maxImageBytes());
+                    which + " has " + image.length + " bytes; the limit is " + limits.limits().maxImageBytes());
         }
     }
 
