@@ -3,16 +3,17 @@ package io.inctrl.serve.registry;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.annotation.PostConstruct;
-import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import jakarta.inject.Singleton;
 
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Work counters of the registry, published as Micrometer counters {@code inctrl.registry.*} (on /q/metrics); tests
- * read the fields to prove scoring by id re-encodes neither shots nor text.
+ * read the fields to prove scoring by id re-encodes neither shots nor text. A singleton, not a normal scope: the
+ * fields are read and written directly, and a client proxy would serve its own copies without creating the instance.
  */
-@ApplicationScoped
+@Singleton
 public class RegistryCounters {
 
     /** Shot images passed to the vision encoder (registration and re-encoding only). */
