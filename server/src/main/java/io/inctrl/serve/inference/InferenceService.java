@@ -8,6 +8,8 @@ import io.inctrl.serve.batching.QueueFullException;
 import io.inctrl.serve.batching.WorkerSpec;
 import io.inctrl.serve.batching.WorkerUnavailableException;
 import io.inctrl.serve.config.InctrlConfig;
+import io.inctrl.serve.error.ServeException;
+import io.inctrl.serve.error.ServeException.Code;
 import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.ImageFeatures;
 import io.inctrl.serve.model.InctrlScores;
@@ -15,7 +17,6 @@ import io.inctrl.serve.model.PromptFeatures;
 import io.inctrl.serve.model.TextPrior;
 import io.inctrl.serve.model.InctrlEngine;
 import io.inctrl.serve.model.ModelService;
-import io.inctrl.serve.scoring.ScoringException;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.Startup;
@@ -68,7 +69,7 @@ public class InferenceService {
                 .register(registry);
     }
 
-    /** Queues one job; the future fails with a {@link ScoringException} carrying the status to report. */
+    /** Queues one job; the future fails with a {@link ServeException} carrying the status to report. */
     public CompletableFuture<ModelOutput> submit(String tenant, ModelJob job, Instant deadline) {
         return batcher.submit(tenant == null ? "" : tenant, job, deadline);
     }
@@ -110,33 +111,34 @@ public class InferenceService {
         } catch (CompletionException e) {
             throw translate(e.getCause());
         } catch (java.util.concurrent.CancellationException e) {
-            throw new ScoringException(ScoringException.Kind.CANCELLED, "request was cancelled");
+            throw ServeException.cancelled();
         }
     }
 
+    /** The batcher boundary: its exceptions become {@link ServeException}s; anything else passes unchanged. */
     public static RuntimeException translate(Throwable t) {
         if (t instanceof QueueFullException q) {
-            return new ScoringException(ScoringException.Kind.RESOURCE_EXHAUSTED,
-                    "server queue is full; retry after " + q.retryAfter().toMillis() + " ms", q);
+            return new ServeException(Code.RESOURCE_EXHAUSTED, "QUEUE_FULL",
+                    "server queue is full; retry after " + q.retryAfter().toMillis() + " ms", q.retryAfter(), q);
         }
         if (t instanceof DeadlineExceededException d) {
-            return new ScoringException(ScoringException.Kind.DEADLINE_EXCEEDED,
+            return new ServeException(Code.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED",
                     "deadline passed while waiting for a device", d);
         }
         if (t instanceof WorkerUnavailableException w) {
-            return new ScoringException(ScoringException.Kind.UNAVAILABLE,
+            return new ServeException(Code.UNAVAILABLE, "NO_DEVICE",
                     "no device could run the batch: " + w.getMessage(), w);
         }
         if (t instanceof BatcherClosedException c) {
-            return new ScoringException(ScoringException.Kind.UNAVAILABLE, "server is shutting down", c);
+            return new ServeException(Code.UNAVAILABLE, "SHUTTING_DOWN", "server is shutting down", c);
         }
         if (t instanceof java.util.concurrent.CancellationException) {
-            return new ScoringException(ScoringException.Kind.CANCELLED, "request was cancelled");
+            return ServeException.cancelled();
         }
         if (t instanceof RuntimeException r) {
             return r;
         }
-        return new ScoringException(ScoringException.Kind.INTERNAL, String.valueOf(t), t);
+        return new ServeException(Code.INTERNAL, "INTERNAL", String.valueOf(t), t);
     }
 
     public int queueDepth() {

@@ -1,5 +1,6 @@
 package io.inctrl.serve.registry;
 
+import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.ImageFeatures;
 import io.inctrl.serve.model.InctrlScores;
@@ -22,7 +23,7 @@ public interface ModelPort {
      * Decodes, preprocesses and encodes images (raw per-image features plus ψ(g)); {@link EncodedImages#pool()}
      * turns shots into prompt features.
      *
-     * @throws RegistryException of kind INVALID_ARGUMENT (reason UNDECODABLE_IMAGE, ...) naming the bad image
+     * @throws ServeException of kind INVALID_ARGUMENT (reason UNDECODABLE_IMAGE, ...) naming the bad image
      */
     EncodedImages encodeImages(List<byte[]> images);
 

@@ -1,8 +1,7 @@
 package io.inctrl.serve.registry;
 
-import io.inctrl.serve.image.InvalidImageException;
+import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.inference.InferenceService;
-import io.inctrl.serve.logging.InternalErrors;
 import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.ImageFeatures;
 import io.inctrl.serve.model.InctrlScores;
@@ -11,7 +10,6 @@ import io.inctrl.serve.model.PromptFeatures;
 import io.inctrl.serve.model.TextPrior;
 import io.inctrl.serve.scoring.ImagePipeline;
 import io.inctrl.serve.scoring.RequestPixelBudget;
-import io.inctrl.serve.scoring.ScoringException;
 import io.inctrl.serve.text.PromptTemplates;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -43,21 +41,14 @@ public class ModelServicePort implements ModelPort {
     public EncodedImages encodeImages(List<byte[]> encoded) {
         List<float[]> pixels = new ArrayList<>(encoded.size());
         java.util.function.IntFunction<String> what = i -> encoded.size() == 1 ? "image" : "shot " + i;
-        try {
-            // the same per-request budget as scoring, from the headers, before anything is decoded
-            pixelBudget.check(encoded, what);
-            for (int i = 0; i < encoded.size(); i++) {
-                pixels.add(images.prepare(encoded.get(i), what.apply(i)).pixels());
-            }
-        } catch (ScoringException e) {
-            throw new RegistryException(RegistryException.Kind.INVALID_ARGUMENT, reason(e), e.getMessage(), e);
+        // the same per-request budget as scoring, from the headers, before anything is decoded; refusals arrive as
+        // ServeException INVALID_ARGUMENT with the image's reason code
+        pixelBudget.check(encoded, what);
+        for (int i = 0; i < encoded.size(); i++) {
+            pixels.add(images.prepare(encoded.get(i), what.apply(i)).pixels());
         }
         // through the batcher like every other encoding; "registry" is its own fairness lane next to scoring tenants
-        try {
-            return inference.encodeAll(LANE, pixels, null);
-        } catch (ScoringException e) {
-            throw unavailable(e);
-        }
+        return inference.encodeAll(LANE, pixels, null);
     }
 
     @Override
@@ -73,38 +64,11 @@ public class ModelServicePort implements ModelPort {
     @Override
     public List<InctrlScores> scoreEach(ImageFeatures queries, List<PromptFeatures> prompts, TextPrior prior) {
         // through the batcher like every device pass, one job per query (each carries its own leave-one-out prompts)
-        try {
-            return inference.scoreEncoded(LANE, queries, prompts, java.util.Collections.nCopies(queries.count(), prior), null);
-        } catch (ScoringException e) {
-            throw unavailable(e);
-        }
-    }
-
-    /** A batcher failure as the registry reports it: queue full stays RESOURCE_EXHAUSTED, the rest UNAVAILABLE. */
-    private static RegistryException unavailable(ScoringException e) {
-        RegistryException.Kind kind = e.kind() == ScoringException.Kind.RESOURCE_EXHAUSTED
-                ? RegistryException.Kind.RESOURCE_EXHAUSTED : RegistryException.Kind.UNAVAILABLE;
-        // an INTERNAL failure's message is exception text: the client gets an error id instead
-        String message = e.kind() == ScoringException.Kind.INTERNAL
-                ? InternalErrors.clientMessage(InternalErrors.log("device work for the registry failed", e))
-                : e.getMessage();
-        return new RegistryException(kind, "MODEL_" + e.kind().name(), message, e);
+        return inference.scoreEncoded(LANE, queries, prompts, java.util.Collections.nCopies(queries.count(), prior), null);
     }
 
     @Override
     public int maxTokens(String sentence) {
         return model.tokenCount(sentence);
-    }
-
-    private static String reason(ScoringException e) {
-        if (e.getCause() instanceof InvalidImageException iie) {
-            return switch (iie.reason()) {
-                case EMPTY -> "EMPTY_IMAGE";
-                case TOO_MANY_BYTES, TOO_MANY_PIXELS -> "IMAGE_TOO_LARGE";
-                case UNDECODABLE -> "UNDECODABLE_IMAGE";
-                case UNSUPPORTED_FORMAT -> "UNSUPPORTED_IMAGE";
-            };
-        }
-        return e instanceof RequestPixelBudget.Exceeded ? "PIXEL_BUDGET_EXCEEDED" : "INVALID_IMAGE";
     }
 }

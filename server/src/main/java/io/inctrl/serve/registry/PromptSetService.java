@@ -1,5 +1,7 @@
 package io.inctrl.serve.registry;
 
+import io.inctrl.serve.config.InctrlConfig;
+import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.ImageFeatures;
 import io.inctrl.serve.model.InctrlScores;
@@ -48,6 +50,9 @@ public class PromptSetService {
     Calibrator calibrator;
     @Inject
     RegistryConfig config;
+    /** The server-wide limits (inctrl.limits.*): max-shots and max-image-bytes apply to prompt sets as to scoring. */
+    @Inject
+    InctrlConfig limits;
     @Inject
     RegistryCounters counters;
 
@@ -121,18 +126,18 @@ public class PromptSetService {
         boolean deleted = store.tx(c -> sets.delete(c, tenantId, id));
         featureCache.invalidate(id);
         if (!deleted) {
-            throw RegistryException.notFound("prompt set", id);
+            throw ServeException.notFound("prompt set", id);
         }
     }
 
     /** Sets (or with null clears) the operator threshold of a set. */
     public PromptSet setThreshold(String tenantId, String id, Float threshold) {
         if (threshold != null && (threshold.isNaN() || threshold < 0 || threshold > 1)) {
-            throw RegistryException.invalid("INVALID_THRESHOLD", "threshold must be in [0, 1]");
+            throw ServeException.invalid("INVALID_THRESHOLD", "threshold must be in [0, 1]");
         }
         PromptSet p = store.tx(c -> {
             if (!sets.updateThreshold(c, tenantId, id, threshold, Store.now())) {
-                throw RegistryException.notFound("prompt set", id);
+                throw ServeException.notFound("prompt set", id);
             }
             return find(c, tenantId, id);
         });
@@ -157,7 +162,7 @@ public class PromptSetService {
                     p.thresholdOverride(), p.createdAt(), Store.now());
             store.tx(c -> {
                 if (!sets.updateEncoding(c, updated)) {
-                    throw RegistryException.notFound("prompt set", id); // deleted meanwhile
+                    throw ServeException.notFound("prompt set", id); // deleted meanwhile
                 }
                 sets.replaceFeatures(c, id, enc.parts);
                 return null;
@@ -179,7 +184,7 @@ public class PromptSetService {
         String bundleId = model.bundleId();
         if (p.isStale(bundleId)) {
             if (config.stalePolicy() == RegistryConfig.StalePolicy.REJECT) {
-                throw new RegistryException(RegistryException.Kind.FAILED_PRECONDITION, "STALE_PROMPT_SET",
+                throw new ServeException(ServeException.Code.FAILED_PRECONDITION, "STALE_PROMPT_SET",
                         "prompt set '" + id + "' was encoded with bundle '" + p.bundleId() + "' but the server runs '"
                                 + bundleId + "'; re-encode it");
             }
@@ -209,11 +214,11 @@ public class PromptSetService {
             });
             lastKnown.put(key, m);
             return m;
-        } catch (RegistryException e) {
-            if (e.kind() == RegistryException.Kind.NOT_FOUND) {
+        } catch (ServeException e) {
+            if (e.code() == ServeException.Code.NOT_FOUND) {
                 lastKnown.invalidate(key);
             }
-            Meta known = e.kind() == RegistryException.Kind.UNAVAILABLE ? lastKnown.getIfPresent(key) : null;
+            Meta known = e.code() == ServeException.Code.UNAVAILABLE ? lastKnown.getIfPresent(key) : null;
             if (known != null && System.nanoTime() - known.readAtNanos < config.outageGrace().toNanos()
                     && featureCache.get(id, known.set.version()) != null) {
                 return known; // store outage: serve the set as last seen, within the grace period
@@ -268,36 +273,36 @@ public class PromptSetService {
     }
 
     private PromptSet find(Connection c, String tenantId, String id) throws SQLException {
-        return sets.find(c, tenantId, id).orElseThrow(() -> RegistryException.notFound("prompt set", id));
+        return sets.find(c, tenantId, id).orElseThrow(() -> ServeException.notFound("prompt set", id));
     }
 
     private Tenant tenant(Connection c, String tenantId) throws SQLException {
-        return tenants.find(c, tenantId).orElseThrow(() -> new RegistryException(
-                RegistryException.Kind.UNAUTHENTICATED, "UNKNOWN_TENANT", "the calling tenant no longer exists"));
+        return tenants.find(c, tenantId).orElseThrow(() -> new ServeException(
+                ServeException.Code.UNAUTHENTICATED, "UNKNOWN_TENANT", "the calling tenant no longer exists"));
     }
 
     private void checkQuotas(Connection c, Tenant t, String name, int k) throws SQLException {
-        int maxShots = Math.min(config.maxShots(), t.quotas().maxShotsPerSet());
+        int maxShots = Math.min(limits.limits().maxShots(), t.quotas().maxShotsPerSet());
         if (k > maxShots) {
-            throw RegistryException.quota("TOO_MANY_SHOTS", k + " shots exceed the limit of " + maxShots + " per prompt set");
+            throw ServeException.quota("TOO_MANY_SHOTS", k + " shots exceed the limit of " + maxShots + " per prompt set");
         }
         if (sets.nameTaken(c, t.id(), name)) {
-            throw new RegistryException(RegistryException.Kind.ALREADY_EXISTS, "DUPLICATE_NAME",
+            throw new ServeException(ServeException.Code.ALREADY_EXISTS, "DUPLICATE_NAME",
                     "a prompt set named '" + name + "' already exists");
         }
         if (sets.count(c, t.id()) >= t.quotas().maxPromptSets()) {
-            throw RegistryException.quota("TOO_MANY_PROMPT_SETS",
+            throw ServeException.quota("TOO_MANY_PROMPT_SETS",
                     "the tenant already has the maximum of " + t.quotas().maxPromptSets() + " prompt sets");
         }
     }
 
     private void checkShots(List<byte[]> shots) {
         if (shots == null || shots.isEmpty()) {
-            throw RegistryException.invalid("NO_SHOTS", "a prompt set needs at least one shot image (K >= 1)");
+            throw ServeException.invalid("NO_SHOTS", "a prompt set needs at least one shot image (K >= 1)");
         }
-        if (shots.size() > config.maxShots()) {
-            throw RegistryException.quota("TOO_MANY_SHOTS",
-                    shots.size() + " shots exceed the limit of " + config.maxShots() + " per prompt set");
+        if (shots.size() > limits.limits().maxShots()) {
+            throw ServeException.quota("TOO_MANY_SHOTS",
+                    shots.size() + " shots exceed the limit of " + limits.limits().maxShots() + " per prompt set");
         }
         for (int i = 0; i < shots.size(); i++) {
             checkImage(i, shots.get(i));
@@ -307,18 +312,18 @@ public class PromptSetService {
     private void checkImage(int index, byte[] image) {
         String which = index < 0 ? "the image" : "shot " + index;
         if (image == null || image.length == 0) {
-            throw RegistryException.invalid("EMPTY_IMAGE", which + " is empty (0 bytes)");
+            throw ServeException.invalid("EMPTY_IMAGE", which + " is empty (0 bytes)");
         }
-        if (image.length > config.maxImageBytes()) {
-            throw RegistryException.invalid("IMAGE_TOO_LARGE",
-                    which + " has " + image.length + " bytes; the limit is " + config.maxImageBytes());
+        if (image.length > limits.limits().maxImageBytes()) {
+            throw ServeException.invalid("IMAGE_TOO_LARGE",
+                    which + " has " + image.length + " bytes; the limit is " + limits.limits().maxImageBytes());
         }
     }
 
     static String checkName(String name) {
         String n = name == null ? "" : name.strip();
         if (n.isEmpty() || n.length() > 128) {
-            throw RegistryException.invalid("INVALID_NAME", "name must be 1-128 characters");
+            throw ServeException.invalid("INVALID_NAME", "name must be 1-128 characters");
         }
         return n;
     }
@@ -326,7 +331,7 @@ public class PromptSetService {
     private static String checkCategory(String category) {
         String c = category == null ? "" : category.strip();
         if (c.isEmpty() || c.length() > 128) {
-            throw RegistryException.invalid("INVALID_CATEGORY", "category must be 1-128 characters");
+            throw ServeException.invalid("INVALID_CATEGORY", "category must be 1-128 characters");
         }
         return c;
     }
@@ -342,7 +347,7 @@ public class PromptSetService {
             }
             return offset;
         } catch (IllegalArgumentException e) {
-            throw RegistryException.invalid("INVALID_PAGE_TOKEN", "page_token is not one this server issued");
+            throw ServeException.invalid("INVALID_PAGE_TOKEN", "page_token is not one this server issued");
         }
     }
 }

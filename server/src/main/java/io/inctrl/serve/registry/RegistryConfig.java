@@ -3,21 +3,17 @@ package io.inctrl.serve.registry;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 
-/** {@code inctrl.registry.*}: limits, caches, stale handling and calibration of the prompt registry. */
+/**
+ * {@code inctrl.registry.*}: caches, stale handling, template bounds and calibration of the prompt registry. Image size
+ * and K are the server-wide {@code inctrl.limits.*} (one value for scoring and prompt sets); each tenant's
+ * {@code maxShotsPerSet} quota caps K further for that tenant.
+ */
 @ConfigMapping(prefix = "inctrl.registry")
 public interface RegistryConfig {
 
     /** Directory of the embedded H2 database file (default datasource URL); absolute or starting with "./". */
     @WithDefault("./data")
     String dataDir();
-
-    /** Largest accepted shot or query image, in bytes. */
-    @WithDefault("16777216")
-    int maxImageBytes();
-
-    /** Server-wide cap on K, on top of each tenant's max-shots-per-set quota. */
-    @WithDefault("64")
-    int maxShots();
 
     /** What to do with a prompt set encoded with another bundle: re-encode from the stored originals, or reject. */
     @WithDefault("reencode")

@@ -1,21 +1,47 @@
 package io.inctrl.serve.registry;
 
-import jakarta.enterprise.context.ApplicationScoped;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.MeterRegistry;
+import jakarta.annotation.PostConstruct;
+import jakarta.inject.Inject;
+import jakarta.inject.Singleton;
 
 import java.util.concurrent.atomic.AtomicLong;
 
-/** Work counters of the registry; tests use them to prove scoring by id re-encodes neither shots nor text. */
-@ApplicationScoped
+/**
+ * Work counters of the registry, published as Micrometer counters {@code inctrl.registry.*} (on /q/metrics); tests
+ * read the fields to prove scoring by id re-encodes neither shots nor text. A singleton, not a normal scope: the
+ * fields are read and written directly, and a client proxy would serve its own copies without creating the instance.
+ */
+@Singleton
 public class RegistryCounters {
 
     /** Shot images passed to the vision encoder (registration and re-encoding only). */
     public final AtomicLong shotImagesEncoded = new AtomicLong();
     /** Text priors computed (cache misses of the text-prior cache). */
     public final AtomicLong textPriorsEncoded = new AtomicLong();
-    /** Query images encoded by {@link PromptSetService#score}. */
+    /** Query images encoded by the registry (REST try-it scoring). */
     public final AtomicLong queryImagesEncoded = new AtomicLong();
     public final AtomicLong featureCacheHits = new AtomicLong();
     /** Feature loads from the store (cache misses). */
     public final AtomicLong featureCacheMisses = new AtomicLong();
     public final AtomicLong reencodes = new AtomicLong();
+
+    /** Absent when the class is built by hand (unit tests without Quarkus). */
+    @Inject
+    MeterRegistry registry;
+
+    @PostConstruct
+    void publish() {
+        counter("inctrl.registry.shot.images.encoded", shotImagesEncoded, "shot images passed to the vision encoder");
+        counter("inctrl.registry.text.priors.encoded", textPriorsEncoded, "text priors computed (cache misses)");
+        counter("inctrl.registry.query.images.encoded", queryImagesEncoded, "query images encoded by the registry");
+        counter("inctrl.registry.feature.cache.hits", featureCacheHits, "prompt features served from memory");
+        counter("inctrl.registry.feature.cache.misses", featureCacheMisses, "prompt features loaded from the store");
+        counter("inctrl.registry.reencodes", reencodes, "prompt sets re-encoded for a new bundle");
+    }
+
+    private void counter(String name, AtomicLong value, String description) {
+        FunctionCounter.builder(name, value, AtomicLong::get).description(description).register(registry);
+    }
 }

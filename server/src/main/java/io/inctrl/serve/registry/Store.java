@@ -1,5 +1,6 @@
 package io.inctrl.serve.registry;
 
+import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.logging.InternalErrors;
 
 import javax.sql.DataSource;
@@ -85,7 +86,7 @@ public final class Store {
     private RuntimeException translate(SQLException e) {
         if (UNIQUE_VIOLATION.equals(e.getSQLState())) {
             markReachable();
-            return new RegistryException(RegistryException.Kind.ALREADY_EXISTS, "DUPLICATE", "the name is already taken", e);
+            return new ServeException(ServeException.Code.ALREADY_EXISTS, "DUPLICATE", "the name is already taken", e);
         }
         if (e.getErrorCode() == H2_CLOSED || e.getErrorCode() == H2_CLOSED_AT_SHUTDOWN) {
             fatal(e);
@@ -101,7 +102,7 @@ public final class Store {
             return unavailable();
         }
         String errorId = InternalErrors.log("registry store error (SQLSTATE " + e.getSQLState() + ")", e);
-        return new RegistryException(RegistryException.Kind.UNAVAILABLE, "STORE_ERROR",
+        return new ServeException(ServeException.Code.UNAVAILABLE, "STORE_ERROR",
                 "the registry store could not complete the operation: " + InternalErrors.clientMessage(errorId), e);
     }
 
@@ -138,8 +139,8 @@ public final class Store {
         }
     }
 
-    private static RegistryException unavailable() {
-        return new RegistryException(RegistryException.Kind.UNAVAILABLE, "REGISTRY_UNAVAILABLE",
+    private static ServeException unavailable() {
+        return new ServeException(ServeException.Code.UNAVAILABLE, "REGISTRY_UNAVAILABLE",
                 "the prompt registry is temporarily unavailable: retry shortly");
     }
 

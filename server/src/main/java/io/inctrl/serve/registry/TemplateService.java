@@ -1,5 +1,6 @@
 package io.inctrl.serve.registry;
 
+import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.logging.LogSafe;
 import io.inctrl.serve.text.PromptTemplates;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -85,7 +86,7 @@ public class TemplateService {
             find(c, tenantId, id);
             int users = templates.usageCount(c, id);
             if (users > 0) {
-                throw new RegistryException(RegistryException.Kind.FAILED_PRECONDITION, "TEMPLATE_IN_USE",
+                throw new ServeException(ServeException.Code.FAILED_PRECONDITION, "TEMPLATE_IN_USE",
                         "template set '" + id + "' is used by " + users + " prompt set(s)");
             }
             templates.delete(c, tenantId, id);
@@ -114,12 +115,12 @@ public class TemplateService {
             for (String s : side) {
                 int n = model.maxTokens(s);
                 if (n > MAX_TOKENS) {
-                    throw RegistryException.invalid("SENTENCE_TOO_LONG", "sentence '" + LogSafe.of(s, 200) + "' has "
+                    throw ServeException.invalid("SENTENCE_TOO_LONG", "sentence '" + LogSafe.of(s, 200) + "' has "
                             + n + " tokens; CLIP's limit is " + MAX_TOKENS + " including SOT/EOT");
                 }
                 total += n;
                 if (total > config.templates().maxTotalTokens()) {
-                    throw RegistryException.invalid("TOO_MANY_TOKENS", "the sentences of this template set need more "
+                    throw ServeException.invalid("TOO_MANY_TOKENS", "the sentences of this template set need more "
                             + "than " + config.templates().maxTotalTokens()
                             + " tokens in all (inctrl.registry.templates.max-total-tokens)");
                 }
@@ -152,7 +153,7 @@ public class TemplateService {
         long count = (long) (t.normalStates().size() + t.anomalousStates().size()) * t.templates().size();
         int max = config.templates().maxSentences();
         if (count > max) {
-            throw RegistryException.invalid("TOO_MANY_SENTENCES", "(" + t.normalStates().size() + " normal + "
+            throw ServeException.invalid("TOO_MANY_SENTENCES", "(" + t.normalStates().size() + " normal + "
                     + t.anomalousStates().size() + " anomalous states) x " + t.templates().size() + " templates = "
                     + count + " sentences, more than the limit of " + max + " (inctrl.registry.templates.max-sentences)");
         }
@@ -160,37 +161,37 @@ public class TemplateService {
 
     private void checkList(String what, List<String> items) {
         if (items == null || items.isEmpty()) {
-            throw RegistryException.invalid("EMPTY_TEMPLATE_LIST", "at least one " + what + " is required");
+            throw ServeException.invalid("EMPTY_TEMPLATE_LIST", "at least one " + what + " is required");
         }
         if (items.size() > MAX_ENTRIES) {
-            throw RegistryException.invalid("TOO_MANY_TEMPLATES", "at most " + MAX_ENTRIES + " " + what + "s are allowed");
+            throw ServeException.invalid("TOO_MANY_TEMPLATES", "at most " + MAX_ENTRIES + " " + what + "s are allowed");
         }
         int maxLength = config.templates().maxEntryLength();
         for (String s : items) {
             if (s != null && s.length() > maxLength) {
-                throw RegistryException.invalid("TEMPLATE_TOO_LARGE", what + " '" + LogSafe.of(s, 60) + "' has "
+                throw ServeException.invalid("TEMPLATE_TOO_LARGE", what + " '" + LogSafe.of(s, 60) + "' has "
                         + s.length() + " characters, more than the limit of " + maxLength
                         + " (inctrl.registry.templates.max-entry-length)");
             }
             if (s == null || !s.contains("{}")) {
-                throw RegistryException.invalid("TEMPLATE_MISSING_SLOT",
+                throw ServeException.invalid("TEMPLATE_MISSING_SLOT",
                         what + " '" + LogSafe.of(s) + "' must contain the placeholder {}");
             }
         }
         int stored = Json.write(items).length();
         if (stored > config.templates().maxStoredChars()) {
-            throw RegistryException.invalid("TEMPLATE_TOO_LARGE", "the " + what + "s take " + stored
+            throw ServeException.invalid("TEMPLATE_TOO_LARGE", "the " + what + "s take " + stored
                     + " characters as stored, more than the limit of " + config.templates().maxStoredChars()
                     + " (inctrl.registry.templates.max-stored-chars)");
         }
     }
 
     private TemplateSet find(Connection c, String tenantId, String id) throws SQLException {
-        return templates.find(c, tenantId, id).orElseThrow(() -> RegistryException.notFound("template set", id));
+        return templates.find(c, tenantId, id).orElseThrow(() -> ServeException.notFound("template set", id));
     }
 
-    private static RegistryException duplicate(String name) {
-        return new RegistryException(RegistryException.Kind.ALREADY_EXISTS, "DUPLICATE_NAME",
+    private static ServeException duplicate(String name) {
+        return new ServeException(ServeException.Code.ALREADY_EXISTS, "DUPLICATE_NAME",
                 "a template set named '" + name + "' already exists");
     }
 }

@@ -1,5 +1,6 @@
 package io.inctrl.serve.scoring;
 
+import io.inctrl.serve.error.ServeException;
 /** Encoded image bytes to the model's normalised CHW pixels (spec §3). */
 public interface ImagePipeline {
 
@@ -9,14 +10,14 @@ public interface ImagePipeline {
 
     /**
      * @param what names the image in error messages, e.g. "image" or "shot 3"
-     * @throws ScoringException INVALID_ARGUMENT naming the reason when the bytes are empty, too large or undecodable
+     * @throws ServeException INVALID_ARGUMENT naming the reason when the bytes are empty, too large or undecodable
      */
     Prepared prepare(byte[] encoded, String what);
 
     /**
      * Width x height the image's header declares, read without decoding pixels (for request pixel budgets).
      *
-     * @throws ScoringException INVALID_ARGUMENT, as {@link #prepare} would, when the header cannot be read
+     * @throws ServeException INVALID_ARGUMENT, as {@link #prepare} would, when the header cannot be read
      */
     long declaredPixels(byte[] encoded, String what);
 }

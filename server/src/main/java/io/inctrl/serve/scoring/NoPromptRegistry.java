@@ -1,5 +1,6 @@
 package io.inctrl.serve.scoring;
 
+import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.logging.LogSafe;
 import io.quarkus.arc.DefaultBean;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -11,6 +12,6 @@ public class NoPromptRegistry implements PromptSource {
 
     @Override
     public Resolved resolve(String tenant, String promptSetId) {
-        throw new ScoringException(ScoringException.Kind.NOT_FOUND, "prompt set '" + LogSafe.of(promptSetId) + "' not found");
+        throw ServeException.notFound("prompt set", promptSetId);
     }
 }

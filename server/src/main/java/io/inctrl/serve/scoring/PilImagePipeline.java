@@ -1,5 +1,6 @@
 package io.inctrl.serve.scoring;
 
+import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.config.InctrlConfig;
 import io.inctrl.serve.image.DecodedImage;
 import io.inctrl.serve.image.ImageDecoder;
@@ -42,7 +43,7 @@ public class PilImagePipeline implements ImagePipeline {
             float[] pixels = preprocessor.tensor(img);
             return new Prepared(pixels, t1 - t0, System.nanoTime() - t1);
         } catch (InvalidImageException e) {
-            throw new ScoringException(ScoringException.Kind.INVALID_ARGUMENT, what + ": " + e.getMessage(), e);
+            throw refused(what, e);
         }
     }
 
@@ -51,7 +52,18 @@ public class PilImagePipeline implements ImagePipeline {
         try {
             return decoder.header(encoded).pixels();
         } catch (InvalidImageException e) {
-            throw new ScoringException(ScoringException.Kind.INVALID_ARGUMENT, what + ": " + e.getMessage(), e);
+            throw refused(what, e);
         }
+    }
+
+    /** The one place the image package's refusals become client errors, for scoring and the registry alike. */
+    static ServeException refused(String what, InvalidImageException e) {
+        String reason = switch (e.reason()) {
+            case EMPTY -> "EMPTY_IMAGE";
+            case TOO_MANY_BYTES, TOO_MANY_PIXELS -> "IMAGE_TOO_LARGE";
+            case UNDECODABLE -> "UNDECODABLE_IMAGE";
+            case UNSUPPORTED_FORMAT -> "UNSUPPORTED_IMAGE";
+        };
+        return new ServeException(ServeException.Code.INVALID_ARGUMENT, reason, what + ": " + e.getMessage(), e);
     }
 }

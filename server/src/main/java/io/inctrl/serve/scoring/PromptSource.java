@@ -1,5 +1,6 @@
 package io.inctrl.serve.scoring;
 
+import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.model.PromptFeatures;
 import io.inctrl.serve.model.TextPrior;
 import java.util.Optional;
@@ -12,7 +13,7 @@ public interface PromptSource {
     }
 
     /**
-     * @throws ScoringException NOT_FOUND when the set does not exist or belongs to another tenant (indistinguishable)
+     * @throws ServeException NOT_FOUND when the set does not exist or belongs to another tenant (indistinguishable)
      */
     Resolved resolve(String tenant, String promptSetId);
 }

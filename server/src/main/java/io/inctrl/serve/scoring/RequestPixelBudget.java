@@ -1,5 +1,6 @@
 package io.inctrl.serve.scoring;
 
+import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.config.InctrlConfig;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -14,13 +15,6 @@ import java.util.function.IntFunction;
 @ApplicationScoped
 public class RequestPixelBudget {
 
-    /** The budget's refusal: INVALID_ARGUMENT, told apart from undecodable images by the registry's reason codes. */
-    public static final class Exceeded extends ScoringException {
-        Exceeded(String message) {
-            super(Kind.INVALID_ARGUMENT, message);
-        }
-    }
-
     @Inject
     InctrlConfig config;
 
@@ -30,7 +24,7 @@ public class RequestPixelBudget {
     /**
      * @param what names image i in messages, e.g. "image" or "shot 3"
      * @return the request's total declared pixels
-     * @throws ScoringException INVALID_ARGUMENT naming the budget when the total exceeds it, or naming the image
+     * @throws ServeException INVALID_ARGUMENT (PIXEL_BUDGET_EXCEEDED) naming the budget when the total exceeds it, or naming the image
      *                          whose header cannot be read
      */
     public long check(List<byte[]> encoded, IntFunction<String> what) {
@@ -40,7 +34,7 @@ public class RequestPixelBudget {
             total += images.declaredPixels(encoded.get(i), what.apply(i));
         }
         if (total > max) {
-            throw new Exceeded("the request's " + encoded.size() + " images decode to " + total
+            throw ServeException.invalid("PIXEL_BUDGET_EXCEEDED", "the request's " + encoded.size() + " images decode to " + total
                     + " pixels, more than the per-request pixel budget of " + max
                     + " (inctrl.limits.max-request-pixels); send smaller images or fewer shots");
         }

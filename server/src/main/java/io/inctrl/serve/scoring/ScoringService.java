@@ -1,5 +1,6 @@
 package io.inctrl.serve.scoring;
 
+import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.config.InctrlConfig;
 import io.inctrl.serve.inference.InferenceService;
 import io.inctrl.serve.inference.ModelJob;
@@ -75,7 +76,7 @@ public class ScoringService {
     /**
      * Decodes on the calling thread, then queues everything on the dynamic batcher without blocking: inline shots are
      * encoded as jobs of their own and the query is queued once they are pooled. Cancelling the returned future
-     * discards whatever is still queued. Failures surface as {@link ScoringException}.
+     * discards whatever is still queued. Failures surface as {@link ServeException}.
      */
     public CompletableFuture<ScoreResult> scoreAsync(ScoreCommand cmd) {
         long start = System.nanoTime();
@@ -164,33 +165,33 @@ public class ScoringService {
     private void validate(ScoreCommand cmd) {
         InctrlConfig.Limits limits = config.limits();
         if (cmd.requestId() != null && cmd.requestId().length() > limits.maxRequestIdLength()) {
-            throw ScoringException.invalid("request_id is longer than " + limits.maxRequestIdLength() + " characters");
+            throw ServeException.invalid("REQUEST_ID_TOO_LONG", "request_id is longer than " + limits.maxRequestIdLength() + " characters");
         }
         if (cmd.image() == null || cmd.image().length == 0) {
-            throw ScoringException.invalid("image is empty: send the encoded PNG/JPEG/BMP/TIFF bytes");
+            throw ServeException.invalid("EMPTY_IMAGE", "image is empty: send the encoded PNG/JPEG/BMP/TIFF bytes");
         }
         if (cmd.inline()) {
             if (cmd.shots() == null || cmd.shots().isEmpty()) {
-                throw ScoringException.invalid("no prompts: send inline shots (K >= 1) with a category, or a prompt_set_id");
+                throw ServeException.invalid("NO_PROMPTS", "no prompts: send inline shots (K >= 1) with a category, or a prompt_set_id");
             }
             if (cmd.shots().size() > limits.maxShots()) {
-                throw ScoringException.invalid(cmd.shots().size() + " shots exceed the limit of " + limits.maxShots());
+                throw ServeException.invalid("TOO_MANY_SHOTS", cmd.shots().size() + " shots exceed the limit of " + limits.maxShots());
             }
             // before any sentence is built from it: 242 sentences of a 1 MiB category would take 250 MB
             if (cmd.category() != null && cmd.category().length() > limits.maxCategoryLength()) {
-                throw ScoringException.invalid("category is " + cmd.category().length() + " characters, more than the "
+                throw ServeException.invalid("CATEGORY_TOO_LONG", "category is " + cmd.category().length() + " characters, more than the "
                         + "limit of " + limits.maxCategoryLength() + " (inctrl.limits.max-category-length)");
             }
             if (!model.manifest().hasHeads()) {
                 return; // vision-only bundle: the category is accepted and ignored
             }
             if (cmd.category() == null || cmd.category().isBlank()) {
-                throw ScoringException.invalid("inline prompts need a category name (used by the text prior)");
+                throw ServeException.invalid("MISSING_CATEGORY", "inline prompts need a category name (used by the text prior)");
             }
             String longest = longestSentence(cmd.category());
             int tokens = model.tokenCount(longest);
             if (tokens > model.manifest().text().contextLength()) {
-                throw ScoringException.invalid("category '" + cmd.category() + "' is too long: the prompt '" + longest
+                throw ServeException.invalid("CATEGORY_TOO_LONG", "category '" + cmd.category() + "' is too long: the prompt '" + longest
                         + "' needs " + tokens + " tokens, more than the text encoder's "
                         + model.manifest().text().contextLength());
             }
@@ -212,7 +213,7 @@ public class ScoringService {
 
     private static void checkDeadline(Instant deadline) {
         if (deadline != null && Instant.now().isAfter(deadline)) {
-            throw new ScoringException(ScoringException.Kind.DEADLINE_EXCEEDED, "deadline passed before scoring finished");
+            throw new ServeException(ServeException.Code.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED", "deadline passed before scoring finished");
         }
     }
 }

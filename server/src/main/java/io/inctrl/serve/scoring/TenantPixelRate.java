@@ -1,5 +1,6 @@
 package io.inctrl.serve.scoring;
 
+import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.config.InctrlConfig;
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -48,7 +49,7 @@ public class TenantPixelRate {
     /**
      * Takes {@code pixels} from the tenant's bucket.
      *
-     * @throws ScoringException RESOURCE_EXHAUSTED with the time after which the request would pass
+     * @throws ServeException RESOURCE_EXHAUSTED with the time after which the request would pass
      */
     public void charge(String tenant, long pixels) {
         if (perSecond <= 0) {
@@ -69,9 +70,10 @@ public class TenantPixelRate {
                 return;
             }
             long retryMs = (long) Math.ceil((Math.min(pixels, burst) - b.tokens) / perSecond * 1000);
-            throw new ScoringException(ScoringException.Kind.RESOURCE_EXHAUSTED, "the tenant's decoded-pixel rate of "
+            long retry = Math.max(1, retryMs);
+            throw ServeException.retryLater("PIXEL_RATE_LIMITED", "the tenant's decoded-pixel rate of "
                     + (long) perSecond + " pixels/s is used up (inctrl.limits.tenant-pixels-per-second); this "
-                    + "request needs " + pixels + " pixels: retry after " + Math.max(1, retryMs) + " ms");
+                    + "request needs " + pixels + " pixels: retry after " + retry + " ms", java.time.Duration.ofMillis(retry));
         }
     }
 }

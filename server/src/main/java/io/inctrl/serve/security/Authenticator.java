@@ -1,6 +1,6 @@
 package io.inctrl.serve.security;
 
-import io.inctrl.serve.registry.RegistryException;
+import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.registry.Store;
 import io.inctrl.serve.registry.Tenant;
 import io.inctrl.serve.registry.TenantRepository;
@@ -55,7 +55,7 @@ public class Authenticator {
 
     /**
      * @param key the presented X-API-Key / x-api-key value, may be null
-     * @throws RegistryException UNAUTHENTICATED (missing/invalid key) or RESOURCE_EXHAUSTED (rate)
+     * @throws ServeException UNAUTHENTICATED (missing/invalid key) or RESOURCE_EXHAUSTED (rate, with a retry hint)
      */
     public Caller authenticate(String key) {
         if (!config.enabled()) {
@@ -75,12 +75,13 @@ public class Authenticator {
         double rate = t.quotas().requestsPerSecond();
         if (!(rate > 0) || Double.isInfinite(rate)) {
             // only an older version could store this (input is validated now): refuse until an admin sets a quota
-            throw RegistryException.quota("RATE_LIMITED", "the tenant's stored request-rate quota is invalid ("
-                    + rate + "); an administrator must set it again");
+            throw ServeException.quota("RATE_LIMITED",
+                    "the tenant's stored request-rate quota is invalid (" + rate + "); an administrator must set it again");
         }
-        if (!rateLimiter.tryAcquire(t.id(), rate)) {
-            throw RegistryException.quota("RATE_LIMITED",
-                    "request rate above the tenant's quota of " + t.quotas().requestsPerSecond() + " requests/s");
+        java.time.Duration wait = rateLimiter.acquire(t.id(), rate);
+        if (!wait.isZero()) {
+            throw ServeException.retryLater("RATE_LIMITED",
+                    "request rate above the tenant's quota of " + rate + " requests/s", wait);
         }
         return Caller.tenant(t.id());
     }
@@ -111,10 +112,10 @@ public class Authenticator {
                 Optional<String> id = tenants.tenantOfKey(conn, hash);
                 return id.isEmpty() ? null : tenants.find(conn, id.get()).orElse(null);
             });
-        } catch (RegistryException e) {
+        } catch (ServeException e) {
             // store outage: a key verified recently enough keeps working (bounded by inctrl.registry.outage-grace);
             // an unknown one is UNAVAILABLE, never UNAUTHENTICATED, since nothing says it is invalid
-            if (e.kind() == RegistryException.Kind.UNAVAILABLE && c != null
+            if (e.code() == ServeException.Code.UNAVAILABLE && c != null
                     && now - c.readAtNanos < registryConfig.outageGrace().toNanos()) {
                 return c.tenant;
             }
@@ -128,7 +129,7 @@ public class Authenticator {
         return t;
     }
 
-    private static RegistryException unauthenticated(String reason, String message) {
-        return new RegistryException(RegistryException.Kind.UNAUTHENTICATED, reason, message);
+    private static ServeException unauthenticated(String reason, String message) {
+        return new ServeException(ServeException.Code.UNAUTHENTICATED, reason, message);
     }
 }

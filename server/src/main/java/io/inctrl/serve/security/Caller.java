@@ -1,6 +1,12 @@
 package io.inctrl.serve.security;
 
-/** Who is calling: the admin credential (no tenant) or a tenant. */
+import io.inctrl.serve.error.ServeException;
+
+/**
+ * Who is calling: the admin credential (no tenant) or a tenant. Resolved once per call by {@link Authenticator}; each
+ * transport keeps it for the call (gRPC: {@code api.grpc.GrpcCaller}, REST: {@code api.rest.CurrentCaller}) and both
+ * ask it the same questions.
+ */
 public record Caller(String tenantId, boolean admin) {
 
     public static final Caller ADMIN = new Caller(null, true);
@@ -11,5 +17,21 @@ public record Caller(String tenantId, boolean admin) {
 
     public static Caller tenant(String tenantId) {
         return new Caller(tenantId, false);
+    }
+
+    /** The tenant id, or PERMISSION_DENIED (gRPC) / 403 (REST) for the admin credential. */
+    public String requireTenant() {
+        if (tenantId == null) {
+            throw new ServeException(ServeException.Code.PERMISSION_DENIED, "TENANT_KEY_REQUIRED", TENANT_KEY_REQUIRED);
+        }
+        return tenantId;
+    }
+
+    /** PERMISSION_DENIED unless this is the admin credential. */
+    public void requireAdmin() {
+        if (!admin) {
+            throw new ServeException(ServeException.Code.PERMISSION_DENIED, "ADMIN_KEY_REQUIRED",
+                    "tenant management needs the admin key");
+        }
     }
 }

@@ -13,7 +13,7 @@ public final class LocalRateLimiter implements TenantRateLimiter {
     private final ConcurrentHashMap<String, Bucket> buckets = new ConcurrentHashMap<>();
 
     @Override
-    public boolean tryAcquire(String tenantId, double requestsPerSecond) {
+    public java.time.Duration acquire(String tenantId, double requestsPerSecond) {
         String key = RateLimits.key(tenantId, requestsPerSecond);
         Bucket bucket = buckets.get(key);
         if (bucket == null) {
@@ -22,6 +22,6 @@ public final class LocalRateLimiter implements TenantRateLimiter {
             bucket = buckets.computeIfAbsent(key, k -> Bucket.builder()
                     .addLimit(RateLimits.perSecond(requestsPerSecond).getBandwidths()[0]).build());
         }
-        return bucket.tryConsume(1);
+        return RateLimits.waitOf(bucket.tryConsumeAndReturnRemaining(1));
     }
 }

@@ -29,4 +29,10 @@ final class RateLimits {
     static String key(String tenantId, double perSecond) {
         return tenantId + "@" + perSecond;
     }
+
+    /** Zero when the probe consumed a token, else the wait until the bucket refills one. */
+    static java.time.Duration waitOf(io.github.bucket4j.ConsumptionProbe probe) {
+        return probe.isConsumed() ? java.time.Duration.ZERO
+                : java.time.Duration.ofNanos(Math.max(1, probe.getNanosToWaitForRefill()));
+    }
 }

@@ -31,7 +31,10 @@ public interface SecurityConfig {
     /** The range quotas must fall in when a tenant is created or its quotas are changed (else 400 INVALID_QUOTAS). */
     QuotaLimits quotaLimits();
 
-    /** Quotas given to tenants created without explicit ones. */
+    /**
+     * Quotas given to tenants created without explicit ones. They cap a tenant below the server-wide limits: K of a
+     * prompt set is at most min({@code inctrl.limits.max-shots}, the tenant's maxShotsPerSet).
+     */
     interface Quotas {
         @WithDefault("100")
         int maxPromptSets();
@@ -49,7 +52,7 @@ public interface SecurityConfig {
         @WithDefault("1000000")
         int maxPromptSets();
 
-        /** Largest maxShotsPerSet (the server-wide inctrl.registry.max-shots still applies on top). */
+        /** Largest maxShotsPerSet that may be stored (the server-wide inctrl.limits.max-shots still applies on top). */
         @WithDefault("10000")
         int maxShotsPerSet();
 

@@ -47,18 +47,18 @@ public final class SharedRateLimiter implements TenantRateLimiter {
     }
 
     @Override
-    public boolean tryAcquire(String tenantId, double requestsPerSecond) {
+    public java.time.Duration acquire(String tenantId, double requestsPerSecond) {
         boolean probe = false;
         if (down) {
             if (System.nanoTime() - retryAtNanos < 0 || !probing.compareAndSet(false, true)) {
-                return fallback.tryAcquire(tenantId, requestsPerSecond);
+                return fallback.acquire(tenantId, requestsPerSecond);
             }
             probe = true;
         }
         try {
-            boolean admitted = buckets.builder()
+            java.time.Duration admitted = RateLimits.waitOf(buckets.builder()
                     .build(RateLimits.key(tenantId, requestsPerSecond), () -> RateLimits.perSecond(requestsPerSecond))
-                    .tryConsume(1);
+                    .tryConsumeAndReturnRemaining(1));
             if (down) {
                 back();
             }
@@ -66,7 +66,7 @@ public final class SharedRateLimiter implements TenantRateLimiter {
             return admitted;
         } catch (RuntimeException e) {
             lost(e);
-            return fallback.tryAcquire(tenantId, requestsPerSecond);
+            return fallback.acquire(tenantId, requestsPerSecond);
         } finally {
             if (probe) {
                 probing.set(false);

@@ -7,6 +7,11 @@ package io.inctrl.serve.security;
  */
 public interface TenantRateLimiter {
 
-    /** Takes one request from the tenant's bucket; false when the tenant is over its rate. */
-    boolean tryAcquire(String tenantId, double requestsPerSecond);
+    /** Takes one request from the tenant's bucket: zero when admitted, else how long until one would be. */
+    java.time.Duration acquire(String tenantId, double requestsPerSecond);
+
+    /** {@link #acquire} as a yes/no. */
+    default boolean tryAcquire(String tenantId, double requestsPerSecond) {
+        return acquire(tenantId, requestsPerSecond).isZero();
+    }
 }

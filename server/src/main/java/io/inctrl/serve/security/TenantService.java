@@ -1,13 +1,14 @@
 package io.inctrl.serve.security;
 
 import io.inctrl.serve.registry.ApiKeyInfo;
-import io.inctrl.serve.registry.FeatureCache;
 import io.inctrl.serve.registry.Quotas;
-import io.inctrl.serve.registry.RegistryException;
+import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.registry.Store;
 import io.inctrl.serve.registry.Tenant;
+import io.inctrl.serve.registry.TenantDeleted;
 import io.inctrl.serve.registry.TenantRepository;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Event;
 import jakarta.inject.Inject;
 
 import java.sql.Connection;
@@ -32,7 +33,7 @@ public class TenantService {
     @Inject
     Authenticator authenticator;
     @Inject
-    FeatureCache featureCache;
+    Event<TenantDeleted> tenantDeleted;
 
     /** A newly issued key: {@code secret} is shown once and never stored. */
     public record IssuedKey(ApiKeyInfo info, String secret) {
@@ -44,13 +45,13 @@ public class TenantService {
     public CreatedTenant create(String name, Quotas quotas) {
         String n = name == null ? "" : name.strip();
         if (n.isEmpty() || n.length() > 128) {
-            throw RegistryException.invalid("INVALID_NAME", "tenant name must be 1-128 characters");
+            throw ServeException.invalid("INVALID_NAME", "tenant name must be 1-128 characters");
         }
         Tenant t = new Tenant(UUID.randomUUID().toString(), n, quotas != null ? checked(quotas) : defaultQuotas(),
                 Store.now());
         return store.tx(c -> {
             if (tenants.findByName(c, n).isPresent()) {
-                throw new RegistryException(RegistryException.Kind.ALREADY_EXISTS, "DUPLICATE_NAME",
+                throw new ServeException(ServeException.Code.ALREADY_EXISTS, "DUPLICATE_NAME",
                         "a tenant named '" + n + "' already exists");
             }
             tenants.insert(c, t);
@@ -77,7 +78,7 @@ public class TenantService {
         Quotas q = checked(quotas);
         Tenant t = store.tx(c -> {
             if (!tenants.updateQuotas(c, id, q)) {
-                throw RegistryException.notFound("tenant", id);
+                throw ServeException.notFound("tenant", id);
             }
             return find(c, id);
         });
@@ -96,7 +97,7 @@ public class TenantService {
         if (q.maxPromptSets() < 0 || q.maxPromptSets() > l.maxPromptSets()
                 || q.maxShotsPerSet() < 1 || q.maxShotsPerSet() > l.maxShotsPerSet()
                 || !Double.isFinite(rps) || rps < l.minRequestsPerSecond() || rps > l.maxRequestsPerSecond()) {
-            throw RegistryException.invalid("INVALID_QUOTAS", "quotas need 0 <= maxPromptSets <= " + l.maxPromptSets()
+            throw ServeException.invalid("INVALID_QUOTAS", "quotas need 0 <= maxPromptSets <= " + l.maxPromptSets()
                     + ", 1 <= maxShotsPerSet <= " + l.maxShotsPerSet() + " and a finite requestsPerSecond in ["
                     + l.minRequestsPerSecond() + ", " + l.maxRequestsPerSecond() + "] (inctrl.security.quota-limits)");
         }
@@ -106,10 +107,10 @@ public class TenantService {
     /** Deletes the tenant with all its keys, templates and prompt sets (cascade). */
     public void delete(String id) {
         if (!store.tx(c -> tenants.delete(c, id))) {
-            throw RegistryException.notFound("tenant", id);
+            throw ServeException.notFound("tenant", id);
         }
         authenticator.forgetAll();
-        featureCache.clear(); // entries are keyed by set id; dropping all is simpler than listing the tenant's sets
+        tenantDeleted.fire(new TenantDeleted(id)); // the registry's caches drop the tenant's prompt features
     }
 
     public List<ApiKeyInfo> keys(String tenantId) {
@@ -129,7 +130,7 @@ public class TenantService {
     public void revokeKey(String tenantId, String keyId) {
         store.tx(c -> {
             if (!tenants.revokeKey(c, tenantId, keyId, Store.now())) {
-                throw RegistryException.notFound("API key", keyId);
+                throw ServeException.notFound("API key", keyId);
             }
             return null;
         });
@@ -140,7 +141,7 @@ public class TenantService {
     public IssuedKey rotateKey(String tenantId, String keyId) {
         IssuedKey k = store.tx(c -> {
             if (!tenants.revokeKey(c, tenantId, keyId, Store.now())) {
-                throw RegistryException.notFound("API key", keyId);
+                throw ServeException.notFound("API key", keyId);
             }
             return issue(c, tenantId, ApiKeys.generate());
         });
@@ -169,6 +170,6 @@ public class TenantService {
     }
 
     private Tenant find(Connection c, String id) throws SQLException {
-        return tenants.find(c, id).orElseThrow(() -> RegistryException.notFound("tenant", id));
+        return tenants.find(c, id).orElseThrow(() -> ServeException.notFound("tenant", id));
     }
 }

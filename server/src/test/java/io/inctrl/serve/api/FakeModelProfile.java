@@ -17,6 +17,6 @@ public class FakeModelProfile implements QuarkusTestProfile {
     @Override
     public Map<String, String> getConfigOverrides() {
         // a small image limit so the oversize test needs no big upload
-        return Map.of("inctrl.security.enabled", "true", "inctrl.registry.max-image-bytes", "262144");
+        return Map.of("inctrl.security.enabled", "true", "inctrl.limits.max-image-bytes", "262144");
     }
 }

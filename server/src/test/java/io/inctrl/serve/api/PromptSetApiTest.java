@@ -16,6 +16,7 @@ import io.inctrl.serve.registry.PromptSetService;
 import io.inctrl.serve.registry.RegistryCounters;
 import io.inctrl.serve.registry.ResolvedPromptSet;
 import io.inctrl.serve.registry.TestImages;
+import io.inctrl.serve.testing.GrpcTestChannels;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
@@ -92,6 +93,20 @@ class PromptSetApiTest {
                 .body("calibration.threshold", equalTo(0.75f));
         as(t).delete("/v1/prompt-sets/" + id).then().statusCode(204);
         as(t).get("/v1/prompt-sets/" + id).then().statusCode(404);
+    }
+
+    @Test
+    void registryCounters_arePublishedAsMicrometerCounters() {
+        TestTenant t = ApiFixtures.tenant();
+        long before = counters.shotImagesEncoded.get();
+        register(t, "metered", 3);
+        assertThat(counters.shotImagesEncoded.get()).isEqualTo(before + 3);
+        String metrics = given().get(GrpcTestChannels.managementUrl("/q/metrics")).then().statusCode(200)
+                .extract().asString();
+        double published = metrics.lines().filter(l -> l.startsWith("inctrl_registry_shot_images_encoded_total"))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).findFirst().orElse(-1);
+        assertThat(published).isEqualTo((double) counters.shotImagesEncoded.get());
+        assertThat(metrics).contains("inctrl_registry_feature_cache_hits_total", "inctrl_registry_reencodes_total");
     }
 
     @Test

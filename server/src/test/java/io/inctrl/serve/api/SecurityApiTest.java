@@ -4,6 +4,9 @@ import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.protobuf.StatusProto;
+import com.google.rpc.ErrorInfo;
+import com.google.rpc.RetryInfo;
 import io.grpc.stub.MetadataUtils;
 import io.inctrl.serve.api.ApiFixtures.TestTenant;
 import io.inctrl.serve.api.v1.ListPromptSetsRequest;
@@ -153,17 +156,34 @@ class SecurityApiTest {
         TestTenant t = ApiFixtures.tenant(Map.of("maxPromptSets", 1, "maxShotsPerSet", 4, "requestsPerSecond", 1000));
         ApiFixtures.register(t, "first", 2);
         ApiFixtures.upload(t, "second", "screw", io.inctrl.serve.registry.TestImages.normals(2)).post("/v1/prompt-sets")
-                .then().statusCode(429).body("reason", equalTo("TOO_MANY_PROMPT_SETS"));
+                .then().statusCode(429).body("reason", equalTo("TOO_MANY_PROMPT_SETS"))
+                .header("Retry-After", org.hamcrest.Matchers.nullValue()); // a quota: waiting does not help
     }
 
     @Test
     void quota_requestRate_is429AndResourceExhausted() {
         TestTenant t = ApiFixtures.tenant(Map.of("maxPromptSets", 1, "maxShotsPerSet", 4, "requestsPerSecond", 0.2));
         as(t).get("/v1/prompt-sets").then().statusCode(200);
-        as(t).get("/v1/prompt-sets").then().statusCode(429).header("Retry-After", "1").body("reason", equalTo("RATE_LIMITED"));
+        // one token per 5 s, just spent: the hint says when the next one is there (whole seconds, rounded up)
+        String retryAfter = as(t).get("/v1/prompt-sets").then().statusCode(429).body("reason", equalTo("RATE_LIMITED"))
+                .extract().header("Retry-After");
+        assertThat(Integer.parseInt(retryAfter)).isBetween(1, 5);
         assertThatThrownBy(() -> ApiFixtures.stub(channel, t.key()).listPromptSets(ListPromptSetsRequest.getDefaultInstance()))
-                .isInstanceOfSatisfying(StatusRuntimeException.class,
-                        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED));
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+                    com.google.rpc.Status details = StatusProto.fromThrowable(e);
+                    assertThat(details).isNotNull();
+                    assertThat(details.getDetailsList()).anySatisfy(a -> {
+                        assertThat(a.is(ErrorInfo.class)).isTrue();
+                        assertThat(a.unpack(ErrorInfo.class).getReason()).isEqualTo("RATE_LIMITED");
+                        assertThat(a.unpack(ErrorInfo.class).getDomain()).isEqualTo("inctrl.io");
+                    });
+                    assertThat(details.getDetailsList()).anySatisfy(a -> {
+                        assertThat(a.is(RetryInfo.class)).isTrue();
+                        com.google.protobuf.Duration d = a.unpack(RetryInfo.class).getRetryDelay();
+                        assertThat(d.getSeconds() * 1_000_000_000L + d.getNanos()).isBetween(1L, 5_000_000_000L);
+                    });
+                });
     }
 
     /** NaN locked a tenant out, Infinity lifted its limit, 1e-300 was stored as 0 and broke the tenant listing. */

@@ -11,7 +11,7 @@ import io.inctrl.serve.api.v1.PromptRegistryGrpc;
 import io.inctrl.serve.api.v1.ReencodePromptSetRequest;
 import io.inctrl.serve.api.v1.SetThresholdRequest;
 import io.inctrl.serve.registry.PromptSetService;
-import io.inctrl.serve.registry.RegistryException;
+import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.registry.TestImages;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -154,9 +154,9 @@ class TenantIsolationApiTest {
     @Test
     void scorePath_resolveAndThreshold() {
         for (String id : List.of(setId, MISSING)) {
-            assertThatThrownBy(() -> service.resolve(b.id(), id)).isInstanceOfSatisfying(RegistryException.class,
+            assertThatThrownBy(() -> service.resolve(b.id(), id)).isInstanceOfSatisfying(ServeException.class,
                     e -> assertThat(e.getMessage()).isEqualTo("prompt set '" + id + "' not found"));
-            assertThatThrownBy(() -> service.threshold(b.id(), id)).isInstanceOf(RegistryException.class);
+            assertThatThrownBy(() -> service.threshold(b.id(), id)).isInstanceOf(ServeException.class);
         }
     }
 

@@ -1,5 +1,6 @@
 package io.inctrl.serve.registry;
 
+import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.ImageFeatures;
 import io.inctrl.serve.model.InctrlScores;
@@ -59,7 +60,7 @@ public class FakeModelPort implements ModelPort {
                 img = null;
             }
             if (img == null) {
-                throw RegistryException.invalid("UNDECODABLE_IMAGE", "image " + i + " cannot be decoded");
+                throw ServeException.invalid("UNDECODABLE_IMAGE", "image " + i + " cannot be decoded");
             }
             imagesEncoded.incrementAndGet();
             double[] total = new double[4];

@@ -1,5 +1,6 @@
 package io.inctrl.serve.registry;
 
+import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.model.InctrlScores;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -96,7 +97,7 @@ class RegistryStoreTest {
         List<byte[]> shots = new ArrayList<>(TestImages.normals(3));
         shots.add(TestImages.undecodable());
         assertThatThrownBy(() -> r.sets.register(t, "s", "screw", null, shots, false))
-                .isInstanceOfSatisfying(RegistryException.class, e -> assertThat(e.reason()).isEqualTo("UNDECODABLE_IMAGE"));
+                .isInstanceOfSatisfying(ServeException.class, e -> assertThat(e.reason()).isEqualTo("UNDECODABLE_IMAGE"));
         assertThat(count(r, "prompt_sets")).isZero();
         assertThat(count(r, "prompt_set_shots")).isZero();
         assertThat(count(r, "prompt_set_features")).isZero();
@@ -175,8 +176,8 @@ class RegistryStoreTest {
         String t = r.tenant("acme");
         PromptSet p = r.sets.register(t, "s", "screw", null, TestImages.normals(2), false);
         r.model.bundleId = "other";
-        assertThatThrownBy(() -> r.sets.resolve(t, p.id())).isInstanceOfSatisfying(RegistryException.class, e -> {
-            assertThat(e.kind()).isEqualTo(RegistryException.Kind.FAILED_PRECONDITION);
+        assertThatThrownBy(() -> r.sets.resolve(t, p.id())).isInstanceOfSatisfying(ServeException.class, e -> {
+            assertThat(e.code()).isEqualTo(ServeException.Code.FAILED_PRECONDITION);
             assertThat(e.reason()).isEqualTo("STALE_PROMPT_SET");
         });
         assertThat(r.sets.reencode(t, p.id()).bundleId()).isEqualTo("other");
@@ -259,8 +260,8 @@ class RegistryStoreTest {
         assertThat(pages).isEqualTo(3);
         assertThat(names).containsExactlyInAnyOrder("set-0", "set-1", "set-2", "set-3", "set-4");
         assertThatThrownBy(() -> r.sets.register(t, "set-1", "screw", null, TestImages.normals(1), false))
-                .isInstanceOfSatisfying(RegistryException.class,
-                        e -> assertThat(e.kind()).isEqualTo(RegistryException.Kind.ALREADY_EXISTS));
+                .isInstanceOfSatisfying(ServeException.class,
+                        e -> assertThat(e.code()).isEqualTo(ServeException.Code.ALREADY_EXISTS));
         assertThat(count(r, "prompt_sets")).isEqualTo(5);
         assertThat(count(r, "prompt_set_shots")).isEqualTo(5);
     }
@@ -271,13 +272,13 @@ class RegistryStoreTest {
         TestRegistry r = new TestRegistry(TestStores.fresh(kind, dir));
         String t = r.tenant("small", new Quotas(1, 3, 10));
         assertThatThrownBy(() -> r.sets.register(t, "big", "screw", null, TestImages.normals(4), false))
-                .isInstanceOfSatisfying(RegistryException.class, e -> {
-                    assertThat(e.kind()).isEqualTo(RegistryException.Kind.RESOURCE_EXHAUSTED);
+                .isInstanceOfSatisfying(ServeException.class, e -> {
+                    assertThat(e.code()).isEqualTo(ServeException.Code.RESOURCE_EXHAUSTED);
                     assertThat(e.reason()).isEqualTo("TOO_MANY_SHOTS");
                 });
         r.sets.register(t, "one", "screw", null, TestImages.normals(3), false);
         assertThatThrownBy(() -> r.sets.register(t, "two", "screw", null, TestImages.normals(2), false))
-                .isInstanceOfSatisfying(RegistryException.class, e -> assertThat(e.reason()).isEqualTo("TOO_MANY_PROMPT_SETS"));
+                .isInstanceOfSatisfying(ServeException.class, e -> assertThat(e.reason()).isEqualTo("TOO_MANY_PROMPT_SETS"));
         assertThat(count(r, "prompt_sets")).isEqualTo(1);
     }
 
@@ -292,8 +293,8 @@ class RegistryStoreTest {
             templates.add("a photo of a {} " + "w".repeat(300) + i); // one fake token per word: sentences fit 77
         }
         assertThatThrownBy(() -> r.templates.create(t, "big", List.of("{}"), List.of("bad {}"), templates))
-                .isInstanceOfSatisfying(RegistryException.class, e -> {
-                    assertThat(e.kind()).isEqualTo(RegistryException.Kind.INVALID_ARGUMENT);
+                .isInstanceOfSatisfying(ServeException.class, e -> {
+                    assertThat(e.code()).isEqualTo(ServeException.Code.INVALID_ARGUMENT);
                     assertThat(e.reason()).isEqualTo("TEMPLATE_TOO_LARGE");
                     assertThat(e.getMessage()).contains("100000").doesNotContain("INSERT");
                 });
@@ -307,8 +308,8 @@ class RegistryStoreTest {
         TestRegistry r = new TestRegistry(TestStores.fresh(kind, dir));
         assertThatThrownBy(() -> r.store.tx(c -> c.createStatement()
                 .executeUpdate("INSERT INTO no_such_table (secret_column) VALUES ('db-host.internal')")))
-                .isInstanceOfSatisfying(RegistryException.class, e -> {
-                    assertThat(e.kind()).isEqualTo(RegistryException.Kind.UNAVAILABLE);
+                .isInstanceOfSatisfying(ServeException.class, e -> {
+                    assertThat(e.code()).isEqualTo(ServeException.Code.UNAVAILABLE);
                     assertThat(e.getMessage()).containsPattern("error id [0-9a-f]{12}")
                             .doesNotContainIgnoringCase("insert").doesNotContain("no_such_table")
                             .doesNotContain("db-host").doesNotContain("SQLException");
@@ -316,8 +317,8 @@ class RegistryStoreTest {
     }
 
     private static void assertNotFound(org.assertj.core.api.ThrowableAssert.ThrowingCallable call, String message) {
-        assertThatThrownBy(call).isInstanceOfSatisfying(RegistryException.class, e -> {
-            assertThat(e.kind()).isEqualTo(RegistryException.Kind.NOT_FOUND);
+        assertThatThrownBy(call).isInstanceOfSatisfying(ServeException.class, e -> {
+            assertThat(e.code()).isEqualTo(ServeException.Code.NOT_FOUND);
             assertThat(e.getMessage()).isEqualTo(message);
         });
     }

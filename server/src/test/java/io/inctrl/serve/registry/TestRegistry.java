@@ -1,6 +1,9 @@
 package io.inctrl.serve.registry;
 
+import io.inctrl.serve.config.InctrlConfig;
 import io.inctrl.serve.registry.RegistryConfig.StalePolicy;
+
+import java.lang.reflect.Proxy;
 
 import javax.sql.DataSource;
 import java.time.Instant;
@@ -35,6 +38,7 @@ public final class TestRegistry {
         sets.textPriors = priors;
         sets.calibrator = new Calibrator(cfg.calibration());
         sets.config = cfg;
+        sets.limits = limits(1 << 20, 32);
         sets.counters = counters;
     }
 
@@ -56,18 +60,27 @@ public final class TestRegistry {
         return tenant(name, new Quotas(100, 16, 1000));
     }
 
+    /** inctrl.limits with the two values the registry reads; any other is a test bug. */
+    static InctrlConfig limits(int maxImageBytes, int maxShots) {
+        InctrlConfig.Limits l = (InctrlConfig.Limits) Proxy.newProxyInstance(TestRegistry.class.getClassLoader(),
+                new Class<?>[] {InctrlConfig.Limits.class}, (proxy, m, args) -> switch (m.getName()) {
+                    case "maxImageBytes" -> maxImageBytes;
+                    case "maxShots" -> maxShots;
+                    default -> throw new UnsupportedOperationException(m.getName());
+                });
+        return (InctrlConfig) Proxy.newProxyInstance(TestRegistry.class.getClassLoader(),
+                new Class<?>[] {InctrlConfig.class}, (proxy, m, args) -> {
+                    if (m.getName().equals("limits")) {
+                        return l;
+                    }
+                    throw new UnsupportedOperationException(m.getName());
+                });
+    }
+
     static RegistryConfig config(StalePolicy policy, long cacheBytes) {
         return new RegistryConfig() {
             public String dataDir() {
                 return "unused";
-            }
-
-            public int maxImageBytes() {
-                return 1 << 20;
-            }
-
-            public int maxShots() {
-                return 32;
             }
 
             public StalePolicy stalePolicy() {

@@ -3,6 +3,7 @@ package io.inctrl.serve.scoring;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.inctrl.serve.error.ServeException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
@@ -15,8 +16,8 @@ class TenantPixelRateTest {
     void overItsRate_aTenantGetsResourceExhaustedWithARetryHint_untilTheBucketRefills() {
         TenantPixelRate rate = new TenantPixelRate(1_000_000, 2_000_000, now::get);
         rate.charge("a", 1_500_000);
-        assertThatThrownBy(() -> rate.charge("a", 1_000_000)).isInstanceOfSatisfying(ScoringException.class, e -> {
-            assertThat(e.kind()).isEqualTo(ScoringException.Kind.RESOURCE_EXHAUSTED);
+        assertThatThrownBy(() -> rate.charge("a", 1_000_000)).isInstanceOfSatisfying(ServeException.class, e -> {
+            assertThat(e.code()).isEqualTo(ServeException.Code.RESOURCE_EXHAUSTED);
             assertThat(e.getMessage()).contains("1000000 pixels/s").contains("retry after 500 ms");
         });
         now.addAndGet(500_000_000L); // half a second refills 500 000 pixels
@@ -28,7 +29,7 @@ class TenantPixelRateTest {
         TenantPixelRate rate = new TenantPixelRate(1_000_000, 2_000_000, now::get);
         rate.charge("a", 2_000_000);
         rate.charge("b", 2_000_000);
-        assertThatThrownBy(() -> rate.charge("a", 1)).isInstanceOf(ScoringException.class);
+        assertThatThrownBy(() -> rate.charge("a", 1)).isInstanceOf(ServeException.class);
     }
 
     @Test

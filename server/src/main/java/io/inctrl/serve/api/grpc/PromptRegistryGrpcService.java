@@ -15,7 +15,6 @@ import io.inctrl.serve.api.v1.ReencodePromptSetRequest;
 import io.inctrl.serve.api.v1.SetThresholdRequest;
 import io.inctrl.serve.registry.ModelPort;
 import io.inctrl.serve.registry.PromptSetService;
-import io.inctrl.serve.security.TenantContext;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
@@ -80,13 +79,13 @@ public class PromptRegistryGrpcService implements PromptRegistry {
     private <T> Uni<T> blocking(Function<String, T> work) {
         String tenant;
         try {
-            tenant = TenantContext.requireTenant();
+            tenant = GrpcCaller.current().requireTenant();
         } catch (RuntimeException e) {
-            return Uni.createFrom().failure(RegistryGrpcErrors.toStatus(e));
+            return Uni.createFrom().failure(GrpcStatuses.toStatus(e, "registry call"));
         }
         return Uni.createFrom().item(() -> work.apply(tenant))
                 .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
-                .onFailure().transform(RegistryGrpcErrors::toStatus);
+                .onFailure().transform(e -> GrpcStatuses.toStatus(e, "registry call"));
     }
 
     private PromptSet toProto(io.inctrl.serve.registry.PromptSet p) {

@@ -1,13 +1,14 @@
 package io.inctrl.serve.api.grpc;
 
 import io.grpc.Context;
-import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.inctrl.serve.api.v1.Error;
 import io.inctrl.serve.api.v1.ScoreRequest;
 import io.inctrl.serve.api.v1.ScoreResponse;
+import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.lifecycle.Drain;
+import io.inctrl.serve.logging.LogSafe;
 import io.inctrl.serve.scoring.ScoreResult;
 import io.inctrl.serve.scoring.ScoringService;
 import java.util.Queue;
@@ -145,11 +146,10 @@ final class ScoreStreamCall implements StreamObserver<ScoreRequest> {
     }
 
     private ScoreResponse errorResponse(String requestId, Throwable t) {
-        StatusRuntimeException s = GrpcErrors.toStatus(t, requestId);
-        metrics.error(tenant, "ScoreStream", requestId, s.getStatus());
+        ServeException e = GrpcStatuses.classify(t, "scoring request " + LogSafe.of(requestId));
+        metrics.error(tenant, "ScoreStream", requestId, GrpcStatuses.toStatus(e).getStatus());
         return ScoreResponse.newBuilder().setRequestId(requestId)
-                .setError(Error.newBuilder().setCode(s.getStatus().getCode().name())
-                        .setMessage(String.valueOf(s.getStatus().getDescription())))
+                .setError(Error.newBuilder().setCode(e.code().name()).setMessage(String.valueOf(e.getMessage())))
                 .build();
     }
 }

@@ -10,6 +10,7 @@ import io.inctrl.serve.api.v1.ScoreResponse;
 import io.inctrl.serve.api.v1.ScorerGrpc;
 import io.inctrl.serve.config.InctrlConfig;
 import io.inctrl.serve.lifecycle.Drain;
+import io.inctrl.serve.logging.LogSafe;
 import io.inctrl.serve.model.BundleManifest;
 import io.inctrl.serve.model.ModelService;
 import io.inctrl.serve.scoring.ScoreResult;
@@ -49,7 +50,13 @@ public class ScorerGrpcService extends ScorerGrpc.ScorerImplBase {
     @Override
     public void score(ScoreRequest request, StreamObserver<ScoreResponse> responses) {
         ServerCallStreamObserver<ScoreResponse> out = (ServerCallStreamObserver<ScoreResponse>) responses;
-        String tenant = TenantAccess.current();
+        String tenant;
+        try {
+            tenant = GrpcCaller.current().requireTenant();
+        } catch (RuntimeException e) {
+            out.onError(GrpcStatuses.toStatus(e, "Score"));
+            return;
+        }
         Context context = Context.current();
         metrics.request(tenant, "Score");
         // a caller that gives up (cancel, deadline) takes its queued work with it; grpc-java only accepts the
@@ -86,7 +93,8 @@ public class ScorerGrpcService extends ScorerGrpc.ScorerImplBase {
             return;
         }
         if (error != null) {
-            io.grpc.StatusRuntimeException status = GrpcErrors.toStatus(error, request.getRequestId());
+            io.grpc.StatusRuntimeException status = GrpcStatuses.toStatus(error,
+                    "scoring request " + LogSafe.of(request.getRequestId()));
             metrics.error(tenant, "Score", request.getRequestId(), status.getStatus());
             out.onError(status);
         } else {
@@ -98,8 +106,19 @@ public class ScorerGrpcService extends ScorerGrpc.ScorerImplBase {
     /** At most {@code inctrl.limits.stream-window} requests of one stream in flight; see {@link ScoreStreamCall}. */
     @Override
     public StreamObserver<ScoreRequest> scoreStream(StreamObserver<ScoreResponse> responses) {
+        String tenant;
+        try {
+            tenant = GrpcCaller.current().requireTenant();
+        } catch (RuntimeException e) {
+            responses.onError(GrpcStatuses.toStatus(e, "ScoreStream"));
+            return new StreamObserver<>() { // the call is closed: ignore whatever the client still sends
+                public void onNext(ScoreRequest r) { }
+                public void onError(Throwable t) { }
+                public void onCompleted() { }
+            };
+        }
         return new ScoreStreamCall((ServerCallStreamObserver<ScoreResponse>) responses, scoring, executor,
-                TenantAccess.current(), config.limits().streamWindow(), metrics, drain);
+                tenant, config.limits().streamWindow(), metrics, drain);
     }
 
     @Override

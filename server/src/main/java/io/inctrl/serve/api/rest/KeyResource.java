@@ -2,7 +2,6 @@ package io.inctrl.serve.api.rest;
 
 import io.inctrl.serve.api.rest.Views.IssuedKeyView;
 import io.inctrl.serve.api.rest.Views.KeyView;
-import io.inctrl.serve.security.CurrentCaller;
 import io.inctrl.serve.security.TenantService;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.DELETE;

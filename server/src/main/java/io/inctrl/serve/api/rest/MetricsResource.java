@@ -1,7 +1,6 @@
 package io.inctrl.serve.api.rest;
 
 import io.inctrl.serve.security.Caller;
-import io.inctrl.serve.security.CurrentCaller;
 import io.micrometer.prometheus.PrometheusMeterRegistry;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.GET;

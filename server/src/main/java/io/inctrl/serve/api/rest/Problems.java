@@ -4,7 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import io.inctrl.serve.logging.InternalErrors;
 import io.inctrl.serve.logging.LogSafe;
-import io.inctrl.serve.registry.RegistryException;
+import io.inctrl.serve.error.ServeException;
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.Request;
@@ -17,8 +17,8 @@ import java.util.Locale;
 import java.util.stream.Collectors;
 
 /**
- * Renders every REST failure as an RFC 7807 problem ({@code application/problem+json}): registry errors with their
- * reason, JAX-RS errors (unknown path, wrong method or media type, unparsable parameter), malformed JSON bodies, and
+ * Renders every REST failure as an RFC 7807 problem ({@code application/problem+json}): {@link ServeException}s with
+ * their reason and retry hint, JAX-RS errors (unknown path, wrong method or media type, unparsable parameter), malformed JSON bodies, and
  * anything unexpected as a 500 with an error id whose details are only in the server log (never SQL, host names or
  * exception classes).
  */
@@ -32,8 +32,18 @@ public class Problems {
     public record Problem(String type, String title, int status, String detail, String instance, String reason) {
     }
 
-    public static Response response(RegistryException e, String instance) {
-        return problem(e.kind().httpStatus, e.kind().name(), e.reason(), e.getMessage(), instance).build();
+    /**
+     * The one translation of {@link ServeException} into a problem: status from its code, its reason, and
+     * {@code Retry-After} (whole seconds, rounded up) when it carries a retry hint. INTERNAL ones, whose message may
+     * carry exception text, become an error id.
+     */
+    public static Response response(ServeException e, String instance) {
+        if (e.code() == ServeException.Code.INTERNAL) {
+            return internal(e, instance);
+        }
+        Response.ResponseBuilder b = problem(e.code().httpStatus, e.code().name(), e.reason(), e.getMessage(), instance);
+        e.retryAfter().ifPresent(d -> b.header("Retry-After", Math.max(1, (d.toMillis() + 999) / 1000)));
+        return b.build();
     }
 
     private static Response.ResponseBuilder problem(int status, String title, String reason, String detail,
@@ -41,9 +51,6 @@ public class Problems {
         Problem p = new Problem("urn:inctrl:problem:" + reason.toLowerCase(Locale.ROOT).replace('_', '-'), title,
                 status, detail, LogSafe.of(instance, 256), reason);
         Response.ResponseBuilder b = Response.status(status).type(MEDIA_TYPE).entity(p);
-        if (status == 429) {
-            b.header("Retry-After", "1");
-        }
         if (status == 401) {
             b.header("WWW-Authenticate", "ApiKey header=\"X-API-Key\"");
         }
@@ -51,7 +58,7 @@ public class Problems {
     }
 
     @ServerExceptionMapper
-    public Response map(RegistryException e, UriInfo uri) {
+    public Response map(ServeException e, UriInfo uri) {
         return response(e, uri.getPath());
     }
 
@@ -113,8 +120,12 @@ public class Problems {
                     + " parts (quarkus.http.limits.max-parameters); prompt sets take at most the configured number "
                     + "of shots", uri.getPath()).build();
         }
-        String errorId = InternalErrors.log("REST " + LogSafe.of(uri.getPath(), 200) + " failed", t);
-        return problem(500, "INTERNAL", "INTERNAL", InternalErrors.clientMessage(errorId), uri.getPath()).build();
+        return internal(t, uri.getPath());
+    }
+
+    private static Response internal(Throwable t, String path) {
+        String errorId = InternalErrors.log("REST " + LogSafe.of(path, 200) + " failed", t);
+        return problem(500, "INTERNAL", "INTERNAL", InternalErrors.clientMessage(errorId), path).build();
     }
 
     private static String allowed(Response r) {

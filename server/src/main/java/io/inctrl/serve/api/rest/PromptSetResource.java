@@ -9,8 +9,7 @@ import io.inctrl.serve.logging.LogSafe;
 import io.inctrl.serve.registry.ModelPort;
 import io.inctrl.serve.registry.PromptSet;
 import io.inctrl.serve.registry.PromptSetService;
-import io.inctrl.serve.registry.RegistryException;
-import io.inctrl.serve.security.CurrentCaller;
+import io.inctrl.serve.error.ServeException;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -117,7 +116,7 @@ public class PromptSetResource {
     public ScoreView score(@PathParam("id") String id, @RestForm("image") FileUpload image) {
         String tenant = caller.tenantId();
         if (image == null) {
-            throw RegistryException.invalid("EMPTY_IMAGE", "a multipart part named 'image' is required");
+            throw ServeException.invalid("EMPTY_IMAGE", "a multipart part named 'image' is required");
         }
         try {
             return ScoreView.of(service.score(tenant, id, Files.readAllBytes(image.uploadedFile())));
@@ -144,7 +143,7 @@ public class PromptSetResource {
         return switch (value.strip().toLowerCase(java.util.Locale.ROOT)) {
             case "true" -> true;
             case "false" -> false;
-            default -> throw RegistryException.invalid("INVALID_PARAMETER",
+            default -> throw ServeException.invalid("INVALID_PARAMETER",
                     name + " must be true or false, not '" + LogSafe.of(value, 40) + "'");
         };
     }
@@ -161,7 +160,7 @@ public class PromptSetResource {
             }
             return n;
         } catch (NumberFormatException e) {
-            throw RegistryException.invalid("INVALID_PARAMETER", "pageSize must be a whole number from 0 to "
+            throw ServeException.invalid("INVALID_PARAMETER", "pageSize must be a whole number from 0 to "
                     + PromptSetService.MAX_PAGE_SIZE + ", not '" + LogSafe.of(value, 40) + "'");
         }
     }

@@ -5,7 +5,7 @@ import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.InctrlScores;
 import io.inctrl.serve.model.ModelService;
 import io.inctrl.serve.registry.ModelPort;
-import io.inctrl.serve.registry.RegistryException;
+import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.registry.TemplateService;
 import io.inctrl.serve.text.PromptTemplates;
 import jakarta.inject.Inject;
@@ -61,7 +61,7 @@ public class TemplatePreviewResource {
     /** A vision-only bundle has no text tower: there is nothing to preview (409 instead of a tokenizer failure). */
     private void requireTextEncoder() {
         if (!service.manifest().hasHeads()) {
-            throw new RegistryException(RegistryException.Kind.FAILED_PRECONDITION, "NO_TEXT_ENCODER", "bundle "
+            throw new ServeException(ServeException.Code.FAILED_PRECONDITION, "NO_TEXT_ENCODER", "bundle "
                     + service.bundleId() + " is not InCTRL (" + service.manifest().modeDescription()
                     + "): it has no text encoder, so text-prompt templates have no effect");
         }
@@ -72,7 +72,7 @@ public class TemplatePreviewResource {
     public PreviewView preview(PreviewRequest r) {
         requireTextEncoder();
         if (r == null) {
-            throw RegistryException.invalid("MISSING_BODY",
+            throw ServeException.invalid("MISSING_BODY",
                     "a JSON body {category, normalStates, anomalousStates, templates} is required");
         }
         String category = category(r.category());
@@ -101,7 +101,7 @@ public class TemplatePreviewResource {
             try {
                 r = json.readValue(templatesJson, PreviewRequest.class);
             } catch (IOException e) {
-                throw RegistryException.invalid("MALFORMED_TEMPLATES",
+                throw ServeException.invalid("MALFORMED_TEMPLATES",
                         "part 'templates' must be a JSON object {normalStates, anomalousStates, templates}");
             }
             edited = templateService.validate(r.normalStates(), r.anomalousStates(), r.templates());
@@ -128,19 +128,19 @@ public class TemplatePreviewResource {
     private static String category(String category) {
         String c = category == null ? "" : category.strip();
         if (c.isEmpty() || c.length() > 128) {
-            throw RegistryException.invalid("INVALID_CATEGORY", "category must be 1-128 characters");
+            throw ServeException.invalid("INVALID_CATEGORY", "category must be 1-128 characters");
         }
         return c;
     }
 
     private static byte[] read(FileUpload image) {
         if (image == null) {
-            throw RegistryException.invalid("EMPTY_IMAGE", "a multipart part named 'image' is required");
+            throw ServeException.invalid("EMPTY_IMAGE", "a multipart part named 'image' is required");
         }
         try {
             byte[] b = Files.readAllBytes(image.uploadedFile());
             if (b.length == 0) {
-                throw RegistryException.invalid("EMPTY_IMAGE", "image is empty (0 bytes)");
+                throw ServeException.invalid("EMPTY_IMAGE", "image is empty (0 bytes)");
             }
             return b;
         } catch (IOException e) {

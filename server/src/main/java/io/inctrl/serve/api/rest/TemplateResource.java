@@ -2,9 +2,8 @@ package io.inctrl.serve.api.rest;
 
 import io.inctrl.serve.api.rest.Views.TemplateRequest;
 import io.inctrl.serve.api.rest.Views.TemplateView;
-import io.inctrl.serve.registry.RegistryException;
+import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.registry.TemplateService;
-import io.inctrl.serve.security.CurrentCaller;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
@@ -74,7 +73,7 @@ public class TemplateResource {
 
     private static void require(TemplateRequest r) {
         if (r == null) {
-            throw RegistryException.invalid("MISSING_BODY", "a JSON body {name, normalStates, anomalousStates, templates} is required");
+            throw ServeException.invalid("MISSING_BODY", "a JSON body {name, normalStates, anomalousStates, templates} is required");
         }
     }
 }

@@ -6,8 +6,7 @@ import io.inctrl.serve.api.rest.Views.KeyView;
 import io.inctrl.serve.api.rest.Views.QuotasView;
 import io.inctrl.serve.api.rest.Views.TenantRequest;
 import io.inctrl.serve.api.rest.Views.TenantView;
-import io.inctrl.serve.registry.RegistryException;
-import io.inctrl.serve.security.CurrentCaller;
+import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.security.TenantService;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.DELETE;
@@ -37,7 +36,7 @@ public class TenantAdminResource {
     public Response create(TenantRequest req) {
         caller.requireAdmin();
         if (req == null) {
-            throw RegistryException.invalid("MISSING_BODY", "a JSON body {name, quotas?} is required");
+            throw ServeException.invalid("MISSING_BODY", "a JSON body {name, quotas?} is required");
         }
         var created = tenants.create(req.name(), req.quotas() == null ? null : req.quotas().toQuotas());
         return Response.status(201).entity(new CreatedTenantView(TenantView.of(created.tenant()),
@@ -62,7 +61,7 @@ public class TenantAdminResource {
     public TenantView quotas(@PathParam("id") String id, QuotasView q) {
         caller.requireAdmin();
         if (q == null) {
-            throw RegistryException.invalid("MISSING_BODY", "a JSON body with the quotas is required");
+            throw ServeException.invalid("MISSING_BODY", "a JSON body with the quotas is required");
         }
         return TenantView.of(tenants.updateQuotas(id, q.toQuotas()));
     }

@@ -7,6 +7,9 @@ import com.google.common.util.concurrent.ListenableFuture;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.protobuf.StatusProto;
+import com.google.rpc.ErrorInfo;
+import com.google.rpc.RetryInfo;
 import io.inctrl.serve.api.v1.ScoreRequest;
 import io.inctrl.serve.api.v1.ScoreResponse;
 import io.inctrl.serve.api.v1.ScorerGrpc;
@@ -98,6 +101,18 @@ class BatchingAdmissionTest {
                 Status s = Status.fromThrowable(e.getCause());
                 assertThat(s.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
                 assertThat(s.getDescription()).contains("retry after");
+                // the same hint, machine-readable: google.rpc ErrorInfo + RetryInfo in the status details
+                com.google.rpc.Status details = StatusProto.fromThrowable(e.getCause());
+                assertThat(details).isNotNull();
+                ErrorInfo info = details.getDetailsList().stream().filter(a -> a.is(ErrorInfo.class))
+                        .findFirst().orElseThrow().unpack(ErrorInfo.class);
+                assertThat(info.getReason()).isEqualTo("QUEUE_FULL");
+                assertThat(info.getDomain()).isEqualTo("inctrl.io");
+                RetryInfo retry = details.getDetailsList().stream().filter(a -> a.is(RetryInfo.class))
+                        .findFirst().orElseThrow().unpack(RetryInfo.class);
+                long hintMs = retry.getRetryDelay().getSeconds() * 1000 + retry.getRetryDelay().getNanos() / 1_000_000;
+                assertThat(hintMs).as("RetryInfo delay").isPositive();
+                assertThat(s.getDescription()).contains("retry after " + hintMs + " ms");
                 exhausted++;
             }
         }

@@ -3,7 +3,7 @@ package io.inctrl.serve.api.health;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.inctrl.serve.registry.RegistryException;
+import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.registry.Store;
 import io.inctrl.serve.lifecycle.FatalErrors;
 import java.nio.file.Path;
@@ -40,7 +40,7 @@ class StoreFailureTest {
         DataSource closing = new ClosingDataSource(ds);
         Store broken = new Store(closing, fatal::record);
         assertThatThrownBy(() -> broken.tx(c -> c.createStatement().execute("SELECT 1")))
-                .isInstanceOf(RegistryException.class)
+                .isInstanceOf(ServeException.class)
                 .hasMessageNotContaining("SELECT").hasMessageNotContaining("jdbc");
         assertThat(broken.fatal()).isTrue();
         assertThat(liveness.call().getStatus()).isEqualTo(HealthCheckResponse.Status.DOWN);
@@ -59,8 +59,8 @@ class StoreFailureTest {
                 });
         Store store = new Store(down);
         for (int i = 0; i < 50; i++) {
-            assertThatThrownBy(() -> store.tx(c -> 1)).isInstanceOfSatisfying(RegistryException.class, e -> {
-                assertThat(e.kind()).isEqualTo(RegistryException.Kind.UNAVAILABLE);
+            assertThatThrownBy(() -> store.tx(c -> 1)).isInstanceOfSatisfying(ServeException.class, e -> {
+                assertThat(e.code()).isEqualTo(ServeException.Code.UNAVAILABLE);
                 assertThat(e.getMessage()).doesNotContain("db.internal").doesNotContain("5432");
             });
         }

@@ -1,4 +1,4 @@
-package io.inctrl.serve.security;
+package io.inctrl.serve.api.grpc;
 
 import io.grpc.Context;
 import io.grpc.Contexts;
@@ -6,9 +6,11 @@ import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
-import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.inctrl.serve.api.v1.ScorerGrpc;
-import io.inctrl.serve.registry.RegistryException;
+import io.inctrl.serve.error.ServeException;
+import io.inctrl.serve.security.Authenticator;
+import io.inctrl.serve.security.Caller;
 import io.quarkus.grpc.GlobalInterceptor;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -20,7 +22,7 @@ import java.util.concurrent.RejectedExecutionException;
 
 /**
  * Authenticates every gRPC call from its {@code x-api-key} metadata and puts the caller into
- * {@link TenantContext#CALLER}; otherwise closes the call with UNAUTHENTICATED (or RESOURCE_EXHAUSTED over the
+ * {@link GrpcCaller#current()}; otherwise closes the call with UNAUTHENTICATED (or RESOURCE_EXHAUSTED over the
  * tenant's rate, UNAVAILABLE when the store cannot answer). The lookup may query the registry store, so it runs on
  * a worker thread while the transport's events wait in a {@link DeferredListener}: the event loop never blocks.
  * grpc.health.v1 and reflection need no key. The admin credential manages tenants over REST only: on gRPC it may
@@ -44,7 +46,7 @@ public class ApiKeyInterceptor implements ServerInterceptor, Prioritized {
         if (PublicServices.isPublic(call.getMethodDescriptor().getServiceName())) {
             return next.startCall(call, headers);
         }
-        String key = headers.get(TenantContext.API_KEY);
+        String key = headers.get(GrpcCaller.API_KEY);
         Context context = Context.current();
         DeferredListener<Q> deferred = new DeferredListener<>();
         try {
@@ -52,42 +54,35 @@ public class ApiKeyInterceptor implements ServerInterceptor, Prioritized {
                 Caller caller;
                 try {
                     caller = authenticator.authenticate(key);
-                } catch (RegistryException e) {
+                    if (!ADMIN_METHODS.contains(call.getMethodDescriptor().getFullMethodName())) {
+                        caller.requireTenant();
+                    }
+                } catch (RuntimeException e) {
                     deferred.drop();
-                    call.close(status(e), new Metadata());
+                    close(call, GrpcStatuses.toStatus(e, "authentication"));
                     return;
                 }
-                if (caller.tenantId() == null && !ADMIN_METHODS.contains(call.getMethodDescriptor().getFullMethodName())) {
-                    deferred.drop();
-                    call.close(Status.PERMISSION_DENIED.withDescription(Caller.TENANT_KEY_REQUIRED), new Metadata());
-                    return;
-                }
-                Context authenticated = context.withValue(TenantContext.CALLER, caller);
+                Context authenticated = context.withValue(GrpcCaller.CALLER, caller);
                 ServerCall.Listener<Q> listener;
                 try {
                     listener = Contexts.interceptCall(authenticated, call, headers, next);
                 } catch (RuntimeException e) {
                     deferred.drop();
-                    call.close(Status.INTERNAL.withDescription("call could not be started"), new Metadata());
+                    close(call, GrpcStatuses.toStatus(e, "starting " + call.getMethodDescriptor().getFullMethodName()));
                     return;
                 }
                 deferred.start(listener);
             });
         } catch (RejectedExecutionException e) {
-            call.close(Status.UNAVAILABLE.withDescription("server overloaded: retry later"), new Metadata());
+            close(call, GrpcStatuses.toStatus(new ServeException(ServeException.Code.UNAVAILABLE, "OVERLOADED",
+                    "server overloaded: retry later")));
             return new ServerCall.Listener<>() { };
         }
         return deferred;
     }
 
-    private static Status status(RegistryException e) {
-        Status s = switch (e.kind()) {
-            case RESOURCE_EXHAUSTED -> Status.RESOURCE_EXHAUSTED;
-            case UNAVAILABLE -> Status.UNAVAILABLE;
-            case PERMISSION_DENIED -> Status.PERMISSION_DENIED;
-            default -> Status.UNAUTHENTICATED;
-        };
-        return s.withDescription(e.getMessage());
+    private static void close(ServerCall<?, ?> call, StatusRuntimeException s) {
+        call.close(s.getStatus(), s.getTrailers() == null ? new Metadata() : s.getTrailers());
     }
 
     /** Runs before other interceptors except the drain gate (higher value = earlier in Quarkus). */

@@ -1,7 +1,7 @@
-package io.inctrl.serve.security;
+package io.inctrl.serve.api.rest;
 
-import io.inctrl.serve.api.rest.Problems;
-import io.inctrl.serve.registry.RegistryException;
+import io.inctrl.serve.error.ServeException;
+import io.inctrl.serve.security.Authenticator;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.core.Response;
@@ -26,7 +26,7 @@ public class ApiKeyFilter {
         try {
             currentCaller.set(authenticator.authenticate(request.getHeaderString(HEADER)));
             return null;
-        } catch (RegistryException e) {
+        } catch (ServeException e) {
             return Problems.response(e, request.getUriInfo().getPath());
         }
     }

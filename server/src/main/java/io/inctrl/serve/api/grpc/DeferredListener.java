@@ -1,4 +1,4 @@
-package io.inctrl.serve.security;
+package io.inctrl.serve.api.grpc;
 
 import io.grpc.ServerCall;
 import java.util.ArrayList;

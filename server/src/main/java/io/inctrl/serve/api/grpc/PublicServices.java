@@ -1,4 +1,4 @@
-package io.inctrl.serve.security;
+package io.inctrl.serve.api.grpc;
 
 /** Services that carry no tenant data and work without a key or a drain check (k8s gRPC probes, grpcurl). */
 public final class PublicServices {

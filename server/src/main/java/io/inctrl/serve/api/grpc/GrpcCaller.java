@@ -1,0 +1,30 @@
+package io.inctrl.serve.api.grpc;
+
+import io.grpc.Context;
+import io.grpc.Metadata;
+import io.inctrl.serve.error.ServeException;
+import io.inctrl.serve.security.Caller;
+
+/** gRPC keys: the metadata entry carrying the API key, and the Context entry carrying the authenticated caller. */
+public final class GrpcCaller {
+
+    public static final Metadata.Key<String> API_KEY = Metadata.Key.of("x-api-key", Metadata.ASCII_STRING_MARSHALLER);
+
+    /** Set by {@link ApiKeyInterceptor} for every call that reaches a service. */
+    static final Context.Key<Caller> CALLER = Context.key("inctrl-caller");
+
+    private GrpcCaller() {
+    }
+
+    /**
+     * The caller of the current call; must be read on the thread the call arrived on (the gRPC Context lives there).
+     * Ask it {@link Caller#requireTenant()} for the tenant id.
+     */
+    public static Caller current() {
+        Caller c = CALLER.get();
+        if (c == null) { // only public services skip the interceptor, and they do not ask
+            throw new ServeException(ServeException.Code.UNAUTHENTICATED, "MISSING_API_KEY", "no authenticated caller");
+        }
+        return c;
+    }
+}
