@@ -1,6 +1,7 @@
 package io.inctrl.serve.architecture;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
@@ -32,6 +33,11 @@ class ArchitectureTest {
         noClasses().that().resideOutsideOfPackage("..serve.inference..")
                 .should().callMethod("io.inctrl.serve.model.ModelService", "replicas")
                 .check(classes);
+    }
+
+    @Test
+    void packages_form_no_cycles() {
+        slices().matching("io.inctrl.serve.(**)").should().beFreeOfCycles().check(classes);
     }
 
     @Test
