@@ -4,14 +4,24 @@ import java.time.Instant;
 import java.util.List;
 
 /**
- * One query to score: either inline shots + category, or a registered prompt set id.
+ * One query to score against its prompts.
  *
  * @param deadline when the caller stops waiting; null for none
  */
-public record ScoreCommand(String tenant, String requestId, byte[] image, List<byte[]> shots, String category,
-                           String promptSetId, boolean omitMap, Instant deadline) {
+public record ScoreCommand(String tenant, String requestId, byte[] image, Prompts prompts, Instant deadline) {
 
-    public boolean inline() {
-        return promptSetId == null || promptSetId.isEmpty();
+    /** What the query is compared with: the proto's {@code oneof prompts}. */
+    public sealed interface Prompts permits Inline, Registered {
+    }
+
+    /** Ad-hoc shots and category, encoded for this request only (shots may be empty: refused by validation). */
+    public record Inline(List<byte[]> shots, String category) implements Prompts {
+        public Inline {
+            shots = shots == null ? List.of() : shots;
+        }
+    }
+
+    /** A prompt set of the caller's tenant in the registry. */
+    public record Registered(String promptSetId) implements Prompts {
     }
 }

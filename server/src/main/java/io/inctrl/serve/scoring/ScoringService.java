@@ -86,8 +86,8 @@ public class ScoringService {
         // budgets first, from the headers: nothing is decoded for a request that would be refused
         List<byte[]> all = new ArrayList<>();
         all.add(cmd.image());
-        if (cmd.inline()) {
-            all.addAll(cmd.shots());
+        if (cmd.prompts() instanceof ScoreCommand.Inline inline) {
+            all.addAll(inline.shots());
         }
         long pixels = pixelBudget.check(all, i -> i == 0 ? "image" : "shot " + (i - 1));
         pixelRate.charge(cmd.tenant(), pixels);
@@ -97,16 +97,16 @@ public class ScoringService {
 
         List<CompletableFuture<ModelOutput>> queued = new java.util.concurrent.CopyOnWriteArrayList<>();
         CompletableFuture<Prompts> prompts;
-        if (cmd.inline()) {
-            List<float[]> shotPixels = new ArrayList<>(cmd.shots().size());
-            for (int i = 0; i < cmd.shots().size(); i++) {
-                ImagePipeline.Prepared shot = images.prepare(cmd.shots().get(i), "shot " + i);
+        if (cmd.prompts() instanceof ScoreCommand.Inline inline) {
+            List<float[]> shotPixels = new ArrayList<>(inline.shots().size());
+            for (int i = 0; i < inline.shots().size(); i++) {
+                ImagePipeline.Prepared shot = images.prepare(inline.shots().get(i), "shot " + i);
                 decode += shot.decodeNanos();
                 preprocess += shot.preprocessNanos();
                 shotPixels.add(shot.pixels());
             }
             checkDeadline(cmd.deadline());
-            TextPrior prior = model.textPrior(PromptTemplates.defaults(), cmd.category());
+            TextPrior prior = model.textPrior(PromptTemplates.defaults(), inline.category());
             List<CompletableFuture<ModelOutput>> shots = new ArrayList<>();
             for (float[] p : shotPixels) {
                 shots.add(inference.submit(cmd.tenant(), ModelJob.encode(p), cmd.deadline()));
@@ -116,7 +116,8 @@ public class ScoringService {
                     new Prompts(EncodedImages.concat(shots.stream().map(f -> f.join().encoded()).toList()).pool(),
                             prior, Optional.empty()));
         } else {
-            PromptSource.Resolved resolved = promptSource.resolve(cmd.tenant(), cmd.promptSetId());
+            String id = ((ScoreCommand.Registered) cmd.prompts()).promptSetId();
+            PromptSource.Resolved resolved = promptSource.resolve(cmd.tenant(), id);
             prompts = CompletableFuture.completedFuture(
                     new Prompts(resolved.features(), resolved.prior(), resolved.threshold()));
         }
@@ -170,31 +171,35 @@ public class ScoringService {
         if (cmd.image() == null || cmd.image().length == 0) {
             throw ServeException.invalid("EMPTY_IMAGE", "image is empty: send the encoded PNG/JPEG/BMP/TIFF bytes");
         }
-        if (cmd.inline()) {
-            if (cmd.shots() == null || cmd.shots().isEmpty()) {
-                throw ServeException.invalid("NO_PROMPTS", "no prompts: send inline shots (K >= 1) with a category, or a prompt_set_id");
-            }
-            if (cmd.shots().size() > limits.maxShots()) {
-                throw ServeException.invalid("TOO_MANY_SHOTS", cmd.shots().size() + " shots exceed the limit of " + limits.maxShots());
-            }
-            // before any sentence is built from it: 242 sentences of a 1 MiB category would take 250 MB
-            if (cmd.category() != null && cmd.category().length() > limits.maxCategoryLength()) {
-                throw ServeException.invalid("CATEGORY_TOO_LONG", "category is " + cmd.category().length() + " characters, more than the "
-                        + "limit of " + limits.maxCategoryLength() + " (inctrl.limits.max-category-length)");
-            }
-            if (!model.manifest().hasHeads()) {
-                return; // vision-only bundle: the category is accepted and ignored
-            }
-            if (cmd.category() == null || cmd.category().isBlank()) {
-                throw ServeException.invalid("MISSING_CATEGORY", "inline prompts need a category name (used by the text prior)");
-            }
-            String longest = longestSentence(cmd.category());
-            int tokens = model.tokenCount(longest);
-            if (tokens > model.manifest().text().contextLength()) {
-                throw ServeException.invalid("CATEGORY_TOO_LONG", "category '" + cmd.category() + "' is too long: the prompt '" + longest
-                        + "' needs " + tokens + " tokens, more than the text encoder's "
-                        + model.manifest().text().contextLength());
-            }
+        if (cmd.prompts() instanceof ScoreCommand.Inline inline) {
+            validateInline(inline, limits);
+        }
+    }
+
+    private void validateInline(ScoreCommand.Inline cmd, InctrlConfig.Limits limits) {
+        if (cmd.shots().isEmpty()) {
+            throw ServeException.invalid("NO_PROMPTS", "no prompts: send inline shots (K >= 1) with a category, or a prompt_set_id");
+        }
+        if (cmd.shots().size() > limits.maxShots()) {
+            throw ServeException.invalid("TOO_MANY_SHOTS", cmd.shots().size() + " shots exceed the limit of " + limits.maxShots());
+        }
+        // before any sentence is built from it: 242 sentences of a 1 MiB category would take 250 MB
+        if (cmd.category() != null && cmd.category().length() > limits.maxCategoryLength()) {
+            throw ServeException.invalid("CATEGORY_TOO_LONG", "category is " + cmd.category().length() + " characters, more than the "
+                    + "limit of " + limits.maxCategoryLength() + " (inctrl.limits.max-category-length)");
+        }
+        if (!model.manifest().hasHeads()) {
+            return; // vision-only bundle: the category is accepted and ignored
+        }
+        if (cmd.category() == null || cmd.category().isBlank()) {
+            throw ServeException.invalid("MISSING_CATEGORY", "inline prompts need a category name (used by the text prior)");
+        }
+        String longest = longestSentence(cmd.category());
+        int tokens = model.tokenCount(longest);
+        if (tokens > model.manifest().text().contextLength()) {
+            throw ServeException.invalid("CATEGORY_TOO_LONG", "category '" + cmd.category() + "' is too long: the prompt '" + longest
+                    + "' needs " + tokens + " tokens, more than the text encoder's "
+                    + model.manifest().text().contextLength());
         }
     }
 

@@ -18,14 +18,16 @@ final class ScoreMessages {
     }
 
     static ScoreCommand command(ScoreRequest r, String tenant, Context context) {
-        List<byte[]> shots = r.hasInline() ? r.getInline().getShotsList().stream().map(b -> b.toByteArray()).toList() : null;
-        String category = r.hasInline() ? r.getInline().getCategory() : null;
+        // a request that sets neither prompts field is an empty inline one: validation names what is missing
+        ScoreCommand.Prompts prompts = !r.getPromptSetId().isEmpty()
+                ? new ScoreCommand.Registered(r.getPromptSetId())
+                : new ScoreCommand.Inline(r.getInline().getShotsList().stream().map(b -> b.toByteArray()).toList(),
+                        r.hasInline() ? r.getInline().getCategory() : null);
         Instant deadline = null;
         if (context != null && context.getDeadline() != null) {
             deadline = Instant.now().plusNanos(context.getDeadline().timeRemaining(TimeUnit.NANOSECONDS));
         }
-        return new ScoreCommand(tenant, r.getRequestId(), r.getImage().toByteArray(), shots, category,
-                r.getPromptSetId(), r.getOmitMap(), deadline);
+        return new ScoreCommand(tenant, r.getRequestId(), r.getImage().toByteArray(), prompts, deadline);
     }
 
     static ScoreResponse response(ScoreResult res, boolean omitMap) {
