@@ -11,6 +11,7 @@ final class Batch<I, O> {
     int attempt;
     /** The worker whose failure parked this batch for retry; the retry must run elsewhere. */
     DeviceWorker<I, O> failedOn;
+
     Throwable failure;
 
     Batch(List<Job<I, O>> jobs) {

@@ -42,6 +42,7 @@ final class BatchAggregator<I, O> {
     private final Map<String, TenantQueue<I, O>> byTenant = new HashMap<>();
     /** Tenants with queued jobs in round-robin order; the head gives the next job. */
     private final ArrayDeque<TenantQueue<I, O>> ring = new ArrayDeque<>();
+
     private final ArrayDeque<Batch<I, O>> retries = new ArrayDeque<>();
     private int queued;
     private int runningBatches;
@@ -72,16 +73,19 @@ final class BatchAggregator<I, O> {
                 throw new WorkerUnavailableException("no worker is left to run this job", null);
             }
             if (queued >= policy.maxQueueSize()) {
-                throw new QueueFullException("queue full: " + queued + " jobs queued (maxQueueSize "
-                        + policy.maxQueueSize() + ")", retryAfter(queued));
+                throw new QueueFullException(
+                        "queue full: " + queued + " jobs queued (maxQueueSize " + policy.maxQueueSize() + ")",
+                        retryAfter(queued));
             }
             TenantQueue<I, O> tq = byTenant.get(job.tenant);
             int tenantDepth = tq == null ? 0 : tq.jobs.size();
             if (tenantDepth >= policy.maxQueuedPerTenant()) {
                 // round-robin serves this tenant once per active tenant, so its wait scales with both
                 int ahead = (int) Math.min(queued, (long) tenantDepth * Math.max(1, ring.size()));
-                throw new QueueFullException("tenant '" + job.tenant + "' has " + tenantDepth
-                        + " jobs queued (maxQueuedPerTenant " + policy.maxQueuedPerTenant() + ")", retryAfter(ahead));
+                throw new QueueFullException(
+                        "tenant '" + job.tenant + "' has " + tenantDepth + " jobs queued (maxQueuedPerTenant "
+                                + policy.maxQueuedPerTenant() + ")",
+                        retryAfter(ahead));
             }
             if (tq == null) {
                 tq = new TenantQueue<>(job.tenant);
@@ -218,8 +222,8 @@ final class BatchAggregator<I, O> {
         return taken;
     }
 
-    private Batch<I, O> takeRetry(DeviceWorker<I, O> worker, long now, List<Job<I, O>> expired,
-            List<Batch<I, O>> unretryable) {
+    private Batch<I, O> takeRetry(
+            DeviceWorker<I, O> worker, long now, List<Job<I, O>> expired, List<Batch<I, O>> unretryable) {
         for (Iterator<Batch<I, O>> it = retries.iterator(); it.hasNext(); ) {
             Batch<I, O> batch = it.next();
             batch.jobs.removeIf(job -> {
@@ -273,8 +277,9 @@ final class BatchAggregator<I, O> {
             Duration waited = Duration.ofNanos(now - job.enqueuedNanos);
             if (job.settle()) { // metrics first, so a caller woken by the future sees them
                 listener.onExpired(job.tenant, waited);
-                job.future.completeExceptionally(new DeadlineExceededException("deadline passed after "
-                        + waited.toMillis() + " ms in queue (tenant '" + job.tenant + "'); job dropped before compute"));
+                job.future.completeExceptionally(
+                        new DeadlineExceededException("deadline passed after " + waited.toMillis()
+                                + " ms in queue (tenant '" + job.tenant + "'); job dropped before compute"));
             }
         }
     }

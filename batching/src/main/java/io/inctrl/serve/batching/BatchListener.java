@@ -15,36 +15,28 @@ public interface BatchListener {
     }
 
     /** A job was accepted; {@code queueDepth} counts jobs waiting after it was added. */
-    default void onQueued(String tenant, int queueDepth) {
-    }
+    default void onQueued(String tenant, int queueDepth) {}
 
     /** A job left the queue for a batch, after waiting {@code queueTime}. */
-    default void onDequeued(String tenant, Duration queueTime) {
-    }
+    default void onDequeued(String tenant, Duration queueTime) {}
 
     /** A batch of {@code batchSize} jobs ran on {@code device} for {@code busyTime} and succeeded. */
-    default void onBatchCompleted(String device, int batchSize, Duration busyTime) {
-    }
+    default void onBatchCompleted(String device, int batchSize, Duration busyTime) {}
 
     /** A batch ran on {@code device} for {@code busyTime} and failed with {@code cause}. */
-    default void onBatchFailed(String device, int batchSize, Duration busyTime, Throwable cause) {
-    }
+    default void onBatchFailed(String device, int batchSize, Duration busyTime, Throwable cause) {}
 
     /** A job was refused at submit because a queue bound was reached. */
-    default void onRejected(String tenant, QueueFullException rejection) {
-    }
+    default void onRejected(String tenant, QueueFullException rejection) {}
 
     /** A job's deadline passed while it waited; it was dropped without being computed. */
-    default void onExpired(String tenant, Duration queueTime) {
-    }
+    default void onExpired(String tenant, Duration queueTime) {}
 
     /** The caller cancelled (or completed) the job's future before the batcher did. */
-    default void onCancelled(String tenant) {
-    }
+    default void onCancelled(String tenant) {}
 
     /** A worker moved from one state to another. */
-    default void onWorkerStateChanged(String device, WorkerState from, WorkerState to) {
-    }
+    default void onWorkerStateChanged(String device, WorkerState from, WorkerState to) {}
 }
 
 /** Shared no-op instance (enum singleton). */

@@ -41,8 +41,8 @@ public record BatchPolicy(
             throw new IllegalArgumentException("maxQueueSize must be >= 1, was " + maxQueueSize);
         }
         if (maxQueuedPerTenant < 1 || maxQueuedPerTenant > maxQueueSize) {
-            throw new IllegalArgumentException("maxQueuedPerTenant must be in [1, maxQueueSize=" + maxQueueSize
-                    + "], was " + maxQueuedPerTenant);
+            throw new IllegalArgumentException(
+                    "maxQueuedPerTenant must be in [1, maxQueueSize=" + maxQueueSize + "], was " + maxQueuedPerTenant);
         }
     }
 

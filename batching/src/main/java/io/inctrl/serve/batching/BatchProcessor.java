@@ -21,6 +21,5 @@ public interface BatchProcessor<I, O> extends AutoCloseable {
 
     /** Releases device resources; called before the worker rebuilds its processor and at shutdown. */
     @Override
-    default void close() throws Exception {
-    }
+    default void close() throws Exception {}
 }

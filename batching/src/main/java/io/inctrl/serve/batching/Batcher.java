@@ -13,7 +13,6 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -111,8 +110,8 @@ public final class Batcher<I, O> implements AutoCloseable {
         inFlight.incrementAndGet(); // settle() takes it back, whichever way the job ends
         if (deadlineNanos != null && timeLeft <= 0) {
             listener.onExpired(tenant, Duration.ZERO);
-            job.fail(new DeadlineExceededException("deadline " + deadline + " had passed at submit (tenant '"
-                    + tenant + "')"));
+            job.fail(new DeadlineExceededException(
+                    "deadline " + deadline + " had passed at submit (tenant '" + tenant + "')"));
             return future;
         }
         int depth;

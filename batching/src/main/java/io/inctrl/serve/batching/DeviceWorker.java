@@ -4,7 +4,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,9 +69,11 @@ final class DeviceWorker<I, O> implements Runnable {
             inHand = null;
             aggregator.workerExited(batch != null);
             if (batch != null) {
-                batch.failAll(aggregator.isAbandoned()
-                        ? new BatcherClosedException("batcher closed while the batch was running")
-                        : new WorkerUnavailableException("worker " + spec.device() + " stopped while running the batch", null));
+                batch.failAll(
+                        aggregator.isAbandoned()
+                                ? new BatcherClosedException("batcher closed while the batch was running")
+                                : new WorkerUnavailableException(
+                                        "worker " + spec.device() + " stopped while running the batch", null));
             }
             closeProcessor();
             setState(WorkerState.STOPPED);
@@ -92,8 +93,11 @@ final class DeviceWorker<I, O> implements Runnable {
                 setState(WorkerState.READY);
                 return true;
             } catch (RuntimeException | LinkageError e) {
-                LOG.warn("worker {}: building the processor failed; retrying in {} ms", spec.device(),
-                        TimeUnit.NANOSECONDS.toMillis(backoff), e);
+                LOG.warn(
+                        "worker {}: building the processor failed; retrying in {} ms",
+                        spec.device(),
+                        TimeUnit.NANOSECONDS.toMillis(backoff),
+                        e);
             }
             if (aggregator.awaitClose(backoff)) {
                 return false; // closing: other workers (or shutdown) account for the queued jobs
@@ -167,10 +171,15 @@ final class DeviceWorker<I, O> implements Runnable {
         if (parked) {
             LOG.warn("worker {}: batch of {} failed; retrying it on another worker", spec.device(), size, failure);
         } else {
-            LOG.warn("worker {}: batch of {} failed{}", spec.device(), size,
-                    batch.attempt > 0 ? " on its retry" : "", failure);
-            batch.failAll(new WorkerUnavailableException("batch of " + size + " failed on " + spec.device()
-                    + (batch.attempt > 0 ? " (after a retry)" : ""), failure));
+            LOG.warn(
+                    "worker {}: batch of {} failed{}",
+                    spec.device(),
+                    size,
+                    batch.attempt > 0 ? " on its retry" : "",
+                    failure);
+            batch.failAll(new WorkerUnavailableException(
+                    "batch of " + size + " failed on " + spec.device() + (batch.attempt > 0 ? " (after a retry)" : ""),
+                    failure));
         }
         // the processor may be in a bad state (device reset, OOM): drop it and build a fresh one
         setState(WorkerState.RECOVERING);

@@ -9,7 +9,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class Job<I, O> {
 
     /** Where the job is; guarded by the aggregator's lock. */
-    enum State { QUEUED, TAKEN, REMOVED }
+    enum State {
+        QUEUED,
+        TAKEN,
+        REMOVED
+    }
 
     final String tenant;
     final I input;
@@ -25,7 +29,12 @@ final class Job<I, O> {
     long dequeuedNanos;
     volatile ScheduledFuture<?> expiryTimer;
 
-    Job(String tenant, I input, CompletableFuture<O> future, long enqueuedNanos, Long deadlineNanos,
+    Job(
+            String tenant,
+            I input,
+            CompletableFuture<O> future,
+            long enqueuedNanos,
+            Long deadlineNanos,
             AtomicInteger inFlight) {
         this.tenant = tenant;
         this.input = input;

@@ -2,7 +2,6 @@ package io.inctrl.serve.batching;
 
 import java.time.Duration;
 import java.util.Objects;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
 import java.util.List;
-
 import org.junit.jupiter.api.Test;
 
 class BatchPolicyTest {
@@ -23,17 +22,23 @@ class BatchPolicyTest {
     @Test
     void invalidValues_areRefusedWithTheFieldName() {
         assertThatThrownBy(() -> new BatchPolicy(0, D, List.of(), 100, 10))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxBatchSize");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("maxBatchSize");
         assertThatThrownBy(() -> new BatchPolicy(8, Duration.ofMillis(-1), List.of(), 100, 10))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxQueueDelay");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("maxQueueDelay");
         assertThatThrownBy(() -> new BatchPolicy(8, null, List.of(), 100, 10))
-                .isInstanceOf(NullPointerException.class).hasMessageContaining("maxQueueDelay");
+                .isInstanceOf(NullPointerException.class)
+                .hasMessageContaining("maxQueueDelay");
         assertThatThrownBy(() -> new BatchPolicy(8, D, List.of(9), 100, 10))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("preferred batch size");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("preferred batch size");
         assertThatThrownBy(() -> new BatchPolicy(8, D, List.of(), 0, 1))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxQueueSize");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("maxQueueSize");
         assertThatThrownBy(() -> new BatchPolicy(8, D, List.of(), 100, 101))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxQueuedPerTenant");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("maxQueuedPerTenant");
     }
 
     @Test

@@ -17,7 +17,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicIntegerArray;
-
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -60,7 +59,8 @@ class BatcherStressTest {
                     for (int j = 0; j < JOBS_PER_THREAD; j++) {
                         int id = thread * JOBS_PER_THREAD + j;
                         String tenant = "tenant" + random.nextInt(5);
-                        Instant deadline = random.nextInt(10) == 0 ? Instant.now().plusNanos(random.nextInt(3_000_000)) : null;
+                        Instant deadline =
+                                random.nextInt(10) == 0 ? Instant.now().plusNanos(random.nextInt(3_000_000)) : null;
                         CompletableFuture<String> f = batcher.submit(tenant, id, deadline);
                         f.whenComplete((r, e) -> {
                             completions.incrementAndGet(id);
@@ -80,7 +80,9 @@ class BatcherStressTest {
             }
             submitters.shutdown();
             // counted in the callbacks themselves: allOf could wake us before the last callbacks ran
-            assertThat(allCompleted.await(30, SECONDS)).as("every future completed").isTrue();
+            assertThat(allCompleted.await(30, SECONDS))
+                    .as("every future completed")
+                    .isTrue();
 
             int ok = 0;
             int failed = 0;
@@ -94,8 +96,11 @@ class BatcherStressTest {
                 } catch (CancellationException e) {
                     failed++;
                 } catch (CompletionException e) {
-                    assertThat(e.getCause()).isInstanceOfAny(QueueFullException.class,
-                            DeadlineExceededException.class, WorkerUnavailableException.class);
+                    assertThat(e.getCause())
+                            .isInstanceOfAny(
+                                    QueueFullException.class,
+                                    DeadlineExceededException.class,
+                                    WorkerUnavailableException.class);
                     failed++;
                 }
             }

@@ -17,7 +17,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.IntStream;
-
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -109,8 +108,8 @@ class BatcherTest {
     void batchCutting_neverExceedsMaxBatchSize() throws Exception {
         FakeProcessor.Log log = new FakeProcessor.Log();
         Gate gate = new Gate();
-        try (Batcher<Integer, String> batcher = new Batcher<>(policy(4, Duration.ofMillis(5), List.of()),
-                List.of(FakeProcessor.worker("cpu0", log, gate)))) {
+        try (Batcher<Integer, String> batcher = new Batcher<>(
+                policy(4, Duration.ofMillis(5), List.of()), List.of(FakeProcessor.worker("cpu0", log, gate)))) {
             List<CompletableFuture<String>> futures = new ArrayList<>();
             futures.add(batcher.submit("t", 0));
             await(gate.started, "first batch started");
@@ -127,8 +126,8 @@ class BatcherTest {
     @Test
     void batchCutting_holdsPartialBatchWhileDelayRuns_sendsAtOnceWhenFull() throws Exception {
         FakeProcessor.Log log = new FakeProcessor.Log();
-        try (Batcher<Integer, String> batcher = new Batcher<>(policy(4, FOREVER, List.of()),
-                List.of(FakeProcessor.worker("cpu0", log, FakeProcessor.NONE)))) {
+        try (Batcher<Integer, String> batcher = new Batcher<>(
+                policy(4, FOREVER, List.of()), List.of(FakeProcessor.worker("cpu0", log, FakeProcessor.NONE)))) {
             List<CompletableFuture<String>> futures = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
                 futures.add(batcher.submit("t", i));
@@ -144,8 +143,10 @@ class BatcherTest {
         FakeProcessor.Log log = new FakeProcessor.Log();
         CountingListener listener = new CountingListener();
         Duration delay = Duration.ofMillis(50);
-        try (Batcher<Integer, String> batcher = new Batcher<>(policy(8, delay, List.of()),
-                List.of(FakeProcessor.worker("cpu0", log, FakeProcessor.NONE)), listener)) {
+        try (Batcher<Integer, String> batcher = new Batcher<>(
+                policy(8, delay, List.of()),
+                List.of(FakeProcessor.worker("cpu0", log, FakeProcessor.NONE)),
+                listener)) {
             List<CompletableFuture<String>> futures = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
                 futures.add(batcher.submit("t", i));
@@ -162,8 +163,8 @@ class BatcherTest {
     void batchCutting_cutsAtLargestPreferredSizeWhileDelayRuns() throws Exception {
         FakeProcessor.Log log = new FakeProcessor.Log();
         Gate gate = new Gate();
-        try (Batcher<Integer, String> batcher = new Batcher<>(policy(8, FOREVER, List.of(4, 2)),
-                List.of(FakeProcessor.worker("cpu0", log, gate)))) {
+        try (Batcher<Integer, String> batcher =
+                new Batcher<>(policy(8, FOREVER, List.of(4, 2)), List.of(FakeProcessor.worker("cpu0", log, gate)))) {
             List<CompletableFuture<String>> futures = new ArrayList<>();
             futures.add(batcher.submit("t", 0));
             futures.add(batcher.submit("t", 1)); // 2 is preferred: sent at once, then held by the gate
@@ -185,8 +186,10 @@ class BatcherTest {
         FakeProcessor.Log log = new FakeProcessor.Log();
         CountingListener listener = new CountingListener();
         Gate gate = new Gate();
-        try (Batcher<Integer, String> batcher = new Batcher<>(new BatchPolicy(1, Duration.ZERO, List.of(), 3, 3),
-                List.of(FakeProcessor.worker("cpu0", log, gate)), listener)) {
+        try (Batcher<Integer, String> batcher = new Batcher<>(
+                new BatchPolicy(1, Duration.ZERO, List.of(), 3, 3),
+                List.of(FakeProcessor.worker("cpu0", log, gate)),
+                listener)) {
             List<CompletableFuture<String>> accepted = new ArrayList<>();
             accepted.add(batcher.submit("a", 0));
             await(gate.started, "first batch started");
@@ -213,7 +216,8 @@ class BatcherTest {
     void submit_whenTenantBoundReached_refusesThatTenantOnly() throws Exception {
         FakeProcessor.Log log = new FakeProcessor.Log();
         Gate gate = new Gate();
-        try (Batcher<Integer, String> batcher = new Batcher<>(new BatchPolicy(1, Duration.ZERO, List.of(), 10, 2),
+        try (Batcher<Integer, String> batcher = new Batcher<>(
+                new BatchPolicy(1, Duration.ZERO, List.of(), 10, 2),
                 List.of(FakeProcessor.worker("cpu0", log, gate)))) {
             CompletableFuture<String> first = batcher.submit("a", 0);
             await(gate.started, "first batch started");
@@ -222,8 +226,10 @@ class BatcherTest {
             CompletableFuture<String> a3 = batcher.submit("a", 3);
             CompletableFuture<String> b4 = batcher.submit("b", 4);
 
-            assertThat(failureOf(a3)).isInstanceOf(QueueFullException.class)
-                    .hasMessageContaining("tenant 'a'").hasMessageContaining("maxQueuedPerTenant 2");
+            assertThat(failureOf(a3))
+                    .isInstanceOf(QueueFullException.class)
+                    .hasMessageContaining("tenant 'a'")
+                    .hasMessageContaining("maxQueuedPerTenant 2");
             assertThat(b4).isNotDone();
             gate.release.countDown();
             assertResults(List.of(first, a1, a2, b4), List.of(0, 1, 2, 4));
@@ -235,13 +241,16 @@ class BatcherTest {
         FakeProcessor.Log log = new FakeProcessor.Log();
         CountingListener listener = new CountingListener();
         Gate gate = new Gate();
-        try (Batcher<Integer, String> batcher = new Batcher<>(policy(8, Duration.ZERO, List.of()),
-                List.of(FakeProcessor.worker("cpu0", log, gate)), listener)) {
+        try (Batcher<Integer, String> batcher = new Batcher<>(
+                policy(8, Duration.ZERO, List.of()), List.of(FakeProcessor.worker("cpu0", log, gate)), listener)) {
             CompletableFuture<String> blocker = batcher.submit("t", 0);
             await(gate.started, "first batch started");
-            CompletableFuture<String> late = batcher.submit("t", 1, Instant.now().plusMillis(100));
-            CompletableFuture<String> onTime = batcher.submit("t", 2, Instant.now().plusSeconds(60));
-            CompletableFuture<String> alreadyLate = batcher.submit("t", 3, Instant.now().minusMillis(1));
+            CompletableFuture<String> late =
+                    batcher.submit("t", 1, Instant.now().plusMillis(100));
+            CompletableFuture<String> onTime =
+                    batcher.submit("t", 2, Instant.now().plusSeconds(60));
+            CompletableFuture<String> alreadyLate =
+                    batcher.submit("t", 3, Instant.now().minusMillis(1));
 
             // fails while the only worker is still blocked: dropped from the queue, not at compute time
             assertThat(failureOf(late)).isInstanceOf(DeadlineExceededException.class);
@@ -261,8 +270,8 @@ class BatcherTest {
         FakeProcessor.Log log = new FakeProcessor.Log();
         CountingListener listener = new CountingListener();
         Gate gate = new Gate();
-        try (Batcher<Integer, String> batcher = new Batcher<>(policy(8, Duration.ZERO, List.of()),
-                List.of(FakeProcessor.worker("cpu0", log, gate)), listener)) {
+        try (Batcher<Integer, String> batcher = new Batcher<>(
+                policy(8, Duration.ZERO, List.of()), List.of(FakeProcessor.worker("cpu0", log, gate)), listener)) {
             CompletableFuture<String> blocker = batcher.submit("t", 0);
             await(gate.started, "first batch started");
             List<CompletableFuture<String>> queued = new ArrayList<>();
@@ -289,7 +298,8 @@ class BatcherTest {
         FakeProcessor.Log log = new FakeProcessor.Log();
         Gate gate = new Gate();
         List<String> completionOrder = Collections.synchronizedList(new ArrayList<>());
-        try (Batcher<Integer, String> batcher = new Batcher<>(new BatchPolicy(8, Duration.ofMillis(1), List.of(), 1000, 600),
+        try (Batcher<Integer, String> batcher = new Batcher<>(
+                new BatchPolicy(8, Duration.ofMillis(1), List.of(), 1000, 600),
                 List.of(FakeProcessor.worker("cpu0", log, gate)))) {
             List<CompletableFuture<String>> all = new ArrayList<>();
             CompletableFuture<String> firstA = batcher.submit("A", 0);
@@ -315,7 +325,8 @@ class BatcherTest {
             // FIFO would finish B after ~500 of A's jobs; round-robin finishes it within the next two batches
             assertThat(lastB).as("position of B's last completion").isLessThan(30);
             assertThat(order.subList(0, lastB + 1).stream().filter("A"::equals).count())
-                    .as("A jobs completed before B's last").isLessThan(30);
+                    .as("A jobs completed before B's last")
+                    .isLessThan(30);
         }
     }
 
@@ -335,17 +346,21 @@ class BatcherTest {
                 }
             }
         };
-        List<WorkerSpec<Integer, String>> specs = List.of(FakeProcessor.worker("cpu0", log, overlap),
-                FakeProcessor.worker("cpu1", log, overlap), FakeProcessor.worker("gpu0", log, overlap));
-        try (Batcher<Integer, String> batcher = new Batcher<>(policy(8, Duration.ofMillis(1), List.of()), specs, listener)) {
+        List<WorkerSpec<Integer, String>> specs = List.of(
+                FakeProcessor.worker("cpu0", log, overlap),
+                FakeProcessor.worker("cpu1", log, overlap),
+                FakeProcessor.worker("gpu0", log, overlap));
+        try (Batcher<Integer, String> batcher =
+                new Batcher<>(policy(8, Duration.ofMillis(1), List.of()), specs, listener)) {
             List<CompletableFuture<String>> futures = new ArrayList<>();
             for (int i = 0; i < 200; i++) {
                 futures.add(batcher.submit("t" + (i % 4), i));
             }
             assertResults(futures, range(0, 200));
             assertThat(overlapTimedOut).as("some device never took a batch").isFalse();
-            assertThat(log.snapshot()).extracting(FakeProcessor.Seen::thread).containsOnly(
-                    "batcher-cpu0", "batcher-cpu1", "batcher-gpu0");
+            assertThat(log.snapshot())
+                    .extracting(FakeProcessor.Seen::thread)
+                    .containsOnly("batcher-cpu0", "batcher-cpu1", "batcher-gpu0");
             assertThat(listener.busyDevices).contains("cpu0", "cpu1", "gpu0");
             assertThat(log.inputs()).containsExactlyInAnyOrderElementsOf(range(0, 200)); // each computed once
         }
@@ -370,14 +385,15 @@ class BatcherTest {
             }
         };
         WorkerSpec<Integer, String> gpu0 = new WorkerSpec<>("gpu0", () -> {
-            BatchProcessor<Integer, String> p = FakeProcessor.factory("gpu0", log, broken, Duration.ZERO).get();
+            BatchProcessor<Integer, String> p =
+                    FakeProcessor.factory("gpu0", log, broken, Duration.ZERO).get();
             if (log.builds("gpu0") == 2) {
                 gpu0Rebuilt.countDown();
             }
             return p;
         });
-        try (Batcher<Integer, String> batcher = new Batcher<>(policy(8, Duration.ZERO, List.of()),
-                List.of(gpu0, FakeProcessor.worker("gpu1", log, healthy)))) {
+        try (Batcher<Integer, String> batcher = new Batcher<>(
+                policy(8, Duration.ZERO, List.of()), List.of(gpu0, FakeProcessor.worker("gpu1", log, healthy)))) {
             CompletableFuture<String> a = batcher.submit("t", 1);
             await(anyStarted, "a batch started");
             CompletableFuture<String> b = batcher.submit("t", 2);
@@ -387,8 +403,10 @@ class BatcherTest {
             List<FakeProcessor.Seen> seen = log.snapshot();
             assertThat(seen).anySatisfy(s -> assertThat(s.device()).isEqualTo("gpu0"));
             // every input gpu0 failed was computed again on gpu1
-            List<Integer> onGpu1 = seen.stream().filter(s -> s.device().equals("gpu1"))
-                    .flatMap(s -> s.inputs().stream()).toList();
+            List<Integer> onGpu1 = seen.stream()
+                    .filter(s -> s.device().equals("gpu1"))
+                    .flatMap(s -> s.inputs().stream())
+                    .toList();
             assertThat(onGpu1).containsExactlyInAnyOrder(1, 2);
         }
     }
@@ -401,8 +419,8 @@ class BatcherTest {
                 throw new IOException("device reset");
             }
         };
-        try (Batcher<Integer, String> batcher = new Batcher<>(policy(8, Duration.ZERO, List.of()),
-                List.of(FakeProcessor.worker("gpu0", log, firstBuildBroken)))) {
+        try (Batcher<Integer, String> batcher = new Batcher<>(
+                policy(8, Duration.ZERO, List.of()), List.of(FakeProcessor.worker("gpu0", log, firstBuildBroken)))) {
             Throwable cause = failureOf(batcher.submit("t", 1));
             assertThat(cause).isInstanceOf(WorkerUnavailableException.class).hasMessageContaining("gpu0");
             assertThat(cause.getCause()).isInstanceOf(IOException.class).hasMessage("device reset");
@@ -419,10 +437,11 @@ class BatcherTest {
             calls.incrementAndGet();
             return batch.stream().map(FakeProcessor::expected).toList().subList(0, batch.size() - 1);
         };
-        try (Batcher<Integer, String> batcher = new Batcher<>(policy(8, Duration.ZERO, List.of()),
-                List.of(new WorkerSpec<>("cpu0", () -> dropsLast)))) {
+        try (Batcher<Integer, String> batcher = new Batcher<>(
+                policy(8, Duration.ZERO, List.of()), List.of(new WorkerSpec<>("cpu0", () -> dropsLast)))) {
             Throwable cause = failureOf(batcher.submit("t", 1));
-            assertThat(cause).isInstanceOf(IllegalStateException.class)
+            assertThat(cause)
+                    .isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("returned 0 outputs for a batch of 1");
             assertThat(calls).hasValue(1); // not retried: a processor bug fails the same way everywhere
         }
@@ -431,8 +450,8 @@ class BatcherTest {
     @Test
     void close_drainsQueuedWork_thenRefusesSubmits() throws Exception {
         FakeProcessor.Log log = new FakeProcessor.Log();
-        Batcher<Integer, String> batcher = new Batcher<>(policy(8, FOREVER, List.of()),
-                List.of(FakeProcessor.worker("cpu0", log, FakeProcessor.NONE)));
+        Batcher<Integer, String> batcher = new Batcher<>(
+                policy(8, FOREVER, List.of()), List.of(FakeProcessor.worker("cpu0", log, FakeProcessor.NONE)));
         List<CompletableFuture<String>> futures = new ArrayList<>();
         for (int i = 0; i < 5; i++) {
             futures.add(batcher.submit("t" + i % 2, i)); // held: the batch is not full and the delay is long
@@ -453,8 +472,8 @@ class BatcherTest {
     void shutdownWithoutDrain_failsQueuedAndRunningWork_noFutureLeftPending() throws Exception {
         FakeProcessor.Log log = new FakeProcessor.Log();
         Gate gate = new Gate();
-        Batcher<Integer, String> batcher = new Batcher<>(policy(2, Duration.ZERO, List.of()),
-                List.of(FakeProcessor.worker("cpu0", log, gate)));
+        Batcher<Integer, String> batcher =
+                new Batcher<>(policy(2, Duration.ZERO, List.of()), List.of(FakeProcessor.worker("cpu0", log, gate)));
         List<CompletableFuture<String>> futures = new ArrayList<>();
         futures.add(batcher.submit("t", 0));
         await(gate.started, "first batch started");
@@ -487,8 +506,10 @@ class BatcherTest {
             }
         };
         FakeProcessor.Log log = new FakeProcessor.Log();
-        try (Batcher<Integer, String> batcher = new Batcher<>(policy(8, Duration.ZERO, List.of()),
-                List.of(FakeProcessor.worker("cpu0", log, FakeProcessor.NONE)), throwing)) {
+        try (Batcher<Integer, String> batcher = new Batcher<>(
+                policy(8, Duration.ZERO, List.of()),
+                List.of(FakeProcessor.worker("cpu0", log, FakeProcessor.NONE)),
+                throwing)) {
             assertThat(batcher.submit("t", 7).get(20, SECONDS)).isEqualTo("out-7");
         }
     }

@@ -22,8 +22,7 @@ final class FakeProcessor implements BatchProcessor<Integer, String> {
         void before(String device, int build, List<Integer> inputs) throws Exception;
     }
 
-    record Seen(String device, String thread, int build, List<Integer> inputs) {
-    }
+    record Seen(String device, String thread, int build, List<Integer> inputs) {}
 
     /** Shared record of everything the processors of one batcher saw. */
     static final class Log {
@@ -53,7 +52,7 @@ final class FakeProcessor implements BatchProcessor<Integer, String> {
         }
     }
 
-    static final Hook NONE = (device, build, inputs) -> { };
+    static final Hook NONE = (device, build, inputs) -> {};
 
     private final String device;
     private final int build;
@@ -70,8 +69,12 @@ final class FakeProcessor implements BatchProcessor<Integer, String> {
     }
 
     static Supplier<BatchProcessor<Integer, String>> factory(String device, Log log, Hook hook, Duration delay) {
-        return () -> new FakeProcessor(device,
-                log.builds.computeIfAbsent(device, d -> new AtomicInteger()).incrementAndGet(), log, hook, delay);
+        return () -> new FakeProcessor(
+                device,
+                log.builds.computeIfAbsent(device, d -> new AtomicInteger()).incrementAndGet(),
+                log,
+                hook,
+                delay);
     }
 
     static WorkerSpec<Integer, String> worker(String device, Log log, Hook hook) {

@@ -81,8 +81,15 @@ public final class Bench {
         this.queryBytes = readImages(cat.resolve("test"));
         long t0 = System.nanoTime();
         this.engine = InctrlEngine.load(bundle, Device.cpu(), longOpt("prompt-cache-bytes", 512L << 20));
-        System.out.printf(Locale.ROOT, "# loaded %s (%s) in %.1f s; category %s, K=%d, %d query images%n",
-                manifest.bundleId(), manifest.arch(), secs(System.nanoTime() - t0), category, k, queryBytes.size());
+        System.out.printf(
+                Locale.ROOT,
+                "# loaded %s (%s) in %.1f s; category %s, K=%d, %d query images%n",
+                manifest.bundleId(),
+                manifest.arch(),
+                secs(System.nanoTime() - t0),
+                category,
+                k,
+                queryBytes.size());
     }
 
     public static void main(String[] args) throws Exception {
@@ -147,17 +154,35 @@ public final class Bench {
         }
         double officialSecs = secs(System.nanoTime() - start);
         double officialQps = done / officialSecs;
-        System.out.printf(Locale.ROOT, "a) official loop: %d queries in %.1f s = %.4f q/s (%.0f ms/query, text %.0f%% of it; %d sentences/query)%n",
-                done, officialSecs, officialQps, 1000 * officialSecs / done, 100.0 * textNanos / 1e9 / officialSecs,
+        System.out.printf(
+                Locale.ROOT,
+                "a) official loop: %d queries in %.1f s = %.4f q/s (%.0f ms/query, text %.0f%% of it; %d sentences/query)%n",
+                done,
+                officialSecs,
+                officialQps,
+                1000 * officialSecs / done,
+                100.0 * textNanos / 1e9 / officialSecs,
                 normal.size() + anomalous.size());
 
-        Served served = servedRun(intOpt("a.streams", 4), intOpt("window", 4), intOpt("a.served-queries", 64),
+        Served served = servedRun(
+                intOpt("a.streams", 4),
+                intOpt("window", 4),
+                intOpt("a.served-queries", 64),
                 doubleOpt("a.served-seconds", 60));
         double ratio = served.qps / officialQps;
         System.out.printf(Locale.ROOT, "a) served (prompt set + text prior encoded once): %s%n", served);
-        result("a) served / official loop (target >= 40x)", String.format(Locale.ROOT, "%.1fx", ratio),
-                String.format(Locale.ROOT, "served %.3f q/s (%d q, %d streams) vs official %.4f q/s (%d q, K=%d, 242 sentences/q)",
-                        served.qps, served.count, served.streams, officialQps, done, k));
+        result(
+                "a) served / official loop (target >= 40x)",
+                String.format(Locale.ROOT, "%.1fx", ratio),
+                String.format(
+                        Locale.ROOT,
+                        "served %.3f q/s (%d q, %d streams) vs official %.4f q/s (%d q, K=%d, 242 sentences/q)",
+                        served.qps,
+                        served.count,
+                        served.streams,
+                        officialQps,
+                        done,
+                        k));
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -171,7 +196,8 @@ public final class Bench {
             prepare(queryBytes.get(prepared++ % queryBytes.size()));
         }
         double prepPerSec = prepared / secs(System.nanoTime() - t0);
-        System.out.printf(Locale.ROOT, "b) decode+preprocess of the query images: %.1f img/s on one thread%n", prepPerSec);
+        System.out.printf(
+                Locale.ROOT, "b) decode+preprocess of the query images: %.1f img/s on one thread%n", prepPerSec);
         // Raw and served alternate for b.rounds rounds and each keeps its best: neighbours' load drifts over minutes
         // on a shared machine, and measuring one side entirely before the other would turn that drift into the ratio.
         Raw raw = null;
@@ -184,7 +210,10 @@ public final class Bench {
                 raw = r;
             }
             for (String n : opt("b.streams", "1,4,8").split(",")) {
-                Served s = servedRun(Integer.parseInt(n.trim()), intOpt("window", 4), intOpt("b.served-queries", 96),
+                Served s = servedRun(
+                        Integer.parseInt(n.trim()),
+                        intOpt("window", 4),
+                        intOpt("b.served-queries", 96),
                         doubleOpt("b.served-seconds", 60));
                 System.out.printf(Locale.ROOT, "b) served, %s streams: %s%n", n.trim(), s);
                 if (s.qps > best) {
@@ -194,14 +223,22 @@ public final class Bench {
             }
         }
         saturationQps = best;
-        result("b) served / raw encoder at best batch (target >= 0.90)",
+        result(
+                "b) served / raw encoder at best batch (target >= 0.90)",
                 String.format(Locale.ROOT, "%.2f", best / raw.bestImagesPerSec),
-                String.format(Locale.ROOT, "served %.3f q/s at %d streams x window %d vs raw encoder %.3f img/s at batch %d via %s; decode+preprocess %.1f img/s/thread",
-                        best, bestServed.streams, intOpt("window", 4), raw.bestImagesPerSec, raw.bestBatch, raw.table, prepPerSec));
+                String.format(
+                        Locale.ROOT,
+                        "served %.3f q/s at %d streams x window %d vs raw encoder %.3f img/s at batch %d via %s; decode+preprocess %.1f img/s/thread",
+                        best,
+                        bestServed.streams,
+                        intOpt("window", 4),
+                        raw.bestImagesPerSec,
+                        raw.bestBatch,
+                        raw.table,
+                        prepPerSec));
     }
 
-    private record Raw(double bestImagesPerSec, int bestBatch, String table) {
-    }
+    private record Raw(double bestImagesPerSec, int bestBatch, String table) {}
 
     /**
      * The raw encoder at each batch size, two ways, keeping the faster (the conservative choice for served/raw):
@@ -209,9 +246,13 @@ public final class Bench {
      * ({@code encode}: vision forward + adapter, features copied to the host). Preprocessed pixels, no decode, no scoring.
      */
     private Raw rawEncoder() throws Exception {
-        Criteria<NDList, NDList> criteria = Criteria.builder().setTypes(NDList.class, NDList.class)
-                .optModelPath(manifest.file(bundle, "vision")).optEngine("PyTorch").optDevice(Device.cpu())
-                .optTranslator(new NoopTranslator()).build();
+        Criteria<NDList, NDList> criteria = Criteria.builder()
+                .setTypes(NDList.class, NDList.class)
+                .optModelPath(manifest.file(bundle, "vision"))
+                .optEngine("PyTorch")
+                .optDevice(Device.cpu())
+                .optTranslator(new NoopTranslator())
+                .build();
         int size = manifest.image().size();
         float[] pixels = prepare(queryBytes.get(0));
         Raw best = new Raw(0, 0, "");
@@ -227,7 +268,8 @@ public final class Bench {
                         System.arraycopy(pixels, 0, flat, i * pixels.length, pixels.length);
                         list.add(pixels);
                     }
-                    Runnable call = how.equals("vision.pt") ? () -> forward(vision, flat, b, size) : () -> engine.encode(list);
+                    Runnable call =
+                            how.equals("vision.pt") ? () -> forward(vision, flat, b, size) : () -> engine.encode(list);
                     // TorchScript's profiling executor re-specialises on every new batch shape: warm each one first
                     for (int i = 0; i < intOpt("b.raw-warmup", 5); i++) {
                         call.run();
@@ -247,8 +289,14 @@ public final class Bench {
                     double ips = b / (pct(ts, 0.5) / 1e3);
                     double meanIps = ts.length * b / secs(Arrays.stream(ts).sum());
                     table.append(String.format(Locale.ROOT, " b%d %.2f", b, ips));
-                    System.out.printf(Locale.ROOT, "b) raw %s batch %d: %.3f img/s at the median iteration, %.3f img/s mean (%d iterations)%n",
-                            how, b, ips, meanIps, ts.length);
+                    System.out.printf(
+                            Locale.ROOT,
+                            "b) raw %s batch %d: %.3f img/s at the median iteration, %.3f img/s mean (%d iterations)%n",
+                            how,
+                            b,
+                            ips,
+                            meanIps,
+                            ts.length);
                     if (ips > best.bestImagesPerSec()) {
                         best = new Raw(ips, b, how);
                     }
@@ -260,8 +308,11 @@ public final class Bench {
 
     private static void forward(ZooModel<NDList, NDList> model, float[] flat, int b, int size) {
         try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
-            NDList out = model.getBlock().forward(new ParameterStore(m, false),
-                    new NDList(m.create(flat, new Shape(b, 3, size, size))), false);
+            NDList out = model.getBlock()
+                    .forward(
+                            new ParameterStore(m, false),
+                            new NDList(m.create(flat, new Shape(b, 3, size, size))),
+                            false);
             out.get(0).toFloatArray(); // forces completion, as the served path does when it copies to the host
         }
     }
@@ -282,15 +333,37 @@ public final class Bench {
             long[] lat = openLoop(rate, intOpt("c.requests", 60), doubleOpt("c.seconds", 30));
             double p50 = pct(lat, 0.50);
             double p99 = pct(lat, 0.99);
-            System.out.printf(Locale.ROOT, "c) %.0f%% of %.3f q/s = %.3f q/s: n=%d p50 %.1f ms p99 %.1f ms (p50/unloaded %.2f, p99/unloaded %.2f)%n",
-                    100 * frac, saturationQps, rate, lat.length, p50, p99, p50 / unloaded, p99 / unloaded);
-            detail.append(String.format(Locale.ROOT, "%.0f%%: p50 %.0f ms, p99 %.0f ms (n=%d); ", 100 * frac, p50, p99, lat.length));
-            ratios.append(String.format(Locale.ROOT, "%s%.0f%% %.2f/%.2f", ratios.length() == 0 ? "" : ", ", 100 * frac,
-                    p50 / unloaded, p99 / unloaded));
+            System.out.printf(
+                    Locale.ROOT,
+                    "c) %.0f%% of %.3f q/s = %.3f q/s: n=%d p50 %.1f ms p99 %.1f ms (p50/unloaded %.2f, p99/unloaded %.2f)%n",
+                    100 * frac,
+                    saturationQps,
+                    rate,
+                    lat.length,
+                    p50,
+                    p99,
+                    p50 / unloaded,
+                    p99 / unloaded);
+            detail.append(String.format(
+                    Locale.ROOT, "%.0f%%: p50 %.0f ms, p99 %.0f ms (n=%d); ", 100 * frac, p50, p99, lat.length));
+            ratios.append(String.format(
+                    Locale.ROOT,
+                    "%s%.0f%% %.2f/%.2f",
+                    ratios.length() == 0 ? "" : ", ",
+                    100 * frac,
+                    p50 / unloaded,
+                    p99 / unloaded));
         }
-        result("c) p50/p99 latency / unloaded latency at 30/50/70/90% load", ratios.toString(),
-                detail + String.format(Locale.ROOT, "unloaded single query %.0f ms; saturation %.3f q/s; batcher %s",
-                        unloaded, saturationQps, policy()));
+        result(
+                "c) p50/p99 latency / unloaded latency at 30/50/70/90% load",
+                ratios.toString(),
+                detail
+                        + String.format(
+                                Locale.ROOT,
+                                "unloaded single query %.0f ms; saturation %.3f q/s; batcher %s",
+                                unloaded,
+                                saturationQps,
+                                policy()));
     }
 
     /** Median end-to-end latency of one query alone in the served path (decode, batcher, encode, score). */
@@ -326,7 +399,8 @@ public final class Bench {
                     TimeUnit.NANOSECONDS.sleep(wait);
                 }
                 byte[] img = queryBytes.get(i % queryBytes.size());
-                CompletableFuture<?> f = CompletableFuture.supplyAsync(() -> path.score(img).join(), callers)
+                CompletableFuture<?> f = CompletableFuture.supplyAsync(
+                                () -> path.score(img).join(), callers)
                         .thenRun(() -> latencies.add(System.nanoTime() - due));
                 all.add(f);
             }
@@ -355,15 +429,28 @@ public final class Bench {
             for (int l = 0; l < tokens.length; l++) {
                 tokens[l] = base.tokens()[l].clone();
             }
-            held.add(new PromptFeatures(base.shots(), base.patches(), base.width(), tokens, base.prototype().clone()));
+            held.add(new PromptFeatures(
+                    base.shots(),
+                    base.patches(),
+                    base.width(),
+                    tokens,
+                    base.prototype().clone()));
             held.add(new TextPrior(prior.normal().clone(), prior.anomalous().clone()));
         }
         long heap1 = usedHeapAfterGc();
         long rss1 = rssBytes(ProcessHandle.current().pid());
         double perSetHeap = (double) (heap1 - heap0) / sets;
         double perSetRss = (double) (rss1 - rss0) / sets;
-        System.out.printf(Locale.ROOT, "d) %d sets (K=%d): payload %s/set, heap %s/set, RSS %s/set (RSS %s -> %s)%n",
-                sets, k, mib(payload), mib(perSetHeap), mib(perSetRss), mib(rss0), mib(rss1));
+        System.out.printf(
+                Locale.ROOT,
+                "d) %d sets (K=%d): payload %s/set, heap %s/set, RSS %s/set (RSS %s -> %s)%n",
+                sets,
+                k,
+                mib(payload),
+                mib(perSetHeap),
+                mib(perSetRss),
+                mib(rss0),
+                mib(rss1));
         held.clear();
 
         String serverPid = opts.get("server-pid");
@@ -373,18 +460,36 @@ public final class Bench {
             long serverRss = rssBytes(Long.parseLong(serverPid));
             double projected = serverRss + target * Math.max(perSetHeap, perSetRss);
             ratio = projected / serverRss;
-            serverNote = String.format(Locale.ROOT, "idle server RSS %s (pid %s, after warm-up); projected with %d sets %s",
-                    mib(serverRss), serverPid, target, mib(projected));
+            serverNote = String.format(
+                    Locale.ROOT,
+                    "idle server RSS %s (pid %s, after warm-up); projected with %d sets %s",
+                    mib(serverRss),
+                    serverPid,
+                    target,
+                    mib(projected));
         } else {
             double projected = rss0 + target * Math.max(perSetHeap, perSetRss);
             ratio = projected / rss0;
-            serverNote = String.format(Locale.ROOT, "no server pid given: bench JVM RSS %s, projected with %d sets %s",
-                    mib(rss0), target, mib(projected));
+            serverNote = String.format(
+                    Locale.ROOT,
+                    "no server pid given: bench JVM RSS %s, projected with %d sets %s",
+                    mib(rss0),
+                    target,
+                    mib(projected));
         }
-        result("d) resident bytes per prompt set / payload bytes; RSS(" + target + " sets) / idle RSS",
+        result(
+                "d) resident bytes per prompt set / payload bytes; RSS(" + target + " sets) / idle RSS",
                 String.format(Locale.ROOT, "%.3f; %.2f", Math.max(perSetHeap, perSetRss) / payload, ratio),
-                String.format(Locale.ROOT, "K=%d set = %s payload (3 taps x %dx%d fp32 + prototype + text prior), measured %s resident/set over %d sets; %s",
-                        k, mib(payload), k * base.patches(), base.width(), mib(Math.max(perSetHeap, perSetRss)), sets, serverNote));
+                String.format(
+                        Locale.ROOT,
+                        "K=%d set = %s payload (3 taps x %dx%d fp32 + prototype + text prior), measured %s resident/set over %d sets; %s",
+                        k,
+                        mib(payload),
+                        k * base.patches(),
+                        base.width(),
+                        mib(Math.max(perSetHeap, perSetRss)),
+                        sets,
+                        serverNote));
     }
 
     private static long usedHeapAfterGc() throws InterruptedException {
@@ -422,29 +527,32 @@ public final class Bench {
             long stopAt = start + (long) (maxSeconds * 1e9);
             Thread[] threads = new Thread[streams];
             for (int s = 0; s < streams; s++) {
-                threads[s] = new Thread(() -> {
-                    Semaphore inFlight = new Semaphore(window);
-                    try {
-                        while (System.nanoTime() < stopAt) {
-                            inFlight.acquire();
-                            int i = issued.getAndIncrement();
-                            if (i >= maxQueries) {
-                                inFlight.release();
-                                break;
-                            }
-                            path.score(queryBytes.get(i % queryBytes.size())).whenComplete((r, e) -> {
-                                if (e == null) {
-                                    completed.incrementAndGet();
-                                    batchedItems.addAndGet(r.batchSize());
+                threads[s] = new Thread(
+                        () -> {
+                            Semaphore inFlight = new Semaphore(window);
+                            try {
+                                while (System.nanoTime() < stopAt) {
+                                    inFlight.acquire();
+                                    int i = issued.getAndIncrement();
+                                    if (i >= maxQueries) {
+                                        inFlight.release();
+                                        break;
+                                    }
+                                    path.score(queryBytes.get(i % queryBytes.size()))
+                                            .whenComplete((r, e) -> {
+                                                if (e == null) {
+                                                    completed.incrementAndGet();
+                                                    batchedItems.addAndGet(r.batchSize());
+                                                }
+                                                inFlight.release();
+                                            });
                                 }
-                                inFlight.release();
-                            });
-                        }
-                        inFlight.acquire(window); // drain this stream
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                }, "stream-" + s);
+                                inFlight.acquire(window); // drain this stream
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                        },
+                        "stream-" + s);
                 threads[s].start();
             }
             for (Thread t : threads) {
@@ -461,14 +569,13 @@ public final class Bench {
 
         @Override
         public String toString() {
-            return String.format(Locale.ROOT, "%d queries in %.1f s = %.3f q/s, mean batch %.1f", count, seconds, qps, meanBatch);
+            return String.format(
+                    Locale.ROOT, "%d queries in %.1f s = %.3f q/s, mean batch %.1f", count, seconds, qps, meanBatch);
         }
 
-        record Job(float[] pixels, PromptFeatures prompts, TextPrior prior) {
-        }
+        record Job(float[] pixels, PromptFeatures prompts, TextPrior prior) {}
 
-        record Out(InctrlScores scores, int batchSize) {
-        }
+        record Out(InctrlScores scores, int batchSize) {}
 
         /**
          * The server's scoring path without the transport: decode + preprocess on the caller's thread (the server does
@@ -520,8 +627,8 @@ public final class Bench {
                 preferred.add(Integer.parseInt(s.trim()));
             }
         }
-        return new BatchPolicy(intOpt("batch.max-size", 8), Duration.ofMillis(intOpt("batch.max-delay-ms", 5)),
-                preferred, 1024, 1024);
+        return new BatchPolicy(
+                intOpt("batch.max-size", 8), Duration.ofMillis(intOpt("batch.max-delay-ms", 5)), preferred, 1024, 1024);
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -536,14 +643,20 @@ public final class Bench {
         }
         for (int i = 0; i < 2; i++) {
             PromptFeatures p = engine.encode(shots).pool();
-            TextPrior t = new TextPrior(new float[manifest.vision().embedDim()], new float[manifest.vision().embedDim()]);
+            TextPrior t = new TextPrior(
+                    new float[manifest.vision().embedDim()],
+                    new float[manifest.vision().embedDim()]);
             engine.encodeAndScore(List.of(q), List.of(p), List.of(t));
         }
         long t0 = System.nanoTime();
         registered = engine.encode(shots).pool();
-        registeredPrior = engine.textPrior(PromptTemplates.defaults().normalSentences(category),
+        registeredPrior = engine.textPrior(
+                PromptTemplates.defaults().normalSentences(category),
                 PromptTemplates.defaults().anomalousSentences(category));
-        System.out.printf(Locale.ROOT, "# registered the prompt set (K=%d shots + 242 sentences) in %.1f s%n", k,
+        System.out.printf(
+                Locale.ROOT,
+                "# registered the prompt set (K=%d shots + 242 sentences) in %.1f s%n",
+                k,
                 secs(System.nanoTime() - t0));
     }
 
@@ -554,8 +667,10 @@ public final class Bench {
     private static List<byte[]> readImages(Path dir) throws IOException {
         List<Path> files;
         try (Stream<Path> s = Files.walk(dir)) {
-            files = s.filter(Files::isRegularFile).filter(p -> p.toString().matches("(?i).*\\.(png|jpe?g|bmp|tiff?)"))
-                    .sorted().toList();
+            files = s.filter(Files::isRegularFile)
+                    .filter(p -> p.toString().matches("(?i).*\\.(png|jpe?g|bmp|tiff?)"))
+                    .sorted()
+                    .toList();
         }
         if (files.isEmpty()) {
             throw new IOException("no images under " + dir);
@@ -576,11 +691,18 @@ public final class Bench {
                 break;
             }
         }
-        System.out.printf(Locale.ROOT, "# machine (%s): %d cores, %s, loadavg %s, java %s, max heap %s%n", when,
-                Runtime.getRuntime().availableProcessors(), cpu, load, System.getProperty("java.version"),
+        System.out.printf(
+                Locale.ROOT,
+                "# machine (%s): %d cores, %s, loadavg %s, java %s, max heap %s%n",
+                when,
+                Runtime.getRuntime().availableProcessors(),
+                cpu,
+                load,
+                System.getProperty("java.version"),
                 mib(Runtime.getRuntime().maxMemory()));
-        results.put("machine (" + when + ")", "- | " + Runtime.getRuntime().availableProcessors() + " cores, " + cpu
-                + ", loadavg " + load);
+        results.put(
+                "machine (" + when + ")",
+                "- | " + Runtime.getRuntime().availableProcessors() + " cores, " + cpu + ", loadavg " + load);
     }
 
     private void result(String name, String ratio, String detail) {

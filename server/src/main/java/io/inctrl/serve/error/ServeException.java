@@ -1,7 +1,6 @@
 package io.inctrl.serve.error;
 
 import io.inctrl.serve.logging.LogSafe;
-
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -16,9 +15,17 @@ public class ServeException extends RuntimeException {
 
     /** The gRPC status codes the server uses, each with the HTTP status REST answers with. */
     public enum Code {
-        INVALID_ARGUMENT(400), UNAUTHENTICATED(401), PERMISSION_DENIED(403), NOT_FOUND(404), ALREADY_EXISTS(409),
-        FAILED_PRECONDITION(409), RESOURCE_EXHAUSTED(429), DEADLINE_EXCEEDED(504), UNAVAILABLE(503),
-        CANCELLED(499), INTERNAL(500);
+        INVALID_ARGUMENT(400),
+        UNAUTHENTICATED(401),
+        PERMISSION_DENIED(403),
+        NOT_FOUND(404),
+        ALREADY_EXISTS(409),
+        FAILED_PRECONDITION(409),
+        RESOURCE_EXHAUSTED(429),
+        DEADLINE_EXCEEDED(504),
+        UNAVAILABLE(503),
+        CANCELLED(499),
+        INTERNAL(500);
 
         public final int httpStatus;
 

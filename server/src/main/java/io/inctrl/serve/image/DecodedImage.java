@@ -13,8 +13,8 @@ import java.util.Objects;
  * @param palette    RGB triplets for mode P (index i at 3*i), else null
  * @param format     container: "png", "jpeg", "bmp", "tiff"
  */
-public record DecodedImage(PixelMode mode, String sourceMode, int width, int height, byte[] pixels, byte[] palette,
-        String format) {
+public record DecodedImage(
+        PixelMode mode, String sourceMode, int width, int height, byte[] pixels, byte[] palette, String format) {
 
     public DecodedImage {
         Objects.requireNonNull(mode, "mode");
@@ -23,8 +23,8 @@ public record DecodedImage(PixelMode mode, String sourceMode, int width, int hei
             throw new IllegalArgumentException("bad size " + width + "x" + height);
         }
         if ((long) width * height * mode.channels() != pixels.length) {
-            throw new IllegalArgumentException("pixel buffer is " + pixels.length + " bytes, expected "
-                    + (long) width * height * mode.channels());
+            throw new IllegalArgumentException(
+                    "pixel buffer is " + pixels.length + " bytes, expected " + (long) width * height * mode.channels());
         }
         if ((mode == PixelMode.P) != (palette != null)) {
             throw new IllegalArgumentException("a palette is required for mode P and only for it");
@@ -46,7 +46,7 @@ public record DecodedImage(PixelMode mode, String sourceMode, int width, int hei
 
     @Override
     public String toString() {
-        return "DecodedImage[" + format + " " + sourceMode + (sourceMode.equals(mode.pilName()) ? "" : "->" + mode.pilName())
-                + " " + width + "x" + height + "]";
+        return "DecodedImage[" + format + " " + sourceMode
+                + (sourceMode.equals(mode.pilName()) ? "" : "->" + mode.pilName()) + " " + width + "x" + height + "]";
     }
 }

@@ -1,7 +1,6 @@
 package io.inctrl.serve.image;
 
 import io.inctrl.serve.image.InvalidImageException.Reason;
-
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
@@ -125,12 +124,13 @@ public final class ImageDecoder {
             throw new InvalidImageException(Reason.EMPTY, "no image bytes were sent");
         }
         if (bytes.length > limits.maxBytes()) {
-            throw new InvalidImageException(Reason.TOO_MANY_BYTES,
-                    "image is " + bytes.length + " bytes, the limit is " + limits.maxBytes());
+            throw new InvalidImageException(
+                    Reason.TOO_MANY_BYTES, "image is " + bytes.length + " bytes, the limit is " + limits.maxBytes());
         }
         String format = sniff(bytes);
         if (format == null) {
-            throw new InvalidImageException(Reason.UNSUPPORTED_FORMAT,
+            throw new InvalidImageException(
+                    Reason.UNSUPPORTED_FORMAT,
                     "not a PNG, JPEG, BMP or TIFF image (starts with " + hexPrefix(bytes) + ")");
         }
         if (format.equals("png")) {
@@ -138,7 +138,8 @@ public final class ImageDecoder {
         } else if (format.equals("jpeg")) {
             int components = jpegComponents(bytes);
             if (components == 4) {
-                throw new InvalidImageException(Reason.UNSUPPORTED_FORMAT,
+                throw new InvalidImageException(
+                        Reason.UNSUPPORTED_FORMAT,
                         "CMYK/YCCK JPEG (4 colour components) is not supported; convert the image to RGB");
             }
         }
@@ -161,21 +162,27 @@ public final class ImageDecoder {
             throw new InvalidImageException(Reason.UNDECODABLE, format + " header declares " + w + "x" + h);
         }
         if ((long) w * h > limits.maxPixels()) {
-            throw new InvalidImageException(Reason.TOO_MANY_PIXELS, format + " image is " + w + "x" + h
-                    + " = " + (long) w * h + " pixels, the limit is " + limits.maxPixels());
+            throw new InvalidImageException(
+                    Reason.TOO_MANY_PIXELS,
+                    format + " image is " + w + "x" + h + " = " + (long) w * h + " pixels, the limit is "
+                            + limits.maxPixels());
         }
         ImageTypeSpecifier raw = reader.getRawImageType(0);
         if (raw != null) {
             SampleModel sm = raw.getSampleModel();
             int type = sm.getDataType();
             if (type == DataBuffer.TYPE_FLOAT || type == DataBuffer.TYPE_DOUBLE) {
-                throw new InvalidImageException(Reason.UNSUPPORTED_FORMAT, format + " with floating-point samples "
-                        + "(PIL mode F) is not supported; convert it to 8- or 16-bit integer samples");
+                throw new InvalidImageException(
+                        Reason.UNSUPPORTED_FORMAT,
+                        format + " with floating-point samples "
+                                + "(PIL mode F) is not supported; convert it to 8- or 16-bit integer samples");
             }
             for (int size : sm.getSampleSize()) {
                 if (size > 16) {
-                    throw new InvalidImageException(Reason.UNSUPPORTED_FORMAT, format + " with " + size + "-bit "
-                            + "samples (PIL mode I) is not supported; convert it to 8- or 16-bit samples");
+                    throw new InvalidImageException(
+                            Reason.UNSUPPORTED_FORMAT,
+                            format + " with " + size + "-bit "
+                                    + "samples (PIL mode I) is not supported; convert it to 8- or 16-bit samples");
                 }
             }
         }
@@ -192,8 +199,9 @@ public final class ImageDecoder {
             reader.addIIOReadWarningListener((source, warning) -> truncated[0] |= isTruncation(warning));
             BufferedImage bi = reader.read(0);
             if (truncated[0]) {
-                throw new InvalidImageException(Reason.UNDECODABLE, format
-                        + " data ends before the image does (truncated file; Pillow refuses it as well)");
+                throw new InvalidImageException(
+                        Reason.UNDECODABLE,
+                        format + " data ends before the image does (truncated file; Pillow refuses it as well)");
             }
             if (bi == null || bi.getWidth() != header.width() || bi.getHeight() != header.height()) {
                 throw new InvalidImageException(Reason.UNDECODABLE, format + " decoder returned no/wrong image");
@@ -300,20 +308,26 @@ public final class ImageDecoder {
             if (p + 8 > b.length) {
                 throw new InvalidImageException(Reason.UNDECODABLE, "PNG ends before its image data (truncated file)");
             }
-            long length = ((b[p] & 0xffL) << 24) | ((b[p + 1] & 0xff) << 16) | ((b[p + 2] & 0xff) << 8) | (b[p + 3] & 0xff);
+            long length =
+                    ((b[p] & 0xffL) << 24) | ((b[p + 1] & 0xff) << 16) | ((b[p + 2] & 0xff) << 8) | (b[p + 3] & 0xff);
             String type = chunkType(b, p + 4);
             if (type.equals("IDAT") || type.equals("IEND")) { // Pillow stops reading chunks there as well
                 return;
             }
             if (length > Integer.MAX_VALUE || p + 12 + length > b.length) {
-                throw new InvalidImageException(Reason.UNDECODABLE, "PNG chunk " + type + " is cut short (truncated file)");
+                throw new InvalidImageException(
+                        Reason.UNDECODABLE, "PNG chunk " + type + " is cut short (truncated file)");
             }
             CRC32 crc = new CRC32();
             crc.update(b, p + 4, 4 + (int) length);
             int at = p + 8 + (int) length;
-            long stored = ((b[at] & 0xffL) << 24) | ((b[at + 1] & 0xff) << 16) | ((b[at + 2] & 0xff) << 8) | (b[at + 3] & 0xff);
+            long stored = ((b[at] & 0xffL) << 24)
+                    | ((b[at + 1] & 0xff) << 16)
+                    | ((b[at + 2] & 0xff) << 8)
+                    | (b[at + 3] & 0xff);
             if (crc.getValue() != stored) {
-                throw new InvalidImageException(Reason.UNDECODABLE, "PNG chunk " + type + " has a bad CRC (corrupt file)");
+                throw new InvalidImageException(
+                        Reason.UNDECODABLE, "PNG chunk " + type + " has a bad CRC (corrupt file)");
             }
             p = at + 4;
         }
@@ -383,33 +397,42 @@ public final class ImageDecoder {
             return isGrayRamp(icm, format) ? lookupGray(p, icm.getMapSize() == 2) : p;
         }
         if (cm.getColorSpace().getType() == ColorSpace.TYPE_CMYK) {
-            throw new InvalidImageException(Reason.UNSUPPORTED_FORMAT,
-                    "CMYK " + format + " is not supported; convert the image to RGB");
+            throw new InvalidImageException(
+                    Reason.UNSUPPORTED_FORMAT, "CMYK " + format + " is not supported; convert the image to RGB");
         }
         int nc = cm.getNumComponents();
         int bits = cm.getComponentSize(0);
         int dataType = bi.getRaster().getDataBuffer().getDataType();
         if (bits > 16 || dataType == DataBuffer.TYPE_FLOAT || dataType == DataBuffer.TYPE_DOUBLE) {
-            throw new InvalidImageException(Reason.UNSUPPORTED_FORMAT, format + " with " + bits + "-bit "
-                    + (dataType == DataBuffer.TYPE_FLOAT || dataType == DataBuffer.TYPE_DOUBLE ? "floating-point " : "")
-                    + "samples is not supported; convert it to 8- or 16-bit integer samples");
+            throw new InvalidImageException(
+                    Reason.UNSUPPORTED_FORMAT,
+                    format + " with " + bits + "-bit "
+                            + (dataType == DataBuffer.TYPE_FLOAT || dataType == DataBuffer.TYPE_DOUBLE
+                                    ? "floating-point "
+                                    : "")
+                            + "samples is not supported; convert it to 8- or 16-bit integer samples");
         }
         boolean wide = bits > 8;
         return switch (nc) {
-            case 1 -> bits == 16 ? gray(bi, format, PixelMode.L, "I;16", ImageDecoder::round16to8)
-                    : bits == 8 ? gray(bi, format, PixelMode.L, "L", v -> v)
-                    : gray(bi, format, PixelMode.L, "L", v -> v * 255 / ((1 << bits) - 1));
+            case 1 ->
+                bits == 16
+                        ? gray(bi, format, PixelMode.L, "I;16", ImageDecoder::round16to8)
+                        : bits == 8
+                                ? gray(bi, format, PixelMode.L, "L", v -> v)
+                                : gray(bi, format, PixelMode.L, "L", v -> v * 255 / ((1 << bits) - 1));
             case 2 -> bands(bi, format, PixelMode.LA, "LA", new int[] {0, 1}, wide);
             case 3 -> bands(bi, format, PixelMode.RGB, "RGB", new int[] {0, 1, 2}, wide);
             case 4 -> {
                 if (!cm.hasAlpha()) {
-                    throw new InvalidImageException(Reason.UNSUPPORTED_FORMAT,
+                    throw new InvalidImageException(
+                            Reason.UNSUPPORTED_FORMAT,
                             "4-channel " + format + " without alpha (CMYK?) is not supported; convert it to RGB");
                 }
                 yield bands(bi, format, PixelMode.RGBA, "RGBA", new int[] {0, 1, 2, 3}, wide);
             }
-            default -> throw new InvalidImageException(Reason.UNSUPPORTED_FORMAT,
-                    format + " with " + nc + " colour components is not supported");
+            default ->
+                throw new InvalidImageException(
+                        Reason.UNSUPPORTED_FORMAT, format + " with " + nc + " colour components is not supported");
         };
     }
 
@@ -460,7 +483,11 @@ public final class ImageDecoder {
         return (v + 128) / 257;
     }
 
-    private static DecodedImage gray(BufferedImage bi, String format, PixelMode mode, String sourceMode,
+    private static DecodedImage gray(
+            BufferedImage bi,
+            String format,
+            PixelMode mode,
+            String sourceMode,
             java.util.function.IntUnaryOperator map) {
         int w = bi.getWidth();
         int h = bi.getHeight();
@@ -469,16 +496,16 @@ public final class ImageDecoder {
     }
 
     /** Copies raster bands {@code src[i]} into output channel i; 16-bit samples keep their high byte. */
-    private static DecodedImage bands(BufferedImage bi, String format, PixelMode mode, String sourceMode, int[] src,
-            boolean sixteen) {
+    private static DecodedImage bands(
+            BufferedImage bi, String format, PixelMode mode, String sourceMode, int[] src, boolean sixteen) {
         Raster r = bi.getRaster();
         int w = bi.getWidth();
         int h = bi.getHeight();
         int nb = r.getNumBands();
         for (int s : src) {
             if (s >= nb) {
-                throw new InvalidImageException(Reason.UNDECODABLE,
-                        format + " decoder produced " + nb + " bands for mode " + sourceMode);
+                throw new InvalidImageException(
+                        Reason.UNDECODABLE, format + " decoder produced " + nb + " bands for mode " + sourceMode);
             }
         }
         int c = src.length;
@@ -517,9 +544,11 @@ public final class ImageDecoder {
     /** An 8-bit pixel-interleaved raster we can read straight from its byte array. */
     private record ByteLayout(byte[] data, int offset, int pixelStride, int scanlineStride, int[] bandOffsets) {
         static ByteLayout of(Raster r) {
-            if (!(r.getDataBuffer() instanceof DataBufferByte db) || db.getNumBanks() != 1
+            if (!(r.getDataBuffer() instanceof DataBufferByte db)
+                    || db.getNumBanks() != 1
                     || !(r.getSampleModel() instanceof ComponentSampleModel sm)
-                    || r.getSampleModelTranslateX() != 0 || r.getSampleModelTranslateY() != 0) {
+                    || r.getSampleModelTranslateX() != 0
+                    || r.getSampleModelTranslateY() != 0) {
                 return null;
             }
             for (int bank : sm.getBankIndices()) {
@@ -527,8 +556,8 @@ public final class ImageDecoder {
                     return null;
                 }
             }
-            return new ByteLayout(db.getData(), db.getOffset(), sm.getPixelStride(), sm.getScanlineStride(),
-                    sm.getBandOffsets());
+            return new ByteLayout(
+                    db.getData(), db.getOffset(), sm.getPixelStride(), sm.getScanlineStride(), sm.getBandOffsets());
         }
     }
 

@@ -91,8 +91,10 @@ public final class ImagePreprocessor {
         boolean portrait = width <= height;
         double longSide = (double) ((long) size * (portrait ? height : width)) / (portrait ? width : height);
         if (longSide >= MAX_RESIZED_SIDE) { // Pillow's float box loses integer precision beyond 2^24
-            throw new InvalidImageException(InvalidImageException.Reason.TOO_MANY_PIXELS, "aspect ratio " + width
-                    + "x" + height + " is too extreme: the shorter-side resize would be " + (long) longSide + " px long");
+            throw new InvalidImageException(
+                    InvalidImageException.Reason.TOO_MANY_PIXELS,
+                    "aspect ratio " + width + "x" + height + " is too extreme: the shorter-side resize would be "
+                            + (long) longSide + " px long");
         }
         return portrait ? new int[] {size, (int) longSide} : new int[] {(int) longSide, size};
     }

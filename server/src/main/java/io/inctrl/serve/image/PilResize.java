@@ -26,8 +26,7 @@ public final class PilResize {
     private static final double BICUBIC_A = -0.5;
     private static final double BICUBIC_SUPPORT = 2.0;
 
-    private PilResize() {
-    }
+    private PilResize() {}
 
     /**
      * Order of the two bicubic passes. It changes the 8-bit intermediate, hence the output, by a few levels.
@@ -64,14 +63,14 @@ public final class PilResize {
      * The window {@code [x0, x0+w) x [y0, y0+h)} of {@code resize(img, outW, outH)}, without building the full
      * output (a 10000x20 input would otherwise need a 120000x240 intermediate).
      */
-    public static DecodedImage resizeRegion(DecodedImage img, int outW, int outH, int x0, int y0, int w, int h,
-            PassOrder order) {
+    public static DecodedImage resizeRegion(
+            DecodedImage img, int outW, int outH, int x0, int y0, int w, int h, PassOrder order) {
         if (outW <= 0 || outH <= 0) {
             throw new IllegalArgumentException("output size must be positive: " + outW + "x" + outH);
         }
         if (x0 < 0 || y0 < 0 || w <= 0 || h <= 0 || x0 + w > outW || y0 + h > outH) {
-            throw new IllegalArgumentException("region " + x0 + "," + y0 + " " + w + "x" + h
-                    + " outside " + outW + "x" + outH);
+            throw new IllegalArgumentException(
+                    "region " + x0 + "," + y0 + " " + w + "x" + h + " outside " + outW + "x" + outH);
         }
         int c = img.mode().channels();
         if (outW == img.width() && outH == img.height()) {
@@ -146,8 +145,8 @@ public final class PilResize {
             }
             for (int x = 0; x < xmax; x++) {
                 double v = ww != 0.0 ? w[x] / ww : w[x];
-                t.k[i * ksize + x] = v < 0 ? (int) (-0.5 + v * (1 << PRECISION_BITS))
-                        : (int) (0.5 + v * (1 << PRECISION_BITS));
+                t.k[i * ksize + x] =
+                        v < 0 ? (int) (-0.5 + v * (1 << PRECISION_BITS)) : (int) (0.5 + v * (1 << PRECISION_BITS));
             }
             t.start[i] = xmin;
             t.count[i] = xmax;
@@ -160,15 +159,16 @@ public final class PilResize {
         return v < 0 ? 0 : (v > 255 ? 255 : v);
     }
 
-    private static byte[] bicubic(byte[] src, int inW, int inH, int c, int outW, int outH,
-            int x0, int y0, int w, int h, PassOrder order) {
+    private static byte[] bicubic(
+            byte[] src, int inW, int inH, int c, int outW, int outH, int x0, int y0, int w, int h, PassOrder order) {
         boolean needH = outW != inW;
         boolean needV = outH != inH;
         Taps tx = needH ? taps(inW, outW, x0, w) : null;
         Taps ty = needV ? taps(inH, outH, y0, h) : null;
         if (order.horizontalFirst(inW, inH, outW, outH)) {
             int[] rows = needV ? span(ty) : new int[] {y0, y0 + h};
-            byte[] tmp = needH ? horizontal(src, inW, c, rows[0], rows[1] - rows[0], tx, 0)
+            byte[] tmp = needH
+                    ? horizontal(src, inW, c, rows[0], rows[1] - rows[0], tx, 0)
                     : window(src, inW, c, x0, rows[0], w, rows[1] - rows[0]);
             return needV ? vertical(tmp, w, c, ty, rows[0], 0, w) : tmp;
         }
@@ -235,8 +235,8 @@ public final class PilResize {
     }
 
     /** Pillow's affine nearest-neighbour scale: source coordinate accumulated in double and truncated. */
-    private static byte[] nearest(byte[] src, int inW, int inH, int c, int outW, int outH,
-            int x0, int y0, int w, int h) {
+    private static byte[] nearest(
+            byte[] src, int inW, int inH, int c, int outW, int outH, int x0, int y0, int w, int h) {
         int[] xs = nearestTable(inW, outW, x0, w);
         int[] ys = nearestTable(inH, outH, y0, h);
         byte[] out = new byte[w * h * c];

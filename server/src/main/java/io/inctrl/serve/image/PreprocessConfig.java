@@ -10,6 +10,7 @@ public record PreprocessConfig(int size, float[] mean, float[] std) {
 
     /** OpenAI CLIP statistics, spec §3. */
     public static final float[] CLIP_MEAN = {0.48145466f, 0.4578275f, 0.40821073f};
+
     public static final float[] CLIP_STD = {0.26862954f, 0.26130258f, 0.27577711f};
 
     public PreprocessConfig {
@@ -45,7 +46,10 @@ public record PreprocessConfig(int size, float[] mean, float[] std) {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof PreprocessConfig c && c.size == size && Arrays.equals(c.mean, mean) && Arrays.equals(c.std, std);
+        return o instanceof PreprocessConfig c
+                && c.size == size
+                && Arrays.equals(c.mean, mean)
+                && Arrays.equals(c.std, std);
     }
 
     @Override
@@ -55,6 +59,7 @@ public record PreprocessConfig(int size, float[] mean, float[] std) {
 
     @Override
     public String toString() {
-        return "PreprocessConfig[size=" + size + ", mean=" + Arrays.toString(mean) + ", std=" + Arrays.toString(std) + "]";
+        return "PreprocessConfig[size=" + size + ", mean=" + Arrays.toString(mean) + ", std=" + Arrays.toString(std)
+                + "]";
     }
 }

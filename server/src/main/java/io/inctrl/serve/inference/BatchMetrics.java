@@ -21,10 +21,14 @@ final class BatchMetrics implements BatchListener {
 
     BatchMetrics(MeterRegistry registry) {
         this.registry = registry;
-        this.batchSize = DistributionSummary.builder("inctrl.batch.size").description("images per device batch")
-                .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64).register(registry);
-        this.queueWait = Timer.builder("inctrl.queue.wait").description("time a job waited for its batch")
-                .publishPercentileHistogram().register(registry);
+        this.batchSize = DistributionSummary.builder("inctrl.batch.size")
+                .description("images per device batch")
+                .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64)
+                .register(registry);
+        this.queueWait = Timer.builder("inctrl.queue.wait")
+                .description("time a job waited for its batch")
+                .publishPercentileHistogram()
+                .register(registry);
     }
 
     @Override
@@ -41,23 +45,35 @@ final class BatchMetrics implements BatchListener {
     @Override
     public void onBatchFailed(String device, int size, Duration busyTime, Throwable cause) {
         busyCounter(device).increment(busyTime.toNanos() / 1e9);
-        Counter.builder("inctrl.batch.failures").tag("device", device).register(registry).increment();
+        Counter.builder("inctrl.batch.failures")
+                .tag("device", device)
+                .register(registry)
+                .increment();
         LOG.warnf(cause, "batch of %d failed on %s", size, device);
     }
 
     @Override
     public void onRejected(String tenant, QueueFullException rejection) {
-        Counter.builder("inctrl.queue.rejected").tag("tenant", tenant).register(registry).increment();
+        Counter.builder("inctrl.queue.rejected")
+                .tag("tenant", tenant)
+                .register(registry)
+                .increment();
     }
 
     @Override
     public void onExpired(String tenant, Duration queueTime) {
-        Counter.builder("inctrl.queue.expired").tag("tenant", tenant).register(registry).increment();
+        Counter.builder("inctrl.queue.expired")
+                .tag("tenant", tenant)
+                .register(registry)
+                .increment();
     }
 
     @Override
     public void onCancelled(String tenant) {
-        Counter.builder("inctrl.queue.cancelled").tag("tenant", tenant).register(registry).increment();
+        Counter.builder("inctrl.queue.cancelled")
+                .tag("tenant", tenant)
+                .register(registry)
+                .increment();
     }
 
     @Override
@@ -66,9 +82,9 @@ final class BatchMetrics implements BatchListener {
     }
 
     private Counter busyCounter(String device) {
-        return Counter.builder("inctrl.device.busy.seconds").tag("device", device)
-                .description("seconds the device spent running batches").register(registry);
+        return Counter.builder("inctrl.device.busy.seconds")
+                .tag("device", device)
+                .description("seconds the device spent running batches")
+                .register(registry);
     }
-
-
 }

@@ -44,15 +44,21 @@ final class EngineBatchProcessor implements BatchProcessor<ModelJob, ModelOutput
                     priors.add(s.prior());
                 } else {
                     pixels.add(((ModelJob.Encode) job).pixels());
-                    prompts.add(null);   // encode only
+                    prompts.add(null); // encode only
                     priors.add(null);
                 }
             }
             InctrlEngine.BatchOutput out = engine.process(pixels, prompts, priors);
             for (int r = 0; r < forward.size(); r++) {
                 int i = forward.get(r);
-                result[i] = new ModelOutput(out.encoded().get(r), out.scores().get(r), batch.size(), device,
-                        queued(batch.get(i), start), out.encodeNanos(), out.scoreNanos());
+                result[i] = new ModelOutput(
+                        out.encoded().get(r),
+                        out.scores().get(r),
+                        batch.size(),
+                        device,
+                        queued(batch.get(i), start),
+                        out.encodeNanos(),
+                        out.scoreNanos());
             }
         }
         if (!encoded.isEmpty()) {
@@ -70,8 +76,8 @@ final class EngineBatchProcessor implements BatchProcessor<ModelJob, ModelOutput
             long scoreNanos = System.nanoTime() - t0;
             for (int r = 0; r < encoded.size(); r++) {
                 int i = encoded.get(r);
-                result[i] = new ModelOutput(null, scores.get(r), batch.size(), device, queued(batch.get(i), start),
-                        0, scoreNanos);
+                result[i] = new ModelOutput(
+                        null, scores.get(r), batch.size(), device, queued(batch.get(i), start), 0, scoreNanos);
             }
         }
         return List.of(result);

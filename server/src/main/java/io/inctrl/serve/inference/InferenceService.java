@@ -12,11 +12,11 @@ import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.error.ServeException.Code;
 import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.ImageFeatures;
+import io.inctrl.serve.model.InctrlEngine;
 import io.inctrl.serve.model.InctrlScores;
+import io.inctrl.serve.model.ModelService;
 import io.inctrl.serve.model.PromptFeatures;
 import io.inctrl.serve.model.TextPrior;
-import io.inctrl.serve.model.InctrlEngine;
-import io.inctrl.serve.model.ModelService;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.Startup;
@@ -52,8 +52,12 @@ public class InferenceService {
     @PostConstruct
     void start() {
         InctrlConfig.Batching b = config.batching();
-        BatchPolicy policy = new BatchPolicy(b.maxBatchSize(), b.maxQueueDelay(),
-                b.preferredBatchSizes().orElse(List.of()), b.maxQueueSize(), b.maxQueuedPerTenant());
+        BatchPolicy policy = new BatchPolicy(
+                b.maxBatchSize(),
+                b.maxQueueDelay(),
+                b.preferredBatchSizes().orElse(List.of()),
+                b.maxQueueSize(),
+                b.maxQueuedPerTenant());
         List<WorkerSpec<ModelJob, ModelOutput>> workers = new ArrayList<>();
         List<InctrlEngine> engines = model.replicas();
         for (int i = 0; i < engines.size(); i++) {
@@ -63,9 +67,11 @@ public class InferenceService {
             workers.add(new WorkerSpec<>(name, () -> new EngineBatchProcessor(engine)));
         }
         batcher = new Batcher<>(policy, workers, new BatchMetrics(registry));
-        Gauge.builder("inctrl.queue.depth", batcher, Batcher::queueDepth).description("jobs waiting for a batch")
+        Gauge.builder("inctrl.queue.depth", batcher, Batcher::queueDepth)
+                .description("jobs waiting for a batch")
                 .register(registry);
-        Gauge.builder("inctrl.inflight", batcher, Batcher::inFlight).description("accepted jobs not yet completed")
+        Gauge.builder("inctrl.inflight", batcher, Batcher::inFlight)
+                .description("accepted jobs not yet completed")
                 .register(registry);
     }
 
@@ -91,11 +97,16 @@ public class InferenceService {
      * Scores already-encoded queries, each against its own prompts and prior, through the batcher (one job per
      * query, so they share batches with other work and obey the same limits). Blocking; results in input order.
      */
-    public List<InctrlScores> scoreEncoded(String tenant, ImageFeatures queries, List<PromptFeatures> prompts,
-                                           List<TextPrior> priors, Instant deadline) {
+    public List<InctrlScores> scoreEncoded(
+            String tenant,
+            ImageFeatures queries,
+            List<PromptFeatures> prompts,
+            List<TextPrior> priors,
+            Instant deadline) {
         List<CompletableFuture<ModelOutput>> futures = new ArrayList<>(queries.count());
         for (int i = 0; i < queries.count(); i++) {
-            futures.add(submit(tenant, ModelJob.scoreEncoded(queries.slice(i), prompts.get(i), priors.get(i)), deadline));
+            futures.add(
+                    submit(tenant, ModelJob.scoreEncoded(queries.slice(i), prompts.get(i), priors.get(i)), deadline));
         }
         List<InctrlScores> out = new ArrayList<>(futures.size());
         for (CompletableFuture<ModelOutput> f : futures) {
@@ -118,16 +129,20 @@ public class InferenceService {
     /** The batcher boundary: its exceptions become {@link ServeException}s; anything else passes unchanged. */
     public static RuntimeException translate(Throwable t) {
         if (t instanceof QueueFullException q) {
-            return new ServeException(Code.RESOURCE_EXHAUSTED, "QUEUE_FULL",
-                    "server queue is full; retry after " + q.retryAfter().toMillis() + " ms", q.retryAfter(), q);
+            return new ServeException(
+                    Code.RESOURCE_EXHAUSTED,
+                    "QUEUE_FULL",
+                    "server queue is full; retry after " + q.retryAfter().toMillis() + " ms",
+                    q.retryAfter(),
+                    q);
         }
         if (t instanceof DeadlineExceededException d) {
-            return new ServeException(Code.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED",
-                    "deadline passed while waiting for a device", d);
+            return new ServeException(
+                    Code.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED", "deadline passed while waiting for a device", d);
         }
         if (t instanceof WorkerUnavailableException w) {
-            return new ServeException(Code.UNAVAILABLE, "NO_DEVICE",
-                    "no device could run the batch: " + w.getMessage(), w);
+            return new ServeException(
+                    Code.UNAVAILABLE, "NO_DEVICE", "no device could run the batch: " + w.getMessage(), w);
         }
         if (t instanceof BatcherClosedException c) {
             return new ServeException(Code.UNAVAILABLE, "SHUTTING_DOWN", "server is shutting down", c);

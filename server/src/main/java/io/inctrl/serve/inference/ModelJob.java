@@ -13,12 +13,10 @@ public sealed interface ModelJob {
     long submittedNanos();
 
     /** Encode an image only (inline or registered shots). */
-    record Encode(float[] pixels, long submittedNanos) implements ModelJob {
-    }
+    record Encode(float[] pixels, long submittedNanos) implements ModelJob {}
 
     /** Encode a query and score it against its own prompts and text prior. */
-    record Score(float[] pixels, PromptFeatures prompts, TextPrior prior, long submittedNanos) implements ModelJob {
-    }
+    record Score(float[] pixels, PromptFeatures prompts, TextPrior prior, long submittedNanos) implements ModelJob {}
 
     /** Score an already-encoded query (one image; e.g. leave-one-out calibration, template previews). */
     record ScoreEncoded(ImageFeatures query, PromptFeatures prompts, TextPrior prior, long submittedNanos)

@@ -23,7 +23,7 @@ public class Drain {
     DrainConfig config;
 
     private volatile boolean draining;
-    private int openCalls;                                           // guarded by this
+    private int openCalls; // guarded by this
     private final Set<Runnable> listeners = ConcurrentHashMap.newKeySet();
 
     void onShutdownRequested(@Observes ShutdownDelayInitiatedEvent event) {
@@ -32,7 +32,9 @@ public class Drain {
         if (idle) {
             LOG.info("drain complete: every admitted call was answered");
         } else {
-            LOG.warnf("drain timeout %s reached with %d call(s) still open; closing anyway", config.timeout(), openCalls());
+            LOG.warnf(
+                    "drain timeout %s reached with %d call(s) still open; closing anyway",
+                    config.timeout(), openCalls());
         }
     }
 

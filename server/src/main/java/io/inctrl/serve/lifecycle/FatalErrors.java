@@ -13,7 +13,10 @@ public class FatalErrors {
     private final AtomicReference<String> first = new AtomicReference<>();
 
     public void record(Throwable t) {
-        first.compareAndSet(null, t.getClass().getSimpleName() + ": " + String.valueOf(t.getMessage()).lines().findFirst().orElse(""));
+        first.compareAndSet(
+                null,
+                t.getClass().getSimpleName() + ": "
+                        + String.valueOf(t.getMessage()).lines().findFirst().orElse(""));
     }
 
     /** The first fatal error's one-line description, or null while healthy. */

@@ -13,8 +13,7 @@ public final class InternalErrors {
     private static final Logger LOG = Logger.getLogger(InternalErrors.class);
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    private InternalErrors() {
-    }
+    private InternalErrors() {}
 
     /**
      * Logs {@code cause} at ERROR with a new error id and returns the id.

@@ -11,8 +11,7 @@ public final class LogSafe {
     /** Cap used by {@link #of(Object)}: enough for UUIDs, request ids and category names. */
     public static final int DEFAULT_MAX_CHARS = 128;
 
-    private LogSafe() {
-    }
+    private LogSafe() {}
 
     /** {@code value} escaped and capped at {@value #DEFAULT_MAX_CHARS} characters (plus the marker); null as "null". */
     public static String of(Object value) {
@@ -52,9 +51,13 @@ public final class LogSafe {
         }
         int type = Character.getType(cp);
         // Cc (C0/C1 controls), Cf (bidi overrides, zero-width), Zl/Zp (U+2028/U+2029), lone surrogates, unassigned
-        if (type == Character.CONTROL || type == Character.FORMAT || type == Character.LINE_SEPARATOR
-                || type == Character.PARAGRAPH_SEPARATOR || type == Character.SURROGATE
-                || type == Character.UNASSIGNED || type == Character.PRIVATE_USE) {
+        if (type == Character.CONTROL
+                || type == Character.FORMAT
+                || type == Character.LINE_SEPARATOR
+                || type == Character.PARAGRAPH_SEPARATOR
+                || type == Character.SURROGATE
+                || type == Character.UNASSIGNED
+                || type == Character.PRIVATE_USE) {
             return cp <= 0xFFFF ? String.format("\\u%04x", cp) : String.format("\\U%08x", cp);
         }
         return new String(Character.toChars(cp));

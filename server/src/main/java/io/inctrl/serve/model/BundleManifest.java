@@ -27,8 +27,7 @@ public record BundleManifest(
     public static final int FORMAT_VERSION = 1;
 
     @JsonIgnoreProperties(ignoreUnknown = true)
-    public record Image(int size, String resize, String crop, float[] mean, float[] std) {
-    }
+    public record Image(int size, String resize, String crop, float[] mean, float[] std) {}
 
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record Vision(int embedDim, int width, int[] grid, List<Integer> tappedBlocks, List<String> tappedLayers) {
@@ -38,8 +37,7 @@ public record BundleManifest(
     }
 
     @JsonIgnoreProperties(ignoreUnknown = true)
-    public record Text(int contextLength, int vocabSize, long sotToken, long eotToken, float temperature) {
-    }
+    public record Text(int contextLength, int vocabSize, long sotToken, long eotToken, float temperature) {}
 
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record Weights(String source, Long seed, String checkpointSha256, String description) {
@@ -77,10 +75,17 @@ public record BundleManifest(
         if (bundleId == null || bundleId.isBlank()) {
             throw new BundleException("manifest has no bundle_id");
         }
-        if (image == null || image.mean == null || image.mean.length != 3 || image.std == null || image.std.length != 3) {
+        if (image == null
+                || image.mean == null
+                || image.mean.length != 3
+                || image.std == null
+                || image.std.length != 3) {
             throw new BundleException("manifest image section needs size, mean[3] and std[3]");
         }
-        if (vision == null || vision.grid == null || vision.grid.length != 2 || vision.tappedBlocks == null
+        if (vision == null
+                || vision.grid == null
+                || vision.grid.length != 2
+                || vision.tappedBlocks == null
                 || vision.tappedBlocks.isEmpty()) {
             throw new BundleException("manifest vision section needs embed_dim, width, grid[2] and tapped_blocks");
         }
@@ -91,7 +96,8 @@ public record BundleManifest(
             throw new BundleException("manifest has no weights.source (checkpoint or random-init)");
         }
         List<String> required = hasHeads()
-                ? List.of("vision", "text", "adapter", "image_head", "holistic_head", "tokenizer") : List.of("vision");
+                ? List.of("vision", "text", "adapter", "image_head", "holistic_head", "tokenizer")
+                : List.of("vision");
         for (String key : required) {
             String name = files == null ? null : files.get(key);
             if (name == null || !Files.isRegularFile(dir.resolve(name))) {
@@ -111,7 +117,8 @@ public record BundleManifest(
 
     /** How the API, logs and console name what this bundle computes. */
     public String modeDescription() {
-        return hasHeads() ? "InCTRL (" + arch + ")"
+        return hasHeads()
+                ? "InCTRL (" + arch + ")"
                 : "generic patch residual on " + arch + " features — not InCTRL (final score = s_p)";
     }
 

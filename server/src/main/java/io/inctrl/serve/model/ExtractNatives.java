@@ -17,8 +17,7 @@ import java.util.stream.Stream;
  */
 public final class ExtractNatives {
 
-    private ExtractNatives() {
-    }
+    private ExtractNatives() {}
 
     public static void main(String[] args) throws IOException {
         Engine engine = Engine.getEngine("PyTorch");
@@ -27,7 +26,8 @@ public final class ExtractNatives {
         // DJL extracts through 0700 temp dirs; the image runs as another user, who must be able to read them
         try (Stream<Path> files = Files.walk(cache)) {
             for (Path p : (Iterable<Path>) files::iterator) {
-                Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(Files.isDirectory(p) ? "rwxr-xr-x" : "rw-r--r--"));
+                Files.setPosixFilePermissions(
+                        p, PosixFilePermissions.fromString(Files.isDirectory(p) ? "rwxr-xr-x" : "rw-r--r--"));
             }
         }
         System.out.println("natives ready in " + cache + ": " + engine.getEngineName() + " " + engine.getVersion());

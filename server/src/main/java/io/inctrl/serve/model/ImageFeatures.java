@@ -14,7 +14,8 @@ public record ImageFeatures(int count, int embedDim, int patches, int width, flo
         }
         for (float[] tap : taps) {
             if (tap.length != count * patches * width) {
-                throw new IllegalArgumentException("tap has " + tap.length + " values, expected " + count * patches * width);
+                throw new IllegalArgumentException(
+                        "tap has " + tap.length + " values, expected " + count * patches * width);
             }
         }
     }

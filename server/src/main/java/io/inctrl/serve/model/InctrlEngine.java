@@ -69,7 +69,8 @@ public final class InctrlEngine implements AutoCloseable {
     }
 
     /** Encodes query images and scores each against its own prompt features and text prior, in one batch. */
-    public List<InctrlScores> encodeAndScore(List<float[]> pixels, List<PromptFeatures> prompts, List<TextPrior> priors) {
+    public List<InctrlScores> encodeAndScore(
+            List<float[]> pixels, List<PromptFeatures> prompts, List<TextPrior> priors) {
         return process(pixels, prompts, priors).scores();
     }
 
@@ -109,8 +110,7 @@ public final class InctrlEngine implements AutoCloseable {
                     p.add(prompts.get(i));
                     t.add(priors.get(i));
                 });
-                List<InctrlScores> s = scoreOnDevice(m, heads.global(rows), taps, p, t,
-                        promptCache::transposedTokens);
+                List<InctrlScores> s = scoreOnDevice(m, heads.global(rows), taps, p, t, promptCache::transposedTokens);
                 for (int r = 0; r < scoreRows.size(); r++) {
                     scores[scoreRows.get(r)] = s.get(r);
                 }
@@ -120,9 +120,8 @@ public final class InctrlEngine implements AutoCloseable {
     }
 
     /** Per entry either its encoding or its scores (the other is null), plus the batch's stage times. */
-    public record BatchOutput(List<EncodedImages> encoded, List<InctrlScores> scores, long encodeNanos,
-                              long scoreNanos) {
-    }
+    public record BatchOutput(
+            List<EncodedImages> encoded, List<InctrlScores> scores, long encodeNanos, long scoreNanos) {}
 
     private static NDList select(NDManager m, NDList out, List<Integer> rows, int b) {
         if (rows.size() == b) {
@@ -157,8 +156,13 @@ public final class InctrlEngine implements AutoCloseable {
         return heads.textPrior(normalSentences, anomalousSentences);
     }
 
-    private List<InctrlScores> scoreOnDevice(NDManager m, NDArray g, NDArray[] taps, List<PromptFeatures> prompts,
-                                             List<TextPrior> priors, Function<PromptFeatures, NDArray[]> tokens) {
+    private List<InctrlScores> scoreOnDevice(
+            NDManager m,
+            NDArray g,
+            NDArray[] taps,
+            List<PromptFeatures> prompts,
+            List<TextPrior> priors,
+            Function<PromptFeatures, NDArray[]> tokens) {
         int b = (int) taps[0].getShape().get(0);
         if (prompts.size() != b || priors.size() != b) {
             throw new IllegalArgumentException("need one prompt set and one text prior per query: " + b + " queries, "
@@ -172,8 +176,12 @@ public final class InctrlEngine implements AutoCloseable {
      * M (spec §4): per layer, ½(1 − max cosine) of each query token against all K·P prompt tokens, averaged over
      * layers. Queries sharing a prompt set go through one matmul per layer.
      */
-    private float[] residualMaps(NDManager m, NDArray[] taps, List<PromptFeatures> prompts, int b,
-                                 Function<PromptFeatures, NDArray[]> tokens) {
+    private float[] residualMaps(
+            NDManager m,
+            NDArray[] taps,
+            List<PromptFeatures> prompts,
+            int b,
+            Function<PromptFeatures, NDArray[]> tokens) {
         Map<PromptFeatures, List<Integer>> groups = new IdentityHashMap<>();
         for (int i = 0; i < b; i++) {
             groups.computeIfAbsent(prompts.get(i), k -> new ArrayList<>()).add(i);
@@ -183,7 +191,9 @@ public final class InctrlEngine implements AutoCloseable {
         for (Map.Entry<PromptFeatures, List<Integer>> group : groups.entrySet()) {
             List<Integer> rows = group.getValue();
             // the common case (one prompt set for the whole batch) needs no gather
-            NDArray index = rows.size() == b ? null : m.create(rows.stream().mapToLong(Integer::longValue).toArray());
+            NDArray index = rows.size() == b
+                    ? null
+                    : m.create(rows.stream().mapToLong(Integer::longValue).toArray());
             NDArray[] tokensT = tokens.apply(group.getKey());
             NDArray sum = null;
             for (int l = 0; l < taps.length; l++) {
@@ -204,7 +214,8 @@ public final class InctrlEngine implements AutoCloseable {
     private static NDArray[] uploadTransposed(NDManager m, PromptFeatures p) {
         NDArray[] t = new NDArray[p.tokens().length];
         for (int l = 0; l < t.length; l++) {
-            t[l] = m.create(p.tokens()[l], new Shape((long) p.shots() * p.patches(), p.width())).transpose();
+            t[l] = m.create(p.tokens()[l], new Shape((long) p.shots() * p.patches(), p.width()))
+                    .transpose();
         }
         return t;
     }

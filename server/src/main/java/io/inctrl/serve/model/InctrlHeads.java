@@ -36,7 +36,9 @@ final class InctrlHeads implements Heads {
         this.adapter = TorchScriptModule.load("adapter", manifest.file(dir, "adapter"), device);
         this.imageHead = TorchScriptModule.load("image_head", manifest.file(dir, "image_head"), device);
         this.holisticHead = TorchScriptModule.load("holistic_head", manifest.file(dir, "holistic_head"), device);
-        this.tokenizer = new ClipTokenizer(manifest.file(dir, "tokenizer"), manifest.text().contextLength(),
+        this.tokenizer = new ClipTokenizer(
+                manifest.file(dir, "tokenizer"),
+                manifest.text().contextLength(),
                 manifest.text().eotToken());
         this.embedDim = manifest.vision().embedDim();
         this.patches = manifest.vision().patches();
@@ -74,8 +76,8 @@ final class InctrlHeads implements Heads {
     }
 
     @Override
-    public List<InctrlScores> score(NDManager m, NDArray g, float[] map, List<PromptFeatures> prompts,
-                                    List<TextPrior> priors) {
+    public List<InctrlScores> score(
+            NDManager m, NDArray g, float[] map, List<PromptFeatures> prompts, List<TextPrior> priors) {
         int b = prompts.size();
         // s_i = η(mean ψ(g(shots)) − ψ(g(query))): prototype minus query, as in the official code
         NDArray adapted = adapter.forward(m, g).singletonOrThrow();
@@ -100,7 +102,10 @@ final class InctrlHeads implements Heads {
             }
             sP[i] = max;
         }
-        float[] sH = holisticHead.forward(m, m.create(mPlus, new Shape(b, patches))).singletonOrThrow().toFloatArray();
+        float[] sH = holisticHead
+                .forward(m, m.create(mPlus, new Shape(b, patches)))
+                .singletonOrThrow()
+                .toFloatArray();
 
         List<InctrlScores> result = new ArrayList<>(b);
         for (int i = 0; i < b; i++) {
@@ -131,8 +136,8 @@ final class InctrlHeads implements Heads {
     /** t_n and t_a (spec §6): unit-norm sentence embeddings averaged per side, then renormalised. */
     @Override
     public TextPrior textPrior(List<String> normalSentences, List<String> anomalousSentences) {
-        return new TextPrior(meanDirection(embedSentences(normalSentences)),
-                meanDirection(embedSentences(anomalousSentences)));
+        return new TextPrior(
+                meanDirection(embedSentences(normalSentences)), meanDirection(embedSentences(anomalousSentences)));
     }
 
     /** Raw text-tower embeddings, row-major [sentences, embedDim]. */

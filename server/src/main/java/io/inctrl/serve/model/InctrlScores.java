@@ -5,5 +5,5 @@ package io.inctrl.serve.model;
  *
  * @param map residual map M, row-major [mapHeight, mapWidth], values in [0,1]
  */
-public record InctrlScores(float score, Float sH, float sP, Float sI, Float sA, float[] map, int mapHeight, int mapWidth) {
-}
+public record InctrlScores(
+        float score, Float sH, float sP, Float sI, Float sA, float[] map, int mapHeight, int mapWidth) {}

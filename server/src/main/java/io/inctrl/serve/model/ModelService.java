@@ -50,13 +50,16 @@ public class ModelService {
             Device device = parseDevice(name);
             long t0 = System.nanoTime();
             engines.add(InctrlEngine.load(dir, device, config.model().promptCacheBytes()));
-            LOG.infof("loaded bundle %s on %s in %d ms", manifest.bundleId(), device, (System.nanoTime() - t0) / 1_000_000);
+            LOG.infof(
+                    "loaded bundle %s on %s in %d ms",
+                    manifest.bundleId(), device, (System.nanoTime() - t0) / 1_000_000);
         }
         LOG.infof("scoring mode: %s", manifest.modeDescription());
         if (manifest.weights().random()) {
-            LOG.warnf("MODEL WEIGHTS ARE RANDOM (%s): bundle %s produces meaningless scores. Export a real InCTRL "
-                    + "checkpoint with tools/export and set inctrl.model.bundle.", manifest.weightsDescription(),
-                    manifest.bundleId());
+            LOG.warnf(
+                    "MODEL WEIGHTS ARE RANDOM (%s): bundle %s produces meaningless scores. Export a real InCTRL "
+                            + "checkpoint with tools/export and set inctrl.model.bundle.",
+                    manifest.weightsDescription(), manifest.bundleId());
         } else {
             LOG.infof("model weights: %s", manifest.weightsDescription());
         }
@@ -75,7 +78,9 @@ public class ModelService {
             for (int i = 0; i < 2; i++) {
                 EncodedImages shots = engine.encode(List.of(zeros));
                 PromptFeatures p = shots.pool();
-                TextPrior t = new TextPrior(new float[manifest.vision().embedDim()], new float[manifest.vision().embedDim()]);
+                TextPrior t = new TextPrior(
+                        new float[manifest.vision().embedDim()],
+                        new float[manifest.vision().embedDim()]);
                 engine.encodeAndScore(List.of(zeros), List.of(p), List.of(t));
             }
         }
@@ -142,8 +147,8 @@ public class ModelService {
         synchronized (textLock) {
             return textPriors.get(templates, category, () -> {
                 textEncodings.incrementAndGet();
-                return engines.get(0).textPrior(templates.normalSentences(category),
-                        templates.anomalousSentences(category));
+                return engines.get(0)
+                        .textPrior(templates.normalSentences(category), templates.anomalousSentences(category));
             });
         }
     }

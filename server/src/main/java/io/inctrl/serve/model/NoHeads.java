@@ -45,8 +45,8 @@ final class NoHeads implements Heads {
     }
 
     @Override
-    public List<InctrlScores> score(NDManager m, NDArray g, float[] map, List<PromptFeatures> prompts,
-                                    List<TextPrior> priors) {
+    public List<InctrlScores> score(
+            NDManager m, NDArray g, float[] map, List<PromptFeatures> prompts, List<TextPrior> priors) {
         int b = map.length / patches;
         List<InctrlScores> result = new ArrayList<>(b);
         for (int i = 0; i < b; i++) {
@@ -72,6 +72,5 @@ final class NoHeads implements Heads {
     }
 
     @Override
-    public void close() {
-    }
+    public void close() {}
 }

@@ -15,7 +15,8 @@ public record PromptFeatures(int shots, int patches, int width, float[][] tokens
         }
         for (float[] layer : tokens) {
             if (layer.length != shots * patches * width) {
-                throw new IllegalArgumentException("layer has " + layer.length + " values, expected " + shots * patches * width);
+                throw new IllegalArgumentException(
+                        "layer has " + layer.length + " values, expected " + shots * patches * width);
             }
         }
     }

@@ -20,8 +20,7 @@ final class PromptTensorCache implements AutoCloseable {
     private final LinkedHashMap<PromptFeatures, Entry> entries = new LinkedHashMap<>(16, 0.75f, true);
     private long bytes;
 
-    private record Entry(NDArray[] transposed, long bytes) {
-    }
+    private record Entry(NDArray[] transposed, long bytes) {}
 
     PromptTensorCache(Device device, long maxBytes) {
         this.manager = NDManager.newBaseManager(device);
@@ -33,8 +32,8 @@ final class PromptTensorCache implements AutoCloseable {
         if (e == null) {
             NDArray[] t = new NDArray[prompts.tokens().length];
             for (int l = 0; l < t.length; l++) {
-                NDArray tokens = manager.create(prompts.tokens()[l],
-                        new Shape((long) prompts.shots() * prompts.patches(), prompts.width()));
+                NDArray tokens = manager.create(
+                        prompts.tokens()[l], new Shape((long) prompts.shots() * prompts.patches(), prompts.width()));
                 t[l] = tokens.transpose().duplicate();
                 tokens.close();
             }

@@ -14,8 +14,7 @@ import java.util.function.Supplier;
  */
 public final class TemplatePriorCache {
 
-    record Key(PromptTemplates templates, String category) {
-    }
+    record Key(PromptTemplates templates, String category) {}
 
     private final Cache<Key, TextPrior> cache;
 
@@ -25,8 +24,8 @@ public final class TemplatePriorCache {
 
     /** {@code executor} runs evictions; tests pass {@code Runnable::run} to see them at once. */
     TemplatePriorCache(long maxBytes, Executor executor) {
-        Caffeine<Key, TextPrior> b = Caffeine.newBuilder().maximumWeight(maxBytes)
-                .weigher((Key k, TextPrior p) -> weight(k, p));
+        Caffeine<Key, TextPrior> b =
+                Caffeine.newBuilder().maximumWeight(maxBytes).weigher((Key k, TextPrior p) -> weight(k, p));
         cache = (executor == null ? b : b.executor(executor)).build();
     }
 
@@ -47,8 +46,10 @@ public final class TemplatePriorCache {
 
     /** Rough bytes: 2 per key character, 4 per float, plus object overheads. */
     static int weight(Key k, TextPrior p) {
-        long chars = k.category().length() + chars(k.templates().normalStates())
-                + chars(k.templates().anomalousStates()) + chars(k.templates().templates());
+        long chars = k.category().length()
+                + chars(k.templates().normalStates())
+                + chars(k.templates().anomalousStates())
+                + chars(k.templates().templates());
         long bytes = 256 + 2 * chars + 4L * (p.normal().length + p.anomalous().length);
         return (int) Math.min(Integer.MAX_VALUE, bytes);
     }

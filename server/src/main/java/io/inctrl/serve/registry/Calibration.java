@@ -11,8 +11,12 @@ import java.util.List;
  * @param warnings           human-readable notes (outliers, K too small, ...)
  * @param fp16MaxAbsDiff     max |score_fp16 − score_fp32| over the shots scored against the full set; null for fp32
  */
-public record Calibration(List<Float> shotScores, Float suggestedThreshold, List<Integer> outlierShots,
-                          List<String> warnings, Float fp16MaxAbsDiff) {
+public record Calibration(
+        List<Float> shotScores,
+        Float suggestedThreshold,
+        List<Integer> outlierShots,
+        List<String> warnings,
+        Float fp16MaxAbsDiff) {
 
     public Calibration {
         shotScores = List.copyOf(shotScores);

@@ -5,7 +5,6 @@ import io.inctrl.serve.model.ImageFeatures;
 import io.inctrl.serve.model.InctrlScores;
 import io.inctrl.serve.model.PromptFeatures;
 import io.inctrl.serve.model.TextPrior;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -28,8 +27,13 @@ public final class Calibrator {
      * @param stored    the pooled features exactly as they will be read back (fp16-rounded when stored as fp16)
      * @param precision storage precision; for FP16 the scores against fp32 and fp16 features are compared
      */
-    public Calibration calibrate(ModelPort model, EncodedImages encoded, PromptFeatures fp32, PromptFeatures stored,
-                                 TextPrior prior, Precision precision) {
+    public Calibration calibrate(
+            ModelPort model,
+            EncodedImages encoded,
+            PromptFeatures fp32,
+            PromptFeatures stored,
+            TextPrior prior,
+            Precision precision) {
         ImageFeatures shots = encoded.features();
         int k = shots.count();
         List<String> warnings = new ArrayList<>();
@@ -61,8 +65,12 @@ public final class Calibrator {
                 double z = (scores.get(i) - median) / spread;
                 if (z > cfg.outlierMadFactor()) {
                     outliers.add(i);
-                    warnings.add(String.format(Locale.ROOT,
-                            "shot %d looks unlike the others (leave-one-out score %.4f, median %.4f)", i, scores.get(i), median));
+                    warnings.add(String.format(
+                            Locale.ROOT,
+                            "shot %d looks unlike the others (leave-one-out score %.4f, median %.4f)",
+                            i,
+                            scores.get(i),
+                            median));
                 }
             }
             if (k < 4) {
@@ -79,7 +87,10 @@ public final class Calibrator {
             }
             fp16Diff = (float) max;
             if (max > cfg.fp16MaxAbsDiff()) {
-                warnings.add(String.format(Locale.ROOT, "fp16 storage moves scores by up to %.2e (limit %.2e)", max,
+                warnings.add(String.format(
+                        Locale.ROOT,
+                        "fp16 storage moves scores by up to %.2e (limit %.2e)",
+                        max,
                         cfg.fp16MaxAbsDiff()));
             }
         }

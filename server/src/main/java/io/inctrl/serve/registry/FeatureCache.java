@@ -1,7 +1,6 @@
 package io.inctrl.serve.registry;
 
 import io.inctrl.serve.model.PromptFeatures;
-
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -12,8 +11,7 @@ import java.util.Map;
  */
 public final class FeatureCache {
 
-    private record Entry(long version, PromptFeatures features, long bytes) {
-    }
+    private record Entry(long version, PromptFeatures features, long bytes) {}
 
     private final long maxBytes;
     private final LinkedHashMap<String, Entry> map = new LinkedHashMap<>(16, 0.75f, true);

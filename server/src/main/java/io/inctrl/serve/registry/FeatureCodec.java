@@ -1,7 +1,6 @@
 package io.inctrl.serve.registry;
 
 import io.inctrl.serve.model.PromptFeatures;
-
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -14,16 +13,15 @@ public final class FeatureCodec {
     public static final String PROTOTYPE = "prototype";
 
     /** One stored blob: {@code rows × cols} values. */
-    public record Part(String kind, int layer, int rows, int cols, Precision dtype, byte[] data) {
-    }
+    public record Part(String kind, int layer, int rows, int cols, Precision dtype, byte[] data) {}
 
-    private FeatureCodec() {
-    }
+    private FeatureCodec() {}
 
     public static List<Part> encode(PromptFeatures f, Precision precision) {
         List<Part> parts = new ArrayList<>(f.tokens().length + 1);
         for (int l = 0; l < f.tokens().length; l++) {
-            parts.add(new Part(TOKENS, l, f.shots() * f.patches(), f.width(), precision, toBytes(f.tokens()[l], precision)));
+            parts.add(new Part(
+                    TOKENS, l, f.shots() * f.patches(), f.width(), precision, toBytes(f.tokens()[l], precision)));
         }
         parts.add(new Part(PROTOTYPE, 0, 1, f.prototype().length, precision, toBytes(f.prototype(), precision)));
         return parts;
@@ -34,11 +32,13 @@ public final class FeatureCodec {
         float[] prototype = null;
         int rows = 0;
         int cols = 0;
-        for (Part p : parts.stream().sorted((a, b) -> Integer.compare(a.layer(), b.layer())).toList()) {
+        for (Part p : parts.stream()
+                .sorted((a, b) -> Integer.compare(a.layer(), b.layer()))
+                .toList()) {
             float[] values = fromBytes(p.data(), p.dtype());
             if (values.length != p.rows() * p.cols()) {
-                throw new IllegalStateException("stored " + p.kind() + " blob has " + values.length + " values, expected "
-                        + p.rows() * p.cols());
+                throw new IllegalStateException("stored " + p.kind() + " blob has " + values.length
+                        + " values, expected " + p.rows() * p.cols());
             }
             if (p.kind().equals(PROTOTYPE)) {
                 prototype = values;

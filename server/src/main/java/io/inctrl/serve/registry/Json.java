@@ -3,7 +3,6 @@ package io.inctrl.serve.registry;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
 import java.util.List;
 
 /** JSON columns (string lists, calibration); a private mapper so app-wide Jackson settings cannot change the stored form. */
@@ -11,8 +10,7 @@ final class Json {
 
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
-    private Json() {
-    }
+    private Json() {}
 
     static String write(Object value) {
         try {
@@ -24,7 +22,7 @@ final class Json {
 
     static List<String> strings(String json) {
         try {
-            return MAPPER.readValue(json, new TypeReference<List<String>>() { });
+            return MAPPER.readValue(json, new TypeReference<List<String>>() {});
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("corrupt JSON column", e);
         }

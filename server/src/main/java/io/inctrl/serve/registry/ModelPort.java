@@ -7,7 +7,6 @@ import io.inctrl.serve.model.InctrlScores;
 import io.inctrl.serve.model.PromptFeatures;
 import io.inctrl.serve.model.TextPrior;
 import io.inctrl.serve.text.PromptTemplates;
-
 import java.util.List;
 
 /**

@@ -1,6 +1,5 @@
 package io.inctrl.serve.registry;
 
-import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.inference.InferenceService;
 import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.ImageFeatures;
@@ -13,7 +12,6 @@ import io.inctrl.serve.scoring.RequestPixelBudget;
 import io.inctrl.serve.text.PromptTemplates;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
-
 import java.util.ArrayList;
 import java.util.List;
 
@@ -25,10 +23,13 @@ public class ModelServicePort implements ModelPort {
 
     @Inject
     ModelService model;
+
     @Inject
     ImagePipeline images;
+
     @Inject
     InferenceService inference;
+
     @Inject
     RequestPixelBudget pixelBudget;
 
@@ -64,7 +65,8 @@ public class ModelServicePort implements ModelPort {
     @Override
     public List<InctrlScores> scoreEach(ImageFeatures queries, List<PromptFeatures> prompts, TextPrior prior) {
         // through the batcher like every device pass, one job per query (each carries its own leave-one-out prompts)
-        return inference.scoreEncoded(LANE, queries, prompts, java.util.Collections.nCopies(queries.count(), prior), null);
+        return inference.scoreEncoded(
+                LANE, queries, prompts, java.util.Collections.nCopies(queries.count(), prior), null);
     }
 
     @Override

@@ -2,7 +2,8 @@ package io.inctrl.serve.registry;
 
 /** Storage precision of encoded features. FP32 matches the checkpoint; FP16 halves the bytes. */
 public enum Precision {
-    FP32(4), FP16(2);
+    FP32(4),
+    FP16(2);
 
     public final int bytesPerValue;
 

@@ -12,9 +12,21 @@ import java.util.Optional;
  * @param version           increases on every change of features or threshold (feature-cache key)
  * @param thresholdOverride operator threshold, null when the suggestion is in force
  */
-public record PromptSet(String id, String tenantId, String name, String category, String templateId,
-                        long templateVersion, int shotCount, Precision precision, String bundleId, long version,
-                        Calibration calibration, Float thresholdOverride, Instant createdAt, Instant updatedAt) {
+public record PromptSet(
+        String id,
+        String tenantId,
+        String name,
+        String category,
+        String templateId,
+        long templateVersion,
+        int shotCount,
+        Precision precision,
+        String bundleId,
+        long version,
+        Calibration calibration,
+        Float thresholdOverride,
+        Instant createdAt,
+        Instant updatedAt) {
 
     /** Threshold in force: the override, else the suggestion; empty when neither exists. */
     public Optional<Float> threshold() {

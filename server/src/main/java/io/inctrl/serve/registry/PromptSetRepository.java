@@ -16,8 +16,8 @@ public class PromptSetRepository {
             + "feature_precision, bundle_id, version, calibration, threshold_override, created_at, updated_at";
 
     public void insert(Connection c, PromptSet p) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO prompt_sets (" + COLS
-                + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
+        try (PreparedStatement ps =
+                c.prepareStatement("INSERT INTO prompt_sets (" + COLS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
             ps.setString(1, p.id());
             ps.setString(2, p.tenantId());
             ps.setString(3, p.name());
@@ -37,7 +37,8 @@ public class PromptSetRepository {
     }
 
     public void insertShots(Connection c, String id, List<byte[]> images) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO prompt_set_shots (prompt_set_id, idx, image) VALUES (?,?,?)")) {
+        try (PreparedStatement ps =
+                c.prepareStatement("INSERT INTO prompt_set_shots (prompt_set_id, idx, image) VALUES (?,?,?)")) {
             for (int i = 0; i < images.size(); i++) {
                 ps.setString(1, id);
                 ps.setInt(2, i);
@@ -69,8 +70,9 @@ public class PromptSetRepository {
 
     /** Rewrites everything an (re-)encoding changes; the caller passes the bumped version. */
     public boolean updateEncoding(Connection c, PromptSet p) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("UPDATE prompt_sets SET bundle_id = ?, feature_precision = ?, "
-                + "template_version = ?, calibration = ?, version = ?, updated_at = ? WHERE id = ? AND tenant_id = ?")) {
+        try (PreparedStatement ps = c.prepareStatement(
+                "UPDATE prompt_sets SET bundle_id = ?, feature_precision = ?, "
+                        + "template_version = ?, calibration = ?, version = ?, updated_at = ? WHERE id = ? AND tenant_id = ?")) {
             ps.setString(1, p.bundleId());
             ps.setString(2, p.precision().name());
             ps.setLong(3, p.templateVersion());
@@ -83,9 +85,11 @@ public class PromptSetRepository {
         }
     }
 
-    public boolean updateThreshold(Connection c, String tenantId, String id, Float threshold, Instant now) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("UPDATE prompt_sets SET threshold_override = ?, version = version + 1, "
-                + "updated_at = ? WHERE id = ? AND tenant_id = ?")) {
+    public boolean updateThreshold(Connection c, String tenantId, String id, Float threshold, Instant now)
+            throws SQLException {
+        try (PreparedStatement ps =
+                c.prepareStatement("UPDATE prompt_sets SET threshold_override = ?, version = version + 1, "
+                        + "updated_at = ? WHERE id = ? AND tenant_id = ?")) {
             setFloat(ps, 1, threshold);
             ps.setTimestamp(2, Store.ts(now));
             ps.setString(3, id);
@@ -95,7 +99,8 @@ public class PromptSetRepository {
     }
 
     public Optional<PromptSet> find(Connection c, String tenantId, String id) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT " + COLS + " FROM prompt_sets WHERE tenant_id = ? AND id = ?")) {
+        try (PreparedStatement ps =
+                c.prepareStatement("SELECT " + COLS + " FROM prompt_sets WHERE tenant_id = ? AND id = ?")) {
             ps.setString(1, tenantId);
             ps.setString(2, id);
             return read(ps).stream().findFirst();
@@ -114,8 +119,8 @@ public class PromptSetRepository {
 
     /** A page ordered by (created_at, id); stable across inserts of later sets. */
     public List<PromptSet> list(Connection c, String tenantId, int offset, int limit) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT " + COLS
-                + " FROM prompt_sets WHERE tenant_id = ? ORDER BY created_at, id LIMIT ? OFFSET ?")) {
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT " + COLS + " FROM prompt_sets WHERE tenant_id = ? ORDER BY created_at, id LIMIT ? OFFSET ?")) {
             ps.setString(1, tenantId);
             ps.setInt(2, limit);
             ps.setInt(3, offset);
@@ -134,7 +139,8 @@ public class PromptSetRepository {
     }
 
     public List<byte[]> shots(Connection c, String id) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT image FROM prompt_set_shots WHERE prompt_set_id = ? ORDER BY idx")) {
+        try (PreparedStatement ps =
+                c.prepareStatement("SELECT image FROM prompt_set_shots WHERE prompt_set_id = ? ORDER BY idx")) {
             ps.setString(1, id);
             List<byte[]> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
@@ -153,8 +159,13 @@ public class PromptSetRepository {
             List<FeatureCodec.Part> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new FeatureCodec.Part(rs.getString(1), rs.getInt(2), rs.getInt(3), rs.getInt(4),
-                            Precision.valueOf(rs.getString(5)), rs.getBytes(6)));
+                    out.add(new FeatureCodec.Part(
+                            rs.getString(1),
+                            rs.getInt(2),
+                            rs.getInt(3),
+                            rs.getInt(4),
+                            Precision.valueOf(rs.getString(5)),
+                            rs.getBytes(6)));
                 }
             }
             return out;
@@ -189,11 +200,21 @@ public class PromptSetRepository {
                 String templateId = rs.getString(5);
                 float t = rs.getFloat(12);
                 Float override = rs.wasNull() ? null : t;
-                out.add(new PromptSet(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
-                        templateId == null ? TemplateSet.BUILT_IN_ID : templateId, rs.getLong(6), rs.getInt(7),
-                        Precision.valueOf(rs.getString(8)), rs.getString(9), rs.getLong(10),
-                        Json.calibration(rs.getString(11)), override,
-                        Store.instant(rs.getTimestamp(13)), Store.instant(rs.getTimestamp(14))));
+                out.add(new PromptSet(
+                        rs.getString(1),
+                        rs.getString(2),
+                        rs.getString(3),
+                        rs.getString(4),
+                        templateId == null ? TemplateSet.BUILT_IN_ID : templateId,
+                        rs.getLong(6),
+                        rs.getInt(7),
+                        Precision.valueOf(rs.getString(8)),
+                        rs.getString(9),
+                        rs.getLong(10),
+                        Json.calibration(rs.getString(11)),
+                        override,
+                        Store.instant(rs.getTimestamp(13)),
+                        Store.instant(rs.getTimestamp(14))));
             }
         }
         return out;

@@ -9,8 +9,6 @@ import io.inctrl.serve.model.PromptFeatures;
 import io.inctrl.serve.model.TextPrior;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
-import org.jboss.logging.Logger;
-
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -20,6 +18,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import org.jboss.logging.Logger;
 
 /**
  * The prompt registry's use cases. Every method takes the caller's tenant id first; objects of other tenants are
@@ -34,48 +33,57 @@ public class PromptSetService {
 
     @Inject
     Store store;
+
     @Inject
     PromptSetRepository sets;
+
     @Inject
     TenantRepository tenants;
+
     @Inject
     TemplateService templateService;
+
     @Inject
     ModelPort model;
+
     @Inject
     FeatureCache featureCache;
+
     @Inject
     TextPriorCache textPriors;
+
     @Inject
     Calibrator calibrator;
+
     @Inject
     RegistryConfig config;
     /** The server-wide limits (inctrl.limits.*): max-shots and max-image-bytes apply to prompt sets as to scoring. */
     @Inject
     InctrlConfig limits;
+
     @Inject
     RegistryCounters counters;
 
     /** Serialises re-encoding of one set so concurrent first uses encode it once. */
     private final ConcurrentHashMap<String, Object> locks = new ConcurrentHashMap<>();
 
-    private record Meta(PromptSet set, TemplateSet template, long readAtNanos) {
-    }
+    private record Meta(PromptSet set, TemplateSet template, long readAtNanos) {}
 
     /** Last metadata read per tenant/set, used only while the store is unreachable (inctrl.registry.outage-grace). */
     private final com.github.benmanes.caffeine.cache.Cache<String, Meta> lastKnown =
-            com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(100_000).build();
+            com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
+                    .maximumSize(100_000)
+                    .build();
 
-    public record Page(List<PromptSet> items, String nextPageToken) {
-    }
+    public record Page(List<PromptSet> items, String nextPageToken) {}
 
     /** A score against a registered set, with the verdict when the set has a threshold. */
-    public record ScoreResult(InctrlScores scores, Optional<Float> threshold, Optional<Boolean> anomalous, String bundleId) {
-    }
+    public record ScoreResult(
+            InctrlScores scores, Optional<Float> threshold, Optional<Boolean> anomalous, String bundleId) {}
 
     /** Validates, encodes once and stores atomically: all shots and features, or nothing. */
-    public PromptSet register(String tenantId, String name, String category, String templateId, List<byte[]> shots,
-                              boolean fp16) {
+    public PromptSet register(
+            String tenantId, String name, String category, String templateId, List<byte[]> shots, boolean fp16) {
         String n = checkName(name);
         String cat = checkCategory(category);
         checkShots(shots);
@@ -91,8 +99,21 @@ public class PromptSetService {
         String bundleId = model.bundleId();
         Encoded enc = encode(shots, template, cat, precision, bundleId);
         Instant now = Store.now();
-        PromptSet p = new PromptSet(UUID.randomUUID().toString(), tenantId, n, cat, template.id(), template.version(),
-                shots.size(), precision, bundleId, 1, enc.calibration, null, now, now);
+        PromptSet p = new PromptSet(
+                UUID.randomUUID().toString(),
+                tenantId,
+                n,
+                cat,
+                template.id(),
+                template.version(),
+                shots.size(),
+                precision,
+                bundleId,
+                1,
+                enc.calibration,
+                null,
+                now,
+                now);
         store.tx(c -> {
             checkQuotas(c, tenant(c, tenantId), n, shots.size()); // again: another registration may have won the race
             sets.insert(c, p);
@@ -101,7 +122,9 @@ public class PromptSetService {
             return null;
         });
         featureCache.put(p.id(), p.version(), enc.stored);
-        LOG.infof("registered prompt set %s (tenant %s, K=%d, %s, bundle %s)", p.id(), tenantId, shots.size(), precision, bundleId);
+        LOG.infof(
+                "registered prompt set %s (tenant %s, K=%d, %s, bundle %s)",
+                p.id(), tenantId, shots.size(), precision, bundleId);
         return p;
     }
 
@@ -116,7 +139,8 @@ public class PromptSetService {
         String next = "";
         if (items.size() > size) {
             items = items.subList(0, size);
-            next = Base64.getUrlEncoder().withoutPadding()
+            next = Base64.getUrlEncoder()
+                    .withoutPadding()
                     .encodeToString(Integer.toString(offset + size).getBytes(StandardCharsets.US_ASCII));
         }
         return new Page(List.copyOf(items), next);
@@ -148,8 +172,7 @@ public class PromptSetService {
     /** Encodes the stored originals again with the loaded bundle and the current template version; recalibrates. */
     public PromptSet reencode(String tenantId, String id) {
         synchronized (locks.computeIfAbsent(id, k -> new Object())) {
-            record Loaded(PromptSet set, TemplateSet template, List<byte[]> shots) {
-            }
+            record Loaded(PromptSet set, TemplateSet template, List<byte[]> shots) {}
             Loaded l = store.tx(c -> {
                 PromptSet p = find(c, tenantId, id);
                 return new Loaded(p, templateService.resolve(c, tenantId, p.templateId()), sets.shots(c, id));
@@ -157,9 +180,21 @@ public class PromptSetService {
             String bundleId = model.bundleId();
             Encoded enc = encode(l.shots, l.template, l.set.category(), l.set.precision(), bundleId);
             PromptSet p = l.set;
-            PromptSet updated = new PromptSet(p.id(), p.tenantId(), p.name(), p.category(), p.templateId(),
-                    l.template.version(), p.shotCount(), p.precision(), bundleId, p.version() + 1, enc.calibration,
-                    p.thresholdOverride(), p.createdAt(), Store.now());
+            PromptSet updated = new PromptSet(
+                    p.id(),
+                    p.tenantId(),
+                    p.name(),
+                    p.category(),
+                    p.templateId(),
+                    l.template.version(),
+                    p.shotCount(),
+                    p.precision(),
+                    bundleId,
+                    p.version() + 1,
+                    enc.calibration,
+                    p.thresholdOverride(),
+                    p.createdAt(),
+                    Store.now());
             store.tx(c -> {
                 if (!sets.updateEncoding(c, updated)) {
                     throw ServeException.notFound("prompt set", id); // deleted meanwhile
@@ -184,7 +219,9 @@ public class PromptSetService {
         String bundleId = model.bundleId();
         if (p.isStale(bundleId)) {
             if (config.stalePolicy() == RegistryConfig.StalePolicy.REJECT) {
-                throw new ServeException(ServeException.Code.FAILED_PRECONDITION, "STALE_PROMPT_SET",
+                throw new ServeException(
+                        ServeException.Code.FAILED_PRECONDITION,
+                        "STALE_PROMPT_SET",
                         "prompt set '" + id + "' was encoded with bundle '" + p.bundleId() + "' but the server runs '"
                                 + bundleId + "'; re-encode it");
             }
@@ -219,7 +256,9 @@ public class PromptSetService {
                 lastKnown.invalidate(key);
             }
             Meta known = e.code() == ServeException.Code.UNAVAILABLE ? lastKnown.getIfPresent(key) : null;
-            if (known != null && System.nanoTime() - known.readAtNanos < config.outageGrace().toNanos()
+            if (known != null
+                    && System.nanoTime() - known.readAtNanos
+                            < config.outageGrace().toNanos()
                     && featureCache.get(id, known.set.version()) != null) {
                 return known; // store outage: serve the set as last seen, within the grace period
             }
@@ -239,7 +278,8 @@ public class PromptSetService {
         ImageFeatures q = model.encodeImages(List.of(image)).features();
         counters.queryImagesEncoded.incrementAndGet();
         InctrlScores s = model.score(q, r.features(), r.prior());
-        return new ScoreResult(s, r.threshold(), r.threshold().map(t -> s.score() >= t), model.bundleId()); // same rule as the Scorer
+        return new ScoreResult(
+                s, r.threshold(), r.threshold().map(t -> s.score() >= t), model.bundleId()); // same rule as the Scorer
     }
 
     /** Bytes a set occupies in the store: [features, original images]. */
@@ -250,10 +290,10 @@ public class PromptSetService {
         });
     }
 
-    private record Encoded(List<FeatureCodec.Part> parts, PromptFeatures stored, Calibration calibration) {
-    }
+    private record Encoded(List<FeatureCodec.Part> parts, PromptFeatures stored, Calibration calibration) {}
 
-    private Encoded encode(List<byte[]> shots, TemplateSet template, String category, Precision precision, String bundleId) {
+    private Encoded encode(
+            List<byte[]> shots, TemplateSet template, String category, Precision precision, String bundleId) {
         EncodedImages raw = model.encodeImages(shots);
         counters.shotImagesEncoded.addAndGet(shots.size());
         PromptFeatures full = raw.pool();
@@ -277,21 +317,26 @@ public class PromptSetService {
     }
 
     private Tenant tenant(Connection c, String tenantId) throws SQLException {
-        return tenants.find(c, tenantId).orElseThrow(() -> new ServeException(
-                ServeException.Code.UNAUTHENTICATED, "UNKNOWN_TENANT", "the calling tenant no longer exists"));
+        return tenants.find(c, tenantId)
+                .orElseThrow(() -> new ServeException(
+                        ServeException.Code.UNAUTHENTICATED, "UNKNOWN_TENANT", "the calling tenant no longer exists"));
     }
 
     private void checkQuotas(Connection c, Tenant t, String name, int k) throws SQLException {
         int maxShots = Math.min(limits.limits().maxShots(), t.quotas().maxShotsPerSet());
         if (k > maxShots) {
-            throw ServeException.quota("TOO_MANY_SHOTS", k + " shots exceed the limit of " + maxShots + " per prompt set");
+            throw ServeException.quota(
+                    "TOO_MANY_SHOTS", k + " shots exceed the limit of " + maxShots + " per prompt set");
         }
         if (sets.nameTaken(c, t.id(), name)) {
-            throw new ServeException(ServeException.Code.ALREADY_EXISTS, "DUPLICATE_NAME",
+            throw new ServeException(
+                    ServeException.Code.ALREADY_EXISTS,
+                    "DUPLICATE_NAME",
                     "a prompt set named '" + name + "' already exists");
         }
         if (sets.count(c, t.id()) >= t.quotas().maxPromptSets()) {
-            throw ServeException.quota("TOO_MANY_PROMPT_SETS",
+            throw ServeException.quota(
+                    "TOO_MANY_PROMPT_SETS",
                     "the tenant already has the maximum of " + t.quotas().maxPromptSets() + " prompt sets");
         }
     }
@@ -301,8 +346,10 @@ public class PromptSetService {
             throw ServeException.invalid("NO_SHOTS", "a prompt set needs at least one shot image (K >= 1)");
         }
         if (shots.size() > limits.limits().maxShots()) {
-            throw ServeException.quota("TOO_MANY_SHOTS",
-                    shots.size() + " shots exceed the limit of " + limits.limits().maxShots() + " per prompt set");
+            throw ServeException.quota(
+                    "TOO_MANY_SHOTS",
+                    shots.size() + " shots exceed the limit of "
+                            + limits.limits().maxShots() + " per prompt set");
         }
         for (int i = 0; i < shots.size(); i++) {
             checkImage(i, shots.get(i));
@@ -315,8 +362,10 @@ public class PromptSetService {
             throw ServeException.invalid("EMPTY_IMAGE", which + " is empty (0 bytes)");
         }
         if (image.length > limits.limits().maxImageBytes()) {
-            throw ServeException.invalid("IMAGE_TOO_LARGE",
-                    which + " has " + image.length + " bytes; the limit is " + limits.limits().maxImageBytes());
+            throw ServeException.invalid(
+                    "IMAGE_TOO_LARGE",
+                    which + " has " + image.length + " bytes; the limit is "
+                            + limits.limits().maxImageBytes());
         }
     }
 

@@ -5,5 +5,4 @@ package io.inctrl.serve.registry;
  * creation and quota updates, see {@code TenantService}), not here, so that a row stored by an older version with an
  * out-of-range value can still be read, listed and corrected.
  */
-public record Quotas(int maxPromptSets, int maxShotsPerSet, double requestsPerSecond) {
-}
+public record Quotas(int maxPromptSets, int maxShotsPerSet, double requestsPerSecond) {}

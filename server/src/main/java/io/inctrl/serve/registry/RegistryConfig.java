@@ -33,7 +33,10 @@ public interface RegistryConfig {
 
     Templates templates();
 
-    enum StalePolicy { REENCODE, REJECT }
+    enum StalePolicy {
+        REENCODE,
+        REJECT
+    }
 
     interface Cache {
         /** Upper bound of decoded prompt features held in memory (LRU), in bytes. */

@@ -5,7 +5,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.annotation.PostConstruct;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
-
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -22,9 +21,11 @@ public class RegistryCounters {
     public final AtomicLong textPriorsEncoded = new AtomicLong();
     /** Query images encoded by the registry (REST try-it scoring). */
     public final AtomicLong queryImagesEncoded = new AtomicLong();
+
     public final AtomicLong featureCacheHits = new AtomicLong();
     /** Feature loads from the store (cache misses). */
     public final AtomicLong featureCacheMisses = new AtomicLong();
+
     public final AtomicLong reencodes = new AtomicLong();
 
     /** Absent when the class is built by hand (unit tests without Quarkus). */
@@ -42,6 +43,8 @@ public class RegistryCounters {
     }
 
     private void counter(String name, AtomicLong value, String description) {
-        FunctionCounter.builder(name, value, AtomicLong::get).description(description).register(registry);
+        FunctionCounter.builder(name, value, AtomicLong::get)
+                .description(description)
+                .register(registry);
     }
 }

@@ -2,13 +2,12 @@ package io.inctrl.serve.registry;
 
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.logging.InternalErrors;
-
-import javax.sql.DataSource;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.function.Consumer;
+import javax.sql.DataSource;
 import org.jboss.logging.Logger;
 
 /**
@@ -34,6 +33,7 @@ public final class Store {
     static final String UNIQUE_VIOLATION = "23505";
     /** H2: DATABASE_IS_CLOSED, DATABASE_CALLED_AT_SHUTDOWN. */
     private static final int H2_CLOSED = 90098;
+
     private static final int H2_CLOSED_AT_SHUTDOWN = 90121;
     static final long RETRY_INTERVAL_NANOS = 1_000_000_000L;
 
@@ -44,7 +44,7 @@ public final class Store {
     private volatile boolean fatal;
 
     public Store(DataSource dataSource) {
-        this(dataSource, t -> { });
+        this(dataSource, t -> {});
     }
 
     public Store(DataSource dataSource, Consumer<Throwable> onFatal) {
@@ -94,25 +94,32 @@ public final class Store {
         }
         if (isConnectionFailure(e)) {
             if (reachable) {
-                LOG.errorf("registry store unreachable (%s); failing fast, retrying every %d ms", oneLine(e),
-                        RETRY_INTERVAL_NANOS / 1_000_000);
+                LOG.errorf(
+                        "registry store unreachable (%s); failing fast, retrying every %d ms",
+                        oneLine(e), RETRY_INTERVAL_NANOS / 1_000_000);
             }
             reachable = false;
             unreachableUntil = System.nanoTime() + RETRY_INTERVAL_NANOS;
             return unavailable();
         }
         String errorId = InternalErrors.log("registry store error (SQLSTATE " + e.getSQLState() + ")", e);
-        return new ServeException(ServeException.Code.UNAVAILABLE, "STORE_ERROR",
-                "the registry store could not complete the operation: " + InternalErrors.clientMessage(errorId), e);
+        return new ServeException(
+                ServeException.Code.UNAVAILABLE,
+                "STORE_ERROR",
+                "the registry store could not complete the operation: " + InternalErrors.clientMessage(errorId),
+                e);
     }
 
     /** SQLSTATE class 08 (connection exception), or the pool giving up on acquiring a connection. */
     private static boolean isConnectionFailure(SQLException e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof SQLException s && s.getSQLState() != null && s.getSQLState().startsWith("08")) {
+            if (t instanceof SQLException s
+                    && s.getSQLState() != null
+                    && s.getSQLState().startsWith("08")) {
                 return true;
             }
-            if (t instanceof java.net.ConnectException || t instanceof java.net.SocketTimeoutException
+            if (t instanceof java.net.ConnectException
+                    || t instanceof java.net.SocketTimeoutException
                     || t instanceof java.net.UnknownHostException) {
                 return true;
             }
@@ -140,7 +147,9 @@ public final class Store {
     }
 
     private static ServeException unavailable() {
-        return new ServeException(ServeException.Code.UNAVAILABLE, "REGISTRY_UNAVAILABLE",
+        return new ServeException(
+                ServeException.Code.UNAVAILABLE,
+                "REGISTRY_UNAVAILABLE",
                 "the prompt registry is temporarily unavailable: retry shortly");
     }
 

@@ -1,7 +1,6 @@
 package io.inctrl.serve.registry;
 
 import io.inctrl.serve.text.PromptTemplates;
-
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -17,7 +16,8 @@ public class TemplateRepository {
             "id, tenant_id, name, normal_states, anomalous_states, templates, version, created_at, updated_at";
 
     public void insert(Connection c, TemplateSet t) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO template_sets (" + COLS + ") VALUES (?,?,?,?,?,?,?,?,?)")) {
+        try (PreparedStatement ps =
+                c.prepareStatement("INSERT INTO template_sets (" + COLS + ") VALUES (?,?,?,?,?,?,?,?,?)")) {
             ps.setString(1, t.id());
             ps.setString(2, t.tenantId());
             ps.setString(3, t.name());
@@ -48,13 +48,14 @@ public class TemplateRepository {
     }
 
     public Optional<TemplateSet> find(Connection c, String tenantId, String id) throws SQLException {
-        return query(c, "SELECT " + COLS + " FROM template_sets WHERE tenant_id = ? AND id = ?", tenantId, id)
-                .stream().findFirst();
+        return query(c, "SELECT " + COLS + " FROM template_sets WHERE tenant_id = ? AND id = ?", tenantId, id).stream()
+                .findFirst();
     }
 
     public boolean nameTaken(Connection c, String tenantId, String name, String exceptId) throws SQLException {
         return query(c, "SELECT " + COLS + " FROM template_sets WHERE tenant_id = ? AND name = ?", tenantId, name)
-                .stream().anyMatch(t -> !t.id().equals(exceptId));
+                .stream()
+                .anyMatch(t -> !t.id().equals(exceptId));
     }
 
     public List<TemplateSet> list(Connection c, String tenantId) throws SQLException {
@@ -87,10 +88,18 @@ public class TemplateRepository {
             List<TemplateSet> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    PromptTemplates pt = new PromptTemplates(Json.strings(rs.getString(4)), Json.strings(rs.getString(5)),
+                    PromptTemplates pt = new PromptTemplates(
+                            Json.strings(rs.getString(4)),
+                            Json.strings(rs.getString(5)),
                             Json.strings(rs.getString(6)));
-                    out.add(new TemplateSet(rs.getString(1), rs.getString(2), rs.getString(3), pt, rs.getLong(7),
-                            Store.instant(rs.getTimestamp(8)), Store.instant(rs.getTimestamp(9))));
+                    out.add(new TemplateSet(
+                            rs.getString(1),
+                            rs.getString(2),
+                            rs.getString(3),
+                            pt,
+                            rs.getLong(7),
+                            Store.instant(rs.getTimestamp(8)),
+                            Store.instant(rs.getTimestamp(9))));
                 }
             }
             return out;

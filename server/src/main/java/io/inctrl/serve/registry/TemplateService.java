@@ -5,7 +5,6 @@ import io.inctrl.serve.logging.LogSafe;
 import io.inctrl.serve.text.PromptTemplates;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
-
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Instant;
@@ -25,21 +24,27 @@ public class TemplateService {
 
     @Inject
     Store store;
+
     @Inject
     TemplateRepository templates;
+
     @Inject
     ModelPort model;
+
     @Inject
     TextPriorCache textPriors;
+
     @Inject
     RegistryConfig config;
 
     /** The official defaults (spec §6), available to every tenant under id {@value TemplateSet#BUILT_IN_ID}. */
     public TemplateSet builtIn() {
-        return new TemplateSet(TemplateSet.BUILT_IN_ID, null, "default", PromptTemplates.defaults(), 0, Instant.EPOCH, Instant.EPOCH);
+        return new TemplateSet(
+                TemplateSet.BUILT_IN_ID, null, "default", PromptTemplates.defaults(), 0, Instant.EPOCH, Instant.EPOCH);
     }
 
-    public TemplateSet create(String tenantId, String name, List<String> normal, List<String> anomalous, List<String> tmpl) {
+    public TemplateSet create(
+            String tenantId, String name, List<String> normal, List<String> anomalous, List<String> tmpl) {
         String n = PromptSetService.checkName(name);
         PromptTemplates pt = validateForStorage(normal, anomalous, tmpl);
         Instant now = Store.now();
@@ -53,8 +58,8 @@ public class TemplateService {
         });
     }
 
-    public TemplateSet update(String tenantId, String id, String name, List<String> normal, List<String> anomalous,
-                              List<String> tmpl) {
+    public TemplateSet update(
+            String tenantId, String id, String name, List<String> normal, List<String> anomalous, List<String> tmpl) {
         String n = PromptSetService.checkName(name);
         PromptTemplates pt = validateForStorage(normal, anomalous, tmpl);
         TemplateSet updated = store.tx(c -> {
@@ -86,7 +91,9 @@ public class TemplateService {
             find(c, tenantId, id);
             int users = templates.usageCount(c, id);
             if (users > 0) {
-                throw new ServeException(ServeException.Code.FAILED_PRECONDITION, "TEMPLATE_IN_USE",
+                throw new ServeException(
+                        ServeException.Code.FAILED_PRECONDITION,
+                        "TEMPLATE_IN_USE",
                         "template set '" + id + "' is used by " + users + " prompt set(s)");
             }
             templates.delete(c, tenantId, id);
@@ -115,14 +122,18 @@ public class TemplateService {
             for (String s : side) {
                 int n = model.maxTokens(s);
                 if (n > MAX_TOKENS) {
-                    throw ServeException.invalid("SENTENCE_TOO_LONG", "sentence '" + LogSafe.of(s, 200) + "' has "
-                            + n + " tokens; CLIP's limit is " + MAX_TOKENS + " including SOT/EOT");
+                    throw ServeException.invalid(
+                            "SENTENCE_TOO_LONG",
+                            "sentence '" + LogSafe.of(s, 200) + "' has " + n + " tokens; CLIP's limit is " + MAX_TOKENS
+                                    + " including SOT/EOT");
                 }
                 total += n;
                 if (total > config.templates().maxTotalTokens()) {
-                    throw ServeException.invalid("TOO_MANY_TOKENS", "the sentences of this template set need more "
-                            + "than " + config.templates().maxTotalTokens()
-                            + " tokens in all (inctrl.registry.templates.max-total-tokens)");
+                    throw ServeException.invalid(
+                            "TOO_MANY_TOKENS",
+                            "the sentences of this template set need more "
+                                    + "than " + config.templates().maxTotalTokens()
+                                    + " tokens in all (inctrl.registry.templates.max-total-tokens)");
                 }
             }
         }
@@ -150,12 +161,17 @@ public class TemplateService {
 
     /** Upper bound (CIFAR class names yield one sentence per side): (states) x templates, no sentence built. */
     private void checkSentenceCount(PromptTemplates t) {
-        long count = (long) (t.normalStates().size() + t.anomalousStates().size()) * t.templates().size();
+        long count = (long) (t.normalStates().size() + t.anomalousStates().size())
+                * t.templates().size();
         int max = config.templates().maxSentences();
         if (count > max) {
-            throw ServeException.invalid("TOO_MANY_SENTENCES", "(" + t.normalStates().size() + " normal + "
-                    + t.anomalousStates().size() + " anomalous states) x " + t.templates().size() + " templates = "
-                    + count + " sentences, more than the limit of " + max + " (inctrl.registry.templates.max-sentences)");
+            throw ServeException.invalid(
+                    "TOO_MANY_SENTENCES",
+                    "(" + t.normalStates().size() + " normal + "
+                            + t.anomalousStates().size() + " anomalous states) x "
+                            + t.templates().size() + " templates = "
+                            + count + " sentences, more than the limit of " + max
+                            + " (inctrl.registry.templates.max-sentences)");
         }
     }
 
@@ -169,20 +185,25 @@ public class TemplateService {
         int maxLength = config.templates().maxEntryLength();
         for (String s : items) {
             if (s != null && s.length() > maxLength) {
-                throw ServeException.invalid("TEMPLATE_TOO_LARGE", what + " '" + LogSafe.of(s, 60) + "' has "
-                        + s.length() + " characters, more than the limit of " + maxLength
-                        + " (inctrl.registry.templates.max-entry-length)");
+                throw ServeException.invalid(
+                        "TEMPLATE_TOO_LARGE",
+                        what + " '" + LogSafe.of(s, 60) + "' has "
+                                + s.length() + " characters, more than the limit of " + maxLength
+                                + " (inctrl.registry.templates.max-entry-length)");
             }
             if (s == null || !s.contains("{}")) {
-                throw ServeException.invalid("TEMPLATE_MISSING_SLOT",
-                        what + " '" + LogSafe.of(s) + "' must contain the placeholder {}");
+                throw ServeException.invalid(
+                        "TEMPLATE_MISSING_SLOT", what + " '" + LogSafe.of(s) + "' must contain the placeholder {}");
             }
         }
         int stored = Json.write(items).length();
         if (stored > config.templates().maxStoredChars()) {
-            throw ServeException.invalid("TEMPLATE_TOO_LARGE", "the " + what + "s take " + stored
-                    + " characters as stored, more than the limit of " + config.templates().maxStoredChars()
-                    + " (inctrl.registry.templates.max-stored-chars)");
+            throw ServeException.invalid(
+                    "TEMPLATE_TOO_LARGE",
+                    "the " + what + "s take " + stored
+                            + " characters as stored, more than the limit of "
+                            + config.templates().maxStoredChars()
+                            + " (inctrl.registry.templates.max-stored-chars)");
         }
     }
 
@@ -191,7 +212,9 @@ public class TemplateService {
     }
 
     private static ServeException duplicate(String name) {
-        return new ServeException(ServeException.Code.ALREADY_EXISTS, "DUPLICATE_NAME",
+        return new ServeException(
+                ServeException.Code.ALREADY_EXISTS,
+                "DUPLICATE_NAME",
                 "a template set named '" + name + "' already exists");
     }
 }

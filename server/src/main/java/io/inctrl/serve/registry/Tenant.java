@@ -2,5 +2,4 @@ package io.inctrl.serve.registry;
 
 import java.time.Instant;
 
-public record Tenant(String id, String name, Quotas quotas, Instant createdAt) {
-}
+public record Tenant(String id, String name, Quotas quotas, Instant createdAt) {}

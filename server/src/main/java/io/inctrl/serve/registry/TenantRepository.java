@@ -11,10 +11,12 @@ import java.util.Optional;
 /** Tenants and their API keys (hashes only). Stateless: every method takes the transaction's connection. */
 public class TenantRepository {
 
-    private static final String TENANT_COLS = "id, name, max_prompt_sets, max_shots_per_set, requests_per_second, created_at";
+    private static final String TENANT_COLS =
+            "id, name, max_prompt_sets, max_shots_per_set, requests_per_second, created_at";
 
     public void insert(Connection c, Tenant t) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO tenants (" + TENANT_COLS + ") VALUES (?,?,?,?,?,?)")) {
+        try (PreparedStatement ps =
+                c.prepareStatement("INSERT INTO tenants (" + TENANT_COLS + ") VALUES (?,?,?,?,?,?)")) {
             ps.setString(1, t.id());
             ps.setString(2, t.name());
             ps.setInt(3, t.quotas().maxPromptSets());
@@ -31,7 +33,8 @@ public class TenantRepository {
     }
 
     public Optional<Tenant> findByName(Connection c, String name) throws SQLException {
-        return query(c, "SELECT " + TENANT_COLS + " FROM tenants WHERE name = ?", name).stream().findFirst();
+        return query(c, "SELECT " + TENANT_COLS + " FROM tenants WHERE name = ?", name).stream()
+                .findFirst();
     }
 
     public List<Tenant> list(Connection c) throws SQLException {
@@ -71,8 +74,8 @@ public class TenantRepository {
 
     /** Tenant id of an active (unrevoked) key with this hash. */
     public Optional<String> tenantOfKey(Connection c, String hash) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(
-                "SELECT tenant_id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL")) {
+        try (PreparedStatement ps =
+                c.prepareStatement("SELECT tenant_id FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL")) {
             ps.setString(1, hash);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
@@ -87,8 +90,12 @@ public class TenantRepository {
             List<ApiKeyInfo> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new ApiKeyInfo(rs.getString(1), rs.getString(2), rs.getString(3),
-                            Store.instant(rs.getTimestamp(4)), Store.instant(rs.getTimestamp(5))));
+                    out.add(new ApiKeyInfo(
+                            rs.getString(1),
+                            rs.getString(2),
+                            rs.getString(3),
+                            Store.instant(rs.getTimestamp(4)),
+                            Store.instant(rs.getTimestamp(5))));
                 }
             }
             return out;
@@ -114,8 +121,11 @@ public class TenantRepository {
             List<Tenant> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new Tenant(rs.getString(1), rs.getString(2),
-                            new Quotas(rs.getInt(3), rs.getInt(4), rs.getFloat(5)), Store.instant(rs.getTimestamp(6))));
+                    out.add(new Tenant(
+                            rs.getString(1),
+                            rs.getString(2),
+                            new Quotas(rs.getInt(3), rs.getInt(4), rs.getFloat(5)),
+                            Store.instant(rs.getTimestamp(6))));
                 }
             }
             return out;

@@ -3,7 +3,6 @@ package io.inctrl.serve.registry;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.inctrl.serve.model.TextPrior;
-
 import java.util.function.Supplier;
 
 /**

@@ -1,12 +1,12 @@
 package io.inctrl.serve.scoring;
 
 import io.inctrl.serve.error.ServeException;
+
 /** Encoded image bytes to the model's normalised CHW pixels (spec §3). */
 public interface ImagePipeline {
 
     /** Decoded pixels plus how long decoding and preprocessing took. */
-    record Prepared(float[] pixels, long decodeNanos, long preprocessNanos) {
-    }
+    record Prepared(float[] pixels, long decodeNanos, long preprocessNanos) {}
 
     /**
      * @param what names the image in error messages, e.g. "image" or "shot 3"

@@ -1,7 +1,6 @@
 package io.inctrl.serve.scoring;
 
 import io.inctrl.serve.error.ServeException;
-import io.inctrl.serve.logging.LogSafe;
 import io.quarkus.arc.DefaultBean;
 import jakarta.enterprise.context.ApplicationScoped;
 

@@ -1,7 +1,7 @@
 package io.inctrl.serve.scoring;
 
-import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.config.InctrlConfig;
+import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.image.DecodedImage;
 import io.inctrl.serve.image.ImageDecoder;
 import io.inctrl.serve.image.ImageLimits;
@@ -29,7 +29,8 @@ public class PilImagePipeline implements ImagePipeline {
 
     @PostConstruct
     void init() {
-        decoder = new ImageDecoder(new ImageLimits(config.limits().maxImageBytes(), config.limits().maxImagePixels()));
+        decoder = new ImageDecoder(
+                new ImageLimits(config.limits().maxImageBytes(), config.limits().maxImagePixels()));
         BundleManifest.Image image = model.manifest().image();
         preprocessor = new ImagePreprocessor(new PreprocessConfig(image.size(), image.mean(), image.std()));
     }

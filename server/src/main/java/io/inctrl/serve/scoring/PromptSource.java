@@ -9,8 +9,7 @@ import java.util.Optional;
 public interface PromptSource {
 
     /** What scoring needs from a registered set. */
-    record Resolved(PromptFeatures features, TextPrior prior, Optional<Float> threshold) {
-    }
+    record Resolved(PromptFeatures features, TextPrior prior, Optional<Float> threshold) {}
 
     /**
      * @throws ServeException NOT_FOUND when the set does not exist or belongs to another tenant (indistinguishable)

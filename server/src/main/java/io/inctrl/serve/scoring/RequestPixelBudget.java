@@ -1,7 +1,7 @@
 package io.inctrl.serve.scoring;
 
-import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.config.InctrlConfig;
+import io.inctrl.serve.error.ServeException;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.util.List;
@@ -34,9 +34,11 @@ public class RequestPixelBudget {
             total += images.declaredPixels(encoded.get(i), what.apply(i));
         }
         if (total > max) {
-            throw ServeException.invalid("PIXEL_BUDGET_EXCEEDED", "the request's " + encoded.size() + " images decode to " + total
-                    + " pixels, more than the per-request pixel budget of " + max
-                    + " (inctrl.limits.max-request-pixels); send smaller images or fewer shots");
+            throw ServeException.invalid(
+                    "PIXEL_BUDGET_EXCEEDED",
+                    "the request's " + encoded.size() + " images decode to " + total
+                            + " pixels, more than the per-request pixel budget of " + max
+                            + " (inctrl.limits.max-request-pixels); send smaller images or fewer shots");
         }
         return total;
     }

@@ -11,8 +11,7 @@ import java.util.List;
 public record ScoreCommand(String tenant, String requestId, byte[] image, Prompts prompts, Instant deadline) {
 
     /** What the query is compared with: the proto's {@code oneof prompts}. */
-    public sealed interface Prompts permits Inline, Registered {
-    }
+    public sealed interface Prompts permits Inline, Registered {}
 
     /** Ad-hoc shots and category, encoded for this request only (shots may be empty: refused by validation). */
     public record Inline(List<byte[]> shots, String category) implements Prompts {
@@ -22,6 +21,5 @@ public record ScoreCommand(String tenant, String requestId, byte[] image, Prompt
     }
 
     /** A prompt set of the caller's tenant in the registry. */
-    public record Registered(String promptSetId) implements Prompts {
-    }
+    public record Registered(String promptSetId) implements Prompts {}
 }

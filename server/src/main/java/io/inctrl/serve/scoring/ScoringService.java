@@ -1,7 +1,7 @@
 package io.inctrl.serve.scoring;
 
-import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.config.InctrlConfig;
+import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.inference.InferenceService;
 import io.inctrl.serve.inference.ModelJob;
 import io.inctrl.serve.inference.ModelOutput;
@@ -112,9 +112,14 @@ public class ScoringService {
                 shots.add(inference.submit(cmd.tenant(), ModelJob.encode(p), cmd.deadline()));
             }
             queued.addAll(shots);
-            prompts = CompletableFuture.allOf(shots.toArray(CompletableFuture[]::new)).thenApply(v ->
-                    new Prompts(EncodedImages.concat(shots.stream().map(f -> f.join().encoded()).toList()).pool(),
-                            prior, Optional.empty()));
+            prompts = CompletableFuture.allOf(shots.toArray(CompletableFuture[]::new))
+                    .thenApply(v -> new Prompts(
+                            EncodedImages.concat(shots.stream()
+                                            .map(f -> f.join().encoded())
+                                            .toList())
+                                    .pool(),
+                            prior,
+                            Optional.empty()));
         } else {
             String id = ((ScoreCommand.Registered) cmd.prompts()).promptSetId();
             PromptSource.Resolved resolved = promptSource.resolve(cmd.tenant(), id);
@@ -124,19 +129,29 @@ public class ScoringService {
         long decodeNanos = decode;
         long preprocessNanos = preprocess;
         CompletableFuture<ScoreResult> result = prompts.thenCompose(p -> {
-            CompletableFuture<ModelOutput> job = inference.submit(cmd.tenant(),
-                    ModelJob.score(query.pixels(), p.features(), p.prior()), cmd.deadline());
-            queued.add(job);
-            return job.thenApply(out -> {
-                long total = System.nanoTime() - start;
-                record(decodeNanos, preprocessNanos, out, total);
-                ScoreResult r = new ScoreResult(cmd.requestId(), out.scores(), model.bundleId(), p.threshold(),
-                        decodeNanos, preprocessNanos, out.encodeNanos(), out.scoreNanos(), out.queueNanos(), total);
-                spans.record(traceParent, r, out.batchSize(), out.device());
-                return r;
-            });
-        }).exceptionallyCompose(t -> CompletableFuture.failedFuture(
-                InferenceService.translate(t instanceof java.util.concurrent.CompletionException ? t.getCause() : t)));
+                    CompletableFuture<ModelOutput> job = inference.submit(
+                            cmd.tenant(), ModelJob.score(query.pixels(), p.features(), p.prior()), cmd.deadline());
+                    queued.add(job);
+                    return job.thenApply(out -> {
+                        long total = System.nanoTime() - start;
+                        record(decodeNanos, preprocessNanos, out, total);
+                        ScoreResult r = new ScoreResult(
+                                cmd.requestId(),
+                                out.scores(),
+                                model.bundleId(),
+                                p.threshold(),
+                                decodeNanos,
+                                preprocessNanos,
+                                out.encodeNanos(),
+                                out.scoreNanos(),
+                                out.queueNanos(),
+                                total);
+                        spans.record(traceParent, r, out.batchSize(), out.device());
+                        return r;
+                    });
+                })
+                .exceptionallyCompose(t -> CompletableFuture.failedFuture(InferenceService.translate(
+                        t instanceof java.util.concurrent.CompletionException ? t.getCause() : t)));
         // cancelling what the caller holds must reach the batcher, which only sees its own futures
         result.whenComplete((r, t) -> {
             if (result.isCancelled()) {
@@ -146,8 +161,7 @@ public class ScoringService {
         return result;
     }
 
-    private record Prompts(PromptFeatures features, TextPrior prior, Optional<Float> threshold) {
-    }
+    private record Prompts(PromptFeatures features, TextPrior prior, Optional<Float> threshold) {}
 
     private void record(long decode, long preprocess, ModelOutput out, long total) {
         decodeTimer.record(decode, TimeUnit.NANOSECONDS);
@@ -159,14 +173,18 @@ public class ScoringService {
     }
 
     private Timer stageTimer(String stage) {
-        return Timer.builder("inctrl.stage.latency").tag("stage", stage).publishPercentileHistogram()
-                .description("per-request latency of one scoring stage").register(registry);
+        return Timer.builder("inctrl.stage.latency")
+                .tag("stage", stage)
+                .publishPercentileHistogram()
+                .description("per-request latency of one scoring stage")
+                .register(registry);
     }
 
     private void validate(ScoreCommand cmd) {
         InctrlConfig.Limits limits = config.limits();
         if (cmd.requestId() != null && cmd.requestId().length() > limits.maxRequestIdLength()) {
-            throw ServeException.invalid("REQUEST_ID_TOO_LONG", "request_id is longer than " + limits.maxRequestIdLength() + " characters");
+            throw ServeException.invalid(
+                    "REQUEST_ID_TOO_LONG", "request_id is longer than " + limits.maxRequestIdLength() + " characters");
         }
         if (cmd.image() == null || cmd.image().length == 0) {
             throw ServeException.invalid("EMPTY_IMAGE", "image is empty: send the encoded PNG/JPEG/BMP/TIFF bytes");
@@ -178,28 +196,35 @@ public class ScoringService {
 
     private void validateInline(ScoreCommand.Inline cmd, InctrlConfig.Limits limits) {
         if (cmd.shots().isEmpty()) {
-            throw ServeException.invalid("NO_PROMPTS", "no prompts: send inline shots (K >= 1) with a category, or a prompt_set_id");
+            throw ServeException.invalid(
+                    "NO_PROMPTS", "no prompts: send inline shots (K >= 1) with a category, or a prompt_set_id");
         }
         if (cmd.shots().size() > limits.maxShots()) {
-            throw ServeException.invalid("TOO_MANY_SHOTS", cmd.shots().size() + " shots exceed the limit of " + limits.maxShots());
+            throw ServeException.invalid(
+                    "TOO_MANY_SHOTS", cmd.shots().size() + " shots exceed the limit of " + limits.maxShots());
         }
         // before any sentence is built from it: 242 sentences of a 1 MiB category would take 250 MB
         if (cmd.category() != null && cmd.category().length() > limits.maxCategoryLength()) {
-            throw ServeException.invalid("CATEGORY_TOO_LONG", "category is " + cmd.category().length() + " characters, more than the "
-                    + "limit of " + limits.maxCategoryLength() + " (inctrl.limits.max-category-length)");
+            throw ServeException.invalid(
+                    "CATEGORY_TOO_LONG",
+                    "category is " + cmd.category().length() + " characters, more than the " + "limit of "
+                            + limits.maxCategoryLength() + " (inctrl.limits.max-category-length)");
         }
         if (!model.manifest().hasHeads()) {
             return; // vision-only bundle: the category is accepted and ignored
         }
         if (cmd.category() == null || cmd.category().isBlank()) {
-            throw ServeException.invalid("MISSING_CATEGORY", "inline prompts need a category name (used by the text prior)");
+            throw ServeException.invalid(
+                    "MISSING_CATEGORY", "inline prompts need a category name (used by the text prior)");
         }
         String longest = longestSentence(cmd.category());
         int tokens = model.tokenCount(longest);
         if (tokens > model.manifest().text().contextLength()) {
-            throw ServeException.invalid("CATEGORY_TOO_LONG", "category '" + cmd.category() + "' is too long: the prompt '" + longest
-                    + "' needs " + tokens + " tokens, more than the text encoder's "
-                    + model.manifest().text().contextLength());
+            throw ServeException.invalid(
+                    "CATEGORY_TOO_LONG",
+                    "category '" + cmd.category() + "' is too long: the prompt '" + longest
+                            + "' needs " + tokens + " tokens, more than the text encoder's "
+                            + model.manifest().text().contextLength());
         }
     }
 
@@ -218,7 +243,10 @@ public class ScoringService {
 
     private static void checkDeadline(Instant deadline) {
         if (deadline != null && Instant.now().isAfter(deadline)) {
-            throw new ServeException(ServeException.Code.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED", "deadline passed before scoring finished");
+            throw new ServeException(
+                    ServeException.Code.DEADLINE_EXCEEDED,
+                    "DEADLINE_EXCEEDED",
+                    "deadline passed before scoring finished");
         }
     }
 }

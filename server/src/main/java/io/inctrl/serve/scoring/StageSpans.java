@@ -24,7 +24,9 @@ public class StageSpans {
     void record(Context parent, ScoreResult r, int batchSize, String device) {
         long end = TimeUnit.MILLISECONDS.toNanos(System.currentTimeMillis());
         long start = end - r.totalNanos();
-        Span root = tracer.spanBuilder("score-request").setParent(parent).setSpanKind(SpanKind.INTERNAL)
+        Span root = tracer.spanBuilder("score-request")
+                .setParent(parent)
+                .setSpanKind(SpanKind.INTERNAL)
                 .setStartTimestamp(start, TimeUnit.NANOSECONDS)
                 .setAttribute("inctrl.request_id", r.requestId() == null ? "" : r.requestId())
                 .setAttribute("inctrl.bundle_id", r.bundleId())
@@ -36,8 +38,12 @@ public class StageSpans {
         long batchEnd = end;
         long batchStart = batchEnd - r.encodeNanos() - r.scoreNanos();
         child(ctx, "queue", batchStart - r.queueNanos(), r.queueNanos());
-        Span batch = tracer.spanBuilder("batch").setParent(ctx).setStartTimestamp(batchStart, TimeUnit.NANOSECONDS)
-                .setAttribute("inctrl.batch_size", batchSize).setAttribute("inctrl.device", device).startSpan();
+        Span batch = tracer.spanBuilder("batch")
+                .setParent(ctx)
+                .setStartTimestamp(batchStart, TimeUnit.NANOSECONDS)
+                .setAttribute("inctrl.batch_size", batchSize)
+                .setAttribute("inctrl.device", device)
+                .startSpan();
         Context batchCtx = ctx.with(batch);
         long s = child(batchCtx, "encode", batchStart, r.encodeNanos());
         child(batchCtx, "score", s, r.scoreNanos());
@@ -46,7 +52,10 @@ public class StageSpans {
     }
 
     private long child(Context parent, String name, long start, long duration) {
-        tracer.spanBuilder(name).setParent(parent).setStartTimestamp(start, TimeUnit.NANOSECONDS).startSpan()
+        tracer.spanBuilder(name)
+                .setParent(parent)
+                .setStartTimestamp(start, TimeUnit.NANOSECONDS)
+                .startSpan()
                 .end(start + duration, TimeUnit.NANOSECONDS);
         return start + duration;
     }

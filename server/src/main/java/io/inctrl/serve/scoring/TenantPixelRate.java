@@ -1,7 +1,7 @@
 package io.inctrl.serve.scoring;
 
-import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.config.InctrlConfig;
+import io.inctrl.serve.error.ServeException;
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -30,8 +30,7 @@ public class TenantPixelRate {
         long last;
     }
 
-    public TenantPixelRate() {
-    }
+    public TenantPixelRate() {}
 
     /** Without CDI (unit tests): a rate, a burst and a nanosecond clock. */
     TenantPixelRate(double perSecond, double burst, LongSupplier clock) {
@@ -71,9 +70,12 @@ public class TenantPixelRate {
             }
             long retryMs = (long) Math.ceil((Math.min(pixels, burst) - b.tokens) / perSecond * 1000);
             long retry = Math.max(1, retryMs);
-            throw ServeException.retryLater("PIXEL_RATE_LIMITED", "the tenant's decoded-pixel rate of "
-                    + (long) perSecond + " pixels/s is used up (inctrl.limits.tenant-pixels-per-second); this "
-                    + "request needs " + pixels + " pixels: retry after " + retry + " ms", java.time.Duration.ofMillis(retry));
+            throw ServeException.retryLater(
+                    "PIXEL_RATE_LIMITED",
+                    "the tenant's decoded-pixel rate of "
+                            + (long) perSecond + " pixels/s is used up (inctrl.limits.tenant-pixels-per-second); this "
+                            + "request needs " + pixels + " pixels: retry after " + retry + " ms",
+                    java.time.Duration.ofMillis(retry));
         }
     }
 }

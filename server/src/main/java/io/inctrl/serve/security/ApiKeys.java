@@ -17,8 +17,7 @@ public final class ApiKeys {
     public static final String PREFIX = "ik_";
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    private ApiKeys() {
-    }
+    private ApiKeys() {}
 
     public static String generate() {
         byte[] b = new byte[32];
@@ -42,7 +41,8 @@ public final class ApiKeys {
 
     /** Constant-time comparison (via the digests) for the configured admin key. */
     public static boolean matches(String presented, String expected) {
-        return MessageDigest.isEqual(hash(presented).getBytes(StandardCharsets.US_ASCII),
+        return MessageDigest.isEqual(
+                hash(presented).getBytes(StandardCharsets.US_ASCII),
                 hash(expected).getBytes(StandardCharsets.US_ASCII));
     }
 }

@@ -8,10 +8,9 @@ import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
-import org.jboss.logging.Logger;
-
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import org.jboss.logging.Logger;
 
 /**
  * Turns a presented key into a {@link Caller} and applies the tenant's request rate. Shared by the gRPC
@@ -24,20 +23,23 @@ public class Authenticator {
 
     @Inject
     SecurityConfig config;
+
     @Inject
     Store store;
+
     @Inject
     TenantRepository tenants;
+
     @Inject
     jakarta.enterprise.inject.Instance<TenantService> tenantService;
+
     @Inject
     io.inctrl.serve.registry.RegistryConfig registryConfig;
 
     @Inject
     TenantRateLimiter rateLimiter;
 
-    private record Cached(Tenant tenant, long readAtNanos, long expiresAtNanos) {
-    }
+    private record Cached(Tenant tenant, long readAtNanos, long expiresAtNanos) {}
 
     /** key hash -> tenant; short-lived so revocations on other replicas take effect within key-cache-seconds. */
     private final ConcurrentHashMap<String, Cached> cache = new ConcurrentHashMap<>();
@@ -62,7 +64,8 @@ public class Authenticator {
             return new Caller(TenantService.DEFAULT_TENANT_ID, true);
         }
         if (key == null || key.isBlank()) {
-            throw unauthenticated("MISSING_API_KEY", "missing API key: send it in the x-api-key metadata / X-API-Key header");
+            throw unauthenticated(
+                    "MISSING_API_KEY", "missing API key: send it in the x-api-key metadata / X-API-Key header");
         }
         Optional<String> admin = config.adminKey().filter(a -> !a.isEmpty());
         if (admin.isPresent() && ApiKeys.matches(key, admin.get())) {
@@ -75,13 +78,15 @@ public class Authenticator {
         double rate = t.quotas().requestsPerSecond();
         if (!(rate > 0) || Double.isInfinite(rate)) {
             // only an older version could store this (input is validated now): refuse until an admin sets a quota
-            throw ServeException.quota("RATE_LIMITED",
-                    "the tenant's stored request-rate quota is invalid (" + rate + "); an administrator must set it again");
+            throw ServeException.quota(
+                    "RATE_LIMITED",
+                    "the tenant's stored request-rate quota is invalid (" + rate
+                            + "); an administrator must set it again");
         }
         java.time.Duration wait = rateLimiter.acquire(t.id(), rate);
         if (!wait.isZero()) {
-            throw ServeException.retryLater("RATE_LIMITED",
-                    "request rate above the tenant's quota of " + rate + " requests/s", wait);
+            throw ServeException.retryLater(
+                    "RATE_LIMITED", "request rate above the tenant's quota of " + rate + " requests/s", wait);
         }
         return Caller.tenant(t.id());
     }
@@ -115,7 +120,8 @@ public class Authenticator {
         } catch (ServeException e) {
             // store outage: a key verified recently enough keeps working (bounded by inctrl.registry.outage-grace);
             // an unknown one is UNAVAILABLE, never UNAUTHENTICATED, since nothing says it is invalid
-            if (e.code() == ServeException.Code.UNAVAILABLE && c != null
+            if (e.code() == ServeException.Code.UNAVAILABLE
+                    && c != null
                     && now - c.readAtNanos < registryConfig.outageGrace().toNanos()) {
                 return c.tenant;
             }

@@ -30,7 +30,9 @@ public record Caller(String tenantId, boolean admin) {
     /** PERMISSION_DENIED unless this is the admin credential. */
     public void requireAdmin() {
         if (!admin) {
-            throw new ServeException(ServeException.Code.PERMISSION_DENIED, "ADMIN_KEY_REQUIRED",
+            throw new ServeException(
+                    ServeException.Code.PERMISSION_DENIED,
+                    "ADMIN_KEY_REQUIRED",
                     "tenant management needs the admin key");
         }
     }

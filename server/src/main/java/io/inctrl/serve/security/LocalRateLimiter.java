@@ -1,7 +1,6 @@
 package io.inctrl.serve.security;
 
 import io.github.bucket4j.Bucket;
-
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -19,8 +18,11 @@ public final class LocalRateLimiter implements TenantRateLimiter {
         if (bucket == null) {
             // a quota change gives a new key: drop the tenant's buckets of other rates so they do not pile up
             buckets.keySet().removeIf(other -> other.startsWith(tenantId + "@") && !other.equals(key));
-            bucket = buckets.computeIfAbsent(key, k -> Bucket.builder()
-                    .addLimit(RateLimits.perSecond(requestsPerSecond).getBandwidths()[0]).build());
+            bucket = buckets.computeIfAbsent(
+                    key,
+                    k -> Bucket.builder()
+                            .addLimit(RateLimits.perSecond(requestsPerSecond).getBandwidths()[0])
+                            .build());
         }
         return RateLimits.waitOf(bucket.tryConsumeAndReturnRemaining(1));
     }

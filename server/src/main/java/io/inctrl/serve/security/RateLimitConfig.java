@@ -2,7 +2,6 @@ package io.inctrl.serve.security;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
-
 import java.time.Duration;
 
 /** {@code inctrl.rate-limit.*}: where tenants' request-rate buckets live. */
@@ -20,5 +19,9 @@ public interface RateLimitConfig {
     @WithDefault("5s")
     Duration outageRetry();
 
-    enum Store { AUTO, LOCAL, SHARED }
+    enum Store {
+        AUTO,
+        LOCAL,
+        SHARED
+    }
 }

@@ -4,9 +4,8 @@ import io.agroal.api.AgroalDataSource;
 import io.quarkus.agroal.runtime.AgroalDataSourceUtil;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
-import org.jboss.logging.Logger;
-
 import java.util.Optional;
+import org.jboss.logging.Logger;
 
 /** Picks the rate limiter by the active registry datasource: PostgreSQL {@code pg} shares buckets, H2 keeps them local. */
 public class RateLimiterBeans {

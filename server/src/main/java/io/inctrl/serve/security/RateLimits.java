@@ -1,14 +1,12 @@
 package io.inctrl.serve.security;
 
 import io.github.bucket4j.BucketConfiguration;
-
 import java.time.Duration;
 
 /** The one bucket shape every limiter uses, so the local and the shared limiter admit the same quota. */
 final class RateLimits {
 
-    private RateLimits() {
-    }
+    private RateLimits() {}
 
     /**
      * Capacity (burst) = one second's worth, at least one request; refilled continuously at {@code perSecond}.
@@ -32,7 +30,8 @@ final class RateLimits {
 
     /** Zero when the probe consumed a token, else the wait until the bucket refills one. */
     static java.time.Duration waitOf(io.github.bucket4j.ConsumptionProbe probe) {
-        return probe.isConsumed() ? java.time.Duration.ZERO
+        return probe.isConsumed()
+                ? java.time.Duration.ZERO
                 : java.time.Duration.ofNanos(Math.max(1, probe.getNanosToWaitForRefill()));
     }
 }

@@ -2,7 +2,6 @@ package io.inctrl.serve.security;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
-
 import java.util.Optional;
 
 /** {@code inctrl.security.*}. */

@@ -4,12 +4,11 @@ import io.github.bucket4j.distributed.ExpirationAfterWriteStrategy;
 import io.github.bucket4j.distributed.jdbc.PrimaryKeyMapper;
 import io.github.bucket4j.postgresql.Bucket4jPostgreSQL;
 import io.github.bucket4j.postgresql.PostgreSQLSelectForUpdateBasedProxyManager;
-import org.jboss.logging.Logger;
-
-import javax.sql.DataSource;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.sql.DataSource;
+import org.jboss.logging.Logger;
 
 /**
  * Buckets kept in the PostgreSQL registry database (Bucket4j, {@code SELECT … FOR UPDATE} per call), so every
@@ -25,6 +24,7 @@ public final class SharedRateLimiter implements TenantRateLimiter {
 
     /** Table created by the PostgreSQL-only migration {@code db/postgresql/V1_1__rate_limit_buckets.sql}. */
     public static final String TABLE = "rate_limit_buckets";
+
     private static final long CLEANUP_INTERVAL_NANOS = Duration.ofMinutes(1).toNanos();
 
     private final PostgreSQLSelectForUpdateBasedProxyManager<String> buckets;
@@ -42,7 +42,8 @@ public final class SharedRateLimiter implements TenantRateLimiter {
                 .primaryKeyMapper(PrimaryKeyMapper.STRING)
                 .table(TABLE)
                 // a row is worthless once its bucket would be full again: mark it expired then, cleanup deletes it
-                .expirationAfterWrite(ExpirationAfterWriteStrategy.basedOnTimeForRefillingBucketUpToMax(Duration.ofSeconds(10)))
+                .expirationAfterWrite(
+                        ExpirationAfterWriteStrategy.basedOnTimeForRefillingBucketUpToMax(Duration.ofSeconds(10)))
                 .build();
     }
 
@@ -83,7 +84,8 @@ public final class SharedRateLimiter implements TenantRateLimiter {
         retryAtNanos = System.nanoTime() + outageRetryNanos;
         if (!down) {
             down = true;
-            LOG.warnf("rate-limit store unreachable, failing open to per-replica buckets until it is back: %s",
+            LOG.warnf(
+                    "rate-limit store unreachable, failing open to per-replica buckets until it is back: %s",
                     e.getCause() != null ? e.getCause() : e);
         }
     }

@@ -1,8 +1,8 @@
 package io.inctrl.serve.security;
 
+import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.registry.ApiKeyInfo;
 import io.inctrl.serve.registry.Quotas;
-import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.registry.Store;
 import io.inctrl.serve.registry.Tenant;
 import io.inctrl.serve.registry.TenantDeleted;
@@ -10,10 +10,8 @@ import io.inctrl.serve.registry.TenantRepository;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Event;
 import jakarta.inject.Inject;
-
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 
@@ -26,32 +24,36 @@ public class TenantService {
 
     @Inject
     Store store;
+
     @Inject
     TenantRepository tenants;
+
     @Inject
     SecurityConfig config;
+
     @Inject
     Authenticator authenticator;
+
     @Inject
     Event<TenantDeleted> tenantDeleted;
 
     /** A newly issued key: {@code secret} is shown once and never stored. */
-    public record IssuedKey(ApiKeyInfo info, String secret) {
-    }
+    public record IssuedKey(ApiKeyInfo info, String secret) {}
 
-    public record CreatedTenant(Tenant tenant, IssuedKey key) {
-    }
+    public record CreatedTenant(Tenant tenant, IssuedKey key) {}
 
     public CreatedTenant create(String name, Quotas quotas) {
         String n = name == null ? "" : name.strip();
         if (n.isEmpty() || n.length() > 128) {
             throw ServeException.invalid("INVALID_NAME", "tenant name must be 1-128 characters");
         }
-        Tenant t = new Tenant(UUID.randomUUID().toString(), n, quotas != null ? checked(quotas) : defaultQuotas(),
-                Store.now());
+        Tenant t = new Tenant(
+                UUID.randomUUID().toString(), n, quotas != null ? checked(quotas) : defaultQuotas(), Store.now());
         return store.tx(c -> {
             if (tenants.findByName(c, n).isPresent()) {
-                throw new ServeException(ServeException.Code.ALREADY_EXISTS, "DUPLICATE_NAME",
+                throw new ServeException(
+                        ServeException.Code.ALREADY_EXISTS,
+                        "DUPLICATE_NAME",
                         "a tenant named '" + n + "' already exists");
             }
             tenants.insert(c, t);
@@ -94,12 +96,19 @@ public class TenantService {
     Quotas checked(Quotas q) {
         SecurityConfig.QuotaLimits l = config.quotaLimits();
         double rps = q.requestsPerSecond();
-        if (q.maxPromptSets() < 0 || q.maxPromptSets() > l.maxPromptSets()
-                || q.maxShotsPerSet() < 1 || q.maxShotsPerSet() > l.maxShotsPerSet()
-                || !Double.isFinite(rps) || rps < l.minRequestsPerSecond() || rps > l.maxRequestsPerSecond()) {
-            throw ServeException.invalid("INVALID_QUOTAS", "quotas need 0 <= maxPromptSets <= " + l.maxPromptSets()
-                    + ", 1 <= maxShotsPerSet <= " + l.maxShotsPerSet() + " and a finite requestsPerSecond in ["
-                    + l.minRequestsPerSecond() + ", " + l.maxRequestsPerSecond() + "] (inctrl.security.quota-limits)");
+        if (q.maxPromptSets() < 0
+                || q.maxPromptSets() > l.maxPromptSets()
+                || q.maxShotsPerSet() < 1
+                || q.maxShotsPerSet() > l.maxShotsPerSet()
+                || !Double.isFinite(rps)
+                || rps < l.minRequestsPerSecond()
+                || rps > l.maxRequestsPerSecond()) {
+            throw ServeException.invalid(
+                    "INVALID_QUOTAS",
+                    "quotas need 0 <= maxPromptSets <= " + l.maxPromptSets()
+                            + ", 1 <= maxShotsPerSet <= " + l.maxShotsPerSet() + " and a finite requestsPerSecond in ["
+                            + l.minRequestsPerSecond() + ", " + l.maxRequestsPerSecond()
+                            + "] (inctrl.security.quota-limits)");
         }
         return q;
     }
@@ -163,8 +172,8 @@ public class TenantService {
     }
 
     private IssuedKey issue(Connection c, String tenantId, String secret) throws SQLException {
-        ApiKeyInfo info = new ApiKeyInfo(UUID.randomUUID().toString(), tenantId, ApiKeys.displayPrefix(secret),
-                Store.now(), null);
+        ApiKeyInfo info = new ApiKeyInfo(
+                UUID.randomUUID().toString(), tenantId, ApiKeys.displayPrefix(secret), Store.now(), null);
         tenants.insertKey(c, info, ApiKeys.hash(secret));
         return new IssuedKey(info, secret);
     }

@@ -21,8 +21,8 @@ public final class ClipTokenizer implements AutoCloseable {
     public ClipTokenizer(Path tokenizerJson, int contextLength, long eotToken) {
         try {
             // Special tokens come from the file's post-processor; padding and truncation are ours (77 slots, EOT last).
-            this.tokenizer = HuggingFaceTokenizer.newInstance(tokenizerJson,
-                    Map.of("addSpecialTokens", "true", "padding", "false", "truncation", "false"));
+            this.tokenizer = HuggingFaceTokenizer.newInstance(
+                    tokenizerJson, Map.of("addSpecialTokens", "true", "padding", "false", "truncation", "false"));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot load tokenizer " + tokenizerJson, e);
         }

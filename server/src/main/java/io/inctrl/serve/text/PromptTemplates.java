@@ -12,8 +12,8 @@ import java.util.Set;
 public record PromptTemplates(List<String> normalStates, List<String> anomalousStates, List<String> templates) {
 
     /** Category names for which the official code uses one fixed sentence per side (CIFAR-10 classes + "animal"). */
-    static final Set<String> CIFAR_CLASSES = Set.of(
-            "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck", "animal");
+    static final Set<String> CIFAR_CLASSES =
+            Set.of("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck", "animal");
 
     public PromptTemplates {
         normalStates = List.copyOf(normalStates);
@@ -27,16 +27,37 @@ public record PromptTemplates(List<String> normalStates, List<String> anomalousS
     /** The official 7 normal states, 4 anomalous states and 22 templates (154 + 88 sentences). */
     public static PromptTemplates defaults() {
         return new PromptTemplates(
-                List.of("{}", "flawless {}", "perfect {}", "unblemished {}", "{} without flaw", "{} without defect",
+                List.of(
+                        "{}",
+                        "flawless {}",
+                        "perfect {}",
+                        "unblemished {}",
+                        "{} without flaw",
+                        "{} without defect",
                         "{} without damage"),
                 List.of("damaged {}", "{} with flaw", "{} with defect", "{} with damage"),
-                List.of("a cropped photo of the {}.", "a cropped photo of a {}.", "a close-up photo of a {}.",
-                        "a close-up photo of the {}.", "a bright photo of a {}.", "a bright photo of the {}.",
-                        "a dark photo of a {}.", "a dark photo of the {}.", "a jpeg corrupted photo of a {}.",
-                        "a jpeg corrupted photo of the {}.", "a blurry photo of the {}.", "a blurry photo of a {}.",
-                        "a photo of the {}.", "a photo of a {}.", "a photo of a small {}.", "a photo of the small {}.",
-                        "a photo of a large {}.", "a photo of the large {}.", "a photo of a {} for visual inspection.",
-                        "a photo of the {} for visual inspection.", "a photo of a {} for anomaly detection.",
+                List.of(
+                        "a cropped photo of the {}.",
+                        "a cropped photo of a {}.",
+                        "a close-up photo of a {}.",
+                        "a close-up photo of the {}.",
+                        "a bright photo of a {}.",
+                        "a bright photo of the {}.",
+                        "a dark photo of a {}.",
+                        "a dark photo of the {}.",
+                        "a jpeg corrupted photo of a {}.",
+                        "a jpeg corrupted photo of the {}.",
+                        "a blurry photo of the {}.",
+                        "a blurry photo of a {}.",
+                        "a photo of the {}.",
+                        "a photo of a {}.",
+                        "a photo of a small {}.",
+                        "a photo of the small {}.",
+                        "a photo of a large {}.",
+                        "a photo of the large {}.",
+                        "a photo of a {} for visual inspection.",
+                        "a photo of the {} for visual inspection.",
+                        "a photo of a {} for anomaly detection.",
                         "a photo of the {} for anomaly detection."));
     }
 
@@ -57,8 +78,10 @@ public record PromptTemplates(List<String> normalStates, List<String> anomalousS
         String c = displayName(category);
         // The official code special-cases exact CIFAR class names before any lowercasing.
         if (CIFAR_CLASSES.contains(c)) {
-            return List.of(normal ? "a photo of " + c + " for anomaly detection."
-                    : "a photo without " + c + " for anomaly detection.");
+            return List.of(
+                    normal
+                            ? "a photo of " + c + " for anomaly detection."
+                            : "a photo without " + c + " for anomaly detection.");
         }
         List<String> out = new ArrayList<>(states.size() * templates.size());
         for (String state : states) {
@@ -83,7 +106,11 @@ public record PromptTemplates(List<String> normalStates, List<String> anomalousS
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "PromptTemplates[%d normal, %d anomalous, %d templates]",
-                normalStates.size(), anomalousStates.size(), templates.size());
+        return String.format(
+                Locale.ROOT,
+                "PromptTemplates[%d normal, %d anomalous, %d templates]",
+                normalStates.size(),
+                anomalousStates.size(),
+                templates.size());
     }
 }

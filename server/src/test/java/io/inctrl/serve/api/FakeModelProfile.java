@@ -2,7 +2,6 @@ package io.inctrl.serve.api;
 
 import io.inctrl.serve.registry.FakeModelPort;
 import io.quarkus.test.junit.QuarkusTestProfile;
-
 import java.util.Map;
 import java.util.Set;
 

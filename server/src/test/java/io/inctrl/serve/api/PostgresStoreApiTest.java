@@ -1,5 +1,8 @@
 package io.inctrl.serve.api;
 
+import static io.inctrl.serve.api.ApiFixtures.as;
+import static org.hamcrest.Matchers.equalTo;
+
 import io.inctrl.serve.api.ApiFixtures.TestTenant;
 import io.inctrl.serve.registry.FakeModelPort;
 import io.inctrl.serve.registry.TestImages;
@@ -7,14 +10,10 @@ import io.inctrl.serve.registry.TestStores;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIf;
-
 import java.util.Map;
 import java.util.Set;
-
-import static io.inctrl.serve.api.ApiFixtures.as;
-import static org.hamcrest.Matchers.equalTo;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIf;
 
 /**
  * The app on the PostgreSQL datasource (runtime-activated, H2 deactivated), as in production. Runs when
@@ -34,12 +33,19 @@ class PostgresStoreApiTest {
         @Override
         public Map<String, String> getConfigOverrides() {
             String url = TestStores.pgUrl();
-            return Map.of("inctrl.security.enabled", "true",
-                    "quarkus.datasource.active", "false",
-                    "quarkus.datasource.pg.active", "true",
-                    "quarkus.datasource.pg.jdbc.url", url == null ? "jdbc:postgresql://localhost/none" : url,
-                    "quarkus.datasource.pg.username", "inctrl",
-                    "quarkus.datasource.pg.password", "inctrl");
+            return Map.of(
+                    "inctrl.security.enabled",
+                    "true",
+                    "quarkus.datasource.active",
+                    "false",
+                    "quarkus.datasource.pg.active",
+                    "true",
+                    "quarkus.datasource.pg.jdbc.url",
+                    url == null ? "jdbc:postgresql://localhost/none" : url,
+                    "quarkus.datasource.pg.username",
+                    "inctrl",
+                    "quarkus.datasource.pg.password",
+                    "inctrl");
         }
     }
 
@@ -51,12 +57,22 @@ class PostgresStoreApiTest {
     @Test
     void registerListScoreDelete_onPostgres() {
         TestTenant t = ApiFixtures.tenant();
-        String id = ApiFixtures.upload(t, "pg-set", "screw", TestImages.normals(3)).multiPart("fp16", "true")
-                .post("/v1/prompt-sets").then().statusCode(201).extract().path("id");
+        String id = ApiFixtures.upload(t, "pg-set", "screw", TestImages.normals(3))
+                .multiPart("fp16", "true")
+                .post("/v1/prompt-sets")
+                .then()
+                .statusCode(201)
+                .extract()
+                .path("id");
         as(t).get("/v1/prompt-sets").then().statusCode(200).body("items[0].id", equalTo(id));
-        as(t).multiPart("image", "q.png", TestImages.anomalous(1), "image/png").post("/v1/prompt-sets/" + id + "/score")
-                .then().statusCode(200);
-        ApiFixtures.upload(t, "pg-set", "screw", TestImages.normals(3)).post("/v1/prompt-sets").then().statusCode(409);
+        as(t).multiPart("image", "q.png", TestImages.anomalous(1), "image/png")
+                .post("/v1/prompt-sets/" + id + "/score")
+                .then()
+                .statusCode(200);
+        ApiFixtures.upload(t, "pg-set", "screw", TestImages.normals(3))
+                .post("/v1/prompt-sets")
+                .then()
+                .statusCode(409);
         as(t).delete("/v1/prompt-sets/" + id).then().statusCode(204);
         as(t).get("/v1/prompt-sets/" + id).then().statusCode(404);
     }

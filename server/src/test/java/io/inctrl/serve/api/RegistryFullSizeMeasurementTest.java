@@ -1,5 +1,7 @@
 package io.inctrl.serve.api;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.inctrl.serve.registry.PromptSet;
 import io.inctrl.serve.registry.PromptSetService;
 import io.inctrl.serve.registry.TestImages;
@@ -8,9 +10,6 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import jakarta.inject.Inject;
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,8 +18,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 
 /**
  * Full-size tier: registers K = 8 shots with the full ViT-B-16-plus-240 bundle (random weights) and reports
@@ -35,8 +34,11 @@ class RegistryFullSizeMeasurementTest {
     public static class FullSize implements QuarkusTestProfile {
         @Override
         public java.util.Map<String, String> getConfigOverrides() {
-            return java.util.Map.of("inctrl.model.bundle", "${test.assets.dir:../build/assets}/full",
-                    "inctrl.security.enabled", "false");
+            return java.util.Map.of(
+                    "inctrl.model.bundle",
+                    "${test.assets.dir:../build/assets}/full",
+                    "inctrl.security.enabled",
+                    "false");
         }
     }
 
@@ -59,7 +61,9 @@ class RegistryFullSizeMeasurementTest {
         long q1 = System.nanoTime();
         float s16 = service.score(t, p16.id(), shots.get(0)).scores().score();
 
-        String report = String.format(Locale.ROOT, """
+        String report = String.format(
+                Locale.ROOT,
+                """
                 full-size registry measurement (bundle %s, K=%d, 2-core CPU)
                 registration fp32 (incl. text prior of 242 sentences): %.1f s
                 registration fp16 (text prior cached):                 %.1f s
@@ -67,9 +71,20 @@ class RegistryFullSizeMeasurementTest {
                 fp16 max |score diff| at registration (shots vs full set): %.3g
                 score by id: %.1f ms; fp32 %.6f vs fp16 %.6f
                 leave-one-out scores fp32: %s, suggested threshold %s
-                """, p32.bundleId(), shots.size(), (t1 - t0) / 1e9, (t2 - t1) / 1e9, b32[0] / shots.size(),
-                b16[0] / shots.size(), b32[1] / shots.size(), p16.calibration().fp16MaxAbsDiff(), (q1 - q0) / 1e6, s32, s16,
-                p32.calibration().shotScores(), p32.calibration().suggestedThreshold());
+                """,
+                p32.bundleId(),
+                shots.size(),
+                (t1 - t0) / 1e9,
+                (t2 - t1) / 1e9,
+                b32[0] / shots.size(),
+                b16[0] / shots.size(),
+                b32[1] / shots.size(),
+                p16.calibration().fp16MaxAbsDiff(),
+                (q1 - q0) / 1e6,
+                s32,
+                s16,
+                p32.calibration().shotScores(),
+                p32.calibration().suggestedThreshold());
         System.out.println(report);
         Files.writeString(Paths.get("target/registry-full-size.txt"), report);
         assertThat(b16[0] * 2).isEqualTo(b32[0]);
@@ -77,11 +92,15 @@ class RegistryFullSizeMeasurementTest {
     }
 
     private static List<byte[]> shots() throws IOException {
-        Path dir = Paths.get(System.getProperty("test.data.dir", "../../shared/data"), "mvtec_ad", "transistor", "shots");
+        Path dir =
+                Paths.get(System.getProperty("test.data.dir", "../../shared/data"), "mvtec_ad", "transistor", "shots");
         List<byte[]> out = new ArrayList<>();
         if (Files.isDirectory(dir)) {
             try (Stream<Path> s = Files.list(dir)) {
-                for (Path p : s.filter(f -> f.toString().endsWith(".png")).sorted().limit(8).toList()) {
+                for (Path p : s.filter(f -> f.toString().endsWith(".png"))
+                        .sorted()
+                        .limit(8)
+                        .toList()) {
                     out.add(Files.readAllBytes(p));
                 }
             }

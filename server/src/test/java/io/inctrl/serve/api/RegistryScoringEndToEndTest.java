@@ -1,5 +1,9 @@
 package io.inctrl.serve.api;
 
+import static io.inctrl.serve.api.ApiFixtures.as;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
@@ -19,15 +23,10 @@ import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import jakarta.inject.Inject;
+import java.net.URL;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-
-import java.net.URL;
-
-import static io.inctrl.serve.api.ApiFixtures.as;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The real (tiny, random-weight) model behind the registry: register over gRPC, then Score by prompt_set_id on the
@@ -39,8 +38,10 @@ class RegistryScoringEndToEndTest {
 
     @TestHTTPResource("/")
     URL url;
+
     @Inject
     RegistryCounters counters;
+
     @Inject
     ModelService model;
 
@@ -60,7 +61,8 @@ class RegistryScoringEndToEndTest {
     void scoreByPromptSetId_usesRegistryAndThreshold() {
         TestTenant a = ApiFixtures.tenant();
         TestTenant b = ApiFixtures.tenant();
-        CreatePromptSetRequest.Builder req = CreatePromptSetRequest.newBuilder().setName("e2e").setCategory("metal_nut");
+        CreatePromptSetRequest.Builder req =
+                CreatePromptSetRequest.newBuilder().setName("e2e").setCategory("metal_nut");
         TestImages.normals(4).forEach(s -> req.addShots(ByteString.copyFrom(s)));
         PromptSet set = ApiFixtures.stub(channel, a.key()).createPromptSet(req.build());
         assertThat(set.getBundleId()).isEqualTo(model.bundleId());
@@ -70,8 +72,12 @@ class RegistryScoringEndToEndTest {
         long shots = counters.shotImagesEncoded.get();
         long text = counters.textPriorsEncoded.get();
         for (int i = 0; i < 3; i++) {
-            ScoreResponse r = scorer(a.key()).score(ScoreRequest.newBuilder().setRequestId("q" + i)
-                    .setImage(ByteString.copyFrom(TestImages.anomalous(i))).setPromptSetId(set.getId()).build());
+            ScoreResponse r = scorer(a.key())
+                    .score(ScoreRequest.newBuilder()
+                            .setRequestId("q" + i)
+                            .setImage(ByteString.copyFrom(TestImages.anomalous(i)))
+                            .setPromptSetId(set.getId())
+                            .build());
             assertThat(r.hasThreshold()).isTrue();
             assertThat(r.getThreshold()).isEqualTo(threshold);
             assertThat(r.hasIsAnomalous()).isTrue();
@@ -86,9 +92,13 @@ class RegistryScoringEndToEndTest {
         String missing = notFound(b.key(), "no-such-set").replace("no-such-set", "ID");
         assertThat(foreign).isEqualTo(missing);
 
-        assertThatThrownBy(() -> scorer(null).score(ScoreRequest.newBuilder().setPromptSetId(set.getId())
-                .setImage(ByteString.copyFrom(TestImages.normal(1))).build()))
-                .isInstanceOfSatisfying(StatusRuntimeException.class,
+        assertThatThrownBy(() -> scorer(null)
+                        .score(ScoreRequest.newBuilder()
+                                .setPromptSetId(set.getId())
+                                .setImage(ByteString.copyFrom(TestImages.normal(1)))
+                                .build()))
+                .isInstanceOfSatisfying(
+                        StatusRuntimeException.class,
                         e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED));
 
         as(a).get("/v1/prompt-sets/" + set.getId() + "/storage").then().statusCode(200);
@@ -98,7 +108,9 @@ class RegistryScoringEndToEndTest {
     void realDecoder_rejectsBadShots_nothingStored() {
         TestTenant a = ApiFixtures.tenant();
         ApiFixtures.upload(a, "bad", "screw", java.util.List.of(TestImages.normal(1), TestImages.corrupt()))
-                .post("/v1/prompt-sets").then().statusCode(400)
+                .post("/v1/prompt-sets")
+                .then()
+                .statusCode(400)
                 .body("reason", org.hamcrest.Matchers.equalTo("UNDECODABLE_IMAGE"))
                 .body("detail", org.hamcrest.Matchers.startsWith("shot 1: UNDECODABLE"));
         as(a).get("/v1/prompt-sets").then().statusCode(200).body("items.size()", org.hamcrest.Matchers.equalTo(0));
@@ -106,8 +118,11 @@ class RegistryScoringEndToEndTest {
 
     private String notFound(String key, String id) {
         try {
-            scorer(key).score(ScoreRequest.newBuilder().setPromptSetId(id)
-                    .setImage(ByteString.copyFrom(TestImages.normal(1))).build());
+            scorer(key)
+                    .score(ScoreRequest.newBuilder()
+                            .setPromptSetId(id)
+                            .setImage(ByteString.copyFrom(TestImages.normal(1)))
+                            .build());
         } catch (StatusRuntimeException e) {
             assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
             return e.getStatus().getDescription();

@@ -1,7 +1,6 @@
 package io.inctrl.serve.api;
 
 import io.quarkus.test.junit.QuarkusTestProfile;
-
 import java.util.Map;
 
 /** Security on, real model (the tiny test bundle). */

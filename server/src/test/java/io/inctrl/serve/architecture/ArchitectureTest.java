@@ -16,22 +16,30 @@ class ArchitectureTest {
 
     @BeforeAll
     static void importMain() {
-        classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+        classes = new ClassFileImporter()
+                .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
                 .importPackages("io.inctrl.serve");
     }
 
     @Test
     void only_the_batcher_and_the_model_core_touch_an_engine() {
-        noClasses().that().resideOutsideOfPackages("..serve.model..", "..serve.inference..")
-                .should().dependOnClassesThat().haveFullyQualifiedName("io.inctrl.serve.model.InctrlEngine")
+        noClasses()
+                .that()
+                .resideOutsideOfPackages("..serve.model..", "..serve.inference..")
+                .should()
+                .dependOnClassesThat()
+                .haveFullyQualifiedName("io.inctrl.serve.model.InctrlEngine")
                 .because("a forward pass outside the batcher escapes its queueing, fairness and limits")
                 .check(classes);
     }
 
     @Test
     void only_the_batcher_takes_the_replicas() {
-        noClasses().that().resideOutsideOfPackage("..serve.inference..")
-                .should().callMethod("io.inctrl.serve.model.ModelService", "replicas")
+        noClasses()
+                .that()
+                .resideOutsideOfPackage("..serve.inference..")
+                .should()
+                .callMethod("io.inctrl.serve.model.ModelService", "replicas")
                 .check(classes);
     }
 
@@ -42,8 +50,12 @@ class ArchitectureTest {
 
     @Test
     void the_model_core_and_the_batcher_library_know_no_transport() {
-        noClasses().that().resideInAnyPackage("..serve.model..", "..serve.image..", "..serve.text..", "..serve.batching..")
-                .should().dependOnClassesThat().resideInAnyPackage("io.grpc..", "jakarta.ws.rs..", "..serve.api..")
+        noClasses()
+                .that()
+                .resideInAnyPackage("..serve.model..", "..serve.image..", "..serve.text..", "..serve.batching..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage("io.grpc..", "jakarta.ws.rs..", "..serve.api..")
                 .check(classes);
     }
 }

@@ -34,11 +34,12 @@ class ImageDecoderTest {
     }
 
     private static void assertReason(ImageDecoder d, byte[] bytes, Reason reason) {
-        assertThatThrownBy(() -> d.decode(bytes))
-                .isInstanceOfSatisfying(InvalidImageException.class, e -> {
-                    assertThat(e.reason()).isEqualTo(reason);
-                    assertThat(e.getMessage()).startsWith(reason.name() + ": ").hasSizeGreaterThan(reason.name().length() + 10);
-                });
+        assertThatThrownBy(() -> d.decode(bytes)).isInstanceOfSatisfying(InvalidImageException.class, e -> {
+            assertThat(e.reason()).isEqualTo(reason);
+            assertThat(e.getMessage())
+                    .startsWith(reason.name() + ": ")
+                    .hasSizeGreaterThan(reason.name().length() + 10);
+        });
     }
 
     @Test
@@ -78,12 +79,15 @@ class ImageDecoderTest {
         byte[] ok = png(50, 50, BufferedImage.TYPE_INT_RGB);
         ImageDecoder small = new ImageDecoder(new ImageLimits(ok.length - 1, 1_000_000));
         assertReason(small, ok, Reason.TOO_MANY_BYTES);
-        assertThat(new ImageDecoder(new ImageLimits(ok.length, 2500)).decode(ok).width()).isEqualTo(50);
+        assertThat(new ImageDecoder(new ImageLimits(ok.length, 2500)).decode(ok).width())
+                .isEqualTo(50);
     }
 
     @Test
     void tooManyPixels() throws IOException {
-        assertReason(new ImageDecoder(new ImageLimits(1 << 20, 2499)), png(50, 50, BufferedImage.TYPE_INT_RGB),
+        assertReason(
+                new ImageDecoder(new ImageLimits(1 << 20, 2499)),
+                png(50, 50, BufferedImage.TYPE_INT_RGB),
                 Reason.TOO_MANY_PIXELS);
     }
 
@@ -92,8 +96,16 @@ class ImageDecoderTest {
     void decompressionBombRefusedFromHeader() {
         ByteBuffer b = ByteBuffer.allocate(8 + 25 + 12);
         b.put(new byte[] {(byte) 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A});
-        byte[] ihdr = ByteBuffer.allocate(17).put("IHDR".getBytes()).putInt(100_000).putInt(100_000)
-                .put((byte) 8).put((byte) 2).put((byte) 0).put((byte) 0).put((byte) 0).array();
+        byte[] ihdr = ByteBuffer.allocate(17)
+                .put("IHDR".getBytes())
+                .putInt(100_000)
+                .putInt(100_000)
+                .put((byte) 8)
+                .put((byte) 2)
+                .put((byte) 0)
+                .put((byte) 0)
+                .put((byte) 0)
+                .array();
         CRC32 crc = new CRC32();
         crc.update(ihdr);
         b.putInt(13).put(ihdr).putInt((int) crc.getValue());
@@ -104,8 +116,38 @@ class ImageDecoderTest {
     /** SOF0 with 4 components (CMYK/YCCK) is refused before decoding. */
     @Test
     void cmykJpegUnsupported() {
-        byte[] sof = {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF, (byte) 0xE0, 0, 4, 0, 0,
-                (byte) 0xFF, (byte) 0xC0, 0, 20, 8, 0, 16, 0, 16, 4, 1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0, 4, 0x11, 0};
+        byte[] sof = {
+            (byte) 0xFF,
+            (byte) 0xD8,
+            (byte) 0xFF,
+            (byte) 0xE0,
+            0,
+            4,
+            0,
+            0,
+            (byte) 0xFF,
+            (byte) 0xC0,
+            0,
+            20,
+            8,
+            0,
+            16,
+            0,
+            16,
+            4,
+            1,
+            0x11,
+            0,
+            2,
+            0x11,
+            0,
+            3,
+            0x11,
+            0,
+            4,
+            0x11,
+            0
+        };
         assertThat(ImageDecoder.jpegComponents(sof)).isEqualTo(4);
         assertReason(decoder, sof, Reason.UNSUPPORTED_FORMAT);
     }
@@ -129,7 +171,8 @@ class ImageDecoderTest {
                 bi.setRGB(x, y, rnd.nextInt(0x1000000));
             }
         }
-        javax.imageio.ImageWriter w = ImageIO.getImageWritersByFormatName("jpeg").next();
+        javax.imageio.ImageWriter w =
+                ImageIO.getImageWritersByFormatName("jpeg").next();
         javax.imageio.ImageWriteParam p = w.getDefaultWriteParam();
         if (progressive) {
             p.setProgressiveMode(javax.imageio.ImageWriteParam.MODE_DEFAULT);
@@ -149,7 +192,8 @@ class ImageDecoderTest {
         for (boolean progressive : new boolean[] {false, true}) {
             byte[] jpg = noisyJpeg(progressive);
             assertThat(decoder.decode(jpg).mode()).isEqualTo(PixelMode.RGB);
-            assertThat(decoder.decode(Arrays.copyOf(jpg, jpg.length + 64)).width()).isEqualTo(80); // padding after EOI
+            assertThat(decoder.decode(Arrays.copyOf(jpg, jpg.length + 64)).width())
+                    .isEqualTo(80); // padding after EOI
             assertReason(decoder, Arrays.copyOf(jpg, jpg.length / 2), Reason.UNDECODABLE);
             assertReason(decoder, Arrays.copyOf(jpg, jpg.length - 2), Reason.UNDECODABLE); // only the EOI missing
         }
@@ -165,7 +209,8 @@ class ImageDecoderTest {
         assertThatThrownBy(() -> decoder.header(badIhdr)).hasMessageContaining("IHDR has a bad CRC");
         byte[] badIdat = ok.clone();
         int idat = 33;
-        assertThat(new String(ok, idat + 4, 4, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("IDAT");
+        assertThat(new String(ok, idat + 4, 4, java.nio.charset.StandardCharsets.US_ASCII))
+                .isEqualTo("IDAT");
         int len = ByteBuffer.wrap(ok, idat, 4).getInt();
         badIdat[idat + 8 + len] ^= 0x5A; // IDAT's CRC: Pillow does not check it
         assertThat(decoder.decode(badIdat).width()).isEqualTo(40);
@@ -176,8 +221,11 @@ class ImageDecoderTest {
     void floatAndInt32Tiff_areUnsupportedFormat_fromTheHeader() throws IOException {
         for (int type : new int[] {java.awt.image.DataBuffer.TYPE_FLOAT, java.awt.image.DataBuffer.TYPE_INT}) {
             java.awt.image.ColorModel cm = new java.awt.image.ComponentColorModel(
-                    java.awt.color.ColorSpace.getInstance(java.awt.color.ColorSpace.CS_GRAY), false, false,
-                    java.awt.Transparency.OPAQUE, type);
+                    java.awt.color.ColorSpace.getInstance(java.awt.color.ColorSpace.CS_GRAY),
+                    false,
+                    false,
+                    java.awt.Transparency.OPAQUE,
+                    type);
             BufferedImage bi = new BufferedImage(cm, cm.createCompatibleWritableRaster(16, 8), false, null);
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             assertThat(ImageIO.write(bi, "tiff", out)).isTrue();
@@ -185,7 +233,10 @@ class ImageDecoderTest {
             assertReason(decoder, tiff, Reason.UNSUPPORTED_FORMAT);
             assertThatThrownBy(() -> decoder.header(tiff)).isInstanceOfSatisfying(InvalidImageException.class, e -> {
                 assertThat(e.reason()).isEqualTo(Reason.UNSUPPORTED_FORMAT);
-                assertThat(e.getMessage()).contains("samples").doesNotContain("Exception").doesNotContain("by zero");
+                assertThat(e.getMessage())
+                        .contains("samples")
+                        .doesNotContain("Exception")
+                        .doesNotContain("by zero");
             });
         }
     }
@@ -202,8 +253,10 @@ class ImageDecoderTest {
 
     @Test
     void modesFromJavaWrittenImages() throws IOException {
-        assertThat(decoder.decode(png(20, 10, BufferedImage.TYPE_BYTE_GRAY)).mode()).isEqualTo(PixelMode.L);
-        assertThat(decoder.decode(png(20, 10, BufferedImage.TYPE_INT_ARGB)).mode()).isEqualTo(PixelMode.RGBA);
+        assertThat(decoder.decode(png(20, 10, BufferedImage.TYPE_BYTE_GRAY)).mode())
+                .isEqualTo(PixelMode.L);
+        assertThat(decoder.decode(png(20, 10, BufferedImage.TYPE_INT_ARGB)).mode())
+                .isEqualTo(PixelMode.RGBA);
         DecodedImage p = decoder.decode(png(20, 10, BufferedImage.TYPE_BYTE_INDEXED));
         assertThat(p.mode()).isEqualTo(PixelMode.P);
         assertThat(p.palette()).isNotNull();

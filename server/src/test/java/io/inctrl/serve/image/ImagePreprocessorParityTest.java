@@ -38,18 +38,23 @@ class ImagePreprocessorParityTest {
     private void checkCase(JsonNode c) {
         String name = c.get("name").asText();
         DecodedImage img = decoder.decode(PreprocessFixtures.bytes(c.get("file").asText()));
-        assertThat(img.sourceMode()).as(name + ": mode PIL reports").isEqualTo(c.get("pil_mode").asText());
+        assertThat(img.sourceMode())
+                .as(name + ": mode PIL reports")
+                .isEqualTo(c.get("pil_mode").asText());
         assertThat(img.width()).as(name + " width").isEqualTo(c.get("width").asInt());
         assertThat(img.height()).as(name + " height").isEqualTo(c.get("height").asInt());
 
-        PilResize.PassOrder order = PilResize.PassOrder.valueOf(c.path("pass_order").asText("PILLOW_13"));
-        ImagePreprocessor p = order == PilResize.PassOrder.PILLOW_13 ? pre
-                : new ImagePreprocessor(PreprocessConfig.inctrl(), order);
+        PilResize.PassOrder order =
+                PilResize.PassOrder.valueOf(c.path("pass_order").asText("PILLOW_13"));
+        ImagePreprocessor p =
+                order == PilResize.PassOrder.PILLOW_13 ? pre : new ImagePreprocessor(PreprocessConfig.inctrl(), order);
         ImagePreprocessor.RgbImage crop = p.crop(img);
         byte[] want = PreprocessFixtures.bytes(c.get("crop").asText());
         int tol = c.get("max_abs_u8").asInt();
         Diff d = Diff.of(crop.rgb(), want);
-        assertThat(d.max).as(name + ": max |java - pillow| over the uint8 crop (" + d + ")").isLessThanOrEqualTo(tol);
+        assertThat(d.max)
+                .as(name + ": max |java - pillow| over the uint8 crop (" + d + ")")
+                .isLessThanOrEqualTo(tol);
 
         float[] tensor = p.tensor(crop);
         float[] wantT = PreprocessFixtures.floats(c.get("tensor").asText());
@@ -75,14 +80,23 @@ class ImagePreprocessorParityTest {
                 continue;
             }
             jpegs++;
-            DecodedImage java = decoder.decode(PreprocessFixtures.bytes(c.get("file").asText()));
-            DecodedImage pil = decoder.decode(PreprocessFixtures.bytes(c.get("pil_decoded").asText()));
+            DecodedImage java =
+                    decoder.decode(PreprocessFixtures.bytes(c.get("file").asText()));
+            DecodedImage pil =
+                    decoder.decode(PreprocessFixtures.bytes(c.get("pil_decoded").asText()));
             assertThat(java.mode()).isEqualTo(pil.mode());
             Diff dec = Diff.of(java.pixels(), pil.pixels());
-            Diff crop = Diff.of(pre.crop(java).rgb(), PreprocessFixtures.bytes(c.get("crop").asText()));
-            System.out.printf(Locale.ROOT, "JPEG %-22s decode: %s | 240x240 crop: %s%n",
-                    c.get("name").asText(), dec, crop);
-            assertThat(dec.max).as("decoded pixel diff " + c.get("name").asText()).isLessThanOrEqualTo(3);
+            Diff crop = Diff.of(
+                    pre.crop(java).rgb(), PreprocessFixtures.bytes(c.get("crop").asText()));
+            System.out.printf(
+                    Locale.ROOT,
+                    "JPEG %-22s decode: %s | 240x240 crop: %s%n",
+                    c.get("name").asText(),
+                    dec,
+                    crop);
+            assertThat(dec.max)
+                    .as("decoded pixel diff " + c.get("name").asText())
+                    .isLessThanOrEqualTo(3);
         }
         assertThat(jpegs).isGreaterThanOrEqualTo(1);
     }
@@ -92,8 +106,10 @@ class ImagePreprocessorParityTest {
         for (JsonNode r : PreprocessFixtures.index().get("rejects")) {
             byte[] bytes = PreprocessFixtures.bytes(r.get("file").asText());
             assertThatThrownBy(() -> decoder.decode(bytes))
-                    .isInstanceOfSatisfying(InvalidImageException.class,
-                            e -> assertThat(e.reason().name()).isEqualTo(r.get("reason").asText()));
+                    .isInstanceOfSatisfying(
+                            InvalidImageException.class,
+                            e -> assertThat(e.reason().name())
+                                    .isEqualTo(r.get("reason").asText()));
         }
     }
 
@@ -114,7 +130,12 @@ class ImagePreprocessorParityTest {
 
         @Override
         public String toString() {
-            return String.format(Locale.ROOT, "max %d, %d/%d samples differ (%.3f%%)", max, differing, total,
+            return String.format(
+                    Locale.ROOT,
+                    "max %d, %d/%d samples differ (%.3f%%)",
+                    max,
+                    differing,
+                    total,
                     100.0 * differing / total);
         }
     }

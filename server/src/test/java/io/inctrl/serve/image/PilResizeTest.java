@@ -23,25 +23,25 @@ class PilResizeTest {
     void regionEqualsCropOfFullResize() {
         int[][] sizes = {{37, 53, 20, 29}, {37, 53, 90, 130}, {300, 200, 311, 97}, {5, 400, 3, 240}};
         for (PilResize.PassOrder order : PilResize.PassOrder.values()) {
-        for (PixelMode mode : PixelMode.values()) {
-            for (int[] s : sizes) { // the last two take the vertical-first path under PILLOW_13
-                DecodedImage img = random(mode, s[0], s[1], s[0] * 31L + mode.ordinal());
-                DecodedImage full = PilResize.resizeRegion(img, s[2], s[3], 0, 0, s[2], s[3], order);
-                int x0 = s[2] / 3;
-                int y0 = s[3] / 4;
-                int w = s[2] - x0 - 1;
-                int h = s[3] / 2;
-                DecodedImage region = PilResize.resizeRegion(img, s[2], s[3], x0, y0, w, h, order);
-                int c = mode.channels();
-                for (int y = 0; y < h; y++) {
-                    for (int i = 0; i < w * c; i++) {
-                        assertThat(region.pixels()[y * w * c + i])
-                                .as("%s %s %s at row %d", order, mode, java.util.Arrays.toString(s), y)
-                                .isEqualTo(full.pixels()[((y0 + y) * s[2] + x0) * c + i]);
+            for (PixelMode mode : PixelMode.values()) {
+                for (int[] s : sizes) { // the last two take the vertical-first path under PILLOW_13
+                    DecodedImage img = random(mode, s[0], s[1], s[0] * 31L + mode.ordinal());
+                    DecodedImage full = PilResize.resizeRegion(img, s[2], s[3], 0, 0, s[2], s[3], order);
+                    int x0 = s[2] / 3;
+                    int y0 = s[3] / 4;
+                    int w = s[2] - x0 - 1;
+                    int h = s[3] / 2;
+                    DecodedImage region = PilResize.resizeRegion(img, s[2], s[3], x0, y0, w, h, order);
+                    int c = mode.channels();
+                    for (int y = 0; y < h; y++) {
+                        for (int i = 0; i < w * c; i++) {
+                            assertThat(region.pixels()[y * w * c + i])
+                                    .as("%s %s %s at row %d", order, mode, java.util.Arrays.toString(s), y)
+                                    .isEqualTo(full.pixels()[((y0 + y) * s[2] + x0) * c + i]);
+                        }
                     }
                 }
             }
-        }
         }
     }
 
@@ -83,7 +83,8 @@ class PilResizeTest {
         DecodedImage pstrip = random(PixelMode.P, 2, 60_000, 6);
         assertThat(pre.crop(pstrip).rgb()).hasSize(240 * 240 * 3);
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> pre.crop(random(PixelMode.L, 100_000, 1, 7)))
-                .isInstanceOfSatisfying(InvalidImageException.class,
+                .isInstanceOfSatisfying(
+                        InvalidImageException.class,
                         e -> assertThat(e.reason()).isEqualTo(InvalidImageException.Reason.TOO_MANY_PIXELS));
     }
 

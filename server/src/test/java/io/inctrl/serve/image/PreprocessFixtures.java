@@ -15,8 +15,7 @@ final class PreprocessFixtures {
 
     static final String SCRIPT = "server/src/test/python/make_preprocess_fixtures.py";
 
-    private PreprocessFixtures() {
-    }
+    private PreprocessFixtures() {}
 
     /** The fixture dir; fails (never skips) with the command to run when it is missing. */
     static Path dir() {
@@ -26,8 +25,11 @@ final class PreprocessFixtures {
     static Path dir(String assets) {
         Path dir = assets == null ? null : Path.of(assets, "preprocess");
         if (dir == null || !Files.isRegularFile(dir.resolve("index.json"))) {
-            fail("Preprocessing parity fixtures are missing (" + (dir == null ? "system property test.assets.dir"
-                    + " is not set" : dir.resolve("index.json") + " not found") + "). Generate them with:\n"
+            fail("Preprocessing parity fixtures are missing ("
+                    + (dir == null
+                            ? "system property test.assets.dir" + " is not set"
+                            : dir.resolve("index.json") + " not found")
+                    + "). Generate them with:\n"
                     + "  /tmp/pyt/venv/bin/python " + SCRIPT + " " + (assets == null ? "<repo>/build/assets" : assets)
                     + "\n(needs pillow 13.0.0, torch 2.7.1, torchvision 0.22.1)");
         }

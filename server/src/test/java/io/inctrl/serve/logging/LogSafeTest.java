@@ -11,21 +11,23 @@ class LogSafeTest {
     void newlinesAndControlCharacters_areEscaped_soNoValueCanStartALogLine() {
         String forged = "req-1\n2026-01-01 12:00:00,000 ERROR [io.inctrl] forged\r\u0000\u001b[31m\t";
         String safe = LogSafe.of(forged, 500);
-        assertThat(safe).doesNotContain("\n", "\r", "\u0000", "\u001b", "\t")
+        assertThat(safe)
+                .doesNotContain("\n", "\r", "\u0000", "\u001b", "\t")
                 .isEqualTo("req-1\\n2026-01-01 12:00:00,000 ERROR [io.inctrl] forged\\r\\u0000\\u001b[31m\\t");
     }
 
     @Test
     void unicodeLineSeparatorsAndBidiOverrides_areEscaped() {
-        assertThat(LogSafe.of("a\u2028b\u2029c\u0085d\u202Ee\u2066f")).isEqualTo(
-                "a\\u2028b\\u2029c\\u0085d\\u202ee\\u2066f");
+        assertThat(LogSafe.of("a\u2028b\u2029c\u0085d\u202Ee\u2066f"))
+                .isEqualTo("a\\u2028b\\u2029c\\u0085d\\u202ee\\u2066f");
     }
 
     @Test
     void aMebibyteValue_isCappedWithAMarkerSayingHowMuchWasCut() {
         String huge = "x".repeat(1 << 20);
         String safe = LogSafe.of(huge);
-        assertThat(safe).startsWith("x".repeat(LogSafe.DEFAULT_MAX_CHARS))
+        assertThat(safe)
+                .startsWith("x".repeat(LogSafe.DEFAULT_MAX_CHARS))
                 .endsWith("...(+" + ((1 << 20) - LogSafe.DEFAULT_MAX_CHARS) + " chars)")
                 .hasSizeLessThan(LogSafe.DEFAULT_MAX_CHARS + 30);
     }

@@ -64,11 +64,17 @@ abstract class AbstractEngineParityTest {
     void token_ids_match_open_clip_for_every_default_sentence() {
         PromptTemplates defaults = PromptTemplates.defaults();
         for (Fixtures.Prompts p : fixtures.prompts()) {
-            assertThat(defaults.normalSentences(p.category())).as(p.category() + " normal").isEqualTo(p.normal());
-            assertThat(defaults.anomalousSentences(p.category())).as(p.category() + " anomalous").isEqualTo(p.anomalous());
+            assertThat(defaults.normalSentences(p.category()))
+                    .as(p.category() + " normal")
+                    .isEqualTo(p.normal());
+            assertThat(defaults.anomalousSentences(p.category()))
+                    .as(p.category() + " anomalous")
+                    .isEqualTo(p.anomalous());
             List<String> all = new ArrayList<>(p.normal());
             all.addAll(p.anomalous());
-            assertThat(engine.tokenizer().orElseThrow().encodeFixed(all)).as(p.category() + " ids").isEqualTo(p.ids());
+            assertThat(engine.tokenizer().orElseThrow().encodeFixed(all))
+                    .as(p.category() + " ids")
+                    .isEqualTo(p.ids());
         }
     }
 
@@ -86,14 +92,25 @@ abstract class AbstractEngineParityTest {
         for (Fixtures.Case c : fixtures.cases()) {
             PromptFeatures prompts = encodeShots(c.shots());
             assertClose(c.name() + " proto", prompts.prototype(), c.arrays().get("proto"), TOL);
-            InctrlScores s = engine.encodeAndScore(List.of(pixels(c.query())), List.of(prompts),
-                    List.of(prior(c.category()))).get(0);
+            InctrlScores s = engine.encodeAndScore(
+                            List.of(pixels(c.query())), List.of(prompts), List.of(prior(c.category())))
+                    .get(0);
             assertClose(c.name() + " M", s.map(), c.arrays().get("M"), TOL);
-            assertThat(s.sP()).as(c.name() + " s_p").isCloseTo(c.scalar("s_p"), org.assertj.core.data.Offset.offset(TOL));
-            assertThat(s.sI()).as(c.name() + " s_i").isCloseTo(c.scalar("s_i"), org.assertj.core.data.Offset.offset(TOL));
-            assertThat(s.sA()).as(c.name() + " s_a").isCloseTo(c.scalar("s_a"), org.assertj.core.data.Offset.offset(TOL));
-            assertThat(s.sH()).as(c.name() + " s_h").isCloseTo(c.scalar("s_h"), org.assertj.core.data.Offset.offset(TOL));
-            assertThat(s.score()).as(c.name() + " score").isCloseTo(c.scalar("score"), org.assertj.core.data.Offset.offset(TOL));
+            assertThat(s.sP())
+                    .as(c.name() + " s_p")
+                    .isCloseTo(c.scalar("s_p"), org.assertj.core.data.Offset.offset(TOL));
+            assertThat(s.sI())
+                    .as(c.name() + " s_i")
+                    .isCloseTo(c.scalar("s_i"), org.assertj.core.data.Offset.offset(TOL));
+            assertThat(s.sA())
+                    .as(c.name() + " s_a")
+                    .isCloseTo(c.scalar("s_a"), org.assertj.core.data.Offset.offset(TOL));
+            assertThat(s.sH())
+                    .as(c.name() + " s_h")
+                    .isCloseTo(c.scalar("s_h"), org.assertj.core.data.Offset.offset(TOL));
+            assertThat(s.score())
+                    .as(c.name() + " score")
+                    .isCloseTo(c.scalar("score"), org.assertj.core.data.Offset.offset(TOL));
         }
     }
 
@@ -101,7 +118,8 @@ abstract class AbstractEngineParityTest {
     void query_as_its_own_single_shot_has_zero_residual() {
         Fixtures.Case c = fixtures.cases().get(0);
         PromptFeatures self = encodeShots(List.of(c.query()));
-        InctrlScores s = engine.encodeAndScore(List.of(pixels(c.query())), List.of(self), List.of(prior(c.category()))).get(0);
+        InctrlScores s = engine.encodeAndScore(List.of(pixels(c.query())), List.of(self), List.of(prior(c.category())))
+                .get(0);
         for (float v : s.map()) {
             assertThat(v).isBetween(0f, 1e-5f);
         }
@@ -110,13 +128,20 @@ abstract class AbstractEngineParityTest {
 
     @Test
     void shot_order_does_not_change_any_output() {
-        Fixtures.Case c = fixtures.cases().stream().filter(x -> x.shots().size() >= 2).findFirst().orElseThrow();
+        Fixtures.Case c = fixtures.cases().stream()
+                .filter(x -> x.shots().size() >= 2)
+                .findFirst()
+                .orElseThrow();
         List<String> shuffled = new ArrayList<>(c.shots());
         Collections.shuffle(shuffled, new Random(3));
         Collections.reverse(shuffled);
         TextPrior prior = prior(c.category());
-        InctrlScores a = engine.encodeAndScore(List.of(pixels(c.query())), List.of(encodeShots(c.shots())), List.of(prior)).get(0);
-        InctrlScores b = engine.encodeAndScore(List.of(pixels(c.query())), List.of(encodeShots(shuffled)), List.of(prior)).get(0);
+        InctrlScores a = engine.encodeAndScore(
+                        List.of(pixels(c.query())), List.of(encodeShots(c.shots())), List.of(prior))
+                .get(0);
+        InctrlScores b = engine.encodeAndScore(
+                        List.of(pixels(c.query())), List.of(encodeShots(shuffled)), List.of(prior))
+                .get(0);
         assertClose("M", a.map(), b.map(), 1e-6f);
         assertThat(b.score()).isCloseTo(a.score(), org.assertj.core.data.Offset.offset(1e-6f));
         assertThat(b.sI()).isCloseTo(a.sI(), org.assertj.core.data.Offset.offset(1e-6f));
@@ -139,12 +164,19 @@ abstract class AbstractEngineParityTest {
         textPriors.add(textPriors.get(0));
         List<InctrlScores> batched = engine.encodeAndScore(queries, prompts, textPriors);
         for (int i = 0; i < queries.size(); i++) {
-            InctrlScores one = engine.encodeAndScore(List.of(queries.get(i)), List.of(prompts.get(i)),
-                    List.of(textPriors.get(i))).get(0);
+            InctrlScores one = engine.encodeAndScore(
+                            List.of(queries.get(i)), List.of(prompts.get(i)), List.of(textPriors.get(i)))
+                    .get(0);
             assertClose("M[" + i + "]", batched.get(i).map(), one.map(), 1e-5f);
-            assertThat(batched.get(i).score()).as("score " + i).isCloseTo(one.score(), org.assertj.core.data.Offset.offset(1e-5f));
-            assertThat(batched.get(i).sI()).as("s_i " + i).isCloseTo(one.sI(), org.assertj.core.data.Offset.offset(1e-5f));
-            assertThat(batched.get(i).sA()).as("s_a " + i).isCloseTo(one.sA(), org.assertj.core.data.Offset.offset(1e-5f));
+            assertThat(batched.get(i).score())
+                    .as("score " + i)
+                    .isCloseTo(one.score(), org.assertj.core.data.Offset.offset(1e-5f));
+            assertThat(batched.get(i).sI())
+                    .as("s_i " + i)
+                    .isCloseTo(one.sI(), org.assertj.core.data.Offset.offset(1e-5f));
+            assertThat(batched.get(i).sA())
+                    .as("s_a " + i)
+                    .isCloseTo(one.sA(), org.assertj.core.data.Offset.offset(1e-5f));
         }
     }
 
@@ -161,8 +193,11 @@ abstract class AbstractEngineParityTest {
     }
 
     private TextPrior prior(String category) {
-        return priors.computeIfAbsent(category, c -> engine.textPrior(PromptTemplates.defaults().normalSentences(c),
-                PromptTemplates.defaults().anomalousSentences(c)));
+        return priors.computeIfAbsent(
+                category,
+                c -> engine.textPrior(
+                        PromptTemplates.defaults().normalSentences(c),
+                        PromptTemplates.defaults().anomalousSentences(c)));
     }
 
     static void assertClose(String what, float[] actual, float[] expected, float tol) {

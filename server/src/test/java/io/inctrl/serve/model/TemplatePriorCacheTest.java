@@ -40,9 +40,10 @@ class TemplatePriorCacheTest {
 
     @Test
     void aHugeTemplateSetWeighsMoreThanTheDefaults() {
-        PromptTemplates big = new PromptTemplates(java.util.List.of("{} " + "x".repeat(10_000)),
-                java.util.List.of("bad {}"), java.util.List.of("a {}"));
+        PromptTemplates big = new PromptTemplates(
+                java.util.List.of("{} " + "x".repeat(10_000)), java.util.List.of("bad {}"), java.util.List.of("a {}"));
         TextPrior p = new TextPrior(new float[640], new float[640]);
-        assertThat(TemplatePriorCache.weight(new TemplatePriorCache.Key(big, "c"), p)).isGreaterThan(20_000);
+        assertThat(TemplatePriorCache.weight(new TemplatePriorCache.Key(big, "c"), p))
+                .isGreaterThan(20_000);
     }
 }

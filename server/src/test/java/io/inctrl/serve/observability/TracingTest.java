@@ -41,19 +41,29 @@ class TracingTest {
         spans.reset();
         ManagedChannel channel = GrpcTestChannels.open(url);
         try {
-            ScorerGrpc.newBlockingStub(channel).score(ScorerGrpcServiceTest.request("traced",
-                    "elpv/mono/test/good/cell0369.png", List.of("elpv/mono/shots/cell0449.png"), "mono"));
+            ScorerGrpc.newBlockingStub(channel)
+                    .score(ScorerGrpcServiceTest.request(
+                            "traced",
+                            "elpv/mono/test/good/cell0369.png",
+                            List.of("elpv/mono/shots/cell0449.png"),
+                            "mono"));
         } finally {
             GrpcTestChannels.close(channel);
         }
         List<SpanData> all = spans.getFinishedSpanItems();
-        SpanData root = all.stream().filter(s -> s.getName().equals("score-request")).findFirst()
-                .orElseThrow(() -> new AssertionError("no score-request span among " + all.stream().map(SpanData::getName).toList()));
+        SpanData root = all.stream()
+                .filter(s -> s.getName().equals("score-request"))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no score-request span among "
+                        + all.stream().map(SpanData::getName).toList()));
         assertThat(root.getAttributes().asMap().toString()).contains("traced");
-        Set<String> inTrace = all.stream().filter(s -> s.getTraceId().equals(root.getTraceId()))
-                .map(SpanData::getName).collect(Collectors.toSet());
+        Set<String> inTrace = all.stream()
+                .filter(s -> s.getTraceId().equals(root.getTraceId()))
+                .map(SpanData::getName)
+                .collect(Collectors.toSet());
         assertThat(inTrace).contains("decode", "preprocess", "queue", "batch", "encode", "score");
         // the gRPC server span (Quarkus' instrumentation) is the parent of ours when it exists
-        assertThat(all.stream().anyMatch(s -> s.getName().contains("Scorer/Score"))).isTrue();
+        assertThat(all.stream().anyMatch(s -> s.getName().contains("Scorer/Score")))
+                .isTrue();
     }
 }

@@ -9,8 +9,6 @@ import io.inctrl.serve.model.TextPrior;
 import io.inctrl.serve.text.PromptTemplates;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Alternative;
-
-import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -19,6 +17,7 @@ import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import javax.imageio.ImageIO;
 
 /**
  * A tiny deterministic stand-in for the model core: 2×2 "patches" of 8 features from real pixel statistics,
@@ -70,8 +69,16 @@ public class FakeModelPort implements ModelPort {
                     total[k] += s[k] / PATCHES;
                 }
                 for (int l = 0; l < TAPS; l++) {
-                    float[] v = {(float) (s[0] - 0.45), (float) (s[1] - 0.4), (float) (s[2] - 0.35), (float) s[3] * 4,
-                            (float) ((s[0] - 0.5) * (s[1] - 0.5)), (float) ((s[2] - 0.4) * (l + 1)), 0.05f, 0.02f * (l + 1)};
+                    float[] v = {
+                        (float) (s[0] - 0.45),
+                        (float) (s[1] - 0.4),
+                        (float) (s[2] - 0.35),
+                        (float) s[3] * 4,
+                        (float) ((s[0] - 0.5) * (s[1] - 0.5)),
+                        (float) ((s[2] - 0.4) * (l + 1)),
+                        0.05f,
+                        0.02f * (l + 1)
+                    };
                     normalize(v);
                     System.arraycopy(v, 0, taps[l], (i * PATCHES + p) * WIDTH, WIDTH);
                 }

@@ -1,11 +1,10 @@
 package io.inctrl.serve.registry;
 
-import io.inctrl.serve.model.PromptFeatures;
-import org.junit.jupiter.api.Test;
-
-import java.util.Random;
-
 import static org.assertj.core.api.Assertions.assertThat;
+
+import io.inctrl.serve.model.PromptFeatures;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
 
 class FeatureCodecTest {
 
@@ -27,7 +26,8 @@ class FeatureCodecTest {
         PromptFeatures back = FeatureCodec.roundTrip(f, Precision.FP16);
         for (int i = 0; i < f.tokens()[0].length; i++) {
             float x = f.tokens()[0][i];
-            assertThat(back.tokens()[0][i]).isCloseTo(x, org.assertj.core.data.Offset.offset(Math.abs(x) / 1024 + 1e-7f));
+            assertThat(back.tokens()[0][i])
+                    .isCloseTo(x, org.assertj.core.data.Offset.offset(Math.abs(x) / 1024 + 1e-7f));
         }
     }
 
@@ -38,7 +38,8 @@ class FeatureCodecTest {
             assertThat(y).isCloseTo(x, org.assertj.core.data.Offset.offset(Math.abs(x) / 1024 + 1e-8f));
         }
         assertThat(FeatureCodec.halfToFloat(FeatureCodec.floatToHalf(1e6f))).isInfinite();
-        assertThat(FeatureCodec.halfToFloat(FeatureCodec.floatToHalf(Float.NaN))).isNaN();
+        assertThat(FeatureCodec.halfToFloat(FeatureCodec.floatToHalf(Float.NaN)))
+                .isNaN();
     }
 
     private static PromptFeatures random(int layers) {

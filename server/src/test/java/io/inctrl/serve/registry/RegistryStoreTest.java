@@ -1,20 +1,19 @@
 package io.inctrl.serve.registry;
 
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.model.InctrlScores;
-import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.MethodSource;
-
-import javax.sql.DataSource;
 import java.nio.file.Path;
 import java.sql.ResultSet;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The registry's storage contract, run against every store of {@link TestStores#kinds()} (H2 always, PostgreSQL
@@ -37,7 +36,8 @@ class RegistryStoreTest {
             TestRegistry r = new TestRegistry(ds);
             String t = r.tenant("acme");
             PromptSet p = r.sets.register(t, "line-1", "metal_nut", null, TestImages.normals(4), fp16);
-            InctrlScores before = r.sets.score(t, p.id(), TestImages.anomalous(7)).scores();
+            InctrlScores before =
+                    r.sets.score(t, p.id(), TestImages.anomalous(7)).scores();
 
             // A new process: fresh caches, fresh model instance, the same database.
             TestRegistry again = new TestRegistry(TestStores.reopen(kind, dir.resolve("a" + fp16)));
@@ -78,13 +78,27 @@ class RegistryStoreTest {
         TestRegistry r = new TestRegistry(TestStores.fresh(kind, dir));
         String t = r.tenant("acme");
         PromptSetRepository repo = new PromptSetRepository();
-        PromptSet p = new PromptSet("p1", t, "n", "c", TemplateSet.BUILT_IN_ID, 0, 2, Precision.FP32, "b", 1,
-                new Calibration(List.of(), null, List.of(), List.of(), null), null, Instant.now(), Instant.now());
+        PromptSet p = new PromptSet(
+                "p1",
+                t,
+                "n",
+                "c",
+                TemplateSet.BUILT_IN_ID,
+                0,
+                2,
+                Precision.FP32,
+                "b",
+                1,
+                new Calibration(List.of(), null, List.of(), List.of(), null),
+                null,
+                Instant.now(),
+                Instant.now());
         assertThatThrownBy(() -> r.store.tx(c -> {
-            repo.insert(c, p);
-            repo.insertShots(c, "p1", TestImages.normals(2));
-            throw new IllegalStateException("disk full");
-        })).hasMessage("disk full");
+                    repo.insert(c, p);
+                    repo.insertShots(c, "p1", TestImages.normals(2));
+                    throw new IllegalStateException("disk full");
+                }))
+                .hasMessage("disk full");
         assertThat(count(r, "prompt_sets")).isZero();
         assertThat(count(r, "prompt_set_shots")).isZero();
     }
@@ -97,7 +111,8 @@ class RegistryStoreTest {
         List<byte[]> shots = new ArrayList<>(TestImages.normals(3));
         shots.add(TestImages.undecodable());
         assertThatThrownBy(() -> r.sets.register(t, "s", "screw", null, shots, false))
-                .isInstanceOfSatisfying(ServeException.class, e -> assertThat(e.reason()).isEqualTo("UNDECODABLE_IMAGE"));
+                .isInstanceOfSatisfying(
+                        ServeException.class, e -> assertThat(e.reason()).isEqualTo("UNDECODABLE_IMAGE"));
         assertThat(count(r, "prompt_sets")).isZero();
         assertThat(count(r, "prompt_set_shots")).isZero();
         assertThat(count(r, "prompt_set_features")).isZero();
@@ -110,7 +125,8 @@ class RegistryStoreTest {
         String a = r.tenant("a");
         String b = r.tenant("b");
         PromptSet p = r.sets.register(a, "s", "screw", null, TestImages.normals(2), false);
-        TemplateSet tpl = r.templates.create(a, "mine", List.of("{}"), List.of("broken {}"), List.of("a photo of a {}."));
+        TemplateSet tpl =
+                r.templates.create(a, "mine", List.of("{}"), List.of("broken {}"), List.of("a photo of a {}."));
         String missing = "no-such-id";
         for (String id : List.of(p.id(), missing)) {
             assertNotFound(() -> r.sets.get(b, id), "prompt set '" + id + "' not found");
@@ -124,7 +140,8 @@ class RegistryStoreTest {
             assertNotFound(() -> r.templates.get(b, id), "template set '" + id + "' not found");
             assertNotFound(() -> r.templates.delete(b, id), "template set '" + id + "' not found");
         }
-        assertNotFound(() -> r.sets.register(b, "x", "screw", tpl.id(), TestImages.normals(2), false),
+        assertNotFound(
+                () -> r.sets.register(b, "x", "screw", tpl.id(), TestImages.normals(2), false),
                 "template set '" + tpl.id() + "' not found");
         assertThat(r.sets.list(b, 10, null).items()).isEmpty();
         assertThat(r.templates.list(b)).isEmpty();
@@ -193,13 +210,16 @@ class RegistryStoreTest {
         shots.add(TestImages.anomalous(1));
         PromptSet mixed = r.sets.register(t, "mixed", "screw", null, shots, false);
         assertThat(mixed.calibration().shotScores()).hasSize(6);
-        assertThat(mixed.calibration().outlierShots()).as(mixed.calibration().toString()).containsExactly(5);
+        assertThat(mixed.calibration().outlierShots())
+                .as(mixed.calibration().toString())
+                .containsExactly(5);
         assertThat(mixed.calibration().warnings()).anyMatch(w -> w.startsWith("shot 5 looks unlike"));
 
         PromptSet clean = r.sets.register(t, "clean", "screw", null, TestImages.normals(6), false);
         assertThat(clean.calibration().outlierShots()).isEmpty();
         float thr = clean.calibration().suggestedThreshold();
-        float maxLoo = clean.calibration().shotScores().stream().max(Float::compare).orElseThrow();
+        float maxLoo =
+                clean.calibration().shotScores().stream().max(Float::compare).orElseThrow();
         assertThat(thr).isCloseTo(Math.min(1f, maxLoo + 0.02f), org.assertj.core.data.Offset.offset(1e-6f));
         PromptSetService.ScoreResult bad = r.sets.score(t, clean.id(), TestImages.anomalous(9));
         assertThat(bad.anomalous()).contains(true);
@@ -214,16 +234,18 @@ class RegistryStoreTest {
         PromptSet single = r.sets.register(t, "k1", "screw", null, TestImages.normals(1), false);
         assertThat(single.calibration().suggestedThreshold()).isNull();
         assertThat(single.threshold()).isEmpty();
-        assertThat(r.sets.score(t, single.id(), TestImages.normal(3)).anomalous()).isEmpty();
+        assertThat(r.sets.score(t, single.id(), TestImages.normal(3)).anomalous())
+                .isEmpty();
     }
 
     @ParameterizedTest
     @MethodSource("stores")
     void cache_invalidatedOnUpdateAndDelete_andBoundedInBytes(String kind) {
         // room for about two 3-shot sets
-        long oneSet = new FakeModelPort().encodeImages(TestImages.normals(3)).pool().sizeInBytes();
-        TestRegistry r = new TestRegistry(TestStores.fresh(kind, dir), new FakeModelPort(),
-                RegistryConfig.StalePolicy.REENCODE, oneSet * 2 + 10);
+        long oneSet =
+                new FakeModelPort().encodeImages(TestImages.normals(3)).pool().sizeInBytes();
+        TestRegistry r = new TestRegistry(
+                TestStores.fresh(kind, dir), new FakeModelPort(), RegistryConfig.StalePolicy.REENCODE, oneSet * 2 + 10);
         String t = r.tenant("acme");
         PromptSet a = r.sets.register(t, "a", "screw", null, TestImages.normals(3), false);
         PromptSet b = r.sets.register(t, "b", "screw", null, TestImages.normals(3), false);
@@ -260,8 +282,8 @@ class RegistryStoreTest {
         assertThat(pages).isEqualTo(3);
         assertThat(names).containsExactlyInAnyOrder("set-0", "set-1", "set-2", "set-3", "set-4");
         assertThatThrownBy(() -> r.sets.register(t, "set-1", "screw", null, TestImages.normals(1), false))
-                .isInstanceOfSatisfying(ServeException.class,
-                        e -> assertThat(e.code()).isEqualTo(ServeException.Code.ALREADY_EXISTS));
+                .isInstanceOfSatisfying(
+                        ServeException.class, e -> assertThat(e.code()).isEqualTo(ServeException.Code.ALREADY_EXISTS));
         assertThat(count(r, "prompt_sets")).isEqualTo(5);
         assertThat(count(r, "prompt_set_shots")).isEqualTo(5);
     }
@@ -278,7 +300,8 @@ class RegistryStoreTest {
                 });
         r.sets.register(t, "one", "screw", null, TestImages.normals(3), false);
         assertThatThrownBy(() -> r.sets.register(t, "two", "screw", null, TestImages.normals(2), false))
-                .isInstanceOfSatisfying(ServeException.class, e -> assertThat(e.reason()).isEqualTo("TOO_MANY_PROMPT_SETS"));
+                .isInstanceOfSatisfying(
+                        ServeException.class, e -> assertThat(e.reason()).isEqualTo("TOO_MANY_PROMPT_SETS"));
         assertThat(count(r, "prompt_sets")).isEqualTo(1);
     }
 
@@ -307,12 +330,15 @@ class RegistryStoreTest {
     void storeError_givesAnErrorIdButNoSqlOrDriverText(String kind) {
         TestRegistry r = new TestRegistry(TestStores.fresh(kind, dir));
         assertThatThrownBy(() -> r.store.tx(c -> c.createStatement()
-                .executeUpdate("INSERT INTO no_such_table (secret_column) VALUES ('db-host.internal')")))
+                        .executeUpdate("INSERT INTO no_such_table (secret_column) VALUES ('db-host.internal')")))
                 .isInstanceOfSatisfying(ServeException.class, e -> {
                     assertThat(e.code()).isEqualTo(ServeException.Code.UNAVAILABLE);
-                    assertThat(e.getMessage()).containsPattern("error id [0-9a-f]{12}")
-                            .doesNotContainIgnoringCase("insert").doesNotContain("no_such_table")
-                            .doesNotContain("db-host").doesNotContain("SQLException");
+                    assertThat(e.getMessage())
+                            .containsPattern("error id [0-9a-f]{12}")
+                            .doesNotContainIgnoringCase("insert")
+                            .doesNotContain("no_such_table")
+                            .doesNotContain("db-host")
+                            .doesNotContain("SQLException");
                 });
     }
 

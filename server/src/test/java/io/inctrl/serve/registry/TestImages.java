@@ -1,6 +1,5 @@
 package io.inctrl.serve.registry;
 
-import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -12,12 +11,12 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.zip.CRC32;
+import javax.imageio.ImageIO;
 
 /** Synthetic shot images: smooth "normal" textures per seed, plus broken inputs for negative tests. */
 public final class TestImages {
 
-    private TestImages() {
-    }
+    private TestImages() {}
 
     /** A normal-looking 32×32 PNG: a gentle gradient with little seed-dependent noise. */
     public static byte[] normal(int seed) {
@@ -54,12 +53,23 @@ public final class TestImages {
     public static byte[] pngHeaderOnly(int w, int h) {
         ByteBuffer b = ByteBuffer.allocate(8 + 25 + 16 + 12);
         b.put(new byte[] {(byte) 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A});
-        byte[] ihdr = ByteBuffer.allocate(17).put("IHDR".getBytes(StandardCharsets.US_ASCII)).putInt(w).putInt(h)
-                .put((byte) 8).put((byte) 2).put((byte) 0).put((byte) 0).put((byte) 0).array();
+        byte[] ihdr = ByteBuffer.allocate(17)
+                .put("IHDR".getBytes(StandardCharsets.US_ASCII))
+                .putInt(w)
+                .putInt(h)
+                .put((byte) 8)
+                .put((byte) 2)
+                .put((byte) 0)
+                .put((byte) 0)
+                .put((byte) 0)
+                .array();
         CRC32 crc = new CRC32();
         crc.update(ihdr);
         b.putInt(13).put(ihdr).putInt((int) crc.getValue());
-        b.putInt(4).put("IDAT".getBytes(StandardCharsets.US_ASCII)).put(new byte[] {1, 2, 3, 4}).putInt(0);
+        b.putInt(4)
+                .put("IDAT".getBytes(StandardCharsets.US_ASCII))
+                .put(new byte[] {1, 2, 3, 4})
+                .putInt(0);
         b.putInt(0).put("IEND".getBytes(StandardCharsets.US_ASCII)).putInt(0xAE426082);
         return b.array();
     }

@@ -2,11 +2,9 @@ package io.inctrl.serve.registry;
 
 import io.inctrl.serve.config.InctrlConfig;
 import io.inctrl.serve.registry.RegistryConfig.StalePolicy;
-
 import java.lang.reflect.Proxy;
-
-import javax.sql.DataSource;
 import java.time.Instant;
+import javax.sql.DataSource;
 
 /** Builds the registry services by hand over any datasource (no Quarkus), with the fake model. */
 public final class TestRegistry {
@@ -62,14 +60,16 @@ public final class TestRegistry {
 
     /** inctrl.limits with the two values the registry reads; any other is a test bug. */
     static InctrlConfig limits(int maxImageBytes, int maxShots) {
-        InctrlConfig.Limits l = (InctrlConfig.Limits) Proxy.newProxyInstance(TestRegistry.class.getClassLoader(),
-                new Class<?>[] {InctrlConfig.Limits.class}, (proxy, m, args) -> switch (m.getName()) {
+        InctrlConfig.Limits l = (InctrlConfig.Limits) Proxy.newProxyInstance(
+                TestRegistry.class.getClassLoader(),
+                new Class<?>[] {InctrlConfig.Limits.class},
+                (proxy, m, args) -> switch (m.getName()) {
                     case "maxImageBytes" -> maxImageBytes;
                     case "maxShots" -> maxShots;
                     default -> throw new UnsupportedOperationException(m.getName());
                 });
-        return (InctrlConfig) Proxy.newProxyInstance(TestRegistry.class.getClassLoader(),
-                new Class<?>[] {InctrlConfig.class}, (proxy, m, args) -> {
+        return (InctrlConfig) Proxy.newProxyInstance(
+                TestRegistry.class.getClassLoader(), new Class<?>[] {InctrlConfig.class}, (proxy, m, args) -> {
                     if (m.getName().equals("limits")) {
                         return l;
                     }

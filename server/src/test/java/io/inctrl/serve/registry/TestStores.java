@@ -1,13 +1,12 @@
 package io.inctrl.serve.registry;
 
-import org.flywaydb.core.Flyway;
-import org.h2.jdbcx.JdbcDataSource;
-import org.postgresql.ds.PGSimpleDataSource;
-
-import javax.sql.DataSource;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.h2.jdbcx.JdbcDataSource;
+import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * The stores every registry contract test runs against: embedded H2 always, PostgreSQL when
@@ -15,8 +14,7 @@ import java.util.List;
  */
 public final class TestStores {
 
-    private TestStores() {
-    }
+    private TestStores() {}
 
     public static String pgUrl() {
         String url = System.getProperty("INCTRL_TEST_PG_URL");
@@ -52,7 +50,11 @@ public final class TestStores {
     /** Opens an empty, migrated store (PostgreSQL is cleaned first: tests share one database). */
     public static DataSource fresh(String kind, Path dir) {
         DataSource ds = open(kind, dir);
-        Flyway fw = Flyway.configure().dataSource(ds).locations("classpath:db/migration").cleanDisabled(false).load();
+        Flyway fw = Flyway.configure()
+                .dataSource(ds)
+                .locations("classpath:db/migration")
+                .cleanDisabled(false)
+                .load();
         if (kind.equals("postgresql")) {
             fw.clean();
         }
@@ -63,7 +65,11 @@ public final class TestStores {
     /** Migrates only (what the app does at start on an existing database). */
     public static DataSource reopen(String kind, Path dir) {
         DataSource ds = open(kind, dir);
-        Flyway.configure().dataSource(ds).locations("classpath:db/migration").load().migrate();
+        Flyway.configure()
+                .dataSource(ds)
+                .locations("classpath:db/migration")
+                .load()
+                .migrate();
         return ds;
     }
 }

@@ -1,18 +1,12 @@
 package io.inctrl.serve.security;
 
-import io.inctrl.serve.registry.TestStores;
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.agroal.api.AgroalDataSource;
 import io.agroal.api.configuration.supplier.AgroalDataSourceConfigurationSupplier;
 import io.agroal.api.security.NamePrincipal;
 import io.agroal.api.security.SimplePassword;
-import org.flywaydb.core.Flyway;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIf;
-import org.postgresql.ds.PGSimpleDataSource;
-
-import javax.sql.DataSource;
+import io.inctrl.serve.registry.TestStores;
 import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -26,8 +20,13 @@ import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
-
-import static org.assertj.core.api.Assertions.assertThat;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIf;
+import org.postgresql.ds.PGSimpleDataSource;
 
 /**
  * Two limiters on one PostgreSQL database stand for two replicas: together they admit one tenant quota, while two
@@ -36,7 +35,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 @EnabledIf("io.inctrl.serve.security.SharedRateLimiterTest#pgConfigured")
 class SharedRateLimiterTest {
 
-    private static final String SCHEMA = "rate_limit_test_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    private static final String SCHEMA =
+            "rate_limit_test_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
     private static final double RPS = 20;
     private static final long HAMMER_NANOS = Duration.ofSeconds(2).toNanos();
 
@@ -57,14 +57,20 @@ class SharedRateLimiterTest {
         db.setPassword("inctrl");
         db.setCurrentSchema(SCHEMA);
         // the app's pg datasource migrates both locations; so does this test, into its own schema
-        Flyway.configure().dataSource(db).schemas(SCHEMA).createSchemas(true)
-                .locations("classpath:db/migration", "classpath:db/postgresql").load().migrate();
+        Flyway.configure()
+                .dataSource(db)
+                .schemas(SCHEMA)
+                .createSchemas(true)
+                .locations("classpath:db/migration", "classpath:db/postgresql")
+                .load()
+                .migrate();
         String url = TestStores.pgUrl() + (TestStores.pgUrl().contains("?") ? "&" : "?") + "currentSchema=" + SCHEMA;
         try {
             pool = AgroalDataSource.from(new AgroalDataSourceConfigurationSupplier()
                     .connectionPoolConfiguration(p -> p.maxSize(8)
                             .connectionFactoryConfiguration(f -> f.jdbcUrl(url)
-                                    .principal(new NamePrincipal("inctrl")).credential(new SimplePassword("inctrl")))));
+                                    .principal(new NamePrincipal("inctrl"))
+                                    .credential(new SimplePassword("inctrl")))));
         } catch (SQLException e) {
             throw new IllegalStateException(e);
         }
@@ -82,8 +88,7 @@ class SharedRateLimiterTest {
         }
     }
 
-    private record Hammered(long admitted, long attempts, double seconds) {
-    }
+    private record Hammered(long admitted, long attempts, double seconds) {}
 
     /** Every limiter is called from its own two threads, as fast as it answers, for two seconds. */
     private static Hammered hammer(String tenant, TenantRateLimiter... replicas) throws InterruptedException {
@@ -119,9 +124,11 @@ class SharedRateLimiterTest {
         System.out.println("shared: " + h);
 
         double quota = RPS + RPS * h.seconds(); // burst + refill over the window
-        assertThat(h.attempts()).as("the database must answer far more calls than the quota for the count to mean anything")
+        assertThat(h.attempts())
+                .as("the database must answer far more calls than the quota for the count to mean anything")
                 .isGreaterThan((long) (3 * quota));
-        assertThat(h.admitted()).as("admitted by both replicas within %.2f s", h.seconds())
+        assertThat(h.admitted())
+                .as("admitted by both replicas within %.2f s", h.seconds())
                 .isLessThanOrEqualTo((long) (quota + 3))
                 .isGreaterThanOrEqualTo((long) (0.8 * quota));
         assertThat(a.failingOpen()).isFalse();
@@ -134,7 +141,8 @@ class SharedRateLimiterTest {
         System.out.println("in memory: " + h);
 
         double quota = RPS + RPS * h.seconds();
-        assertThat(h.admitted()).isGreaterThanOrEqualTo((long) (1.8 * quota)).isLessThanOrEqualTo((long) (2 * quota + 3));
+        assertThat(h.admitted()).isGreaterThanOrEqualTo((long) (1.8 * quota)).isLessThanOrEqualTo((long)
+                (2 * quota + 3));
     }
 
     @Test
@@ -195,7 +203,7 @@ class SharedRateLimiterTest {
 
     private static int rows(String tenant) throws SQLException {
         try (Connection c = db.getConnection();
-             var ps = c.prepareStatement("SELECT count(*) FROM " + SharedRateLimiter.TABLE + " WHERE id LIKE ?")) {
+                var ps = c.prepareStatement("SELECT count(*) FROM " + SharedRateLimiter.TABLE + " WHERE id LIKE ?")) {
             ps.setString(1, tenant + "@%");
             try (var rs = ps.executeQuery()) {
                 rs.next();
@@ -216,12 +224,10 @@ class SharedRateLimiterTest {
             }
 
             @Override
-            public void flush() {
-            }
+            public void flush() {}
 
             @Override
-            public void close() {
-            }
+            public void close() {}
         };
         Logger.getLogger(SharedRateLimiter.class.getName()).addHandler(h);
         return h;
@@ -261,12 +267,10 @@ class SharedRateLimiterTest {
         }
 
         @Override
-        public void setLogWriter(PrintWriter out) {
-        }
+        public void setLogWriter(PrintWriter out) {}
 
         @Override
-        public void setLoginTimeout(int seconds) {
-        }
+        public void setLoginTimeout(int seconds) {}
 
         @Override
         public int getLoginTimeout() {

@@ -17,8 +17,7 @@ import java.util.Map;
 /** Expected outputs written by the exporter's plain-Python reference ({@code --fixtures-data}). */
 public final class Fixtures {
 
-    public record Image(String path, Map<String, float[]> arrays) {
-    }
+    public record Image(String path, Map<String, float[]> arrays) {}
 
     public record Case(String name, String category, String query, List<String> shots, Map<String, float[]> arrays) {
         public float scalar(String key) {
@@ -26,9 +25,8 @@ public final class Fixtures {
         }
     }
 
-    public record Prompts(String category, List<String> normal, List<String> anomalous, long[] ids,
-                          Map<String, float[]> arrays) {
-    }
+    public record Prompts(
+            String category, List<String> normal, List<String> anomalous, long[] ids, Map<String, float[]> arrays) {}
 
     private final Path dir;
     private final JsonNode index;
@@ -36,7 +34,8 @@ public final class Fixtures {
     public Fixtures(Path bundleDir) {
         this.dir = bundleDir.resolve("fixtures");
         try {
-            this.index = new ObjectMapper().readTree(dir.resolve("fixtures.json").toFile());
+            this.index =
+                    new ObjectMapper().readTree(dir.resolve("fixtures.json").toFile());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read fixtures in " + dir, e);
         }
@@ -45,7 +44,9 @@ public final class Fixtures {
     public Map<String, Image> images() {
         Map<String, Image> out = new HashMap<>();
         for (JsonNode n : index.get("images")) {
-            out.put(n.get("path").asText(), new Image(n.get("path").asText(), floats(n.get("file").asText())));
+            out.put(
+                    n.get("path").asText(),
+                    new Image(n.get("path").asText(), floats(n.get("file").asText())));
         }
         return out;
     }
@@ -55,7 +56,11 @@ public final class Fixtures {
         for (JsonNode n : index.get("cases")) {
             List<String> shots = new ArrayList<>();
             n.get("shots").forEach(s -> shots.add(s.asText()));
-            out.add(new Case(n.get("name").asText(), n.get("category").asText(), n.get("query").asText(), shots,
+            out.add(new Case(
+                    n.get("name").asText(),
+                    n.get("category").asText(),
+                    n.get("query").asText(),
+                    shots,
                     floats(n.get("file").asText())));
         }
         return out;
@@ -79,7 +84,10 @@ public final class Fixtures {
         try (NDManager m = NDManager.newBaseManager("PyTorch")) {
             for (NDArray a : decode(m, file)) {
                 if (a.getDataType().isFloating()) {
-                    out.put(a.getName(), a.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray());
+                    out.put(
+                            a.getName(),
+                            a.toType(ai.djl.ndarray.types.DataType.FLOAT32, false)
+                                    .toFloatArray());
                 }
             }
         }

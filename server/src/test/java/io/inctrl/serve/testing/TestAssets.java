@@ -7,8 +7,7 @@ import java.nio.file.Paths;
 /** Where the exported test bundles and the shared sample images are; fails loudly when they are missing. */
 public final class TestAssets {
 
-    private TestAssets() {
-    }
+    private TestAssets() {}
 
     public static Path assetsDir() {
         return Paths.get(System.getProperty("test.assets.dir", "../build/assets"));

@@ -52,220 +52,257 @@ import java.util.function.Function;
  * }</pre>
  */
 public final class InctrlClient implements AutoCloseable {
-  static final Metadata.Key<String> API_KEY = Metadata.Key.of("x-api-key", Metadata.ASCII_STRING_MARSHALLER);
-  // Inline shots travel with every request; allow messages well above gRPC's 4 MiB default.
-  private static final int MAX_MESSAGE = 64 << 20;
-  // gRPC can only retry a call whose request it still holds: room for a request with inline shots
-  private static final long RETRY_BUFFER_PER_CALL = 16L << 20;
+    static final Metadata.Key<String> API_KEY = Metadata.Key.of("x-api-key", Metadata.ASCII_STRING_MARSHALLER);
+    // Inline shots travel with every request; allow messages well above gRPC's 4 MiB default.
+    private static final int MAX_MESSAGE = 64 << 20;
+    // gRPC can only retry a call whose request it still holds: room for a request with inline shots
+    private static final long RETRY_BUFFER_PER_CALL = 16L << 20;
 
-  private final ManagedChannel channel;
-  private final Channel intercepted;
-  private final ScorerGrpc.ScorerBlockingStub scorer;
-  private final ScorerGrpc.ScorerStub scorerAsync;
-  private final PromptRegistryGrpc.PromptRegistryBlockingStub registry;
-  private final RetryPolicy retry;
-  private final Duration timeout;
-  private final String address;
-
-  private InctrlClient(Builder b) {
-    ChannelCredentials creds;
-    if (b.tls) {
-      try {
-        creds = b.trustCertificates == null ? TlsChannelCredentials.create()
-            : TlsChannelCredentials.newBuilder().trustManager(b.trustCertificates).build();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    } else {
-      creds = InsecureChannelCredentials.create(); // h2c, the server's default
-    }
-    this.address = b.address;
-    this.channel = channelBuilder(b.address, creds)
-        .maxInboundMessageSize(MAX_MESSAGE)
-        .defaultServiceConfig(b.retry.serviceConfig())
-        .enableRetry()
-        .perRpcBufferLimit(RETRY_BUFFER_PER_CALL)
-        .retryBufferSize(4 * RETRY_BUFFER_PER_CALL)
-        // pings notice a backend that vanished without closing its connections (the server permits 20 s)
-        .keepAliveTime(30, TimeUnit.SECONDS)
-        .keepAliveTimeout(10, TimeUnit.SECONDS)
-        .build();
-    this.intercepted = b.apiKey == null ? channel : ClientInterceptors.intercept(channel, apiKeyInterceptor(b.apiKey));
-    this.scorer = ScorerGrpc.newBlockingStub(intercepted).withMaxOutboundMessageSize(MAX_MESSAGE);
-    this.scorerAsync = ScorerGrpc.newStub(intercepted).withMaxOutboundMessageSize(MAX_MESSAGE);
-    this.registry = PromptRegistryGrpc.newBlockingStub(intercepted).withMaxOutboundMessageSize(MAX_MESSAGE);
-    this.retry = b.retry;
-    this.timeout = b.timeout;
-  }
-
-  @SuppressWarnings("deprecation") // nameResolverFactory: the per-channel way to give grpc-java a fixed address list
-  private static NettyChannelBuilder channelBuilder(String address, ChannelCredentials creds) {
-    List<String> entries = StaticAddresses.entries(address);
-    if (entries.size() == 1) {
-      return NettyChannelBuilder.forTarget(entries.get(0), creds);
-    }
-    return NettyChannelBuilder.forTarget(StaticAddresses.SCHEME + ":///replicas", creds)
-        .nameResolverFactory(StaticAddresses.of(entries));
-  }
-
-  /** Shortcut for {@code builder(address).apiKey(apiKey).tls(tls).build()}. */
-  public static InctrlClient connect(String address, String apiKey, boolean tls) {
-    return builder(address).apiKey(apiKey).tls(tls).build();
-  }
-
-  public static Builder builder(String address) {
-    return new Builder(address);
-  }
-
-  public static final class Builder {
+    private final ManagedChannel channel;
+    private final Channel intercepted;
+    private final ScorerGrpc.ScorerBlockingStub scorer;
+    private final ScorerGrpc.ScorerStub scorerAsync;
+    private final PromptRegistryGrpc.PromptRegistryBlockingStub registry;
+    private final RetryPolicy retry;
+    private final Duration timeout;
     private final String address;
-    private String apiKey;
-    private boolean tls;
-    private File trustCertificates;
-    private RetryPolicy retry = RetryPolicy.DEFAULT;
-    private Duration timeout = Duration.ofSeconds(30);
 
-    private Builder(String address) {
-      this.address = address;
-    }
-
-    /** Sent as {@code x-api-key} metadata on every call. */
-    public Builder apiKey(String key) { this.apiKey = key; return this; }
-    /** TLS instead of plaintext h2c (the default), trusting the system roots. */
-    public Builder tls(boolean tls) { this.tls = tls; return this; }
-    /** TLS trusting the given PEM certificates. */
-    public Builder trustCertificates(File pem) { this.tls = true; this.trustCertificates = pem; return this; }
-    /** gRPC retry policy for UNAVAILABLE (idempotent calls), and the resend budget of streams. */
-    public Builder retry(RetryPolicy p) { this.retry = p; return this; }
-    /** Default deadline for unary calls (null = none). */
-    public Builder timeout(Duration d) { this.timeout = d; return this; }
-    public InctrlClient build() { return new InctrlClient(this); }
-  }
-
-  private static ClientInterceptor apiKeyInterceptor(String key) {
-    return new ClientInterceptor() {
-      @Override
-      public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> m, CallOptions o, Channel next) {
-        return new ForwardingClientCall.SimpleForwardingClientCall<>(next.newCall(m, o)) {
-          @Override
-          public void start(Listener<R> listener, Metadata headers) {
-            headers.put(API_KEY, key);
-            super.start(listener, headers);
-          }
-        };
-      }
-    };
-  }
-
-  private <T> T unary(Duration callTimeout, Function<Deadline, T> call) {
-    Duration t = callTimeout != null ? callTimeout : timeout;
-    Deadline deadline = t == null ? null : Deadline.after(t.toNanos(), TimeUnit.NANOSECONDS);
-    try {
-      return call.apply(deadline); // retries: the channel's service config
-    } catch (RuntimeException e) {
-      throw InctrlException.from(e);
-    }
-  }
-
-  private static <S extends io.grpc.stub.AbstractStub<S>> S within(S stub, Deadline d) {
-    return d == null ? stub : stub.withDeadline(d);
-  }
-
-  /** Blocks until connected; throws {@link InctrlException.Unavailable} after {@code max}. */
-  public void awaitReady(Duration max) {
-    Deadline d = Deadline.after(max.toNanos(), TimeUnit.NANOSECONDS);
-    ConnectivityState s = channel.getState(true);
-    while (s != ConnectivityState.READY) {
-      CountDownLatch changed = new CountDownLatch(1);
-      channel.notifyWhenStateChanged(s, changed::countDown);
-      try {
-        if (!changed.await(d.timeRemaining(TimeUnit.NANOSECONDS), TimeUnit.NANOSECONDS)) {
-          throw InctrlException.of(Status.Code.UNAVAILABLE, "cannot reach " + address + " (" + s + ")", "", null);
+    private InctrlClient(Builder b) {
+        ChannelCredentials creds;
+        if (b.tls) {
+            try {
+                creds = b.trustCertificates == null
+                        ? TlsChannelCredentials.create()
+                        : TlsChannelCredentials.newBuilder()
+                                .trustManager(b.trustCertificates)
+                                .build();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        } else {
+            creds = InsecureChannelCredentials.create(); // h2c, the server's default
         }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw InctrlException.of(Status.Code.CANCELLED, "interrupted", "", e);
-      }
-      s = channel.getState(true);
+        this.address = b.address;
+        this.channel = channelBuilder(b.address, creds)
+                .maxInboundMessageSize(MAX_MESSAGE)
+                .defaultServiceConfig(b.retry.serviceConfig())
+                .enableRetry()
+                .perRpcBufferLimit(RETRY_BUFFER_PER_CALL)
+                .retryBufferSize(4 * RETRY_BUFFER_PER_CALL)
+                // pings notice a backend that vanished without closing its connections (the server permits 20 s)
+                .keepAliveTime(30, TimeUnit.SECONDS)
+                .keepAliveTimeout(10, TimeUnit.SECONDS)
+                .build();
+        this.intercepted =
+                b.apiKey == null ? channel : ClientInterceptors.intercept(channel, apiKeyInterceptor(b.apiKey));
+        this.scorer = ScorerGrpc.newBlockingStub(intercepted).withMaxOutboundMessageSize(MAX_MESSAGE);
+        this.scorerAsync = ScorerGrpc.newStub(intercepted).withMaxOutboundMessageSize(MAX_MESSAGE);
+        this.registry = PromptRegistryGrpc.newBlockingStub(intercepted).withMaxOutboundMessageSize(MAX_MESSAGE);
+        this.retry = b.retry;
+        this.timeout = b.timeout;
     }
-  }
 
-  /** Scores one image. */
-  public ScoreResponse score(byte[] image, Prompts prompts) {
-    return score(prompts.request("", image).build(), null);
-  }
-
-  /** Scores a fully built request with an explicit deadline (null = the client's default). */
-  public ScoreResponse score(ScoreRequest request, Duration callTimeout) {
-    return unary(callTimeout, d -> within(scorer, d).score(request));
-  }
-
-  public ModelInfo modelInfo() {
-    return unary(null, d -> within(scorer, d).getModelInfo(ModelInfoRequest.getDefaultInstance()));
-  }
-
-  /** Registers shots once; then score with {@code Prompts.promptSet(ps.getId())}. */
-  public PromptSet registerPromptSet(String name, String category, List<byte[]> shots) {
-    CreatePromptSetRequest.Builder b = CreatePromptSetRequest.newBuilder().setName(name).setCategory(category);
-    shots.forEach(s -> b.addShots(com.google.protobuf.ByteString.copyFrom(s)));
-    return registerPromptSet(b.build());
-  }
-
-  public PromptSet registerPromptSet(CreatePromptSetRequest request) {
-    return unary(null, d -> within(registry, d).createPromptSet(request));
-  }
-
-  public PromptSet getPromptSet(String id) {
-    return unary(null, d -> within(registry, d).getPromptSet(GetPromptSetRequest.newBuilder().setId(id).build()));
-  }
-
-  /** All prompt sets of the tenant, following page tokens. */
-  public List<PromptSet> listPromptSets(int pageSize) {
-    List<PromptSet> all = new ArrayList<>();
-    String token = "";
-    do {
-      ListPromptSetsRequest req = ListPromptSetsRequest.newBuilder().setPageSize(pageSize).setPageToken(token).build();
-      ListPromptSetsResponse page = unary(null, d -> within(registry, d).listPromptSets(req));
-      all.addAll(page.getPromptSetsList());
-      token = page.getNextPageToken();
-    } while (!token.isEmpty());
-    return all;
-  }
-
-  public void deletePromptSet(String id) {
-    unary(null, d -> within(registry, d).deletePromptSet(DeletePromptSetRequest.newBuilder().setId(id).build()));
-  }
-
-  /**
-   * Opens a ScoreStream with at most {@code window} unanswered requests; {@code defaults} are used by
-   * {@link ScoreStream#submit(String, byte[])}. {@code streamTimeout} bounds the whole stream (null = none).
-   * {@code resend} bounds the resends of unanswered requests after UNAVAILABLE (null = the client's retry
-   * policy; {@link RetryPolicy#NONE}: a broken stream fails its in-flight requests).
-   */
-  public ScoreStream openStream(int window, Prompts defaults, Duration streamTimeout, RetryPolicy resend) {
-    ScorerGrpc.ScorerStub stub = streamTimeout == null ? scorerAsync
-        : scorerAsync.withDeadlineAfter(streamTimeout.toNanos(), TimeUnit.NANOSECONDS); // one deadline for every call
-    return new ScoreStream(stub::scoreStream, window, defaults, resend != null ? resend : retry);
-  }
-
-  public ScoreStream openStream(int window, Prompts defaults, Duration streamTimeout) {
-    return openStream(window, defaults, streamTimeout, null);
-  }
-
-  public ScoreStream openStream(int window, Prompts defaults) {
-    return openStream(window, defaults, null);
-  }
-
-  @Override
-  public void close() {
-    channel.shutdown();
-    try {
-      if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {
-        channel.shutdownNow();
-      }
-    } catch (InterruptedException e) {
-      channel.shutdownNow();
-      Thread.currentThread().interrupt();
+    @SuppressWarnings("deprecation") // nameResolverFactory: the per-channel way to give grpc-java a fixed address list
+    private static NettyChannelBuilder channelBuilder(String address, ChannelCredentials creds) {
+        List<String> entries = StaticAddresses.entries(address);
+        if (entries.size() == 1) {
+            return NettyChannelBuilder.forTarget(entries.get(0), creds);
+        }
+        return NettyChannelBuilder.forTarget(StaticAddresses.SCHEME + ":///replicas", creds)
+                .nameResolverFactory(StaticAddresses.of(entries));
     }
-  }
+
+    /** Shortcut for {@code builder(address).apiKey(apiKey).tls(tls).build()}. */
+    public static InctrlClient connect(String address, String apiKey, boolean tls) {
+        return builder(address).apiKey(apiKey).tls(tls).build();
+    }
+
+    public static Builder builder(String address) {
+        return new Builder(address);
+    }
+
+    public static final class Builder {
+        private final String address;
+        private String apiKey;
+        private boolean tls;
+        private File trustCertificates;
+        private RetryPolicy retry = RetryPolicy.DEFAULT;
+        private Duration timeout = Duration.ofSeconds(30);
+
+        private Builder(String address) {
+            this.address = address;
+        }
+
+        /** Sent as {@code x-api-key} metadata on every call. */
+        public Builder apiKey(String key) {
+            this.apiKey = key;
+            return this;
+        }
+        /** TLS instead of plaintext h2c (the default), trusting the system roots. */
+        public Builder tls(boolean tls) {
+            this.tls = tls;
+            return this;
+        }
+        /** TLS trusting the given PEM certificates. */
+        public Builder trustCertificates(File pem) {
+            this.tls = true;
+            this.trustCertificates = pem;
+            return this;
+        }
+        /** gRPC retry policy for UNAVAILABLE (idempotent calls), and the resend budget of streams. */
+        public Builder retry(RetryPolicy p) {
+            this.retry = p;
+            return this;
+        }
+        /** Default deadline for unary calls (null = none). */
+        public Builder timeout(Duration d) {
+            this.timeout = d;
+            return this;
+        }
+
+        public InctrlClient build() {
+            return new InctrlClient(this);
+        }
+    }
+
+    private static ClientInterceptor apiKeyInterceptor(String key) {
+        return new ClientInterceptor() {
+            @Override
+            public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> m, CallOptions o, Channel next) {
+                return new ForwardingClientCall.SimpleForwardingClientCall<>(next.newCall(m, o)) {
+                    @Override
+                    public void start(Listener<R> listener, Metadata headers) {
+                        headers.put(API_KEY, key);
+                        super.start(listener, headers);
+                    }
+                };
+            }
+        };
+    }
+
+    private <T> T unary(Duration callTimeout, Function<Deadline, T> call) {
+        Duration t = callTimeout != null ? callTimeout : timeout;
+        Deadline deadline = t == null ? null : Deadline.after(t.toNanos(), TimeUnit.NANOSECONDS);
+        try {
+            return call.apply(deadline); // retries: the channel's service config
+        } catch (RuntimeException e) {
+            throw InctrlException.from(e);
+        }
+    }
+
+    private static <S extends io.grpc.stub.AbstractStub<S>> S within(S stub, Deadline d) {
+        return d == null ? stub : stub.withDeadline(d);
+    }
+
+    /** Blocks until connected; throws {@link InctrlException.Unavailable} after {@code max}. */
+    public void awaitReady(Duration max) {
+        Deadline d = Deadline.after(max.toNanos(), TimeUnit.NANOSECONDS);
+        ConnectivityState s = channel.getState(true);
+        while (s != ConnectivityState.READY) {
+            CountDownLatch changed = new CountDownLatch(1);
+            channel.notifyWhenStateChanged(s, changed::countDown);
+            try {
+                if (!changed.await(d.timeRemaining(TimeUnit.NANOSECONDS), TimeUnit.NANOSECONDS)) {
+                    throw InctrlException.of(
+                            Status.Code.UNAVAILABLE, "cannot reach " + address + " (" + s + ")", "", null);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw InctrlException.of(Status.Code.CANCELLED, "interrupted", "", e);
+            }
+            s = channel.getState(true);
+        }
+    }
+
+    /** Scores one image. */
+    public ScoreResponse score(byte[] image, Prompts prompts) {
+        return score(prompts.request("", image).build(), null);
+    }
+
+    /** Scores a fully built request with an explicit deadline (null = the client's default). */
+    public ScoreResponse score(ScoreRequest request, Duration callTimeout) {
+        return unary(callTimeout, d -> within(scorer, d).score(request));
+    }
+
+    public ModelInfo modelInfo() {
+        return unary(null, d -> within(scorer, d).getModelInfo(ModelInfoRequest.getDefaultInstance()));
+    }
+
+    /** Registers shots once; then score with {@code Prompts.promptSet(ps.getId())}. */
+    public PromptSet registerPromptSet(String name, String category, List<byte[]> shots) {
+        CreatePromptSetRequest.Builder b =
+                CreatePromptSetRequest.newBuilder().setName(name).setCategory(category);
+        shots.forEach(s -> b.addShots(com.google.protobuf.ByteString.copyFrom(s)));
+        return registerPromptSet(b.build());
+    }
+
+    public PromptSet registerPromptSet(CreatePromptSetRequest request) {
+        return unary(null, d -> within(registry, d).createPromptSet(request));
+    }
+
+    public PromptSet getPromptSet(String id) {
+        return unary(
+                null,
+                d -> within(registry, d)
+                        .getPromptSet(GetPromptSetRequest.newBuilder().setId(id).build()));
+    }
+
+    /** All prompt sets of the tenant, following page tokens. */
+    public List<PromptSet> listPromptSets(int pageSize) {
+        List<PromptSet> all = new ArrayList<>();
+        String token = "";
+        do {
+            ListPromptSetsRequest req = ListPromptSetsRequest.newBuilder()
+                    .setPageSize(pageSize)
+                    .setPageToken(token)
+                    .build();
+            ListPromptSetsResponse page = unary(null, d -> within(registry, d).listPromptSets(req));
+            all.addAll(page.getPromptSetsList());
+            token = page.getNextPageToken();
+        } while (!token.isEmpty());
+        return all;
+    }
+
+    public void deletePromptSet(String id) {
+        unary(
+                null,
+                d -> within(registry, d)
+                        .deletePromptSet(
+                                DeletePromptSetRequest.newBuilder().setId(id).build()));
+    }
+
+    /**
+     * Opens a ScoreStream with at most {@code window} unanswered requests; {@code defaults} are used by
+     * {@link ScoreStream#submit(String, byte[])}. {@code streamTimeout} bounds the whole stream (null = none).
+     * {@code resend} bounds the resends of unanswered requests after UNAVAILABLE (null = the client's retry
+     * policy; {@link RetryPolicy#NONE}: a broken stream fails its in-flight requests).
+     */
+    public ScoreStream openStream(int window, Prompts defaults, Duration streamTimeout, RetryPolicy resend) {
+        ScorerGrpc.ScorerStub stub = streamTimeout == null
+                ? scorerAsync
+                : scorerAsync.withDeadlineAfter(
+                        streamTimeout.toNanos(), TimeUnit.NANOSECONDS); // one deadline for every call
+        return new ScoreStream(stub::scoreStream, window, defaults, resend != null ? resend : retry);
+    }
+
+    public ScoreStream openStream(int window, Prompts defaults, Duration streamTimeout) {
+        return openStream(window, defaults, streamTimeout, null);
+    }
+
+    public ScoreStream openStream(int window, Prompts defaults) {
+        return openStream(window, defaults, null);
+    }
+
+    @Override
+    public void close() {
+        channel.shutdown();
+        try {
+            if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {
+                channel.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            channel.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+    }
 }

@@ -10,71 +10,141 @@ import java.util.Locale;
  * ({@link InvalidArgument}, {@link Unauthenticated}, ...) or inspect {@link #code()}.
  */
 public class InctrlException extends RuntimeException {
-  private final Status.Code code;
-  private final String details;
-  private final String requestId;
+    private final Status.Code code;
+    private final String details;
+    private final String requestId;
 
-  public InctrlException(Status.Code code, String details, String requestId, Throwable cause) {
-    super(code + ": " + details + (requestId == null || requestId.isEmpty() ? "" : " [request_id=" + requestId + "]"), cause);
-    this.code = code;
-    this.details = details;
-    this.requestId = requestId == null ? "" : requestId;
-  }
-
-  public Status.Code code() { return code; }
-  public String details() { return details; }
-  /** Set for a failed ScoreStream request, empty otherwise. */
-  public String requestId() { return requestId; }
-
-  public static final class Cancelled extends InctrlException { Cancelled(String d, String id, Throwable c) { super(Status.Code.CANCELLED, d, id, c); } }
-  public static final class InvalidArgument extends InctrlException { InvalidArgument(String d, String id, Throwable c) { super(Status.Code.INVALID_ARGUMENT, d, id, c); } }
-  public static final class DeadlineExceeded extends InctrlException { DeadlineExceeded(String d, String id, Throwable c) { super(Status.Code.DEADLINE_EXCEEDED, d, id, c); } }
-  public static final class NotFound extends InctrlException { NotFound(String d, String id, Throwable c) { super(Status.Code.NOT_FOUND, d, id, c); } }
-  public static final class AlreadyExists extends InctrlException { AlreadyExists(String d, String id, Throwable c) { super(Status.Code.ALREADY_EXISTS, d, id, c); } }
-  public static final class PermissionDenied extends InctrlException { PermissionDenied(String d, String id, Throwable c) { super(Status.Code.PERMISSION_DENIED, d, id, c); } }
-  public static final class ResourceExhausted extends InctrlException { ResourceExhausted(String d, String id, Throwable c) { super(Status.Code.RESOURCE_EXHAUSTED, d, id, c); } }
-  public static final class FailedPrecondition extends InctrlException { FailedPrecondition(String d, String id, Throwable c) { super(Status.Code.FAILED_PRECONDITION, d, id, c); } }
-  public static final class Unimplemented extends InctrlException { Unimplemented(String d, String id, Throwable c) { super(Status.Code.UNIMPLEMENTED, d, id, c); } }
-  public static final class Internal extends InctrlException { Internal(String d, String id, Throwable c) { super(Status.Code.INTERNAL, d, id, c); } }
-  public static final class Unavailable extends InctrlException { Unavailable(String d, String id, Throwable c) { super(Status.Code.UNAVAILABLE, d, id, c); } }
-  public static final class Unauthenticated extends InctrlException { Unauthenticated(String d, String id, Throwable c) { super(Status.Code.UNAUTHENTICATED, d, id, c); } }
-
-  public static InctrlException of(Status.Code code, String details, String requestId, Throwable cause) {
-    return switch (code) {
-      case CANCELLED -> new Cancelled(details, requestId, cause);
-      case INVALID_ARGUMENT -> new InvalidArgument(details, requestId, cause);
-      case DEADLINE_EXCEEDED -> new DeadlineExceeded(details, requestId, cause);
-      case NOT_FOUND -> new NotFound(details, requestId, cause);
-      case ALREADY_EXISTS -> new AlreadyExists(details, requestId, cause);
-      case PERMISSION_DENIED -> new PermissionDenied(details, requestId, cause);
-      case RESOURCE_EXHAUSTED -> new ResourceExhausted(details, requestId, cause);
-      case FAILED_PRECONDITION -> new FailedPrecondition(details, requestId, cause);
-      case UNIMPLEMENTED -> new Unimplemented(details, requestId, cause);
-      case INTERNAL -> new Internal(details, requestId, cause);
-      case UNAVAILABLE -> new Unavailable(details, requestId, cause);
-      case UNAUTHENTICATED -> new Unauthenticated(details, requestId, cause);
-      default -> new InctrlException(code, details, requestId, cause);
-    };
-  }
-
-  /** Maps the {@code Error} of a failed stream response; {@code name} is a code name such as "INVALID_ARGUMENT". */
-  public static InctrlException fromCodeName(String name, String message, String requestId) {
-    Status.Code code;
-    try {
-      code = Status.Code.valueOf(name == null ? "" : name.trim().toUpperCase(Locale.ROOT));
-    } catch (IllegalArgumentException e) {
-      code = Status.Code.UNKNOWN;
+    public InctrlException(Status.Code code, String details, String requestId, Throwable cause) {
+        super(
+                code + ": " + details
+                        + (requestId == null || requestId.isEmpty() ? "" : " [request_id=" + requestId + "]"),
+                cause);
+        this.code = code;
+        this.details = details;
+        this.requestId = requestId == null ? "" : requestId;
     }
-    return of(code, message, requestId, null);
-  }
 
-  /** Maps anything grpc-java throws (StatusRuntimeException, StatusException, ...) to a typed exception. */
-  public static InctrlException from(Throwable t) {
-    if (t instanceof InctrlException e) {
-      return e;
+    public Status.Code code() {
+        return code;
     }
-    Status s = t instanceof StatusRuntimeException sre ? sre.getStatus()
-        : t instanceof StatusException se ? se.getStatus() : Status.fromThrowable(t);
-    return of(s.getCode(), s.getDescription() == null ? String.valueOf(t.getMessage()) : s.getDescription(), "", t);
-  }
+
+    public String details() {
+        return details;
+    }
+    /** Set for a failed ScoreStream request, empty otherwise. */
+    public String requestId() {
+        return requestId;
+    }
+
+    public static final class Cancelled extends InctrlException {
+        Cancelled(String d, String id, Throwable c) {
+            super(Status.Code.CANCELLED, d, id, c);
+        }
+    }
+
+    public static final class InvalidArgument extends InctrlException {
+        InvalidArgument(String d, String id, Throwable c) {
+            super(Status.Code.INVALID_ARGUMENT, d, id, c);
+        }
+    }
+
+    public static final class DeadlineExceeded extends InctrlException {
+        DeadlineExceeded(String d, String id, Throwable c) {
+            super(Status.Code.DEADLINE_EXCEEDED, d, id, c);
+        }
+    }
+
+    public static final class NotFound extends InctrlException {
+        NotFound(String d, String id, Throwable c) {
+            super(Status.Code.NOT_FOUND, d, id, c);
+        }
+    }
+
+    public static final class AlreadyExists extends InctrlException {
+        AlreadyExists(String d, String id, Throwable c) {
+            super(Status.Code.ALREADY_EXISTS, d, id, c);
+        }
+    }
+
+    public static final class PermissionDenied extends InctrlException {
+        PermissionDenied(String d, String id, Throwable c) {
+            super(Status.Code.PERMISSION_DENIED, d, id, c);
+        }
+    }
+
+    public static final class ResourceExhausted extends InctrlException {
+        ResourceExhausted(String d, String id, Throwable c) {
+            super(Status.Code.RESOURCE_EXHAUSTED, d, id, c);
+        }
+    }
+
+    public static final class FailedPrecondition extends InctrlException {
+        FailedPrecondition(String d, String id, Throwable c) {
+            super(Status.Code.FAILED_PRECONDITION, d, id, c);
+        }
+    }
+
+    public static final class Unimplemented extends InctrlException {
+        Unimplemented(String d, String id, Throwable c) {
+            super(Status.Code.UNIMPLEMENTED, d, id, c);
+        }
+    }
+
+    public static final class Internal extends InctrlException {
+        Internal(String d, String id, Throwable c) {
+            super(Status.Code.INTERNAL, d, id, c);
+        }
+    }
+
+    public static final class Unavailable extends InctrlException {
+        Unavailable(String d, String id, Throwable c) {
+            super(Status.Code.UNAVAILABLE, d, id, c);
+        }
+    }
+
+    public static final class Unauthenticated extends InctrlException {
+        Unauthenticated(String d, String id, Throwable c) {
+            super(Status.Code.UNAUTHENTICATED, d, id, c);
+        }
+    }
+
+    public static InctrlException of(Status.Code code, String details, String requestId, Throwable cause) {
+        return switch (code) {
+            case CANCELLED -> new Cancelled(details, requestId, cause);
+            case INVALID_ARGUMENT -> new InvalidArgument(details, requestId, cause);
+            case DEADLINE_EXCEEDED -> new DeadlineExceeded(details, requestId, cause);
+            case NOT_FOUND -> new NotFound(details, requestId, cause);
+            case ALREADY_EXISTS -> new AlreadyExists(details, requestId, cause);
+            case PERMISSION_DENIED -> new PermissionDenied(details, requestId, cause);
+            case RESOURCE_EXHAUSTED -> new ResourceExhausted(details, requestId, cause);
+            case FAILED_PRECONDITION -> new FailedPrecondition(details, requestId, cause);
+            case UNIMPLEMENTED -> new Unimplemented(details, requestId, cause);
+            case INTERNAL -> new Internal(details, requestId, cause);
+            case UNAVAILABLE -> new Unavailable(details, requestId, cause);
+            case UNAUTHENTICATED -> new Unauthenticated(details, requestId, cause);
+            default -> new InctrlException(code, details, requestId, cause);
+        };
+    }
+
+    /** Maps the {@code Error} of a failed stream response; {@code name} is a code name such as "INVALID_ARGUMENT". */
+    public static InctrlException fromCodeName(String name, String message, String requestId) {
+        Status.Code code;
+        try {
+            code = Status.Code.valueOf(name == null ? "" : name.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            code = Status.Code.UNKNOWN;
+        }
+        return of(code, message, requestId, null);
+    }
+
+    /** Maps anything grpc-java throws (StatusRuntimeException, StatusException, ...) to a typed exception. */
+    public static InctrlException from(Throwable t) {
+        if (t instanceof InctrlException e) {
+            return e;
+        }
+        Status s = t instanceof StatusRuntimeException sre
+                ? sre.getStatus()
+                : t instanceof StatusException se ? se.getStatus() : Status.fromThrowable(t);
+        return of(s.getCode(), s.getDescription() == null ? String.valueOf(t.getMessage()) : s.getDescription(), "", t);
+    }
 }

@@ -8,42 +8,44 @@ import java.util.Objects;
 
 /** What a query image is compared with: inline shots + category, or a registered prompt set. */
 public final class Prompts {
-  private final List<ByteString> shots;
-  private final String category;
-  private final String promptSetId;
+    private final List<ByteString> shots;
+    private final String category;
+    private final String promptSetId;
 
-  private Prompts(List<ByteString> shots, String category, String promptSetId) {
-    this.shots = shots;
-    this.category = category;
-    this.promptSetId = promptSetId;
-  }
-
-  /** Ad-hoc prompts: K >= 1 normal images of the product and its category (e.g. "transistor"). */
-  public static Prompts inline(String category, List<byte[]> shots) {
-    if (shots == null || shots.isEmpty()) {
-      throw new IllegalArgumentException("inline prompts need at least one shot");
+    private Prompts(List<ByteString> shots, String category, String promptSetId) {
+        this.shots = shots;
+        this.category = category;
+        this.promptSetId = promptSetId;
     }
-    // copied once here, so a stream can reuse them for every request without re-copying
-    return new Prompts(shots.stream().map(ByteString::copyFrom).toList(), Objects.requireNonNullElse(category, ""), null);
-  }
 
-  public static Prompts inline(String category, byte[]... shots) {
-    return inline(category, List.of(shots));
-  }
-
-  public static Prompts promptSet(String id) {
-    return new Prompts(null, null, Objects.requireNonNull(id));
-  }
-
-  /** Builds a ScoreRequest for {@code image} with these prompts. */
-  public ScoreRequest.Builder request(String requestId, byte[] image) {
-    ScoreRequest.Builder b = ScoreRequest.newBuilder().setRequestId(requestId == null ? "" : requestId)
-        .setImage(ByteString.copyFrom(image));
-    if (promptSetId != null) {
-      b.setPromptSetId(promptSetId);
-    } else {
-      b.setInline(InlinePrompts.newBuilder().addAllShots(shots).setCategory(category));
+    /** Ad-hoc prompts: K >= 1 normal images of the product and its category (e.g. "transistor"). */
+    public static Prompts inline(String category, List<byte[]> shots) {
+        if (shots == null || shots.isEmpty()) {
+            throw new IllegalArgumentException("inline prompts need at least one shot");
+        }
+        // copied once here, so a stream can reuse them for every request without re-copying
+        return new Prompts(
+                shots.stream().map(ByteString::copyFrom).toList(), Objects.requireNonNullElse(category, ""), null);
     }
-    return b;
-  }
+
+    public static Prompts inline(String category, byte[]... shots) {
+        return inline(category, List.of(shots));
+    }
+
+    public static Prompts promptSet(String id) {
+        return new Prompts(null, null, Objects.requireNonNull(id));
+    }
+
+    /** Builds a ScoreRequest for {@code image} with these prompts. */
+    public ScoreRequest.Builder request(String requestId, byte[] image) {
+        ScoreRequest.Builder b = ScoreRequest.newBuilder()
+                .setRequestId(requestId == null ? "" : requestId)
+                .setImage(ByteString.copyFrom(image));
+        if (promptSetId != null) {
+            b.setPromptSetId(promptSetId);
+        } else {
+            b.setInline(InlinePrompts.newBuilder().addAllShots(shots).setCategory(category));
+        }
+        return b;
+    }
 }

@@ -16,57 +16,63 @@ import java.util.concurrent.ThreadLocalRandom;
  * @param maxAttempts total attempts including the first; 1 disables retries
  */
 public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration maxBackoff, double multiplier) {
-  public static final RetryPolicy DEFAULT = new RetryPolicy(4, Duration.ofMillis(100), Duration.ofSeconds(5), 2.0);
-  public static final RetryPolicy NONE = new RetryPolicy(1, Duration.ofMillis(100), Duration.ofMillis(100), 1.0);
+    public static final RetryPolicy DEFAULT = new RetryPolicy(4, Duration.ofMillis(100), Duration.ofSeconds(5), 2.0);
+    public static final RetryPolicy NONE = new RetryPolicy(1, Duration.ofMillis(100), Duration.ofMillis(100), 1.0);
 
-  /** Idempotent calls; writes are only retried by gRPC's transparent retry (they never reached a server). */
-  static final List<String[]> RETRIED_METHODS = List.of(
-      new String[] {"inctrl.v1.Scorer", "Score"},
-      new String[] {"inctrl.v1.Scorer", "GetModelInfo"},
-      new String[] {"inctrl.v1.PromptRegistry", "GetPromptSet"},
-      new String[] {"inctrl.v1.PromptRegistry", "ListPromptSets"});
+    /** Idempotent calls; writes are only retried by gRPC's transparent retry (they never reached a server). */
+    static final List<String[]> RETRIED_METHODS = List.of(
+            new String[] {"inctrl.v1.Scorer", "Score"},
+            new String[] {"inctrl.v1.Scorer", "GetModelInfo"},
+            new String[] {"inctrl.v1.PromptRegistry", "GetPromptSet"},
+            new String[] {"inctrl.v1.PromptRegistry", "ListPromptSets"});
 
-  public RetryPolicy {
-    if (maxAttempts < 1 || initialBackoff.isNegative() || initialBackoff.isZero() || maxBackoff.isNegative()
-        || maxBackoff.isZero() || multiplier <= 0) {
-      throw new IllegalArgumentException("retry policy needs maxAttempts >= 1 and positive backoff values");
+    public RetryPolicy {
+        if (maxAttempts < 1
+                || initialBackoff.isNegative()
+                || initialBackoff.isZero()
+                || maxBackoff.isNegative()
+                || maxBackoff.isZero()
+                || multiplier <= 0) {
+            throw new IllegalArgumentException("retry policy needs maxAttempts >= 1 and positive backoff values");
+        }
     }
-  }
 
-  /** Upper bound of the delay before retry number {@code n} (1-based). */
-  public Duration backoff(int n) {
-    return Duration.ofNanos((long) Math.min(maxBackoff.toNanos(), initialBackoff.toNanos() * Math.pow(multiplier, n - 1)));
-  }
-
-  /** A delay in [0, backoff(n)), as gRPC's own retries wait. */
-  Duration jittered(int n) {
-    return Duration.ofNanos((long) (ThreadLocalRandom.current().nextDouble() * backoff(n).toNanos()));
-  }
-
-  /**
-   * The service config the client's channel uses, in grpc-java's JSON-as-Map form (numbers are Doubles):
-   * round_robin over every resolved backend, this policy for the idempotent calls.
-   */
-  public Map<String, Object> serviceConfig() {
-    Map<String, Object> cfg = new LinkedHashMap<>();
-    cfg.put("loadBalancingConfig", List.of(Map.of("round_robin", Map.of())));
-    if (maxAttempts > 1) {
-      List<Map<String, Object>> names = new ArrayList<>();
-      for (String[] m : RETRIED_METHODS) {
-        names.add(Map.of("service", m[0], "method", m[1]));
-      }
-      Map<String, Object> retry = new LinkedHashMap<>();
-      retry.put("maxAttempts", (double) Math.min(maxAttempts, 5));
-      retry.put("initialBackoff", seconds(initialBackoff));
-      retry.put("maxBackoff", seconds(maxBackoff));
-      retry.put("backoffMultiplier", multiplier);
-      retry.put("retryableStatusCodes", List.of("UNAVAILABLE"));
-      cfg.put("methodConfig", List.of(Map.of("name", names, "retryPolicy", retry)));
+    /** Upper bound of the delay before retry number {@code n} (1-based). */
+    public Duration backoff(int n) {
+        return Duration.ofNanos(
+                (long) Math.min(maxBackoff.toNanos(), initialBackoff.toNanos() * Math.pow(multiplier, n - 1)));
     }
-    return cfg;
-  }
 
-  private static String seconds(Duration d) {
-    return java.math.BigDecimal.valueOf(d.toNanos(), 9).stripTrailingZeros().toPlainString() + "s";
-  }
+    /** A delay in [0, backoff(n)), as gRPC's own retries wait. */
+    Duration jittered(int n) {
+        return Duration.ofNanos(
+                (long) (ThreadLocalRandom.current().nextDouble() * backoff(n).toNanos()));
+    }
+
+    /**
+     * The service config the client's channel uses, in grpc-java's JSON-as-Map form (numbers are Doubles):
+     * round_robin over every resolved backend, this policy for the idempotent calls.
+     */
+    public Map<String, Object> serviceConfig() {
+        Map<String, Object> cfg = new LinkedHashMap<>();
+        cfg.put("loadBalancingConfig", List.of(Map.of("round_robin", Map.of())));
+        if (maxAttempts > 1) {
+            List<Map<String, Object>> names = new ArrayList<>();
+            for (String[] m : RETRIED_METHODS) {
+                names.add(Map.of("service", m[0], "method", m[1]));
+            }
+            Map<String, Object> retry = new LinkedHashMap<>();
+            retry.put("maxAttempts", (double) Math.min(maxAttempts, 5));
+            retry.put("initialBackoff", seconds(initialBackoff));
+            retry.put("maxBackoff", seconds(maxBackoff));
+            retry.put("backoffMultiplier", multiplier);
+            retry.put("retryableStatusCodes", List.of("UNAVAILABLE"));
+            cfg.put("methodConfig", List.of(Map.of("name", names, "retryPolicy", retry)));
+        }
+        return cfg;
+    }
+
+    private static String seconds(Duration d) {
+        return java.math.BigDecimal.valueOf(d.toNanos(), 9).stripTrailingZeros().toPlainString() + "s";
+    }
 }

@@ -17,98 +17,98 @@ import java.util.List;
  * names are looked up once, when the client is built: use one DNS name instead when the replicas change.
  */
 final class StaticAddresses extends NameResolverProvider {
-  static final String SCHEME = "inctrl-static";
-  private final List<EquivalentAddressGroup> groups;
-  private final String authority;
+    static final String SCHEME = "inctrl-static";
+    private final List<EquivalentAddressGroup> groups;
+    private final String authority;
 
-  private StaticAddresses(List<EquivalentAddressGroup> groups, String authority) {
-    this.groups = groups;
-    this.authority = authority;
-  }
-
-  /** The comma-separated {@code host:port} entries of {@code address}, trimmed, empty ones dropped. */
-  static List<String> entries(String address) {
-    List<String> out = new ArrayList<>();
-    for (String e : address.split(",")) {
-      if (!e.isBlank()) {
-        out.add(e.strip());
-      }
+    private StaticAddresses(List<EquivalentAddressGroup> groups, String authority) {
+        this.groups = groups;
+        this.authority = authority;
     }
-    if (out.isEmpty()) {
-      throw new IllegalArgumentException("no server address given");
-    }
-    return out;
-  }
 
-  static StaticAddresses of(List<String> entries) {
-    List<EquivalentAddressGroup> groups = new ArrayList<>();
-    for (String e : entries) {
-      int colon = e.lastIndexOf(':');
-      if (colon <= 0 || colon == e.length() - 1) {
-        throw new IllegalArgumentException("address " + e + " is not host:port");
-      }
-      String host = e.substring(0, colon).replace("[", "").replace("]", "");
-      int port;
-      try {
-        port = Integer.parseInt(e.substring(colon + 1));
-      } catch (NumberFormatException nfe) {
-        throw new IllegalArgumentException("address " + e + " is not host:port", nfe);
-      }
-      try {
-        for (InetAddress a : InetAddress.getAllByName(host)) {
-          groups.add(new EquivalentAddressGroup(List.<SocketAddress>of(new InetSocketAddress(a, port))));
+    /** The comma-separated {@code host:port} entries of {@code address}, trimmed, empty ones dropped. */
+    static List<String> entries(String address) {
+        List<String> out = new ArrayList<>();
+        for (String e : address.split(",")) {
+            if (!e.isBlank()) {
+                out.add(e.strip());
+            }
         }
-      } catch (UnknownHostException uhe) {
-        throw new IllegalArgumentException("cannot resolve " + host, uhe);
-      }
+        if (out.isEmpty()) {
+            throw new IllegalArgumentException("no server address given");
+        }
+        return out;
     }
-    // TLS checks the server certificate against the authority: the first entry's host stands for the service
-    return new StaticAddresses(List.copyOf(groups), entries.get(0));
-  }
 
-  List<EquivalentAddressGroup> groups() {
-    return groups;
-  }
-
-  @Override
-  public NameResolver newNameResolver(URI targetUri, NameResolver.Args args) {
-    if (!SCHEME.equals(targetUri.getScheme())) {
-      return null;
+    static StaticAddresses of(List<String> entries) {
+        List<EquivalentAddressGroup> groups = new ArrayList<>();
+        for (String e : entries) {
+            int colon = e.lastIndexOf(':');
+            if (colon <= 0 || colon == e.length() - 1) {
+                throw new IllegalArgumentException("address " + e + " is not host:port");
+            }
+            String host = e.substring(0, colon).replace("[", "").replace("]", "");
+            int port;
+            try {
+                port = Integer.parseInt(e.substring(colon + 1));
+            } catch (NumberFormatException nfe) {
+                throw new IllegalArgumentException("address " + e + " is not host:port", nfe);
+            }
+            try {
+                for (InetAddress a : InetAddress.getAllByName(host)) {
+                    groups.add(new EquivalentAddressGroup(List.<SocketAddress>of(new InetSocketAddress(a, port))));
+                }
+            } catch (UnknownHostException uhe) {
+                throw new IllegalArgumentException("cannot resolve " + host, uhe);
+            }
+        }
+        // TLS checks the server certificate against the authority: the first entry's host stands for the service
+        return new StaticAddresses(List.copyOf(groups), entries.get(0));
     }
-    return new NameResolver() {
-      @Override
-      public String getServiceAuthority() {
-        return authority;
-      }
 
-      @Override
-      public void start(Listener2 listener) {
-        listener.onResult(ResolutionResult.newBuilder().setAddresses(groups).build());
-      }
+    List<EquivalentAddressGroup> groups() {
+        return groups;
+    }
 
-      @Override
-      public void shutdown() {
-      }
-    };
-  }
+    @Override
+    public NameResolver newNameResolver(URI targetUri, NameResolver.Args args) {
+        if (!SCHEME.equals(targetUri.getScheme())) {
+            return null;
+        }
+        return new NameResolver() {
+            @Override
+            public String getServiceAuthority() {
+                return authority;
+            }
 
-  @Override
-  public String getDefaultScheme() {
-    return SCHEME;
-  }
+            @Override
+            public void start(Listener2 listener) {
+                listener.onResult(
+                        ResolutionResult.newBuilder().setAddresses(groups).build());
+            }
 
-  @Override
-  protected boolean isAvailable() {
-    return true;
-  }
+            @Override
+            public void shutdown() {}
+        };
+    }
 
-  @Override
-  protected int priority() {
-    return 5;
-  }
+    @Override
+    public String getDefaultScheme() {
+        return SCHEME;
+    }
 
-  @Override
-  public java.util.Collection<Class<? extends SocketAddress>> getProducedSocketAddressTypes() {
-    return List.of(InetSocketAddress.class);
-  }
+    @Override
+    protected boolean isAvailable() {
+        return true;
+    }
+
+    @Override
+    protected int priority() {
+        return 5;
+    }
+
+    @Override
+    public java.util.Collection<Class<? extends SocketAddress>> getProducedSocketAddressTypes() {
+        return List.of(InetSocketAddress.class);
+    }
 }

@@ -44,279 +44,331 @@ import java.util.concurrent.atomic.AtomicInteger;
  * delayed per id so they come back out of order.
  */
 final class FakeServer implements AutoCloseable {
-  static final byte[] PNG = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    static final byte[] PNG = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 
-  final String apiKey = "secret";
-  /** Answers carry it as bundle id: tests see which backend answered. */
-  final String name;
-  /** Shared by the fakes of a multi-backend test: the first stream to start takes failAfter. */
-  private final AtomicInteger failAfterShared;
-  /** Request ids received on streams, in order. */
-  final List<String> streamIds = java.util.Collections.synchronizedList(new ArrayList<>());
-  /** This fake failed a stream with UNAVAILABLE (and refuses new streams since: it is going down). */
-  volatile boolean streamFailed;
-  final AtomicInteger calls = new AtomicInteger();
-  volatile int unavailableFirst;
-  final AtomicInteger maxInFlight = new AtomicInteger();
-  final Map<String, PromptSet> sets = new TreeMap<>();
-  private final Server server;
-  private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(4);
+    final String apiKey = "secret";
+    /** Answers carry it as bundle id: tests see which backend answered. */
+    final String name;
+    /** Shared by the fakes of a multi-backend test: the first stream to start takes failAfter. */
+    private final AtomicInteger failAfterShared;
+    /** Request ids received on streams, in order. */
+    final List<String> streamIds = java.util.Collections.synchronizedList(new ArrayList<>());
+    /** This fake failed a stream with UNAVAILABLE (and refuses new streams since: it is going down). */
+    volatile boolean streamFailed;
 
-  static byte[] png(String tag, boolean anomaly) {
-    byte[] t = (tag + (anomaly ? "ANOMALY" : "")).getBytes(StandardCharsets.ISO_8859_1);
-    byte[] out = new byte[PNG.length + t.length];
-    System.arraycopy(PNG, 0, out, 0, PNG.length);
-    System.arraycopy(t, 0, out, PNG.length, t.length);
-    return out;
-  }
+    final AtomicInteger calls = new AtomicInteger();
+    volatile int unavailableFirst;
+    final AtomicInteger maxInFlight = new AtomicInteger();
+    final Map<String, PromptSet> sets = new TreeMap<>();
+    private final Server server;
+    private final ScheduledExecutorService timers = Executors.newScheduledThreadPool(4);
 
-  static double hash01(byte[] b) {
-    try {
-      byte[] h = MessageDigest.getInstance("SHA-256").digest(b);
-      return ((h[0] & 0xffL) << 24 | (h[1] & 0xffL) << 16 | (h[2] & 0xffL) << 8 | (h[3] & 0xffL)) / 4294967296.0;
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
+    static byte[] png(String tag, boolean anomaly) {
+        byte[] t = (tag + (anomaly ? "ANOMALY" : "")).getBytes(StandardCharsets.ISO_8859_1);
+        byte[] out = new byte[PNG.length + t.length];
+        System.arraycopy(PNG, 0, out, 0, PNG.length);
+        System.arraycopy(t, 0, out, PNG.length, t.length);
+        return out;
     }
-  }
 
-  FakeServer() throws IOException {
-    this("fake", new AtomicInteger(-1));
-  }
-
-  /** failAfter (shared): the first stream to start fails with UNAVAILABLE after that many answers; -1 = never. */
-  FakeServer(String name, AtomicInteger failAfter) throws IOException {
-    this.name = name;
-    this.failAfterShared = failAfter;
-    ServerInterceptor auth = new ServerInterceptor() {
-      @Override
-      public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata h, ServerCallHandler<Q, R> next) {
-        if (!apiKey.equals(h.get(InctrlClient.API_KEY))) {
-          call.close(Status.UNAUTHENTICATED.withDescription("missing or invalid x-api-key"), new Metadata());
-          return new ServerCall.Listener<>() {};
+    static double hash01(byte[] b) {
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest(b);
+            return ((h[0] & 0xffL) << 24 | (h[1] & 0xffL) << 16 | (h[2] & 0xffL) << 8 | (h[3] & 0xffL)) / 4294967296.0;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
         }
-        return next.startCall(call, h);
-      }
-    };
-    server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-        .addService(ServerInterceptors.intercept(new Scorer(), auth))
-        .addService(ServerInterceptors.intercept(new Registry(), auth))
-        .build().start();
-  }
-
-  String address() {
-    return "127.0.0.1:" + server.getPort();
-  }
-
-  @Override
-  public void close() {
-    server.shutdownNow();
-    timers.shutdownNow();
-  }
-
-  private static boolean decodable(ByteString img) {
-    String head = img.substring(0, Math.min(8, img.size())).toString(StandardCharsets.ISO_8859_1);
-    return img.startsWith(ByteString.copyFrom(PNG)) || head.startsWith("\u00ff\u00d8\u00ff") || head.startsWith("BM")
-        || head.startsWith("II*\0") || head.startsWith("MM\0*");
-  }
-
-  /** Scores or throws a Status; shared by the unary and the streaming path. */
-  ScoreResponse score(ScoreRequest req) {
-    if (!decodable(req.getImage())) {
-      throw Status.INVALID_ARGUMENT.withDescription("image is not PNG, JPEG, BMP or TIFF").asRuntimeException();
-    }
-    if (req.hasPromptSetId()) {
-      synchronized (sets) {
-        if (!sets.containsKey(req.getPromptSetId())) {
-          throw Status.NOT_FOUND.withDescription("prompt set " + req.getPromptSetId() + " not found").asRuntimeException();
-        }
-      }
-    } else if (!req.hasInline() || req.getInline().getShotsCount() == 0) {
-      throw Status.INVALID_ARGUMENT.withDescription("no shots").asRuntimeException();
-    }
-    String body = req.getImage().toString(StandardCharsets.ISO_8859_1);
-    if (body.contains("SLOW")) {
-      try {
-        Thread.sleep(500);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
-    float s = (float) ((body.contains("ANOMALY") ? 0.8 : 0.2) + 0.1 * hash01(req.getImage().toByteArray()));
-    ScoreResponse.Builder r = ScoreResponse.newBuilder().setRequestId(req.getRequestId()).setScore(s).setSP(s)
-        .setBundleId(name).setMapHeight(2).setMapWidth(2).setTimings(StageTimings.newBuilder().setTotalUs(1000));
-    if (!req.getOmitMap()) {
-      r.addAllMap(List.of(s, s, s, s));
-    }
-    return r.build();
-  }
-
-  private void flaky() {
-    if (calls.incrementAndGet() <= unavailableFirst) {
-      throw Status.UNAVAILABLE.withDescription("warming up").asRuntimeException();
-    }
-  }
-
-  private final class Scorer extends ScorerGrpc.ScorerImplBase {
-    @Override
-    public void score(ScoreRequest req, StreamObserver<ScoreResponse> out) {
-      try {
-        flaky();
-        out.onNext(FakeServer.this.score(req));
-        out.onCompleted();
-      } catch (RuntimeException e) {
-        out.onError(e);
-      }
     }
 
-    @Override
-    public void getModelInfo(ModelInfoRequest req, StreamObserver<ModelInfo> out) {
-      try {
-        flaky();
-        out.onNext(ModelInfo.newBuilder().setBundleId(name).setKind("inctrl").setRandomWeights(true).build());
-        out.onCompleted();
-      } catch (RuntimeException e) {
-        out.onError(e);
-      }
+    FakeServer() throws IOException {
+        this("fake", new AtomicInteger(-1));
     }
 
-    @Override
-    public StreamObserver<ScoreRequest> scoreStream(StreamObserver<ScoreResponse> out) {
-      if (streamFailed) {
-        out.onError(Status.UNAVAILABLE.withDescription(name + " is shutting down").asRuntimeException());
-        return new StreamObserver<>() {
-          @Override public void onNext(ScoreRequest r) {}
-          @Override public void onError(Throwable t) {}
-          @Override public void onCompleted() {}
+    /** failAfter (shared): the first stream to start fails with UNAVAILABLE after that many answers; -1 = never. */
+    FakeServer(String name, AtomicInteger failAfter) throws IOException {
+        this.name = name;
+        this.failAfterShared = failAfter;
+        ServerInterceptor auth = new ServerInterceptor() {
+            @Override
+            public <Q, R> ServerCall.Listener<Q> interceptCall(
+                    ServerCall<Q, R> call, Metadata h, ServerCallHandler<Q, R> next) {
+                if (!apiKey.equals(h.get(InctrlClient.API_KEY))) {
+                    call.close(Status.UNAUTHENTICATED.withDescription("missing or invalid x-api-key"), new Metadata());
+                    return new ServerCall.Listener<>() {};
+                }
+                return next.startCall(call, h);
+            }
         };
-      }
-      int[] failAfter = {failAfterShared.getAndSet(-1)};
-      boolean[] dead = {false};
-      AtomicInteger inFlight = new AtomicInteger();
-      // counts requests whose answer has not been handed to the transport yet: the client may see the answer and
-      // send its next request before this thread returns from onNext, so measure before writing
-      AtomicInteger unanswered = new AtomicInteger();
-      Object lock = new Object();
-      boolean[] ended = {false};
-      return new StreamObserver<>() {
-        @Override
-        public void onNext(ScoreRequest req) {
-          streamIds.add(req.getRequestId());
-          inFlight.incrementAndGet();
-          maxInFlight.accumulateAndGet(unanswered.incrementAndGet(), Math::max);
-          long delayUs = (long) (20_000 * hash01(req.getRequestId().getBytes(StandardCharsets.UTF_8)));
-          try {
-            answerLater(req, delayUs);
-          } catch (java.util.concurrent.RejectedExecutionException closing) {
-            // the fake is closing: the server resets the stream
-          }
-        }
+        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+                .addService(ServerInterceptors.intercept(new Scorer(), auth))
+                .addService(ServerInterceptors.intercept(new Registry(), auth))
+                .build()
+                .start();
+    }
 
-        private void answerLater(ScoreRequest req, long delayUs) {
-          timers.schedule(() -> {
-            ScoreResponse r;
+    String address() {
+        return "127.0.0.1:" + server.getPort();
+    }
+
+    @Override
+    public void close() {
+        server.shutdownNow();
+        timers.shutdownNow();
+    }
+
+    private static boolean decodable(ByteString img) {
+        String head = img.substring(0, Math.min(8, img.size())).toString(StandardCharsets.ISO_8859_1);
+        return img.startsWith(ByteString.copyFrom(PNG))
+                || head.startsWith("\u00ff\u00d8\u00ff")
+                || head.startsWith("BM")
+                || head.startsWith("II*\0")
+                || head.startsWith("MM\0*");
+    }
+
+    /** Scores or throws a Status; shared by the unary and the streaming path. */
+    ScoreResponse score(ScoreRequest req) {
+        if (!decodable(req.getImage())) {
+            throw Status.INVALID_ARGUMENT
+                    .withDescription("image is not PNG, JPEG, BMP or TIFF")
+                    .asRuntimeException();
+        }
+        if (req.hasPromptSetId()) {
+            synchronized (sets) {
+                if (!sets.containsKey(req.getPromptSetId())) {
+                    throw Status.NOT_FOUND
+                            .withDescription("prompt set " + req.getPromptSetId() + " not found")
+                            .asRuntimeException();
+                }
+            }
+        } else if (!req.hasInline() || req.getInline().getShotsCount() == 0) {
+            throw Status.INVALID_ARGUMENT.withDescription("no shots").asRuntimeException();
+        }
+        String body = req.getImage().toString(StandardCharsets.ISO_8859_1);
+        if (body.contains("SLOW")) {
             try {
-              r = FakeServer.this.score(req);
-            } catch (io.grpc.StatusRuntimeException e) {
-              r = ScoreResponse.newBuilder().setRequestId(req.getRequestId()).setError(Error.newBuilder()
-                  .setCode(e.getStatus().getCode().name()).setMessage(e.getStatus().getDescription())).build();
+                Thread.sleep(500);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
-            synchronized (lock) {
-              unanswered.decrementAndGet();
-              if (dead[0]) {
-                return;
-              }
-              if (failAfter[0] >= 0 && failAfter[0]-- == 0) {
-                dead[0] = streamFailed = true;
-                out.onError(Status.UNAVAILABLE.withDescription(name + " is shutting down").asRuntimeException());
-                return;
-              }
-              try {
-                out.onNext(r);
-              } catch (RuntimeException ignored) {
-                return; // client went away
-              }
-              if (inFlight.decrementAndGet() == 0 && ended[0]) {
+        }
+        float s = (float) ((body.contains("ANOMALY") ? 0.8 : 0.2)
+                + 0.1 * hash01(req.getImage().toByteArray()));
+        ScoreResponse.Builder r = ScoreResponse.newBuilder()
+                .setRequestId(req.getRequestId())
+                .setScore(s)
+                .setSP(s)
+                .setBundleId(name)
+                .setMapHeight(2)
+                .setMapWidth(2)
+                .setTimings(StageTimings.newBuilder().setTotalUs(1000));
+        if (!req.getOmitMap()) {
+            r.addAllMap(List.of(s, s, s, s));
+        }
+        return r.build();
+    }
+
+    private void flaky() {
+        if (calls.incrementAndGet() <= unavailableFirst) {
+            throw Status.UNAVAILABLE.withDescription("warming up").asRuntimeException();
+        }
+    }
+
+    private final class Scorer extends ScorerGrpc.ScorerImplBase {
+        @Override
+        public void score(ScoreRequest req, StreamObserver<ScoreResponse> out) {
+            try {
+                flaky();
+                out.onNext(FakeServer.this.score(req));
                 out.onCompleted();
-              }
+            } catch (RuntimeException e) {
+                out.onError(e);
             }
-          }, delayUs, TimeUnit.MICROSECONDS);
         }
 
         @Override
-        public void onError(Throwable t) {}
+        public void getModelInfo(ModelInfoRequest req, StreamObserver<ModelInfo> out) {
+            try {
+                flaky();
+                out.onNext(ModelInfo.newBuilder()
+                        .setBundleId(name)
+                        .setKind("inctrl")
+                        .setRandomWeights(true)
+                        .build());
+                out.onCompleted();
+            } catch (RuntimeException e) {
+                out.onError(e);
+            }
+        }
 
         @Override
-        public void onCompleted() {
-          synchronized (lock) {
-            ended[0] = true;
-            if (inFlight.get() == 0 && !dead[0]) {
-              out.onCompleted();
+        public StreamObserver<ScoreRequest> scoreStream(StreamObserver<ScoreResponse> out) {
+            if (streamFailed) {
+                out.onError(Status.UNAVAILABLE
+                        .withDescription(name + " is shutting down")
+                        .asRuntimeException());
+                return new StreamObserver<>() {
+                    @Override
+                    public void onNext(ScoreRequest r) {}
+
+                    @Override
+                    public void onError(Throwable t) {}
+
+                    @Override
+                    public void onCompleted() {}
+                };
             }
-          }
+            int[] failAfter = {failAfterShared.getAndSet(-1)};
+            boolean[] dead = {false};
+            AtomicInteger inFlight = new AtomicInteger();
+            // counts requests whose answer has not been handed to the transport yet: the client may see the answer and
+            // send its next request before this thread returns from onNext, so measure before writing
+            AtomicInteger unanswered = new AtomicInteger();
+            Object lock = new Object();
+            boolean[] ended = {false};
+            return new StreamObserver<>() {
+                @Override
+                public void onNext(ScoreRequest req) {
+                    streamIds.add(req.getRequestId());
+                    inFlight.incrementAndGet();
+                    maxInFlight.accumulateAndGet(unanswered.incrementAndGet(), Math::max);
+                    long delayUs = (long) (20_000 * hash01(req.getRequestId().getBytes(StandardCharsets.UTF_8)));
+                    try {
+                        answerLater(req, delayUs);
+                    } catch (java.util.concurrent.RejectedExecutionException closing) {
+                        // the fake is closing: the server resets the stream
+                    }
+                }
+
+                private void answerLater(ScoreRequest req, long delayUs) {
+                    timers.schedule(
+                            () -> {
+                                ScoreResponse r;
+                                try {
+                                    r = FakeServer.this.score(req);
+                                } catch (io.grpc.StatusRuntimeException e) {
+                                    r = ScoreResponse.newBuilder()
+                                            .setRequestId(req.getRequestId())
+                                            .setError(Error.newBuilder()
+                                                    .setCode(e.getStatus()
+                                                            .getCode()
+                                                            .name())
+                                                    .setMessage(e.getStatus().getDescription()))
+                                            .build();
+                                }
+                                synchronized (lock) {
+                                    unanswered.decrementAndGet();
+                                    if (dead[0]) {
+                                        return;
+                                    }
+                                    if (failAfter[0] >= 0 && failAfter[0]-- == 0) {
+                                        dead[0] = streamFailed = true;
+                                        out.onError(Status.UNAVAILABLE
+                                                .withDescription(name + " is shutting down")
+                                                .asRuntimeException());
+                                        return;
+                                    }
+                                    try {
+                                        out.onNext(r);
+                                    } catch (RuntimeException ignored) {
+                                        return; // client went away
+                                    }
+                                    if (inFlight.decrementAndGet() == 0 && ended[0]) {
+                                        out.onCompleted();
+                                    }
+                                }
+                            },
+                            delayUs,
+                            TimeUnit.MICROSECONDS);
+                }
+
+                @Override
+                public void onError(Throwable t) {}
+
+                @Override
+                public void onCompleted() {
+                    synchronized (lock) {
+                        ended[0] = true;
+                        if (inFlight.get() == 0 && !dead[0]) {
+                            out.onCompleted();
+                        }
+                    }
+                }
+            };
         }
-      };
     }
-  }
 
-  private final class Registry extends PromptRegistryGrpc.PromptRegistryImplBase {
-    @Override
-    public void createPromptSet(CreatePromptSetRequest req, StreamObserver<PromptSet> out) {
-      try {
-        flaky();
-      } catch (RuntimeException e) {
-        out.onError(e);
-        return;
-      }
-      synchronized (sets) {
-        if (sets.values().stream().anyMatch(p -> p.getName().equals(req.getName()))) {
-          out.onError(Status.ALREADY_EXISTS.withDescription("prompt set " + req.getName() + " exists").asRuntimeException());
-          return;
+    private final class Registry extends PromptRegistryGrpc.PromptRegistryImplBase {
+        @Override
+        public void createPromptSet(CreatePromptSetRequest req, StreamObserver<PromptSet> out) {
+            try {
+                flaky();
+            } catch (RuntimeException e) {
+                out.onError(e);
+                return;
+            }
+            synchronized (sets) {
+                if (sets.values().stream().anyMatch(p -> p.getName().equals(req.getName()))) {
+                    out.onError(Status.ALREADY_EXISTS
+                            .withDescription("prompt set " + req.getName() + " exists")
+                            .asRuntimeException());
+                    return;
+                }
+                PromptSet ps = PromptSet.newBuilder()
+                        .setId("ps-" + (sets.size() + 1) + "-" + req.getName())
+                        .setName(req.getName())
+                        .setCategory(req.getCategory())
+                        .setShotCount(req.getShotsCount())
+                        .setVersion(1)
+                        .build();
+                sets.put(ps.getId(), ps);
+                out.onNext(ps);
+                out.onCompleted();
+            }
         }
-        PromptSet ps = PromptSet.newBuilder().setId("ps-" + (sets.size() + 1) + "-" + req.getName()).setName(req.getName())
-            .setCategory(req.getCategory()).setShotCount(req.getShotsCount()).setVersion(1).build();
-        sets.put(ps.getId(), ps);
-        out.onNext(ps);
-        out.onCompleted();
-      }
-    }
 
-    @Override
-    public void getPromptSet(GetPromptSetRequest req, StreamObserver<PromptSet> out) {
-      PromptSet ps;
-      synchronized (sets) {
-        ps = sets.get(req.getId());
-      }
-      if (ps == null) {
-        out.onError(Status.NOT_FOUND.withDescription("prompt set " + req.getId() + " not found").asRuntimeException());
-      } else {
-        out.onNext(ps);
-        out.onCompleted();
-      }
-    }
-
-    @Override
-    public void listPromptSets(ListPromptSetsRequest req, StreamObserver<ListPromptSetsResponse> out) {
-      List<PromptSet> all;
-      synchronized (sets) {
-        all = new ArrayList<>(sets.values());
-      }
-      int start = req.getPageToken().isEmpty() ? 0 : Integer.parseInt(req.getPageToken());
-      int end = Math.min(all.size(), start + (req.getPageSize() == 0 ? 100 : req.getPageSize()));
-      out.onNext(ListPromptSetsResponse.newBuilder().addAllPromptSets(all.subList(start, end))
-          .setNextPageToken(end < all.size() ? String.valueOf(end) : "").build());
-      out.onCompleted();
-    }
-
-    @Override
-    public void deletePromptSet(DeletePromptSetRequest req, StreamObserver<DeletePromptSetResponse> out) {
-      synchronized (sets) {
-        if (sets.remove(req.getId()) == null) {
-          out.onError(Status.NOT_FOUND.withDescription("prompt set " + req.getId() + " not found").asRuntimeException());
-          return;
+        @Override
+        public void getPromptSet(GetPromptSetRequest req, StreamObserver<PromptSet> out) {
+            PromptSet ps;
+            synchronized (sets) {
+                ps = sets.get(req.getId());
+            }
+            if (ps == null) {
+                out.onError(Status.NOT_FOUND
+                        .withDescription("prompt set " + req.getId() + " not found")
+                        .asRuntimeException());
+            } else {
+                out.onNext(ps);
+                out.onCompleted();
+            }
         }
-      }
-      out.onNext(DeletePromptSetResponse.getDefaultInstance());
-      out.onCompleted();
+
+        @Override
+        public void listPromptSets(ListPromptSetsRequest req, StreamObserver<ListPromptSetsResponse> out) {
+            List<PromptSet> all;
+            synchronized (sets) {
+                all = new ArrayList<>(sets.values());
+            }
+            int start = req.getPageToken().isEmpty() ? 0 : Integer.parseInt(req.getPageToken());
+            int end = Math.min(all.size(), start + (req.getPageSize() == 0 ? 100 : req.getPageSize()));
+            out.onNext(ListPromptSetsResponse.newBuilder()
+                    .addAllPromptSets(all.subList(start, end))
+                    .setNextPageToken(end < all.size() ? String.valueOf(end) : "")
+                    .build());
+            out.onCompleted();
+        }
+
+        @Override
+        public void deletePromptSet(DeletePromptSetRequest req, StreamObserver<DeletePromptSetResponse> out) {
+            synchronized (sets) {
+                if (sets.remove(req.getId()) == null) {
+                    out.onError(Status.NOT_FOUND
+                            .withDescription("prompt set " + req.getId() + " not found")
+                            .asRuntimeException());
+                    return;
+                }
+            }
+            out.onNext(DeletePromptSetResponse.getDefaultInstance());
+            out.onCompleted();
+        }
     }
-  }
 }

@@ -29,100 +29,109 @@ import org.junit.jupiter.api.Test;
  * <repo>/../shared/data). Skipped with a message when INCTRL_ADDR is unset; FAIL when it is set but unreachable.
  */
 class LiveServerTest {
-  static final String ADDR = System.getenv("INCTRL_ADDR");
-  static final String KEY = System.getenv().getOrDefault("INCTRL_API_KEY", "");
-  static InctrlClient client;
-  static List<byte[]> shots = new ArrayList<>();
-  static List<byte[]> tests = new ArrayList<>();
+    static final String ADDR = System.getenv("INCTRL_ADDR");
+    static final String KEY = System.getenv().getOrDefault("INCTRL_API_KEY", "");
+    static InctrlClient client;
+    static List<byte[]> shots = new ArrayList<>();
+    static List<byte[]> tests = new ArrayList<>();
 
-  static final String SKIP = "INCTRL_ADDR is not set: live tests need a running InCTRL serve (e.g. INCTRL_ADDR=localhost:8080 INCTRL_API_KEY=...)";
+    static final String SKIP =
+            "INCTRL_ADDR is not set: live tests need a running InCTRL serve (e.g. INCTRL_ADDR=localhost:8080 INCTRL_API_KEY=...)";
 
-  @BeforeAll
-  static void connect() throws IOException {
-    if (ADDR == null || ADDR.isEmpty()) {
-      System.out.println("LiveServerTest skipped: " + SKIP);
-      return;
+    @BeforeAll
+    static void connect() throws IOException {
+        if (ADDR == null || ADDR.isEmpty()) {
+            System.out.println("LiveServerTest skipped: " + SKIP);
+            return;
+        }
+        client = InctrlClient.builder(ADDR)
+                .apiKey(KEY)
+                .timeout(Duration.ofSeconds(60))
+                .build();
+        client.awaitReady(Duration.ofSeconds(15)); // throws Unavailable -> every test fails, never skips
+        String dataDir = System.getenv("INCTRL_DATA");
+        if (dataDir == null || dataDir.isEmpty()) {
+            dataDir = System.getenv().getOrDefault("INCTRL_DATA_DEFAULT", "../../../shared/data");
+        }
+        Path data = Path.of(dataDir);
+        List<String> shotPaths = new ArrayList<>();
+        List<String> testPaths = new ArrayList<>();
+        List<String> lines = Files.readAllLines(data.resolve("manifest.csv"));
+        for (String line : lines.subList(1, lines.size())) {
+            String[] f = line.split(",");
+            if (f.length > 2 && f[2].equals("mono")) {
+                (f[0].contains("/shots/") ? shotPaths : testPaths).add(f[0]);
+            }
+        }
+        shotPaths.sort(null);
+        testPaths.sort(null);
+        shotPaths.stream().limit(4).forEach(p -> shots.add(read(data.resolve(p))));
+        testPaths.forEach(p -> tests.add(read(data.resolve(p))));
     }
-    client = InctrlClient.builder(ADDR).apiKey(KEY).timeout(Duration.ofSeconds(60)).build();
-    client.awaitReady(Duration.ofSeconds(15)); // throws Unavailable -> every test fails, never skips
-    String dataDir = System.getenv("INCTRL_DATA");
-    if (dataDir == null || dataDir.isEmpty()) {
-      dataDir = System.getenv().getOrDefault("INCTRL_DATA_DEFAULT", "../../../shared/data");
+
+    @BeforeEach
+    void requireServer() {
+        // per test, so each is reported as skipped (not silently absent) when no server is configured
+        Assumptions.assumeTrue(ADDR != null && !ADDR.isEmpty(), SKIP);
     }
-    Path data = Path.of(dataDir);
-    List<String> shotPaths = new ArrayList<>();
-    List<String> testPaths = new ArrayList<>();
-    List<String> lines = Files.readAllLines(data.resolve("manifest.csv"));
-    for (String line : lines.subList(1, lines.size())) {
-      String[] f = line.split(",");
-      if (f.length > 2 && f[2].equals("mono")) {
-        (f[0].contains("/shots/") ? shotPaths : testPaths).add(f[0]);
-      }
+
+    static byte[] read(Path p) {
+        try {
+            return Files.readAllBytes(p);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
-    shotPaths.sort(null);
-    testPaths.sort(null);
-    shotPaths.stream().limit(4).forEach(p -> shots.add(read(data.resolve(p))));
-    testPaths.forEach(p -> tests.add(read(data.resolve(p))));
-  }
 
-  @BeforeEach
-  void requireServer() {
-    // per test, so each is reported as skipped (not silently absent) when no server is configured
-    Assumptions.assumeTrue(ADDR != null && !ADDR.isEmpty(), SKIP);
-  }
-
-  static byte[] read(Path p) {
-    try {
-      return Files.readAllBytes(p);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+    @AfterAll
+    static void close() {
+        if (client != null) {
+            client.close();
+        }
     }
-  }
 
-  @AfterAll
-  static void close() {
-    if (client != null) {
-      client.close();
+    @Test
+    void scoresOneImage() {
+        ScoreResponse r = client.score(tests.get(0), Prompts.inline("mono", shots));
+        assertTrue(r.getScore() >= 0 && r.getScore() <= 1);
+        assertFalse(r.getBundleId().isEmpty());
     }
-  }
 
-  @Test
-  void scoresOneImage() {
-    ScoreResponse r = client.score(tests.get(0), Prompts.inline("mono", shots));
-    assertTrue(r.getScore() >= 0 && r.getScore() <= 1);
-    assertFalse(r.getBundleId().isEmpty());
-  }
-
-  @Test
-  void streams50ImagesEveryIdAnsweredOnce() {
-    Map<String, CompletableFuture<ScoreResponse>> futures = new HashMap<>();
-    List<String> answered = java.util.Collections.synchronizedList(new ArrayList<>());
-    try (ScoreStream s = client.openStream(8, Prompts.inline("mono", shots), Duration.ofMinutes(5))) {
-      for (int i = 0; i < 50; i++) {
-        String id = "live-" + i;
-        var f = s.submit(id, tests.get(i % tests.size()));
-        f.thenAccept(r -> answered.add(r.getRequestId()));
-        futures.put(id, f);
-      }
-      s.close(Duration.ofMinutes(5));
-      assertEquals(List.of(), s.unmatched());
-      assertNull(s.failure());
+    @Test
+    void streams50ImagesEveryIdAnsweredOnce() {
+        Map<String, CompletableFuture<ScoreResponse>> futures = new HashMap<>();
+        List<String> answered = java.util.Collections.synchronizedList(new ArrayList<>());
+        try (ScoreStream s = client.openStream(8, Prompts.inline("mono", shots), Duration.ofMinutes(5))) {
+            for (int i = 0; i < 50; i++) {
+                String id = "live-" + i;
+                var f = s.submit(id, tests.get(i % tests.size()));
+                f.thenAccept(r -> answered.add(r.getRequestId()));
+                futures.put(id, f);
+            }
+            s.close(Duration.ofMinutes(5));
+            assertEquals(List.of(), s.unmatched());
+            assertNull(s.failure());
+        }
+        futures.forEach((id, f) -> assertEquals(id, f.join().getRequestId()));
+        assertEquals(50, answered.size());
+        assertEquals(50, new java.util.HashSet<>(answered).size());
     }
-    futures.forEach((id, f) -> assertEquals(id, f.join().getRequestId()));
-    assertEquals(50, answered.size());
-    assertEquals(50, new java.util.HashSet<>(answered).size());
-  }
 
-  @Test
-  void undecodableImageIsInvalidArgument() {
-    assertThrows(InctrlException.InvalidArgument.class,
-        () -> client.score("this is not an image".getBytes(StandardCharsets.UTF_8), Prompts.inline("mono", shots)));
-  }
-
-  @Test
-  void badApiKeyIsUnauthenticated() {
-    try (InctrlClient bad = InctrlClient.builder(ADDR).apiKey(KEY + "-wrong").build()) {
-      assertThrows(InctrlException.Unauthenticated.class, () -> bad.score(tests.get(0), Prompts.inline("mono", shots)));
+    @Test
+    void undecodableImageIsInvalidArgument() {
+        assertThrows(
+                InctrlException.InvalidArgument.class,
+                () -> client.score(
+                        "this is not an image".getBytes(StandardCharsets.UTF_8), Prompts.inline("mono", shots)));
     }
-  }
+
+    @Test
+    void badApiKeyIsUnauthenticated() {
+        try (InctrlClient bad =
+                InctrlClient.builder(ADDR).apiKey(KEY + "-wrong").build()) {
+            assertThrows(
+                    InctrlException.Unauthenticated.class,
+                    () -> bad.score(tests.get(0), Prompts.inline("mono", shots)));
+        }
+    }
 }

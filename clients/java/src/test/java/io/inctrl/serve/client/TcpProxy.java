@@ -14,71 +14,76 @@ import java.util.concurrent.ConcurrentHashMap;
  * or host dies (the client sees the connection vanish, not a graceful shutdown).
  */
 final class TcpProxy implements AutoCloseable {
-  private final ServerSocket listener;
-  private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
+    private final ServerSocket listener;
+    private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
 
-  TcpProxy(int targetPort) throws IOException {
-    listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-    Thread accept = new Thread(() -> {
-      while (!listener.isClosed()) {
+    TcpProxy(int targetPort) throws IOException {
+        listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        Thread accept = new Thread(
+                () -> {
+                    while (!listener.isClosed()) {
+                        try {
+                            Socket client = listener.accept();
+                            Socket upstream = new Socket(InetAddress.getLoopbackAddress(), targetPort);
+                            sockets.add(client);
+                            sockets.add(upstream);
+                            pump(client, upstream);
+                            pump(upstream, client);
+                        } catch (IOException e) {
+                            return; // closed
+                        }
+                    }
+                },
+                "tcp-proxy-accept");
+        accept.setDaemon(true);
+        accept.start();
+    }
+
+    private void pump(Socket from, Socket to) {
+        Thread t = new Thread(
+                () -> {
+                    byte[] buf = new byte[64 * 1024];
+                    try (InputStream in = from.getInputStream();
+                            OutputStream out = to.getOutputStream()) {
+                        for (int n; (n = in.read(buf)) >= 0; ) {
+                            out.write(buf, 0, n);
+                            out.flush();
+                        }
+                    } catch (IOException ignored) {
+                        // one side went away
+                    } finally {
+                        kill(from);
+                        kill(to);
+                    }
+                },
+                "tcp-proxy-pump");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private static void kill(Socket s) {
         try {
-          Socket client = listener.accept();
-          Socket upstream = new Socket(InetAddress.getLoopbackAddress(), targetPort);
-          sockets.add(client);
-          sockets.add(upstream);
-          pump(client, upstream);
-          pump(upstream, client);
-        } catch (IOException e) {
-          return; // closed
+            s.close();
+        } catch (IOException ignored) {
+            // already closed
         }
-      }
-    }, "tcp-proxy-accept");
-    accept.setDaemon(true);
-    accept.start();
-  }
+    }
 
-  private void pump(Socket from, Socket to) {
-    Thread t = new Thread(() -> {
-      byte[] buf = new byte[64 * 1024];
-      try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
-        for (int n; (n = in.read(buf)) >= 0; ) {
-          out.write(buf, 0, n);
-          out.flush();
+    String address() {
+        return "127.0.0.1:" + listener.getLocalPort();
+    }
+
+    void kill() {
+        try {
+            listener.close();
+        } catch (IOException ignored) {
+            // already closed
         }
-      } catch (IOException ignored) {
-        // one side went away
-      } finally {
-        kill(from);
-        kill(to);
-      }
-    }, "tcp-proxy-pump");
-    t.setDaemon(true);
-    t.start();
-  }
-
-  private static void kill(Socket s) {
-    try {
-      s.close();
-    } catch (IOException ignored) {
-      // already closed
+        sockets.forEach(TcpProxy::kill);
     }
-  }
 
-  String address() {
-    return "127.0.0.1:" + listener.getLocalPort();
-  }
-
-  void kill() {
-    try {
-      listener.close();
-    } catch (IOException ignored) {
-      // already closed
+    @Override
+    public void close() {
+        kill();
     }
-    sockets.forEach(TcpProxy::kill);
-  }
-
-  @Override
-  public void close() {
-    kill();
-  }
 }

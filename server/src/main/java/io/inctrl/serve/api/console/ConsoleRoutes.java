@@ -25,14 +25,21 @@ public class ConsoleRoutes {
 
     void init(@Observes Router router) {
         // Vert.x lets "/console" match "/console/" too: only the bare path is redirected
-        router.route("/console").method(HttpMethod.GET).method(HttpMethod.HEAD).order(-101).handler(rc -> {
-            if ("/console".equals(rc.request().path())) {
-                secure(rc.response());
-                rc.response().setStatusCode(308).putHeader(HttpHeaders.LOCATION, "/console/").end();
-            } else {
-                rc.next();
-            }
-        });
+        router.route("/console")
+                .method(HttpMethod.GET)
+                .method(HttpMethod.HEAD)
+                .order(-101)
+                .handler(rc -> {
+                    if ("/console".equals(rc.request().path())) {
+                        secure(rc.response());
+                        rc.response()
+                                .setStatusCode(308)
+                                .putHeader(HttpHeaders.LOCATION, "/console/")
+                                .end();
+                    } else {
+                        rc.next();
+                    }
+                });
         // before the static-resource handler, so every console file carries the headers
         router.route("/console/*").order(-100).handler(rc -> {
             secure(rc.response());

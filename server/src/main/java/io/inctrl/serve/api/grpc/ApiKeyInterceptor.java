@@ -37,12 +37,14 @@ public class ApiKeyInterceptor implements ServerInterceptor, Prioritized {
     Authenticator authenticator;
 
     /** The only tenant-less methods: the admin key may call them (REST: GET /v1/model). */
-    private static final Set<String> ADMIN_METHODS = Set.of(ScorerGrpc.getGetModelInfoMethod().getFullMethodName());
+    private static final Set<String> ADMIN_METHODS =
+            Set.of(ScorerGrpc.getGetModelInfoMethod().getFullMethodName());
 
     private final Executor workers = Infrastructure.getDefaultWorkerPool();
 
     @Override
-    public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+    public <Q, R> ServerCall.Listener<Q> interceptCall(
+            ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
         if (PublicServices.isPublic(call.getMethodDescriptor().getServiceName())) {
             return next.startCall(call, headers);
         }
@@ -68,15 +70,20 @@ public class ApiKeyInterceptor implements ServerInterceptor, Prioritized {
                     listener = Contexts.interceptCall(authenticated, call, headers, next);
                 } catch (RuntimeException e) {
                     deferred.drop();
-                    close(call, GrpcStatuses.toStatus(e, "starting " + call.getMethodDescriptor().getFullMethodName()));
+                    close(
+                            call,
+                            GrpcStatuses.toStatus(
+                                    e, "starting " + call.getMethodDescriptor().getFullMethodName()));
                     return;
                 }
                 deferred.start(listener);
             });
         } catch (RejectedExecutionException e) {
-            close(call, GrpcStatuses.toStatus(new ServeException(ServeException.Code.UNAVAILABLE, "OVERLOADED",
-                    "server overloaded: retry later")));
-            return new ServerCall.Listener<>() { };
+            close(
+                    call,
+                    GrpcStatuses.toStatus(new ServeException(
+                            ServeException.Code.UNAVAILABLE, "OVERLOADED", "server overloaded: retry later")));
+            return new ServerCall.Listener<>() {};
         }
         return deferred;
     }

@@ -12,7 +12,7 @@ import java.util.function.Consumer;
  */
 final class DeferredListener<Q> extends ServerCall.Listener<Q> {
 
-    private ServerCall.Listener<Q> delegate;                       // guarded by this
+    private ServerCall.Listener<Q> delegate; // guarded by this
     private List<Consumer<ServerCall.Listener<Q>>> pending = new ArrayList<>(); // guarded by this; null once dropped
 
     /** Replays what arrived so far, then lets later events through directly. */

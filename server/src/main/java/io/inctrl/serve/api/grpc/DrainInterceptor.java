@@ -23,19 +23,21 @@ import java.util.concurrent.atomic.AtomicBoolean;
 @GlobalInterceptor
 public class DrainInterceptor implements ServerInterceptor, Prioritized {
 
-    static final Metadata.Key<String> RETRY_PUSHBACK = Metadata.Key.of("grpc-retry-pushback-ms", Metadata.ASCII_STRING_MARSHALLER);
+    static final Metadata.Key<String> RETRY_PUSHBACK =
+            Metadata.Key.of("grpc-retry-pushback-ms", Metadata.ASCII_STRING_MARSHALLER);
 
     @Inject
     Drain drain;
 
     @Override
-    public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+    public <Q, R> ServerCall.Listener<Q> interceptCall(
+            ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
         if (PublicServices.isPublic(call.getMethodDescriptor().getServiceName())) {
             return next.startCall(call, headers);
         }
         if (drain.draining()) {
             call.close(drainingStatus(), drainingTrailers(drain));
-            return new ServerCall.Listener<>() { };
+            return new ServerCall.Listener<>() {};
         }
         drain.callStarted();
         AtomicBoolean ended = new AtomicBoolean();

@@ -13,8 +13,7 @@ public final class GrpcCaller {
     /** Set by {@link ApiKeyInterceptor} for every call that reaches a service. */
     static final Context.Key<Caller> CALLER = Context.key("inctrl-caller");
 
-    private GrpcCaller() {
-    }
+    private GrpcCaller() {}
 
     /**
      * The caller of the current call; must be read on the thread the call arrived on (the gRPC Context lives there).

@@ -8,7 +8,6 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.logging.InternalErrors;
-
 import java.time.Duration;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionException;
@@ -25,8 +24,7 @@ public final class GrpcStatuses {
     /** {@code ErrorInfo.domain} of every error this server reports. */
     public static final String DOMAIN = "inctrl.io";
 
-    private GrpcStatuses() {
-    }
+    private GrpcStatuses() {}
 
     /**
      * What the client may see of {@code t}: the ServeException itself, CANCELLED, or INTERNAL with an error id.
@@ -39,7 +37,8 @@ public final class GrpcStatuses {
             return se;
         }
         if (c instanceof CancellationException) {
-            return new ServeException(ServeException.Code.CANCELLED, "CANCELLED", "request was cancelled by the client");
+            return new ServeException(
+                    ServeException.Code.CANCELLED, "CANCELLED", "request was cancelled by the client");
         }
         String errorId = InternalErrors.log(context + " failed", c);
         return new ServeException(ServeException.Code.INTERNAL, "INTERNAL", InternalErrors.clientMessage(errorId));
@@ -60,13 +59,21 @@ public final class GrpcStatuses {
         com.google.rpc.Status.Builder s = com.google.rpc.Status.newBuilder()
                 .setCode(code.value())
                 .setMessage(e.getMessage() == null ? "" : e.getMessage())
-                .addDetails(Any.pack(ErrorInfo.newBuilder().setReason(e.reason()).setDomain(DOMAIN).build()));
-        e.retryAfter().ifPresent(d -> s.addDetails(Any.pack(RetryInfo.newBuilder().setRetryDelay(proto(d)).build())));
+                .addDetails(Any.pack(ErrorInfo.newBuilder()
+                        .setReason(e.reason())
+                        .setDomain(DOMAIN)
+                        .build()));
+        e.retryAfter()
+                .ifPresent(d -> s.addDetails(
+                        Any.pack(RetryInfo.newBuilder().setRetryDelay(proto(d)).build())));
         return StatusProto.toStatusRuntimeException(s.build());
     }
 
     private static com.google.protobuf.Duration proto(Duration d) {
-        return com.google.protobuf.Duration.newBuilder().setSeconds(d.getSeconds()).setNanos(d.getNano()).build();
+        return com.google.protobuf.Duration.newBuilder()
+                .setSeconds(d.getSeconds())
+                .setNanos(d.getNano())
+                .build();
     }
 
     private static Throwable unwrap(Throwable t) {

@@ -19,7 +19,6 @@ import io.quarkus.grpc.GrpcService;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.inject.Inject;
-
 import java.time.Instant;
 import java.util.List;
 import java.util.function.Function;
@@ -33,13 +32,16 @@ public class PromptRegistryGrpcService implements PromptRegistry {
 
     @Inject
     PromptSetService service;
+
     @Inject
     ModelPort model;
 
     @Override
     public Uni<PromptSet> createPromptSet(CreatePromptSetRequest r) {
-        List<byte[]> shots = r.getShotsList().stream().map(ByteString::toByteArray).toList();
-        return blocking(t -> toProto(service.register(t, r.getName(), r.getCategory(), r.getTemplateId(), shots, r.getFp16())));
+        List<byte[]> shots =
+                r.getShotsList().stream().map(ByteString::toByteArray).toList();
+        return blocking(
+                t -> toProto(service.register(t, r.getName(), r.getCategory(), r.getTemplateId(), shots, r.getFp16())));
     }
 
     @Override
@@ -51,7 +53,8 @@ public class PromptRegistryGrpcService implements PromptRegistry {
     public Uni<ListPromptSetsResponse> listPromptSets(ListPromptSetsRequest r) {
         return blocking(t -> {
             PromptSetService.Page page = service.list(t, r.getPageSize(), r.getPageToken());
-            ListPromptSetsResponse.Builder b = ListPromptSetsResponse.newBuilder().setNextPageToken(page.nextPageToken());
+            ListPromptSetsResponse.Builder b =
+                    ListPromptSetsResponse.newBuilder().setNextPageToken(page.nextPageToken());
             page.items().forEach(p -> b.addPromptSets(toProto(p)));
             return b.build();
         });
@@ -83,9 +86,11 @@ public class PromptRegistryGrpcService implements PromptRegistry {
         } catch (RuntimeException e) {
             return Uni.createFrom().failure(GrpcStatuses.toStatus(e, "registry call"));
         }
-        return Uni.createFrom().item(() -> work.apply(tenant))
+        return Uni.createFrom()
+                .item(() -> work.apply(tenant))
                 .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
-                .onFailure().transform(e -> GrpcStatuses.toStatus(e, "registry call"));
+                .onFailure()
+                .transform(e -> GrpcStatuses.toStatus(e, "registry call"));
     }
 
     private PromptSet toProto(io.inctrl.serve.registry.PromptSet p) {
@@ -101,14 +106,25 @@ public class PromptRegistryGrpcService implements PromptRegistry {
             cb.setFp16MaxAbsDiff(c.fp16MaxAbsDiff());
         }
         return PromptSet.newBuilder()
-                .setId(p.id()).setName(p.name()).setCategory(p.category()).setShotCount(p.shotCount())
-                .setTemplateId(p.templateId()).setBundleId(p.bundleId()).setStale(p.isStale(model.bundleId()))
-                .setVersion(p.version()).setCreatedAt(ts(p.createdAt())).setUpdatedAt(ts(p.updatedAt()))
-                .setCalibration(cb).setPrecision(p.precision().name())
+                .setId(p.id())
+                .setName(p.name())
+                .setCategory(p.category())
+                .setShotCount(p.shotCount())
+                .setTemplateId(p.templateId())
+                .setBundleId(p.bundleId())
+                .setStale(p.isStale(model.bundleId()))
+                .setVersion(p.version())
+                .setCreatedAt(ts(p.createdAt()))
+                .setUpdatedAt(ts(p.updatedAt()))
+                .setCalibration(cb)
+                .setPrecision(p.precision().name())
                 .build();
     }
 
     private static Timestamp ts(Instant i) {
-        return Timestamp.newBuilder().setSeconds(i.getEpochSecond()).setNanos(i.getNano()).build();
+        return Timestamp.newBuilder()
+                .setSeconds(i.getEpochSecond())
+                .setNanos(i.getNano())
+                .build();
     }
 }

@@ -24,24 +24,35 @@ public class RequestMetrics {
     MeterRegistry registry;
 
     void request(String tenant, String rpc) {
-        Counter.builder("inctrl.requests").tag("tenant", LogSafe.of(tenant)).tag("rpc", rpc).register(registry)
+        Counter.builder("inctrl.requests")
+                .tag("tenant", LogSafe.of(tenant))
+                .tag("rpc", rpc)
+                .register(registry)
                 .increment();
     }
 
     void error(String tenant, String rpc, String requestId, Status status) {
         if (status.getCode() == Status.Code.CANCELLED) {
-            Counter.builder("inctrl.requests.cancelled").tag("rpc", rpc).register(registry).increment();
+            Counter.builder("inctrl.requests.cancelled")
+                    .tag("rpc", rpc)
+                    .register(registry)
+                    .increment();
             return;
         }
         String safeTenant = LogSafe.of(tenant);
         String safeId = LogSafe.of(requestId);
-        Counter.builder("inctrl.request.errors").tag("tenant", safeTenant).tag("rpc", rpc)
-                .tag("code", status.getCode().name()).register(registry).increment();
+        Counter.builder("inctrl.request.errors")
+                .tag("tenant", safeTenant)
+                .tag("rpc", rpc)
+                .tag("code", status.getCode().name())
+                .register(registry)
+                .increment();
         MDC.put("request_id", safeId);
         MDC.put("tenant", safeTenant);
         try {
-            LOG.infof("request %s of tenant %s failed: %s %s", safeId, safeTenant, status.getCode(),
-                    LogSafe.of(status.getDescription(), MAX_DESCRIPTION_CHARS));
+            LOG.infof(
+                    "request %s of tenant %s failed: %s %s",
+                    safeId, safeTenant, status.getCode(), LogSafe.of(status.getDescription(), MAX_DESCRIPTION_CHARS));
         } finally {
             MDC.remove("request_id");
             MDC.remove("tenant");

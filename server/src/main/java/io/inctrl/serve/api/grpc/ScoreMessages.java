@@ -8,20 +8,21 @@ import io.inctrl.serve.model.InctrlScores;
 import io.inctrl.serve.scoring.ScoreCommand;
 import io.inctrl.serve.scoring.ScoreResult;
 import java.time.Instant;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** Proto ↔ use-case conversions for the Scorer service. */
 final class ScoreMessages {
 
-    private ScoreMessages() {
-    }
+    private ScoreMessages() {}
 
     static ScoreCommand command(ScoreRequest r, String tenant, Context context) {
         // a request that sets neither prompts field is an empty inline one: validation names what is missing
         ScoreCommand.Prompts prompts = !r.getPromptSetId().isEmpty()
                 ? new ScoreCommand.Registered(r.getPromptSetId())
-                : new ScoreCommand.Inline(r.getInline().getShotsList().stream().map(b -> b.toByteArray()).toList(),
+                : new ScoreCommand.Inline(
+                        r.getInline().getShotsList().stream()
+                                .map(b -> b.toByteArray())
+                                .toList(),
                         r.hasInline() ? r.getInline().getCategory() : null);
         Instant deadline = null;
         if (context != null && context.getDeadline() != null) {

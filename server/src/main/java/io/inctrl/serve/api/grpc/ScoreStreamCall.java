@@ -44,12 +44,18 @@ final class ScoreStreamCall implements StreamObserver<ScoreRequest> {
     private final Runnable onDrain = this::drain;
     private final Queue<ScoreResponse> ready = new ConcurrentLinkedQueue<>();
     private final Set<CompletableFuture<ScoreResult>> running = ConcurrentHashMap.newKeySet();
-    private int inFlight;          // guarded by this: pulled requests whose response has not been written yet
-    private boolean halfClosed;    // guarded by this
-    private boolean finished;      // guarded by this
+    private int inFlight; // guarded by this: pulled requests whose response has not been written yet
+    private boolean halfClosed; // guarded by this
+    private boolean finished; // guarded by this
 
-    ScoreStreamCall(ServerCallStreamObserver<ScoreResponse> out, ScoringService scoring, Executor executor,
-                    String tenant, int window, RequestMetrics metrics, Drain drain) {
+    ScoreStreamCall(
+            ServerCallStreamObserver<ScoreResponse> out,
+            ScoringService scoring,
+            Executor executor,
+            String tenant,
+            int window,
+            RequestMetrics metrics,
+            Drain drain) {
         this.metrics = metrics;
         this.out = out;
         this.scoring = scoring;
@@ -92,8 +98,10 @@ final class ScoreStreamCall implements StreamObserver<ScoreRequest> {
             }
             f.whenComplete((result, error) -> {
                 running.remove(f);
-                complete(error == null ? ScoreMessages.response(result, request.getOmitMap())
-                        : errorResponse(request.getRequestId(), error));
+                complete(
+                        error == null
+                                ? ScoreMessages.response(result, request.getOmitMap())
+                                : errorResponse(request.getRequestId(), error));
             });
         });
     }
@@ -135,7 +143,8 @@ final class ScoreStreamCall implements StreamObserver<ScoreRequest> {
             if (halfClosed) {
                 out.onCompleted();
             } else {
-                out.onError(DrainInterceptor.drainingStatus().asRuntimeException(DrainInterceptor.drainingTrailers(drain)));
+                out.onError(
+                        DrainInterceptor.drainingStatus().asRuntimeException(DrainInterceptor.drainingTrailers(drain)));
             }
         }
     }
@@ -148,7 +157,8 @@ final class ScoreStreamCall implements StreamObserver<ScoreRequest> {
     private ScoreResponse errorResponse(String requestId, Throwable t) {
         ServeException e = GrpcStatuses.classify(t, "scoring request " + LogSafe.of(requestId));
         metrics.error(tenant, "ScoreStream", requestId, GrpcStatuses.toStatus(e).getStatus());
-        return ScoreResponse.newBuilder().setRequestId(requestId)
+        return ScoreResponse.newBuilder()
+                .setRequestId(requestId)
                 .setError(Error.newBuilder().setCode(e.code().name()).setMessage(String.valueOf(e.getMessage())))
                 .build();
     }

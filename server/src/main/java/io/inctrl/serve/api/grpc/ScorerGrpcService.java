@@ -87,14 +87,18 @@ public class ScorerGrpcService extends ScorerGrpc.ScorerImplBase {
         });
     }
 
-    private void reply(ServerCallStreamObserver<ScoreResponse> out, ScoreResult result, Throwable error,
-                       ScoreRequest request, String tenant) {
+    private void reply(
+            ServerCallStreamObserver<ScoreResponse> out,
+            ScoreResult result,
+            Throwable error,
+            ScoreRequest request,
+            String tenant) {
         if (out.isCancelled()) {
             return;
         }
         if (error != null) {
-            io.grpc.StatusRuntimeException status = GrpcStatuses.toStatus(error,
-                    "scoring request " + LogSafe.of(request.getRequestId()));
+            io.grpc.StatusRuntimeException status =
+                    GrpcStatuses.toStatus(error, "scoring request " + LogSafe.of(request.getRequestId()));
             metrics.error(tenant, "Score", request.getRequestId(), status.getStatus());
             out.onError(status);
         } else {
@@ -112,13 +116,21 @@ public class ScorerGrpcService extends ScorerGrpc.ScorerImplBase {
         } catch (RuntimeException e) {
             responses.onError(GrpcStatuses.toStatus(e, "ScoreStream"));
             return new StreamObserver<>() { // the call is closed: ignore whatever the client still sends
-                public void onNext(ScoreRequest r) { }
-                public void onError(Throwable t) { }
-                public void onCompleted() { }
+                public void onNext(ScoreRequest r) {}
+
+                public void onError(Throwable t) {}
+
+                public void onCompleted() {}
             };
         }
-        return new ScoreStreamCall((ServerCallStreamObserver<ScoreResponse>) responses, scoring, executor,
-                tenant, config.limits().streamWindow(), metrics, drain);
+        return new ScoreStreamCall(
+                (ServerCallStreamObserver<ScoreResponse>) responses,
+                scoring,
+                executor,
+                tenant,
+                config.limits().streamWindow(),
+                metrics,
+                drain);
     }
 
     @Override

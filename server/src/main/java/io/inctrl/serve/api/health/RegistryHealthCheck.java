@@ -26,6 +26,9 @@ public class RegistryHealthCheck implements HealthCheck {
         } catch (RuntimeException e) {
             up = false;
         }
-        return HealthCheckResponse.named("registry-store").status(up).withData("fatal", store.fatal()).build();
+        return HealthCheckResponse.named("registry-store")
+                .status(up)
+                .withData("fatal", store.fatal())
+                .build();
     }
 }

@@ -18,6 +18,7 @@ public class ApiKeyFilter {
 
     @Inject
     Authenticator authenticator;
+
     @Inject
     CurrentCaller currentCaller;
 

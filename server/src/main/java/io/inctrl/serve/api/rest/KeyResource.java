@@ -12,7 +12,6 @@ import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
-
 import java.util.List;
 
 /** A tenant's own API keys (create, rotate, revoke); another tenant's key id reads as not found. */
@@ -22,6 +21,7 @@ public class KeyResource {
 
     @Inject
     TenantService tenants;
+
     @Inject
     CurrentCaller caller;
 
@@ -33,14 +33,18 @@ public class KeyResource {
     /** Issues a new key; its secret is in this response only. */
     @POST
     public Response create() {
-        return Response.status(201).entity(IssuedKeyView.of(tenants.createKey(caller.tenantId()))).build();
+        return Response.status(201)
+                .entity(IssuedKeyView.of(tenants.createKey(caller.tenantId())))
+                .build();
     }
 
     /** Revokes the key and issues its replacement atomically. */
     @POST
     @Path("/{keyId}/rotate")
     public Response rotate(@PathParam("keyId") String keyId) {
-        return Response.status(201).entity(IssuedKeyView.of(tenants.rotateKey(caller.tenantId(), keyId))).build();
+        return Response.status(201)
+                .entity(IssuedKeyView.of(tenants.rotateKey(caller.tenantId(), keyId)))
+                .build();
     }
 
     @DELETE

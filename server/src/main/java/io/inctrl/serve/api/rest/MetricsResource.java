@@ -18,6 +18,7 @@ public class MetricsResource {
 
     @Inject
     PrometheusMeterRegistry prometheus;
+
     @Inject
     CurrentCaller caller;
 
@@ -30,7 +31,8 @@ public class MetricsResource {
             return text;
         }
         String own = "tenant=\"" + caller.tenantId() + "\"";
-        return text.lines().filter(l -> !l.contains("tenant=\"") || l.contains(own))
+        return text.lines()
+                .filter(l -> !l.contains("tenant=\"") || l.contains(own))
                 .collect(Collectors.joining("\n", "", "\n"));
     }
 }

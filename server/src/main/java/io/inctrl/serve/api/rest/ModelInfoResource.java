@@ -7,7 +7,6 @@ import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
-
 import java.util.List;
 
 /**
@@ -22,10 +21,19 @@ public class ModelInfoResource {
      * See ModelInfo in scoring.proto. {@code inctrl} is false for vision-only patch-residual bundles: their score is
      * s_p alone and text-prompt templates have no effect.
      */
-    public record ModelInfoView(String bundleId, String kind, String arch, String mode, boolean inctrl,
-                                boolean randomWeights, String weightsDescription, int imageSize, int mapHeight,
-                                int mapWidth, List<Integer> tappedBlocks, List<String> devices) {
-    }
+    public record ModelInfoView(
+            String bundleId,
+            String kind,
+            String arch,
+            String mode,
+            boolean inctrl,
+            boolean randomWeights,
+            String weightsDescription,
+            int imageSize,
+            int mapHeight,
+            int mapWidth,
+            List<Integer> tappedBlocks,
+            List<String> devices) {}
 
     @Inject
     ModelService model;
@@ -33,8 +41,18 @@ public class ModelInfoResource {
     @GET
     public ModelInfoView get() {
         BundleManifest m = model.manifest();
-        return new ModelInfoView(m.bundleId(), m.kind(), m.arch(), m.modeDescription(), m.hasHeads(),
-                m.weights().random(), m.weightsDescription(),
-                m.image().size(), m.vision().grid()[0], m.vision().grid()[1], m.vision().tappedBlocks(), model.devices());
+        return new ModelInfoView(
+                m.bundleId(),
+                m.kind(),
+                m.arch(),
+                m.modeDescription(),
+                m.hasHeads(),
+                m.weights().random(),
+                m.weightsDescription(),
+                m.image().size(),
+                m.vision().grid()[0],
+                m.vision().grid()[1],
+                m.vision().tappedBlocks(),
+                model.devices());
     }
 }

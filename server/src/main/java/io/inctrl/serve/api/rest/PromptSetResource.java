@@ -5,11 +5,11 @@ import io.inctrl.serve.api.rest.Views.PromptSetView;
 import io.inctrl.serve.api.rest.Views.ScoreView;
 import io.inctrl.serve.api.rest.Views.StorageView;
 import io.inctrl.serve.api.rest.Views.ThresholdRequest;
+import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.logging.LogSafe;
 import io.inctrl.serve.registry.ModelPort;
 import io.inctrl.serve.registry.PromptSet;
 import io.inctrl.serve.registry.PromptSetService;
-import io.inctrl.serve.error.ServeException;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -22,17 +22,16 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
-import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
-import org.eclipse.microprofile.openapi.annotations.media.Schema;
-import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
-import org.jboss.resteasy.reactive.RestForm;
-import org.jboss.resteasy.reactive.multipart.FileUpload;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
+import org.eclipse.microprofile.openapi.annotations.enums.SchemaType;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.jboss.resteasy.reactive.RestForm;
+import org.jboss.resteasy.reactive.multipart.FileUpload;
 
 /** The tenant's prompt sets. Another tenant's id answers 404 exactly like an unknown id. */
 @Path("/v1/prompt-sets")
@@ -41,8 +40,10 @@ public class PromptSetResource {
 
     @Inject
     PromptSetService service;
+
     @Inject
     CurrentCaller caller;
+
     @Inject
     ModelPort model;
 
@@ -52,9 +53,12 @@ public class PromptSetResource {
      */
     @POST
     @Consumes(MediaType.MULTIPART_FORM_DATA)
-    public Response create(@RestForm("name") String name, @RestForm("category") String category,
-                           @RestForm("templateId") String templateId, @RestForm("fp16") @Parameter(schema = @Schema(type = SchemaType.BOOLEAN)) String fp16,
-                           @RestForm("shots") List<FileUpload> shots) {
+    public Response create(
+            @RestForm("name") String name,
+            @RestForm("category") String category,
+            @RestForm("templateId") String templateId,
+            @RestForm("fp16") @Parameter(schema = @Schema(type = SchemaType.BOOLEAN)) String fp16,
+            @RestForm("shots") List<FileUpload> shots) {
         String tenant = caller.tenantId();
         boolean half = parseBoolean("fp16", fp16);
         List<byte[]> images = new ArrayList<>();
@@ -70,8 +74,11 @@ public class PromptSetResource {
     }
 
     @GET
-    public PageView list(@QueryParam("pageSize") @Parameter(schema = @Schema(type = SchemaType.INTEGER,
-                                 defaultValue = "50", maximum = "500")) String pageSize, @QueryParam("pageToken") String pageToken) {
+    public PageView list(
+            @QueryParam("pageSize")
+                    @Parameter(schema = @Schema(type = SchemaType.INTEGER, defaultValue = "50", maximum = "500"))
+                    String pageSize,
+            @QueryParam("pageToken") String pageToken) {
         String tenant = caller.tenantId();
         PromptSetService.Page page = service.list(tenant, parsePageSize(pageSize), pageToken);
         return new PageView(page.items().stream().map(this::view).toList(), page.nextPageToken());
@@ -143,8 +150,9 @@ public class PromptSetResource {
         return switch (value.strip().toLowerCase(java.util.Locale.ROOT)) {
             case "true" -> true;
             case "false" -> false;
-            default -> throw ServeException.invalid("INVALID_PARAMETER",
-                    name + " must be true or false, not '" + LogSafe.of(value, 40) + "'");
+            default ->
+                throw ServeException.invalid(
+                        "INVALID_PARAMETER", name + " must be true or false, not '" + LogSafe.of(value, 40) + "'");
         };
     }
 
@@ -160,8 +168,10 @@ public class PromptSetResource {
             }
             return n;
         } catch (NumberFormatException e) {
-            throw ServeException.invalid("INVALID_PARAMETER", "pageSize must be a whole number from 0 to "
-                    + PromptSetService.MAX_PAGE_SIZE + ", not '" + LogSafe.of(value, 40) + "'");
+            throw ServeException.invalid(
+                    "INVALID_PARAMETER",
+                    "pageSize must be a whole number from 0 to " + PromptSetService.MAX_PAGE_SIZE + ", not '"
+                            + LogSafe.of(value, 40) + "'");
         }
     }
 

@@ -1,11 +1,11 @@
 package io.inctrl.serve.api.rest;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.InctrlScores;
 import io.inctrl.serve.model.ModelService;
 import io.inctrl.serve.registry.ModelPort;
-import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.registry.TemplateService;
 import io.inctrl.serve.text.PromptTemplates;
 import jakarta.inject.Inject;
@@ -14,13 +14,12 @@ import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
-import org.jboss.resteasy.reactive.RestForm;
-import org.jboss.resteasy.reactive.multipart.FileUpload;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.util.List;
+import org.jboss.resteasy.reactive.RestForm;
+import org.jboss.resteasy.reactive.multipart.FileUpload;
 
 /**
  * Dry runs of an edited (unsaved) text-prompt template set for the console: the sentences it yields for a
@@ -33,37 +32,40 @@ import java.util.List;
 public class TemplatePreviewResource {
 
     /** An edited template set (the body of POST /v1/templates) plus the category to fill in. */
-    public record PreviewRequest(String category, List<String> normalStates, List<String> anomalousStates,
-                                 List<String> templates) {
-    }
+    public record PreviewRequest(
+            String category, List<String> normalStates, List<String> anomalousStates, List<String> templates) {}
 
-    public record Sentence(String text, int tokens, boolean tooLong) {
-    }
+    public record Sentence(String text, int tokens, boolean tooLong) {}
 
     /** {@code tooLong} counts sentences over {@code maxTokens}; saving such a set fails with SENTENCE_TOO_LONG. */
-    public record PreviewView(String category, int maxTokens, List<Sentence> normal, List<Sentence> anomalous,
-                              int tooLong) {
-    }
+    public record PreviewView(
+            String category, int maxTokens, List<Sentence> normal, List<Sentence> anomalous, int tooLong) {}
 
     /** s_a of one image under the edited set and under the defaults; {@code delta} = edited − defaults. */
-    public record PreviewScoreView(String category, Float editedSA, Float defaultSA, Float delta, String bundleId) {
-    }
+    public record PreviewScoreView(String category, Float editedSA, Float defaultSA, Float delta, String bundleId) {}
 
     @Inject
     ModelPort model;
+
     @Inject
     ModelService service;
+
     @Inject
     ObjectMapper json;
+
     @Inject
     TemplateService templateService;
 
     /** A vision-only bundle has no text tower: there is nothing to preview (409 instead of a tokenizer failure). */
     private void requireTextEncoder() {
         if (!service.manifest().hasHeads()) {
-            throw new ServeException(ServeException.Code.FAILED_PRECONDITION, "NO_TEXT_ENCODER", "bundle "
-                    + service.bundleId() + " is not InCTRL (" + service.manifest().modeDescription()
-                    + "): it has no text encoder, so text-prompt templates have no effect");
+            throw new ServeException(
+                    ServeException.Code.FAILED_PRECONDITION,
+                    "NO_TEXT_ENCODER",
+                    "bundle "
+                            + service.bundleId() + " is not InCTRL ("
+                            + service.manifest().modeDescription()
+                            + "): it has no text encoder, so text-prompt templates have no effect");
         }
     }
 
@@ -72,8 +74,8 @@ public class TemplatePreviewResource {
     public PreviewView preview(PreviewRequest r) {
         requireTextEncoder();
         if (r == null) {
-            throw ServeException.invalid("MISSING_BODY",
-                    "a JSON body {category, normalStates, anomalousStates, templates} is required");
+            throw ServeException.invalid(
+                    "MISSING_BODY", "a JSON body {category, normalStates, anomalousStates, templates} is required");
         }
         String category = category(r.category());
         PromptTemplates t = templateService.validate(r.normalStates(), r.anomalousStates(), r.templates());
@@ -91,8 +93,10 @@ public class TemplatePreviewResource {
     @POST
     @Path("/score")
     @Consumes(MediaType.MULTIPART_FORM_DATA)
-    public PreviewScoreView score(@RestForm("image") FileUpload image, @RestForm("category") String category,
-                                  @RestForm("templates") String templatesJson) {
+    public PreviewScoreView score(
+            @RestForm("image") FileUpload image,
+            @RestForm("category") String category,
+            @RestForm("templates") String templatesJson) {
         requireTextEncoder();
         String cat = category(category);
         PromptTemplates edited = PromptTemplates.defaults();
@@ -101,7 +105,8 @@ public class TemplatePreviewResource {
             try {
                 r = json.readValue(templatesJson, PreviewRequest.class);
             } catch (IOException e) {
-                throw ServeException.invalid("MALFORMED_TEMPLATES",
+                throw ServeException.invalid(
+                        "MALFORMED_TEMPLATES",
                         "part 'templates' must be a JSON object {normalStates, anomalousStates, templates}");
             }
             edited = templateService.validate(r.normalStates(), r.anomalousStates(), r.templates());
@@ -119,10 +124,12 @@ public class TemplatePreviewResource {
     }
 
     private List<Sentence> count(List<String> sentences) {
-        return sentences.stream().map(s -> {
-            int n = model.maxTokens(s);
-            return new Sentence(s, n, n > TemplateService.MAX_TOKENS);
-        }).toList();
+        return sentences.stream()
+                .map(s -> {
+                    int n = model.maxTokens(s);
+                    return new Sentence(s, n, n > TemplateService.MAX_TOKENS);
+                })
+                .toList();
     }
 
     private static String category(String category) {

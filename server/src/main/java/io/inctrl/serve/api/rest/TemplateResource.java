@@ -14,7 +14,6 @@ import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
-
 import java.util.ArrayList;
 import java.util.List;
 
@@ -28,6 +27,7 @@ public class TemplateResource {
 
     @Inject
     TemplateService templates;
+
     @Inject
     CurrentCaller caller;
 
@@ -50,8 +50,10 @@ public class TemplateResource {
     public Response create(TemplateRequest r) {
         String tenant = caller.tenantId();
         require(r);
-        return Response.status(201).entity(TemplateView.of(
-                templates.create(tenant, r.name(), r.normalStates(), r.anomalousStates(), r.templates()))).build();
+        return Response.status(201)
+                .entity(TemplateView.of(
+                        templates.create(tenant, r.name(), r.normalStates(), r.anomalousStates(), r.templates())))
+                .build();
     }
 
     /** Replaces the set; its version increases, so text priors are recomputed on next use. */
@@ -60,7 +62,8 @@ public class TemplateResource {
     public TemplateView update(@PathParam("id") String id, TemplateRequest r) {
         String tenant = caller.tenantId();
         require(r);
-        return TemplateView.of(templates.update(tenant, id, r.name(), r.normalStates(), r.anomalousStates(), r.templates()));
+        return TemplateView.of(
+                templates.update(tenant, id, r.name(), r.normalStates(), r.anomalousStates(), r.templates()));
     }
 
     /** 409 while prompt sets use the template set. */
@@ -73,7 +76,8 @@ public class TemplateResource {
 
     private static void require(TemplateRequest r) {
         if (r == null) {
-            throw ServeException.invalid("MISSING_BODY", "a JSON body {name, normalStates, anomalousStates, templates} is required");
+            throw ServeException.invalid(
+                    "MISSING_BODY", "a JSON body {name, normalStates, anomalousStates, templates} is required");
         }
     }
 }

@@ -18,7 +18,6 @@ import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
-
 import java.util.List;
 
 /** Tenant management; every call needs the admin key ({@code inctrl.security.admin-key}) in X-API-Key. */
@@ -28,6 +27,7 @@ public class TenantAdminResource {
 
     @Inject
     TenantService tenants;
+
     @Inject
     CurrentCaller caller;
 
@@ -38,9 +38,11 @@ public class TenantAdminResource {
         if (req == null) {
             throw ServeException.invalid("MISSING_BODY", "a JSON body {name, quotas?} is required");
         }
-        var created = tenants.create(req.name(), req.quotas() == null ? null : req.quotas().toQuotas());
-        return Response.status(201).entity(new CreatedTenantView(TenantView.of(created.tenant()),
-                IssuedKeyView.of(created.key()))).build();
+        var created = tenants.create(
+                req.name(), req.quotas() == null ? null : req.quotas().toQuotas());
+        return Response.status(201)
+                .entity(new CreatedTenantView(TenantView.of(created.tenant()), IssuedKeyView.of(created.key())))
+                .build();
     }
 
     @GET
@@ -87,14 +89,18 @@ public class TenantAdminResource {
     @Path("/{id}/keys")
     public Response createKey(@PathParam("id") String id) {
         caller.requireAdmin();
-        return Response.status(201).entity(IssuedKeyView.of(tenants.createKey(id))).build();
+        return Response.status(201)
+                .entity(IssuedKeyView.of(tenants.createKey(id)))
+                .build();
     }
 
     @POST
     @Path("/{id}/keys/{keyId}/rotate")
     public Response rotateKey(@PathParam("id") String id, @PathParam("keyId") String keyId) {
         caller.requireAdmin();
-        return Response.status(201).entity(IssuedKeyView.of(tenants.rotateKey(id, keyId))).build();
+        return Response.status(201)
+                .entity(IssuedKeyView.of(tenants.rotateKey(id, keyId)))
+                .build();
     }
 
     @DELETE

@@ -8,15 +8,13 @@ import io.inctrl.serve.registry.Quotas;
 import io.inctrl.serve.registry.TemplateSet;
 import io.inctrl.serve.registry.Tenant;
 import io.inctrl.serve.security.TenantService;
-
 import java.time.Instant;
 import java.util.List;
 
 /** JSON bodies of the REST API. Timestamps are ISO-8601 UTC. */
 public final class Views {
 
-    private Views() {
-    }
+    private Views() {}
 
     /** Quotas; in requests every field is required. */
     public record QuotasView(int maxPromptSets, int maxShotsPerSet, double requestsPerSecond) {
@@ -30,8 +28,7 @@ public final class Views {
     }
 
     /** Create a tenant; {@code quotas} may be omitted for the configured defaults. */
-    public record TenantRequest(String name, QuotasView quotas) {
-    }
+    public record TenantRequest(String name, QuotasView quotas) {}
 
     public record TenantView(String id, String name, QuotasView quotas, Instant createdAt) {
         static TenantView of(Tenant t) {
@@ -53,18 +50,33 @@ public final class Views {
         }
     }
 
-    public record CreatedTenantView(TenantView tenant, IssuedKeyView apiKey) {
-    }
+    public record CreatedTenantView(TenantView tenant, IssuedKeyView apiKey) {}
 
     /** Template set body: every state and template must contain {@code {}}; sentences must fit 77 tokens. */
-    public record TemplateRequest(String name, List<String> normalStates, List<String> anomalousStates, List<String> templates) {
-    }
+    public record TemplateRequest(
+            String name, List<String> normalStates, List<String> anomalousStates, List<String> templates) {}
 
-    public record TemplateView(String id, String name, List<String> normalStates, List<String> anomalousStates,
-                               List<String> templates, long version, boolean builtIn, Instant createdAt, Instant updatedAt) {
+    public record TemplateView(
+            String id,
+            String name,
+            List<String> normalStates,
+            List<String> anomalousStates,
+            List<String> templates,
+            long version,
+            boolean builtIn,
+            Instant createdAt,
+            Instant updatedAt) {
         static TemplateView of(TemplateSet t) {
-            return new TemplateView(t.id(), t.name(), t.templates().normalStates(), t.templates().anomalousStates(),
-                    t.templates().templates(), t.version(), TemplateSet.BUILT_IN_ID.equals(t.id()), t.createdAt(), t.updatedAt());
+            return new TemplateView(
+                    t.id(),
+                    t.name(),
+                    t.templates().normalStates(),
+                    t.templates().anomalousStates(),
+                    t.templates().templates(),
+                    t.version(),
+                    TemplateSet.BUILT_IN_ID.equals(t.id()),
+                    t.createdAt(),
+                    t.updatedAt());
         }
     }
 
@@ -72,41 +84,88 @@ public final class Views {
      * Calibration of a prompt set: leave-one-out shot scores, suggested threshold, the threshold in force and
      * outlier shots; {@code fp16MaxAbsDiff} is the largest score change fp16 storage caused at registration.
      */
-    public record CalibrationView(List<Float> shotScores, Float suggestedThreshold, Float threshold,
-                                  boolean thresholdOverridden, List<Integer> outlierShots, List<String> warnings,
-                                  Float fp16MaxAbsDiff) {
-    }
+    public record CalibrationView(
+            List<Float> shotScores,
+            Float suggestedThreshold,
+            Float threshold,
+            boolean thresholdOverridden,
+            List<Integer> outlierShots,
+            List<String> warnings,
+            Float fp16MaxAbsDiff) {}
 
-    public record PromptSetView(String id, String name, String category, String templateId, int shotCount,
-                                String precision, String bundleId, boolean stale, long version, Instant createdAt,
-                                Instant updatedAt, CalibrationView calibration) {
+    public record PromptSetView(
+            String id,
+            String name,
+            String category,
+            String templateId,
+            int shotCount,
+            String precision,
+            String bundleId,
+            boolean stale,
+            long version,
+            Instant createdAt,
+            Instant updatedAt,
+            CalibrationView calibration) {
         static PromptSetView of(PromptSet p, String currentBundle) {
             var c = p.calibration();
-            return new PromptSetView(p.id(), p.name(), p.category(), p.templateId(), p.shotCount(), p.precision().name(),
-                    p.bundleId(), p.isStale(currentBundle), p.version(), p.createdAt(), p.updatedAt(),
-                    new CalibrationView(c.shotScores(), c.suggestedThreshold(), p.threshold().orElse(null),
-                            p.thresholdOverride() != null, c.outlierShots(), c.warnings(), c.fp16MaxAbsDiff()));
+            return new PromptSetView(
+                    p.id(),
+                    p.name(),
+                    p.category(),
+                    p.templateId(),
+                    p.shotCount(),
+                    p.precision().name(),
+                    p.bundleId(),
+                    p.isStale(currentBundle),
+                    p.version(),
+                    p.createdAt(),
+                    p.updatedAt(),
+                    new CalibrationView(
+                            c.shotScores(),
+                            c.suggestedThreshold(),
+                            p.threshold().orElse(null),
+                            p.thresholdOverride() != null,
+                            c.outlierShots(),
+                            c.warnings(),
+                            c.fp16MaxAbsDiff()));
         }
     }
 
-    public record PageView(List<PromptSetView> items, String nextPageToken) {
-    }
+    public record PageView(List<PromptSetView> items, String nextPageToken) {}
 
     /** Threshold override in [0,1]; null clears it (the suggestion applies again). */
-    public record ThresholdRequest(Float threshold) {
-    }
+    public record ThresholdRequest(Float threshold) {}
 
     /** Bytes a prompt set occupies in the store. */
-    public record StorageView(long featureBytes, long imageBytes, int shotCount, long featureBytesPerShot) {
-    }
+    public record StorageView(long featureBytes, long imageBytes, int shotCount, long featureBytesPerShot) {}
 
     /** Score of one image against a prompt set; see ScoreResponse in scoring.proto for the fields. */
-    public record ScoreView(float score, Float sH, float sP, Float sI, Float sA, float[] map, int mapHeight, int mapWidth,
-                            Float threshold, Boolean isAnomalous, String bundleId) {
+    public record ScoreView(
+            float score,
+            Float sH,
+            float sP,
+            Float sI,
+            Float sA,
+            float[] map,
+            int mapHeight,
+            int mapWidth,
+            Float threshold,
+            Boolean isAnomalous,
+            String bundleId) {
         static ScoreView of(PromptSetService.ScoreResult r) {
             InctrlScores s = r.scores();
-            return new ScoreView(s.score(), s.sH(), s.sP(), s.sI(), s.sA(), s.map(), s.mapHeight(), s.mapWidth(),
-                    r.threshold().orElse(null), r.anomalous().orElse(null), r.bundleId());
+            return new ScoreView(
+                    s.score(),
+                    s.sH(),
+                    s.sP(),
+                    s.sI(),
+                    s.sA(),
+                    s.map(),
+                    s.mapHeight(),
+                    s.mapWidth(),
+                    r.threshold().orElse(null),
+                    r.anomalous().orElse(null),
+                    r.bundleId());
         }
     }
 }

@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.google.common.util.concurrent.ListenableFuture;
+import com.google.rpc.ErrorInfo;
+import com.google.rpc.RetryInfo;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
-import com.google.rpc.ErrorInfo;
-import com.google.rpc.RetryInfo;
 import io.inctrl.serve.api.v1.ScoreRequest;
 import io.inctrl.serve.api.v1.ScoreResponse;
 import io.inctrl.serve.api.v1.ScorerGrpc;
@@ -56,16 +56,19 @@ class BatchingAdmissionTest {
         // the batcher's deadline timer and the transport's deadline cancellation race; either drops the job
         double droppedBefore = count("inctrl.queue.expired") + count("inctrl.queue.cancelled");
         long batchesBefore = batches();
-        assertThatThrownBy(() -> ScorerGrpc.newBlockingStub(channel).withDeadlineAfter(400, TimeUnit.MILLISECONDS)
-                .score(request("late")))
-                .isInstanceOfSatisfying(StatusRuntimeException.class,
+        assertThatThrownBy(() -> ScorerGrpc.newBlockingStub(channel)
+                        .withDeadlineAfter(400, TimeUnit.MILLISECONDS)
+                        .score(request("late")))
+                .isInstanceOfSatisfying(
+                        StatusRuntimeException.class,
                         e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED));
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (count("inctrl.queue.expired") + count("inctrl.queue.cancelled") < droppedBefore + 1
                 && System.nanoTime() < until) {
             Thread.sleep(50);
         }
-        assertThat(count("inctrl.queue.expired") + count("inctrl.queue.cancelled")).isGreaterThan(droppedBefore);
+        assertThat(count("inctrl.queue.expired") + count("inctrl.queue.cancelled"))
+                .isGreaterThan(droppedBefore);
         Thread.sleep(2500); // longer than the batch delay: a batch holding the job would have run by now
         assertThat(batches()).as("batches computed").isEqualTo(batchesBefore);
     }
@@ -104,13 +107,20 @@ class BatchingAdmissionTest {
                 // the same hint, machine-readable: google.rpc ErrorInfo + RetryInfo in the status details
                 com.google.rpc.Status details = StatusProto.fromThrowable(e.getCause());
                 assertThat(details).isNotNull();
-                ErrorInfo info = details.getDetailsList().stream().filter(a -> a.is(ErrorInfo.class))
-                        .findFirst().orElseThrow().unpack(ErrorInfo.class);
+                ErrorInfo info = details.getDetailsList().stream()
+                        .filter(a -> a.is(ErrorInfo.class))
+                        .findFirst()
+                        .orElseThrow()
+                        .unpack(ErrorInfo.class);
                 assertThat(info.getReason()).isEqualTo("QUEUE_FULL");
                 assertThat(info.getDomain()).isEqualTo("inctrl.io");
-                RetryInfo retry = details.getDetailsList().stream().filter(a -> a.is(RetryInfo.class))
-                        .findFirst().orElseThrow().unpack(RetryInfo.class);
-                long hintMs = retry.getRetryDelay().getSeconds() * 1000 + retry.getRetryDelay().getNanos() / 1_000_000;
+                RetryInfo retry = details.getDetailsList().stream()
+                        .filter(a -> a.is(RetryInfo.class))
+                        .findFirst()
+                        .orElseThrow()
+                        .unpack(RetryInfo.class);
+                long hintMs = retry.getRetryDelay().getSeconds() * 1000
+                        + retry.getRetryDelay().getNanos() / 1_000_000;
                 assertThat(hintMs).as("RetryInfo delay").isPositive();
                 assertThat(s.getDescription()).contains("retry after " + hintMs + " ms");
                 exhausted++;
@@ -121,12 +131,14 @@ class BatchingAdmissionTest {
     }
 
     private ScoreRequest request(String id) {
-        return ScorerGrpcServiceTest.request(id, "mvtec_ad/transistor/shots/021.png",
-                List.of("mvtec_ad/transistor/shots/013.png"), "transistor");
+        return ScorerGrpcServiceTest.request(
+                id, "mvtec_ad/transistor/shots/021.png", List.of("mvtec_ad/transistor/shots/013.png"), "transistor");
     }
 
     private double count(String name) {
-        return registry.find(name).counters().stream().mapToDouble(c -> c.count()).sum();
+        return registry.find(name).counters().stream()
+                .mapToDouble(c -> c.count())
+                .sum();
     }
 
     private void awaitCount(String name, double atLeast) {

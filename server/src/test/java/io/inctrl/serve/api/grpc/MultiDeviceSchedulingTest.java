@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.common.util.concurrent.ListenableFuture;
 import io.grpc.ManagedChannel;
-import io.inctrl.serve.api.v1.ScoreRequest;
 import io.inctrl.serve.api.v1.ScoreResponse;
 import io.inctrl.serve.api.v1.ScorerGrpc;
 import io.inctrl.serve.testing.GrpcTestChannels;
@@ -40,15 +39,19 @@ class MultiDeviceSchedulingTest {
             ScorerGrpc.ScorerFutureStub stub = ScorerGrpc.newFutureStub(channel);
             List<ListenableFuture<ScoreResponse>> calls = new ArrayList<>();
             for (int i = 0; i < 24; i++) {
-                calls.add(stub.score(ScorerGrpcServiceTest.request("m" + i, "elpv/mono/test/defective/cell0039.png",
-                        List.of("elpv/mono/shots/cell0449.png", "elpv/mono/shots/cell0988.png"), "mono")));
+                calls.add(stub.score(ScorerGrpcServiceTest.request(
+                        "m" + i,
+                        "elpv/mono/test/defective/cell0039.png",
+                        List.of("elpv/mono/shots/cell0449.png", "elpv/mono/shots/cell0988.png"),
+                        "mono")));
             }
             List<Float> scores = new ArrayList<>();
             for (ListenableFuture<ScoreResponse> c : calls) {
                 scores.add(c.get(3, TimeUnit.MINUTES).getScore());
             }
-            assertThat(scores).allSatisfy(s -> assertThat(s).isCloseTo(scores.get(0),
-                    org.assertj.core.data.Offset.offset(1e-5f)));
+            assertThat(scores)
+                    .allSatisfy(
+                            s -> assertThat(s).isCloseTo(scores.get(0), org.assertj.core.data.Offset.offset(1e-5f)));
             Map<String, Double> busy = registry.find("inctrl.device.busy.seconds").counters().stream()
                     .collect(Collectors.toMap(c -> c.getId().getTag("device"), Counter::count));
             assertThat(busy).as("busy seconds per worker").hasSize(2);

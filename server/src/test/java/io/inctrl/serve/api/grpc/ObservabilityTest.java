@@ -28,9 +28,15 @@ class ObservabilityTest {
         ManagedChannel channel = GrpcTestChannels.open(url);
         try {
             HealthGrpc.HealthBlockingStub health = HealthGrpc.newBlockingStub(channel);
-            assertThat(health.check(HealthCheckRequest.newBuilder().setService("").build()).getStatus())
+            assertThat(health.check(HealthCheckRequest.newBuilder()
+                                    .setService("")
+                                    .build())
+                            .getStatus())
                     .isEqualTo(ServingStatus.SERVING);
-            assertThat(health.check(HealthCheckRequest.newBuilder().setService("inctrl.v1.Scorer").build()).getStatus())
+            assertThat(health.check(HealthCheckRequest.newBuilder()
+                                    .setService("inctrl.v1.Scorer")
+                                    .build())
+                            .getStatus())
                     .isEqualTo(ServingStatus.SERVING);
         } finally {
             GrpcTestChannels.close(channel);
@@ -46,7 +52,10 @@ class ObservabilityTest {
 
     @Test
     void http_readiness_names_the_bundle() {
-        given().when().get(GrpcTestChannels.managementUrl("/q/health/ready")).then().statusCode(200)
+        given().when()
+                .get(GrpcTestChannels.managementUrl("/q/health/ready"))
+                .then()
+                .statusCode(200)
                 .body("checks.find { it.name == 'model' }.status", equalTo("UP"))
                 .body("checks.find { it.name == 'model' }.data.random_weights", equalTo(true));
     }
@@ -55,15 +64,30 @@ class ObservabilityTest {
     void prometheus_metrics_cover_queue_batches_stages_and_devices() throws Exception {
         ManagedChannel channel = GrpcTestChannels.open(url);
         try {
-            ScorerGrpc.newBlockingStub(channel).score(ScorerGrpcServiceTest.request("metrics",
-                    "elpv/mono/test/good/cell0369.png", List.of("elpv/mono/shots/cell0449.png"), "mono"));
+            ScorerGrpc.newBlockingStub(channel)
+                    .score(ScorerGrpcServiceTest.request(
+                            "metrics",
+                            "elpv/mono/test/good/cell0369.png",
+                            List.of("elpv/mono/shots/cell0449.png"),
+                            "mono"));
         } finally {
             GrpcTestChannels.close(channel);
         }
-        String metrics = given().when().get(GrpcTestChannels.managementUrl("/q/metrics")).then().statusCode(200).extract().asString();
-        assertThat(metrics).contains("inctrl_queue_depth", "inctrl_batch_size_count", "inctrl_queue_wait_seconds",
-                "inctrl_device_busy_seconds_total", "inctrl_stage_latency_seconds_bucket{stage=\"encode\"",
-                "inctrl_stage_latency_seconds_bucket{stage=\"decode\"", "inctrl_stage_latency_seconds_bucket{stage=\"score\"",
-                "inctrl_stage_latency_seconds_bucket{stage=\"preprocess\"");
+        String metrics = given().when()
+                .get(GrpcTestChannels.managementUrl("/q/metrics"))
+                .then()
+                .statusCode(200)
+                .extract()
+                .asString();
+        assertThat(metrics)
+                .contains(
+                        "inctrl_queue_depth",
+                        "inctrl_batch_size_count",
+                        "inctrl_queue_wait_seconds",
+                        "inctrl_device_busy_seconds_total",
+                        "inctrl_stage_latency_seconds_bucket{stage=\"encode\"",
+                        "inctrl_stage_latency_seconds_bucket{stage=\"decode\"",
+                        "inctrl_stage_latency_seconds_bucket{stage=\"score\"",
+                        "inctrl_stage_latency_seconds_bucket{stage=\"preprocess\"");
     }
 }

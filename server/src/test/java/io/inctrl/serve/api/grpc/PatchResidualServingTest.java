@@ -39,13 +39,16 @@ class PatchResidualServingTest {
 
     @Test
     void scores_are_the_patch_residual_alone_and_rank_a_defect_above_a_normal_cell() {
-        List<String> shots = List.of("elpv/mono/shots/cell0449.png", "elpv/mono/shots/cell0988.png",
-                "elpv/mono/shots/cell0990.png", "elpv/mono/shots/cell1051.png");
+        List<String> shots = List.of(
+                "elpv/mono/shots/cell0449.png",
+                "elpv/mono/shots/cell0988.png",
+                "elpv/mono/shots/cell0990.png",
+                "elpv/mono/shots/cell1051.png");
         ScoreResponse self = scorer.score(ScorerGrpcServiceTest.request("self", shots.get(0), shots, ""));
         assertThat(self.getScore()).as("a shot scored against its own set").isLessThan(1e-5f);
 
-        ScoreResponse r = scorer.score(ScorerGrpcServiceTest.request("q", "elpv/mono/test/defective/cell0039.png",
-                shots, "ignored category"));
+        ScoreResponse r = scorer.score(
+                ScorerGrpcServiceTest.request("q", "elpv/mono/test/defective/cell0039.png", shots, "ignored category"));
         assertThat(r.hasSH()).isFalse();
         assertThat(r.hasSI()).isFalse();
         assertThat(r.hasSA()).isFalse();
@@ -62,17 +65,23 @@ class PatchResidualServingTest {
 
     @Test
     void a_prompt_set_registers_calibrates_and_scores_by_id_without_a_text_encoder() {
-        io.inctrl.serve.api.v1.CreatePromptSetRequest.Builder req = io.inctrl.serve.api.v1.CreatePromptSetRequest
-                .newBuilder().setName("patch-residual-set").setCategory("transistor");
-        for (String s : List.of("mvtec_ad/transistor/shots/013.png", "mvtec_ad/transistor/shots/021.png",
+        io.inctrl.serve.api.v1.CreatePromptSetRequest.Builder req =
+                io.inctrl.serve.api.v1.CreatePromptSetRequest.newBuilder()
+                        .setName("patch-residual-set")
+                        .setCategory("transistor");
+        for (String s : List.of(
+                "mvtec_ad/transistor/shots/013.png",
+                "mvtec_ad/transistor/shots/021.png",
                 "mvtec_ad/transistor/shots/121.png")) {
             req.addShots(ScorerGrpcServiceTest.bytes(s));
         }
         io.inctrl.serve.api.v1.PromptSet set = registry.createPromptSet(req.build());
         assertThat(set.getCalibration().getShotScoresCount()).isEqualTo(3);
-        ScoreResponse r = scorer.score(io.inctrl.serve.api.v1.ScoreRequest.newBuilder().setRequestId("by-id")
+        ScoreResponse r = scorer.score(io.inctrl.serve.api.v1.ScoreRequest.newBuilder()
+                .setRequestId("by-id")
                 .setImage(ScorerGrpcServiceTest.bytes("mvtec_ad/transistor/shots/148.png"))
-                .setPromptSetId(set.getId()).build());
+                .setPromptSetId(set.getId())
+                .build());
         assertThat(r.hasSA()).isFalse();
         assertThat(r.getScore()).isEqualTo(r.getSP()).isBetween(0f, 1f);
         assertThat(r.hasIsAnomalous()).isTrue();

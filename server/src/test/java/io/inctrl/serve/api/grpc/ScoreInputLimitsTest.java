@@ -60,16 +60,15 @@ class ScoreInputLimitsTest {
     final Handler capture = new Handler() {
         @Override
         public void publish(LogRecord r) {
-            logLines.add(r instanceof org.jboss.logmanager.ExtLogRecord ext ? ext.getFormattedMessage() : r.getMessage());
+            logLines.add(
+                    r instanceof org.jboss.logmanager.ExtLogRecord ext ? ext.getFormattedMessage() : r.getMessage());
         }
 
         @Override
-        public void flush() {
-        }
+        public void flush() {}
 
         @Override
-        public void close() {
-        }
+        public void close() {}
     };
 
     @BeforeEach
@@ -91,11 +90,17 @@ class ScoreInputLimitsTest {
         ScoreRequest r = inline("big", SIX_MEGAPIXELS, List.of(SIX_MEGAPIXELS));
         assertStatus(scorer(t), r, Status.Code.INVALID_ARGUMENT, "more than the per-request pixel budget of 10000000");
         // the registry's encoder has the same budget: a prompt set of two 6 Mpx shots is refused as well
-        ApiFixtures.as(t).multiPart("name", "big").multiPart("category", "screw")
+        ApiFixtures.as(t)
+                .multiPart("name", "big")
+                .multiPart("category", "screw")
                 .multiPart("shots", "a.png", SIX_MEGAPIXELS, "image/png")
                 .multiPart("shots", "b.png", SIX_MEGAPIXELS, "image/png")
-                .post("/v1/prompt-sets").then().statusCode(400).contentType("application/problem+json")
-                .body("reason", equalTo("PIXEL_BUDGET_EXCEEDED")).body("detail", containsString("10000000"));
+                .post("/v1/prompt-sets")
+                .then()
+                .statusCode(400)
+                .contentType("application/problem+json")
+                .body("reason", equalTo("PIXEL_BUDGET_EXCEEDED"))
+                .body("detail", containsString("10000000"));
     }
 
     @Test
@@ -113,7 +118,8 @@ class ScoreInputLimitsTest {
     void overlongInlineCategory_isInvalidArgument_beforeAnySentenceIsBuilt() {
         TestTenant t = ApiFixtures.tenant();
         ScoreRequest r = inline("cat", TestImages.normal(1), List.of(TestImages.normal(2))).toBuilder()
-                .setInline(InlinePrompts.newBuilder().setCategory("c".repeat(1 << 20))
+                .setInline(InlinePrompts.newBuilder()
+                        .setCategory("c".repeat(1 << 20))
                         .addShots(ByteString.copyFrom(TestImages.normal(2))))
                 .build();
         assertStatus(scorer(t), r, Status.Code.INVALID_ARGUMENT, "limit of 128");
@@ -127,18 +133,29 @@ class ScoreInputLimitsTest {
         byte[] png = TestImages.normal(3);
         png[29] ^= 0x5A; // IHDR CRC
         java.awt.image.ColorModel cm = new java.awt.image.ComponentColorModel(
-                java.awt.color.ColorSpace.getInstance(java.awt.color.ColorSpace.CS_GRAY), false, false,
-                java.awt.Transparency.OPAQUE, java.awt.image.DataBuffer.TYPE_FLOAT);
+                java.awt.color.ColorSpace.getInstance(java.awt.color.ColorSpace.CS_GRAY),
+                false,
+                false,
+                java.awt.Transparency.OPAQUE,
+                java.awt.image.DataBuffer.TYPE_FLOAT);
         ByteArrayOutputStream tiff = new ByteArrayOutputStream();
         ImageIO.write(new BufferedImage(cm, cm.createCompatibleWritableRaster(32, 32), false, null), "tiff", tiff);
         var stub = scorer(t);
-        assertStatus(stub, inline("j", Arrays.copyOf(jpeg, jpeg.length / 2), List.of(TestImages.normal(1))),
-                Status.Code.INVALID_ARGUMENT, "truncated");
+        assertStatus(
+                stub,
+                inline("j", Arrays.copyOf(jpeg, jpeg.length / 2), List.of(TestImages.normal(1))),
+                Status.Code.INVALID_ARGUMENT,
+                "truncated");
         assertStatus(stub, inline("p", png, List.of(TestImages.normal(1))), Status.Code.INVALID_ARGUMENT, "bad CRC");
-        assertStatus(stub, inline("f", tiff.toByteArray(), List.of(TestImages.normal(1))),
-                Status.Code.INVALID_ARGUMENT, "UNSUPPORTED_FORMAT");
-        assertThat(stub.withDeadlineAfter(60, TimeUnit.SECONDS).score(inline("ok", jpeg, List.of(TestImages.normal(1))))
-                .getScore()).isBetween(0f, 1f);
+        assertStatus(
+                stub,
+                inline("f", tiff.toByteArray(), List.of(TestImages.normal(1))),
+                Status.Code.INVALID_ARGUMENT,
+                "UNSUPPORTED_FORMAT");
+        assertThat(stub.withDeadlineAfter(60, TimeUnit.SECONDS)
+                        .score(inline("ok", jpeg, List.of(TestImages.normal(1))))
+                        .getScore())
+                .isBetween(0f, 1f);
     }
 
     /** A request_id with a newline forged an ERROR line; 1 MiB ids were logged in full. */
@@ -149,12 +166,16 @@ class ScoreInputLimitsTest {
         ScoreRequest bad = inline(forged, "garbage".getBytes(), List.of(TestImages.normal(1)));
         assertStatus(scorer(t), bad, Status.Code.INVALID_ARGUMENT, "image");
         String huge = "h".repeat(1 << 20);
-        assertStatus(scorer(t), bad.toBuilder().setRequestId(huge).build(), Status.Code.INVALID_ARGUMENT,
+        assertStatus(
+                scorer(t),
+                bad.toBuilder().setRequestId(huge).build(),
+                Status.Code.INVALID_ARGUMENT,
                 "request_id is longer than 128");
 
         List<ScoreResponse> streamed = new CopyOnWriteArrayList<>();
         CountDownLatch done = new CountDownLatch(1);
-        StreamObserver<ScoreRequest> in = ScorerGrpc.newStub(channel).withInterceptors(key(t))
+        StreamObserver<ScoreRequest> in = ScorerGrpc.newStub(channel)
+                .withInterceptors(key(t))
                 .scoreStream(new StreamObserver<>() {
                     public void onNext(ScoreResponse r) {
                         streamed.add(r);
@@ -192,7 +213,11 @@ class ScoreInputLimitsTest {
     private static ScoreRequest inline(String id, byte[] image, List<byte[]> shots) {
         InlinePrompts.Builder p = InlinePrompts.newBuilder().setCategory("screw");
         shots.forEach(s -> p.addShots(ByteString.copyFrom(s)));
-        return ScoreRequest.newBuilder().setRequestId(id).setImage(ByteString.copyFrom(image)).setInline(p).build();
+        return ScoreRequest.newBuilder()
+                .setRequestId(id)
+                .setImage(ByteString.copyFrom(image))
+                .setInline(p)
+                .build();
     }
 
     private static io.grpc.ClientInterceptor key(TestTenant t) {
@@ -205,10 +230,13 @@ class ScoreInputLimitsTest {
         return ScorerGrpc.newBlockingStub(channel).withInterceptors(key(t));
     }
 
-    private static void assertStatus(ScorerGrpc.ScorerBlockingStub stub, ScoreRequest r, Status.Code code, String part) {
+    private static void assertStatus(
+            ScorerGrpc.ScorerBlockingStub stub, ScoreRequest r, Status.Code code, String part) {
         assertThatThrownBy(() -> stub.withDeadlineAfter(60, TimeUnit.SECONDS).score(r))
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
-                    assertThat(e.getStatus().getCode()).as(e.getStatus().toString()).isEqualTo(code);
+                    assertThat(e.getStatus().getCode())
+                            .as(e.getStatus().toString())
+                            .isEqualTo(code);
                     assertThat(e.getStatus().getDescription()).contains(part);
                 });
     }

@@ -62,14 +62,22 @@ public class ScorerGrpcServiceTest {
             assertThat(r.getMapWidth()).isEqualTo(15);
             assertThat(r.getBundleId()).isEqualTo("inctrl-tiny-random-seed7");
             assertThat(r.getTimings().getTotalUs()).isPositive();
-            assertThat(r.hasIsAnomalous()).as("inline prompts carry no threshold").isFalse();
+            assertThat(r.hasIsAnomalous())
+                    .as("inline prompts carry no threshold")
+                    .isFalse();
         }
     }
 
     @Test
     void omit_map_leaves_the_map_out() {
-        ScoreRequest req = request("x", "mvtec_ad/transistor/test/good/" + firstFile("mvtec_ad/transistor/test/good"),
-                List.of("mvtec_ad/transistor/shots/013.png"), "transistor").toBuilder().setOmitMap(true).build();
+        ScoreRequest req = request(
+                        "x",
+                        "mvtec_ad/transistor/test/good/" + firstFile("mvtec_ad/transistor/test/good"),
+                        List.of("mvtec_ad/transistor/shots/013.png"),
+                        "transistor")
+                .toBuilder()
+                .setOmitMap(true)
+                .build();
         ScoreResponse r = blocking.score(req);
         assertThat(r.getMapCount()).isZero();
         assertThat(r.getScore()).isBetween(0f, 1f);
@@ -77,22 +85,36 @@ public class ScorerGrpcServiceTest {
 
     @Test
     void undecodable_empty_and_promptless_requests_are_invalid_argument_with_a_reason() {
-        ScoreRequest good = request("a", "elpv/mono/test/good/cell0369.png", List.of("elpv/mono/shots/cell0449.png"), "mono");
-        assertStatus(good.toBuilder().setImage(ByteString.copyFromUtf8("definitely not an image")).build(),
-                Status.Code.INVALID_ARGUMENT, "image");
+        ScoreRequest good =
+                request("a", "elpv/mono/test/good/cell0369.png", List.of("elpv/mono/shots/cell0449.png"), "mono");
+        assertStatus(
+                good.toBuilder()
+                        .setImage(ByteString.copyFromUtf8("definitely not an image"))
+                        .build(),
+                Status.Code.INVALID_ARGUMENT,
+                "image");
         assertStatus(good.toBuilder().setImage(ByteString.EMPTY).build(), Status.Code.INVALID_ARGUMENT, "empty");
         assertStatus(good.toBuilder().clearInline().build(), Status.Code.INVALID_ARGUMENT, "prompt");
-        assertStatus(good.toBuilder().setInline(good.getInline().toBuilder().setCategory("")).build(),
-                Status.Code.INVALID_ARGUMENT, "category");
-        ScoreRequest badShot = good.toBuilder().setInline(good.getInline().toBuilder()
-                .addShots(ByteString.copyFrom(new byte[] {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3}))).build();
+        assertStatus(
+                good.toBuilder()
+                        .setInline(good.getInline().toBuilder().setCategory(""))
+                        .build(),
+                Status.Code.INVALID_ARGUMENT,
+                "category");
+        ScoreRequest badShot = good.toBuilder()
+                .setInline(good.getInline().toBuilder()
+                        .addShots(ByteString.copyFrom(new byte[] {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3})))
+                .build();
         assertStatus(badShot, Status.Code.INVALID_ARGUMENT, "shot 1");
     }
 
     @Test
     void stream_of_100_images_returns_100_correlated_responses() {
         List<String> queries = new ArrayList<>();
-        for (String dir : List.of("elpv/mono/test/good", "elpv/mono/test/defective", "headct/head_ct/test/good",
+        for (String dir : List.of(
+                "elpv/mono/test/good",
+                "elpv/mono/test/defective",
+                "headct/head_ct/test/good",
                 "mvtec_ad/transistor/test/good")) {
             for (String f : files(dir)) {
                 queries.add(dir + "/" + f);
@@ -100,23 +122,31 @@ public class ScorerGrpcServiceTest {
         }
         List<String> shots = List.of("elpv/mono/shots/cell0449.png", "elpv/mono/shots/cell0988.png");
         Map<String, String> byId = new HashMap<>();
-        List<ScoreRequest> requests = IntStream.range(0, 100).mapToObj(i -> {
-            String q = queries.get(i % queries.size());
-            byId.put("req-" + i, q);
-            return request("req-" + i, q, shots, "mono");
-        }).toList();
+        List<ScoreRequest> requests = IntStream.range(0, 100)
+                .mapToObj(i -> {
+                    String q = queries.get(i % queries.size());
+                    byId.put("req-" + i, q);
+                    return request("req-" + i, q, shots, "mono");
+                })
+                .toList();
 
         List<ScoreResponse> responses = mutiny.scoreStream(Multi.createFrom().iterable(requests))
-                .collect().asList().await().atMost(Duration.ofMinutes(3));
+                .collect()
+                .asList()
+                .await()
+                .atMost(Duration.ofMinutes(3));
 
         assertThat(responses).hasSize(100);
         assertThat(responses.stream().map(ScoreResponse::getRequestId).collect(Collectors.toSet()))
                 .isEqualTo(byId.keySet());
         Map<String, Float> unaryByImage = new HashMap<>();
         for (ScoreResponse r : responses) {
-            assertThat(r.hasError()).as(r.getRequestId() + " error " + r.getError()).isFalse();
+            assertThat(r.hasError())
+                    .as(r.getRequestId() + " error " + r.getError())
+                    .isFalse();
             String image = byId.get(r.getRequestId());
-            float unary = unaryByImage.computeIfAbsent(image, q -> blocking.score(request("u", q, shots, "mono")).getScore());
+            float unary = unaryByImage.computeIfAbsent(
+                    image, q -> blocking.score(request("u", q, shots, "mono")).getScore());
             assertThat(r.getScore()).as(r.getRequestId() + " same as unary").isCloseTo(unary, offset(1e-5f));
         }
     }
@@ -127,11 +157,17 @@ public class ScorerGrpcServiceTest {
         List<ScoreRequest> requests = List.of(
                 request("ok-1", "headct/head_ct/test/good/" + firstFile("headct/head_ct/test/good"), shots, "head_ct"),
                 request("bad", "headct/head_ct/shots/120.png", shots, "head_ct").toBuilder()
-                        .setImage(ByteString.copyFromUtf8("garbage")).build(),
+                        .setImage(ByteString.copyFromUtf8("garbage"))
+                        .build(),
                 request("ok-2", "headct/head_ct/shots/121.png", shots, "head_ct"));
-        Map<String, ScoreResponse> got = mutiny.scoreStream(Multi.createFrom().iterable(requests))
-                .collect().asList().await().atMost(Duration.ofMinutes(1))
-                .stream().collect(Collectors.toMap(ScoreResponse::getRequestId, r -> r));
+        Map<String, ScoreResponse> got = mutiny
+                .scoreStream(Multi.createFrom().iterable(requests))
+                .collect()
+                .asList()
+                .await()
+                .atMost(Duration.ofMinutes(1))
+                .stream()
+                .collect(Collectors.toMap(ScoreResponse::getRequestId, r -> r));
         assertThat(got).containsOnlyKeys("ok-1", "bad", "ok-2");
         assertThat(got.get("bad").getError().getCode()).isEqualTo("INVALID_ARGUMENT");
         assertThat(got.get("bad").getError().getMessage()).isNotBlank();
@@ -152,7 +188,8 @@ public class ScorerGrpcServiceTest {
     }
 
     private void assertStatus(ScoreRequest req, Status.Code code, String messagePart) {
-        assertThatThrownBy(() -> blocking.withDeadlineAfter(60, TimeUnit.SECONDS).score(req))
+        assertThatThrownBy(
+                        () -> blocking.withDeadlineAfter(60, TimeUnit.SECONDS).score(req))
                 .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
                     assertThat(e.getStatus().getCode()).isEqualTo(code);
                     assertThat(e.getStatus().getDescription()).containsIgnoringCase(messagePart);
@@ -162,7 +199,11 @@ public class ScorerGrpcServiceTest {
     public static ScoreRequest request(String id, String query, List<String> shots, String category) {
         InlinePrompts.Builder inline = InlinePrompts.newBuilder().setCategory(category);
         shots.forEach(s -> inline.addShots(bytes(s)));
-        return ScoreRequest.newBuilder().setRequestId(id).setImage(bytes(query)).setInline(inline).build();
+        return ScoreRequest.newBuilder()
+                .setRequestId(id)
+                .setImage(bytes(query))
+                .setInline(inline)
+                .build();
     }
 
     static ByteString bytes(String relative) {

@@ -39,8 +39,8 @@ class StreamFlowControlTest {
     void slow_consumer_bounds_what_the_server_pulls_and_holds() throws Exception {
         ManagedChannel channel = GrpcTestChannels.openWithSmallWindow(url, 16 * 1024);
         try {
-            ScoreRequest template = ScorerGrpcServiceTest.request("x", "elpv/mono/test/good/cell0369.png",
-                    List.of("elpv/mono/shots/cell0449.png"), "mono");
+            ScoreRequest template = ScorerGrpcServiceTest.request(
+                    "x", "elpv/mono/test/good/cell0369.png", List.of("elpv/mono/shots/cell0449.png"), "mono");
             AtomicReference<ClientCallStreamObserver<ScoreRequest>> call = new AtomicReference<>();
             Set<String> received = ConcurrentHashMap.newKeySet();
             CountDownLatch done = new CountDownLatch(1);
@@ -81,9 +81,12 @@ class StreamFlowControlTest {
             long pulled = waitForPlateau(pulledBefore);
             long heapStalled = usedHeap();
             int window = 32;
-            LOG.infof("slow consumer: server pulled %d of %d requests while the client did not read; heap %d -> %d MiB",
+            LOG.infof(
+                    "slow consumer: server pulled %d of %d requests while the client did not read; heap %d -> %d MiB",
                     pulled, SENT, heapBefore >> 20, heapStalled >> 20);
-            assertThat(pulled).as("requests pulled while the client is not reading").isLessThan(SENT / 2)
+            assertThat(pulled)
+                    .as("requests pulled while the client is not reading")
+                    .isLessThan(SENT / 2)
                     .isGreaterThanOrEqualTo(window);
 
             call.get().request(Integer.MAX_VALUE); // the rig reads again

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.inctrl.serve.error.ServeException;
-import io.inctrl.serve.registry.Store;
 import io.inctrl.serve.lifecycle.FatalErrors;
+import io.inctrl.serve.registry.Store;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -41,7 +41,8 @@ class StoreFailureTest {
         Store broken = new Store(closing, fatal::record);
         assertThatThrownBy(() -> broken.tx(c -> c.createStatement().execute("SELECT 1")))
                 .isInstanceOf(ServeException.class)
-                .hasMessageNotContaining("SELECT").hasMessageNotContaining("jdbc");
+                .hasMessageNotContaining("SELECT")
+                .hasMessageNotContaining("jdbc");
         assertThat(broken.fatal()).isTrue();
         assertThat(liveness.call().getStatus()).isEqualTo(HealthCheckResponse.Status.DOWN);
     }
@@ -49,8 +50,8 @@ class StoreFailureTest {
     @Test
     void an_unreachable_store_fails_fast_for_a_while_instead_of_waiting_on_every_call() {
         AtomicInteger attempts = new AtomicInteger();
-        DataSource down = (DataSource) java.lang.reflect.Proxy.newProxyInstance(getClass().getClassLoader(),
-                new Class<?>[] {DataSource.class}, (proxy, method, args) -> {
+        DataSource down = (DataSource) java.lang.reflect.Proxy.newProxyInstance(
+                getClass().getClassLoader(), new Class<?>[] {DataSource.class}, (proxy, method, args) -> {
                     if (method.getName().equals("getConnection")) {
                         attempts.incrementAndGet();
                         throw new SQLException("Connection to db.internal:5432 refused", "08001");
@@ -91,12 +92,10 @@ class StoreFailureTest {
         }
 
         @Override
-        public void setLogWriter(java.io.PrintWriter out) {
-        }
+        public void setLogWriter(java.io.PrintWriter out) {}
 
         @Override
-        public void setLoginTimeout(int seconds) {
-        }
+        public void setLoginTimeout(int seconds) {}
 
         @Override
         public int getLoginTimeout() {
