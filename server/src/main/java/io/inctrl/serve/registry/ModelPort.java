@@ -41,6 +41,14 @@ public interface ModelPort {
         return out;
     }
 
+    /**
+     * Scores one query image against a registered set as a Score request of {@code tenant} would be scored (same
+     * validation, budgets, batcher and metrics); {@code resolved} is the set as the registry just read it.
+     */
+    default InctrlScores scoreQuery(String tenant, String promptSetId, byte[] image, ResolvedPromptSet resolved) {
+        return score(encodeImages(List.of(image)).features(), resolved.features(), resolved.prior());
+    }
+
     /** Token count of a sentence including SOT/EOT (CLIP's context is 77). */
     int maxTokens(String sentence);
 }

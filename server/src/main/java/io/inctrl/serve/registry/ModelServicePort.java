@@ -9,6 +9,8 @@ import io.inctrl.serve.model.PromptFeatures;
 import io.inctrl.serve.model.TextPrior;
 import io.inctrl.serve.scoring.ImagePipeline;
 import io.inctrl.serve.scoring.RequestPixelBudget;
+import io.inctrl.serve.scoring.ScoreCommand;
+import io.inctrl.serve.scoring.ScoringService;
 import io.inctrl.serve.text.PromptTemplates;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -29,6 +31,9 @@ public class ModelServicePort implements ModelPort {
 
     @Inject
     InferenceService inference;
+    /** Lazy: ScoringService resolves registered sets through the registry, which uses this port. */
+    @Inject
+    jakarta.enterprise.inject.Instance<ScoringService> scoring;
 
     @Inject
     RequestPixelBudget pixelBudget;
@@ -67,6 +72,17 @@ public class ModelServicePort implements ModelPort {
         // through the batcher like every device pass, one job per query (each carries its own leave-one-out prompts)
         return inference.scoreEncoded(
                 LANE, queries, prompts, java.util.Collections.nCopies(queries.count(), prior), null);
+    }
+
+    /** The console's "try it" is a Score request by id: one use case, one queue, the same limits and metrics. */
+    @Override
+    public InctrlScores scoreQuery(String tenant, String promptSetId, byte[] image, ResolvedPromptSet resolved) {
+        var command = new ScoreCommand(tenant, "", image, new ScoreCommand.Registered(promptSetId), null);
+        try {
+            return scoring.get().scoreAsync(command).join().scores();
+        } catch (java.util.concurrent.CompletionException e) {
+            throw InferenceService.translate(e.getCause());
+        }
     }
 
     @Override

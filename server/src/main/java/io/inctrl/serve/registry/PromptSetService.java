@@ -3,7 +3,6 @@ package io.inctrl.serve.registry;
 import io.inctrl.serve.config.InctrlConfig;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.model.EncodedImages;
-import io.inctrl.serve.model.ImageFeatures;
 import io.inctrl.serve.model.InctrlScores;
 import io.inctrl.serve.model.PromptFeatures;
 import io.inctrl.serve.model.TextPrior;
@@ -271,13 +270,12 @@ public class PromptSetService {
         return get(tenantId, id).threshold();
     }
 
-    /** Scores one image against a registered set (console "try it" and tests; the Scorer service batches instead). */
+    /** Scores one image against a registered set (the console's "try it"): the Score use case, by id. */
     public ScoreResult score(String tenantId, String id, byte[] image) {
         checkImage(-1, image);
         ResolvedPromptSet r = resolve(tenantId, id);
-        ImageFeatures q = model.encodeImages(List.of(image)).features();
+        InctrlScores s = model.scoreQuery(tenantId, id, image, r);
         counters.queryImagesEncoded.incrementAndGet();
-        InctrlScores s = model.score(q, r.features(), r.prior());
         return new ScoreResult(
                 s, r.threshold(), r.threshold().map(t -> s.score() >= t), model.bundleId()); // same rule as the Scorer
     }

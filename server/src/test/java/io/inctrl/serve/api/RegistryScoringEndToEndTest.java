@@ -83,6 +83,14 @@ class RegistryScoringEndToEndTest {
             assertThat(r.hasIsAnomalous()).isTrue();
             assertThat(r.getIsAnomalous()).isEqualTo(r.getScore() >= threshold);
             assertThat(r.getBundleId()).isEqualTo(model.bundleId());
+            // the console's REST "try it" is the same use case: the same score for the same image
+            float rest = as(a).multiPart("image", "q.png", TestImages.anomalous(i), "image/png")
+                    .post("/v1/prompt-sets/" + set.getId() + "/score")
+                    .then()
+                    .statusCode(200)
+                    .extract()
+                    .path("score");
+            assertThat(rest).isEqualTo(r.getScore());
         }
         assertThat(counters.shotImagesEncoded.get()).isEqualTo(shots);
         assertThat(counters.textPriorsEncoded.get()).isEqualTo(text);
