@@ -40,6 +40,25 @@ func TestUnaryCallsSpreadOverBackendsAndSurviveOneGoingDown(t *testing.T) {
 	}
 }
 
+// connectBoth connects to both fakes and returns once round_robin has reached each of them: it picks among READY
+// backends only, so a stream opened before the second one is READY could be "resent" to the same backend.
+func connectBoth(t *testing.T, addrs string) *Client {
+	t.Helper()
+	c := connectFake(t, addrs, "secret")
+	seen := map[string]bool{}
+	for i := 0; i < 200 && len(seen) < 2; i++ {
+		r, err := c.Score(context.Background(), fakePNG(fmt.Sprint("warm", i), false), Inline("x", shots...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[r.BundleId] = true
+	}
+	if len(seen) < 2 {
+		t.Fatalf("round robin reached only %v", seen)
+	}
+	return c
+}
+
 // streamAll sends ids over one stream; after the stop-th result it calls onResult (nil: nothing).
 func streamAll(t *testing.T, c *Client, ids []string, opts StreamOptions, stopAt int, onResult func()) (*Stream, []Result) {
 	t.Helper()
@@ -120,7 +139,7 @@ func ids(n int) []string {
 func TestStreamResendsUnansweredIDsToAnotherBackendOnUnavailable(t *testing.T) {
 	fakes, addrs := twoFakes(t)
 	fakes[0].plan.failAfter = 10
-	c := connectFake(t, addrs, "secret")
+	c := connectBoth(t, addrs)
 	s, results := streamAll(t, c, ids(60), StreamOptions{}, 0, nil)
 	if s.Err() != nil || s.Restarts() != 1 || len(s.Unmatched()) != 0 {
 		t.Fatalf("err=%v restarts=%d unmatched=%d", s.Err(), s.Restarts(), len(s.Unmatched()))
@@ -130,7 +149,7 @@ func TestStreamResendsUnansweredIDsToAnotherBackendOnUnavailable(t *testing.T) {
 
 func TestStreamSurvivesItsBackendBeingStopped(t *testing.T) {
 	fakes, addrs := twoFakes(t)
-	c := connectFake(t, addrs, "secret")
+	c := connectBoth(t, addrs)
 	var stopped *fake
 	s, results := streamAll(t, c, ids(60), StreamOptions{}, 10, func() {
 		for _, f := range fakes {
