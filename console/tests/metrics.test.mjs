@@ -1,7 +1,7 @@
 // Unit tests of the live view's Prometheus parsing and percentile arithmetic (no browser, no server).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buckets, parsePrometheus, quantile, summarize } from '../../server/src/main/resources/META-INF/resources/console/js/metrics.js';
+import { buckets, parsePrometheus, quantile, summarize } from '../src/main/resources/META-INF/resources/console/js/metrics.js';
 
 const scrape = (n, sum, le) => `# HELP inctrl_stage_latency_seconds per-request latency
 # TYPE inctrl_stage_latency_seconds histogram
