@@ -336,7 +336,9 @@ def two_fakes():
 
 
 def _both_answer(c):
-    """Calls until both backends have answered (round_robin), at most 100 calls; returns the names seen."""
+    """Calls until both backends have answered (round_robin), at most 100 calls; returns the names seen.
+    round_robin picks among READY backends only: a stream opened before both are READY could be "resent" to the
+    backend that just failed it."""
     seen = set()
     for i in range(100):
         seen.add(c.score(fake_png(f"q{i}"), shots=SHOTS, category="x").bundle_id)
@@ -373,7 +375,7 @@ def test_stream_resends_unanswered_ids_to_another_backend_on_unavailable(two_fak
     addrs = [f.addr for f in two_fakes]
     ids = [f"img{i}" for i in range(60)]
     with ic.connect(addrs, "secret", retry=FAST, timeout=5) as c:
-        c.wait_ready(5)
+        assert _both_answer(c) == {"fake-a", "fake-b"}
         with c.open_stream(window=8, shots=SHOTS, category="x") as s:
             results = list(s.score_many((rid, fake_png(rid)) for rid in ids))
         assert s.restarts == 1 and s.unmatched == []
@@ -385,7 +387,7 @@ def test_stream_survives_its_backend_being_stopped(two_fakes):
     ids = [f"img{i}" for i in range(60)]
     results = []
     with ic.connect(",".join(f.addr for f in two_fakes), "secret", retry=FAST, timeout=5) as c:
-        c.wait_ready(5)
+        assert _both_answer(c) == {"fake-a", "fake-b"}
         with c.open_stream(window=8, shots=SHOTS, category="x") as s:
             for rid, r in s.score_many((rid, fake_png(rid)) for rid in ids):
                 results.append((rid, r))

@@ -32,6 +32,10 @@ describe("two backends", () => {
   async function streamAll(onResult?: (n: number) => void, resend?: Partial<RetryPolicy>) {
     const c = connect(addrs.split(","), { apiKey: "secret", retry: FAST, timeoutMs: 5000 });
     await c.waitReady(5000);
+    // round_robin picks among READY backends only: reach both before streaming, or a resend could land on the one that failed
+    const seen = new Set<string>();
+    for (let i = 0; i < 100 && seen.size < 2; i++) seen.add((await c.score(fakePng(`warm${i}`), { shots: SHOTS, category: "x" })).bundleId);
+    assert.equal(seen.size, 2);
     const s = c.openStream({ window: 8, prompts: { shots: SHOTS, category: "x" }, resend });
     const results: StreamResult[] = [];
     for await (const r of s.scoreMany(IDS.map((id) => [id, fakePng(id)] as [string, Buffer]))) {
@@ -86,6 +90,10 @@ describe("two backends", () => {
     plan.failAfter = 3;
     const c = connect(addrs, { apiKey: "secret", retry: FAST, timeoutMs: 5000 });
     await c.waitReady(5000);
+    // round_robin picks among READY backends only: reach both before streaming, or a resend could land on the one that failed
+    const seen = new Set<string>();
+    for (let i = 0; i < 100 && seen.size < 2; i++) seen.add((await c.score(fakePng(`warm${i}`), { shots: SHOTS, category: "x" })).bundleId);
+    assert.equal(seen.size, 2);
     const s = c.openStream({ window: 8, prompts: { shots: SHOTS, category: "x" }, resend: { maxAttempts: 1 } });
     const subs = await Promise.all(Array.from({ length: 8 }, (_, i) => s.submit(fakePng(`i${i}`), { requestId: `i${i}` })));
     const outcomes = await Promise.allSettled(subs.map((x) => x.result));
