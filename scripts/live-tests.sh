@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end checks against a real server process (the built runner jar):
 #   1. the four client suites (live tests on) against the tiny InCTRL test bundle with security on;
-#   2. the issue-7 gate: mean K=8 image AUROC of the default bundle, measured through the server's gRPC API.
+#   2. the default-bundle quality gate: mean K=8 image AUROC of the default bundle, measured through the server's gRPC API.
 # Expects scripts/prepare-test-assets.sh and a built server (./mvnw install) to have run.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -41,7 +41,7 @@ start_server "$root/build/assets/tiny" build/logs/live-clients.log \
 INCTRL_ADDR="127.0.0.1:$port" INCTRL_API_KEY="$tenant_key" INCTRL_DATA="$data" clients/run-tests.sh
 stop_server
 
-echo "== issue-7 gate: default bundle, mean K=8 image AUROC through the server >= 0.84"
+echo "== quality gate: default bundle, mean K=8 image AUROC through the server >= 0.84"
 start_server "$root/models/nsfwjs-inception-v3" build/logs/live-eval.log -Dinctrl.security.enabled=false
 (cd tools/export && "$root/build/venv/bin/python" -m inctrl_export.evaluate --server "127.0.0.1:$port" \
    --data "$data" --k 8 --min-mean-auroc 0.84)

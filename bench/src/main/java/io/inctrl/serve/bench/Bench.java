@@ -42,7 +42,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
 /**
- * InCTRL serve benchmark suite (issue 4, item 5). Every benchmark prints one line starting with {@code RESULT}
+ * InCTRL serve benchmark suite. Every benchmark prints one line starting with {@code RESULT}
  * whose value is a ratio measured in this run, on this machine. Usage (see bench/README.md and bench/run.sh):
  * {@code Bench --bundle DIR --data DIR [--only a,b,c,d] [--key value ...]}.
  */
