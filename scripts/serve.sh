@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the server on its embedded defaults (default bundle in models/, H2 registry in ./data): REST and the console
-# at http://localhost:8080 (/console), gRPC on localhost:9000, health and metrics on :9090 (management interface).
+# at http://localhost:8080 (/console), gRPC on localhost:9000, health and metrics on :9090 (management interface);
+# all three listen on every interface (0.0.0.0); QUARKUS_{HTTP,GRPC_SERVER,MANAGEMENT}_{PORT,HOST} change that.
 # Builds the server first if needed. Extra arguments are passed to java, e.g. -Dinctrl.model.bundle=/path/to/bundle
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
