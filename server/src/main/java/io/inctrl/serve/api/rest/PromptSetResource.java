@@ -7,9 +7,11 @@ import io.inctrl.serve.api.rest.Views.StorageView;
 import io.inctrl.serve.api.rest.Views.ThresholdRequest;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.logging.LogSafe;
+import io.inctrl.serve.model.ModelService;
 import io.inctrl.serve.registry.ModelPort;
 import io.inctrl.serve.registry.PromptSet;
 import io.inctrl.serve.registry.PromptSetService;
+import io.inctrl.serve.registry.TemplateSet;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -46,6 +48,9 @@ public class PromptSetResource {
 
     @Inject
     ModelPort model;
+
+    @Inject
+    ModelService bundle;
 
     /**
      * Registers a prompt set from a multipart form: {@code name}, {@code category}, optional {@code templateId}
@@ -176,6 +181,17 @@ public class PromptSetResource {
     }
 
     private PromptSetView view(PromptSet p) {
-        return PromptSetView.of(p, model.bundleId());
+        return PromptSetView.of(p, model.bundleId(), warnings(p));
+    }
+
+    /** A vision-only bundle has no text tower: a chosen template set is stored but changes no score. */
+    private List<String> warnings(PromptSet p) {
+        if (bundle.manifest().hasHeads() || p.templateId() == null || TemplateSet.BUILT_IN_ID.equals(p.templateId())) {
+            return List.of();
+        }
+        return List.of("text-prompt template set " + p.templateId()
+                + " has no effect on bundle " + model.bundleId() + " ("
+                + bundle.manifest().modeDescription()
+                + "): it has no text encoder, so the category and templates do not change the score.");
     }
 }

@@ -105,8 +105,10 @@ public final class Views {
             long version,
             Instant createdAt,
             Instant updatedAt,
-            CalibrationView calibration) {
-        static PromptSetView of(PromptSet p, String currentBundle) {
+            CalibrationView calibration,
+            List<String> warnings) {
+        /** {@code warnings}: about the set on the loaded bundle (not stored; e.g. a template that has no effect). */
+        static PromptSetView of(PromptSet p, String currentBundle, List<String> warnings) {
             var c = p.calibration();
             return new PromptSetView(
                     p.id(),
@@ -127,7 +129,8 @@ public final class Views {
                             p.thresholdOverride() != null,
                             c.outlierShots(),
                             c.warnings(),
-                            c.fp16MaxAbsDiff()));
+                            c.fp16MaxAbsDiff()),
+                    warnings);
         }
     }
 

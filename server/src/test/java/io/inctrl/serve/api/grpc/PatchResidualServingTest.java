@@ -64,6 +64,65 @@ class PatchResidualServingTest {
     }
 
     @Test
+    void inline_scoring_needs_no_category_and_ignores_one_given() {
+        List<String> shots = List.of("elpv/mono/shots/cell0449.png", "elpv/mono/shots/cell0988.png");
+        String query = "elpv/mono/test/defective/cell0039.png";
+        ScoreResponse without = scorer.score(ScorerGrpcServiceTest.request("no-cat", query, shots, ""));
+        ScoreResponse blank = scorer.score(ScorerGrpcServiceTest.request("blank-cat", query, shots, "   "));
+        ScoreResponse with = scorer.score(ScorerGrpcServiceTest.request("cat", query, shots, "mono"));
+        assertThat(without.getScore()).isGreaterThan(0f);
+        assertThat(blank.getScore()).isEqualTo(without.getScore());
+        assertThat(with.getScore()).isEqualTo(without.getScore());
+        assertThat(with.getMapList()).isEqualTo(without.getMapList());
+        assertThat(without.hasSA()).isFalse();
+    }
+
+    @Test
+    void a_template_attached_to_a_prompt_set_is_flagged_as_having_no_effect() {
+        String templateId = io.restassured.RestAssured.given()
+                .contentType("application/json")
+                .body(java.util.Map.of(
+                        "name", "no-effect-templates",
+                        "normalStates", List.of("{}", "flawless {}"),
+                        "anomalousStates", List.of("damaged {}"),
+                        "templates", List.of("a photo of a {}.")))
+                .post("/v1/templates")
+                .then()
+                .statusCode(201)
+                .extract()
+                .path("id");
+        List<String> shots = List.of("mvtec_ad/transistor/shots/013.png", "mvtec_ad/transistor/shots/021.png");
+
+        List<String> withTemplate = register("with-template", templateId, shots)
+                .statusCode(201)
+                .extract()
+                .path("warnings");
+        assertThat(withTemplate).singleElement().asString().contains(templateId).contains("has no effect");
+        List<String> withDefaults =
+                register("with-defaults", null, shots).statusCode(201).extract().path("warnings");
+        assertThat(withDefaults)
+                .as("the built-in templates were not chosen: nothing to flag")
+                .isEmpty();
+    }
+
+    private static io.restassured.response.ValidatableResponse register(
+            String name, String templateId, List<String> shots) {
+        io.restassured.specification.RequestSpecification r =
+                io.restassured.RestAssured.given().multiPart("name", name).multiPart("category", "transistor");
+        if (templateId != null) {
+            r.multiPart("templateId", templateId);
+        }
+        for (String s : shots) {
+            r.multiPart(
+                    "shots",
+                    s.substring(s.lastIndexOf('/') + 1),
+                    ScorerGrpcServiceTest.bytes(s).toByteArray(),
+                    "image/png");
+        }
+        return r.post("/v1/prompt-sets").then();
+    }
+
+    @Test
     void a_prompt_set_registers_calibrates_and_scores_by_id_without_a_text_encoder() {
         io.inctrl.serve.api.v1.CreatePromptSetRequest.Builder req =
                 io.inctrl.serve.api.v1.CreatePromptSetRequest.newBuilder()
