@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end tests of the admin console in headless Chromium against the REAL server:
-# builds the server (unless CONSOLE_SKIP_BUILD=1), starts it on a free port with the tiny test bundle, an admin key
-# and a temporary data dir, waits for /q/health/ready, runs node's test runner on tests/*.test.mjs, stops the
-# server. Exits non-zero when anything fails. Screenshots land in console/test-artifacts/.
+# builds the server (unless CONSOLE_SKIP_BUILD=1), starts two servers on free ports, each with an admin key and a
+# temporary data dir: one with the tiny InCTRL test bundle, one with the committed vision-only default bundle; waits
+# for /q/health/ready, runs node's test runner on tests/*.test.mjs, stops the servers. Exits non-zero when anything fails. Screenshots land in console/test-artifacts/.
 #   INCTRL_BUNDLE  bundle dir (default: build/assets/tiny, else /tmp/bundles/tiny)
 #   INCTRL_DATA    shared real-image data (default: ../shared/data relative to the repo root)
 set -euo pipefail
@@ -30,42 +30,55 @@ if [ "${CONSOLE_SKIP_BUILD:-0}" != "1" ] || [ ! -f "$jar" ]; then
 fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-port="$(free_port)"; grpc_port="$(free_port)"; mgmt_port="$(free_port)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/inctrl-console.XXXXXX")"
 admin_key="console-test-admin-$RANDOM$RANDOM"
 mkdir -p "$here/test-artifacts"
-log="$here/test-artifacts/server.log"
-
-echo "== starting the server on port $port (bundle $bundle, data dir $work)"
-DJL_OFFLINE=true DJL_CACHE_DIR="${DJL_CACHE_DIR:-$root/.djl-cache}" java \
-  -Dquarkus.http.port="$port" -Dquarkus.http.host=127.0.0.1 \
-  -Dquarkus.grpc.server.port="$grpc_port" -Dquarkus.grpc.server.host=127.0.0.1 \
-  -Dquarkus.management.port="$mgmt_port" -Dquarkus.management.host=127.0.0.1 \
-  -Dinctrl.model.bundle="$bundle" \
-  -Dinctrl.security.admin-key="$admin_key" \
-  -Dinctrl.registry.data-dir="$work/data" \
-  -jar "$jar" >"$log" 2>&1 &
-server_pid=$!
+pids=()
 cleanup() {
-  kill "$server_pid" 2>/dev/null || true
-  wait "$server_pid" 2>/dev/null || true
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-base="http://127.0.0.1:$port"
-ready="http://127.0.0.1:$mgmt_port/q/health/ready"
-for _ in $(seq 1 180); do
-  if curl -fsS "$ready" >/dev/null 2>&1; then break; fi
-  if ! kill -0 "$server_pid" 2>/dev/null; then echo "server exited; log:" >&2; tail -50 "$log" >&2; exit 1; fi
-  sleep 1
-done
-curl -fsS "$ready" >/dev/null || { echo "server not ready after 180 s; log:" >&2; tail -50 "$log" >&2; exit 1; }
-echo "== server ready; running the browser tests"
+# start_server NAME BUNDLE: a server on free ports with its own data dir; sets $base and $ready
+start_server() {
+  local name="$1" bundle_dir="$2" port grpc_port mgmt_port log="$here/test-artifacts/server-$1.log"
+  port="$(free_port)"; grpc_port="$(free_port)"; mgmt_port="$(free_port)"
+  echo "== starting the $name server on port $port (bundle $bundle_dir, data dir $work/$name)"
+  DJL_OFFLINE=true DJL_CACHE_DIR="${DJL_CACHE_DIR:-$root/.djl-cache}" java \
+    -Dquarkus.http.port="$port" -Dquarkus.http.host=127.0.0.1 \
+    -Dquarkus.grpc.server.port="$grpc_port" -Dquarkus.grpc.server.host=127.0.0.1 \
+    -Dquarkus.management.port="$mgmt_port" -Dquarkus.management.host=127.0.0.1 \
+    -Dinctrl.model.bundle="$bundle_dir" \
+    -Dinctrl.security.admin-key="$admin_key" \
+    -Dinctrl.registry.data-dir="$work/$name" \
+    -jar "$jar" >"$log" 2>&1 &
+  pids+=("$!")
+  base="http://127.0.0.1:$port"
+  ready="http://127.0.0.1:$mgmt_port/q/health/ready"
+}
+
+wait_ready() { # URL LOG PID
+  for _ in $(seq 1 180); do
+    if curl -fsS "$1" >/dev/null 2>&1; then return 0; fi
+    if ! kill -0 "$3" 2>/dev/null; then echo "server exited; log:" >&2; tail -50 "$2" >&2; exit 1; fi
+    sleep 1
+  done
+  curl -fsS "$1" >/dev/null || { echo "server not ready after 180 s; log:" >&2; tail -50 "$2" >&2; exit 1; }
+}
+
+# the tiny InCTRL test bundle (random weights, text tower) for the main flow
+start_server inctrl "$bundle"; inctrl_base="$base"; inctrl_ready="$ready"
+# the committed default bundle (vision-only, kind patch-residual): banner, template warning, absolute heatmap scale
+start_server vision "$root/models/nsfwjs-inception-v3"; vision_base="$base"; vision_ready="$ready"
+wait_ready "$inctrl_ready" "$here/test-artifacts/server-inctrl.log" "${pids[0]}"
+wait_ready "$vision_ready" "$here/test-artifacts/server-vision.log" "${pids[1]}"
+echo "== servers ready; running the browser tests"
 
 cd "$here"
 status=0
-CONSOLE_URL="$base" CONSOLE_ADMIN_KEY="$admin_key" INCTRL_DATA="$data" \
+CONSOLE_URL="$inctrl_base" CONSOLE_VISION_URL="$vision_base" CONSOLE_ADMIN_KEY="$admin_key" INCTRL_DATA="$data" \
   node --test --test-concurrency=1 tests/*.test.mjs || status=$?
 echo "== screenshots: $(ls "$here/test-artifacts"/*.png 2>/dev/null | wc -l) in console/test-artifacts/"
 exit $status

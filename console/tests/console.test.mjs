@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { hottest } from './heat.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const BASE = process.env.CONSOLE_URL;
@@ -149,6 +150,27 @@ step('admin signs in, sees the random-weights banner, creates a tenant and manag
   const gone = await fetch(`${BASE}/v1/keys`, { headers: { 'X-API-Key': second } });
   assert.equal(gone.status, 401, `revoked key ${prefix}… is refused`);
   await shot('03-tenant-keys');
+});
+
+step('the banner icons are inline SVG (no font glyph needed) and render', async () => {
+  for (const sel of ['header .brand svg.brand-mark', '#random-warning #note-random svg.icon']) {
+    const box = await page.locator(sel).boundingBox();
+    assert.ok(box && box.width >= 10 && box.height >= 10, `${sel} is drawn (${JSON.stringify(box)})`);
+  }
+  const text = await page.evaluate(() => document.querySelector('header').textContent + document.getElementById('random-warning').textContent);
+  assert.doesNotMatch(text, /[\u2460-\u24ff\u25ce\u26a0]/u, 'no symbol characters that a font may lack');
+});
+
+step('an admin opening Try it is told it needs a tenant key and how to get one', async () => {
+  await page.locator('#nav').getByRole('link', { name: 'Try it', exact: true }).click();
+  const note = await visibleText('#try-admin-note');
+  assert.match(note, /needs a tenant API key/);
+  assert.match(note, /create a tenant/);
+  assert.match(note, /Issue a new key/);
+  assert.ok(await page.locator('#try-form').isHidden(), 'no form that could only fail');
+  await shot('03b-try-it-as-admin');
+  await page.locator('#try-admin-note').getByRole('link', { name: 'Tenants' }).click();
+  await page.locator('#view-tenants').waitFor({ state: 'visible' });
 });
 
 step('the tenant edits a text-prompt template with validation, preview and s_a comparison', async () => {
@@ -304,6 +326,36 @@ step('try it: score, verdict, breakdown and the residual heatmap appear', async 
   await page.locator('#view-try').getByLabel('Query image').setInputFiles(GOOD);
   await page.getByRole('button', { name: 'Score', exact: true }).click();
   await page.waitForFunction(() => document.getElementById('try-canvas').dataset.drawn === 'true');
+});
+
+step('try it: the heatmap scale is absolute at the threshold by default and toggles to relative', async () => {
+  const setId = await page.locator('#try-set').inputValue();
+  const form = new FormData();
+  form.append('image', new Blob([fs.readFileSync(GOOD)], { type: 'image/png' }), path.basename(GOOD));
+  const res = await fetch(`${BASE}/v1/prompt-sets/${setId}/score`, { method: 'POST', headers: { 'X-API-Key': tenantKey }, body: form });
+  assert.equal(res.status, 200);
+  const r = await res.json();
+  assert.ok(r.threshold > 0, 'the calibrated set has a threshold');
+  const peak = Math.max(...r.map);
+  await page.locator('#view-try').getByLabel('Map opacity').fill('1');
+
+  assert.equal(await page.locator('#try-scale').inputValue(), 'absolute');
+  const canvas = page.locator('#try-canvas');
+  assert.equal(await canvas.getAttribute('data-scale'), 'absolute');
+  assert.ok(Math.abs(Number(await canvas.getAttribute('data-scale-hi')) - 2 * r.threshold) < 1e-5);
+  assert.equal(await visibleText('#try-legend-max'), (2 * r.threshold).toFixed(3));
+  assert.match(await visibleText('#try-legend-note'), /threshold/);
+  const absolute = await hottest(page);
+  assert.ok(absolute <= Math.min(1, peak / (2 * r.threshold)) + 0.06, `absolute: hottest ${absolute}, peak/2t ${peak / (2 * r.threshold)}`);
+
+  await page.locator('#view-try').getByLabel('Colour scale').selectOption('relative');
+  assert.equal(await canvas.getAttribute('data-scale'), 'relative');
+  assert.ok(Math.abs(Number(await canvas.getAttribute('data-scale-hi')) - peak) < 1e-5);
+  assert.equal(await visibleText('#try-legend-max'), peak.toFixed(3));
+  const relative = await hottest(page);
+  assert.ok(relative >= 0.8, `relative: the map's own maximum is the hottest colour (${relative})`);
+  await shot('10b-try-it-relative-scale');
+  await page.locator('#view-try').getByLabel('Map opacity').fill('0.55');
 });
 
 step('try it: a bad image shows a clear error', async () => {

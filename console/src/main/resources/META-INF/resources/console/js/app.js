@@ -1,7 +1,7 @@
 // Entry point: sign-in, the model banner, hash routing between the views.
 
 import { api, ApiError, describeError, session } from './api.js';
-import { $, announce, hideError, showError } from './dom.js';
+import { $, announce, clear, h, hideError, s, showError } from './dom.js';
 import * as tenants from './views/tenants.js';
 import * as keys from './views/keys.js';
 import * as templates from './views/templates.js';
@@ -14,7 +14,7 @@ const VIEWS = {
   keys: { view: keys, needs: 'tenant' },
   templates: { view: templates, needs: 'tenant' },
   'prompt-sets': { view: promptSets, needs: 'tenant' },
-  try: { view: tryIt, needs: 'tenant' },
+  try: { view: tryIt, needs: null }, // the admin sees how to get a tenant key instead of the form
   live: { view: live, needs: null },
 };
 let current = null;
@@ -56,19 +56,32 @@ function renderBanner(m) {
   id.id = 'bundle-id';
   id.textContent = m.bundleId;
   b.append('Bundle ', id, ` · ${m.mode || `${m.kind} · ${m.arch}`} · ${(m.devices || []).join(', ') || 'no device'}`);
-  const warn = $('random-warning');
+  const warn = clear($('random-warning'));
   const notes = [];
   if (m.randomWeights) {
-    notes.push(`⚠ RANDOM WEIGHTS — bundle ${m.bundleId} is not a trained model (${m.weightsDescription}). Scores, maps and thresholds mean nothing until a bundle exported from a real checkpoint is loaded.`);
+    notes.push(h('p', { id: 'note-random' }, icon('warning'), `RANDOM WEIGHTS — bundle ${m.bundleId} is not a trained model (${m.weightsDescription}). Scores, maps and thresholds mean nothing until a bundle exported from a real checkpoint is loaded.`));
   }
   if (m.inctrl === false) {
-    // vision-only bundles: the score is s_p alone, templates do nothing
-    notes.push(`ⓘ NOT InCTRL — ${m.mode}. Scores are the patch residual s_p only; s_h, s_i, s_a and text-prompt templates do not apply.`);
+    // vision-only bundles: the score is s_p alone, templates do nothing (what it computes is in the banner above)
+    notes.push(h('p', { id: 'note-not-inctrl' }, icon('info'), 'NOT InCTRL — scores are the patch residual s_p only; s_h, s_i, s_a and text-prompt templates do not apply.'));
   }
   warn.hidden = notes.length === 0;
-  warn.textContent = notes.join(' ');
+  warn.append(...notes);
   warn.classList.toggle('info', !m.randomWeights);
   document.body.classList.toggle('random-weights', !!m.randomWeights);
+}
+
+/** Inline SVG icons: they render without depending on which fonts (and emoji glyphs) the machine has. */
+function icon(kind) {
+  const svg = s('svg', { class: 'icon', viewBox: '0 0 20 20', width: 18, height: 18, 'aria-hidden': 'true', focusable: 'false' });
+  if (kind === 'warning') {
+    svg.append(s('path', { d: 'M10 2 L19 18 H1 Z', fill: '#fde68a', stroke: '#7a1109', 'stroke-width': 1.2 }),
+      s('rect', { x: 9, y: 7, width: 2, height: 6, fill: '#7a1109' }), s('rect', { x: 9, y: 14.5, width: 2, height: 2, fill: '#7a1109' }));
+  } else {
+    svg.append(s('circle', { cx: 10, cy: 10, r: 8.5, fill: 'none', stroke: '#fff', 'stroke-width': 1.8 }),
+      s('rect', { x: 9, y: 8.5, width: 2, height: 6.5, fill: '#fff' }), s('rect', { x: 9, y: 5, width: 2, height: 2, fill: '#fff' }));
+  }
+  return svg;
 }
 
 function enter() {

@@ -27,9 +27,10 @@ export function range(map) {
 
 /**
  * Draws the image's centre square (what the model saw: shorter side resized, centre crop) and the map on top,
- * upsampled smoothly, with `opacity`. Map values are scaled to the map's own [min, max].
+ * upsampled smoothly, with `opacity`. Map values are scaled to `scale` {lo, hi} (clamped), by default to the map's
+ * own [min, max]. Returns the [lo, hi] used.
  */
-export function drawOverlay(canvas, image, map, rows, cols, opacity) {
+export function drawOverlay(canvas, image, map, rows, cols, opacity, scale) {
   const ctx = canvas.getContext('2d');
   const W = canvas.width;
   const H = canvas.height;
@@ -41,7 +42,7 @@ export function drawOverlay(canvas, image, map, rows, cols, opacity) {
     ctx.imageSmoothingEnabled = true;
     ctx.drawImage(image, sx, sy, side, side, 0, 0, W, H);
   }
-  const [lo, hi] = range(map);
+  const [lo, hi] = scale ? [scale.lo, scale.hi] : range(map);
   const cell = document.createElement('canvas');
   cell.width = cols;
   cell.height = rows;
@@ -61,11 +62,19 @@ export function drawOverlay(canvas, image, map, rows, cols, opacity) {
   return [lo, hi];
 }
 
-export function drawLegend(canvas) {
+/** The colour ramp; `mark` in [0,1] (e.g. the threshold on an absolute scale) gets a tick. */
+export function drawLegend(canvas, mark = null) {
   const ctx = canvas.getContext('2d');
   for (let x = 0; x < canvas.width; x++) {
     const [r, g, b] = color(x / (canvas.width - 1));
     ctx.fillStyle = `rgb(${r},${g},${b})`;
+    ctx.fillRect(x, 0, 1, canvas.height);
+  }
+  if (mark !== null) {
+    const x = Math.round(mark * (canvas.width - 1));
+    ctx.fillStyle = '#fff';
+    ctx.fillRect(x - 1, 0, 3, canvas.height);
+    ctx.fillStyle = '#000';
     ctx.fillRect(x, 0, 1, canvas.height);
   }
 }

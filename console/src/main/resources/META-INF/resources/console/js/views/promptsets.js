@@ -187,6 +187,8 @@ function render(p) {
   else plot.append(h('p', { class: 'help' }, 'No calibration scores (a single shot cannot be scored against the others).'));
 
   const warn = clear($('ps-warnings'));
+  // about the set on the loaded bundle (e.g. templates that a vision-only bundle ignores), not its calibration
+  for (const w of p.warnings || []) warn.append(h('li', { class: 'warning strong set-warning' }, `⚠ ${w}`));
   const names = shotNames.get(p.id);
   for (const w of c.warnings || []) {
     const m = /^shot (\d+) /.exec(w);
@@ -197,7 +199,7 @@ function render(p) {
     warn.append(h('li', { class: 'warning' }, 'Outlier shots may contain a defect or show another product or view: '
       + 'check them and register the set again without them.'));
   }
-  $('ps-warnings').setAttribute('role', c.outlierShots.length ? 'alert' : 'list');
+  $('ps-warnings').setAttribute('role', c.outlierShots.length || p.warnings?.length ? 'alert' : 'list');
   const t = c.threshold ?? c.suggestedThreshold;
   $('ps-threshold').value = t === null || t === undefined ? '' : t.toFixed(4);
   $('ps-threshold').removeAttribute('aria-invalid');

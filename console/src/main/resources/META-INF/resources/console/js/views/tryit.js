@@ -1,23 +1,33 @@
 // Try it: score one image against a prompt set; score, verdict, s_h/s_p/s_i/s_a, residual map overlay.
 
-import { api, describeError } from '../api.js';
+import { api, describeError, session } from '../api.js';
 import { $, announce, busy, clear, fmtNum, h, hideError, showError } from '../dom.js';
-import { drawLegend, drawOverlay } from '../heatmap.js';
+import { drawLegend, drawOverlay, range } from '../heatmap.js';
 import { dropZone, isImage } from '../uploads.js';
 
 let file = null;
 let image = null;
 let last = null;
+let scaleChosen = false; // the user's own pick between absolute and relative outlives new results
 
 export function init() {
   $('try-form').addEventListener('submit', (e) => { e.preventDefault(); busy($('try-submit'), score); });
   // the visible file input is the keyboard path; the zone is an extra drop target that opens the same picker
   dropZone($('try-drop'), $('try-file'), (fs) => pick(fs[0]));
   $('try-opacity').addEventListener('input', redraw);
+  $('try-scale').addEventListener('change', () => { scaleChosen = true; redraw(); });
   drawLegend($('try-legend'));
 }
 
 export async function show() {
+  // the admin credential owns no prompt sets and cannot score: say so and how to get a tenant key
+  const admin = session.role === 'admin';
+  $('try-admin-note').hidden = !admin;
+  $('try-form').hidden = admin;
+  if (admin) {
+    $('try-result').hidden = true;
+    return;
+  }
   const sel = $('try-set');
   const want = sessionStorage.getItem('inctrl.console.try-set') || sel.value;
   hideError($('try-error'));
@@ -93,19 +103,42 @@ function render(r) {
   $('try-sa').textContent = fmtNum(r.sA);
   $('try-threshold').textContent = r.threshold === null ? 'none' : fmtNum(r.threshold);
   $('try-bundle').textContent = r.bundleId;
+  const hasThreshold = r.threshold !== null && r.threshold !== undefined && r.threshold > 0;
+  $('try-scale').querySelector('option[value=absolute]').disabled = !hasThreshold;
+  if (!hasThreshold) $('try-scale').value = 'relative';
+  else if (!scaleChosen) $('try-scale').value = 'absolute';
   redraw();
   $('try-result-h').focus();
   announce(`Score ${fmtNum(r.score)}${r.isAnomalous === null ? '' : r.isAnomalous ? ', anomalous' : ', normal'}`);
 }
 
+/**
+ * Absolute: colours are fixed at [0, 2t] for the set's threshold t (t mid-ramp), so a map of a normal image stays
+ * cool; relative: the map's own [min, max], which shows the structure of any map but makes every map glow somewhere.
+ */
+function scale() {
+  if ($('try-scale').value === 'absolute' && last.threshold > 0) {
+    return { kind: 'absolute', lo: 0, hi: 2 * last.threshold };
+  }
+  const [lo, hi] = range(last.map);
+  return { kind: 'relative', lo, hi };
+}
+
 function redraw() {
   if (!last) return;
-  const [lo, hi] = drawOverlay($('try-canvas'), image, last.map, last.mapHeight, last.mapWidth, Number($('try-opacity').value));
+  const sc = scale();
+  const [lo, hi] = drawOverlay($('try-canvas'), image, last.map, last.mapHeight, last.mapWidth, Number($('try-opacity').value), sc);
+  drawLegend($('try-legend'), sc.kind === 'absolute' ? 0.5 : null);
   $('try-legend-min').textContent = fmtNum(lo, 3);
   $('try-legend-max').textContent = fmtNum(hi, 3);
-  const peak = last.map.indexOf(Math.max(...last.map));
+  $('try-legend-note').textContent = sc.kind === 'absolute'
+    ? `Absolute scale: the tick in the middle is the set's threshold ${fmtNum(last.threshold, 3)}.`
+    : 'Relative scale: this map\'s own minimum to maximum (every map has a hottest spot).';
+  const peakValue = Math.max(...last.map);
+  const peak = last.map.indexOf(peakValue);
   $('try-map-caption').textContent = `${last.mapHeight}×${last.mapWidth} residual map M (centre crop the model saw); `
-    + `peak ${fmtNum(hi, 3)} at row ${Math.floor(peak / last.mapWidth)}, column ${peak % last.mapWidth}.`;
+    + `peak ${fmtNum(peakValue, 3)} at row ${Math.floor(peak / last.mapWidth)}, column ${peak % last.mapWidth}.`;
+  Object.assign($('try-canvas').dataset, { scale: sc.kind, scaleLo: String(lo), scaleHi: String(hi) });
   $('try-canvas').setAttribute('aria-label', `Residual map over ${file?.name || 'the image'}: ${$('try-map-caption').textContent}`);
   $('try-canvas').dataset.drawn = 'true';
 }
