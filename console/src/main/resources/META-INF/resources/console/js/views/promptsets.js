@@ -188,7 +188,7 @@ function render(p) {
 
   const warn = clear($('ps-warnings'));
   // about the set on the loaded bundle (e.g. templates that a vision-only bundle ignores), not its calibration
-  for (const w of p.warnings || []) warn.append(h('li', { class: 'warning strong set-warning' }, `⚠ ${w}`));
+  for (const w of p.warnings || []) warn.append(h('li', { class: 'warning strong set-warning' }, w));
   const names = shotNames.get(p.id);
   for (const w of c.warnings || []) {
     const m = /^shot (\d+) /.exec(w);
