@@ -23,14 +23,14 @@ public class OpenApiContract implements OASFilter {
     static final String SCHEME = "ApiKey";
     static final String PROBLEM_SCHEMA = "Problem";
 
-    /** Statuses every authenticated operation can answer (validation, key, permission, rate, server, draining). */
-    private static final Map<String, String> COMMON = Map.of(
-            "400", "Invalid request (reason names the field, e.g. EMPTY_IMAGE, INVALID_PARAMETER)",
-            "401", "Missing or unknown API key",
-            "403", "The key may not do this (e.g. the admin key on a tenant endpoint: TENANT_KEY_REQUIRED)",
-            "429", "Tenant over its rate or quota, or the queue is full; see Retry-After",
-            "500", "Unexpected failure; the detail carries an error id found in the server log",
-            "503", "Draining or the registry store is unreachable; retry (on another replica)");
+    /** Statuses every authenticated operation can answer, in document order (a stable document across builds). */
+    private static final List<Map.Entry<String, String>> COMMON = List.of(
+            Map.entry("400", "Invalid request (reason names the field, e.g. EMPTY_IMAGE, INVALID_PARAMETER)"),
+            Map.entry("401", "Missing or unknown API key"),
+            Map.entry("403", "The key may not do this (e.g. the admin key on a tenant endpoint: TENANT_KEY_REQUIRED)"),
+            Map.entry("429", "Tenant over its rate or quota, or the queue is full; see Retry-After"),
+            Map.entry("500", "Unexpected failure; the detail carries an error id found in the server log"),
+            Map.entry("503", "Draining or the registry store is unreachable; retry (on another replica)"));
 
     @Override
     public void filterOpenAPI(OpenAPI api) {
@@ -65,7 +65,7 @@ public class OpenApiContract implements OASFilter {
         if (op.getResponses() == null) {
             op.setResponses(OASFactory.createAPIResponses());
         }
-        COMMON.forEach((status, text) -> addProblem(op, status, text));
+        COMMON.forEach(e -> addProblem(op, e.getKey(), e.getValue()));
         if (hasPathId) {
             addProblem(op, "404", "No such object for this tenant (another tenant's id answers the same)");
         }
