@@ -69,11 +69,12 @@ wait_ready() { # URL LOG PID
 }
 
 # the tiny InCTRL test bundle (random weights, text tower) for the main flow
-start_server inctrl "$bundle"; inctrl_base="$base"; inctrl_ready="$ready"
-# the committed default bundle (vision-only, kind patch-residual): banner, template warning, absolute heatmap scale
-start_server vision "$root/models/nsfwjs-inception-v3"; vision_base="$base"; vision_ready="$ready"
-wait_ready "$inctrl_ready" "$here/test-artifacts/server-inctrl.log" "${pids[0]}"
-wait_ready "$vision_ready" "$here/test-artifacts/server-vision.log" "${pids[1]}"
+start_server inctrl "$bundle"; inctrl_base="$base"
+wait_ready "$ready" "$here/test-artifacts/server-inctrl.log" "${pids[0]}"
+# the committed default bundle (vision-only, kind patch-residual): banner, template warning, absolute heatmap scale.
+# Started once the first is up, so a fresh DJL cache is extracted by one process only.
+start_server vision "$root/models/nsfwjs-inception-v3"; vision_base="$base"
+wait_ready "$ready" "$here/test-artifacts/server-vision.log" "${pids[1]}"
 echo "== servers ready; running the browser tests"
 
 cd "$here"
