@@ -311,6 +311,28 @@ def test_rig_plain_folder_with_shots_dir(fake, tmp_path, capsys):
     assert rig.main([str(tmp_path / "imgs"), "--addr", fake.addr, "--api-key", "secret", "--shots-dir",
                      str(tmp_path / "shots"), "--category", "x", "--repeat", "2"]) == 0
     assert "sent 12  ok 12" in capsys.readouterr().out
+    assert fake.prompts_used == {"inline": 12} and fake.created == []
+
+
+def test_rig_plain_folder_register_scores_by_prompt_set_id(fake, tmp_path, capsys):
+    (tmp_path / "imgs").mkdir()
+    (tmp_path / "shots").mkdir()
+    for i in range(4):
+        (tmp_path / "imgs" / f"{i}.png").write_bytes(fake_png(str(i)))
+    for i in range(3):
+        (tmp_path / "shots" / f"s{i}.png").write_bytes(fake_png(f"s{i}"))
+    assert rig.main([str(tmp_path / "imgs"), "--addr", fake.addr, "--api-key", "secret", "--shots-dir",
+                     str(tmp_path / "shots"), "--category", "x", "--shots", "2", "--register"]) == 0
+    assert "sent 4  ok 4" in capsys.readouterr().out
+    assert [(p.category, p.shot_count) for p in fake.created] == [("x", 2)]
+    assert fake.prompts_used == {fake.created[0].id: 4}, "every image is scored by id, no shots inline"
+    assert fake.sets == {}, "the registered prompt set is cleaned up"
+
+
+def test_rig_register_needs_shots_not_an_existing_set(fake, tmp_path):
+    with pytest.raises(SystemExit, match="--prompt-set-id"):
+        rig.main([str(tmp_path), "--addr", fake.addr, "--api-key", "secret", "--prompt-set-id", "p1", "--register"])
+    assert fake.created == []
 
 
 def test_rig_unreachable_server_exits_nonzero(capsys):
