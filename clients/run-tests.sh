@@ -48,7 +48,8 @@ run_typescript() (
   set -e
   cd "$here/typescript"
   npm ci --ignore-scripts --no-audit --no-fund
-  npm test   # generate.sh + tsc + node --test
+  npm test   # build.sh (generate.sh, tsc to dist/cjs and dist/esm) + tsc of the tests + node --test
+  ./pack-check.sh   # publish check: npm pack, install into fresh ESM and CJS projects, type-check, score
 )
 
 run_go() (

@@ -8,7 +8,7 @@ import pytest
 
 import inctrl_client as ic
 from inctrl_client import rig
-from inctrl_client.retry import service_config
+from inctrl_client.retry import channel_options, service_config
 from inctrl_client.targets import default_authority, grpc_target
 from fake_server import FakeInctrl, fake_png, start
 
@@ -74,6 +74,13 @@ def test_service_config_is_round_robin_with_retry_of_idempotent_calls():
         ("inctrl.v1.PromptRegistry", "GetPromptSet"), ("inctrl.v1.PromptRegistry", "ListPromptSets")}
     assert mc["retryPolicy"] == {"maxAttempts": 5, "initialBackoff": "0.250s", "maxBackoff": "2.000s",
                                  "backoffMultiplier": 3, "retryableStatusCodes": ["UNAVAILABLE"]}
+
+
+def test_channel_options_enable_retries_and_keepalive_only_with_calls():
+    opts = dict(channel_options(ic.RetryPolicy(), 1 << 20))
+    assert opts["grpc.enable_retries"] == 1 and json.loads(opts["grpc.service_config"])["methodConfig"]
+    assert (opts["grpc.keepalive_time_ms"], opts["grpc.keepalive_timeout_ms"]) == (30_000, 10_000)
+    assert opts["grpc.keepalive_permit_without_calls"] == 0
 
 
 def test_no_retry_has_no_method_config():
