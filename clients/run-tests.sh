@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Generates the stubs from proto/src/main/proto, installs pinned dependencies and runs the four client suites.
+# Generates the stubs from proto/src/main/proto, installs pinned dependencies and runs the four client suites,
+# then the publish checks: the package as a user installs it (fresh venv / npm tarball) imports and scores.
 #   clients/run-tests.sh                 # all: python typescript go java
 #   clients/run-tests.sh python go       # a subset
 # Live tests run when INCTRL_ADDR (and INCTRL_API_KEY) are set and FAIL if that server is unreachable;
@@ -14,21 +15,41 @@ declare -A result
 
 banner() { printf '\n==== %s ====\n' "$*"; }
 
+# Committed generated code (Python and Go stubs) must be what the proto generates now (checked against git's
+# index, so freshly staged stubs pass before their commit).
+check_committed() {
+  local changed
+  changed="$(git -C "$root" diff --name-only -- "$@"; git -C "$root" ls-files --others --exclude-standard -- "$@")"
+  if [[ -n "$changed" ]]; then
+    echo "$changed" >&2
+    echo "FAIL: generated stubs differ from proto/src/main/proto; run the generate.sh and commit the result" >&2
+    return 1
+  fi
+}
+
 run_python() (
   set -e
   cd "$here/python"
   [[ -x .venv/bin/python ]] || python3 -m venv .venv
   .venv/bin/pip install -q -r requirements-dev.txt
   ./generate.sh
-  .venv/bin/pip install -q --no-build-isolation --no-deps -e .   # proves the pyproject package installs
+  check_committed clients/python/src/inctrl
+  .venv/bin/pip install -q --no-build-isolation --no-deps -e .
   .venv/bin/python -m pytest -rs
+  # publish check: `pip install clients/python` into a fresh venv (a wheel built with build isolation), then
+  # import it from outside the source tree and score against the fake server
+  local tmp; tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
+  python3 -m venv "$tmp/venv"
+  "$tmp/venv/bin/pip" install -q "$here/python"
+  (cd "$tmp" && "$tmp/venv/bin/python" "$here/python/tests/smoke_installed.py")
 )
 
 run_typescript() (
   set -e
   cd "$here/typescript"
   npm ci --ignore-scripts --no-audit --no-fund
-  npm test   # generate.sh + tsc + node --test
+  npm test   # build.sh (generate.sh, tsc to dist/cjs and dist/esm) + tsc of the tests + node --test
+  ./pack-check.sh   # publish check: npm pack, install into fresh ESM and CJS projects, type-check, score
 )
 
 run_go() (
@@ -36,10 +57,9 @@ run_go() (
   cd "$here/go"
   go mod download
   ./generate.sh
-  # the generated package is committed (so `go get` works); warn when it no longer matches the proto
-  if ! git -C "$root" diff --quiet -- clients/go/inctrlv1; then
-    echo "WARNING: clients/go/inctrlv1 differs from the proto; commit the regenerated files" >&2
-  fi
+  check_committed clients/go/inctrlv1   # committed so that `go get` works
+  # a published module's go.mod must be tidy (direct requirements not marked `// indirect`)
+  go mod tidy -diff || { echo "FAIL: go.mod/go.sum are not tidy; run go mod tidy in clients/go" >&2; exit 1; }
   go vet ./...
   race=()
   # the stream wrapper is concurrent code: use the race detector where cgo is available
@@ -57,7 +77,10 @@ run_java() (
 for lang in "${langs[@]}"; do
   banner "$lang"
   if declare -F "run_$lang" >/dev/null; then
-    if "run_$lang"; then result[$lang]=PASS; else result[$lang]=FAIL; fi
+    # a plain call, not `if run_x`: inside an if condition bash ignores the suite's `set -e`, so only its last
+    # command would count
+    "run_$lang"
+    if [[ $? -eq 0 ]]; then result[$lang]=PASS; else result[$lang]=FAIL; fi
   else
     echo "unknown suite: $lang (python|typescript|go|java)"; result[$lang]=FAIL
   fi

@@ -89,7 +89,8 @@ func Connect(address string, opts ...Option) (*Client, error) {
 			grpc.MaxRetryRPCBufferSize(retryBufferBytes)),
 		grpc.WithDefaultServiceConfig(ServiceConfig(cfg.retry)),
 		// pings notice a backend that vanished without closing its connections (the server permits 20s)
-		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second,
+			PermitWithoutStream: false}), // idle connections are not pinged (a server counts those as abuse)
 	}
 	if res != nil {
 		dial = append(dial, grpc.WithResolvers(res))

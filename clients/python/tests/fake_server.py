@@ -11,6 +11,7 @@ import queue
 import threading
 import time
 import uuid
+from collections import Counter
 from concurrent import futures
 
 import grpc
@@ -47,9 +48,11 @@ class FakeInctrl(scoring_pb2_grpc.ScorerServicer, registry_pb2_grpc.PromptRegist
         self.unavailable_first = unavailable_first  # fail this many unary calls with UNAVAILABLE, then serve
         self.calls = 0
         self.sets = {}
+        self.created = []  # every prompt set ever registered, deleted or not
         self.lock = threading.Lock()
         self.max_in_flight = 0
         self.stream_received = 0
+        self.prompts_used = Counter()  # "inline" or a prompt set id, per scored request
 
     # -- helpers -------------------------------------------------------------------------------------------
     def _auth(self, context):
@@ -68,6 +71,8 @@ class FakeInctrl(scoring_pb2_grpc.ScorerServicer, registry_pb2_grpc.PromptRegist
         if not req.image.startswith(MAGICS):
             raise _Err("INVALID_ARGUMENT", "image is not PNG, JPEG, BMP or TIFF")
         which = req.WhichOneof("prompts")
+        with self.lock:
+            self.prompts_used[req.prompt_set_id if which == "prompt_set_id" else which] += 1
         if which == "prompt_set_id":
             if req.prompt_set_id not in self.sets:
                 raise _Err("NOT_FOUND", f"prompt set {req.prompt_set_id} not found")
@@ -165,6 +170,7 @@ class FakeInctrl(scoring_pb2_grpc.ScorerServicer, registry_pb2_grpc.PromptRegist
         ps = registry_pb2.PromptSet(id=uuid.uuid4().hex, name=request.name, category=request.category,
                                     shot_count=len(request.shots), version=1)
         self.sets[ps.id] = ps
+        self.created.append(ps)
         return ps
 
     def GetPromptSet(self, request, context):

@@ -8,7 +8,7 @@ import pytest
 
 import inctrl_client as ic
 from inctrl_client import rig
-from inctrl_client.retry import service_config
+from inctrl_client.retry import channel_options, service_config
 from inctrl_client.targets import default_authority, grpc_target
 from fake_server import FakeInctrl, fake_png, start
 
@@ -74,6 +74,13 @@ def test_service_config_is_round_robin_with_retry_of_idempotent_calls():
         ("inctrl.v1.PromptRegistry", "GetPromptSet"), ("inctrl.v1.PromptRegistry", "ListPromptSets")}
     assert mc["retryPolicy"] == {"maxAttempts": 5, "initialBackoff": "0.250s", "maxBackoff": "2.000s",
                                  "backoffMultiplier": 3, "retryableStatusCodes": ["UNAVAILABLE"]}
+
+
+def test_channel_options_enable_retries_and_keepalive_only_with_calls():
+    opts = dict(channel_options(ic.RetryPolicy(), 1 << 20))
+    assert opts["grpc.enable_retries"] == 1 and json.loads(opts["grpc.service_config"])["methodConfig"]
+    assert (opts["grpc.keepalive_time_ms"], opts["grpc.keepalive_timeout_ms"]) == (30_000, 10_000)
+    assert opts["grpc.keepalive_permit_without_calls"] == 0
 
 
 def test_no_retry_has_no_method_config():
@@ -311,6 +318,28 @@ def test_rig_plain_folder_with_shots_dir(fake, tmp_path, capsys):
     assert rig.main([str(tmp_path / "imgs"), "--addr", fake.addr, "--api-key", "secret", "--shots-dir",
                      str(tmp_path / "shots"), "--category", "x", "--repeat", "2"]) == 0
     assert "sent 12  ok 12" in capsys.readouterr().out
+    assert fake.prompts_used == {"inline": 12} and fake.created == []
+
+
+def test_rig_plain_folder_register_scores_by_prompt_set_id(fake, tmp_path, capsys):
+    (tmp_path / "imgs").mkdir()
+    (tmp_path / "shots").mkdir()
+    for i in range(4):
+        (tmp_path / "imgs" / f"{i}.png").write_bytes(fake_png(str(i)))
+    for i in range(3):
+        (tmp_path / "shots" / f"s{i}.png").write_bytes(fake_png(f"s{i}"))
+    assert rig.main([str(tmp_path / "imgs"), "--addr", fake.addr, "--api-key", "secret", "--shots-dir",
+                     str(tmp_path / "shots"), "--category", "x", "--shots", "2", "--register"]) == 0
+    assert "sent 4  ok 4" in capsys.readouterr().out
+    assert [(p.category, p.shot_count) for p in fake.created] == [("x", 2)]
+    assert fake.prompts_used == {fake.created[0].id: 4}, "every image is scored by id, no shots inline"
+    assert fake.sets == {}, "the registered prompt set is cleaned up"
+
+
+def test_rig_register_needs_shots_not_an_existing_set(fake, tmp_path):
+    with pytest.raises(SystemExit, match="--prompt-set-id"):
+        rig.main([str(tmp_path), "--addr", fake.addr, "--api-key", "secret", "--prompt-set-id", "p1", "--register"])
+    assert fake.created == []
 
 
 def test_rig_unreachable_server_exits_nonzero(capsys):

@@ -1,9 +1,9 @@
 import { ChannelCredentials, Metadata, credentials, type CallOptions, type ChannelOptions, type ServiceError } from "@grpc/grpc-js";
-import { ModelInfo, ScoreResponse, ScorerClient } from "./gen/inctrl/v1/scoring";
-import { PromptRegistryClient, PromptSet } from "./gen/inctrl/v1/registry";
-import { UnavailableError, fromServiceError } from "./errors";
-import { DEFAULT_RETRY, RetryPolicy, channelOptions as defaultChannelOptions, defaultAuthority, grpcTarget } from "./retry";
-import { Prompts, ScoreStream, buildRequest } from "./stream";
+import { ModelInfo, ScoreResponse, ScorerClient } from "./gen/inctrl/v1/scoring.js";
+import { PromptRegistryClient, PromptSet } from "./gen/inctrl/v1/registry.js";
+import { UnavailableError, fromServiceError } from "./errors.js";
+import { DEFAULT_RETRY, RetryPolicy, channelOptions as defaultChannelOptions, defaultAuthority, grpcTarget } from "./retry.js";
+import { Prompts, ScoreStream, buildRequest } from "./stream.js";
 
 export interface ConnectOptions {
   /** Sent as `x-api-key` metadata on every call. */

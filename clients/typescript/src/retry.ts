@@ -66,6 +66,7 @@ export function channelOptions(p: RetryPolicy, maxMessage: number): ChannelOptio
     // pings notice a backend that vanished without closing its connections (the server permits 20 s)
     "grpc.keepalive_time_ms": 30000,
     "grpc.keepalive_timeout_ms": 10000,
+    "grpc.keepalive_permit_without_calls": 0, // idle connections are not pinged (a server counts those as abuse)
   };
 }
 

@@ -1,8 +1,8 @@
 import type { ClientDuplexStream, ServiceError } from "@grpc/grpc-js";
 import { status as Status } from "@grpc/grpc-js";
-import type { ScoreRequest, ScoreResponse } from "./gen/inctrl/v1/scoring";
-import { CancelledError, InctrlError, InternalError, UnavailableError, fromCode, fromCodeName, fromServiceError } from "./errors";
-import { NO_RETRY, backoffMs, type RetryPolicy } from "./retry";
+import type { ScoreRequest, ScoreResponse } from "./gen/inctrl/v1/scoring.js";
+import { CancelledError, InctrlError, InternalError, UnavailableError, fromCode, fromCodeName, fromServiceError } from "./errors.js";
+import { NO_RETRY, backoffMs, type RetryPolicy } from "./retry.js";
 
 export type Prompts = { shots: Uint8Array[]; category?: string } | { promptSetId: string };
 

@@ -6,8 +6,9 @@ import { status } from "@grpc/grpc-js";
 import {
   AlreadyExistsError, DeadlineExceededError, InctrlError, InternalError, InvalidArgumentError, NotFoundError,
   PermissionDeniedError, ResourceExhaustedError, UnauthenticatedError, UnavailableError, backoffMs, connect,
-  NO_RETRY, defaultAuthority, fromCodeName, fromServiceError, grpcTarget, serviceConfig, type InctrlClient, type RetryPolicy,
+  DEFAULT_RETRY, NO_RETRY, defaultAuthority, fromCodeName, fromServiceError, grpcTarget, serviceConfig, type InctrlClient, type RetryPolicy,
 } from "../src";
+import { channelOptions } from "../src/retry";
 import { Fake, fakePng } from "./fake";
 
 const FAST: Partial<RetryPolicy> = { maxAttempts: 4, initialBackoffMs: 10, maxBackoffMs: 50 };
@@ -69,6 +70,14 @@ describe("retry and load balancing (gRPC service config)", () => {
       maxAttempts: 5, initialBackoff: "0.25s", maxBackoff: "2s", backoffMultiplier: 3, retryableStatusCodes: ["UNAVAILABLE"],
     });
     assert.equal("methodConfig" in serviceConfig(NO_RETRY), false);
+  });
+
+  it("channel options turn on gRPC retries and keepalive pings only while calls are open", () => {
+    const o = channelOptions(DEFAULT_RETRY, 1 << 20);
+    assert.equal(o["grpc.enable_retries"], 1);
+    assert.ok((JSON.parse(o["grpc.service_config"] as string) as { methodConfig?: object[] }).methodConfig);
+    assert.deepEqual([o["grpc.keepalive_time_ms"], o["grpc.keepalive_timeout_ms"], o["grpc.keepalive_permit_without_calls"]],
+      [30000, 10000, 0]);
   });
 
   it("sends a list's first entry as :authority, not the whole list", () => {

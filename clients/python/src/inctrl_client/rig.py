@@ -101,11 +101,20 @@ def build_jobs(args, client: Client, created: List[str]) -> List[Job]:
             for path, label in spec["tests"]:
                 jobs.append(Job("", path, cat, label, prompts=prompts))
     else:
+        if args.prompt_set_id and (args.shots_dir or args.register):
+            raise SystemExit("--prompt-set-id scores against an existing set: drop --shots-dir and --register")
         if args.prompt_set_id:
             prompts = {"prompt_set_id": args.prompt_set_id}
         elif args.shots_dir:
-            prompts = {"shots": [_read(p) for p in list_images(args.shots_dir)[:args.shots or None]],
-                       "category": args.category or ""}
+            shots = list_images(args.shots_dir)[:args.shots or None]
+            if not shots:
+                raise SystemExit(f"no shot images in {args.shots_dir}")
+            if args.register:
+                ps = client.register_prompt_set(f"rig-{uuid.uuid4().hex[:8]}", args.category or "", shots)
+                created.append(ps.id)
+                prompts = {"prompt_set_id": ps.id}
+            else:
+                prompts = {"shots": [_read(p) for p in shots], "category": args.category or ""}
         else:
             raise SystemExit("a plain folder needs --shots-dir (+ --category) or --prompt-set-id")
         shots_dir = os.path.abspath(args.shots_dir) if args.shots_dir else None
@@ -242,8 +251,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--shots-dir", help="plain folder: normal shot images")
     ap.add_argument("--category", help="plain folder: category name; labelled folder: comma-separated filter")
     ap.add_argument("--prompt-set-id", help="plain folder: score against this registered prompt set")
-    ap.add_argument("--register", action="store_true", help="labelled folder: register each category's shots as a "
-                                                             "prompt set (deleted afterwards) instead of inline shots")
+    ap.add_argument("--register", action="store_true",
+                    help="register the shots as a prompt set (labelled folder: one per category; plain folder: "
+                         "--shots-dir) and score by its id instead of sending the shots inline; deleted afterwards")
     ap.add_argument("--timeout", type=float, default=600.0, help="deadline per stream, seconds")
     ap.add_argument("--connect-timeout", type=float, default=10.0, help="seconds to wait for the server")
     ap.add_argument("--json", help="also write the report as JSON to this file")

@@ -92,6 +92,7 @@ public final class InctrlClient implements AutoCloseable {
                 // pings notice a backend that vanished without closing its connections (the server permits 20 s)
                 .keepAliveTime(30, TimeUnit.SECONDS)
                 .keepAliveTimeout(10, TimeUnit.SECONDS)
+                .keepAliveWithoutCalls(false) // idle connections are not pinged (a server counts those as abuse)
                 .build();
         this.intercepted =
                 b.apiKey == null ? channel : ClientInterceptors.intercept(channel, apiKeyInterceptor(b.apiKey));
