@@ -110,6 +110,21 @@ class AuditApiTest {
         assertThat(e.get(0)).containsEntry("targetId", keyId).containsEntry("requestId", null);
         assertThat(Instant.parse((String) created.get("time")))
                 .isBetween(Instant.now().minusSeconds(60), Instant.now());
+
+        // the entries outlive the tenant (no cascade), and its deletion is one more
+        admin().delete("/v1/admin/tenants/" + tenantId).then().statusCode(204);
+        assertThat(entries(tenantId))
+                .extracting(m -> m.get("action"))
+                .containsExactly("tenant.delete", "key.revoke", "key.create", "tenant.create");
+    }
+
+    @Test
+    void openApi_documentsTheAuditResource() {
+        given().get("/q/openapi")
+                .then()
+                .statusCode(200)
+                .body(org.hamcrest.Matchers.containsString("/v1/audit"))
+                .body(org.hamcrest.Matchers.containsString("AuditEntryView"));
     }
 
     @Test
