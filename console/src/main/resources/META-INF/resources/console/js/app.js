@@ -8,6 +8,7 @@ import * as templates from './views/templates.js';
 import * as promptSets from './views/promptsets.js';
 import * as tryIt from './views/tryit.js';
 import * as live from './views/live.js';
+import * as audit from './views/audit.js';
 
 const VIEWS = {
   tenants: { view: tenants, needs: 'admin' },
@@ -15,6 +16,7 @@ const VIEWS = {
   templates: { view: templates, needs: 'tenant' },
   'prompt-sets': { view: promptSets, needs: 'tenant' },
   try: { view: tryIt, needs: null }, // the admin sees how to get a tenant key instead of the form
+  audit: { view: audit, needs: null },
   live: { view: live, needs: null },
 };
 let current = null;

@@ -1,5 +1,7 @@
 package io.inctrl.serve.registry;
 
+import io.inctrl.serve.audit.AuditAction;
+import io.inctrl.serve.audit.Origin;
 import io.inctrl.serve.config.InctrlConfig;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.model.EncodedImages;
@@ -22,7 +24,8 @@ import org.jboss.logging.Logger;
 /**
  * The prompt registry's use cases. Every method takes the caller's tenant id first; objects of other tenants are
  * indistinguishable from missing ones. Encoding happens at registration (or re-encoding) only: {@link #resolve}
- * serves features and text prior from the caches or the store.
+ * serves features and text prior from the caches or the store. Changes are audited with the caller's {@link Origin}
+ * ({@link AuditTrail}).
  */
 @ApplicationScoped
 public class PromptSetService {
@@ -63,6 +66,9 @@ public class PromptSetService {
     @Inject
     RegistryCounters counters;
 
+    @Inject
+    AuditTrail audit;
+
     /** Serialises re-encoding of one set so concurrent first uses encode it once. */
     private final ConcurrentHashMap<String, Object> locks = new ConcurrentHashMap<>();
 
@@ -82,7 +88,29 @@ public class PromptSetService {
 
     /** Validates, encodes once and stores atomically: all shots and features, or nothing. */
     public PromptSet register(
-            String tenantId, String name, String category, String templateId, List<byte[]> shots, boolean fp16) {
+            Origin origin,
+            String tenantId,
+            String name,
+            String category,
+            String templateId,
+            List<byte[]> shots,
+            boolean fp16) {
+        return audit.attempt(
+                origin,
+                AuditAction.PROMPT_SET_CREATE,
+                tenantId,
+                null,
+                () -> registerAudited(origin, tenantId, name, category, templateId, shots, fp16));
+    }
+
+    private PromptSet registerAudited(
+            Origin origin,
+            String tenantId,
+            String name,
+            String category,
+            String templateId,
+            List<byte[]> shots,
+            boolean fp16) {
         String n = checkName(name);
         String cat = checkCategory(category);
         checkShots(shots);
@@ -118,6 +146,7 @@ public class PromptSetService {
             sets.insert(c, p);
             sets.insertShots(c, p.id(), shots);
             sets.replaceFeatures(c, p.id(), enc.parts);
+            audit.recordChange(c, origin, AuditAction.PROMPT_SET_CREATE, tenantId, p.id());
             return null;
         });
         featureCache.put(p.id(), p.version(), enc.stored);
@@ -145,31 +174,48 @@ public class PromptSetService {
         return new Page(List.copyOf(items), next);
     }
 
-    public void delete(String tenantId, String id) {
-        boolean deleted = store.tx(c -> sets.delete(c, tenantId, id));
-        featureCache.invalidate(id);
-        if (!deleted) {
-            throw ServeException.notFound("prompt set", id);
-        }
+    public void delete(Origin origin, String tenantId, String id) {
+        audit.attempt(origin, AuditAction.PROMPT_SET_DELETE, tenantId, id, () -> {
+            boolean deleted = store.tx(c -> {
+                boolean d = sets.delete(c, tenantId, id);
+                if (d) {
+                    audit.recordChange(c, origin, AuditAction.PROMPT_SET_DELETE, tenantId, id);
+                }
+                return d;
+            });
+            featureCache.invalidate(id);
+            if (!deleted) {
+                throw ServeException.notFound("prompt set", id);
+            }
+            return null;
+        });
     }
 
     /** Sets (or with null clears) the operator threshold of a set. */
-    public PromptSet setThreshold(String tenantId, String id, Float threshold) {
-        if (threshold != null && (threshold.isNaN() || threshold < 0 || threshold > 1)) {
-            throw ServeException.invalid("INVALID_THRESHOLD", "threshold must be in [0, 1]");
-        }
-        PromptSet p = store.tx(c -> {
-            if (!sets.updateThreshold(c, tenantId, id, threshold, Store.now())) {
-                throw ServeException.notFound("prompt set", id);
+    public PromptSet setThreshold(Origin origin, String tenantId, String id, Float threshold) {
+        PromptSet p = audit.attempt(origin, AuditAction.PROMPT_SET_THRESHOLD, tenantId, id, () -> {
+            if (threshold != null && (threshold.isNaN() || threshold < 0 || threshold > 1)) {
+                throw ServeException.invalid("INVALID_THRESHOLD", "threshold must be in [0, 1]");
             }
-            return find(c, tenantId, id);
+            return store.tx(c -> {
+                if (!sets.updateThreshold(c, tenantId, id, threshold, Store.now())) {
+                    throw ServeException.notFound("prompt set", id);
+                }
+                audit.recordChange(c, origin, AuditAction.PROMPT_SET_THRESHOLD, tenantId, id);
+                return find(c, tenantId, id);
+            });
         });
         featureCache.invalidate(id);
         return p;
     }
 
     /** Encodes the stored originals again with the loaded bundle and the current template version; recalibrates. */
-    public PromptSet reencode(String tenantId, String id) {
+    public PromptSet reencode(Origin origin, String tenantId, String id) {
+        return audit.attempt(
+                origin, AuditAction.PROMPT_SET_REENCODE, tenantId, id, () -> reencodeAudited(origin, tenantId, id));
+    }
+
+    private PromptSet reencodeAudited(Origin origin, String tenantId, String id) {
         synchronized (locks.computeIfAbsent(id, k -> new Object())) {
             record Loaded(PromptSet set, TemplateSet template, List<byte[]> shots) {}
             Loaded l = store.tx(c -> {
@@ -199,6 +245,7 @@ public class PromptSetService {
                     throw ServeException.notFound("prompt set", id); // deleted meanwhile
                 }
                 sets.replaceFeatures(c, id, enc.parts);
+                audit.recordChange(c, origin, AuditAction.PROMPT_SET_REENCODE, tenantId, id);
                 return null;
             });
             counters.reencodes.incrementAndGet();
@@ -224,7 +271,7 @@ public class PromptSetService {
                         "prompt set '" + id + "' was encoded with bundle '" + p.bundleId() + "' but the server runs '"
                                 + bundleId + "'; re-encode it");
             }
-            p = reencode(tenantId, id);
+            p = reencode(Origin.SYSTEM, tenantId, id); // the server re-encodes a stale set on first use
         }
         PromptFeatures f = featureCache.get(id, p.version());
         if (f != null) {

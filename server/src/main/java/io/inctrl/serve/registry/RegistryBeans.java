@@ -60,6 +60,12 @@ public class RegistryBeans {
 
     @Produces
     @ApplicationScoped
+    AuditRepository auditRepository() {
+        return new AuditRepository();
+    }
+
+    @Produces
+    @ApplicationScoped
     PromptSetRepository promptSetRepository() {
         return new PromptSetRepository();
     }

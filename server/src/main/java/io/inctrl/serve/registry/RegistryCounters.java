@@ -28,6 +28,11 @@ public class RegistryCounters {
 
     public final AtomicLong reencodes = new AtomicLong();
 
+    /** Audit entries of refused attempts that could not be written (changes themselves are never unaudited). */
+    public final AtomicLong auditWriteFailures = new AtomicLong();
+    /** Audit entries deleted by retention. */
+    public final AtomicLong auditEntriesPurged = new AtomicLong();
+
     /** Absent when the class is built by hand (unit tests without Quarkus). */
     @Inject
     MeterRegistry registry;
@@ -40,6 +45,8 @@ public class RegistryCounters {
         counter("inctrl.registry.feature.cache.hits", featureCacheHits, "prompt features served from memory");
         counter("inctrl.registry.feature.cache.misses", featureCacheMisses, "prompt features loaded from the store");
         counter("inctrl.registry.reencodes", reencodes, "prompt sets re-encoded for a new bundle");
+        counter("inctrl.audit.write.failures", auditWriteFailures, "audit entries of refused attempts not written");
+        counter("inctrl.audit.entries.purged", auditEntriesPurged, "audit entries deleted by retention");
     }
 
     private void counter(String name, AtomicLong value, String description) {

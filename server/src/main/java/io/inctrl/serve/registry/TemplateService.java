@@ -1,5 +1,7 @@
 package io.inctrl.serve.registry;
 
+import io.inctrl.serve.audit.AuditAction;
+import io.inctrl.serve.audit.Origin;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.logging.LogSafe;
 import io.inctrl.serve.text.PromptTemplates;
@@ -11,7 +13,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 
-/** Per-tenant text-prompt template sets: validation and CRUD. */
+/** Per-tenant text-prompt template sets: validation and CRUD; changes are audited ({@link AuditTrail}). */
 @ApplicationScoped
 public class TemplateService {
 
@@ -37,6 +39,9 @@ public class TemplateService {
     @Inject
     RegistryConfig config;
 
+    @Inject
+    AuditTrail audit;
+
     /** The official defaults (spec §6), available to every tenant under id {@value TemplateSet#BUILT_IN_ID}. */
     public TemplateSet builtIn() {
         return new TemplateSet(
@@ -44,32 +49,49 @@ public class TemplateService {
     }
 
     public TemplateSet create(
-            String tenantId, String name, List<String> normal, List<String> anomalous, List<String> tmpl) {
-        String n = PromptSetService.checkName(name);
-        PromptTemplates pt = validateForStorage(normal, anomalous, tmpl);
-        Instant now = Store.now();
-        TemplateSet t = new TemplateSet(UUID.randomUUID().toString(), tenantId, n, pt, 1, now, now);
-        return store.tx(c -> {
-            if (templates.nameTaken(c, tenantId, n, null)) {
-                throw duplicate(n);
-            }
-            templates.insert(c, t);
-            return t;
+            Origin origin,
+            String tenantId,
+            String name,
+            List<String> normal,
+            List<String> anomalous,
+            List<String> tmpl) {
+        return audit.attempt(origin, AuditAction.TEMPLATE_CREATE, tenantId, null, () -> {
+            String n = PromptSetService.checkName(name);
+            PromptTemplates pt = validateForStorage(normal, anomalous, tmpl);
+            Instant now = Store.now();
+            TemplateSet t = new TemplateSet(UUID.randomUUID().toString(), tenantId, n, pt, 1, now, now);
+            return store.tx(c -> {
+                if (templates.nameTaken(c, tenantId, n, null)) {
+                    throw duplicate(n);
+                }
+                templates.insert(c, t);
+                audit.recordChange(c, origin, AuditAction.TEMPLATE_CREATE, tenantId, t.id());
+                return t;
+            });
         });
     }
 
     public TemplateSet update(
-            String tenantId, String id, String name, List<String> normal, List<String> anomalous, List<String> tmpl) {
-        String n = PromptSetService.checkName(name);
-        PromptTemplates pt = validateForStorage(normal, anomalous, tmpl);
-        TemplateSet updated = store.tx(c -> {
-            TemplateSet old = find(c, tenantId, id);
-            if (templates.nameTaken(c, tenantId, n, id)) {
-                throw duplicate(n);
-            }
-            TemplateSet t = new TemplateSet(id, tenantId, n, pt, old.version() + 1, old.createdAt(), Store.now());
-            templates.update(c, t);
-            return t;
+            Origin origin,
+            String tenantId,
+            String id,
+            String name,
+            List<String> normal,
+            List<String> anomalous,
+            List<String> tmpl) {
+        TemplateSet updated = audit.attempt(origin, AuditAction.TEMPLATE_UPDATE, tenantId, id, () -> {
+            String n = PromptSetService.checkName(name);
+            PromptTemplates pt = validateForStorage(normal, anomalous, tmpl);
+            return store.tx(c -> {
+                TemplateSet old = find(c, tenantId, id);
+                if (templates.nameTaken(c, tenantId, n, id)) {
+                    throw duplicate(n);
+                }
+                TemplateSet t = new TemplateSet(id, tenantId, n, pt, old.version() + 1, old.createdAt(), Store.now());
+                templates.update(c, t);
+                audit.recordChange(c, origin, AuditAction.TEMPLATE_UPDATE, tenantId, id);
+                return t;
+            });
         });
         textPriors.invalidateTemplate(id);
         return updated;
@@ -86,19 +108,25 @@ public class TemplateService {
         return store.tx(c -> templates.list(c, tenantId));
     }
 
-    public void delete(String tenantId, String id) {
-        store.tx(c -> {
-            find(c, tenantId, id);
-            int users = templates.usageCount(c, id);
-            if (users > 0) {
-                throw new ServeException(
-                        ServeException.Code.FAILED_PRECONDITION,
-                        "TEMPLATE_IN_USE",
-                        "template set '" + id + "' is used by " + users + " prompt set(s)");
-            }
-            templates.delete(c, tenantId, id);
-            return null;
-        });
+    public void delete(Origin origin, String tenantId, String id) {
+        audit.attempt(
+                origin,
+                AuditAction.TEMPLATE_DELETE,
+                tenantId,
+                id,
+                () -> store.tx(c -> {
+                    find(c, tenantId, id);
+                    int users = templates.usageCount(c, id);
+                    if (users > 0) {
+                        throw new ServeException(
+                                ServeException.Code.FAILED_PRECONDITION,
+                                "TEMPLATE_IN_USE",
+                                "template set '" + id + "' is used by " + users + " prompt set(s)");
+                    }
+                    templates.delete(c, tenantId, id);
+                    audit.recordChange(c, origin, AuditAction.TEMPLATE_DELETE, tenantId, id);
+                    return null;
+                }));
         textPriors.invalidateTemplate(id);
     }
 

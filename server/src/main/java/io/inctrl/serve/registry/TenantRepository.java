@@ -83,6 +83,24 @@ public class TenantRepository {
         }
     }
 
+    /** The active (unrevoked) key with this hash: its id names the caller in the audit log. */
+    public Optional<ApiKeyInfo> activeKey(Connection c, String hash) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT id, tenant_id, key_prefix, created_at, revoked_at"
+                + " FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL")) {
+            ps.setString(1, hash);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next()
+                        ? Optional.of(new ApiKeyInfo(
+                                rs.getString(1),
+                                rs.getString(2),
+                                rs.getString(3),
+                                Store.instant(rs.getTimestamp(4)),
+                                Store.instant(rs.getTimestamp(5))))
+                        : Optional.empty();
+            }
+        }
+    }
+
     public List<ApiKeyInfo> keys(Connection c, String tenantId) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
                 "SELECT id, tenant_id, key_prefix, created_at, revoked_at FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id")) {

@@ -1,6 +1,7 @@
 package io.inctrl.serve.security;
 
 import io.inctrl.serve.error.ServeException;
+import io.inctrl.serve.registry.ApiKeyInfo;
 import io.inctrl.serve.registry.Store;
 import io.inctrl.serve.registry.Tenant;
 import io.inctrl.serve.registry.TenantRepository;
@@ -39,9 +40,9 @@ public class Authenticator {
     @Inject
     TenantRateLimiter rateLimiter;
 
-    private record Cached(Tenant tenant, long readAtNanos, long expiresAtNanos) {}
+    private record Cached(Tenant tenant, String keyId, long readAtNanos, long expiresAtNanos) {}
 
-    /** key hash -> tenant; short-lived so revocations on other replicas take effect within key-cache-seconds. */
+    /** key hash -> tenant and key id; short-lived so revocations on other replicas take effect within key-cache-seconds. */
     private final ConcurrentHashMap<String, Cached> cache = new ConcurrentHashMap<>();
 
     void onStart(@Observes StartupEvent e) {
@@ -61,7 +62,7 @@ public class Authenticator {
      */
     public Caller authenticate(String key) {
         if (!config.enabled()) {
-            return new Caller(TenantService.DEFAULT_TENANT_ID, true);
+            return Caller.anonymous(TenantService.DEFAULT_TENANT_ID);
         }
         if (key == null || key.isBlank()) {
             throw unauthenticated(
@@ -71,10 +72,11 @@ public class Authenticator {
         if (admin.isPresent() && ApiKeys.matches(key, admin.get())) {
             return Caller.ADMIN;
         }
-        Tenant t = lookup(ApiKeys.hash(key));
-        if (t == null) {
+        Cached found = lookup(ApiKeys.hash(key));
+        if (found == null) {
             throw unauthenticated("INVALID_API_KEY", "invalid or revoked API key");
         }
+        Tenant t = found.tenant;
         double rate = t.quotas().requestsPerSecond();
         if (!(rate > 0) || Double.isInfinite(rate)) {
             // only an older version could store this (input is validated now): refuse until an admin sets a quota
@@ -88,7 +90,7 @@ public class Authenticator {
             throw ServeException.retryLater(
                     "RATE_LIMITED", "request rate above the tenant's quota of " + rate + " requests/s", wait);
         }
-        return Caller.tenant(t.id());
+        return Caller.tenant(t.id(), found.keyId);
     }
 
     /** Drops cached key lookups (after revocation, rotation, quota change, tenant deletion). */
@@ -105,17 +107,23 @@ public class Authenticator {
         forgetAll();
     }
 
-    private Tenant lookup(String hash) {
+    private Cached lookup(String hash) {
         long now = System.nanoTime();
         Cached c = cache.get(hash);
         if (c != null && c.expiresAtNanos - now > 0) {
-            return c.tenant;
+            return c;
         }
-        Tenant t;
+        Cached found;
         try {
-            t = store.tx(conn -> {
-                Optional<String> id = tenants.tenantOfKey(conn, hash);
-                return id.isEmpty() ? null : tenants.find(conn, id.get()).orElse(null);
+            found = store.tx(conn -> {
+                Optional<ApiKeyInfo> key = tenants.activeKey(conn, hash);
+                if (key.isEmpty()) {
+                    return null;
+                }
+                Tenant t = tenants.find(conn, key.get().tenantId()).orElse(null);
+                return t == null
+                        ? null
+                        : new Cached(t, key.get().id(), now, now + config.keyCacheSeconds() * 1_000_000_000L);
             });
         } catch (ServeException e) {
             // store outage: a key verified recently enough keeps working (bounded by inctrl.registry.outage-grace);
@@ -123,16 +131,16 @@ public class Authenticator {
             if (e.code() == ServeException.Code.UNAVAILABLE
                     && c != null
                     && now - c.readAtNanos < registryConfig.outageGrace().toNanos()) {
-                return c.tenant;
+                return c;
             }
             throw e;
         }
-        if (t == null) {
+        if (found == null) {
             cache.remove(hash);
             return null;
         }
-        cache.put(hash, new Cached(t, now, now + config.keyCacheSeconds() * 1_000_000_000L));
-        return t;
+        cache.put(hash, found);
+        return found;
     }
 
     private static ServeException unauthenticated(String reason, String message) {

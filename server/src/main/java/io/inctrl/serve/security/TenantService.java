@@ -1,7 +1,10 @@
 package io.inctrl.serve.security;
 
+import io.inctrl.serve.audit.AuditAction;
+import io.inctrl.serve.audit.Origin;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.registry.ApiKeyInfo;
+import io.inctrl.serve.registry.AuditTrail;
 import io.inctrl.serve.registry.Quotas;
 import io.inctrl.serve.registry.Store;
 import io.inctrl.serve.registry.Tenant;
@@ -15,7 +18,10 @@ import java.sql.SQLException;
 import java.util.List;
 import java.util.UUID;
 
-/** Tenant and API-key management. A key's secret leaves the server exactly once, in the {@link IssuedKey}. */
+/**
+ * Tenant and API-key management. A key's secret leaves the server exactly once, in the {@link IssuedKey}. Every
+ * change is recorded in the audit log with its {@link Origin}, in the change's transaction.
+ */
 @ApplicationScoped
 public class TenantService {
 
@@ -37,27 +43,35 @@ public class TenantService {
     @Inject
     Event<TenantDeleted> tenantDeleted;
 
+    @Inject
+    AuditTrail audit;
+
     /** A newly issued key: {@code secret} is shown once and never stored. */
     public record IssuedKey(ApiKeyInfo info, String secret) {}
 
     public record CreatedTenant(Tenant tenant, IssuedKey key) {}
 
-    public CreatedTenant create(String name, Quotas quotas) {
-        String n = name == null ? "" : name.strip();
-        if (n.isEmpty() || n.length() > 128) {
-            throw ServeException.invalid("INVALID_NAME", "tenant name must be 1-128 characters");
-        }
-        Tenant t = new Tenant(
-                UUID.randomUUID().toString(), n, quotas != null ? checked(quotas) : defaultQuotas(), Store.now());
-        return store.tx(c -> {
-            if (tenants.findByName(c, n).isPresent()) {
-                throw new ServeException(
-                        ServeException.Code.ALREADY_EXISTS,
-                        "DUPLICATE_NAME",
-                        "a tenant named '" + n + "' already exists");
+    public CreatedTenant create(Origin origin, String name, Quotas quotas) {
+        String id = UUID.randomUUID().toString();
+        // a refused creation names no tenant: none was made
+        return audit.attempt(origin, AuditAction.TENANT_CREATE, null, null, () -> {
+            String n = name == null ? "" : name.strip();
+            if (n.isEmpty() || n.length() > 128) {
+                throw ServeException.invalid("INVALID_NAME", "tenant name must be 1-128 characters");
             }
-            tenants.insert(c, t);
-            return new CreatedTenant(t, issue(c, t.id(), ApiKeys.generate()));
+            Tenant t = new Tenant(id, n, quotas != null ? checked(quotas) : defaultQuotas(), Store.now());
+            return store.tx(c -> {
+                if (tenants.findByName(c, n).isPresent()) {
+                    throw new ServeException(
+                            ServeException.Code.ALREADY_EXISTS,
+                            "DUPLICATE_NAME",
+                            "a tenant named '" + n + "' already exists");
+                }
+                tenants.insert(c, t);
+                IssuedKey key = issue(c, t.id(), ApiKeys.generate());
+                audit.recordChange(c, origin, AuditAction.TENANT_CREATE, t.id(), t.id());
+                return new CreatedTenant(t, key);
+            });
         });
     }
 
@@ -76,13 +90,16 @@ public class TenantService {
     }
 
     /** Replaces the quotas; the tenant's request-rate state starts afresh under the new rate. */
-    public Tenant updateQuotas(String id, Quotas quotas) {
-        Quotas q = checked(quotas);
-        Tenant t = store.tx(c -> {
-            if (!tenants.updateQuotas(c, id, q)) {
-                throw ServeException.notFound("tenant", id);
-            }
-            return find(c, id);
+    public Tenant updateQuotas(Origin origin, String id, Quotas quotas) {
+        Tenant t = audit.attempt(origin, AuditAction.TENANT_QUOTAS, id, id, () -> {
+            Quotas q = checked(quotas);
+            return store.tx(c -> {
+                if (!tenants.updateQuotas(c, id, q)) {
+                    throw ServeException.notFound("tenant", id);
+                }
+                audit.recordChange(c, origin, AuditAction.TENANT_QUOTAS, id, id);
+                return find(c, id);
+            });
         });
         authenticator.quotasChanged(id);
         return t;
@@ -114,10 +131,19 @@ public class TenantService {
     }
 
     /** Deletes the tenant with all its keys, templates and prompt sets (cascade). */
-    public void delete(String id) {
-        if (!store.tx(c -> tenants.delete(c, id))) {
-            throw ServeException.notFound("tenant", id);
-        }
+    public void delete(Origin origin, String id) {
+        audit.attempt(
+                origin,
+                AuditAction.TENANT_DELETE,
+                id,
+                id,
+                () -> store.tx(c -> {
+                    if (!tenants.delete(c, id)) {
+                        throw ServeException.notFound("tenant", id);
+                    }
+                    audit.recordChange(c, origin, AuditAction.TENANT_DELETE, id, id);
+                    return null;
+                }));
         authenticator.forgetAll();
         tenantDeleted.fire(new TenantDeleted(id)); // the registry's caches drop the tenant's prompt features
     }
@@ -129,31 +155,55 @@ public class TenantService {
         });
     }
 
-    public IssuedKey createKey(String tenantId) {
-        return store.tx(c -> {
-            find(c, tenantId);
-            return issue(c, tenantId, ApiKeys.generate());
-        });
+    public IssuedKey createKey(Origin origin, String tenantId) {
+        return audit.attempt(
+                origin,
+                AuditAction.KEY_CREATE,
+                tenantId,
+                null,
+                () -> store.tx(c -> {
+                    find(c, tenantId);
+                    IssuedKey k = issue(c, tenantId, ApiKeys.generate());
+                    audit.recordChange(
+                            c,
+                            origin,
+                            AuditAction.KEY_CREATE,
+                            tenantId,
+                            k.info().id());
+                    return k;
+                }));
     }
 
-    public void revokeKey(String tenantId, String keyId) {
-        store.tx(c -> {
-            if (!tenants.revokeKey(c, tenantId, keyId, Store.now())) {
-                throw ServeException.notFound("API key", keyId);
-            }
-            return null;
-        });
+    public void revokeKey(Origin origin, String tenantId, String keyId) {
+        audit.attempt(
+                origin,
+                AuditAction.KEY_REVOKE,
+                tenantId,
+                keyId,
+                () -> store.tx(c -> {
+                    if (!tenants.revokeKey(c, tenantId, keyId, Store.now())) {
+                        throw ServeException.notFound("API key", keyId);
+                    }
+                    audit.recordChange(c, origin, AuditAction.KEY_REVOKE, tenantId, keyId);
+                    return null;
+                }));
         authenticator.forgetAll();
     }
 
-    /** Revokes a key and issues its replacement in one transaction. */
-    public IssuedKey rotateKey(String tenantId, String keyId) {
-        IssuedKey k = store.tx(c -> {
-            if (!tenants.revokeKey(c, tenantId, keyId, Store.now())) {
-                throw ServeException.notFound("API key", keyId);
-            }
-            return issue(c, tenantId, ApiKeys.generate());
-        });
+    /** Revokes a key and issues its replacement in one transaction; the entry's target is the revoked key. */
+    public IssuedKey rotateKey(Origin origin, String tenantId, String keyId) {
+        IssuedKey k = audit.attempt(
+                origin,
+                AuditAction.KEY_ROTATE,
+                tenantId,
+                keyId,
+                () -> store.tx(c -> {
+                    if (!tenants.revokeKey(c, tenantId, keyId, Store.now())) {
+                        throw ServeException.notFound("API key", keyId);
+                    }
+                    audit.recordChange(c, origin, AuditAction.KEY_ROTATE, tenantId, keyId);
+                    return issue(c, tenantId, ApiKeys.generate());
+                }));
         authenticator.forgetAll();
         return k;
     }

@@ -1,6 +1,7 @@
 package io.inctrl.serve.api;
 
 import static io.inctrl.serve.api.ApiFixtures.as;
+import static org.hamcrest.Matchers.contains;
 import static org.hamcrest.Matchers.equalTo;
 
 import io.inctrl.serve.api.ApiFixtures.TestTenant;
@@ -75,5 +76,15 @@ class PostgresStoreApiTest {
                 .statusCode(409);
         as(t).delete("/v1/prompt-sets/" + id).then().statusCode(204);
         as(t).get("/v1/prompt-sets/" + id).then().statusCode(404);
+        // the audit log lives in the same PostgreSQL database: each change and the refused duplicate
+        as(t).get("/v1/audit")
+                .then()
+                .statusCode(200)
+                .body(
+                        "items.action",
+                        contains("prompt_set.delete", "prompt_set.create", "prompt_set.create", "tenant.create"))
+                .body("items.outcome", contains("ok", "DUPLICATE_NAME", "ok", "ok"))
+                .body("items[0].actor.keyId", equalTo(t.keyId()))
+                .body("items[0].remoteAddress", equalTo("127.0.0.1"));
     }
 }

@@ -3,6 +3,7 @@ package io.inctrl.serve.registry;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.inctrl.serve.audit.Origin;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.model.InctrlScores;
 import java.nio.file.Path;
@@ -35,7 +36,7 @@ class RegistryStoreTest {
             DataSource ds = TestStores.fresh(kind, dir.resolve("a" + fp16));
             TestRegistry r = new TestRegistry(ds);
             String t = r.tenant("acme");
-            PromptSet p = r.sets.register(t, "line-1", "metal_nut", null, TestImages.normals(4), fp16);
+            PromptSet p = r.sets.register(Origin.SYSTEM, t, "line-1", "metal_nut", null, TestImages.normals(4), fp16);
             InctrlScores before =
                     r.sets.score(t, p.id(), TestImages.anomalous(7)).scores();
 
@@ -55,7 +56,7 @@ class RegistryStoreTest {
     void scoreById_neverReencodesShotsOrText(String kind) {
         TestRegistry r = new TestRegistry(TestStores.fresh(kind, dir));
         String t = r.tenant("acme");
-        PromptSet p = r.sets.register(t, "s", "screw", null, TestImages.normals(3), false);
+        PromptSet p = r.sets.register(Origin.SYSTEM, t, "s", "screw", null, TestImages.normals(3), false);
         long shots = r.counters.shotImagesEncoded.get();
         long text = r.counters.textPriorsEncoded.get();
         int modelText = r.model.textPriorCalls.get();
@@ -110,7 +111,7 @@ class RegistryStoreTest {
         String t = r.tenant("acme");
         List<byte[]> shots = new ArrayList<>(TestImages.normals(3));
         shots.add(TestImages.undecodable());
-        assertThatThrownBy(() -> r.sets.register(t, "s", "screw", null, shots, false))
+        assertThatThrownBy(() -> r.sets.register(Origin.SYSTEM, t, "s", "screw", null, shots, false))
                 .isInstanceOfSatisfying(
                         ServeException.class, e -> assertThat(e.reason()).isEqualTo("UNDECODABLE_IMAGE"));
         assertThat(count(r, "prompt_sets")).isZero();
@@ -124,24 +125,24 @@ class RegistryStoreTest {
         TestRegistry r = new TestRegistry(TestStores.fresh(kind, dir));
         String a = r.tenant("a");
         String b = r.tenant("b");
-        PromptSet p = r.sets.register(a, "s", "screw", null, TestImages.normals(2), false);
-        TemplateSet tpl =
-                r.templates.create(a, "mine", List.of("{}"), List.of("broken {}"), List.of("a photo of a {}."));
+        PromptSet p = r.sets.register(Origin.SYSTEM, a, "s", "screw", null, TestImages.normals(2), false);
+        TemplateSet tpl = r.templates.create(
+                Origin.SYSTEM, a, "mine", List.of("{}"), List.of("broken {}"), List.of("a photo of a {}."));
         String missing = "no-such-id";
         for (String id : List.of(p.id(), missing)) {
             assertNotFound(() -> r.sets.get(b, id), "prompt set '" + id + "' not found");
             assertNotFound(() -> r.sets.resolve(b, id), "prompt set '" + id + "' not found");
             assertNotFound(() -> r.sets.score(b, id, TestImages.normal(1)), "prompt set '" + id + "' not found");
-            assertNotFound(() -> r.sets.setThreshold(b, id, 0.5f), "prompt set '" + id + "' not found");
-            assertNotFound(() -> r.sets.reencode(b, id), "prompt set '" + id + "' not found");
-            assertNotFound(() -> r.sets.delete(b, id), "prompt set '" + id + "' not found");
+            assertNotFound(() -> r.sets.setThreshold(Origin.SYSTEM, b, id, 0.5f), "prompt set '" + id + "' not found");
+            assertNotFound(() -> r.sets.reencode(Origin.SYSTEM, b, id), "prompt set '" + id + "' not found");
+            assertNotFound(() -> r.sets.delete(Origin.SYSTEM, b, id), "prompt set '" + id + "' not found");
         }
         for (String id : List.of(tpl.id(), missing)) {
             assertNotFound(() -> r.templates.get(b, id), "template set '" + id + "' not found");
-            assertNotFound(() -> r.templates.delete(b, id), "template set '" + id + "' not found");
+            assertNotFound(() -> r.templates.delete(Origin.SYSTEM, b, id), "template set '" + id + "' not found");
         }
         assertNotFound(
-                () -> r.sets.register(b, "x", "screw", tpl.id(), TestImages.normals(2), false),
+                () -> r.sets.register(Origin.SYSTEM, b, "x", "screw", tpl.id(), TestImages.normals(2), false),
                 "template set '" + tpl.id() + "' not found");
         assertThat(r.sets.list(b, 10, null).items()).isEmpty();
         assertThat(r.templates.list(b)).isEmpty();
@@ -155,8 +156,8 @@ class RegistryStoreTest {
     void fp16_halvesFeatureBytes_andReportsScoreDiff(String kind) {
         TestRegistry r = new TestRegistry(TestStores.fresh(kind, dir));
         String t = r.tenant("acme");
-        PromptSet p32 = r.sets.register(t, "fp32", "screw", null, TestImages.normals(4), false);
-        PromptSet p16 = r.sets.register(t, "fp16", "screw", null, TestImages.normals(4), true);
+        PromptSet p32 = r.sets.register(Origin.SYSTEM, t, "fp32", "screw", null, TestImages.normals(4), false);
+        PromptSet p16 = r.sets.register(Origin.SYSTEM, t, "fp16", "screw", null, TestImages.normals(4), true);
         long b32 = r.sets.storedBytes(t, p32.id())[0];
         long b16 = r.sets.storedBytes(t, p16.id())[0];
         assertThat(b16 * 2).isEqualTo(b32);
@@ -172,7 +173,7 @@ class RegistryStoreTest {
     void staleBundle_reencodedFromStoredOriginals(String kind) {
         TestRegistry r = new TestRegistry(TestStores.fresh(kind, dir));
         String t = r.tenant("acme");
-        PromptSet p = r.sets.register(t, "s", "screw", null, TestImages.normals(3), false);
+        PromptSet p = r.sets.register(Origin.SYSTEM, t, "s", "screw", null, TestImages.normals(3), false);
         r.model.bundleId = "fake-bundle-2";
         long encoded = r.counters.shotImagesEncoded.get();
         ResolvedPromptSet res = r.sets.resolve(t, p.id());
@@ -191,13 +192,13 @@ class RegistryStoreTest {
         DataSource ds = TestStores.fresh(kind, dir);
         TestRegistry r = new TestRegistry(ds, new FakeModelPort(), RegistryConfig.StalePolicy.REJECT, 1 << 30);
         String t = r.tenant("acme");
-        PromptSet p = r.sets.register(t, "s", "screw", null, TestImages.normals(2), false);
+        PromptSet p = r.sets.register(Origin.SYSTEM, t, "s", "screw", null, TestImages.normals(2), false);
         r.model.bundleId = "other";
         assertThatThrownBy(() -> r.sets.resolve(t, p.id())).isInstanceOfSatisfying(ServeException.class, e -> {
             assertThat(e.code()).isEqualTo(ServeException.Code.FAILED_PRECONDITION);
             assertThat(e.reason()).isEqualTo("STALE_PROMPT_SET");
         });
-        assertThat(r.sets.reencode(t, p.id()).bundleId()).isEqualTo("other");
+        assertThat(r.sets.reencode(Origin.SYSTEM, t, p.id()).bundleId()).isEqualTo("other");
         assertThat(r.sets.resolve(t, p.id()).promptSet().bundleId()).isEqualTo("other");
     }
 
@@ -208,14 +209,14 @@ class RegistryStoreTest {
         String t = r.tenant("acme");
         List<byte[]> shots = new ArrayList<>(TestImages.normals(5));
         shots.add(TestImages.anomalous(1));
-        PromptSet mixed = r.sets.register(t, "mixed", "screw", null, shots, false);
+        PromptSet mixed = r.sets.register(Origin.SYSTEM, t, "mixed", "screw", null, shots, false);
         assertThat(mixed.calibration().shotScores()).hasSize(6);
         assertThat(mixed.calibration().outlierShots())
                 .as(mixed.calibration().toString())
                 .containsExactly(5);
         assertThat(mixed.calibration().warnings()).anyMatch(w -> w.startsWith("shot 5 looks unlike"));
 
-        PromptSet clean = r.sets.register(t, "clean", "screw", null, TestImages.normals(6), false);
+        PromptSet clean = r.sets.register(Origin.SYSTEM, t, "clean", "screw", null, TestImages.normals(6), false);
         assertThat(clean.calibration().outlierShots()).isEmpty();
         float thr = clean.calibration().suggestedThreshold();
         float maxLoo =
@@ -225,13 +226,14 @@ class RegistryStoreTest {
         assertThat(bad.anomalous()).contains(true);
         assertThat(bad.threshold()).contains(thr);
 
-        PromptSet overridden = r.sets.setThreshold(t, clean.id(), 0.999f);
+        PromptSet overridden = r.sets.setThreshold(Origin.SYSTEM, t, clean.id(), 0.999f);
         assertThat(overridden.threshold()).contains(0.999f);
         assertThat(r.sets.threshold(t, clean.id())).contains(0.999f);
         assertThat(r.sets.resolve(t, clean.id()).threshold()).contains(0.999f);
-        assertThat(r.sets.setThreshold(t, clean.id(), null).threshold()).contains(thr);
+        assertThat(r.sets.setThreshold(Origin.SYSTEM, t, clean.id(), null).threshold())
+                .contains(thr);
 
-        PromptSet single = r.sets.register(t, "k1", "screw", null, TestImages.normals(1), false);
+        PromptSet single = r.sets.register(Origin.SYSTEM, t, "k1", "screw", null, TestImages.normals(1), false);
         assertThat(single.calibration().suggestedThreshold()).isNull();
         assertThat(single.threshold()).isEmpty();
         assertThat(r.sets.score(t, single.id(), TestImages.normal(3)).anomalous())
@@ -247,17 +249,17 @@ class RegistryStoreTest {
         TestRegistry r = new TestRegistry(
                 TestStores.fresh(kind, dir), new FakeModelPort(), RegistryConfig.StalePolicy.REENCODE, oneSet * 2 + 10);
         String t = r.tenant("acme");
-        PromptSet a = r.sets.register(t, "a", "screw", null, TestImages.normals(3), false);
-        PromptSet b = r.sets.register(t, "b", "screw", null, TestImages.normals(3), false);
-        PromptSet c = r.sets.register(t, "c", "screw", null, TestImages.normals(3), false);
+        PromptSet a = r.sets.register(Origin.SYSTEM, t, "a", "screw", null, TestImages.normals(3), false);
+        PromptSet b = r.sets.register(Origin.SYSTEM, t, "b", "screw", null, TestImages.normals(3), false);
+        PromptSet c = r.sets.register(Origin.SYSTEM, t, "c", "screw", null, TestImages.normals(3), false);
         assertThat(r.cache.bytes()).isLessThanOrEqualTo(oneSet * 2 + 10);
         assertThat(r.cache.contains(a.id())).isFalse(); // least recently used went first
         assertThat(r.cache.contains(c.id())).isTrue();
-        r.sets.setThreshold(t, c.id(), 0.4f);
+        r.sets.setThreshold(Origin.SYSTEM, t, c.id(), 0.4f);
         assertThat(r.cache.contains(c.id())).isFalse();
         r.sets.resolve(t, c.id());
         assertThat(r.cache.contains(c.id())).isTrue();
-        r.sets.delete(t, c.id());
+        r.sets.delete(Origin.SYSTEM, t, c.id());
         assertThat(r.cache.contains(c.id())).isFalse();
         assertThat(r.cache.contains(b.id())).isTrue();
     }
@@ -268,7 +270,7 @@ class RegistryStoreTest {
         TestRegistry r = new TestRegistry(TestStores.fresh(kind, dir));
         String t = r.tenant("acme");
         for (int i = 0; i < 5; i++) {
-            r.sets.register(t, "set-" + i, "screw", null, TestImages.normals(1), false);
+            r.sets.register(Origin.SYSTEM, t, "set-" + i, "screw", null, TestImages.normals(1), false);
         }
         List<String> names = new ArrayList<>();
         String token = null;
@@ -281,7 +283,8 @@ class RegistryStoreTest {
         } while (!token.isEmpty());
         assertThat(pages).isEqualTo(3);
         assertThat(names).containsExactlyInAnyOrder("set-0", "set-1", "set-2", "set-3", "set-4");
-        assertThatThrownBy(() -> r.sets.register(t, "set-1", "screw", null, TestImages.normals(1), false))
+        assertThatThrownBy(
+                        () -> r.sets.register(Origin.SYSTEM, t, "set-1", "screw", null, TestImages.normals(1), false))
                 .isInstanceOfSatisfying(
                         ServeException.class, e -> assertThat(e.code()).isEqualTo(ServeException.Code.ALREADY_EXISTS));
         assertThat(count(r, "prompt_sets")).isEqualTo(5);
@@ -293,13 +296,13 @@ class RegistryStoreTest {
     void quotas_enforced(String kind) {
         TestRegistry r = new TestRegistry(TestStores.fresh(kind, dir));
         String t = r.tenant("small", new Quotas(1, 3, 10));
-        assertThatThrownBy(() -> r.sets.register(t, "big", "screw", null, TestImages.normals(4), false))
+        assertThatThrownBy(() -> r.sets.register(Origin.SYSTEM, t, "big", "screw", null, TestImages.normals(4), false))
                 .isInstanceOfSatisfying(ServeException.class, e -> {
                     assertThat(e.code()).isEqualTo(ServeException.Code.RESOURCE_EXHAUSTED);
                     assertThat(e.reason()).isEqualTo("TOO_MANY_SHOTS");
                 });
-        r.sets.register(t, "one", "screw", null, TestImages.normals(3), false);
-        assertThatThrownBy(() -> r.sets.register(t, "two", "screw", null, TestImages.normals(2), false))
+        r.sets.register(Origin.SYSTEM, t, "one", "screw", null, TestImages.normals(3), false);
+        assertThatThrownBy(() -> r.sets.register(Origin.SYSTEM, t, "two", "screw", null, TestImages.normals(2), false))
                 .isInstanceOfSatisfying(
                         ServeException.class, e -> assertThat(e.reason()).isEqualTo("TOO_MANY_PROMPT_SETS"));
         assertThat(count(r, "prompt_sets")).isEqualTo(1);
@@ -315,7 +318,8 @@ class RegistryStoreTest {
         for (int i = 0; i < 700; i++) { // about 222,000 characters of JSON: more than the 200,000 column
             templates.add("a photo of a {} " + "w".repeat(300) + i); // one fake token per word: sentences fit 77
         }
-        assertThatThrownBy(() -> r.templates.create(t, "big", List.of("{}"), List.of("bad {}"), templates))
+        assertThatThrownBy(
+                        () -> r.templates.create(Origin.SYSTEM, t, "big", List.of("{}"), List.of("bad {}"), templates))
                 .isInstanceOfSatisfying(ServeException.class, e -> {
                     assertThat(e.code()).isEqualTo(ServeException.Code.INVALID_ARGUMENT);
                     assertThat(e.reason()).isEqualTo("TEMPLATE_TOO_LARGE");

@@ -15,6 +15,7 @@ public final class TestRegistry {
     public final TemplateService templates = new TemplateService();
     public final RegistryCounters counters = new RegistryCounters();
     public final FeatureCache cache;
+    public final AuditTrail audit = new AuditTrail();
 
     public TestRegistry(DataSource ds, FakeModelPort model, StalePolicy policy, long cacheBytes) {
         this.store = new Store(ds);
@@ -22,6 +23,11 @@ public final class TestRegistry {
         this.cache = new FeatureCache(cacheBytes);
         RegistryConfig cfg = config(policy, cacheBytes);
         TextPriorCache priors = new TextPriorCache(16);
+        audit.store = store;
+        audit.entries = new AuditRepository();
+        audit.counters = counters;
+        templates.audit = audit;
+        sets.audit = audit;
         templates.store = store;
         templates.templates = new TemplateRepository();
         templates.model = model;

@@ -47,12 +47,22 @@ public final class TestStores {
         return ds;
     }
 
+    /**
+     * The app's migration locations for the store (quarkus.flyway.pg.locations): a PostgreSQL database migrated
+     * without the PostgreSQL-only scripts would refuse the app's later start (a skipped version below an applied one).
+     */
+    static String[] locations(String kind) {
+        return kind.equals("postgresql")
+                ? new String[] {"classpath:db/migration", "classpath:db/postgresql"}
+                : new String[] {"classpath:db/migration"};
+    }
+
     /** Opens an empty, migrated store (PostgreSQL is cleaned first: tests share one database). */
     public static DataSource fresh(String kind, Path dir) {
         DataSource ds = open(kind, dir);
         Flyway fw = Flyway.configure()
                 .dataSource(ds)
-                .locations("classpath:db/migration")
+                .locations(locations(kind))
                 .cleanDisabled(false)
                 .load();
         if (kind.equals("postgresql")) {
@@ -65,11 +75,7 @@ public final class TestStores {
     /** Migrates only (what the app does at start on an existing database). */
     public static DataSource reopen(String kind, Path dir) {
         DataSource ds = open(kind, dir);
-        Flyway.configure()
-                .dataSource(ds)
-                .locations("classpath:db/migration")
-                .load()
-                .migrate();
+        Flyway.configure().dataSource(ds).locations(locations(kind)).load().migrate();
         return ds;
     }
 }

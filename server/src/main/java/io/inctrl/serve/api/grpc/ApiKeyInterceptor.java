@@ -2,12 +2,14 @@ package io.inctrl.serve.api.grpc;
 
 import io.grpc.Context;
 import io.grpc.Contexts;
+import io.grpc.Grpc;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.StatusRuntimeException;
 import io.inctrl.serve.api.v1.ScorerGrpc;
+import io.inctrl.serve.audit.Origin;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.security.Authenticator;
 import io.inctrl.serve.security.Caller;
@@ -16,6 +18,8 @@ import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.spi.Prioritized;
 import jakarta.inject.Inject;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -64,7 +68,8 @@ public class ApiKeyInterceptor implements ServerInterceptor, Prioritized {
                     close(call, GrpcStatuses.toStatus(e, "authentication"));
                     return;
                 }
-                Context authenticated = context.withValue(GrpcCaller.CALLER, caller);
+                Origin origin = caller.origin(peerAddress(call), headers.get(GrpcCaller.REQUEST_ID));
+                Context authenticated = context.withValues(GrpcCaller.CALLER, caller, GrpcCaller.ORIGIN, origin);
                 ServerCall.Listener<Q> listener;
                 try {
                     listener = Contexts.interceptCall(authenticated, call, headers, next);
@@ -86,6 +91,15 @@ public class ApiKeyInterceptor implements ServerInterceptor, Prioritized {
             return new ServerCall.Listener<>() {};
         }
         return deferred;
+    }
+
+    /** The peer's IP from the transport attributes (grpc-java's Netty server sets them); null if unknown. */
+    static String peerAddress(ServerCall<?, ?> call) {
+        SocketAddress a = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
+        if (a instanceof InetSocketAddress inet) {
+            return inet.getAddress() != null ? inet.getAddress().getHostAddress() : inet.getHostString();
+        }
+        return a == null ? null : a.toString();
     }
 
     private static void close(ServerCall<?, ?> call, StatusRuntimeException s) {

@@ -2,6 +2,7 @@ package io.inctrl.serve.api.grpc;
 
 import io.grpc.Context;
 import io.grpc.Metadata;
+import io.inctrl.serve.audit.Origin;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.security.Caller;
 
@@ -10,8 +11,15 @@ public final class GrpcCaller {
 
     public static final Metadata.Key<String> API_KEY = Metadata.Key.of("x-api-key", Metadata.ASCII_STRING_MARSHALLER);
 
+    /** The client's optional request id, recorded with its changes in the audit log. */
+    public static final Metadata.Key<String> REQUEST_ID =
+            Metadata.Key.of("x-request-id", Metadata.ASCII_STRING_MARSHALLER);
+
     /** Set by {@link ApiKeyInterceptor} for every call that reaches a service. */
     static final Context.Key<Caller> CALLER = Context.key("inctrl-caller");
+
+    /** Set with {@link #CALLER}: the caller with the call's peer address, for the audit log. */
+    static final Context.Key<Origin> ORIGIN = Context.key("inctrl-origin");
 
     private GrpcCaller() {}
 
@@ -25,5 +33,14 @@ public final class GrpcCaller {
             throw new ServeException(ServeException.Code.UNAUTHENTICATED, "MISSING_API_KEY", "no authenticated caller");
         }
         return c;
+    }
+
+    /** Who made the current call and from where; read on the call's thread, like {@link #current()}. */
+    public static Origin origin() {
+        Origin o = ORIGIN.get();
+        if (o == null) {
+            throw new ServeException(ServeException.Code.UNAUTHENTICATED, "MISSING_API_KEY", "no authenticated caller");
+        }
+        return o;
     }
 }

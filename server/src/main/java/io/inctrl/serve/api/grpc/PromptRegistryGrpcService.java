@@ -13,6 +13,7 @@ import io.inctrl.serve.api.v1.PromptRegistry;
 import io.inctrl.serve.api.v1.PromptSet;
 import io.inctrl.serve.api.v1.ReencodePromptSetRequest;
 import io.inctrl.serve.api.v1.SetThresholdRequest;
+import io.inctrl.serve.audit.Origin;
 import io.inctrl.serve.registry.ModelPort;
 import io.inctrl.serve.registry.PromptSetService;
 import io.quarkus.grpc.GrpcService;
@@ -21,7 +22,7 @@ import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.inject.Inject;
 import java.time.Instant;
 import java.util.List;
-import java.util.function.Function;
+import java.util.function.BiFunction;
 
 /**
  * gRPC prompt registry for rigs. Converts proto ↔ domain only; the tenant comes from the interceptor's context and
@@ -40,18 +41,18 @@ public class PromptRegistryGrpcService implements PromptRegistry {
     public Uni<PromptSet> createPromptSet(CreatePromptSetRequest r) {
         List<byte[]> shots =
                 r.getShotsList().stream().map(ByteString::toByteArray).toList();
-        return blocking(
-                t -> toProto(service.register(t, r.getName(), r.getCategory(), r.getTemplateId(), shots, r.getFp16())));
+        return blocking((o, t) ->
+                toProto(service.register(o, t, r.getName(), r.getCategory(), r.getTemplateId(), shots, r.getFp16())));
     }
 
     @Override
     public Uni<PromptSet> getPromptSet(GetPromptSetRequest r) {
-        return blocking(t -> toProto(service.get(t, r.getId())));
+        return blocking((o, t) -> toProto(service.get(t, r.getId())));
     }
 
     @Override
     public Uni<ListPromptSetsResponse> listPromptSets(ListPromptSetsRequest r) {
-        return blocking(t -> {
+        return blocking((o, t) -> {
             PromptSetService.Page page = service.list(t, r.getPageSize(), r.getPageToken());
             ListPromptSetsResponse.Builder b =
                     ListPromptSetsResponse.newBuilder().setNextPageToken(page.nextPageToken());
@@ -62,32 +63,38 @@ public class PromptRegistryGrpcService implements PromptRegistry {
 
     @Override
     public Uni<DeletePromptSetResponse> deletePromptSet(DeletePromptSetRequest r) {
-        return blocking(t -> {
-            service.delete(t, r.getId());
+        return blocking((o, t) -> {
+            service.delete(o, t, r.getId());
             return DeletePromptSetResponse.getDefaultInstance();
         });
     }
 
     @Override
     public Uni<PromptSet> setThreshold(SetThresholdRequest r) {
-        return blocking(t -> toProto(service.setThreshold(t, r.getId(), r.hasThreshold() ? r.getThreshold() : null)));
+        return blocking(
+                (o, t) -> toProto(service.setThreshold(o, t, r.getId(), r.hasThreshold() ? r.getThreshold() : null)));
     }
 
     @Override
     public Uni<PromptSet> reencodePromptSet(ReencodePromptSetRequest r) {
-        return blocking(t -> toProto(service.reencode(t, r.getId())));
+        return blocking((o, t) -> toProto(service.reencode(o, t, r.getId())));
     }
 
-    /** Reads the tenant on the calling thread (the gRPC Context lives there), then runs the work on a worker. */
-    private <T> Uni<T> blocking(Function<String, T> work) {
+    /**
+     * Reads the tenant and the caller's origin (for the audit log) on the calling thread (the gRPC Context lives
+     * there), then runs the work on a worker.
+     */
+    private <T> Uni<T> blocking(BiFunction<Origin, String, T> work) {
         String tenant;
+        Origin origin;
         try {
             tenant = GrpcCaller.current().requireTenant();
+            origin = GrpcCaller.origin();
         } catch (RuntimeException e) {
             return Uni.createFrom().failure(GrpcStatuses.toStatus(e, "registry call"));
         }
         return Uni.createFrom()
-                .item(() -> work.apply(tenant))
+                .item(() -> work.apply(origin, tenant))
                 .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
                 .onFailure()
                 .transform(e -> GrpcStatuses.toStatus(e, "registry call"));

@@ -2,6 +2,9 @@ package io.inctrl.serve.api.rest;
 
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.security.Authenticator;
+import io.inctrl.serve.security.Caller;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.SocketAddress;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.core.Response;
@@ -16,6 +19,9 @@ public class ApiKeyFilter {
 
     public static final String HEADER = "X-API-Key";
 
+    /** The client's optional request id, recorded with its changes in the audit log. */
+    public static final String REQUEST_ID_HEADER = "X-Request-Id";
+
     @Inject
     Authenticator authenticator;
 
@@ -23,12 +29,23 @@ public class ApiKeyFilter {
     CurrentCaller currentCaller;
 
     @ServerRequestFilter
-    public Response authenticate(ContainerRequestContext request) {
+    public Response authenticate(ContainerRequestContext request, HttpServerRequest http) {
         try {
-            currentCaller.set(authenticator.authenticate(request.getHeaderString(HEADER)));
+            Caller caller = authenticator.authenticate(request.getHeaderString(HEADER));
+            currentCaller.set(caller, caller.origin(remoteAddress(http), request.getHeaderString(REQUEST_ID_HEADER)));
             return null;
         } catch (ServeException e) {
             return Problems.response(e, request.getUriInfo().getPath());
         }
+    }
+
+    /**
+     * The peer's IP. Behind a proxy it is the proxy's, unless forwarding is enabled with
+     * {@code quarkus.http.proxy.proxy-address-forwarding} (+ {@code allow-x-forwarded}, {@code trusted-proxies}):
+     * then Quarkus has already replaced it with the forwarded client address, from trusted proxies only.
+     */
+    static String remoteAddress(HttpServerRequest http) {
+        SocketAddress a = http == null ? null : http.remoteAddress();
+        return a == null ? null : a.hostAddress();
     }
 }

@@ -1,5 +1,6 @@
 package io.inctrl.serve.api.rest;
 
+import io.inctrl.serve.audit.Origin;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.security.Caller;
 import jakarta.enterprise.context.RequestScoped;
@@ -9,9 +10,11 @@ import jakarta.enterprise.context.RequestScoped;
 public class CurrentCaller {
 
     private Caller caller;
+    private Origin origin;
 
-    void set(Caller caller) {
+    void set(Caller caller, Origin origin) {
         this.caller = caller;
+        this.origin = origin;
     }
 
     public Caller get() {
@@ -19,6 +22,12 @@ public class CurrentCaller {
             throw new ServeException(ServeException.Code.UNAUTHENTICATED, "MISSING_API_KEY", "no authenticated caller");
         }
         return caller;
+    }
+
+    /** Who is calling and from where, for the audit log; set with the caller. */
+    public Origin origin() {
+        get();
+        return origin;
     }
 
     /** {@link Caller#requireTenant()} of this request's caller. */

@@ -34,7 +34,7 @@ public class KeyResource {
     @POST
     public Response create() {
         return Response.status(201)
-                .entity(IssuedKeyView.of(tenants.createKey(caller.tenantId())))
+                .entity(IssuedKeyView.of(tenants.createKey(caller.origin(), caller.tenantId())))
                 .build();
     }
 
@@ -43,14 +43,14 @@ public class KeyResource {
     @Path("/{keyId}/rotate")
     public Response rotate(@PathParam("keyId") String keyId) {
         return Response.status(201)
-                .entity(IssuedKeyView.of(tenants.rotateKey(caller.tenantId(), keyId)))
+                .entity(IssuedKeyView.of(tenants.rotateKey(caller.origin(), caller.tenantId(), keyId)))
                 .build();
     }
 
     @DELETE
     @Path("/{keyId}")
     public Response revoke(@PathParam("keyId") String keyId) {
-        tenants.revokeKey(caller.tenantId(), keyId);
+        tenants.revokeKey(caller.origin(), caller.tenantId(), keyId);
         return Response.noContent().build();
     }
 }

@@ -74,7 +74,7 @@ public class PromptSetResource {
                 throw new UncheckedIOException(e);
             }
         }
-        PromptSet p = service.register(tenant, name, category, templateId, images, half);
+        PromptSet p = service.register(caller.origin(), tenant, name, category, templateId, images, half);
         return Response.status(201).entity(view(p)).build();
     }
 
@@ -111,14 +111,14 @@ public class PromptSetResource {
     @Consumes(MediaType.APPLICATION_JSON)
     public PromptSetView threshold(@PathParam("id") String id, ThresholdRequest r) {
         String tenant = caller.tenantId();
-        return view(service.setThreshold(tenant, id, r == null ? null : r.threshold()));
+        return view(service.setThreshold(caller.origin(), tenant, id, r == null ? null : r.threshold()));
     }
 
     /** Re-encodes the stored originals with the loaded bundle and recalibrates. */
     @POST
     @Path("/{id}/re-encode")
     public PromptSetView reencode(@PathParam("id") String id) {
-        return view(service.reencode(caller.tenantId(), id));
+        return view(service.reencode(caller.origin(), caller.tenantId(), id));
     }
 
     /** Scores one image (multipart part {@code image}) against the set: a console "try it"; rigs use the Scorer. */
@@ -140,7 +140,7 @@ public class PromptSetResource {
     @DELETE
     @Path("/{id}")
     public Response delete(@PathParam("id") String id) {
-        service.delete(caller.tenantId(), id);
+        service.delete(caller.origin(), caller.tenantId(), id);
         return Response.noContent().build();
     }
 

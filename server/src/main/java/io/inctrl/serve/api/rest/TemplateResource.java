@@ -51,8 +51,8 @@ public class TemplateResource {
         String tenant = caller.tenantId();
         require(r);
         return Response.status(201)
-                .entity(TemplateView.of(
-                        templates.create(tenant, r.name(), r.normalStates(), r.anomalousStates(), r.templates())))
+                .entity(TemplateView.of(templates.create(
+                        caller.origin(), tenant, r.name(), r.normalStates(), r.anomalousStates(), r.templates())))
                 .build();
     }
 
@@ -62,15 +62,15 @@ public class TemplateResource {
     public TemplateView update(@PathParam("id") String id, TemplateRequest r) {
         String tenant = caller.tenantId();
         require(r);
-        return TemplateView.of(
-                templates.update(tenant, id, r.name(), r.normalStates(), r.anomalousStates(), r.templates()));
+        return TemplateView.of(templates.update(
+                caller.origin(), tenant, id, r.name(), r.normalStates(), r.anomalousStates(), r.templates()));
     }
 
     /** 409 while prompt sets use the template set. */
     @DELETE
     @Path("/{id}")
     public Response delete(@PathParam("id") String id) {
-        templates.delete(caller.tenantId(), id);
+        templates.delete(caller.origin(), caller.tenantId(), id);
         return Response.noContent().build();
     }
 

@@ -39,7 +39,9 @@ public class TenantAdminResource {
             throw ServeException.invalid("MISSING_BODY", "a JSON body {name, quotas?} is required");
         }
         var created = tenants.create(
-                req.name(), req.quotas() == null ? null : req.quotas().toQuotas());
+                caller.origin(),
+                req.name(),
+                req.quotas() == null ? null : req.quotas().toQuotas());
         return Response.status(201)
                 .entity(new CreatedTenantView(TenantView.of(created.tenant()), IssuedKeyView.of(created.key())))
                 .build();
@@ -65,7 +67,7 @@ public class TenantAdminResource {
         if (q == null) {
             throw ServeException.invalid("MISSING_BODY", "a JSON body with the quotas is required");
         }
-        return TenantView.of(tenants.updateQuotas(id, q.toQuotas()));
+        return TenantView.of(tenants.updateQuotas(caller.origin(), id, q.toQuotas()));
     }
 
     /** Deletes the tenant with all its keys, templates and prompt sets. */
@@ -73,7 +75,7 @@ public class TenantAdminResource {
     @Path("/{id}")
     public Response delete(@PathParam("id") String id) {
         caller.requireAdmin();
-        tenants.delete(id);
+        tenants.delete(caller.origin(), id);
         return Response.noContent().build();
     }
 
@@ -90,7 +92,7 @@ public class TenantAdminResource {
     public Response createKey(@PathParam("id") String id) {
         caller.requireAdmin();
         return Response.status(201)
-                .entity(IssuedKeyView.of(tenants.createKey(id)))
+                .entity(IssuedKeyView.of(tenants.createKey(caller.origin(), id)))
                 .build();
     }
 
@@ -99,7 +101,7 @@ public class TenantAdminResource {
     public Response rotateKey(@PathParam("id") String id, @PathParam("keyId") String keyId) {
         caller.requireAdmin();
         return Response.status(201)
-                .entity(IssuedKeyView.of(tenants.rotateKey(id, keyId)))
+                .entity(IssuedKeyView.of(tenants.rotateKey(caller.origin(), id, keyId)))
                 .build();
     }
 
@@ -107,7 +109,7 @@ public class TenantAdminResource {
     @Path("/{id}/keys/{keyId}")
     public Response revokeKey(@PathParam("id") String id, @PathParam("keyId") String keyId) {
         caller.requireAdmin();
-        tenants.revokeKey(id, keyId);
+        tenants.revokeKey(caller.origin(), id, keyId);
         return Response.noContent().build();
     }
 }

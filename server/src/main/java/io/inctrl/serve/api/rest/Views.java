@@ -1,5 +1,7 @@
 package io.inctrl.serve.api.rest;
 
+import io.inctrl.serve.audit.AuditEntry;
+import io.inctrl.serve.audit.Origin;
 import io.inctrl.serve.model.InctrlScores;
 import io.inctrl.serve.registry.ApiKeyInfo;
 import io.inctrl.serve.registry.PromptSet;
@@ -135,6 +137,41 @@ public final class Views {
     }
 
     public record PageView(List<PromptSetView> items, String nextPageToken) {}
+
+    /** Who made a change: kind admin, key (with its tenant and key id), system or anonymous. */
+    public record ActorView(String kind, String tenantId, String keyId) {}
+
+    /**
+     * An audit entry. {@code outcome} is {@code ok} or the refusal's reason; {@code remoteAddress} and
+     * {@code requestId} are null where the reader may not see them (a tenant reading the admin's changes).
+     */
+    public record AuditEntryView(
+            long id,
+            Instant time,
+            ActorView actor,
+            String tenantId,
+            String action,
+            String targetId,
+            String outcome,
+            String remoteAddress,
+            String requestId) {
+        static AuditEntryView of(AuditEntry e, boolean withOrigin) {
+            Origin o = e.origin();
+            return new AuditEntryView(
+                    e.id(),
+                    e.time(),
+                    new ActorView(o.actor().code(), o.actorTenantId(), o.actorKeyId()),
+                    e.tenantId(),
+                    e.action(),
+                    e.targetId(),
+                    e.outcome(),
+                    withOrigin ? o.remoteAddress() : null,
+                    withOrigin ? o.requestId() : null);
+        }
+    }
+
+    /** A page of audit entries; {@code nextPageToken} is empty on the last page. */
+    public record AuditPageView(List<AuditEntryView> items, String nextPageToken) {}
 
     /** Threshold override in [0,1]; null clears it (the suggestion applies again). */
     public record ThresholdRequest(Float threshold) {}

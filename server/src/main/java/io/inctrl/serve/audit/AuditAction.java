@@ -1,0 +1,31 @@
+package io.inctrl.serve.audit;
+
+import java.util.Arrays;
+import java.util.Optional;
+
+/** Every change the audit log records, with the stable code stored and shown ({@code tenant.create} ...). */
+public enum AuditAction {
+    TENANT_CREATE("tenant.create"),
+    TENANT_QUOTAS("tenant.quotas"),
+    TENANT_DELETE("tenant.delete"),
+    KEY_CREATE("key.create"),
+    KEY_ROTATE("key.rotate"),
+    KEY_REVOKE("key.revoke"),
+    TEMPLATE_CREATE("template.create"),
+    TEMPLATE_UPDATE("template.update"),
+    TEMPLATE_DELETE("template.delete"),
+    PROMPT_SET_CREATE("prompt_set.create"),
+    PROMPT_SET_THRESHOLD("prompt_set.threshold"),
+    PROMPT_SET_REENCODE("prompt_set.reencode"),
+    PROMPT_SET_DELETE("prompt_set.delete");
+
+    public final String code;
+
+    AuditAction(String code) {
+        this.code = code;
+    }
+
+    public static Optional<AuditAction> ofCode(String code) {
+        return Arrays.stream(values()).filter(a -> a.code.equals(code)).findFirst();
+    }
+}
