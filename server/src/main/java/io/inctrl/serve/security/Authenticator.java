@@ -71,10 +71,36 @@ public class Authenticator {
         if (admin.isPresent() && ApiKeys.matches(key, admin.get())) {
             return Caller.ADMIN;
         }
-        Tenant t = lookup(ApiKeys.hash(key));
+        String hash = ApiKeys.hash(key);
+        Tenant t = lookup(hash, conn -> {
+            Optional<String> id = tenants.tenantOfKey(conn, hash);
+            return id.isEmpty() ? null : tenants.find(conn, id.get()).orElse(null);
+        });
         if (t == null) {
             throw unauthenticated("INVALID_API_KEY", "invalid or revoked API key");
         }
+        return admit(t);
+    }
+
+    /**
+     * A tenant named by a verified sign-in token (OIDC) rather than a key: the tenant must exist, and its request rate
+     * applies as for its keys.
+     *
+     * @throws ServeException PERMISSION_DENIED (no such tenant) or RESOURCE_EXHAUSTED (rate, with a retry hint)
+     */
+    public Caller tenant(String tenantId) {
+        Tenant t = lookup(
+                "tenant:" + tenantId, conn -> tenants.find(conn, tenantId).orElse(null));
+        if (t == null) {
+            throw new ServeException(
+                    ServeException.Code.PERMISSION_DENIED,
+                    "UNKNOWN_TENANT",
+                    "the sign-in token names a tenant that does not exist");
+        }
+        return admit(t);
+    }
+
+    private Caller admit(Tenant t) {
         double rate = t.quotas().requestsPerSecond();
         if (!(rate > 0) || Double.isInfinite(rate)) {
             // only an older version could store this (input is validated now): refuse until an admin sets a quota
@@ -105,18 +131,16 @@ public class Authenticator {
         forgetAll();
     }
 
-    private Tenant lookup(String hash) {
+    /** @param cacheKey a key hash, or {@code tenant:<id>} for token sign-ins (hashes never contain ':') */
+    private Tenant lookup(String cacheKey, Store.Work<Tenant> query) {
         long now = System.nanoTime();
-        Cached c = cache.get(hash);
+        Cached c = cache.get(cacheKey);
         if (c != null && c.expiresAtNanos - now > 0) {
             return c.tenant;
         }
         Tenant t;
         try {
-            t = store.tx(conn -> {
-                Optional<String> id = tenants.tenantOfKey(conn, hash);
-                return id.isEmpty() ? null : tenants.find(conn, id.get()).orElse(null);
-            });
+            t = store.tx(query);
         } catch (ServeException e) {
             // store outage: a key verified recently enough keeps working (bounded by inctrl.registry.outage-grace);
             // an unknown one is UNAVAILABLE, never UNAUTHENTICATED, since nothing says it is invalid
@@ -128,10 +152,10 @@ public class Authenticator {
             throw e;
         }
         if (t == null) {
-            cache.remove(hash);
+            cache.remove(cacheKey);
             return null;
         }
-        cache.put(hash, new Cached(t, now, now + config.keyCacheSeconds() * 1_000_000_000L));
+        cache.put(cacheKey, new Cached(t, now, now + config.keyCacheSeconds() * 1_000_000_000L));
         return t;
     }
 
