@@ -96,11 +96,15 @@ declare -A PROFILE_ARGS=(
     [single-node]="-f $CHART/values-single-node.yaml"
     [production]="-f $CHART/values-production.yaml"
     [gpu]="-f $CHART/values-production.yaml -f $CHART/values-gpu.yaml"
-    # production with every optional object on (prometheus-operator objects, dashboard, management Service)
+    # production with every optional object on (prometheus-operator objects, dashboard, management Service,
+    # TLS with client certificates, OIDC sign-in)
     [production-monitoring]="-f $CHART/values-production.yaml --set metrics.podMonitor.enabled=true
         --set metrics.serviceMonitor.enabled=true --set metrics.prometheusRule.enabled=true
         --set metrics.grafanaDashboard.enabled=true --set logging.json=true
-        --set tracing.otlpEndpoint=http://otel-collector.monitoring:4317"
+        --set tracing.otlpEndpoint=http://otel-collector.monitoring:4317
+        --set tls.enabled=true --set tls.secretName=inctrl-tls --set tls.clientAuth=required
+        --set tls.trustStorePasswordSecret.name=inctrl-tls-truststore
+        --set oidc.enabled=true --set oidc.authServerUrl=https://idp.example.com/realms/inctrl"
 )
 PROFILES=(single-node production gpu production-monitoring)
 failures=0
@@ -182,7 +186,13 @@ refuse "PostgreSQL without a database" "needs database.postgresql.jdbcUrl" \
     -f $CHART/values-production.yaml --set postgresql.deploy=false
 refuse "a missing Secret reference" "secrets.existingSecret" \
     -f $CHART/values-production.yaml --set secrets.existingSecret=
-echo "refusals: 4 unsafe value sets checked"
+refuse "TLS without a certificate Secret" "tls.secretName" \
+    -f $CHART/values-production.yaml --set tls.enabled=true
+refuse "mTLS without the trust store's password" "trustStorePasswordSecret" \
+    -f $CHART/values-production.yaml --set tls.enabled=true --set tls.secretName=inctrl-tls --set tls.clientAuth=required
+refuse "OIDC without a provider" "oidc.authServerUrl" \
+    -f $CHART/values-production.yaml --set oidc.enabled=true
+echo "refusals: 7 unsafe value sets checked"
 
 # ---- alert rules ----------------------------------------------------------------------------------------------
 if promtool check rules k8s/monitoring/alert-rules.yaml > "$OUT/promtool.log" 2>&1 &&

@@ -107,6 +107,21 @@ step('a wrong key shows a clear sign-in error', async () => {
   await shot('01-signin-wrong-key');
 });
 
+step('a pasted access token (JWT) is sent as a bearer token, not as an API key', async () => {
+  // the server under test has OIDC sign-in off: it ignores the bearer header, so the problem is MISSING_API_KEY
+  // (an API key header would have given INVALID_API_KEY)
+  const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl';
+  const sent = page.waitForRequest((r) => r.url().endsWith('/v1/model'));
+  await page.goto(`${BASE}/console/`);
+  await page.locator('#view-signin').getByLabel('API key').fill(jwt);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const headers = (await sent).headers();
+  assert.equal(headers.authorization, `Bearer ${jwt}`);
+  assert.equal(headers['x-api-key'], undefined);
+  const msg = await visibleText('#signin-error');
+  assert.match(msg, /MISSING_API_KEY/);
+});
+
 step('admin signs in, sees the random-weights banner, creates a tenant and manages its keys', async () => {
   const model = await (await fetch(`${BASE}/v1/model`, { headers: { 'X-API-Key': ADMIN } })).json();
   await page.locator('#view-signin').getByLabel('API key').fill(ADMIN);

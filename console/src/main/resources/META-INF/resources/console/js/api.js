@@ -1,5 +1,6 @@
-// REST client of the console. The key lives in sessionStorage (this tab only) and travels in X-API-Key:
-// no cookies, so the browser never attaches credentials on its own and there is no CSRF surface.
+// REST client of the console. The key lives in sessionStorage (this tab only) and travels in X-API-Key (an OIDC
+// access token pasted instead travels as a bearer token): no cookies, so the browser never attaches credentials on
+// its own and there is no CSRF surface.
 
 const KEY = 'inctrl.console.key';
 const ROLE = 'inctrl.console.role';
@@ -15,6 +16,17 @@ export const session = {
     return r === 'local' || r === what;
   },
 };
+
+/**
+ * The header a credential travels in: an OIDC access token (a JWT: three base64url parts, the header part starting
+ * "eyJ") as `Authorization: Bearer`, anything else (API keys start "ik_") as `X-API-Key`.
+ */
+export function credentialHeaders(credential) {
+  if (!credential) return {};
+  return /^eyJ[\w-]*\.[\w-]+\.[\w-]*$/.test(credential)
+    ? { Authorization: `Bearer ${credential}` }
+    : { 'X-API-Key': credential };
+}
 
 /** A failed call: HTTP status plus the RFC 7807 problem the server sent (title, detail, reason). */
 export class ApiError extends Error {
@@ -58,9 +70,7 @@ async function problemOf(res) {
  * session key (sign-in probes a key before storing it).
  */
 export async function api(path, { method = 'GET', json, form, key, signal } = {}) {
-  const headers = { Accept: 'application/json, application/problem+json' };
-  const k = key ?? session.key;
-  if (k) headers['X-API-Key'] = k;
+  const headers = { Accept: 'application/json, application/problem+json', ...credentialHeaders(key ?? session.key) };
   let body;
   if (json !== undefined) {
     headers['Content-Type'] = 'application/json';
@@ -81,7 +91,7 @@ export function upload(path, form, onProgress) {
     const xhr = new XMLHttpRequest();
     xhr.open('POST', path);
     xhr.withCredentials = false;
-    if (session.key) xhr.setRequestHeader('X-API-Key', session.key);
+    for (const [name, value] of Object.entries(credentialHeaders(session.key))) xhr.setRequestHeader(name, value);
     xhr.setRequestHeader('Accept', 'application/json, application/problem+json');
     xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress?.(e.loaded / e.total, 'upload'); };
     xhr.upload.onload = () => onProgress?.(1, 'processing');

@@ -40,7 +40,10 @@ public class Authenticator {
     @Inject
     TenantRateLimiter rateLimiter;
 
-    private record Cached(Tenant tenant, String keyId, long readAtNanos, long expiresAtNanos) {}
+    /** A key's (or a token-named tenant's) lookup: keyId is null for token sign-ins. */
+    private record Found(Tenant tenant, String keyId) {}
+
+    private record Cached(Found found, long readAtNanos, long expiresAtNanos) {}
 
     /** key hash -> tenant and key id; short-lived so revocations on other replicas take effect within key-cache-seconds. */
     private final ConcurrentHashMap<String, Cached> cache = new ConcurrentHashMap<>();
@@ -72,11 +75,41 @@ public class Authenticator {
         if (admin.isPresent() && ApiKeys.matches(key, admin.get())) {
             return Caller.ADMIN;
         }
-        Cached found = lookup(ApiKeys.hash(key));
+        String hash = ApiKeys.hash(key);
+        Found found = lookup(hash, conn -> {
+            Optional<ApiKeyInfo> k = tenants.activeKey(conn, hash);
+            if (k.isEmpty()) {
+                return null;
+            }
+            Tenant t = tenants.find(conn, k.get().tenantId()).orElse(null);
+            return t == null ? null : new Found(t, k.get().id());
+        });
         if (found == null) {
             throw unauthenticated("INVALID_API_KEY", "invalid or revoked API key");
         }
-        Tenant t = found.tenant;
+        return admit(found.tenant(), found.keyId());
+    }
+
+    /**
+     * A tenant named by a verified sign-in token (OIDC) rather than a key: the tenant must exist, and its request rate
+     * applies as for its keys.
+     *
+     * @throws ServeException PERMISSION_DENIED (no such tenant) or RESOURCE_EXHAUSTED (rate, with a retry hint)
+     */
+    public Caller tenant(String tenantId) {
+        Found found = lookup("tenant:" + tenantId, conn -> tenants.find(conn, tenantId)
+                .map(t -> new Found(t, null))
+                .orElse(null));
+        if (found == null) {
+            throw new ServeException(
+                    ServeException.Code.PERMISSION_DENIED,
+                    "UNKNOWN_TENANT",
+                    "the sign-in token names a tenant that does not exist");
+        }
+        return admit(found.tenant(), null);
+    }
+
+    private Caller admit(Tenant t, String keyId) {
         double rate = t.quotas().requestsPerSecond();
         if (!(rate > 0) || Double.isInfinite(rate)) {
             // only an older version could store this (input is validated now): refuse until an admin sets a quota
@@ -90,7 +123,7 @@ public class Authenticator {
             throw ServeException.retryLater(
                     "RATE_LIMITED", "request rate above the tenant's quota of " + rate + " requests/s", wait);
         }
-        return Caller.tenant(t.id(), found.keyId);
+        return Caller.tenant(t.id(), keyId);
     }
 
     /** Drops cached key lookups (after revocation, rotation, quota change, tenant deletion). */
@@ -107,39 +140,31 @@ public class Authenticator {
         forgetAll();
     }
 
-    private Cached lookup(String hash) {
+    /** @param cacheKey a key hash, or {@code tenant:<id>} for token sign-ins (hashes never contain ':') */
+    private Found lookup(String cacheKey, Store.Work<Found> query) {
         long now = System.nanoTime();
-        Cached c = cache.get(hash);
+        Cached c = cache.get(cacheKey);
         if (c != null && c.expiresAtNanos - now > 0) {
-            return c;
+            return c.found;
         }
-        Cached found;
+        Found found;
         try {
-            found = store.tx(conn -> {
-                Optional<ApiKeyInfo> key = tenants.activeKey(conn, hash);
-                if (key.isEmpty()) {
-                    return null;
-                }
-                Tenant t = tenants.find(conn, key.get().tenantId()).orElse(null);
-                return t == null
-                        ? null
-                        : new Cached(t, key.get().id(), now, now + config.keyCacheSeconds() * 1_000_000_000L);
-            });
+            found = store.tx(query);
         } catch (ServeException e) {
             // store outage: a key verified recently enough keeps working (bounded by inctrl.registry.outage-grace);
             // an unknown one is UNAVAILABLE, never UNAUTHENTICATED, since nothing says it is invalid
             if (e.code() == ServeException.Code.UNAVAILABLE
                     && c != null
                     && now - c.readAtNanos < registryConfig.outageGrace().toNanos()) {
-                return c;
+                return c.found;
             }
             throw e;
         }
         if (found == null) {
-            cache.remove(hash);
+            cache.remove(cacheKey);
             return null;
         }
-        cache.put(hash, found);
+        cache.put(cacheKey, new Cached(found, now, now + config.keyCacheSeconds() * 1_000_000_000L));
         return found;
     }
 

@@ -27,6 +27,9 @@ public interface SecurityConfig {
 
     Quotas defaultQuotas();
 
+    /** Optional OIDC sign-in on the REST API and console (machines and gRPC keep API keys). */
+    Oidc oidc();
+
     /** The range quotas must fall in when a tenant is created or its quotas are changed (else 400 INVALID_QUOTAS). */
     QuotaLimits quotaLimits();
 
@@ -61,5 +64,27 @@ public interface SecurityConfig {
 
         @WithDefault("1000000")
         double maxRequestsPerSecond();
+    }
+
+    /**
+     * {@code inctrl.security.oidc.*}. The provider itself is Quarkus' {@code quarkus.oidc.*} (auth-server-url, roles
+     * claim path); these keys map a verified token's roles and claims to an InCTRL caller.
+     */
+    interface Oidc {
+        /** Accept {@code Authorization: Bearer} tokens from {@code quarkus.oidc.auth-server-url} on REST calls. */
+        @WithDefault("false")
+        boolean enabled();
+
+        /** Role (from {@code quarkus.oidc.roles.role-claim-path}, default {@code groups}) that makes an admin. */
+        @WithDefault("inctrl-admin")
+        String adminRole();
+
+        /** A role {@code <prefix><tenant id>} makes the caller that tenant. */
+        @WithDefault("inctrl-tenant:")
+        String tenantRolePrefix();
+
+        /** A string claim naming the caller's tenant id (checked before the tenant roles). */
+        @WithDefault("inctrl_tenant")
+        String tenantClaim();
     }
 }

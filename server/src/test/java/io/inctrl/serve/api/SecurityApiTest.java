@@ -86,6 +86,23 @@ class SecurityApiTest {
     }
 
     @Test
+    void rest_oidcOff_bearerTokenIsIgnoredAndKeysStillWork() {
+        // a well-formed (unsigned) JWT: with OIDC sign-in off it is never looked at
+        String jwt = "eyJhbGciOiJub25lIn0.eyJncm91cHMiOlsiaW5jdHJsLWFkbWluIl19.";
+        given().header("Authorization", "Bearer " + jwt)
+                .get("/v1/admin/tenants")
+                .then()
+                .statusCode(401)
+                .contentType("application/problem+json")
+                .body("reason", equalTo("MISSING_API_KEY"));
+        given().header("Authorization", "Bearer " + jwt)
+                .header("X-API-Key", ADMIN_KEY)
+                .get("/v1/admin/tenants")
+                .then()
+                .statusCode(200);
+    }
+
+    @Test
     void grpc_missingOrInvalidKey_isUnauthenticated() {
         for (String key : new String[] {null, "ik_wrong"}) {
             assertThatThrownBy(() ->

@@ -5,14 +5,17 @@ import io.inctrl.serve.security.Authenticator;
 import io.inctrl.serve.security.Caller;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.net.SocketAddress;
+import io.inctrl.serve.security.TokenAuthenticator;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.container.ContainerRequestContext;
+import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.Response;
+import java.util.Optional;
 import org.jboss.resteasy.reactive.server.ServerRequestFilter;
 
 /**
- * Authenticates every REST call from its {@code X-API-Key} header; 401 (or 429 over the tenant's rate) as
- * problem+json otherwise. Runs on the endpoint's thread, so the key lookup may touch the store.
+ * Authenticates every REST call from its {@code X-API-Key} header, or, when OIDC sign-in is on and no key is sent,
+ * from an {@code Authorization: Bearer} token; 401 (or 403, 429 over the tenant's rate) as problem+json otherwise. Runs on the endpoint's thread, so the key lookup may touch the store.
  * Management routes outside JAX-RS (/q/health, /q/openapi) carry no tenant data and are not filtered.
  */
 public class ApiKeyFilter {
@@ -26,12 +29,19 @@ public class ApiKeyFilter {
     Authenticator authenticator;
 
     @Inject
+    TokenAuthenticator tokens;
+
+    @Inject
     CurrentCaller currentCaller;
 
     @ServerRequestFilter
     public Response authenticate(ContainerRequestContext request, HttpServerRequest http) {
         try {
-            Caller caller = authenticator.authenticate(request.getHeaderString(HEADER));
+            String key = request.getHeaderString(HEADER);
+            Optional<String> token = key == null
+                    ? tokens.bearerToken(request.getHeaderString(HttpHeaders.AUTHORIZATION))
+                    : Optional.empty();
+            Caller caller = token.isPresent() ? tokens.authenticate(token.get()) : authenticator.authenticate(key);
             currentCaller.set(caller, caller.origin(remoteAddress(http), request.getHeaderString(REQUEST_ID_HEADER)));
             return null;
         } catch (ServeException e) {
