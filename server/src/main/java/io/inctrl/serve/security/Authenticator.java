@@ -97,9 +97,11 @@ public class Authenticator {
      * @throws ServeException PERMISSION_DENIED (no such tenant) or RESOURCE_EXHAUSTED (rate, with a retry hint)
      */
     public Caller tenant(String tenantId) {
-        Found found = lookup("tenant:" + tenantId, conn -> tenants.find(conn, tenantId)
-                .map(t -> new Found(t, null))
-                .orElse(null));
+        Found found = lookup(
+                "tenant:" + tenantId,
+                conn -> tenants.find(conn, tenantId)
+                        .map(t -> new Found(t, null))
+                        .orElse(null));
         if (found == null) {
             throw new ServeException(
                     ServeException.Code.PERMISSION_DENIED,
