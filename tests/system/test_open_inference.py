@@ -106,9 +106,9 @@ def test_infer_with_inline_shots_equals_our_score(server, model, transport):
 
 
 @pytest.mark.parametrize("transport,codes", [
-    ("grpc", {"key": "StatusCode.UNAUTHENTICATED", "model": "StatusCode.NOT_FOUND",
-              "image": "StatusCode.INVALID_ARGUMENT", "set": "StatusCode.NOT_FOUND"}),
-    ("http", {"key": "401", "model": "404", "image": "400", "set": "404"}),
+    ("grpc", {"key": "StatusCode.UNAUTHENTICATED", "admin": "StatusCode.PERMISSION_DENIED",
+              "model": "StatusCode.NOT_FOUND", "image": "StatusCode.INVALID_ARGUMENT", "set": "StatusCode.NOT_FOUND"}),
+    ("http", {"key": "401", "admin": "403", "model": "404", "image": "400", "set": "404"}),
 ])
 def test_errors_map_to_the_protocols_status(server, model, prompt_set, transport, codes):
     _, client, headers = next(c for c in _clients(server) if c[0] == transport)
@@ -124,6 +124,14 @@ def test_errors_map_to_the_protocols_status(server, model, prompt_set, transport
     status, message = status_of(lambda: client.infer(model, good, parameters={"prompt_set_id": prompt_set},
                                                      headers={key: "not-a-key"}))
     assert status == codes["key"], message
+    status, message = status_of(lambda: client.get_model_metadata(model))
+    assert status == codes["key"], "model metadata needs a key: " + message
+    # the admin key reads the model (as GET /v1/model) but does not score
+    admin = {key: server.admin_key}
+    assert client.is_model_ready(model, headers=admin)
+    status, message = status_of(lambda: client.infer(model, good, parameters={"prompt_set_id": prompt_set},
+                                                     headers=admin))
+    assert status == codes["admin"], message
     status, message = status_of(lambda: client.infer("no-such-model", good,
                                                      parameters={"prompt_set_id": prompt_set}, headers=headers))
     assert status == codes["model"] and "no-such-model" in message, message

@@ -36,9 +36,9 @@ public class OipModel {
         return model.bundleId();
     }
 
-    /** Triton reports the backend here (e.g. {@code pytorch_libtorch}); ours names the bundle kind. */
+    /** Triton reports the backend here (e.g. {@code pytorch_libtorch}); ours is the bundle kind. */
     public String platform() {
-        return "inctrl_" + model.manifest().kind();
+        return model.manifest().kind();
     }
 
     /** Can score: loaded, warmed up and not draining (the same rule as /q/health/ready). */

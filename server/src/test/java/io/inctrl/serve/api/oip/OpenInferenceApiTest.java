@@ -87,6 +87,8 @@ class OpenInferenceApiTest {
         ModelMetadataResponse m = oip.modelMetadata(
                 ModelMetadataRequest.newBuilder().setName(MODEL).build());
         assertThat(m.getName()).isEqualTo(MODEL);
+        assertThat(m.getPlatform()).isEqualTo("inctrl");
+        assertThat(m.getVersionsList()).containsExactly("1");
         assertThat(m.getInputsList())
                 .extracting(ModelMetadataResponse.TensorMetadata::getName)
                 .containsExactly("image", "shots");
