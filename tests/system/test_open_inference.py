@@ -14,12 +14,15 @@ from tritonclient.utils import InferenceServerException  # noqa: E402
 
 from conftest import QUERIES, SHOTS, Server, channel, image, meta, pb, pb_grpc, register  # noqa: E402
 
+MAX_BATCH = 4
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     d = tmp_path_factory.mktemp("oip")
     from conftest import TINY
-    s = Server(log=d / "server.log", data_dir=d / "data", env={}, args=[f"-Dinctrl.model.bundle={TINY}"]).start()
+    s = Server(log=d / "server.log", data_dir=d / "data", env={},
+               args=[f"-Dinctrl.model.bundle={TINY}", f"-Dinctrl.limits.max-infer-batch={MAX_BATCH}"]).start()
     yield s
     s.stop()
 
@@ -144,3 +147,7 @@ def test_errors_map_to_the_protocols_status(server, model, prompt_set, transport
     status, message = status_of(lambda: client.infer(model, good, parameters={"prompt_set_id": "nope"},
                                                      headers=headers))
     assert status == codes["set"], message
+    too_many = [_bytes_input(module, "image", [image(q) for q in QUERIES[:MAX_BATCH + 1]])]
+    status, message = status_of(lambda: client.infer(model, too_many, parameters={"prompt_set_id": prompt_set},
+                                                     headers=headers))
+    assert status == codes["image"] and "max-infer-batch" in message, message
