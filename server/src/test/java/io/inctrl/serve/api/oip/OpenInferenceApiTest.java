@@ -8,6 +8,9 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItems;
 
 import com.google.protobuf.ByteString;
+import grpc.health.v1.HealthGrpc;
+import grpc.health.v1.HealthOuterClass.HealthCheckRequest;
+import grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -81,6 +84,12 @@ class OpenInferenceApiTest {
                 .isTrue();
         assertThat(oip.serverReady(ServerReadyRequest.getDefaultInstance()).getReady())
                 .isTrue();
+        assertThat(HealthGrpc.newBlockingStub(channel)
+                        .check(HealthCheckRequest.newBuilder()
+                                .setService("inference.GRPCInferenceService")
+                                .build())
+                        .getStatus())
+                .isEqualTo(ServingStatus.SERVING);
         assertThat(oip.modelReady(ModelReadyRequest.newBuilder().setName(MODEL).build())
                         .getReady())
                 .isTrue();
