@@ -26,9 +26,9 @@ import java.util.concurrent.RejectedExecutionException;
  * {@link GrpcCaller#current()}; otherwise closes the call with UNAUTHENTICATED (or RESOURCE_EXHAUSTED over the
  * tenant's rate, UNAVAILABLE when the store cannot answer). The lookup may query the registry store, so it runs on
  * a worker thread while the transport's events wait in a {@link DeferredListener}: the event loop never blocks.
- * grpc.health.v1, reflection and the Open Inference Protocol's server health and metadata need no key. The admin credential manages tenants over REST only: on gRPC it may
- * read the model info (as it may GET /v1/model) and gets PERMISSION_DENIED for everything else, the same rule as
- * the REST filter's 403.
+ * grpc.health.v1, reflection and the Open Inference Protocol's server health and metadata need no key. The admin
+ * credential manages tenants over REST only: on gRPC it may read the model info and the OIP model metadata (as it may
+ * GET /v1/model) and gets PERMISSION_DENIED for everything else, the same rule as the REST filter's 403.
  */
 @ApplicationScoped
 @GlobalInterceptor

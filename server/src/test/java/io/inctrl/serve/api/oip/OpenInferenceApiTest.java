@@ -228,11 +228,11 @@ class OpenInferenceApiTest {
         // what tritonclient.http sends: a JSON header, then each input's raw BYTES, and binary outputs back
         byte[] q = serialized(List.of(QUERIES.get(0))).toByteArray();
         byte[] s = serialized(List.of(SHOT)).toByteArray();
+        String binaryInput =
+                "{\"name\":\"%s\",\"datatype\":\"BYTES\",\"shape\":[1]," + "\"parameters\":{\"binary_data_size\":%d}}";
         byte[] header = ("{\"parameters\":{\"category\":\"mono\",\"binary_data_output\":true},\"inputs\":["
-                        + "{\"name\":\"image\",\"datatype\":\"BYTES\",\"shape\":[1],\"parameters\":{\"binary_data_size\":"
-                        + q.length + "}},"
-                        + "{\"name\":\"shots\",\"datatype\":\"BYTES\",\"shape\":[1],\"parameters\":{\"binary_data_size\":"
-                        + s.length + "}}]}")
+                        + binaryInput.formatted("image", q.length) + "," + binaryInput.formatted("shots", s.length)
+                        + "]}")
                 .getBytes(StandardCharsets.UTF_8);
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         body.write(header);
