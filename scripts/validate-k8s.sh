@@ -5,7 +5,8 @@
 #     kubernetes-validate; nothing is downloaded at validation time);
 #   - kube-score: no CRITICAL finding (exceptions only as kube-score/ignore annotations in the chart);
 #   - the deployment contract (k8s/validate/check_renders.py) and the chart's refusal of unsafe values;
-#   - promtool check rules + promtool test rules on k8s/monitoring/alert-rules.yaml.
+#   - promtool check rules + promtool test rules on k8s/monitoring/alert-rules.yaml;
+#   - the KServe example k8s/kserve (parsed; its ServingRuntime's containers strictly, as a Pod's).
 # Tools are pinned and installed once with `go install` (Go module proxy) and pip into $INCTRL_K8S_TOOLS_DIR
 # (default build/tools); reruns reuse them. Exits non-zero on any failure.
 set -euo pipefail
@@ -165,6 +166,33 @@ for v in "${K8S_VERSIONS[@]}"; do
         k8s/namespace.yaml || failures=$((failures + 1))
 done
 
+# ---- KServe example (k8s/kserve): its CRD kinds have no schema in the Kubernetes set, so kubeconform only parses
+# them; the ServingRuntime's containers are checked strictly as those of a Pod.
+kserve="kserve: FAILED"
+if "$VENV/bin/python" - k8s/kserve/serving-runtime.yaml > "$OUT/kserve-pod.yaml" << 'EOF'
+import sys, yaml
+runtime = yaml.safe_load(open(sys.argv[1]))
+pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "kserve-runtime-check"},
+       "spec": {"containers": runtime["spec"]["containers"]}}
+yaml.safe_dump(pod, sys.stdout)
+EOF
+then
+    kserve="kserve:"
+    for v in "${K8S_VERSIONS[@]}"; do
+        if kc=$(kubeconform -strict -summary -ignore-missing-schemas -kubernetes-version "$v" \
+            -schema-location "$SCHEMAS/{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json" \
+            k8s/kserve/*.yaml "$OUT/kserve-pod.yaml" 2>&1); then
+            kserve+=" $v $(grep -o 'Valid: [0-9]*, Invalid: [0-9]*, Errors: [0-9]*, Skipped: [0-9]*' <<< "$kc");"
+        else
+            echo "$kc"
+            kserve+=" $v FAILED;"
+            failures=$((failures + 1))
+        fi
+    done
+else
+    failures=$((failures + 1))
+fi
+
 # ---- the chart refuses unsafe values ----------------------------------------------------------------------------
 refuse() { # description expected-message helm-args...
     local what=$1 expect=$2
@@ -211,5 +239,6 @@ for p in "${PROFILES[@]}"; do
     echo "profile $p: ${SUMMARY[$p]}"
 done
 echo "$rules"
+echo "$kserve"
 echo "validate-k8s: tools ${tools_s}s, total $((SECONDS - start))s, $failures failure(s)"
 ((failures == 0))

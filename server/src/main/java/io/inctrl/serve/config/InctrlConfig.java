@@ -96,5 +96,9 @@ public interface InctrlConfig {
         /** Requests of one ScoreStream being worked on at once; more are not read from the transport. */
         @WithDefault("32")
         int streamWindow();
+
+        /** Images one Open Inference Protocol ModelInfer request may hold; each is one Score on the batcher. */
+        @WithDefault("32")
+        int maxInferBatch();
     }
 }

@@ -8,6 +8,7 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.StatusRuntimeException;
+import io.inctrl.serve.api.inference.GRPCInferenceServiceGrpc;
 import io.inctrl.serve.api.v1.ScorerGrpc;
 import io.inctrl.serve.audit.Origin;
 import io.inctrl.serve.error.ServeException;
@@ -29,9 +30,9 @@ import java.util.concurrent.RejectedExecutionException;
  * {@link GrpcCaller#current()}; otherwise closes the call with UNAUTHENTICATED (or RESOURCE_EXHAUSTED over the
  * tenant's rate, UNAVAILABLE when the store cannot answer). The lookup may query the registry store, so it runs on
  * a worker thread while the transport's events wait in a {@link DeferredListener}: the event loop never blocks.
- * grpc.health.v1 and reflection need no key. The admin credential manages tenants over REST only: on gRPC it may
- * read the model info (as it may GET /v1/model) and gets PERMISSION_DENIED for everything else, the same rule as
- * the REST filter's 403.
+ * grpc.health.v1, reflection and the Open Inference Protocol's server health and metadata need no key. The admin
+ * credential manages tenants over REST only: on gRPC it may read the model info and the OIP model metadata (as it may
+ * GET /v1/model) and gets PERMISSION_DENIED for everything else, the same rule as the REST filter's 403.
  */
 @ApplicationScoped
 @GlobalInterceptor
@@ -40,16 +41,18 @@ public class ApiKeyInterceptor implements ServerInterceptor, Prioritized {
     @Inject
     Authenticator authenticator;
 
-    /** The only tenant-less methods: the admin key may call them (REST: GET /v1/model). */
-    private static final Set<String> ADMIN_METHODS =
-            Set.of(ScorerGrpc.getGetModelInfoMethod().getFullMethodName());
+    /** The only tenant-less methods: the admin key may call them (REST: GET /v1/model, /v2/models/{name}). */
+    private static final Set<String> ADMIN_METHODS = Set.of(
+            ScorerGrpc.getGetModelInfoMethod().getFullMethodName(),
+            GRPCInferenceServiceGrpc.getModelMetadataMethod().getFullMethodName(),
+            GRPCInferenceServiceGrpc.getModelReadyMethod().getFullMethodName());
 
     private final Executor workers = Infrastructure.getDefaultWorkerPool();
 
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(
             ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
-        if (PublicServices.isPublic(call.getMethodDescriptor().getServiceName())) {
+        if (PublicServices.isPublic(call.getMethodDescriptor())) {
             return next.startCall(call, headers);
         }
         String key = headers.get(GrpcCaller.API_KEY);

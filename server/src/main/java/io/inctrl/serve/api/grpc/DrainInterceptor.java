@@ -32,7 +32,7 @@ public class DrainInterceptor implements ServerInterceptor, Prioritized {
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(
             ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
-        if (PublicServices.isPublic(call.getMethodDescriptor().getServiceName())) {
+        if (PublicServices.isPublic(call.getMethodDescriptor())) {
             return next.startCall(call, headers);
         }
         if (drain.draining()) {

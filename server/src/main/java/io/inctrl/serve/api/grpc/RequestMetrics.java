@@ -23,7 +23,7 @@ public class RequestMetrics {
     @Inject
     MeterRegistry registry;
 
-    void request(String tenant, String rpc) {
+    public void request(String tenant, String rpc) {
         Counter.builder("inctrl.requests")
                 .tag("tenant", LogSafe.of(tenant))
                 .tag("rpc", rpc)
@@ -31,7 +31,7 @@ public class RequestMetrics {
                 .increment();
     }
 
-    void error(String tenant, String rpc, String requestId, Status status) {
+    public void error(String tenant, String rpc, String requestId, Status status) {
         if (status.getCode() == Status.Code.CANCELLED) {
             Counter.builder("inctrl.requests.cancelled")
                     .tag("rpc", rpc)

@@ -16,6 +16,9 @@ public class GrpcHealthStatus {
 
     static final String SCORER = "inctrl.v1.Scorer";
 
+    /** The Open Inference Protocol service scores too: it is serving exactly when the Scorer is. */
+    static final String OPEN_INFERENCE = "inference.GRPCInferenceService";
+
     @Inject
     GrpcHealthStorage health;
 
@@ -38,5 +41,6 @@ public class GrpcHealthStatus {
     private void set(ServingStatus status) {
         health.setStatus(GrpcHealthStorage.DEFAULT_SERVICE_NAME, status);
         health.setStatus(SCORER, status);
+        health.setStatus(OPEN_INFERENCE, status);
     }
 }

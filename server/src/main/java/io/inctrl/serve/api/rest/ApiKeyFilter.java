@@ -9,6 +9,7 @@ import io.vertx.core.net.SocketAddress;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.container.ResourceInfo;
 import jakarta.ws.rs.core.Response;
 import java.util.Optional;
 import org.jboss.resteasy.reactive.server.ServerRequestFilter;
@@ -16,7 +17,8 @@ import org.jboss.resteasy.reactive.server.ServerRequestFilter;
 /**
  * Authenticates every REST call from its {@code X-API-Key} header, or, when OIDC sign-in is on and no key is sent,
  * from an {@code Authorization: Bearer} token; 401 (or 403, 429 over the tenant's rate) as problem+json otherwise. Runs on the endpoint's thread, so the key lookup may touch the store.
- * Management routes outside JAX-RS (/q/health, /q/openapi) carry no tenant data and are not filtered.
+ * Management routes outside JAX-RS (/q/health, /q/openapi) carry no tenant data and are not filtered; resources
+ * marked {@link AuthenticatesItself} authenticate on their own.
  */
 public class ApiKeyFilter {
 
@@ -35,7 +37,12 @@ public class ApiKeyFilter {
     CurrentCaller currentCaller;
 
     @ServerRequestFilter
-    public Response authenticate(ContainerRequestContext request, HttpServerRequest http) {
+    public Response authenticate(ContainerRequestContext request, ResourceInfo resource, HttpServerRequest http) {
+        if (resource != null
+                && resource.getResourceClass() != null
+                && resource.getResourceClass().isAnnotationPresent(AuthenticatesItself.class)) {
+            return null;
+        }
         try {
             String key = request.getHeaderString(HEADER);
             Optional<String> token = key == null

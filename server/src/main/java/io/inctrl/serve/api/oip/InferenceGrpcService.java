@@ -1,0 +1,250 @@
+package io.inctrl.serve.api.oip;
+
+import com.google.protobuf.ByteString;
+import io.grpc.Context;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.inctrl.serve.api.grpc.GrpcCaller;
+import io.inctrl.serve.api.grpc.GrpcStatuses;
+import io.inctrl.serve.api.grpc.RequestMetrics;
+import io.inctrl.serve.api.inference.GRPCInferenceServiceGrpc;
+import io.inctrl.serve.api.inference.InferParameter;
+import io.inctrl.serve.api.inference.ModelInferRequest;
+import io.inctrl.serve.api.inference.ModelInferResponse;
+import io.inctrl.serve.api.inference.ModelMetadataRequest;
+import io.inctrl.serve.api.inference.ModelMetadataResponse;
+import io.inctrl.serve.api.inference.ModelReadyRequest;
+import io.inctrl.serve.api.inference.ModelReadyResponse;
+import io.inctrl.serve.api.inference.ServerLiveRequest;
+import io.inctrl.serve.api.inference.ServerLiveResponse;
+import io.inctrl.serve.api.inference.ServerMetadataRequest;
+import io.inctrl.serve.api.inference.ServerMetadataResponse;
+import io.inctrl.serve.api.inference.ServerReadyRequest;
+import io.inctrl.serve.api.inference.ServerReadyResponse;
+import io.inctrl.serve.error.ServeException;
+import io.inctrl.serve.lifecycle.FatalErrors;
+import io.inctrl.serve.logging.LogSafe;
+import io.quarkus.grpc.GrpcService;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
+import jakarta.inject.Inject;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * gRPC front of the Open Inference Protocol ({@code inference.GRPCInferenceService}) on the same server and
+ * interceptors (drain, API key) as {@code inctrl.v1.Scorer}. ServerLive, ServerReady and ServerMetadata need no key
+ * (see {@code PublicServices}); ModelReady and ModelMetadata any valid key; ModelInfer a tenant key. Outputs travel in
+ * {@code raw_output_contents}, as Triton sends them.
+ */
+@GrpcService
+public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceImplBase {
+
+    @Inject
+    OipInference inference;
+
+    @Inject
+    OipModel model;
+
+    @Inject
+    OipServer server;
+
+    @Inject
+    FatalErrors fatalErrors;
+
+    @Inject
+    RequestMetrics metrics;
+
+    private final Executor executor = Infrastructure.getDefaultWorkerPool();
+
+    @Override
+    public void serverLive(ServerLiveRequest request, StreamObserver<ServerLiveResponse> responses) {
+        responses.onNext(ServerLiveResponse.newBuilder()
+                .setLive(fatalErrors.first() == null)
+                .build());
+        responses.onCompleted();
+    }
+
+    @Override
+    public void serverReady(ServerReadyRequest request, StreamObserver<ServerReadyResponse> responses) {
+        responses.onNext(
+                ServerReadyResponse.newBuilder().setReady(model.ready()).build());
+        responses.onCompleted();
+    }
+
+    @Override
+    public void serverMetadata(ServerMetadataRequest request, StreamObserver<ServerMetadataResponse> responses) {
+        responses.onNext(ServerMetadataResponse.newBuilder()
+                .setName(server.name())
+                .setVersion(server.version())
+                .addAllExtensions(server.extensions())
+                .build());
+        responses.onCompleted();
+    }
+
+    @Override
+    public void modelReady(ModelReadyRequest request, StreamObserver<ModelReadyResponse> responses) {
+        try {
+            GrpcCaller.current();
+            model.require(request.getName(), request.getVersion());
+        } catch (RuntimeException e) {
+            responses.onError(GrpcStatuses.toStatus(e, "ModelReady"));
+            return;
+        }
+        responses.onNext(ModelReadyResponse.newBuilder().setReady(model.ready()).build());
+        responses.onCompleted();
+    }
+
+    @Override
+    public void modelMetadata(ModelMetadataRequest request, StreamObserver<ModelMetadataResponse> responses) {
+        try {
+            GrpcCaller.current();
+            model.require(request.getName(), request.getVersion());
+        } catch (RuntimeException e) {
+            responses.onError(GrpcStatuses.toStatus(e, "ModelMetadata"));
+            return;
+        }
+        ModelMetadataResponse.Builder b = ModelMetadataResponse.newBuilder()
+                .setName(model.name())
+                .addVersions(OipModel.VERSION)
+                .setPlatform(model.platform());
+        model.inputs().forEach(t -> b.addInputs(tensor(t)));
+        model.outputs().forEach(t -> b.addOutputs(tensor(t)));
+        responses.onNext(b.build());
+        responses.onCompleted();
+    }
+
+    @Override
+    public void modelInfer(ModelInferRequest request, StreamObserver<ModelInferResponse> responses) {
+        ServerCallStreamObserver<ModelInferResponse> out = (ServerCallStreamObserver<ModelInferResponse>) responses;
+        String tenant;
+        try {
+            tenant = GrpcCaller.current().requireTenant();
+        } catch (RuntimeException e) {
+            out.onError(GrpcStatuses.toStatus(e, "ModelInfer"));
+            return;
+        }
+        metrics.request(tenant, "ModelInfer");
+        Instant deadline = deadline(Context.current());
+        // a caller that gives up takes its queued work with it; grpc-java only accepts the handler before we return
+        AtomicReference<CompletableFuture<OipInferResult>> pending = new AtomicReference<>();
+        out.setOnCancelHandler(() -> {
+            CompletableFuture<OipInferResult> f = pending.get();
+            if (f != null) {
+                f.cancel(false);
+            }
+        });
+        executor.execute(() -> {
+            if (out.isCancelled()) {
+                return;
+            }
+            CompletableFuture<OipInferResult> f;
+            try {
+                f = inference.infer(command(request), tenant, deadline);
+            } catch (RuntimeException e) {
+                reply(out, null, e, request, tenant);
+                return;
+            }
+            pending.set(f);
+            if (out.isCancelled()) {
+                f.cancel(false);
+            }
+            f.whenComplete((result, error) -> reply(out, result, error, request, tenant));
+        });
+    }
+
+    private void reply(
+            ServerCallStreamObserver<ModelInferResponse> out,
+            OipInferResult result,
+            Throwable error,
+            ModelInferRequest request,
+            String tenant) {
+        if (out.isCancelled()) {
+            return;
+        }
+        if (error != null) {
+            io.grpc.StatusRuntimeException status =
+                    GrpcStatuses.toStatus(error, "ModelInfer " + LogSafe.of(request.getId()));
+            metrics.error(tenant, "ModelInfer", request.getId(), status.getStatus());
+            out.onError(status);
+            return;
+        }
+        ModelInferResponse.Builder b = ModelInferResponse.newBuilder()
+                .setModelName(result.modelName())
+                .setModelVersion(result.modelVersion())
+                .setId(request.getId());
+        for (OipOutput o : result.outputs()) {
+            ModelInferResponse.InferOutputTensor.Builder t = ModelInferResponse.InferOutputTensor.newBuilder()
+                    .setName(o.name())
+                    .setDatatype(o.datatype());
+            for (long d : o.shape()) {
+                t.addShape(d);
+            }
+            b.addOutputs(t);
+            b.addRawOutputContents(ByteString.copyFrom(BinaryTensors.write(o)));
+        }
+        out.onNext(b.build());
+        out.onCompleted();
+    }
+
+    /** Inputs from {@code raw_input_contents} when present (tritonclient), else from each tensor's contents. */
+    static OipInferRequest command(ModelInferRequest r) {
+        if (r.getRawInputContentsCount() > 0 && r.getRawInputContentsCount() != r.getInputsCount()) {
+            throw ServeException.invalid(
+                    "MALFORMED_TENSOR",
+                    "raw_input_contents has " + r.getRawInputContentsCount() + " entries for " + r.getInputsCount()
+                            + " inputs");
+        }
+        List<OipTensor> inputs = new ArrayList<>();
+        for (int i = 0; i < r.getInputsCount(); i++) {
+            ModelInferRequest.InferInputTensor t = r.getInputs(i);
+            List<byte[]> elements = r.getRawInputContentsCount() > 0
+                    ? BinaryTensors.readBytes(r.getRawInputContents(i).asReadOnlyByteBuffer(), t.getName())
+                    : t.getContents().getBytesContentsList().stream()
+                            .map(ByteString::toByteArray)
+                            .toList();
+            long[] shape = t.getShapeList().stream().mapToLong(Long::longValue).toArray();
+            inputs.add(new OipTensor(t.getName(), t.getDatatype(), shape, elements));
+        }
+        Map<String, Object> parameters = new HashMap<>();
+        r.getParametersMap().forEach((k, v) -> parameters.put(k, value(v)));
+        List<String> outputs = r.getOutputsList().stream()
+                .map(ModelInferRequest.InferRequestedOutputTensor::getName)
+                .toList();
+        return new OipInferRequest(r.getModelName(), r.getModelVersion(), r.getId(), parameters, inputs, outputs);
+    }
+
+    private static Object value(InferParameter p) {
+        return switch (p.getParameterChoiceCase()) {
+            case BOOL_PARAM -> p.getBoolParam();
+            case INT64_PARAM -> p.getInt64Param();
+            case STRING_PARAM -> p.getStringParam();
+            case DOUBLE_PARAM -> p.getDoubleParam();
+            case UINT64_PARAM -> p.getUint64Param();
+            case PARAMETERCHOICE_NOT_SET -> null;
+        };
+    }
+
+    private static ModelMetadataResponse.TensorMetadata tensor(OipModel.TensorSpec t) {
+        ModelMetadataResponse.TensorMetadata.Builder b = ModelMetadataResponse.TensorMetadata.newBuilder()
+                .setName(t.name())
+                .setDatatype(t.datatype());
+        for (long d : t.shape()) {
+            b.addShape(d);
+        }
+        return b.build();
+    }
+
+    private static Instant deadline(Context context) {
+        if (context == null || context.getDeadline() == null) {
+            return null;
+        }
+        return Instant.now().plusNanos(context.getDeadline().timeRemaining(TimeUnit.NANOSECONDS));
+    }
+}
