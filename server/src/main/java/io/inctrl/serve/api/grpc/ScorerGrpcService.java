@@ -18,9 +18,7 @@ import io.inctrl.serve.scoring.ScoringService;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.inject.Inject;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * gRPC front of the scoring use case: converts messages, moves blocking preparation off the transport threads and
@@ -59,32 +57,11 @@ public class ScorerGrpcService extends ScorerGrpc.ScorerImplBase {
         }
         Context context = Context.current();
         metrics.request(tenant, "Score");
-        // a caller that gives up (cancel, deadline) takes its queued work with it; grpc-java only accepts the
-        // handler before this method returns
-        AtomicReference<CompletableFuture<ScoreResult>> pending = new AtomicReference<>();
-        out.setOnCancelHandler(() -> {
-            CompletableFuture<ScoreResult> f = pending.get();
-            if (f != null) {
-                f.cancel(false);
-            }
-        });
-        executor.execute(() -> {
-            if (out.isCancelled()) {
-                return; // the caller gave up while this waited for a thread
-            }
-            CompletableFuture<ScoreResult> f;
-            try {
-                f = scoring.scoreAsync(ScoreMessages.command(request, tenant, context));
-            } catch (RuntimeException e) {
-                reply(out, null, e, request, tenant);
-                return;
-            }
-            pending.set(f);
-            if (out.isCancelled()) {
-                f.cancel(false);
-            }
-            f.whenComplete((result, error) -> reply(out, result, error, request, tenant));
-        });
+        AsyncUnaryCalls.run(
+                out,
+                executor,
+                () -> scoring.scoreAsync(ScoreMessages.command(request, tenant, context)),
+                (result, error) -> reply(out, result, error, request, tenant));
     }
 
     private void reply(

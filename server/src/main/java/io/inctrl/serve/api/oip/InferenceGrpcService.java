@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import io.grpc.Context;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.inctrl.serve.api.grpc.AsyncUnaryCalls;
 import io.inctrl.serve.api.grpc.GrpcCaller;
 import io.inctrl.serve.api.grpc.GrpcStatuses;
 import io.inctrl.serve.api.grpc.RequestMetrics;
@@ -32,10 +33,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * gRPC front of the Open Inference Protocol ({@code inference.GRPCInferenceService}) on the same server and
@@ -132,31 +131,11 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
         }
         metrics.request(tenant, "ModelInfer");
         Instant deadline = deadline(Context.current());
-        // a caller that gives up takes its queued work with it; grpc-java only accepts the handler before we return
-        AtomicReference<CompletableFuture<OipInferResult>> pending = new AtomicReference<>();
-        out.setOnCancelHandler(() -> {
-            CompletableFuture<OipInferResult> f = pending.get();
-            if (f != null) {
-                f.cancel(false);
-            }
-        });
-        executor.execute(() -> {
-            if (out.isCancelled()) {
-                return;
-            }
-            CompletableFuture<OipInferResult> f;
-            try {
-                f = inference.infer(command(request), tenant, deadline);
-            } catch (RuntimeException e) {
-                reply(out, null, e, request, tenant);
-                return;
-            }
-            pending.set(f);
-            if (out.isCancelled()) {
-                f.cancel(false);
-            }
-            f.whenComplete((result, error) -> reply(out, result, error, request, tenant));
-        });
+        AsyncUnaryCalls.run(
+                out,
+                executor,
+                () -> inference.infer(command(request), tenant, deadline),
+                (result, error) -> reply(out, result, error, request, tenant));
     }
 
     private void reply(
