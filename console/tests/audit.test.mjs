@@ -4,10 +4,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchBrowser } from './browser.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const BASE = process.env.CONSOLE_URL;
@@ -15,9 +14,8 @@ const ADMIN = process.env.CONSOLE_ADMIN_KEY;
 const ART = path.resolve(here, '../test-artifacts');
 const TENANT = `audited-${Date.now().toString(36)}`;
 
-let context;
 let page;
-let userDir;
+let closeBrowser;
 const problems = [];
 
 /** Visible rows of the audit table as {action, actor, tenant, address, outcome}. */
@@ -32,25 +30,11 @@ async function rows() {
 before(async () => {
   assert.ok(BASE, 'CONSOLE_URL is set by run-tests.sh');
   fs.mkdirSync(ART, { recursive: true });
-  userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'inctrl-audit-chromium-'));
-  context = await chromium.launchPersistentContext(userDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-    viewport: { width: 1280, height: 900 },
-  });
-  page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(30_000);
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
-  });
+  ({ page, close: closeBrowser } = await launchBrowser('audit', problems));
 });
 
 after(async () => {
-  await context?.close();
-  if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
+  await closeBrowser?.();
 });
 
 test('the admin creates a tenant and sees the entry; the tenant sees only its own', async () => {

@@ -3,10 +3,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchBrowser } from './browser.mjs';
 import { hottest } from './heat.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -25,7 +24,7 @@ const SET = `transistor-line-${RUN}`;
 
 let context;
 let page;
-let userDir;
+let closeBrowser;
 let tenantKey;
 const problems = []; // CSP violations and uncaught page errors: none allowed
 let broken = null;
@@ -61,25 +60,11 @@ before(async () => {
   assert.ok(SHOTS.length >= 4, `shots in ${CATEGORY_DIR}`);
   fs.mkdirSync(ART, { recursive: true });
   for (const f of fs.readdirSync(ART)) if (f.endsWith('.png')) fs.rmSync(path.join(ART, f));
-  userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'inctrl-console-chromium-'));
-  context = await chromium.launchPersistentContext(userDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-    viewport: { width: 1280, height: 900 },
-  });
-  page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(30_000);
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
-  });
+  ({ context, page, close: closeBrowser } = await launchBrowser('console', problems));
 });
 
 after(async () => {
-  await context?.close();
-  if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
+  await closeBrowser?.();
 });
 
 step('console is served with a strict CSP and security headers', async () => {

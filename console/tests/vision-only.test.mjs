@@ -5,10 +5,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchBrowser } from './browser.mjs';
 import { hottest } from './heat.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -21,9 +20,8 @@ const SHOTS = fs.readdirSync(path.join(DIR, 'shots')).sort().map((f) => path.joi
 const GOODS = fs.readdirSync(path.join(DIR, 'test/good')).sort().map((f) => path.join(DIR, 'test/good', f));
 const RUN = Date.now().toString(36);
 
-let context;
 let page;
-let userDir;
+let closeBrowser;
 let tenant;
 let key;
 let templateId;
@@ -53,25 +51,11 @@ before(async () => {
     method: 'POST',
     json: { name: `ignored-${RUN}`, normalStates: ['{}'], anomalousStates: ['broken {}'], templates: ['a photo of a {}.'] },
   })).id;
-  userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'inctrl-console-chromium-'));
-  context = await chromium.launchPersistentContext(userDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-    viewport: { width: 1280, height: 900 },
-  });
-  page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(60_000);
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
-  });
+  ({ page, close: closeBrowser } = await launchBrowser('vision', problems));
 });
 
 after(async () => {
-  await context?.close();
-  if (userDir) fs.rmSync(userDir, { recursive: true, force: true });
+  await closeBrowser?.();
   if (tenant) await fetch(`${BASE}/v1/admin/tenants/${tenant}`, { method: 'DELETE', headers: { 'X-API-Key': ADMIN } });
 });
 
