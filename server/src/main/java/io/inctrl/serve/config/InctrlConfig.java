@@ -14,6 +14,19 @@ public interface InctrlConfig {
 
     Batching batching();
 
+    Decode decode();
+
+    /** Image decoding and PIL-exact preprocessing, off the transport threads. */
+    interface Decode {
+        /** Decode threads; 0 = one per available core (decode is pure CPU work). */
+        @WithDefault("0")
+        int threads();
+
+        /** Images waiting for a decode thread; beyond it requests fail with RESOURCE_EXHAUSTED and a retry hint. */
+        @WithDefault("1024")
+        int queueSize();
+    }
+
     /** Dynamic batching policy (see batching/README.md for the tuning procedure). */
     interface Batching {
         @WithDefault("8")
@@ -47,9 +60,17 @@ public interface InctrlConfig {
         @WithDefault("536870912")
         long promptCacheBytes();
 
-        /** Run one forward at startup so the first request does not pay TorchScript's profiling passes. */
+        /** Run forwards at startup so the first requests do not pay TorchScript's one-time costs. */
         @WithDefault("true")
         boolean warmup();
+
+        /**
+         * TorchScript's profiling graph executor. Off by default: on CPU it re-specialises the graph for each batch
+         * shape the dynamic batcher emits, which made throughput erratic (numbers in bench/README.md); bundles are
+         * optimised at export time instead. On, the warm-up runs every batch size up to the batcher's maximum twice.
+         */
+        @WithDefault("false")
+        boolean graphOptimizer();
 
         /**
          * Bytes of text priors kept for inline categories and template previews (keyed by template content and

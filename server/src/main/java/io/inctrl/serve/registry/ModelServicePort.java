@@ -7,7 +7,7 @@ import io.inctrl.serve.model.InctrlScores;
 import io.inctrl.serve.model.ModelService;
 import io.inctrl.serve.model.PromptFeatures;
 import io.inctrl.serve.model.TextPrior;
-import io.inctrl.serve.scoring.ImagePipeline;
+import io.inctrl.serve.scoring.DecodePool;
 import io.inctrl.serve.scoring.RequestPixelBudget;
 import io.inctrl.serve.scoring.ScoreCommand;
 import io.inctrl.serve.scoring.ScoringService;
@@ -27,7 +27,7 @@ public class ModelServicePort implements ModelPort {
     ModelService model;
 
     @Inject
-    ImagePipeline images;
+    DecodePool decodePool;
 
     @Inject
     InferenceService inference;
@@ -50,8 +50,10 @@ public class ModelServicePort implements ModelPort {
         // the same per-request budget as scoring, from the headers, before anything is decoded; refusals arrive as
         // ServeException INVALID_ARGUMENT with the image's reason code
         pixelBudget.check(encoded, what);
-        for (int i = 0; i < encoded.size(); i++) {
-            pixels.add(images.prepare(encoded.get(i), what.apply(i)).pixels());
+        try {
+            decodePool.prepareAll(encoded, what).join().forEach(p -> pixels.add(p.pixels()));
+        } catch (java.util.concurrent.CompletionException e) {
+            throw InferenceService.translate(e.getCause());
         }
         // through the batcher like every other encoding; "registry" is its own fairness lane next to scoring tenants
         return inference.encodeAll(LANE, pixels, null);

@@ -39,9 +39,6 @@ public class ScoringService {
     InferenceService inference;
 
     @Inject
-    ImagePipeline images;
-
-    @Inject
     PromptSource promptSource;
 
     @Inject
@@ -55,6 +52,9 @@ public class ScoringService {
 
     @Inject
     TenantPixelRate pixelRate;
+
+    @Inject
+    DecodePool decodePool;
 
     private Timer decodeTimer;
     private Timer preprocessTimer;
@@ -74,8 +74,9 @@ public class ScoringService {
     }
 
     /**
-     * Decodes on the calling thread, then queues everything on the dynamic batcher without blocking: inline shots are
-     * encoded as jobs of their own and the query is queued once they are pooled. Cancelling the returned future
+     * Checks limits on the calling thread, decodes every image of the request in parallel on the {@link DecodePool},
+     * then queues on the dynamic batcher: inline shots are encoded as jobs of their own and the query is queued once
+     * they are pooled. Only the text prior of a new inline category blocks the caller. Cancelling the returned future
      * discards whatever is still queued. Failures surface as {@link ServeException}.
      */
     public CompletableFuture<ScoreResult> scoreAsync(ScoreCommand cmd) {
@@ -91,25 +92,59 @@ public class ScoringService {
         }
         long pixels = pixelBudget.check(all, i -> i == 0 ? "image" : "shot " + (i - 1));
         pixelRate.charge(cmd.tenant(), pixels);
-        ImagePipeline.Prepared query = images.prepare(cmd.image(), "image");
-        long decode = query.decodeNanos();
-        long preprocess = query.preprocessNanos();
-
+        CompletableFuture<List<ImagePipeline.Prepared>> decoding =
+                decodePool.prepareAll(all, i -> i == 0 ? "image" : "shot " + (i - 1));
+        // while the images decode: a registered set is resolved (may read the registry), or the text prior of an
+        // inline category is looked up (cached; encoded on first use)
+        Prompts known;
+        try {
+            known = cmd.prompts() instanceof ScoreCommand.Registered registered
+                    ? registeredPrompts(cmd.tenant(), registered.promptSetId())
+                    : new Prompts(
+                            null,
+                            model.textPrior(
+                                    PromptTemplates.defaults(), ((ScoreCommand.Inline) cmd.prompts()).category()),
+                            Optional.empty());
+        } catch (RuntimeException e) {
+            decoding.cancel(false);
+            throw e;
+        }
         List<CompletableFuture<ModelOutput>> queued = new java.util.concurrent.CopyOnWriteArrayList<>();
-        CompletableFuture<Prompts> prompts;
-        if (cmd.prompts() instanceof ScoreCommand.Inline inline) {
-            List<float[]> shotPixels = new ArrayList<>(inline.shots().size());
-            for (int i = 0; i < inline.shots().size(); i++) {
-                ImagePipeline.Prepared shot = images.prepare(inline.shots().get(i), "shot " + i);
-                decode += shot.decodeNanos();
-                preprocess += shot.preprocessNanos();
-                shotPixels.add(shot.pixels());
+        CompletableFuture<ScoreResult> result = decoding.thenCompose(
+                        prepared -> queue(cmd, start, traceParent, prepared, known, queued))
+                .exceptionallyCompose(t -> CompletableFuture.failedFuture(InferenceService.translate(
+                        t instanceof java.util.concurrent.CompletionException ? t.getCause() : t)));
+        // cancelling what the caller holds must reach the decode pool and the batcher, which see only their futures
+        result.whenComplete((r, t) -> {
+            if (result.isCancelled()) {
+                decoding.cancel(false);
+                queued.forEach(f -> f.cancel(false));
             }
-            checkDeadline(cmd.deadline());
-            TextPrior prior = model.textPrior(PromptTemplates.defaults(), inline.category());
+        });
+        return result;
+    }
+
+    /** Queues the shots' encodings (inline) and then the query on the batcher, once every image is decoded. */
+    private CompletableFuture<ScoreResult> queue(
+            ScoreCommand cmd,
+            long start,
+            io.opentelemetry.context.Context traceParent,
+            List<ImagePipeline.Prepared> prepared,
+            Prompts known,
+            List<CompletableFuture<ModelOutput>> queued) {
+        ImagePipeline.Prepared query = prepared.get(0);
+        long decode = 0;
+        long preprocess = 0;
+        for (ImagePipeline.Prepared p : prepared) {
+            decode += p.decodeNanos();
+            preprocess += p.preprocessNanos();
+        }
+        checkDeadline(cmd.deadline());
+        CompletableFuture<Prompts> prompts;
+        if (cmd.prompts() instanceof ScoreCommand.Inline) {
             List<CompletableFuture<ModelOutput>> shots = new ArrayList<>();
-            for (float[] p : shotPixels) {
-                shots.add(inference.submit(cmd.tenant(), ModelJob.encode(p), cmd.deadline()));
+            for (ImagePipeline.Prepared shot : prepared.subList(1, prepared.size())) {
+                shots.add(inference.submit(cmd.tenant(), ModelJob.encode(shot.pixels()), cmd.deadline()));
             }
             queued.addAll(shots);
             prompts = CompletableFuture.allOf(shots.toArray(CompletableFuture[]::new))
@@ -118,50 +153,44 @@ public class ScoringService {
                                             .map(f -> f.join().encoded())
                                             .toList())
                                     .pool(),
-                            prior,
+                            known.prior(),
                             Optional.empty()));
         } else {
-            String id = ((ScoreCommand.Registered) cmd.prompts()).promptSetId();
-            PromptSource.Resolved resolved = promptSource.resolve(cmd.tenant(), id);
-            prompts = CompletableFuture.completedFuture(
-                    new Prompts(resolved.features(), resolved.prior(), resolved.threshold()));
+            prompts = CompletableFuture.completedFuture(known);
         }
         long decodeNanos = decode;
         long preprocessNanos = preprocess;
-        CompletableFuture<ScoreResult> result = prompts.thenCompose(p -> {
-                    CompletableFuture<ModelOutput> job = inference.submit(
-                            cmd.tenant(), ModelJob.score(query.pixels(), p.features(), p.prior()), cmd.deadline());
-                    queued.add(job);
-                    return job.thenApply(out -> {
-                        long total = System.nanoTime() - start;
-                        record(decodeNanos, preprocessNanos, out, total);
-                        ScoreResult r = new ScoreResult(
-                                cmd.requestId(),
-                                out.scores(),
-                                model.bundleId(),
-                                p.threshold(),
-                                decodeNanos,
-                                preprocessNanos,
-                                out.encodeNanos(),
-                                out.scoreNanos(),
-                                out.queueNanos(),
-                                total);
-                        spans.record(traceParent, r, out.batchSize(), out.device());
-                        return r;
-                    });
-                })
-                .exceptionallyCompose(t -> CompletableFuture.failedFuture(InferenceService.translate(
-                        t instanceof java.util.concurrent.CompletionException ? t.getCause() : t)));
-        // cancelling what the caller holds must reach the batcher, which only sees its own futures
-        result.whenComplete((r, t) -> {
-            if (result.isCancelled()) {
-                queued.forEach(f -> f.cancel(false));
-            }
+        return prompts.thenCompose(p -> {
+            CompletableFuture<ModelOutput> job = inference.submit(
+                    cmd.tenant(), ModelJob.score(query.pixels(), p.features(), p.prior()), cmd.deadline());
+            queued.add(job);
+            return job.thenApply(out -> {
+                long total = System.nanoTime() - start;
+                record(decodeNanos, preprocessNanos, out, total);
+                ScoreResult r = new ScoreResult(
+                        cmd.requestId(),
+                        out.scores(),
+                        model.bundleId(),
+                        p.threshold(),
+                        decodeNanos,
+                        preprocessNanos,
+                        out.encodeNanos(),
+                        out.scoreNanos(),
+                        out.queueNanos(),
+                        total);
+                spans.record(traceParent, r, out.batchSize(), out.device());
+                return r;
+            });
         });
-        return result;
     }
 
+    /** Features are null for inline prompts until their shots are encoded. */
     private record Prompts(PromptFeatures features, TextPrior prior, Optional<Float> threshold) {}
+
+    private Prompts registeredPrompts(String tenant, String promptSetId) {
+        PromptSource.Resolved resolved = promptSource.resolve(tenant, promptSetId);
+        return new Prompts(resolved.features(), resolved.prior(), resolved.threshold());
+    }
 
     private void record(long decode, long preprocess, ModelOutput out, long total) {
         decodeTimer.record(decode, TimeUnit.NANOSECONDS);
