@@ -25,6 +25,8 @@ public class ModelService {
 
     private static final Logger LOG = Logger.getLogger(ModelService.class);
 
+    private static final String DJL_GRAPH_OPTIMIZER = "ai.djl.pytorch.graph_optimizer";
+
     @Inject
     InctrlConfig config;
 
@@ -38,6 +40,9 @@ public class ModelService {
 
     @PostConstruct
     void load() {
+        // DJL applies this to the calling thread before every forward (PtSymbolBlock), so it reaches every worker
+        System.setProperty(DJL_GRAPH_OPTIMIZER, Boolean.toString(config.model().graphOptimizer()));
+        LOG.infof("TorchScript graph optimizer: %s", config.model().graphOptimizer() ? "on" : "off");
         textPriors = new TemplatePriorCache(config.model().textPriorCacheBytes());
         Path dir = Paths.get(config.model().bundle());
         manifest = BundleManifest.read(dir);
@@ -73,18 +78,26 @@ public class ModelService {
         long t0 = System.nanoTime();
         int size = manifest.image().size();
         float[] zeros = new float[3 * size * size];
+        // the profiling executor specialises per input shape and optimises on a shape's second call
+        boolean profiling = config.model().graphOptimizer();
+        List<Integer> batchSizes = profiling
+                ? java.util.stream.IntStream.rangeClosed(1, config.batching().maxBatchSize())
+                        .boxed()
+                        .toList()
+                : List.of(1);
         for (InctrlEngine engine : engines) {
-            // two passes: TorchScript's profiling executor optimises on the second call
-            for (int i = 0; i < 2; i++) {
-                EncodedImages shots = engine.encode(List.of(zeros));
-                PromptFeatures p = shots.pool();
-                TextPrior t = new TextPrior(
-                        new float[manifest.vision().embedDim()],
-                        new float[manifest.vision().embedDim()]);
-                engine.encodeAndScore(List.of(zeros), List.of(p), List.of(t));
+            PromptFeatures p = engine.encode(List.of(zeros)).pool();
+            TextPrior t = new TextPrior(
+                    new float[manifest.vision().embedDim()],
+                    new float[manifest.vision().embedDim()]);
+            for (int pass = 0; pass < (profiling ? 2 : 1); pass++) {
+                for (int b : batchSizes) {
+                    engine.encodeAndScore(
+                            Collections.nCopies(b, zeros), Collections.nCopies(b, p), Collections.nCopies(b, t));
+                }
             }
         }
-        LOG.infof("warm-up done in %d ms", (System.nanoTime() - t0) / 1_000_000);
+        LOG.infof("warm-up over batch sizes %s done in %d ms", batchSizes, (System.nanoTime() - t0) / 1_000_000);
     }
 
     static Device parseDevice(String name) {
