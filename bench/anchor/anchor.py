@@ -202,23 +202,24 @@ def log(msg: str):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    specs = []
+    for entry in (r.strip() for r in args.runtimes.split(",") if r.strip()):
+        kind, _, count = entry.partition(":")
+        if kind not in ("torchscript", "torchscript-opt", "onnxruntime", "openvino"):
+            raise SystemExit(f"unknown runtime {kind!r}")
+        default = args.torch_threads if kind.startswith("torchscript") else args.threads
+        specs.append((entry, kind, int(count) if count else default))
+    if not specs or specs[0][1] != "torchscript":
+        raise SystemExit("--runtimes must start with plain torchscript (the reference)")
     bundle = args.bundle.resolve()
     manifest = json.loads((bundle / "manifest.json").read_text())
     size = int(manifest["image"]["size"])
     vision = bundle / manifest["files"]["vision"]
     batches = [int(b) for b in args.batches.split(",")]
-    wanted = [r.strip() for r in args.runtimes.split(",") if r.strip()]
     load_before = os.getloadavg()
 
     images, inputs_note = load_images(manifest, args.data, args.check_images)
     log(f"check inputs: {inputs_note}")
-    specs = []
-    for entry in wanted:
-        kind, _, count = entry.partition(":")
-        default = args.torch_threads if kind.startswith("torchscript") else args.threads
-        specs.append((entry, kind, int(count) if count else default))
-    if not specs or specs[0][1] != "torchscript":
-        raise SystemExit("--runtimes must start with plain torchscript (the reference)")
     runners, failures = {}, {}
     with tempfile.TemporaryDirectory(prefix="inctrl-anchor-") as tmp:
         onnx_path = Path(tmp) / "vision.onnx"
@@ -231,8 +232,6 @@ def main(argv=None) -> int:
                   "onnxruntime": lambda n: OnnxRuntimeRunner(onnx_path, n),
                   "openvino": lambda n: OpenVinoRunner(onnx_path, n)}
         for entry, kind, count in specs:
-            if kind not in makers:
-                raise SystemExit(f"unknown runtime {kind!r}")
             try:
                 runners[entry] = makers[kind](count)
             except Exception as e:  # a runtime that does not install or convert is reported, not fatal
