@@ -19,5 +19,7 @@ if [ -z "${INCTRL_SECURITY_ADMIN_KEY:-}" ]; then
 fi
 export INCTRL_SECURITY_ADMIN_KEY
 export DJL_OFFLINE=true
+# libtorch's OpenMP threads sleep between ops instead of spinning (shared CPUs; numbers in bench/README.md)
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 export DJL_CACHE_DIR="${DJL_CACHE_DIR:-$root/.djl-cache}"
 exec java -XX:+ExitOnOutOfMemoryError "$@" -jar "$jar"

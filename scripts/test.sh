@@ -7,6 +7,10 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
+# every libtorch process of the run (test JVMs, servers, Python) sleeps between ops instead of spinning, as the
+# image does: several of them share the cores here
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
+
 scripts/prepare-test-assets.sh
 
 echo "== exporter tests (pytest)"

@@ -43,6 +43,15 @@ public class ModelService {
         // DJL applies this to the calling thread before every forward (PtSymbolBlock), so it reaches every worker
         System.setProperty(DJL_GRAPH_OPTIMIZER, Boolean.toString(config.model().graphOptimizer()));
         LOG.infof("TorchScript graph optimizer: %s", config.model().graphOptimizer() ? "on" : "off");
+        String waitPolicy = System.getenv("OMP_WAIT_POLICY");
+        if (waitPolicy == null || !waitPolicy.equalsIgnoreCase("passive")) {
+            // read by libgomp when libtorch loads, so only the environment can set it
+            LOG.warnf(
+                    "OMP_WAIT_POLICY=%s: libtorch's OpenMP threads spin between ops; on shared or quota-limited CPUs "
+                            + "that slowed forwards several-fold in our measurements. Set OMP_WAIT_POLICY=PASSIVE "
+                            + "(scripts/serve.sh and the container image do).",
+                    waitPolicy == null ? "(unset)" : waitPolicy);
+        }
         textPriors = new TemplatePriorCache(config.model().textPriorCacheBytes());
         Path dir = Paths.get(config.model().bundle());
         manifest = BundleManifest.read(dir);
