@@ -110,8 +110,19 @@ final class FakeServer implements AutoCloseable {
         return "127.0.0.1:" + server.getPort();
     }
 
+    /**
+     * Goes down the way a server does on SIGTERM: GOAWAY first (a call racing it is refused and retried elsewhere by
+     * gRPC), then whatever is still open is reset. A bare shutdownNow reset a call the client had just started with
+     * CANCELLED, which no retry policy may replay.
+     */
     @Override
     public void close() {
+        server.shutdown();
+        try {
+            server.awaitTermination(2, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         server.shutdownNow();
         timers.shutdownNow();
     }
