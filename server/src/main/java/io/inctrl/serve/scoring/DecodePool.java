@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -40,7 +39,7 @@ public class DecodePool {
     @Inject
     ImagePipeline images;
 
-    private ExecutorService executor;
+    private ThreadPoolExecutor executor;
     private int threads;
 
     @PostConstruct
@@ -58,7 +57,9 @@ public class DecodePool {
                     t.setDaemon(true);
                     return t;
                 });
-        executor = ExecutorServiceMetrics.monitor(registry, pool, "inctrl.decode");
+        // bound, not wrapped: a wrapping executor would hide our tasks from pool.remove(...)
+        new ExecutorServiceMetrics(pool, "inctrl.decode", List.of()).bindTo(registry);
+        executor = pool;
     }
 
     @PreDestroy
@@ -77,15 +78,22 @@ public class DecodePool {
      */
     <T> CompletableFuture<T> submit(Supplier<T> work) {
         CompletableFuture<T> result = new CompletableFuture<>();
+        Runnable task = () -> {
+            if (result.isDone()) {
+                return; // cancelled while queued
+            }
+            try {
+                result.complete(work.get());
+            } catch (RuntimeException | Error e) {
+                result.completeExceptionally(e);
+            }
+        };
         try {
-            executor.execute(() -> {
-                if (result.isDone()) {
-                    return; // cancelled while queued
-                }
-                try {
-                    result.complete(work.get());
-                } catch (RuntimeException | Error e) {
-                    result.completeExceptionally(e);
+            executor.execute(task);
+            // a cancelled decode gives its queue slot back at once instead of when a thread reaches it
+            result.whenComplete((v, t) -> {
+                if (result.isCancelled()) {
+                    executor.remove(task);
                 }
             });
         } catch (RejectedExecutionException e) {
