@@ -45,7 +45,7 @@ DEFAULT_INPUT_RANGE = "pm1"
 # layers were trained); "unit" = x/255 as nsfwjs feeds its fine-tuned classifier.
 INPUT_RANGES = {"pm1": (0.5, 0.5), "unit": (0.0, 1.0)}
 # vision.cpu.pt layout, by measurement (tools/export/README.md, "Optimised CPU copies").
-CHANNELS_LAST = False
+CHANNELS_LAST = True
 
 
 class ConversionError(Exception):
