@@ -12,6 +12,7 @@ import torch
 from . import __version__
 from .model import ARCH, TAPPED_BLOCKS, SourceModel, log
 from .modules import build_export_modules
+from .optimize import cpu_file_name, image_input, manifest_entry, write_cpu_copy
 from .reference import IMAGE_SIZE, MEAN, STD, TEMPERATURE
 from .tokenizer import EOT_ID, SOT_ID, write_tokenizer
 
@@ -52,7 +53,8 @@ def make_manifest(model: SourceModel, *, source: str, seed: int | None, sha256: 
     }
 
 
-def write_bundle(model: SourceModel, out: str | Path, manifest: dict) -> dict[str, torch.jit.ScriptModule]:
+def write_bundle(model: SourceModel, out: str | Path, manifest: dict,
+                 optimize: bool = True) -> dict[str, torch.jit.ScriptModule]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "manifest.json").unlink(missing_ok=True)  # an old manifest must not vouch for half-written files
@@ -68,6 +70,12 @@ def write_bundle(model: SourceModel, out: str | Path, manifest: dict) -> dict[st
         os.replace(tmp, path)
         scripted[name] = sm
         log(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    # Only the vision forward gets a CPU copy: it dominates a request (measured, tools/export/README.md).
+    (out / cpu_file_name(FILES["vision"])).unlink(missing_ok=True)
+    if optimize:
+        name, _ = write_cpu_copy(scripted["vision"], out, FILES["vision"], image_input(IMAGE_SIZE), False, log)
+        manifest["files"]["vision_cpu"] = name
+        manifest["optimized"] = manifest_entry(False, ["vision"])
     log("building tokenizer.json from open_clip's bpe_simple_vocab_16e6.txt.gz")
     write_tokenizer(out / FILES["tokenizer"])
     # Manifest last: a bundle with a manifest is complete.

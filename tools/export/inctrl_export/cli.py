@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from .model import log
+from .optimize import OptimizeError
 
 VERIFY_TOLERANCE = 1e-4
 
@@ -32,6 +33,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--fixtures-data", metavar="DIR", help="also write <out>/fixtures/ from this data dir")
     p.add_argument("--no-verify", action="store_true",
                    help="skip re-checking the written TorchScript against the fixtures")
+    p.add_argument("--no-optimize", action="store_true",
+                   help="do not write the CPU-optimised copy (vision.cpu.pt, a frozen TorchScript) beside vision.pt")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     return p.parse_args(argv)
 
@@ -64,7 +67,11 @@ def main(argv=None) -> int:
         manifest = make_manifest(model, source="random-init", seed=args.seed, sha256=None)
 
     torch.set_grad_enabled(False)
-    write_bundle(model, args.out, manifest)
+    try:
+        write_bundle(model, args.out, manifest, optimize=not args.no_optimize)
+    except OptimizeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 3
     if args.fixtures_data:
         from .fixtures import write_fixtures
         write_fixtures(model, args.fixtures_data, args.out, manifest["bundle_id"])
@@ -88,7 +95,8 @@ def _from_nsfwjs(args, t_start: float) -> int:
     try:
         nsfwjs.export_bundle(args.from_nsfwjs, args.out, layers=args.layers or list(nsfwjs.DEFAULT_LAYERS),
                              pooling=args.pooling or nsfwjs.DEFAULT_POOLING,
-                             input_range=args.input_range or nsfwjs.DEFAULT_INPUT_RANGE, log=log)
+                             input_range=args.input_range or nsfwjs.DEFAULT_INPUT_RANGE, log=log,
+                             optimize=not args.no_optimize)
     except nsfwjs.ConversionError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import __version__
+from .optimize import OptimizeError, cpu_file_name, image_input, manifest_entry, write_cpu_copy
 
 PACKAGE = "nsfwjs"
 PACKAGE_VERSION = "4.4.0"
@@ -43,6 +44,8 @@ DEFAULT_INPUT_RANGE = "pm1"
 # Input scaling as manifest mean/std on x/255: "pm1" = Keras ImageNet preprocessing x/127.5-1 (how these ImageNet
 # layers were trained); "unit" = x/255 as nsfwjs feeds its fine-tuned classifier.
 INPUT_RANGES = {"pm1": (0.5, 0.5), "unit": (0.0, 1.0)}
+# vision.cpu.pt layout, by measurement (tools/export/README.md, "Optimised CPU copies").
+CHANNELS_LAST = True
 
 
 class ConversionError(Exception):
@@ -517,7 +520,7 @@ Regenerate:  cd tools/export && python -m inctrl_export --from-nsfwjs nsfwjs-4.4
 
 
 def export_bundle(src_path: str | Path, out: str | Path, layers=DEFAULT_LAYERS, pooling=DEFAULT_POOLING,
-                  input_range=DEFAULT_INPUT_RANGE, log=print) -> dict:
+                  input_range=DEFAULT_INPUT_RANGE, log=print, optimize: bool = True) -> dict:
     if input_range not in INPUT_RANGES:
         raise ConversionError(f"input range {input_range!r}: choose from {', '.join(INPUT_RANGES)}")
     src = read_source(src_path)
@@ -534,6 +537,14 @@ def export_bundle(src_path: str | Path, out: str | Path, layers=DEFAULT_LAYERS, 
     sm.save(str(tmp))
     os.replace(tmp, out / "vision.pt")
     log(f"wrote {out / 'vision.pt'} ({(out / 'vision.pt').stat().st_size / 1e6:.1f} MB)")
+    (out / cpu_file_name("vision.pt")).unlink(missing_ok=True)  # never leave a copy of an older export behind
+    if optimize:
+        try:
+            name, _ = write_cpu_copy(sm, out, "vision.pt", image_input(IMAGE_SIZE), CHANNELS_LAST, log)
+        except OptimizeError as e:
+            raise ConversionError(str(e)) from e
+        manifest["files"]["vision_cpu"] = name
+        manifest["optimized"] = manifest_entry(CHANNELS_LAST, ["vision"])
     (out / "LICENSE").write_text(NOTICE.format(
         pkg=f"{PACKAGE}@{src.version or PACKAGE_VERSION}", subdir=MODEL_SUBDIR, sha1=src.tarball_sha1 or "n/a",
         last=module.taps[-1], layers=" ".join(module.taps), pooling=pooling, input_range=input_range,

@@ -127,7 +127,8 @@ def test_exported_tokens_match_tfjs(bundles, pixels, tfjs_activations, name, lay
 def test_manifest_patch_residual(bundles):
     m = json.loads((bundles["default"] / "manifest.json").read_text())
     assert m["format_version"] == 1 and m["kind"] == "patch-residual"
-    assert m["files"] == {"vision": "vision.pt"}
+    assert m["files"] == {"vision": "vision.pt", "vision_cpu": "vision.cpu.pt"}
+    assert m["optimized"]["cpu"]["modules"] == ["vision"]
     assert m["vision"] == {"embed_dim": 0, "width": 768, "grid": [17, 17], "tapped_layers": ["Mixed_6b"],
                            "tapped_blocks": [5], "token_pooling": "none", "normalized": True}
     assert m["image"]["size"] == 299 and m["image"]["mean"] == [0.5] * 3 and m["image"]["std"] == [0.5] * 3
@@ -139,6 +140,18 @@ def test_manifest_patch_residual(bundles):
     assert "not InCTRL" in m["weights"]["description"]
     assert m["weights"]["provenance"]["package"] == "nsfwjs@4.4.0"
     assert "MIT" in (bundles["default"] / "LICENSE").read_text()
+
+
+@pytest.mark.parametrize("name", ["default", "alt"])
+def test_cpu_copy_matches_portable_on_real_images(bundles, pixels, name):
+    half = len(pixels) // 2
+    x = pixels[:half] if name == "default" else pixels[half:]
+    portable = torch.jit.load(str(bundles[name] / "vision.pt")).eval()
+    frozen = torch.jit.load(str(bundles[name] / "vision.cpu.pt")).eval()
+    with torch.no_grad():
+        for batch in (x[:1], x[:3], x):
+            for want, got in zip(portable(batch), frozen(batch)):
+                assert float((want - got).abs().max()) <= 1e-4
 
 
 def test_refuses_fine_tuned_and_mixed_stage_layers(nsfwjs_source_dir, tmp_path):

@@ -104,6 +104,13 @@ public record BundleManifest(
                 throw new BundleException("bundle " + dir + " lacks its '" + key + "' file (" + name + ")");
             }
         }
+        for (String key : required) { // an optional CPU copy that is listed must exist, else CPU loads fail late
+            String name = files.get(cpuKey(key));
+            if (name != null && !Files.isRegularFile(dir.resolve(name))) {
+                throw new BundleException(
+                        "bundle " + dir + " lists '" + cpuKey(key) + "' (" + name + ") but the file is missing");
+            }
+        }
     }
 
     public BundleKind bundleKind() {
@@ -124,6 +131,19 @@ public record BundleManifest(
 
     public Path file(Path dir, String key) {
         return dir.resolve(files.get(key));
+    }
+
+    /** Manifest key of the CPU-optimised copy of a module (docs/bundle-format.md, "Optimised CPU copies"). */
+    static String cpuKey(String key) {
+        return key + "_cpu";
+    }
+
+    /**
+     * The file to load for module {@code key}: its CPU-optimised copy when running on the CPU and the bundle ships one,
+     * else the portable file (the copy has CPU-specific constants baked in, so accelerators always get the portable one).
+     */
+    public String fileKey(String key, boolean cpu) {
+        return cpu && files.get(cpuKey(key)) != null ? cpuKey(key) : key;
     }
 
     /** One line for logs and the API: what produced these weights. */

@@ -34,7 +34,8 @@ public final class InctrlEngine implements AutoCloseable {
     private InctrlEngine(Path dir, BundleManifest manifest, Device device, long promptCacheBytes) {
         this.manifest = manifest;
         this.device = device;
-        this.vision = TorchScriptModule.load("vision", manifest.file(dir, "vision"), device);
+        String visionKey = manifest.fileKey("vision", Device.Type.CPU.equals(device.getDeviceType()));
+        this.vision = TorchScriptModule.load(visionKey, manifest.file(dir, visionKey), device);
         this.heads = Heads.load(dir, manifest, device);
         this.patches = manifest.vision().patches();
         this.width = manifest.vision().width();

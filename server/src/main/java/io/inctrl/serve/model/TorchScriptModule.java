@@ -12,9 +12,12 @@ import ai.djl.training.ParameterStore;
 import ai.djl.translate.NoopTranslator;
 import java.io.IOException;
 import java.nio.file.Path;
+import org.jboss.logging.Logger;
 
 /** One TorchScript file of a bundle, loaded on one device through DJL's PyTorch engine. */
 final class TorchScriptModule implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(TorchScriptModule.class);
 
     private final String name;
     private final ZooModel<NDList, NDList> model;
@@ -33,7 +36,10 @@ final class TorchScriptModule implements AutoCloseable {
                 .optTranslator(new NoopTranslator())
                 .build();
         try {
-            return new TorchScriptModule(name, criteria.loadModel());
+            TorchScriptModule module = new TorchScriptModule(name, criteria.loadModel());
+            // Which file serves (portable or CPU-optimised copy) matters when comparing speed or numbers.
+            LOG.infof("loaded %s module from %s on %s", name, file.getFileName(), device);
+            return module;
         } catch (IOException | ModelNotFoundException | MalformedModelException e) {
             throw new BundleException("cannot load " + name + " module from " + file + ": " + e.getMessage(), e);
         }
