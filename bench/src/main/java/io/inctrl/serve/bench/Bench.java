@@ -92,9 +92,10 @@ public final class Bench {
     }
 
     public static void main(String[] args) throws Exception {
-        // Everything runs on a fresh thread, as the server's forwards run on its batch worker: libtorch forwards
-        // called from the JVM's launcher thread measured ~30x slower per image here (Inception, batch 1: ~2 s vs
-        // ~70 ms on any other thread), which would have slowed the official loop and the raw reference alike.
+        // As in the server: the PyTorch engine is initialised on the launcher thread and every forward runs on
+        // another thread. Measured here (Inception, batch 1): forwards on the thread that initialised the engine took
+        // ~2 s instead of ~70 ms, which slowed the official loop and the raw reference alike.
+        ai.djl.engine.Engine.getEngine("PyTorch");
         Throwable[] failure = new Throwable[1];
         Thread runner = new Thread(
                 () -> {
