@@ -1,76 +1,107 @@
 #!/usr/bin/env bash
-# InCTRL serve benchmark driver: bench/run.sh [tiny|full] [a|b|c|d|all]
-# Builds what it needs (offline Maven), runs the chosen benchmarks on one machine and prints a table of ratios.
-# Env: BENCH_BUNDLE (bundle dir, default build/assets/<size>), BENCH_DATA (real images, default ../shared/data),
-#      BENCH_REBUILD=1 (force the full install), BENCH_PORT (server port for d, default 18931), BENCH_XMX (default 6g),
-#      BENCH_JAVA_OPTS (extra JVM options, e.g. -Dai.djl.pytorch.graph_optimizer=false),
-#      BENCH_ARGS (extra "--key value" options passed to the bench, e.g. "--a.official-queries 5").
+# InCTRL serve benchmarks against the started server: bench/run.sh <default|full|tiny|BUNDLE_DIR> [a,b,c,d|all]
+# Builds what it needs (offline Maven), starts the real server (quarkus-run.jar, embedded H2 store in a temp dir,
+# free localhost ports), creates a tenant and its API key through the admin REST API, then runs the Java driver,
+# which registers the K=8 prompt set through the registry API and drives gRPC ScoreStream. Prints a table of ratios
+# and writes the whole log to bench/results/<bundle>-<date>[-N].txt.
+# Env: BENCH_DATA (real images, default ../shared/data), BENCH_REBUILD=1 (force the full install),
+#      BENCH_XMX (bench JVM heap, default 4g), BENCH_SERVER_XMX (server heap, default 6g),
+#      BENCH_JAVA_OPTS / BENCH_SERVER_OPTS (extra JVM options for the bench / the server),
+#      BENCH_ARGS (extra "--key value" options for the driver, e.g. "--a.official-queries 5"),
+#      BENCH_NO_SAVE=1 (print only, write nothing under bench/results).
 set -euo pipefail
 
-size=${1:-tiny}
+target=${1:-default}
 which=${2:-all}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
-bundle=${BENCH_BUNDLE:-$ROOT/build/assets/$size}
+case "$target" in
+  default) bundle=$ROOT/models/nsfwjs-inception-v3; name=default ;;
+  full|tiny) bundle=$ROOT/build/assets/$target; name=$target ;;
+  *) bundle=$(cd "$target" 2>/dev/null && pwd) || { echo "no bundle directory $target" >&2; exit 2; }
+     name=$(basename "$bundle") ;;
+esac
 data=${BENCH_DATA:-$ROOT/../shared/data}
-port=${BENCH_PORT:-18931}
-[ -f "$bundle/manifest.json" ] || { echo "no bundle at $bundle (run scripts/prepare-test-assets.sh or set BENCH_BUNDLE)" >&2; exit 2; }
+[ -f "$bundle/manifest.json" ] || { echo "no bundle at $bundle (scripts/prepare-test-assets.sh writes build/assets)" >&2; exit 2; }
 [ -d "$data" ] || { echo "no image data at $data (set BENCH_DATA)" >&2; exit 2; }
+[ "$which" = all ] && which=a,b,c,d
+[[ "$which" =~ ^[abcd](,[abcd])*$ ]] || { echo "usage: bench/run.sh <default|full|tiny|DIR> [a,b,c,d|all]" >&2; exit 2; }
 
 export DJL_OFFLINE=true
 export DJL_CACHE_DIR=${DJL_CACHE_DIR:-$ROOT/.djl-cache}
+# libtorch's OpenMP threads sleep instead of spinning when idle (the server's own default; spinning threads
+# steal the CPU from the decode threads and the bench client on a small machine)
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 
 if [ ! -f server/target/quarkus-app/quarkus-run.jar ] || [ "${BENCH_REBUILD:-0}" = 1 ]; then
   ./mvnw -B -o -q install -DskipTests
 fi
 ./mvnw -B -o -q compile -pl bench
-cp="bench/target/classes:server/target/inctrl-server-0.1.0-SNAPSHOT.jar:server/target/quarkus-app/lib/main/*"
+cp="bench/target/classes:clients/java/target/inctrl-client-0.1.0-SNAPSHOT.jar:server/target/inctrl-server-0.1.0-SNAPSHOT.jar:server/target/quarkus-app/lib/main/*"
 
-# Query counts and time bounds per bundle: the full-size model takes seconds per official query on 2 cores.
-case "$size" in
+# Counts and time bounds per bundle (every loop stops at whichever comes first); a full-size official query takes
+# over a minute on 2 cores. d.sets: prompt sets registered for d).
+case "$name" in
+  full) params=(--a.target 60 --a.official-queries 2 --a.official-seconds 150 --a.served-queries 24 --a.served-seconds 60
+                --b.streams 1,4 --b.served-queries 24 --b.served-seconds 60 --b.raw-batches 8 --b.raw-warmup 2 --b.raw-iters 3
+                --c.requests 16 --c.seconds 40 --c.unloaded-requests 3 --d.sets 20 --d.seconds 600) ;;
   tiny) params=(--a.official-queries 5 --a.official-seconds 40 --a.served-queries 200 --a.served-seconds 20
                 --b.streams 4,8 --b.served-queries 300 --b.served-seconds 15 --b.raw-batches 1,4,8 --b.raw-iters 30 --b.raw-seconds 5
-                --c.requests 150 --c.seconds 10 --c.unloaded-requests 20 --d.sets 1000) ;;
-  full) params=(--a.official-queries 2 --a.official-seconds 150 --a.served-queries 24 --a.served-seconds 60
-                --b.streams 1,4 --b.served-queries 24 --b.served-seconds 60 --b.raw-batches 8 --b.raw-warmup 2 --b.raw-iters 3
-                --c.requests 16 --c.seconds 40 --c.unloaded-requests 3 --d.sets 50) ;;
-  *) echo "usage: bench/run.sh [tiny|full] [a|b|c|d|all]" >&2; exit 2 ;;
-esac
-case "$which" in
-  all) model="a,b,c"; mem=1 ;;
-  d) model=""; mem=1 ;;
-  a|b|c|a,b|b,c|a,b,c) model="$which"; mem=0 ;;
-  *) echo "unknown benchmark '$which'" >&2; exit 2 ;;
+                --c.requests 150 --c.seconds 10 --c.unloaded-requests 20 --d.sets 200 --d.seconds 300) ;;
+  *)    params=(--a.official-queries 10 --a.official-seconds 30 --a.served-queries 200 --a.served-seconds 20
+                --b.streams 2,4 --b.served-queries 200 --b.served-seconds 15 --b.raw-batches 1,4,8 --b.raw-iters 20 --b.raw-seconds 5
+                --c.requests 120 --c.seconds 15 --c.unloaded-requests 15 --d.sets 200 --d.seconds 300) ;;
 esac
 
-bench() {
-  # shellcheck disable=SC2086
-  # shellcheck disable=SC2086
-  java -Xmx"${BENCH_XMX:-6g}" ${BENCH_JAVA_OPTS:-} -cp "$cp" io.inctrl.serve.bench.Bench --bundle "$bundle" --data "$data" \
-    "${params[@]}" ${BENCH_ARGS:-} "$@"
-}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+http_port=$(free_port); grpc_port=$(free_port); mgmt_port=$(free_port)
+work=$(mktemp -d /tmp/inctrl-bench.XXXXXX)
+admin_key=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+spid=""
+cleanup() { [ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
 
-echo "# bench/run.sh $size $which  $(date -u +%FT%TZ)  commit $(git rev-parse --short HEAD)"
-if [ -n "$model" ]; then
-  bench --only "$model"
-fi
+# d) fills the registry far past the default 1 GiB feature cache: the bound is raised so every set stays resident
+# (d reports the cache misses seen when scoring each set once, 0 = all resident).
+# shellcheck disable=SC2086
+INCTRL_SECURITY_ADMIN_KEY=$admin_key java -Xmx"${BENCH_SERVER_XMX:-6g}" -XX:+ExitOnOutOfMemoryError \
+  -Dinctrl.model.bundle="$bundle" -Dinctrl.registry.data-dir="$work/data" \
+  -Dinctrl.registry.cache.max-bytes=$((16 << 30)) \
+  -Dquarkus.http.port="$http_port" -Dquarkus.http.host=127.0.0.1 \
+  -Dquarkus.grpc.server.port="$grpc_port" -Dquarkus.grpc.server.host=127.0.0.1 \
+  -Dquarkus.management.port="$mgmt_port" -Dquarkus.management.host=127.0.0.1 \
+  ${BENCH_SERVER_OPTS:-} -jar server/target/quarkus-app/quarkus-run.jar >"$work/server.log" 2>&1 &
+spid=$!
+for _ in $(seq 1 300); do
+  curl -fs "http://127.0.0.1:$mgmt_port/q/health/ready" >/dev/null 2>&1 && break
+  kill -0 "$spid" 2>/dev/null || { echo "server exited:"; tail -30 "$work/server.log"; exit 1; }
+  sleep 1
+done
+curl -fs "http://127.0.0.1:$mgmt_port/q/health/ready" >/dev/null || { echo "server not ready after 300 s"; tail -30 "$work/server.log"; exit 1; }
 
-if [ "$mem" = 1 ]; then
-  # d) needs the idle server's RSS: start the real server on this bundle, wait until it is ready (model loaded and
-  # warmed up), then measure the per-set footprint in a separate JVM and project the server with 1,000 sets.
-  log=$(mktemp)
-  mport=$((port + 1)); gport=$((port + 2))
-  java -Dinctrl.model.bundle="$bundle" -Dquarkus.http.port="$port" -Dquarkus.management.port="$mport" \
-       -Dquarkus.grpc.server.port="$gport" \
-       -jar server/target/quarkus-app/quarkus-run.jar >"$log" 2>&1 &
-  spid=$!
-  trap 'kill $spid 2>/dev/null || true; rm -f "$log"' EXIT
-  for _ in $(seq 1 240); do
-    if curl -fs "http://localhost:$mport/q/health/ready" >/dev/null 2>&1; then break; fi
-    kill -0 $spid 2>/dev/null || { echo "server exited:"; tail -30 "$log"; exit 1; }
-    sleep 1
-  done
-  curl -fs "http://localhost:$mport/q/health/ready" >/dev/null || { echo "server not ready after 240 s"; tail -30 "$log"; exit 1; }
-  sleep 2
-  bench --only d --server-pid "$spid"
+# a tenant whose quotas do not throttle the benchmark (sets, shots, requests/s); its first key is returned once
+created=$(curl -fsS -X POST "http://127.0.0.1:$http_port/v1/admin/tenants" -H "X-API-Key: $admin_key" \
+  -H 'Content-Type: application/json' \
+  -d '{"name":"bench","quotas":{"maxPromptSets":100000,"maxShotsPerSet":16,"requestsPerSecond":100000}}')
+BENCH_API_KEY=$(printf '%s' "$created" | sed -n 's/.*"key":"\([^"]*\)".*/\1/p')
+[ -n "$BENCH_API_KEY" ] || { echo "tenant creation answered: $created"; exit 1; }
+export BENCH_API_KEY
+
+out=/dev/null
+if [ "${BENCH_NO_SAVE:-0}" != 1 ]; then
+  mkdir -p bench/results
+  out=bench/results/$name-$(date -u +%F).txt
+  n=2; while [ -e "$out" ]; do out=bench/results/$name-$(date -u +%F)-$n.txt; n=$((n + 1)); done
 fi
+set +e
+{
+  echo "# bench/run.sh $target $which  $(date -u +%FT%TZ)  commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . || echo '+dirty')"
+  echo "# server pid $spid (bundle $bundle, -Xmx${BENCH_SERVER_XMX:-6g}, feature cache bound raised to 16 GiB) ${BENCH_SERVER_OPTS:-}"
+  # shellcheck disable=SC2086
+  java -Xmx"${BENCH_XMX:-4g}" ${BENCH_JAVA_OPTS:-} -cp "$cp" io.inctrl.serve.bench.Bench --bundle "$bundle" --data "$data" \
+    --grpc "127.0.0.1:$grpc_port" --server-pid "$spid" --management-port "$mgmt_port" --only "$which" \
+    "${params[@]}" ${BENCH_ARGS:-}
+} 2>&1 | tee "$out"
+status=${PIPESTATUS[0]}
+[ "$out" != /dev/null ] && echo "# written to $out"
+exit "$status"

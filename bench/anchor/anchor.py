@@ -1,4 +1,4 @@
-"""Outside CPU anchor (issue 12 item 5): the bundle's vision forward in TorchScript, ONNX Runtime and OpenVINO.
+"""Outside CPU anchor: the bundle's vision forward in TorchScript, ONNX Runtime and OpenVINO.
 
 Exports the bundle's `vision.pt` to ONNX (TorchScript-based exporter on the frozen ScriptModule, dynamic batch),
 checks every output of every runtime against TorchScript on real preprocessed images, then times the raw forward

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One command for the outside CPU anchor (issue 12 item 5):
+# One command for the outside CPU anchor:
 #   bench/anchor/run.sh BUNDLE OUT.json [extra anchor.py args, e.g. --batches 1,4,8 --seconds 60]
 # Builds build/venv-anchor on first use: a venv whose own site-packages hold only onnxruntime/openvino/onnx
 # (bench/anchor/requirements.txt, --no-deps) and which sees build/venv (torch 2.7.1 etc.) through a .pth
