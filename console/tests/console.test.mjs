@@ -391,7 +391,10 @@ step('keyboard: the drop zone opens the file picker with Enter and Space', async
     window.pickerOpened = 0;
     document.getElementById('ps-files').addEventListener('click', (e) => { window.pickerOpened++; e.preventDefault(); });
   });
+  // the view shows after the route changes: focusing a still-hidden element silently does nothing
+  await page.locator('#ps-drop').waitFor({ state: 'visible' });
   await page.locator('#ps-drop').focus();
+  assert.equal(await page.evaluate(() => document.activeElement && document.activeElement.id), 'ps-drop');
   await page.keyboard.press('Enter');
   await page.keyboard.press(' ');
   assert.equal(await page.evaluate(() => window.pickerOpened), 2);
