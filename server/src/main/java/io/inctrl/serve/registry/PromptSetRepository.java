@@ -113,11 +113,14 @@ public class PromptSetRepository {
         }
     }
 
-    /** Stores a calibration fitted for another target (no re-encoding: the shot scores are unchanged). */
+    /**
+     * Stores a calibration fitted for another target (no re-encoding: the shot scores are unchanged). Leaves the
+     * version alone: it goes with {@link #updateThreshold} in the same transaction, one bump per change.
+     */
     public boolean updateCalibration(Connection c, String tenantId, String id, Calibration cal, Instant now)
             throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("UPDATE prompt_sets SET calibration = ?, target_fpr = ?, "
-                + "version = version + 1, updated_at = ? WHERE id = ? AND tenant_id = ?")) {
+                + "updated_at = ? WHERE id = ? AND tenant_id = ?")) {
             ps.setString(1, Json.write(cal));
             setFloat(ps, 2, cal.targetFpr());
             ps.setTimestamp(3, Store.ts(now));
