@@ -276,6 +276,21 @@ step('the tenant registers a prompt set from K shots (drop + picker) and adjusts
   await page.getByRole('button', { name: 'Use suggested' }).click();
   await page.waitForFunction(() => document.querySelector('#ps-meta').textContent.includes('(suggested)'));
 
+  // target false-positive rate: the server default, then a higher one refits a lower suggested threshold
+  const meta = () => page.locator('#ps-meta').textContent();
+  assert.match(await meta(), /Target false-positive rate\s*5\.0 %/);
+  assert.match(await meta(), /Expected false-positive rate\s*5\.0 % at the threshold in force/);
+  assert.match(await meta(), /Fit method\s*logit-normal/);
+  const suggested = async () => Number(/Suggested threshold\s*([0-9.]+)/.exec(await meta())[1]);
+  const strict = await suggested();
+  await page.locator('#ps-target').fill('0.7');
+  await page.getByRole('button', { name: 'Set target' }).click();
+  assert.match(await visibleText('#ps-detail-error'), /between 0 and 0\.5/);
+  await page.locator('#ps-target').fill('0.2');
+  await page.getByRole('button', { name: 'Set target' }).click();
+  await page.waitForFunction(() => /Target false-positive rate\s*20\.0 %/.test(document.querySelector('#ps-meta').textContent));
+  assert.ok(await suggested() < strict, 'a higher target gives a lower threshold');
+
   // re-encoding stores a new version of the set
   const version = async () => Number(/Version\s*(\d+)/.exec(await page.locator('#ps-meta').textContent())[1]);
   const before = await version();

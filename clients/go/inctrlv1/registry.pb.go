@@ -39,7 +39,10 @@ type CreatePromptSetRequest struct {
 	// Text-prompt template set to use; empty = the tenant's default.
 	TemplateId string `protobuf:"bytes,4,opt,name=template_id,json=templateId,proto3" json:"template_id,omitempty"`
 	// Store features as fp16 instead of fp32 (half the bytes; validated against fp32 at registration).
-	Fp16          bool `protobuf:"varint,5,opt,name=fp16,proto3" json:"fp16,omitempty"`
+	Fp16 bool `protobuf:"varint,5,opt,name=fp16,proto3" json:"fp16,omitempty"`
+	// Target false-positive rate of the suggested threshold, in (0, 0.5): the fraction of normal images expected to
+	// score at or above it. Absent = the server default (inctrl.registry.calibration.target-fpr, 0.05).
+	TargetFpr     *float32 `protobuf:"fixed32,7,opt,name=target_fpr,json=targetFpr,proto3,oneof" json:"target_fpr,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -107,6 +110,13 @@ func (x *CreatePromptSetRequest) GetFp16() bool {
 		return x.Fp16
 	}
 	return false
+}
+
+func (x *CreatePromptSetRequest) GetTargetFpr() float32 {
+	if x != nil && x.TargetFpr != nil {
+		return *x.TargetFpr
+	}
+	return 0
 }
 
 type PromptSet struct {
@@ -257,8 +267,16 @@ type Calibration struct {
 	Warnings     []string `protobuf:"bytes,6,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	// FP16 sets only: largest |score_fp16 - score_fp32| over the shots scored against the full set at registration.
 	Fp16MaxAbsDiff *float32 `protobuf:"fixed32,7,opt,name=fp16_max_abs_diff,json=fp16MaxAbsDiff,proto3,oneof" json:"fp16_max_abs_diff,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The set's target false-positive rate (what suggested_threshold aims at).
+	TargetFpr float32 `protobuf:"fixed32,8,opt,name=target_fpr,json=targetFpr,proto3" json:"target_fpr,omitempty"`
+	// Expected false-positive rate of the threshold in force (the override too), from the tail fitted to the
+	// leave-one-out scores; 0 when K < 2 (no fit).
+	ExpectedFpr float32 `protobuf:"fixed32,9,opt,name=expected_fpr,json=expectedFpr,proto3" json:"expected_fpr,omitempty"`
+	// How suggested_threshold was derived: "logit-t" (Student-t tail of logit(score), see docs/registry.md); empty
+	// when K < 2.
+	Method        string `protobuf:"bytes,10,opt,name=method,proto3" json:"method,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Calibration) Reset() {
@@ -338,6 +356,27 @@ func (x *Calibration) GetFp16MaxAbsDiff() float32 {
 		return *x.Fp16MaxAbsDiff
 	}
 	return 0
+}
+
+func (x *Calibration) GetTargetFpr() float32 {
+	if x != nil {
+		return x.TargetFpr
+	}
+	return 0
+}
+
+func (x *Calibration) GetExpectedFpr() float32 {
+	if x != nil {
+		return x.ExpectedFpr
+	}
+	return 0
+}
+
+func (x *Calibration) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
 }
 
 type GetPromptSetRequest struct {
@@ -574,7 +613,10 @@ type SetThresholdRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Threshold on ScoreResponse.score in [0, 1]; absent = remove the override (the suggestion applies again).
-	Threshold     *float32 `protobuf:"fixed32,2,opt,name=threshold,proto3,oneof" json:"threshold,omitempty"`
+	Threshold *float32 `protobuf:"fixed32,2,opt,name=threshold,proto3,oneof" json:"threshold,omitempty"`
+	// New target false-positive rate in (0, 0.5): the suggestion is refitted from the stored leave-one-out scores
+	// (no re-encoding). Absent = keep the set's target.
+	TargetFpr     *float32 `protobuf:"fixed32,3,opt,name=target_fpr,json=targetFpr,proto3,oneof" json:"target_fpr,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -619,6 +661,13 @@ func (x *SetThresholdRequest) GetId() string {
 func (x *SetThresholdRequest) GetThreshold() float32 {
 	if x != nil && x.Threshold != nil {
 		return *x.Threshold
+	}
+	return 0
+}
+
+func (x *SetThresholdRequest) GetTargetFpr() float32 {
+	if x != nil && x.TargetFpr != nil {
+		return *x.TargetFpr
 	}
 	return 0
 }
@@ -671,14 +720,17 @@ var File_inctrl_v1_registry_proto protoreflect.FileDescriptor
 
 const file_inctrl_v1_registry_proto_rawDesc = "" +
 	"\n" +
-	"\x18inctrl/v1/registry.proto\x12\tinctrl.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x93\x01\n" +
+	"\x18inctrl/v1/registry.proto\x12\tinctrl.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc6\x01\n" +
 	"\x16CreatePromptSetRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\bcategory\x18\x02 \x01(\tR\bcategory\x12\x14\n" +
 	"\x05shots\x18\x03 \x03(\fR\x05shots\x12\x1f\n" +
 	"\vtemplate_id\x18\x04 \x01(\tR\n" +
 	"templateId\x12\x12\n" +
-	"\x04fp16\x18\x05 \x01(\bR\x04fp16\"\xa6\x03\n" +
+	"\x04fp16\x18\x05 \x01(\bR\x04fp16\x12\"\n" +
+	"\n" +
+	"target_fpr\x18\a \x01(\x02H\x00R\ttargetFpr\x88\x01\x01B\r\n" +
+	"\v_target_fpr\"\xa6\x03\n" +
 	"\tPromptSet\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
@@ -696,7 +748,7 @@ const file_inctrl_v1_registry_proto_rawDesc = "" +
 	"updated_at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x128\n" +
 	"\vcalibration\x18\v \x01(\v2\x16.inctrl.v1.CalibrationR\vcalibration\x12\x1c\n" +
-	"\tprecision\x18\f \x01(\tR\tprecision\"\xb7\x02\n" +
+	"\tprecision\x18\f \x01(\tR\tprecision\"\x91\x03\n" +
 	"\vCalibration\x12\x1f\n" +
 	"\vshot_scores\x18\x01 \x03(\x02R\n" +
 	"shotScores\x12/\n" +
@@ -705,7 +757,12 @@ const file_inctrl_v1_registry_proto_rawDesc = "" +
 	"\x14threshold_overridden\x18\x04 \x01(\bR\x13thresholdOverridden\x12#\n" +
 	"\routlier_shots\x18\x05 \x03(\x05R\foutlierShots\x12\x1a\n" +
 	"\bwarnings\x18\x06 \x03(\tR\bwarnings\x12.\n" +
-	"\x11fp16_max_abs_diff\x18\a \x01(\x02H\x00R\x0efp16MaxAbsDiff\x88\x01\x01B\x14\n" +
+	"\x11fp16_max_abs_diff\x18\a \x01(\x02H\x00R\x0efp16MaxAbsDiff\x88\x01\x01\x12\x1d\n" +
+	"\n" +
+	"target_fpr\x18\b \x01(\x02R\ttargetFpr\x12!\n" +
+	"\fexpected_fpr\x18\t \x01(\x02R\vexpectedFpr\x12\x16\n" +
+	"\x06method\x18\n" +
+	" \x01(\tR\x06methodB\x14\n" +
 	"\x12_fp16_max_abs_diff\"%\n" +
 	"\x13GetPromptSetRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"S\n" +
@@ -719,12 +776,15 @@ const file_inctrl_v1_registry_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"(\n" +
 	"\x16DeletePromptSetRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x19\n" +
-	"\x17DeletePromptSetResponse\"V\n" +
+	"\x17DeletePromptSetResponse\"\x89\x01\n" +
 	"\x13SetThresholdRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
-	"\tthreshold\x18\x02 \x01(\x02H\x00R\tthreshold\x88\x01\x01B\f\n" +
+	"\tthreshold\x18\x02 \x01(\x02H\x00R\tthreshold\x88\x01\x01\x12\"\n" +
 	"\n" +
-	"_threshold\"*\n" +
+	"target_fpr\x18\x03 \x01(\x02H\x01R\ttargetFpr\x88\x01\x01B\f\n" +
+	"\n" +
+	"_thresholdB\r\n" +
+	"\v_target_fpr\"*\n" +
 	"\x18ReencodePromptSetRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id2\xe9\x03\n" +
 	"\x0ePromptRegistry\x12J\n" +
@@ -791,6 +851,7 @@ func file_inctrl_v1_registry_proto_init() {
 	if File_inctrl_v1_registry_proto != nil {
 		return
 	}
+	file_inctrl_v1_registry_proto_msgTypes[0].OneofWrappers = []any{}
 	file_inctrl_v1_registry_proto_msgTypes[2].OneofWrappers = []any{}
 	file_inctrl_v1_registry_proto_msgTypes[8].OneofWrappers = []any{}
 	type x struct{}

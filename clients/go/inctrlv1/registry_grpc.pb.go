@@ -50,7 +50,8 @@ type PromptRegistryClient interface {
 	ListPromptSets(ctx context.Context, in *ListPromptSetsRequest, opts ...grpc.CallOption) (*ListPromptSetsResponse, error)
 	// Unary. Removes the set with its features and stored images.
 	DeletePromptSet(ctx context.Context, in *DeletePromptSetRequest, opts ...grpc.CallOption) (*DeletePromptSetResponse, error)
-	// Unary. Overrides the set's decision threshold, or clears the override when `threshold` is absent.
+	// Unary. Overrides the set's decision threshold, or clears the override when `threshold` is absent; with
+	// `target_fpr` also changes the set's target false-positive rate (the suggestion is refitted, no re-encoding).
 	SetThreshold(ctx context.Context, in *SetThresholdRequest, opts ...grpc.CallOption) (*PromptSet, error)
 	// Unary. Re-encodes the stored original shots with the loaded bundle and recalibrates.
 	ReencodePromptSet(ctx context.Context, in *ReencodePromptSetRequest, opts ...grpc.CallOption) (*PromptSet, error)
@@ -141,7 +142,8 @@ type PromptRegistryServer interface {
 	ListPromptSets(context.Context, *ListPromptSetsRequest) (*ListPromptSetsResponse, error)
 	// Unary. Removes the set with its features and stored images.
 	DeletePromptSet(context.Context, *DeletePromptSetRequest) (*DeletePromptSetResponse, error)
-	// Unary. Overrides the set's decision threshold, or clears the override when `threshold` is absent.
+	// Unary. Overrides the set's decision threshold, or clears the override when `threshold` is absent; with
+	// `target_fpr` also changes the set's target false-positive rate (the suggestion is refitted, no re-encoding).
 	SetThreshold(context.Context, *SetThresholdRequest) (*PromptSet, error)
 	// Unary. Re-encodes the stored original shots with the loaded bundle and recalibrates.
 	ReencodePromptSet(context.Context, *ReencodePromptSetRequest) (*PromptSet, error)

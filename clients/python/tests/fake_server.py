@@ -169,6 +169,8 @@ class FakeInctrl(scoring_pb2_grpc.ScorerServicer, registry_pb2_grpc.PromptRegist
             context.abort(grpc.StatusCode.ALREADY_EXISTS, f"prompt set {request.name} exists")
         ps = registry_pb2.PromptSet(id=uuid.uuid4().hex, name=request.name, category=request.category,
                                     shot_count=len(request.shots), version=1)
+        # echoes the target as the server does; 0.05 stands for the server default when the field is unset
+        ps.calibration.target_fpr = request.target_fpr if request.HasField("target_fpr") else 0.05
         self.sets[ps.id] = ps
         self.created.append(ps)
         return ps

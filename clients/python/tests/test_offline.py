@@ -189,6 +189,10 @@ def test_unreachable_server_is_unavailable():
 def test_registry_roundtrip(client):
     ps = client.register_prompt_set("line-1", "transistor", SHOTS)
     assert ps.shot_count == 2
+    assert ps.calibration.target_fpr == pytest.approx(0.05)  # unset: the server's default
+    strict = client.register_prompt_set("strict", "transistor", SHOTS, target_fpr=0.01)
+    assert strict.calibration.target_fpr == pytest.approx(0.01)
+    client.delete_prompt_set(strict.id)
     assert client.get_prompt_set(ps.id).name == "line-1"
     assert client.score(fake_png("q"), prompt_set_id=ps.id).bundle_id == "fake"
     with pytest.raises(ic.AlreadyExists):

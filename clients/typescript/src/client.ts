@@ -105,10 +105,18 @@ export class InctrlClient {
   }
 
   registerPromptSet(
-    req: { name: string; category: string; shots: Uint8Array[]; templateId?: string; fp16?: boolean },
+    req: { name: string; category: string; shots: Uint8Array[]; templateId?: string; fp16?: boolean; targetFpr?: number },
     o?: CallOpts,
   ): Promise<PromptSet> {
-    const r = { name: req.name, category: req.category, shots: req.shots.map((s) => Buffer.from(s)), templateId: req.templateId ?? "", fp16: req.fp16 ?? false };
+    // targetFpr: share of normal images the suggested threshold may flag, in (0, 0.5); absent = the server default
+    const r = {
+      name: req.name,
+      category: req.category,
+      shots: req.shots.map((s) => Buffer.from(s)),
+      templateId: req.templateId ?? "",
+      fp16: req.fp16 ?? false,
+      ...(req.targetFpr === undefined ? {} : { targetFpr: req.targetFpr }),
+    };
     return this.unary(this.registry, this.registry.createPromptSet as Unary<typeof r, PromptSet>, r, o);
   }
 

@@ -127,10 +127,14 @@ export class Fake {
       },
     });
     this.server.addService(PromptRegistryService, {
-      createPromptSet: this.unary((r: { name: string; category: string; shots: Buffer[] }) => {
+      createPromptSet: this.unary((r: { name: string; category: string; shots: Buffer[]; targetFpr?: number }) => {
         this.flaky();
         if ([...this.sets.values()].some((p) => p.name === r.name)) throw new Fail(status.ALREADY_EXISTS, `prompt set ${r.name} exists`);
-        const ps = PromptSet.fromPartial({ id: `ps-${this.sets.size + 1}-${r.name}`, name: r.name, category: r.category, shotCount: r.shots.length, version: 1 });
+        // echoes the target as the server does; 0.05 stands for the server default when the field is unset
+        const ps = PromptSet.fromPartial({
+          id: `ps-${this.sets.size + 1}-${r.name}`, name: r.name, category: r.category, shotCount: r.shots.length, version: 1,
+          calibration: { targetFpr: r.targetFpr ?? 0.05 },
+        });
         this.sets.set(ps.id, ps);
         return ps;
       }),

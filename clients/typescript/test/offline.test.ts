@@ -149,6 +149,10 @@ describe("client against the fake server", () => {
   it("registers, lists, scores by and deletes prompt sets", async () => {
     const ps = await client.registerPromptSet({ name: "line-1", category: "transistor", shots: SHOTS });
     assert.equal(ps.shotCount, 2);
+    assert.ok(Math.abs((ps.calibration?.targetFpr ?? 0) - 0.05) < 1e-6, "unset: the server's default");
+    const strict = await client.registerPromptSet({ name: "strict", category: "transistor", shots: SHOTS, targetFpr: 0.01 });
+    assert.ok(Math.abs((strict.calibration?.targetFpr ?? 0) - 0.01) < 1e-6);
+    await client.deletePromptSet(strict.id);
     await assert.rejects(client.registerPromptSet({ name: "line-1", category: "t", shots: SHOTS }), AlreadyExistsError);
     assert.equal((await client.score(fakePng("q"), { promptSetId: ps.id })).bundleId, "fake");
     for (let i = 0; i < 4; i++) await client.registerPromptSet({ name: `more-${i}`, category: "x", shots: SHOTS });

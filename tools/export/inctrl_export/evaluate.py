@@ -8,6 +8,12 @@ Offline (--bundle DIR): runs the bundle's vision.pt directly and computes the pa
 "patch-residual" bundle that is the server's final score; for an "inctrl" bundle it is s_p only.
 Server (--server HOST:PORT): one unary Scorer.Score call per query with the K shots and the category inline;
 the score is ScoreResponse.score. Stubs are generated from proto/src/main/proto with grpcio-tools at run time.
+
+Registry (--server ... --registry): the K shots are registered as a prompt set (PromptRegistry.CreatePromptSet,
+with --target-fpr's first value when given), every query is scored by prompt_set_id, and besides AUROC the recall
+(anomalies flagged) and FPR (normals flagged) of the set's suggested threshold are reported, next to those of the
+former rule max(leave-one-out shot scores) + 0.02 computed from the same calibration. Each further --target-fpr
+value is applied with SetThreshold(target_fpr) and evaluated on the same scores. The set is deleted afterwards.
 """
 from __future__ import annotations
 
@@ -213,6 +219,86 @@ class ServerScorer:
             inline=self.pb2.InlinePrompts(shots=[self._b(s) for s in shots], category=category))
         return float(self.stub.Score(req, metadata=self.metadata, timeout=self.timeout_s).score)
 
+    def registry(self):
+        import importlib
+        import grpc  # noqa: F401
+
+        reg = importlib.import_module("inctrl.v1.registry_pb2")
+        reg_grpc = importlib.import_module("inctrl.v1.registry_pb2_grpc")
+        return reg, reg_grpc.PromptRegistryStub(self.channel)
+
+    def score_by_id(self, query: Path, set_id: str) -> float:
+        req = self.pb2.ScoreRequest(request_id=query.name[:128], image=self._b(query), omit_map=True,
+                                    prompt_set_id=set_id)
+        return float(self.stub.Score(req, metadata=self.metadata, timeout=self.timeout_s).score)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Registry: recall / FPR of the suggested threshold
+
+def _rates(labels: np.ndarray, scores: np.ndarray, threshold: float) -> tuple[float, float]:
+    """(recall, fpr) of the rule score >= threshold, the server's is_anomalous."""
+    flagged = scores >= threshold
+    return float(flagged[labels == 1].mean()), float(flagged[labels == 0].mean())
+
+
+def evaluate_registry(scorer: ServerScorer, cats: list[Category], ks: list[int], targets: list[float]) -> list[dict]:
+    reg, stub = scorer.registry()
+    md, to = scorer.metadata, scorer.timeout_s
+    rows = []
+    for cat in cats:
+        for k in ks:
+            if k > len(cat.shots):
+                log(f"{cat.name}: only {len(cat.shots)} shots, skipping K={k}")
+                continue
+            t0 = time.time()
+            req = reg.CreatePromptSetRequest(name=f"evaluate-{cat.category}-k{k}-{int(t0 * 1000)}",
+                                             category=cat.category, shots=[scorer._b(s) for s in cat.shots[:k]])
+            if targets:
+                req.target_fpr = targets[0]
+            p = stub.CreatePromptSet(req, metadata=md, timeout=to)
+            try:
+                s = np.array([scorer.score_by_id(q, p.id) for q in cat.queries], dtype=np.float64)
+                cal = p.calibration
+                old = min(1.0, max(cal.shot_scores) + 0.02)
+                rec, fpr = _rates(cat.labels, s, old)
+                base = dict(category=cat.name, k=k, auroc=auroc(cat.labels, s), n_normal=int((cat.labels == 0).sum()),
+                            n_anomaly=int(cat.labels.sum()), shot_scores=list(cal.shot_scores), scores=s.tolist())
+                rows.append(dict(base, rule="max+0.02", target_fpr=None, threshold=old, expected_fpr=None,
+                                 recall=rec, fpr=fpr))
+                for i, target in enumerate(targets or [None]):
+                    if i > 0:
+                        p = stub.SetThreshold(reg.SetThresholdRequest(id=p.id, target_fpr=target), metadata=md,
+                                              timeout=to)
+                    cal = p.calibration
+                    rec, fpr = _rates(cat.labels, s, cal.threshold)
+                    rows.append(dict(base, rule=cal.method, target_fpr=cal.target_fpr, threshold=cal.threshold,
+                                     expected_fpr=cal.expected_fpr, recall=rec, fpr=fpr))
+            finally:
+                stub.DeletePromptSet(reg.DeletePromptSetRequest(id=p.id), metadata=md, timeout=to)
+            log(f"{cat.name} K={k}: AUROC {rows[-1]['auroc']:.3f} ({time.time() - t0:.1f}s)")
+    return rows
+
+
+def format_rates(rows: list[dict]) -> str:
+    head = (f"{'category':<20} {'K':>2} {'AUROC':>6} {'rule':<13} {'target':>6} {'thr':>7} {'exp.FPR':>7} "
+            f"{'recall':>9} {'FPR':>9}")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        na, nn = r["n_anomaly"], r["n_normal"]
+        tgt = "-" if r["target_fpr"] is None else f"{r['target_fpr']:.3f}"
+        exp = "-" if r["expected_fpr"] is None else f"{r['expected_fpr']:.3f}"
+        lines.append(f"{r['category']:<20} {r['k']:>2} {r['auroc']:>6.3f} {r['rule']:<13} {tgt:>6} "
+                     f"{r['threshold']:>7.4f} {exp:>7} {round(r['recall'] * na):>3}/{na:<2} {r['recall']:.2f} "
+                     f"{round(r['fpr'] * nn):>2}/{nn:<2} {r['fpr']:.2f}")
+    lines.append("-" * len(head))
+    for rule, tgt in dict.fromkeys((r["rule"], r["target_fpr"]) for r in rows):
+        sel = [r for r in rows if r["rule"] == rule and r["target_fpr"] == tgt]
+        t = "-" if tgt is None else f"{tgt:.3f}"
+        lines.append(f"{'mean':<20} {'':>2} {'':>6} {rule:<13} {t:>6} {'':>7} {'':>7} "
+                     f"{'':>6}{np.mean([r['recall'] for r in sel]):.2f} {'':>5} {np.mean([r['fpr'] for r in sel]):.2f}")
+    return "\n".join(lines)
+
 
 # ---------------------------------------------------------------------------------------------------------
 
@@ -278,6 +364,11 @@ def parse_args(argv=None):
     p.add_argument("--proto", metavar="DIR", help="--server: proto root (default <repo>/proto/src/main/proto)")
     p.add_argument("--timeout", type=float, default=120.0, help="--server: per-call deadline in seconds")
     p.add_argument("--threads", type=int, default=1, help="offline: torch CPU threads (default 1)")
+    p.add_argument("--registry", action="store_true",
+                   help="--server: register the shots as a prompt set and report recall/FPR of its threshold")
+    p.add_argument("--target-fpr", type=float, nargs="+", default=[], metavar="X",
+                   help="--registry: target false-positive rates (first at creation, others via SetThreshold; "
+                        "default: the server's)")
     p.add_argument("--json", metavar="FILE", help="also write all results (with per-image scores) as JSON")
     p.add_argument("--min-mean-auroc", type=float, metavar="X",
                    help="exit 1 unless the mean image AUROC over categories is at least X for every K (a CI gate)")
@@ -294,6 +385,18 @@ def main(argv=None) -> int:
                               args.timeout)
     log(scorer.describe())
     t0 = time.time()
+    if args.registry:
+        if args.bundle:
+            raise SystemExit("error: --registry needs --server")
+        rows = evaluate_registry(scorer, cats, args.k, args.target_fpr)
+        print(f"# {scorer.describe()}")
+        print(f"# data {args.data}; shots = first K of shots/ (sorted), registered as a prompt set; queries scored by "
+              f"prompt_set_id; flagged = score >= threshold; {time.time() - t0:.0f}s")
+        print(format_rates(rows))
+        if args.json:
+            Path(args.json).write_text(json.dumps({"scorer": scorer.describe(), "bundle_id": scorer.bundle_id,
+                                                   "rows": rows}, indent=1))
+        return 0
     results = evaluate(scorer, cats, args.k)
     print(f"# {scorer.describe()}")
     print(f"# data {args.data}; shots = first K of shots/ (sorted); image-level metrics; {time.time() - t0:.0f}s")

@@ -242,3 +242,65 @@ def test_evaluate_through_grpc(tmp_path, data_dir):
     assert {s[0] for s in seen} == {"k-123"} and {s[1] for s in seen} == {c.category}
     assert sorted({s[2] for s in seen}) == [2, 4]
     assert "mean" in format_table(results, [2, 4])
+
+
+def test_evaluate_registry_through_grpc(data_dir):
+    """--registry: shots registered as a set (first target at creation), queries scored by id, recall/FPR at the
+    set's threshold and at max(LOO) + 0.02, further targets through SetThreshold, the set deleted afterwards."""
+    grpc = pytest.importorskip("grpc", reason="grpcio not installed (pip install -r requirements.txt)")
+    pytest.importorskip("grpc_tools", reason="grpcio-tools not installed (pip install -r requirements.txt)")
+    import importlib
+    from concurrent import futures
+
+    from inctrl_export.evaluate import ServerScorer, _default_proto_dir, evaluate_registry, format_rates, load_stubs
+
+    pb2, pb2_grpc = load_stubs(_default_proto_dir())
+    reg = importlib.import_module("inctrl.v1.registry_pb2")
+    reg_grpc = importlib.import_module("inctrl.v1.registry_pb2_grpc")
+    log = []
+
+    def calibrated(target):
+        return reg.PromptSet(id="ps-1", calibration=reg.Calibration(
+            shot_scores=[0.3, 0.4], threshold=0.5 - target, target_fpr=target, expected_fpr=target,
+            method="logit-normal"))
+
+    class FakeScorer(pb2_grpc.ScorerServicer):
+        def Score(self, request, context):
+            assert request.prompt_set_id == "ps-1"
+            return pb2.ScoreResponse(request_id=request.request_id, score=(len(request.image) % 1000) / 1000.0)
+
+        def GetModelInfo(self, request, context):
+            return pb2.ModelInfo(bundle_id="fake", kind="patch-residual", arch="fake")
+
+    class FakeRegistry(reg_grpc.PromptRegistryServicer):
+        def CreatePromptSet(self, request, context):
+            log.append(("create", len(request.shots), request.target_fpr if request.HasField("target_fpr") else None))
+            return calibrated(request.target_fpr)
+
+        def SetThreshold(self, request, context):
+            log.append(("target", request.target_fpr, request.HasField("threshold")))
+            return calibrated(request.target_fpr)
+
+        def DeletePromptSet(self, request, context):
+            log.append(("delete", request.id))
+            return reg.DeletePromptSetResponse()
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    pb2_grpc.add_ScorerServicer_to_server(FakeScorer(), server)
+    reg_grpc.add_PromptRegistryServicer_to_server(FakeRegistry(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        scorer = ServerScorer(f"127.0.0.1:{port}", "k", _default_proto_dir(), timeout_s=30)
+        cat = find_categories(data_dir)[0]
+        rows = evaluate_registry(scorer, [cat], [2], [0.05, 0.2])
+    finally:
+        server.stop(0)
+    assert log == [("create", 2, pytest.approx(0.05)), ("target", pytest.approx(0.2), False), ("delete", "ps-1")]
+    s = np.array([(p.stat().st_size % 1000) / 1000.0 for p in cat.queries])
+    assert [r["rule"] for r in rows] == ["max+0.02", "logit-normal", "logit-normal"]
+    for r, thr in zip(rows, [0.42, 0.45, 0.3]):
+        assert r["threshold"] == pytest.approx(thr)
+        assert r["recall"] == pytest.approx(float((s[cat.labels == 1] >= r["threshold"]).mean()))
+        assert r["fpr"] == pytest.approx(float((s[cat.labels == 0] >= r["threshold"]).mean()))
+    assert "logit-normal" in format_rates(rows)

@@ -139,11 +139,15 @@ class Client:
 
     # -- prompt registry -----------------------------------------------------------------------------------
     def register_prompt_set(self, name: str, category: str, shots: Sequence[ImageLike], *, template_id: str = "",
-                            fp16: bool = False, timeout: Optional[float] = None) -> registry_pb2.PromptSet:
+                            fp16: bool = False, target_fpr: Optional[float] = None,
+                            timeout: Optional[float] = None) -> registry_pb2.PromptSet:
+        """target_fpr: share of normal images the suggested threshold may flag, in (0, 0.5); None = server default."""
         if not shots:
             raise InvalidArgument("a prompt set needs at least one shot")
         req = registry_pb2.CreatePromptSetRequest(name=name, category=category, template_id=template_id, fp16=fp16,
                                                   shots=[_read_image(s) for s in shots])
+        if target_fpr is not None:  # proto3 optional: unset means the server default, not 0
+            req.target_fpr = target_fpr
         return self._unary(self._registry.CreatePromptSet, req, timeout)
 
     def get_prompt_set(self, prompt_set_id: str, timeout: Optional[float] = None) -> registry_pb2.PromptSet:

@@ -10,18 +10,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class CreatePromptSetRequest(_message.Message):
-    __slots__ = ("name", "category", "shots", "template_id", "fp16")
+    __slots__ = ("name", "category", "shots", "template_id", "fp16", "target_fpr")
     NAME_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
     SHOTS_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
     FP16_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FPR_FIELD_NUMBER: _ClassVar[int]
     name: str
     category: str
     shots: _containers.RepeatedScalarFieldContainer[bytes]
     template_id: str
     fp16: bool
-    def __init__(self, name: _Optional[str] = ..., category: _Optional[str] = ..., shots: _Optional[_Iterable[bytes]] = ..., template_id: _Optional[str] = ..., fp16: bool = ...) -> None: ...
+    target_fpr: float
+    def __init__(self, name: _Optional[str] = ..., category: _Optional[str] = ..., shots: _Optional[_Iterable[bytes]] = ..., template_id: _Optional[str] = ..., fp16: bool = ..., target_fpr: _Optional[float] = ...) -> None: ...
 
 class PromptSet(_message.Message):
     __slots__ = ("id", "name", "category", "shot_count", "template_id", "bundle_id", "stale", "version", "created_at", "updated_at", "calibration", "precision")
@@ -52,7 +54,7 @@ class PromptSet(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., category: _Optional[str] = ..., shot_count: _Optional[int] = ..., template_id: _Optional[str] = ..., bundle_id: _Optional[str] = ..., stale: bool = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., calibration: _Optional[_Union[Calibration, _Mapping]] = ..., precision: _Optional[str] = ...) -> None: ...
 
 class Calibration(_message.Message):
-    __slots__ = ("shot_scores", "suggested_threshold", "threshold", "threshold_overridden", "outlier_shots", "warnings", "fp16_max_abs_diff")
+    __slots__ = ("shot_scores", "suggested_threshold", "threshold", "threshold_overridden", "outlier_shots", "warnings", "fp16_max_abs_diff", "target_fpr", "expected_fpr", "method")
     SHOT_SCORES_FIELD_NUMBER: _ClassVar[int]
     SUGGESTED_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     THRESHOLD_FIELD_NUMBER: _ClassVar[int]
@@ -60,6 +62,9 @@ class Calibration(_message.Message):
     OUTLIER_SHOTS_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
     FP16_MAX_ABS_DIFF_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FPR_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_FPR_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
     shot_scores: _containers.RepeatedScalarFieldContainer[float]
     suggested_threshold: float
     threshold: float
@@ -67,7 +72,10 @@ class Calibration(_message.Message):
     outlier_shots: _containers.RepeatedScalarFieldContainer[int]
     warnings: _containers.RepeatedScalarFieldContainer[str]
     fp16_max_abs_diff: float
-    def __init__(self, shot_scores: _Optional[_Iterable[float]] = ..., suggested_threshold: _Optional[float] = ..., threshold: _Optional[float] = ..., threshold_overridden: bool = ..., outlier_shots: _Optional[_Iterable[int]] = ..., warnings: _Optional[_Iterable[str]] = ..., fp16_max_abs_diff: _Optional[float] = ...) -> None: ...
+    target_fpr: float
+    expected_fpr: float
+    method: str
+    def __init__(self, shot_scores: _Optional[_Iterable[float]] = ..., suggested_threshold: _Optional[float] = ..., threshold: _Optional[float] = ..., threshold_overridden: bool = ..., outlier_shots: _Optional[_Iterable[int]] = ..., warnings: _Optional[_Iterable[str]] = ..., fp16_max_abs_diff: _Optional[float] = ..., target_fpr: _Optional[float] = ..., expected_fpr: _Optional[float] = ..., method: _Optional[str] = ...) -> None: ...
 
 class GetPromptSetRequest(_message.Message):
     __slots__ = ("id",)
@@ -102,12 +110,14 @@ class DeletePromptSetResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class SetThresholdRequest(_message.Message):
-    __slots__ = ("id", "threshold")
+    __slots__ = ("id", "threshold", "target_fpr")
     ID_FIELD_NUMBER: _ClassVar[int]
     THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FPR_FIELD_NUMBER: _ClassVar[int]
     id: str
     threshold: float
-    def __init__(self, id: _Optional[str] = ..., threshold: _Optional[float] = ...) -> None: ...
+    target_fpr: float
+    def __init__(self, id: _Optional[str] = ..., threshold: _Optional[float] = ..., target_fpr: _Optional[float] = ...) -> None: ...
 
 class ReencodePromptSetRequest(_message.Message):
     __slots__ = ("id",)

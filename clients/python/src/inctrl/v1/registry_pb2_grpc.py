@@ -106,7 +106,8 @@ class PromptRegistryServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def SetThreshold(self, request, context):
-        """Unary. Overrides the set's decision threshold, or clears the override when `threshold` is absent.
+        """Unary. Overrides the set's decision threshold, or clears the override when `threshold` is absent; with
+        `target_fpr` also changes the set's target false-positive rate (the suggestion is refitted, no re-encoding).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

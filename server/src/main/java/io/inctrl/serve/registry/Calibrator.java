@@ -12,14 +12,57 @@ import java.util.Locale;
 
 /**
  * Registration-time calibration: each shot scored against the other K−1 (leave-one-out) gives a sample of scores
- * of normal images under this very prompt set, from which a threshold is suggested and outlier shots are flagged.
+ * of normal images under this very prompt set. A tail fitted to that sample ({@link TailFit}) gives the threshold
+ * whose expected false-positive rate is the set's target; outlier shots are flagged.
  */
 public final class Calibrator {
+
+    /** Accepted target false-positive rates: the open interval (0, MAX_TARGET_FPR). */
+    public static final double MAX_TARGET_FPR = 0.5;
 
     private final RegistryConfig.Calibration cfg;
 
     public Calibrator(RegistryConfig.Calibration cfg) {
         this.cfg = cfg;
+        if (!validTargetFpr(cfg.targetFpr())) {
+            throw new IllegalArgumentException(
+                    "inctrl.registry.calibration.target-fpr must be in (0, 0.5), got " + cfg.targetFpr());
+        }
+        if (!(cfg.priorLogitScale() > 0)
+                || !(cfg.priorDof() > 0)
+                || Double.isInfinite(cfg.priorLogitScale())
+                || Double.isInfinite(cfg.priorDof())) {
+            throw new IllegalArgumentException(
+                    "inctrl.registry.calibration.prior-logit-scale and prior-dof must be finite and > 0");
+        }
+    }
+
+    /** The target false-positive rate of sets registered without one (and of sets stored before targets existed). */
+    public float defaultTargetFpr() {
+        return (float) cfg.targetFpr();
+    }
+
+    public static boolean validTargetFpr(double t) {
+        return t > 0 && t < MAX_TARGET_FPR; // false for NaN
+    }
+
+    /**
+     * The suggestion of {@code c} for another target (or refitted with the current prior): shot scores, outliers
+     * and warnings are kept, only the fit and the threshold change. No model call.
+     */
+    public Calibration retarget(Calibration c, float targetFpr) {
+        TailFit tail =
+                c.shotScores().size() < 2 ? null : TailFit.fit(c.shotScores(), cfg.priorLogitScale(), cfg.priorDof());
+        Float suggested = tail == null ? null : (float) tail.threshold(targetFpr);
+        return new Calibration(
+                c.shotScores(),
+                suggested,
+                c.outlierShots(),
+                c.warnings(),
+                c.fp16MaxAbsDiff(),
+                TailFit.METHOD,
+                targetFpr,
+                tail);
     }
 
     /**
@@ -33,13 +76,13 @@ public final class Calibrator {
             PromptFeatures fp32,
             PromptFeatures stored,
             TextPrior prior,
-            Precision precision) {
+            Precision precision,
+            float targetFpr) {
         ImageFeatures shots = encoded.features();
         int k = shots.count();
         List<String> warnings = new ArrayList<>();
         List<Float> scores = new ArrayList<>(k);
         List<Integer> outliers = new ArrayList<>();
-        Float suggested = null;
         if (k < 2) {
             warnings.add("calibration needs at least 2 shots: no threshold suggested");
         } else {
@@ -53,7 +96,6 @@ public final class Calibrator {
                 sorted[i] = scores.get(i);
             }
             Arrays.sort(sorted);
-            suggested = (float) Math.min(1.0, quantile(sorted, cfg.quantile()) + cfg.margin());
             float median = quantile(sorted, 0.5);
             float[] dev = new float[k];
             for (int i = 0; i < k; i++) {
@@ -94,7 +136,7 @@ public final class Calibrator {
                         cfg.fp16MaxAbsDiff()));
             }
         }
-        return new Calibration(scores, suggested, outliers, warnings, fp16Diff);
+        return retarget(new Calibration(scores, null, outliers, warnings, fp16Diff), targetFpr);
     }
 
     /** Linear-interpolated quantile of sorted values. */

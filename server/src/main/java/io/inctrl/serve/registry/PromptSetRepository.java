@@ -13,11 +13,24 @@ import java.util.Optional;
 public class PromptSetRepository {
 
     private static final String COLS = "id, tenant_id, name, category, template_id, template_version, shot_count, "
-            + "feature_precision, bundle_id, version, calibration, threshold_override, created_at, updated_at";
+            + "feature_precision, bundle_id, version, calibration, threshold_override, created_at, updated_at, "
+            + "target_fpr";
+
+    /** Refits rows stored before per-set targets (no target_fpr, no fit method) on read; null leaves rows as stored. */
+    private final Calibrator calibrator;
+
+    public PromptSetRepository(Calibrator calibrator) {
+        this.calibrator = calibrator;
+    }
+
+    /** Reads rows exactly as stored (tests of the store itself). */
+    public PromptSetRepository() {
+        this(null);
+    }
 
     public void insert(Connection c, PromptSet p) throws SQLException {
         try (PreparedStatement ps =
-                c.prepareStatement("INSERT INTO prompt_sets (" + COLS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
+                c.prepareStatement("INSERT INTO prompt_sets (" + COLS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
             ps.setString(1, p.id());
             ps.setString(2, p.tenantId());
             ps.setString(3, p.name());
@@ -32,6 +45,7 @@ public class PromptSetRepository {
             setFloat(ps, 12, p.thresholdOverride());
             ps.setTimestamp(13, Store.ts(p.createdAt()));
             ps.setTimestamp(14, Store.ts(p.updatedAt()));
+            setFloat(ps, 15, p.calibration().targetFpr());
             ps.executeUpdate();
         }
     }
@@ -70,17 +84,18 @@ public class PromptSetRepository {
 
     /** Rewrites everything an (re-)encoding changes; the caller passes the bumped version. */
     public boolean updateEncoding(Connection c, PromptSet p) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(
-                "UPDATE prompt_sets SET bundle_id = ?, feature_precision = ?, "
-                        + "template_version = ?, calibration = ?, version = ?, updated_at = ? WHERE id = ? AND tenant_id = ?")) {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE prompt_sets SET bundle_id = ?, feature_precision = ?, "
+                + "template_version = ?, calibration = ?, version = ?, updated_at = ?, target_fpr = ? "
+                + "WHERE id = ? AND tenant_id = ?")) {
             ps.setString(1, p.bundleId());
             ps.setString(2, p.precision().name());
             ps.setLong(3, p.templateVersion());
             ps.setString(4, Json.write(p.calibration()));
             ps.setLong(5, p.version());
             ps.setTimestamp(6, Store.ts(p.updatedAt()));
-            ps.setString(7, p.id());
-            ps.setString(8, p.tenantId());
+            setFloat(ps, 7, p.calibration().targetFpr());
+            ps.setString(8, p.id());
+            ps.setString(9, p.tenantId());
             return ps.executeUpdate() == 1;
         }
     }
@@ -94,6 +109,23 @@ public class PromptSetRepository {
             ps.setTimestamp(2, Store.ts(now));
             ps.setString(3, id);
             ps.setString(4, tenantId);
+            return ps.executeUpdate() == 1;
+        }
+    }
+
+    /**
+     * Stores a calibration fitted for another target (no re-encoding: the shot scores are unchanged). Leaves the
+     * version alone: it goes with {@link #updateThreshold} in the same transaction, one bump per change.
+     */
+    public boolean updateCalibration(Connection c, String tenantId, String id, Calibration cal, Instant now)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE prompt_sets SET calibration = ?, target_fpr = ?, "
+                + "updated_at = ? WHERE id = ? AND tenant_id = ?")) {
+            ps.setString(1, Json.write(cal));
+            setFloat(ps, 2, cal.targetFpr());
+            ps.setTimestamp(3, Store.ts(now));
+            ps.setString(4, id);
+            ps.setString(5, tenantId);
             return ps.executeUpdate() == 1;
         }
     }
@@ -193,13 +225,20 @@ public class PromptSetRepository {
         }
     }
 
-    private static List<PromptSet> read(PreparedStatement ps) throws SQLException {
+    private List<PromptSet> read(PreparedStatement ps) throws SQLException {
         List<PromptSet> out = new ArrayList<>();
         try (ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
                 String templateId = rs.getString(5);
                 float t = rs.getFloat(12);
                 Float override = rs.wasNull() ? null : t;
+                float tf = rs.getFloat(15);
+                Float target = rs.wasNull() ? null : tf;
+                Calibration cal = Json.calibration(rs.getString(11));
+                if (calibrator != null && (target == null || cal.method() == null || !target.equals(cal.targetFpr()))) {
+                    // Stored before per-set targets: the server default applies, fitted from the stored shot scores.
+                    cal = calibrator.retarget(cal, target == null ? calibrator.defaultTargetFpr() : target);
+                }
                 out.add(new PromptSet(
                         rs.getString(1),
                         rs.getString(2),
@@ -211,7 +250,7 @@ public class PromptSetRepository {
                         Precision.valueOf(rs.getString(8)),
                         rs.getString(9),
                         rs.getLong(10),
-                        Json.calibration(rs.getString(11)),
+                        cal,
                         override,
                         Store.instant(rs.getTimestamp(13)),
                         Store.instant(rs.getTimestamp(14))));

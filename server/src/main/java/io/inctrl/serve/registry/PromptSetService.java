@@ -95,12 +95,25 @@ public class PromptSetService {
             String templateId,
             List<byte[]> shots,
             boolean fp16) {
+        return register(origin, tenantId, name, category, templateId, shots, fp16, null);
+    }
+
+    /** As above with the set's target false-positive rate; null = the server default. */
+    public PromptSet register(
+            Origin origin,
+            String tenantId,
+            String name,
+            String category,
+            String templateId,
+            List<byte[]> shots,
+            boolean fp16,
+            Float targetFpr) {
         return audit.attempt(
                 origin,
                 AuditAction.PROMPT_SET_CREATE,
                 tenantId,
                 null,
-                () -> registerAudited(origin, tenantId, name, category, templateId, shots, fp16));
+                () -> registerAudited(origin, tenantId, name, category, templateId, shots, fp16, targetFpr));
     }
 
     private PromptSet registerAudited(
@@ -110,9 +123,12 @@ public class PromptSetService {
             String category,
             String templateId,
             List<byte[]> shots,
-            boolean fp16) {
+            boolean fp16,
+            Float targetFpr) {
         String n = checkName(name);
         String cat = checkCategory(category);
+        checkTargetFpr(targetFpr);
+        float target = targetFpr == null ? calibrator.defaultTargetFpr() : targetFpr;
         checkShots(shots);
         // Cheap checks first, before the expensive encoding.
         TemplateSet template = store.tx(c -> {
@@ -124,7 +140,7 @@ public class PromptSetService {
 
         Precision precision = fp16 ? Precision.FP16 : Precision.FP32;
         String bundleId = model.bundleId();
-        Encoded enc = encode(shots, template, cat, precision, bundleId);
+        Encoded enc = encode(shots, template, cat, precision, bundleId, target);
         Instant now = Store.now();
         PromptSet p = new PromptSet(
                 UUID.randomUUID().toString(),
@@ -193,11 +209,25 @@ public class PromptSetService {
 
     /** Sets (or with null clears) the operator threshold of a set. */
     public PromptSet setThreshold(Origin origin, String tenantId, String id, Float threshold) {
+        return setThreshold(origin, tenantId, id, threshold, null);
+    }
+
+    /**
+     * Sets (or with null clears) the operator threshold of a set and, when {@code targetFpr} is not null, changes the
+     * set's target false-positive rate: the suggestion is refitted from the stored shot scores (no re-encoding).
+     */
+    public PromptSet setThreshold(Origin origin, String tenantId, String id, Float threshold, Float targetFpr) {
         PromptSet p = audit.attempt(origin, AuditAction.PROMPT_SET_THRESHOLD, tenantId, id, () -> {
             if (threshold != null && (threshold.isNaN() || threshold < 0 || threshold > 1)) {
                 throw ServeException.invalid("INVALID_THRESHOLD", "threshold must be in [0, 1]");
             }
+            checkTargetFpr(targetFpr);
             return store.tx(c -> {
+                if (targetFpr != null) {
+                    PromptSet cur = find(c, tenantId, id);
+                    sets.updateCalibration(
+                            c, tenantId, id, calibrator.retarget(cur.calibration(), targetFpr), Store.now());
+                }
                 if (!sets.updateThreshold(c, tenantId, id, threshold, Store.now())) {
                     throw ServeException.notFound("prompt set", id);
                 }
@@ -223,7 +253,14 @@ public class PromptSetService {
                 return new Loaded(p, templateService.resolve(c, tenantId, p.templateId()), sets.shots(c, id));
             });
             String bundleId = model.bundleId();
-            Encoded enc = encode(l.shots, l.template, l.set.category(), l.set.precision(), bundleId);
+            Float target = l.set.calibration().targetFpr();
+            Encoded enc = encode(
+                    l.shots,
+                    l.template,
+                    l.set.category(),
+                    l.set.precision(),
+                    bundleId,
+                    target == null ? calibrator.defaultTargetFpr() : target);
             PromptSet p = l.set;
             PromptSet updated = new PromptSet(
                     p.id(),
@@ -338,7 +375,12 @@ public class PromptSetService {
     private record Encoded(List<FeatureCodec.Part> parts, PromptFeatures stored, Calibration calibration) {}
 
     private Encoded encode(
-            List<byte[]> shots, TemplateSet template, String category, Precision precision, String bundleId) {
+            List<byte[]> shots,
+            TemplateSet template,
+            String category,
+            Precision precision,
+            String bundleId,
+            float targetFpr) {
         EncodedImages raw = model.encodeImages(shots);
         counters.shotImagesEncoded.addAndGet(shots.size());
         PromptFeatures full = raw.pool();
@@ -346,7 +388,7 @@ public class PromptSetService {
         // What later reads will see: fp16-rounded when stored as fp16, so scores survive a restart unchanged.
         PromptFeatures stored = precision == Precision.FP32 ? full : FeatureCodec.decode(parts, full.shots());
         TextPrior prior = prior(template, category, bundleId);
-        Calibration cal = calibrator.calibrate(model, raw, full, stored, prior, precision);
+        Calibration cal = calibrator.calibrate(model, raw, full, stored, prior, precision, targetFpr);
         return new Encoded(parts, stored, cal);
     }
 
@@ -383,6 +425,14 @@ public class PromptSetService {
             throw ServeException.quota(
                     "TOO_MANY_PROMPT_SETS",
                     "the tenant already has the maximum of " + t.quotas().maxPromptSets() + " prompt sets");
+        }
+    }
+
+    /** Null (= keep / default) or a finite rate in (0, 0.5): above that a "threshold" flags most normal images. */
+    static void checkTargetFpr(Float targetFpr) {
+        if (targetFpr != null && !Calibrator.validTargetFpr(targetFpr)) {
+            throw ServeException.invalid(
+                    "INVALID_TARGET_FPR", "target_fpr must be a number in (0, 0.5), got " + targetFpr);
         }
     }
 

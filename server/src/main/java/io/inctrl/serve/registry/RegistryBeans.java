@@ -66,7 +66,7 @@ public class RegistryBeans {
 
     @Produces
     @ApplicationScoped
-    PromptSetRepository promptSetRepository() {
-        return new PromptSetRepository();
+    PromptSetRepository promptSetRepository(Calibrator calibrator) {
+        return new PromptSetRepository(calibrator);
     }
 }

@@ -72,13 +72,23 @@ public interface RegistryConfig {
     }
 
     interface Calibration {
-        /** Quantile of the leave-one-out shot scores the suggested threshold starts from (1.0 = the max). */
-        @WithDefault("1.0")
-        double quantile();
+        /**
+         * Target false-positive rate of the suggested threshold for sets registered without one (and for sets stored
+         * before per-set targets existed): the fraction of normal images expected at or above it. In (0, 0.5).
+         */
+        @WithDefault("0.05")
+        double targetFpr();
 
-        /** Added to that quantile. */
-        @WithDefault("0.02")
-        double margin();
+        /**
+         * Prior spread of logit(score) of normal images, shrinking the spread fitted from K shots (logit units); the
+         * default bundle measured 0.22-0.31 on test normals of three categories.
+         */
+        @WithDefault("0.2")
+        double priorLogitScale();
+
+        /** Weight of that prior in pseudo-observations (the fit's degrees of freedom are this + K − 1). */
+        @WithDefault("2")
+        double priorDof();
 
         /** A shot is an outlier when (score − median) / max(1.4826·MAD, min-spread) exceeds this. */
         @WithDefault("3.0")

@@ -219,9 +219,10 @@ class RegistryStoreTest {
         PromptSet clean = r.sets.register(Origin.SYSTEM, t, "clean", "screw", null, TestImages.normals(6), false);
         assertThat(clean.calibration().outlierShots()).isEmpty();
         float thr = clean.calibration().suggestedThreshold();
-        float maxLoo =
-                clean.calibration().shotScores().stream().max(Float::compare).orElseThrow();
-        assertThat(thr).isCloseTo(Math.min(1f, maxLoo + 0.02f), org.assertj.core.data.Offset.offset(1e-6f));
+        TailFit fit = TailFit.fit(clean.calibration().shotScores(), 0.2, 2);
+        assertThat(clean.calibration().method()).isEqualTo(TailFit.METHOD);
+        assertThat(clean.calibration().targetFpr()).isEqualTo(0.05f); // the configured default
+        assertThat(thr).isCloseTo((float) fit.threshold(0.05), org.assertj.core.data.Offset.offset(1e-6f));
         PromptSetService.ScoreResult bad = r.sets.score(t, clean.id(), TestImages.anomalous(9));
         assertThat(bad.anomalous()).contains(true);
         assertThat(bad.threshold()).contains(thr);
@@ -238,6 +239,58 @@ class RegistryStoreTest {
         assertThat(single.threshold()).isEmpty();
         assertThat(r.sets.score(t, single.id(), TestImages.normal(3)).anomalous())
                 .isEmpty();
+    }
+
+    @ParameterizedTest
+    @MethodSource("stores")
+    void targetFpr_perSetAtCreation_changeableLater_keptOnReencode(String kind) {
+        TestRegistry r = new TestRegistry(TestStores.fresh(kind, dir));
+        String t = r.tenant("acme");
+        List<byte[]> shots = TestImages.normals(4);
+        PromptSet strict = r.sets.register(Origin.SYSTEM, t, "strict", "screw", null, shots, false, 0.01f);
+        PromptSet loose = r.sets.register(Origin.SYSTEM, t, "loose", "screw", null, shots, false, 0.2f);
+        assertThat(strict.calibration().shotScores())
+                .isEqualTo(loose.calibration().shotScores());
+        assertThat(strict.calibration().targetFpr()).isEqualTo(0.01f);
+        assertThat(loose.calibration().targetFpr()).isEqualTo(0.2f);
+        assertThat(strict.calibration().suggestedThreshold())
+                .isGreaterThan(loose.calibration().suggestedThreshold());
+        assertThat(strict.calibration().expectedFprAt(strict.threshold().orElseThrow()))
+                .isCloseTo(0.01f, org.assertj.core.data.Offset.offset(1e-4f));
+
+        // Changing the target refits from the stored scores: same result as registering with it, no encoding.
+        long encoded = r.counters.shotImagesEncoded.get();
+        PromptSet moved = r.sets.setThreshold(Origin.SYSTEM, t, strict.id(), null, 0.2f);
+        assertThat(r.counters.shotImagesEncoded.get()).isEqualTo(encoded);
+        assertThat(moved.calibration().targetFpr()).isEqualTo(0.2f);
+        assertThat(moved.calibration().suggestedThreshold())
+                .isEqualTo(loose.calibration().suggestedThreshold());
+        assertThat(moved.version()).isGreaterThan(strict.version());
+        assertThat(r.sets.resolve(t, strict.id()).threshold())
+                .contains(loose.calibration().suggestedThreshold());
+        // reopened: the target is stored
+        TestRegistry again = new TestRegistry(TestStores.reopen(kind, dir));
+        assertThat(again.sets.get(t, strict.id()).calibration()).isEqualTo(moved.calibration());
+        // re-encoding keeps the set's target
+        assertThat(r.sets.reencode(Origin.SYSTEM, t, strict.id()).calibration().targetFpr())
+                .isEqualTo(0.2f);
+
+        // an override is evaluated on the fitted tail; a threshold-only change keeps the target
+        PromptSet over = r.sets.setThreshold(Origin.SYSTEM, t, loose.id(), 0.9f);
+        assertThat(over.calibration().targetFpr()).isEqualTo(0.2f);
+        assertThat(over.calibration().expectedFprAt(over.threshold().orElseThrow()))
+                .isLessThan(0.01f);
+
+        for (Float bad : new Float[] {0f, 0.5f, -0.01f, Float.NaN, Float.POSITIVE_INFINITY}) {
+            assertThatThrownBy(() -> r.sets.register(Origin.SYSTEM, t, "bad", "screw", null, shots, false, bad))
+                    .as("%s", bad)
+                    .isInstanceOfSatisfying(
+                            ServeException.class, e -> assertThat(e.reason()).isEqualTo("INVALID_TARGET_FPR"));
+            assertThatThrownBy(() -> r.sets.setThreshold(Origin.SYSTEM, t, loose.id(), null, bad))
+                    .isInstanceOfSatisfying(
+                            ServeException.class, e -> assertThat(e.reason()).isEqualTo("INVALID_TARGET_FPR"));
+        }
+        assertThat(r.sets.get(t, loose.id()).thresholdOverride()).isEqualTo(0.9f); // refused change changed nothing
     }
 
     @ParameterizedTest

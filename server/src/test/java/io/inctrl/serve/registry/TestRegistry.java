@@ -34,13 +34,13 @@ public final class TestRegistry {
         templates.textPriors = priors;
         templates.config = cfg;
         sets.store = store;
-        sets.sets = new PromptSetRepository();
         sets.tenants = new TenantRepository();
         sets.templateService = templates;
         sets.model = model;
         sets.featureCache = cache;
         sets.textPriors = priors;
         sets.calibrator = new Calibrator(cfg.calibration());
+        sets.sets = new PromptSetRepository(sets.calibrator);
         sets.config = cfg;
         sets.limits = limits(1 << 20, 32);
         sets.counters = counters;
@@ -131,12 +131,16 @@ public final class TestRegistry {
 
             public Calibration calibration() {
                 return new Calibration() {
-                    public double quantile() {
-                        return 1.0;
+                    public double targetFpr() {
+                        return 0.05;
                     }
 
-                    public double margin() {
-                        return 0.02;
+                    public double priorLogitScale() {
+                        return 0.2;
+                    }
+
+                    public double priorDof() {
+                        return 2;
                     }
 
                     public double outlierMadFactor() {

@@ -1,5 +1,5 @@
 // Prompt sets: register from K uploaded shots (drop zone, thumbnails, progress), list, calibration view,
-// threshold override, re-encode, delete.
+// threshold override, target false-positive rate, re-encode, delete.
 
 import { api, describeError, upload } from '../api.js';
 import { $, announce, busy, clear, confirmDialog, fieldError, fmtDate, fmtNum, h, hideError, showError } from '../dom.js';
@@ -30,6 +30,18 @@ export function init() {
     $('ps-threshold').removeAttribute('aria-invalid');
     setThreshold(t, e.submitter);
   });
+  $('ps-target-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const t = parseTarget($('ps-target').value);
+    if (t === undefined || t === null) {
+      showError($('ps-detail-error'), 'The target false-positive rate is a number between 0 and 0.5 (both excluded).');
+      $('ps-target').setAttribute('aria-invalid', 'true');
+      return;
+    }
+    $('ps-target').removeAttribute('aria-invalid');
+    setTarget(t, e.submitter);
+  });
+  $('ps-target-fpr').addEventListener('input', () => fieldError($('ps-target-fpr'), $('ps-target-fpr-error'), ''));
   $('ps-threshold-range').addEventListener('input', () => { $('ps-threshold').value = $('ps-threshold-range').value; });
   $('ps-threshold').addEventListener('input', () => { $('ps-threshold-range').value = $('ps-threshold').value; });
   $('ps-threshold-reset').addEventListener('click', (e) => setThreshold(null, e.currentTarget));
@@ -92,6 +104,9 @@ async function register(e) {
   let ok = fieldError($('ps-name'), $('ps-name-error'), name ? '' : 'Give the prompt set a name.');
   ok = fieldError($('ps-category'), $('ps-category-error'), category ? '' : 'Give the product category, e.g. metal_nut.') && ok;
   ok = fieldError($('ps-drop'), $('ps-shots-error'), files.length ? '' : 'Add at least one normal shot image.') && ok;
+  const target = parseTarget($('ps-target-fpr').value);
+  ok = fieldError($('ps-target-fpr'), $('ps-target-fpr-error'),
+    target === undefined ? 'A target false-positive rate is between 0 and 0.5 (both excluded), or empty for the server default.' : '') && ok;
   if (!ok) {
     document.querySelector('#ps-form [aria-invalid=true]')?.focus();
     return;
@@ -101,6 +116,7 @@ async function register(e) {
   form.append('category', category);
   form.append('templateId', $('ps-template').value);
   form.append('fp16', String($('ps-fp16').checked));
+  if (target !== null) form.append('targetFpr', String(target));
   for (const f of files) form.append('shots', f, f.name);
   await busy($('ps-submit'), async () => {
     progress(0, 'upload');
@@ -181,6 +197,10 @@ function render(p) {
   item('Suggested threshold', fmtNum(c.suggestedThreshold));
   item('Threshold in force', c.threshold === null ? 'none' : `${fmtNum(c.threshold)}${c.thresholdOverridden ? ' (override)' : ' (suggested)'}`);
   if (c.fp16MaxAbsDiff !== null) item('fp16 max score change', c.fp16MaxAbsDiff.toExponential(2));
+  item('Target false-positive rate', fmtRate(c.targetFpr));
+  item('Expected false-positive rate', c.expectedFpr === null || c.expectedFpr === undefined
+    ? 'unknown (needs K ≥ 2)' : `${fmtRate(c.expectedFpr)} at the threshold in force`);
+  item('Fit method', c.method || '—');
 
   const plot = clear($('ps-plot'));
   if (c.shotScores?.length) plot.append(...calibrationPlot(c, 'ps-cal'));
@@ -205,6 +225,8 @@ function render(p) {
   $('ps-threshold').removeAttribute('aria-invalid');
   $('ps-threshold-range').value = t ?? 0.5;
   $('ps-threshold-reset').disabled = !c.thresholdOverridden;
+  $('ps-target').value = c.targetFpr === null || c.targetFpr === undefined ? '' : String(Number(c.targetFpr.toFixed(4)));
+  $('ps-target').removeAttribute('aria-invalid');
   $('ps-reencode').textContent = p.stale ? 'Re-encode with the loaded bundle (stale)' : 'Re-encode with the loaded bundle';
 }
 
@@ -216,6 +238,39 @@ async function setThreshold(value, button) {
       const p = await api(`/v1/prompt-sets/${encodeURIComponent(current.id)}/threshold`, { method: 'PUT', json: { threshold: value } });
       render(p);
       announce(value === null ? 'Threshold reset to the suggested value' : `Threshold set to ${value}`);
+      await refresh();
+    } catch (x) {
+      showError($('ps-detail-error'), x);
+    }
+  });
+}
+
+/** A target false-positive rate typed in: null when empty, undefined when not a number in (0, 0.5). */
+function parseTarget(text) {
+  const v = text.trim();
+  if (v === '') return null;
+  const t = Number(v);
+  return t > 0 && t < 0.5 ? t : undefined;
+}
+
+/** A rate as a percentage; tiny ones keep two significant digits. */
+function fmtRate(r) {
+  if (r === null || r === undefined) return '—';
+  const pct = 100 * r;
+  return pct >= 0.1 ? `${pct.toFixed(1)} %` : `${pct.toPrecision(2)} %`;
+}
+
+async function setTarget(value, button) {
+  if (!current) return;
+  hideError($('ps-detail-error'));
+  const c = current.calibration;
+  await busy(button, async () => {
+    try {
+      // the request carries the threshold too (absent = no override): send the override in force to keep it
+      const json = { threshold: c.thresholdOverridden ? c.threshold : null, targetFpr: value };
+      const p = await api(`/v1/prompt-sets/${encodeURIComponent(current.id)}/threshold`, { method: 'PUT', json });
+      render(p);
+      announce(`Target false-positive rate set to ${value}; suggested threshold ${fmtNum(p.calibration.suggestedThreshold)}`);
       await refresh();
     } catch (x) {
       showError($('ps-detail-error'), x);

@@ -41,8 +41,15 @@ public class PromptRegistryGrpcService implements PromptRegistry {
     public Uni<PromptSet> createPromptSet(CreatePromptSetRequest r) {
         List<byte[]> shots =
                 r.getShotsList().stream().map(ByteString::toByteArray).toList();
-        return blocking((o, t) ->
-                toProto(service.register(o, t, r.getName(), r.getCategory(), r.getTemplateId(), shots, r.getFp16())));
+        return blocking((o, t) -> toProto(service.register(
+                o,
+                t,
+                r.getName(),
+                r.getCategory(),
+                r.getTemplateId(),
+                shots,
+                r.getFp16(),
+                r.hasTargetFpr() ? r.getTargetFpr() : null)));
     }
 
     @Override
@@ -71,8 +78,12 @@ public class PromptRegistryGrpcService implements PromptRegistry {
 
     @Override
     public Uni<PromptSet> setThreshold(SetThresholdRequest r) {
-        return blocking(
-                (o, t) -> toProto(service.setThreshold(o, t, r.getId(), r.hasThreshold() ? r.getThreshold() : null)));
+        return blocking((o, t) -> toProto(service.setThreshold(
+                o,
+                t,
+                r.getId(),
+                r.hasThreshold() ? r.getThreshold() : null,
+                r.hasTargetFpr() ? r.getTargetFpr() : null)));
     }
 
     @Override
@@ -111,6 +122,16 @@ public class PromptRegistryGrpcService implements PromptRegistry {
                 .addAllWarnings(c.warnings());
         if (c.fp16MaxAbsDiff() != null) {
             cb.setFp16MaxAbsDiff(c.fp16MaxAbsDiff());
+        }
+        if (c.targetFpr() != null) {
+            cb.setTargetFpr(c.targetFpr());
+        }
+        Float expected = c.expectedFprAt(p.threshold().orElse(null));
+        if (expected != null) {
+            cb.setExpectedFpr(expected);
+        }
+        if (c.method() != null && c.tail() != null) {
+            cb.setMethod(c.method());
         }
         return PromptSet.newBuilder()
                 .setId(p.id())

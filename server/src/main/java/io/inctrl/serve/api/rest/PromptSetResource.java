@@ -53,8 +53,9 @@ public class PromptSetResource {
     ModelService bundle;
 
     /**
-     * Registers a prompt set from a multipart form: {@code name}, {@code category}, optional {@code templateId}
-     * and {@code fp16}, and K ≥ 1 files in parts named {@code shots}. Encodes once, stores atomically, calibrates.
+     * Registers a prompt set from a multipart form: {@code name}, {@code category}, optional {@code templateId},
+     * {@code fp16} and {@code targetFpr} (in (0, 0.5); absent = server default), and K ≥ 1 files in parts named
+     * {@code shots}. Encodes once, stores atomically, calibrates.
      */
     @POST
     @Consumes(MediaType.MULTIPART_FORM_DATA)
@@ -63,9 +64,11 @@ public class PromptSetResource {
             @RestForm("category") String category,
             @RestForm("templateId") String templateId,
             @RestForm("fp16") @Parameter(schema = @Schema(type = SchemaType.BOOLEAN)) String fp16,
+            @RestForm("targetFpr") @Parameter(schema = @Schema(type = SchemaType.NUMBER)) String targetFpr,
             @RestForm("shots") List<FileUpload> shots) {
         String tenant = caller.tenantId();
         boolean half = parseBoolean("fp16", fp16);
+        Float target = parseFloat("targetFpr", targetFpr);
         List<byte[]> images = new ArrayList<>();
         for (FileUpload f : shots == null ? List.<FileUpload>of() : shots) {
             try {
@@ -74,7 +77,7 @@ public class PromptSetResource {
                 throw new UncheckedIOException(e);
             }
         }
-        PromptSet p = service.register(caller.origin(), tenant, name, category, templateId, images, half);
+        PromptSet p = service.register(caller.origin(), tenant, name, category, templateId, images, half, target);
         return Response.status(201).entity(view(p)).build();
     }
 
@@ -105,13 +108,17 @@ public class PromptSetResource {
         return new StorageView(b[0], b[1], p.shotCount(), b[0] / p.shotCount());
     }
 
-    /** Overrides the decision threshold; {"threshold": null} returns to the suggested one. */
+    /**
+     * Overrides the decision threshold; {"threshold": null} (or absent) returns to the suggested one. An optional
+     * {@code targetFpr} changes the set's target false-positive rate (the suggestion is refitted).
+     */
     @PUT
     @Path("/{id}/threshold")
     @Consumes(MediaType.APPLICATION_JSON)
     public PromptSetView threshold(@PathParam("id") String id, ThresholdRequest r) {
         String tenant = caller.tenantId();
-        return view(service.setThreshold(caller.origin(), tenant, id, r == null ? null : r.threshold()));
+        return view(service.setThreshold(
+                caller.origin(), tenant, id, r == null ? null : r.threshold(), r == null ? null : r.targetFpr()));
     }
 
     /** Re-encodes the stored originals with the loaded bundle and recalibrates. */
@@ -159,6 +166,19 @@ public class PromptSetResource {
                 throw ServeException.invalid(
                         "INVALID_PARAMETER", name + " must be true or false, not '" + LogSafe.of(value, 40) + "'");
         };
+    }
+
+    /** Absent or blank: null; otherwise a number (range checks are the service's). */
+    static Float parseFloat(String name, String value) {
+        if (value == null || value.isBlank()) {
+            return null;
+        }
+        try {
+            return Float.parseFloat(value.strip());
+        } catch (NumberFormatException e) {
+            throw ServeException.invalid(
+                    "INVALID_PARAMETER", name + " must be a number, not '" + LogSafe.of(value, 40) + "'");
+        }
     }
 
     /** 0 or absent: the default page size; the service caps it at {@value PromptSetService#MAX_PAGE_SIZE}. */

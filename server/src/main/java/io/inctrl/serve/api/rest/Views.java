@@ -85,6 +85,9 @@ public final class Views {
     /**
      * Calibration of a prompt set: leave-one-out shot scores, suggested threshold, the threshold in force and
      * outlier shots; {@code fp16MaxAbsDiff} is the largest score change fp16 storage caused at registration.
+     * {@code targetFpr}: the set's target false-positive rate; {@code expectedFpr}: that of the threshold in force
+     * (override included) under the tail fitted to the shot scores; {@code method}: how the suggestion was fitted
+     * ({@code logit-t}). The last two are null when K < 2.
      */
     public record CalibrationView(
             List<Float> shotScores,
@@ -93,7 +96,10 @@ public final class Views {
             boolean thresholdOverridden,
             List<Integer> outlierShots,
             List<String> warnings,
-            Float fp16MaxAbsDiff) {}
+            Float fp16MaxAbsDiff,
+            Float targetFpr,
+            Float expectedFpr,
+            String method) {}
 
     public record PromptSetView(
             String id,
@@ -131,7 +137,10 @@ public final class Views {
                             p.thresholdOverride() != null,
                             c.outlierShots(),
                             c.warnings(),
-                            c.fp16MaxAbsDiff()),
+                            c.fp16MaxAbsDiff(),
+                            c.targetFpr(),
+                            c.expectedFprAt(p.threshold().orElse(null)),
+                            c.tail() == null ? null : c.method()),
                     warnings);
         }
     }
@@ -173,8 +182,11 @@ public final class Views {
     /** A page of audit entries; {@code nextPageToken} is empty on the last page. */
     public record AuditPageView(List<AuditEntryView> items, String nextPageToken) {}
 
-    /** Threshold override in [0,1]; null clears it (the suggestion applies again). */
-    public record ThresholdRequest(Float threshold) {}
+    /**
+     * Threshold override in [0,1]; null clears it (the suggestion applies again). {@code targetFpr}, when present,
+     * becomes the set's target false-positive rate, in (0, 0.5).
+     */
+    public record ThresholdRequest(Float threshold, Float targetFpr) {}
 
     /** Bytes a prompt set occupies in the store. */
     public record StorageView(long featureBytes, long imageBytes, int shotCount, long featureBytesPerShot) {}
