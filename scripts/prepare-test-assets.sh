@@ -2,6 +2,7 @@
 # Builds what the tests compare against, all generated here (no weights can be downloaded):
 #   build/venv                  exporter venv (tools/export/requirements.txt, pinned, from PyPI)
 #   build/assets/tiny           tiny random-init bundle + plain-Python reference fixtures
+#   build/assets/residual-heads-tiny  kind residual-heads: random InceptionV3 trunk + random heads + fixtures (seconds)
 #   build/assets/full           full-size ViT-B-16-plus-240 random-init bundle + fixtures (slow tier)
 #   build/assets/preprocess     Pillow/torchvision preprocessing fixtures for the Java image pipeline
 #   tools/export/nsfwjs_parity/node_modules   TF.js + nsfwjs@4.4.0 (npm ci) for the nsfwjs port's parity test
@@ -31,6 +32,7 @@ export_bundle() { # name, extra args...
 }
 
 export_bundle tiny --tiny --random-init
+export_bundle residual-heads-tiny --kind residual-heads --tiny --random-init --no-optimize
 
 # Original TF.js model of nsfwjs@4.4.0 for the exporter's parity test (tests/test_nsfwjs.py; npm registry only).
 parity=tools/export/nsfwjs_parity
