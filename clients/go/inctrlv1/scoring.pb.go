@@ -194,7 +194,8 @@ func (x *InlinePrompts) GetCategory() string {
 type ScoreResponse struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	// Final InCTRL anomaly score in (0,1): (s_h + s_p) / 2. Higher means more anomalous. A ranking score, not a probability.
+	// Final anomaly score: (s_h + s_p) / 2 in (0,1) for bundles with heads ("inctrl", "residual-heads"), s_p for
+	// "patch-residual". Higher means more anomalous. A ranking score, not a probability.
 	Score float32 `protobuf:"fixed32,2,opt,name=score,proto3" json:"score,omitempty"`
 	// Holistic head output φ(M⁺) in (0,1). Absent for bundles without InCTRL heads (kind "patch-residual").
 	SH *float32 `protobuf:"fixed32,3,opt,name=s_h,json=sH,proto3,oneof" json:"s_h,omitempty"`
@@ -203,7 +204,7 @@ type ScoreResponse struct {
 	// Image-level residual score η(mean ψ(g(shots)) − ψ(g(query))), in (0,1). Absent for "patch-residual" bundles.
 	SI *float32 `protobuf:"fixed32,5,opt,name=s_i,json=sI,proto3,oneof" json:"s_i,omitempty"`
 	// Text prior: CLIP zero-shot probability of "anomalous" vs "normal" for the category, in (0,1).
-	// Absent for "patch-residual" bundles.
+	// Absent for bundles without a text tower ("patch-residual", "residual-heads").
 	SA *float32 `protobuf:"fixed32,6,opt,name=s_a,json=sA,proto3,oneof" json:"s_a,omitempty"`
 	// Patch residual map M, row-major (index = row * map_width + col), values in [0,1].
 	Map       []float32 `protobuf:"fixed32,7,rep,packed,name=map,proto3" json:"map,omitempty"`
@@ -528,7 +529,8 @@ func (*ModelInfoRequest) Descriptor() ([]byte, []int) {
 type ModelInfo struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	BundleId string                 `protobuf:"bytes,1,opt,name=bundle_id,json=bundleId,proto3" json:"bundle_id,omitempty"`
-	// Bundle kind: "inctrl" (the full method) or "patch-residual" (vision features only; s_h, s_i, s_a absent).
+	// Bundle kind: "inctrl" (the full method), "patch-residual" (vision features only; s_h, s_i, s_a absent) or
+	// "residual-heads" (InCTRL's learned heads over vision features without the text prior; s_a absent).
 	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
 	// Backbone architecture, e.g. "ViT-B-16-plus-240".
 	Arch string `protobuf:"bytes,3,opt,name=arch,proto3" json:"arch,omitempty"`

@@ -63,7 +63,10 @@ function renderBanner(m) {
   if (m.randomWeights) {
     notes.push(h('p', { id: 'note-random' }, icon('warning'), `RANDOM WEIGHTS — bundle ${m.bundleId} is not a trained model (${m.weightsDescription}). Scores, maps and thresholds mean nothing until a bundle exported from a real checkpoint is loaded.`));
   }
-  if (m.inctrl === false) {
+  if (m.kind === 'residual-heads') {
+    // trained heads over a vision-only backbone: s_h, s_i and s_p, but no text tower
+    notes.push(h('p', { id: 'note-not-inctrl' }, icon('info'), 'NOT the CLIP InCTRL checkpoint — InCTRL-style residual heads on vision features; there is no text prior (s_a), so text-prompt templates do not apply.'));
+  } else if (m.inctrl === false) {
     // vision-only bundles: the score is s_p alone, templates do nothing (what it computes is in the banner above)
     notes.push(h('p', { id: 'note-not-inctrl' }, icon('info'), 'NOT InCTRL — scores are the patch residual s_p only; s_h, s_i, s_a and text-prompt templates do not apply.'));
   }

@@ -5,7 +5,9 @@ public enum BundleKind {
     /** The full InCTRL method: patch residual plus the learned heads ψ, η, φ and the CLIP text prior. */
     INCTRL("inctrl"),
     /** Vision-only: InCTRL's patch-level residual on a backbone's features; final score = s_p. */
-    PATCH_RESIDUAL("patch-residual");
+    PATCH_RESIDUAL("patch-residual"),
+    /** InCTRL's learned heads ψ, η, φ over a vision-only backbone, without the text prior (s_a absent). */
+    RESIDUAL_HEADS("residual-heads");
 
     private final String id;
 
@@ -17,7 +19,13 @@ public enum BundleKind {
         return id;
     }
 
+    /** The learned heads ψ, η, φ (and so s_i, s_h and a global embedding g). */
     public boolean hasHeads() {
+        return this != PATCH_RESIDUAL;
+    }
+
+    /** A CLIP text tower for the text prior s_a: only the full method; elsewhere category and templates are ignored. */
+    public boolean hasTextPrior() {
         return this == INCTRL;
     }
 
@@ -28,7 +36,7 @@ public enum BundleKind {
                 return k;
             }
         }
-        throw new BundleException("bundle kind '" + id + "' is not supported (expected '" + INCTRL.id + "' or '"
-                + PATCH_RESIDUAL.id + "')");
+        throw new BundleException("bundle kind '" + id + "' is not supported (expected '" + INCTRL.id + "', '"
+                + PATCH_RESIDUAL.id + "' or '" + RESIDUAL_HEADS.id + "')");
     }
 }

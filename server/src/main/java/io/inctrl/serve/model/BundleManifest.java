@@ -89,15 +89,21 @@ public record BundleManifest(
                 || vision.tappedBlocks.isEmpty()) {
             throw new BundleException("manifest vision section needs embed_dim, width, grid[2] and tapped_blocks");
         }
-        if (hasHeads() && (text == null || text.contextLength <= 2)) {
+        if (hasTextPrior() && (text == null || text.contextLength <= 2)) {
             throw new BundleException("manifest text section needs context_length, sot_token, eot_token, temperature");
+        }
+        if (hasHeads() && vision.embedDim <= 0) {
+            throw new BundleException("manifest vision.embed_dim must be > 0 for kind '" + kind
+                    + "' (the size of the global embedding g the heads read)");
         }
         if (weights == null || weights.source == null) {
             throw new BundleException("manifest has no weights.source (checkpoint or random-init)");
         }
-        List<String> required = hasHeads()
-                ? List.of("vision", "text", "adapter", "image_head", "holistic_head", "tokenizer")
-                : List.of("vision");
+        List<String> required = switch (bundleKind()) {
+            case INCTRL -> List.of("vision", "text", "adapter", "image_head", "holistic_head", "tokenizer");
+            case RESIDUAL_HEADS -> List.of("vision", "adapter", "image_head", "holistic_head");
+            case PATCH_RESIDUAL -> List.of("vision");
+        };
         for (String key : required) {
             String name = files == null ? null : files.get(key);
             if (name == null || !Files.isRegularFile(dir.resolve(name))) {
@@ -117,16 +123,25 @@ public record BundleManifest(
         return BundleKind.of(kind);
     }
 
-    /** True for the full InCTRL method (text prior, ψ, η, φ); false for vision-only patch-residual bundles. */
+    /** True when the bundle has the learned heads ψ, η, φ (kinds inctrl and residual-heads). */
     public boolean hasHeads() {
         return bundleKind().hasHeads();
     }
 
+    /** True only for the full InCTRL method, whose CLIP text tower gives the prior s_a (category and templates matter). */
+    public boolean hasTextPrior() {
+        return bundleKind().hasTextPrior();
+    }
+
     /** How the API, logs and console name what this bundle computes. */
     public String modeDescription() {
-        return hasHeads()
-                ? "InCTRL (" + arch + ")"
-                : "generic patch residual on " + arch + " features — not InCTRL (final score = s_p)";
+        return switch (bundleKind()) {
+            case INCTRL -> "InCTRL (" + arch + ")";
+            case RESIDUAL_HEADS ->
+                "InCTRL-style residual heads on " + arch
+                        + " — not the CLIP InCTRL checkpoint; no text prior (final score = (s_h + s_p) / 2)";
+            case PATCH_RESIDUAL -> "generic patch residual on " + arch + " features — not InCTRL (final score = s_p)";
+        };
     }
 
     public Path file(Path dir, String key) {

@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * What a bundle adds on top of the patch residual map M: the learned InCTRL heads with the text prior
+ * What a bundle adds on top of the patch residual map M: the learned InCTRL heads, with the text prior for kind inctrl
  * ({@link InctrlHeads}), or nothing ({@link NoHeads}, vision-only bundles where the final score is s_p).
  */
 sealed interface Heads extends AutoCloseable permits InctrlHeads, NoHeads {

@@ -12,8 +12,9 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The learned half of InCTRL (spec §5–§7): the adapter ψ, the image head η, the holistic head φ and the CLIP text
- * tower for the text prior. Stateless apart from its modules, so it may run beside the batch workers.
+ * The learned half of InCTRL (spec §5–§7): the adapter ψ, the image head η, the holistic head φ and, for kind
+ * {@code inctrl}, the CLIP text tower for the text prior. Kind {@code residual-heads} has no text tower: s_a is absent
+ * and M⁺ = M + s_i. Stateless apart from its modules, so it may run beside the batch workers.
  */
 final class InctrlHeads implements Heads {
 
@@ -32,18 +33,24 @@ final class InctrlHeads implements Heads {
 
     private InctrlHeads(Path dir, BundleManifest manifest, Device device) {
         this.device = device;
-        this.text = TorchScriptModule.load("text", manifest.file(dir, "text"), device);
         this.adapter = TorchScriptModule.load("adapter", manifest.file(dir, "adapter"), device);
         this.imageHead = TorchScriptModule.load("image_head", manifest.file(dir, "image_head"), device);
         this.holisticHead = TorchScriptModule.load("holistic_head", manifest.file(dir, "holistic_head"), device);
-        this.tokenizer = new ClipTokenizer(
-                manifest.file(dir, "tokenizer"),
-                manifest.text().contextLength(),
-                manifest.text().eotToken());
+        if (manifest.hasTextPrior()) {
+            this.text = TorchScriptModule.load("text", manifest.file(dir, "text"), device);
+            this.tokenizer = new ClipTokenizer(
+                    manifest.file(dir, "tokenizer"),
+                    manifest.text().contextLength(),
+                    manifest.text().eotToken());
+            this.temperature = manifest.text().temperature();
+        } else {
+            this.text = null;
+            this.tokenizer = null;
+            this.temperature = 0f;
+        }
         this.embedDim = manifest.vision().embedDim();
         this.patches = manifest.vision().patches();
         this.grid = manifest.vision().grid();
-        this.temperature = manifest.text().temperature();
     }
 
     static InctrlHeads load(Path dir, BundleManifest manifest, Device device) {
@@ -88,17 +95,18 @@ final class InctrlHeads implements Heads {
         NDArray residual = m.create(protos, new Shape(b, embedDim)).sub(adapted);
         float[] sI = imageHead.forward(m, residual).singletonOrThrow().toFloatArray();
 
-        float[] gHost = g.toFloatArray();
-        float[] sA = new float[b];
+        float[] gHost = text == null ? null : g.toFloatArray();
+        Float[] sA = new Float[b];
         float[] mPlus = new float[b * patches];
         float[] sP = new float[b];
         for (int i = 0; i < b; i++) {
-            sA[i] = textPriorScore(gHost, i, priors.get(i));
+            sA[i] = text == null ? null : textPriorScore(gHost, i, priors.get(i));
+            float prior = sA[i] == null ? 0f : sA[i];
             float max = 0f;
             for (int j = 0; j < patches; j++) {
                 float v = map[i * patches + j];
                 max = Math.max(max, v);
-                mPlus[i * patches + j] = v + sI[i] + sA[i];
+                mPlus[i * patches + j] = v + sI[i] + prior;
             }
             sP[i] = max;
         }
@@ -136,6 +144,9 @@ final class InctrlHeads implements Heads {
     /** t_n and t_a (spec §6): unit-norm sentence embeddings averaged per side, then renormalised. */
     @Override
     public TextPrior textPrior(List<String> normalSentences, List<String> anomalousSentences) {
+        if (text == null) {
+            return TextPrior.NONE;
+        }
         return new TextPrior(
                 meanDirection(embedSentences(normalSentences)), meanDirection(embedSentences(anomalousSentences)));
     }
@@ -182,13 +193,15 @@ final class InctrlHeads implements Heads {
 
     @Override
     public Optional<ClipTokenizer> tokenizer() {
-        return Optional.of(tokenizer);
+        return Optional.ofNullable(tokenizer);
     }
 
     @Override
     public void close() {
-        tokenizer.close();
-        text.close();
+        if (text != null) {
+            tokenizer.close();
+            text.close();
+        }
         adapter.close();
         imageHead.close();
         holisticHead.close();

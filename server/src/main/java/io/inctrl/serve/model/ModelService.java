@@ -158,7 +158,7 @@ public class ModelService {
 
     /** t_n, t_a for a template set and category, encoded once (the official loop re-encodes 242 sentences per query). */
     public TextPrior textPrior(PromptTemplates templates, String category) {
-        if (!manifest.hasHeads()) {
+        if (!manifest.hasTextPrior()) {
             return TextPrior.NONE;
         }
         TextPrior cached = textPriors.getIfPresent(templates, category);
@@ -182,7 +182,7 @@ public class ModelService {
 
     /** Tokens a sentence needs including SOT/EOT; more than the context length cannot be encoded faithfully. */
     public int tokenCount(String sentence) {
-        if (!manifest.hasHeads()) {
+        if (!manifest.hasTextPrior()) {
             return 0; // no text encoder: sentences are never tokenised, so any length fits
         }
         return engines.get(0).tokenizer().map(t -> t.tokenCount(sentence)).orElse(0);

@@ -239,8 +239,8 @@ public class ScoringService {
                     "category is " + cmd.category().length() + " characters, more than the " + "limit of "
                             + limits.maxCategoryLength() + " (inctrl.limits.max-category-length)");
         }
-        if (!model.manifest().hasHeads()) {
-            return; // vision-only bundle: the category is accepted and ignored
+        if (!model.manifest().hasTextPrior()) {
+            return; // no text tower: the category is accepted and ignored
         }
         if (cmd.category() == null || cmd.category().isBlank()) {
             throw ServeException.invalid(

@@ -75,7 +75,10 @@ public class OipModel {
         out.add(new TensorSpec(OipInference.IS_ANOMALOUS, OipTensor.BOOL, new long[] {ANY}));
         out.add(new TensorSpec(OipInference.S_P, OipTensor.FP32, new long[] {ANY}));
         if (m.hasHeads()) {
-            for (String s : List.of(OipInference.S_I, OipInference.S_A, OipInference.S_H)) {
+            List<String> scalars = m.hasTextPrior()
+                    ? List.of(OipInference.S_I, OipInference.S_A, OipInference.S_H)
+                    : List.of(OipInference.S_I, OipInference.S_H);
+            for (String s : scalars) {
                 out.add(new TensorSpec(s, OipTensor.FP32, new long[] {ANY}));
             }
         }

@@ -46,7 +46,7 @@ public class ModelInfoResource {
                 m.kind(),
                 m.arch(),
                 m.modeDescription(),
-                m.hasHeads(),
+                m.bundleKind() == io.inctrl.serve.model.BundleKind.INCTRL,
                 m.weights().random(),
                 m.weightsDescription(),
                 m.image().size(),

@@ -206,7 +206,9 @@ public class PromptSetResource {
 
     /** A vision-only bundle has no text tower: a chosen template set is stored but changes no score. */
     private List<String> warnings(PromptSet p) {
-        if (bundle.manifest().hasHeads() || p.templateId() == null || TemplateSet.BUILT_IN_ID.equals(p.templateId())) {
+        if (bundle.manifest().hasTextPrior()
+                || p.templateId() == null
+                || TemplateSet.BUILT_IN_ID.equals(p.templateId())) {
             return List.of();
         }
         return List.of("text-prompt template set " + p.templateId()

@@ -58,7 +58,7 @@ public class TemplatePreviewResource {
 
     /** A vision-only bundle has no text tower: there is nothing to preview (409 instead of a tokenizer failure). */
     private void requireTextEncoder() {
-        if (!service.manifest().hasHeads()) {
+        if (!service.manifest().hasTextPrior()) {
             throw new ServeException(
                     ServeException.Code.FAILED_PRECONDITION,
                     "NO_TEXT_ENCODER",
