@@ -38,6 +38,7 @@ class Config:
     limit: int = 0                       # per (category, label) cap on real images (0 = all); tests
     val_frac: float = 0.2
     synthetic: int = 0                   # synthetic anomalies per training normal (0 = off)
+    synthetic_only: bool = False         # train on normals + synthetic anomalies only (real anomalies: validation)
     taps: list = field(default_factory=lambda: ["Mixed_6b"])
     global_layer: str = "Mixed_6c"
     global_pool: str = "avg"
@@ -259,6 +260,10 @@ def prepare(cfg: Config, ext=None):
                 seen[(r.category, r.label)] = n + 1
         recs = capped
     train, val = split(recs, cfg.val_frac, cfg.seed)
+    if cfg.synthetic_only:
+        if not cfg.synthetic:
+            raise SystemExit("--synthetic-only needs --synthetic N")
+        train = [r for r in train if r.label == 0]
     if cfg.synthetic:
         train = train + synthetic_records([r for r in train if r.label == 0], cfg.synthetic)
     tap_keys, g_key = keys_for(cfg, ext)
@@ -355,6 +360,9 @@ def export(cfg: Config, ext, heads: InCTRLHeads, hist: dict, out: Path, fixtures
     lic, clear = licence_summary(cfg.datasets)
     data = ", ".join(cfg.datasets) + (f" (+{cfg.synthetic} synthetic CutPaste/Perlin anomalies per training normal)"
                                       if cfg.synthetic else "")
+    if cfg.synthetic_only:
+        data = ", ".join(cfg.datasets) + f" normals with {cfg.synthetic} synthetic CutPaste/Perlin anomalies each" \
+            " (no real anomalies in training)"
     training = {"data": data, "datasets": cfg.datasets, "root": "shared/train (manifest.csv)",
                 "categories": sorted({r.category for r in read_manifest(Path(cfg.data), cfg.datasets)}),
                 "seed": cfg.seed, "steps": cfg.steps, "selected_step": hist["selected_step"],
@@ -408,6 +416,8 @@ def parse_args(argv=None) -> Config:
     p.add_argument("--limit", type=int, default=0, help="cap on real images per (category, label)")
     p.add_argument("--val-frac", type=float, default=0.2)
     p.add_argument("--synthetic", type=int, default=0, metavar="N", help="N synthetic anomalies per training normal")
+    p.add_argument("--synthetic-only", action="store_true",
+                   help="no real anomalies in training (they stay in the validation split)")
     p.add_argument("--taps", nargs="+", default=["Mixed_6b"])
     p.add_argument("--global-layer", default="Mixed_6c")
     p.add_argument("--global-pool", choices=("avg", "max"), default="avg")
