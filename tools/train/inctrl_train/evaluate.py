@@ -84,9 +84,7 @@ def evaluate(bundles: list[Path], data: Path, shots: list[int]) -> dict:
         for c in cats:
             for k in shots:
                 rows = [sc.score(q, c.shots[:k]) for q in c.queries]
-                for key in rows[0]:
-                    if key in ("s_i", "s_h"):
-                        continue
+                for key in rows[0]:  # s_i and s_h alone too (diagnostics; the table shows s_p and final)
                     s = np.array([r[key] for r in rows])
                     out["results"].setdefault(key, {}).setdefault(f"k{k}", {})[c.name] = {
                         "auroc": auroc(c.labels, s), "auprc": auprc(c.labels, s)}
@@ -98,7 +96,7 @@ def evaluate(bundles: list[Path], data: Path, shots: list[int]) -> dict:
 
 
 def format_table(res: dict, shots: list[int]) -> str:
-    cols = [(b, key) for b, r in res.items() for key in r["results"]]
+    cols = [(b, key) for b, r in res.items() for key in r["results"] if key in ("s_p", "final")]
     cats = list(next(iter(res.values()))["results"]["s_p"][f"k{shots[0]}"])
     head = "| K | category | " + " | ".join(f"{b} {key} AUROC / AUPRC" for b, key in cols) + " |"
     lines = [head, "|" + "---|" * (2 + len(cols))]
