@@ -122,6 +122,8 @@ def cutpaste_anomaly(img: Image.Image, rng: np.random.Generator) -> Image.Image:
 
 
 SYNTHS = {"cutpaste": cutpaste_anomaly, "perlin": perlin_anomaly}
+# Part of the feature-cache key of synthetic images: bump when the generators change.
+SYNTH_VERSION = 1
 
 
 def synthetic_records(normals: list[Record], per_image: int) -> list[Record]:

@@ -21,8 +21,8 @@ from inctrl_export.evaluate import auprc, auroc
 from inctrl_export.model import InCTRLHeads
 
 from . import __version__
-from .data import LICENCES, Record, load_bytes, read_manifest, split, synthetic_records
-from .features import FeatureCache, log, open_image
+from .data import LICENCES, SYNTH_VERSION, Record, load_bytes, read_manifest, split, synthetic_records
+from .features import FeatureCache, file_digest, log, open_image
 
 REPO = Path(__file__).resolve().parents[3]
 DEFAULT_TRAIN = REPO.parent / "shared" / "train"
@@ -221,9 +221,9 @@ def load_features(cfg: Config, ext, records: list[Record], what: str) -> list[di
     root = Path(cfg.data)
     items = []
     for r in records:
-        data_key = (root / r.path).read_bytes()
-        from .features import file_digest
-        key = file_digest(data_key) + (f"-{r.synthetic}-s{cfg.seed}" if r.synthetic else "")
+        key = file_digest((root / r.path).read_bytes())
+        if r.synthetic:
+            key += f"-{r.synthetic.replace(':', '')}-v{SYNTH_VERSION}-s{cfg.seed}"
         items.append((key, (lambda r=r: open_image(load_bytes(root, r, cfg.seed)))))
     t0 = time.time()
     feats = cache.get_many(items, progress=what)

@@ -9,7 +9,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parents[1] / "export"))
 
-_CANDIDATES = [HERE.parents[2] / ".." / "shared" / "train", Path("/work/shared/train")]
+_CANDIDATES = [HERE.parents[2] / "shared" / "train", HERE.parents[3] / "shared" / "train", Path("/work/shared/train")]
 if os.environ.get("INCTRL_TRAIN_DIR"):
     _CANDIDATES.insert(0, Path(os.environ["INCTRL_TRAIN_DIR"]))
 TRAIN_DIR = next((p.resolve() for p in _CANDIDATES if (p / "manifest.csv").exists()), _CANDIDATES[-1])
