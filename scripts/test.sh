@@ -15,6 +15,8 @@ scripts/prepare-test-assets.sh
 
 echo "== exporter tests (pytest)"
 (cd tools/export && "$root/build/venv/bin/python" -m pytest -q tests)
+echo "== trainer tests (pytest)"
+(cd tools/train && "$root/build/venv/bin/python" -m pytest -q tests)
 
 echo "== PostgreSQL for the registry suite (installed and started if missing)"
 INCTRL_TEST_PG_URL="$(scripts/start-postgres.sh | tail -n 1)"
