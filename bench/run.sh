@@ -37,7 +37,7 @@ if [ ! -f server/target/quarkus-app/quarkus-run.jar ] || [ "${BENCH_REBUILD:-0}"
   ./mvnw -B -o -q install -DskipTests
 fi
 ./mvnw -B -o -q compile -pl bench
-cp="bench/target/classes:clients/java/target/inctrl-client-0.1.0-SNAPSHOT.jar:server/target/inctrl-server-0.1.0-SNAPSHOT.jar:server/target/quarkus-app/lib/main/*"
+cp="bench/target/classes:clients/java/target/inctrl-client-0.1.0-SNAPSHOT.jar:server/target/inctrl-server-0.1.0-SNAPSHOT.jar:server/target/quarkus-app/lib/main/*:server/target/quarkus-app/lib/boot/*"
 
 # Counts and time bounds per bundle (every loop stops at whichever comes first); a full-size official query takes
 # over a minute on 2 cores. d.sets: prompt sets registered for d).
