@@ -166,6 +166,12 @@ public record BundleManifest(
         if (weights.description != null && !weights.description.isBlank()) {
             return weights.description;
         }
-        return weights.random() ? "random-init seed=" + weights.seed : "checkpoint sha256=" + weights.checkpointSha256;
+        if (weights.random()) {
+            return "random-init seed=" + weights.seed;
+        }
+        // Trained heads (kind residual-heads) have no upstream checkpoint to cite; name the source instead of "null".
+        return weights.checkpointSha256 == null
+                ? weights.source + " weights"
+                : "checkpoint sha256=" + weights.checkpointSha256;
     }
 }

@@ -4,6 +4,8 @@ import static io.inctrl.serve.model.AbstractEngineParityTest.assertClose;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.Device;
+import io.inctrl.serve.registry.FeatureCodec;
+import io.inctrl.serve.registry.Precision;
 import io.inctrl.serve.testing.Fixtures;
 import io.inctrl.serve.testing.TestAssets;
 import java.util.ArrayList;
@@ -127,6 +129,33 @@ class ResidualHeadsBundleParityTest {
                 .get(0);
         assertThat(b.score()).isCloseTo(a.score(), Offset.offset(1e-6f));
         assertThat(b.sI()).isCloseTo(a.sI(), Offset.offset(1e-6f));
+    }
+
+    @Test
+    void registered_features_round_trip_through_the_store_in_fp32_and_fp16() {
+        // A registered set is stored encoded; g's adapted prototype must survive it like kind inctrl's.
+        Fixtures.Case c = fixtures.cases().get(0);
+        PromptFeatures f = encodeShots(c.shots());
+        assertThat(f.prototype()).hasSize(engine.manifest().vision().embedDim());
+        float[] query = pixels(c.query());
+        InctrlScores ref =
+                engine.encodeAndScore(List.of(query), List.of(f), NO_PRIOR).get(0);
+
+        PromptFeatures exact = FeatureCodec.roundTrip(f, Precision.FP32);
+        assertThat(exact.prototype()).containsExactly(f.prototype());
+        InctrlScores s32 =
+                engine.encodeAndScore(List.of(query), List.of(exact), NO_PRIOR).get(0);
+        assertThat(s32.score()).isEqualTo(ref.score());
+        assertThat(s32.sI()).isEqualTo(ref.sI());
+
+        PromptFeatures half = FeatureCodec.roundTrip(f, Precision.FP16);
+        assertClose("fp16 proto", half.prototype(), f.prototype(), 2e-3f);
+        InctrlScores s16 =
+                engine.encodeAndScore(List.of(query), List.of(half), NO_PRIOR).get(0);
+        assertThat(s16.sI()).isCloseTo(ref.sI(), Offset.offset(2e-3f));
+        assertThat(s16.sH()).isCloseTo(ref.sH(), Offset.offset(2e-3f));
+        assertThat(s16.score()).isCloseTo(ref.score(), Offset.offset(2e-3f));
+        assertThat(s16.sA()).isNull();
     }
 
     private PromptFeatures encodeShots(List<String> shots) {

@@ -16,6 +16,10 @@ class ResidualHeadsManifestTest {
     Path dir;
 
     private BundleManifest write(int embedDim, String... files) throws IOException {
+        return writeWith(embedDim, "\"description\": \"heads trained on pcb\"", files);
+    }
+
+    private BundleManifest writeWith(int embedDim, String weightsExtra, String... files) throws IOException {
         StringBuilder listed = new StringBuilder();
         for (String key : files) {
             String name = key + ".pt";
@@ -31,9 +35,9 @@ class ResidualHeadsManifestTest {
                 {"format_version": 1, "kind": "residual-heads", "bundle_id": "rh", "arch": "InceptionV3",
                  "image": {"size": 8, "mean": [0,0,0], "std": [1,1,1]},
                  "vision": {"embed_dim": %d, "width": 4, "grid": [2, 2], "tapped_blocks": [5]},
-                 "weights": {"source": "trained", "description": "heads trained on pcb"},
+                 "weights": {"source": "trained", %s},
                  "files": {%s}}
-                """.formatted(embedDim, listed));
+                """.formatted(embedDim, weightsExtra, listed));
         return BundleManifest.read(dir);
     }
 
@@ -47,6 +51,14 @@ class ResidualHeadsManifestTest {
                 .contains("not the CLIP InCTRL checkpoint")
                 .contains("no text prior");
         assertThat(m.weights().random()).isFalse();
+    }
+
+    @Test
+    void trained_weights_without_a_checkpoint_are_described_by_their_source() throws IOException {
+        BundleManifest m = writeWith(16, "\"seed\": 3", "vision", "adapter", "image_head", "holistic_head");
+        assertThat(m.weightsDescription()).isEqualTo("trained weights").doesNotContain("null");
+        assertThat(write(16, "vision", "adapter", "image_head", "holistic_head").weightsDescription())
+                .isEqualTo("heads trained on pcb");
     }
 
     @Test
