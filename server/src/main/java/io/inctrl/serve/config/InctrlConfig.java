@@ -16,6 +16,15 @@ public interface InctrlConfig {
 
     Decode decode();
 
+    Inspection inspection();
+
+    /** Whole-frame inspection (tiles and resize modes, next to the official centre crop). */
+    interface Inspection {
+        /** Most S x S tiles one image may be split into in tiles mode; beyond, the request is refused. */
+        @WithDefault("16")
+        int maxTiles();
+    }
+
     /** Image decoding and PIL-exact preprocessing, off the transport threads. */
     interface Decode {
         /** Decode threads; 0 = one per available core (decode is pure CPU work). */
