@@ -20,8 +20,8 @@ public interface InctrlConfig {
 
     /** Whole-frame inspection (tiles and resize modes, next to the official centre crop). */
     interface Inspection {
-        /** Most S x S tiles one image may be split into in tiles mode; beyond, the request is refused. */
-        @WithDefault("16")
+        /** Most S x S tiles per image in tiles mode (32 covers a 16:1 strip, 21 tiles); beyond, the request is refused. */
+        @WithDefault("32")
         int maxTiles();
     }
 
