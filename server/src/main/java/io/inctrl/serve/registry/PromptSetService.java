@@ -337,7 +337,9 @@ public class PromptSetService {
             counters.featureCacheMisses.incrementAndGet();
             PromptSet cur = p;
             List<FeatureCodec.Part> parts = store.tx(c -> sets.features(c, id));
-            f = FeatureCodec.decode(parts, cur.shotCount());
+            f = cur.inspection() == Inspection.TILES
+                    ? FeatureCodec.decodePool(parts) // shots have differing tile counts
+                    : FeatureCodec.decode(parts, cur.shotCount());
             featureCache.put(id, cur.version(), f);
         }
         TextPrior prior = prior(m.template, p.category(), bundleId);
