@@ -42,7 +42,10 @@ type CreatePromptSetRequest struct {
 	Fp16 bool `protobuf:"varint,5,opt,name=fp16,proto3" json:"fp16,omitempty"`
 	// Target false-positive rate of the suggested threshold, in (0, 0.5): the fraction of normal images expected to
 	// score at or above it. Absent = the server default (inctrl.registry.calibration.target-fpr, 0.05).
-	TargetFpr     *float32 `protobuf:"fixed32,7,opt,name=target_fpr,json=targetFpr,proto3,oneof" json:"target_fpr,omitempty"`
+	TargetFpr *float32 `protobuf:"fixed32,7,opt,name=target_fpr,json=targetFpr,proto3,oneof" json:"target_fpr,omitempty"`
+	// How shots and queries scored against this set are cut into model inputs (see inctrl.v1.Inspection);
+	// UNSPECIFIED = INSPECTION_CENTER_CROP. Kept on re-encoding.
+	Inspection    Inspection `protobuf:"varint,6,opt,name=inspection,proto3,enum=inctrl.v1.Inspection" json:"inspection,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -119,6 +122,13 @@ func (x *CreatePromptSetRequest) GetTargetFpr() float32 {
 	return 0
 }
 
+func (x *CreatePromptSetRequest) GetInspection() Inspection {
+	if x != nil {
+		return x.Inspection
+	}
+	return Inspection_INSPECTION_UNSPECIFIED
+}
+
 type PromptSet struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -134,7 +144,9 @@ type PromptSet struct {
 	UpdatedAt   *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	Calibration *Calibration           `protobuf:"bytes,11,opt,name=calibration,proto3" json:"calibration,omitempty"`
 	// Storage precision of the encoded features: "FP32" or "FP16".
-	Precision     string `protobuf:"bytes,12,opt,name=precision,proto3" json:"precision,omitempty"`
+	Precision string `protobuf:"bytes,12,opt,name=precision,proto3" json:"precision,omitempty"`
+	// The set's inspection mode (never UNSPECIFIED).
+	Inspection    Inspection `protobuf:"varint,13,opt,name=inspection,proto3,enum=inctrl.v1.Inspection" json:"inspection,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -251,6 +263,13 @@ func (x *PromptSet) GetPrecision() string {
 		return x.Precision
 	}
 	return ""
+}
+
+func (x *PromptSet) GetInspection() Inspection {
+	if x != nil {
+		return x.Inspection
+	}
+	return Inspection_INSPECTION_UNSPECIFIED
 }
 
 type Calibration struct {
@@ -720,7 +739,7 @@ var File_inctrl_v1_registry_proto protoreflect.FileDescriptor
 
 const file_inctrl_v1_registry_proto_rawDesc = "" +
 	"\n" +
-	"\x18inctrl/v1/registry.proto\x12\tinctrl.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc6\x01\n" +
+	"\x18inctrl/v1/registry.proto\x12\tinctrl.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17inctrl/v1/scoring.proto\"\xfd\x01\n" +
 	"\x16CreatePromptSetRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\bcategory\x18\x02 \x01(\tR\bcategory\x12\x14\n" +
@@ -729,8 +748,11 @@ const file_inctrl_v1_registry_proto_rawDesc = "" +
 	"templateId\x12\x12\n" +
 	"\x04fp16\x18\x05 \x01(\bR\x04fp16\x12\"\n" +
 	"\n" +
-	"target_fpr\x18\a \x01(\x02H\x00R\ttargetFpr\x88\x01\x01B\r\n" +
-	"\v_target_fpr\"\xa6\x03\n" +
+	"target_fpr\x18\a \x01(\x02H\x00R\ttargetFpr\x88\x01\x01\x125\n" +
+	"\n" +
+	"inspection\x18\x06 \x01(\x0e2\x15.inctrl.v1.InspectionR\n" +
+	"inspectionB\r\n" +
+	"\v_target_fpr\"\xdd\x03\n" +
 	"\tPromptSet\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
@@ -748,7 +770,10 @@ const file_inctrl_v1_registry_proto_rawDesc = "" +
 	"updated_at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x128\n" +
 	"\vcalibration\x18\v \x01(\v2\x16.inctrl.v1.CalibrationR\vcalibration\x12\x1c\n" +
-	"\tprecision\x18\f \x01(\tR\tprecision\"\x91\x03\n" +
+	"\tprecision\x18\f \x01(\tR\tprecision\x125\n" +
+	"\n" +
+	"inspection\x18\r \x01(\x0e2\x15.inctrl.v1.InspectionR\n" +
+	"inspection\"\x91\x03\n" +
 	"\vCalibration\x12\x1f\n" +
 	"\vshot_scores\x18\x01 \x03(\x02R\n" +
 	"shotScores\x12/\n" +
@@ -820,30 +845,33 @@ var file_inctrl_v1_registry_proto_goTypes = []any{
 	(*DeletePromptSetResponse)(nil),  // 7: inctrl.v1.DeletePromptSetResponse
 	(*SetThresholdRequest)(nil),      // 8: inctrl.v1.SetThresholdRequest
 	(*ReencodePromptSetRequest)(nil), // 9: inctrl.v1.ReencodePromptSetRequest
-	(*timestamppb.Timestamp)(nil),    // 10: google.protobuf.Timestamp
+	(Inspection)(0),                  // 10: inctrl.v1.Inspection
+	(*timestamppb.Timestamp)(nil),    // 11: google.protobuf.Timestamp
 }
 var file_inctrl_v1_registry_proto_depIdxs = []int32{
-	10, // 0: inctrl.v1.PromptSet.created_at:type_name -> google.protobuf.Timestamp
-	10, // 1: inctrl.v1.PromptSet.updated_at:type_name -> google.protobuf.Timestamp
-	2,  // 2: inctrl.v1.PromptSet.calibration:type_name -> inctrl.v1.Calibration
-	1,  // 3: inctrl.v1.ListPromptSetsResponse.prompt_sets:type_name -> inctrl.v1.PromptSet
-	0,  // 4: inctrl.v1.PromptRegistry.CreatePromptSet:input_type -> inctrl.v1.CreatePromptSetRequest
-	3,  // 5: inctrl.v1.PromptRegistry.GetPromptSet:input_type -> inctrl.v1.GetPromptSetRequest
-	4,  // 6: inctrl.v1.PromptRegistry.ListPromptSets:input_type -> inctrl.v1.ListPromptSetsRequest
-	6,  // 7: inctrl.v1.PromptRegistry.DeletePromptSet:input_type -> inctrl.v1.DeletePromptSetRequest
-	8,  // 8: inctrl.v1.PromptRegistry.SetThreshold:input_type -> inctrl.v1.SetThresholdRequest
-	9,  // 9: inctrl.v1.PromptRegistry.ReencodePromptSet:input_type -> inctrl.v1.ReencodePromptSetRequest
-	1,  // 10: inctrl.v1.PromptRegistry.CreatePromptSet:output_type -> inctrl.v1.PromptSet
-	1,  // 11: inctrl.v1.PromptRegistry.GetPromptSet:output_type -> inctrl.v1.PromptSet
-	5,  // 12: inctrl.v1.PromptRegistry.ListPromptSets:output_type -> inctrl.v1.ListPromptSetsResponse
-	7,  // 13: inctrl.v1.PromptRegistry.DeletePromptSet:output_type -> inctrl.v1.DeletePromptSetResponse
-	1,  // 14: inctrl.v1.PromptRegistry.SetThreshold:output_type -> inctrl.v1.PromptSet
-	1,  // 15: inctrl.v1.PromptRegistry.ReencodePromptSet:output_type -> inctrl.v1.PromptSet
-	10, // [10:16] is the sub-list for method output_type
-	4,  // [4:10] is the sub-list for method input_type
-	4,  // [4:4] is the sub-list for extension type_name
-	4,  // [4:4] is the sub-list for extension extendee
-	0,  // [0:4] is the sub-list for field type_name
+	10, // 0: inctrl.v1.CreatePromptSetRequest.inspection:type_name -> inctrl.v1.Inspection
+	11, // 1: inctrl.v1.PromptSet.created_at:type_name -> google.protobuf.Timestamp
+	11, // 2: inctrl.v1.PromptSet.updated_at:type_name -> google.protobuf.Timestamp
+	2,  // 3: inctrl.v1.PromptSet.calibration:type_name -> inctrl.v1.Calibration
+	10, // 4: inctrl.v1.PromptSet.inspection:type_name -> inctrl.v1.Inspection
+	1,  // 5: inctrl.v1.ListPromptSetsResponse.prompt_sets:type_name -> inctrl.v1.PromptSet
+	0,  // 6: inctrl.v1.PromptRegistry.CreatePromptSet:input_type -> inctrl.v1.CreatePromptSetRequest
+	3,  // 7: inctrl.v1.PromptRegistry.GetPromptSet:input_type -> inctrl.v1.GetPromptSetRequest
+	4,  // 8: inctrl.v1.PromptRegistry.ListPromptSets:input_type -> inctrl.v1.ListPromptSetsRequest
+	6,  // 9: inctrl.v1.PromptRegistry.DeletePromptSet:input_type -> inctrl.v1.DeletePromptSetRequest
+	8,  // 10: inctrl.v1.PromptRegistry.SetThreshold:input_type -> inctrl.v1.SetThresholdRequest
+	9,  // 11: inctrl.v1.PromptRegistry.ReencodePromptSet:input_type -> inctrl.v1.ReencodePromptSetRequest
+	1,  // 12: inctrl.v1.PromptRegistry.CreatePromptSet:output_type -> inctrl.v1.PromptSet
+	1,  // 13: inctrl.v1.PromptRegistry.GetPromptSet:output_type -> inctrl.v1.PromptSet
+	5,  // 14: inctrl.v1.PromptRegistry.ListPromptSets:output_type -> inctrl.v1.ListPromptSetsResponse
+	7,  // 15: inctrl.v1.PromptRegistry.DeletePromptSet:output_type -> inctrl.v1.DeletePromptSetResponse
+	1,  // 16: inctrl.v1.PromptRegistry.SetThreshold:output_type -> inctrl.v1.PromptSet
+	1,  // 17: inctrl.v1.PromptRegistry.ReencodePromptSet:output_type -> inctrl.v1.PromptSet
+	12, // [12:18] is the sub-list for method output_type
+	6,  // [6:12] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_inctrl_v1_registry_proto_init() }
@@ -851,6 +879,7 @@ func file_inctrl_v1_registry_proto_init() {
 	if File_inctrl_v1_registry_proto != nil {
 		return
 	}
+	file_inctrl_v1_scoring_proto_init()
 	file_inctrl_v1_registry_proto_msgTypes[0].OneofWrappers = []any{}
 	file_inctrl_v1_registry_proto_msgTypes[2].OneofWrappers = []any{}
 	file_inctrl_v1_registry_proto_msgTypes[8].OneofWrappers = []any{}

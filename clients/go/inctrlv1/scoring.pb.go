@@ -26,6 +26,67 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Which part of each image the model sees. The model's input is one S x S square (S = 240 for the default bundle).
+type Inspection int32
+
+const (
+	Inspection_INSPECTION_UNSPECIFIED Inspection = 0
+	// The official preprocessing: shorter side scaled to S, centre S x S crop (bit-exact with the reference).
+	Inspection_INSPECTION_CENTER_CROP Inspection = 1
+	// The whole image, aspect kept, longer side scaled to S, centred on an S x S canvas padded with the mean colour
+	// (0 after normalisation). Small defects shrink with the image.
+	Inspection_INSPECTION_RESIZE Inspection = 2
+	// Shorter side scaled to S, then overlapping S x S tiles covering the whole frame (per axis the fewest evenly
+	// spread tiles overlapping by >= S/4; at most inctrl.inspection.max-tiles per image, else INVALID_ARGUMENT
+	// TOO_MANY_TILES). Each tile is scored; the image takes the score and s_* of its highest-scoring tile, and the
+	// residual map covers the whole frame (one cell per patch, overlaps combined by max). Tiles count in the
+	// per-request pixel budget. Shots are tiled too: every tile of every shot is a prompt.
+	Inspection_INSPECTION_TILES Inspection = 3
+)
+
+// Enum value maps for Inspection.
+var (
+	Inspection_name = map[int32]string{
+		0: "INSPECTION_UNSPECIFIED",
+		1: "INSPECTION_CENTER_CROP",
+		2: "INSPECTION_RESIZE",
+		3: "INSPECTION_TILES",
+	}
+	Inspection_value = map[string]int32{
+		"INSPECTION_UNSPECIFIED": 0,
+		"INSPECTION_CENTER_CROP": 1,
+		"INSPECTION_RESIZE":      2,
+		"INSPECTION_TILES":       3,
+	}
+)
+
+func (x Inspection) Enum() *Inspection {
+	p := new(Inspection)
+	*p = x
+	return p
+}
+
+func (x Inspection) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Inspection) Descriptor() protoreflect.EnumDescriptor {
+	return file_inctrl_v1_scoring_proto_enumTypes[0].Descriptor()
+}
+
+func (Inspection) Type() protoreflect.EnumType {
+	return &file_inctrl_v1_scoring_proto_enumTypes[0]
+}
+
+func (x Inspection) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Inspection.Descriptor instead.
+func (Inspection) EnumDescriptor() ([]byte, []int) {
+	return file_inctrl_v1_scoring_proto_rawDescGZIP(), []int{0}
+}
+
 type ScoreRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Caller-chosen id echoed in the response (max 128 characters). Empty is allowed for unary calls.
@@ -142,7 +203,9 @@ type InlinePrompts struct {
 	// K >= 1 normal images of the same product, encoded like ScoreRequest.image. Their order does not matter.
 	Shots [][]byte `protobuf:"bytes,1,rep,name=shots,proto3" json:"shots,omitempty"`
 	// Category (product) name used by the text prior, e.g. "metal_nut". Underscores read as spaces; case is ignored.
-	Category      string `protobuf:"bytes,2,opt,name=category,proto3" json:"category,omitempty"`
+	Category string `protobuf:"bytes,2,opt,name=category,proto3" json:"category,omitempty"`
+	// How the query and the shots are cut into model inputs; UNSPECIFIED = INSPECTION_CENTER_CROP.
+	Inspection    Inspection `protobuf:"varint,3,opt,name=inspection,proto3,enum=inctrl.v1.Inspection" json:"inspection,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -189,6 +252,13 @@ func (x *InlinePrompts) GetCategory() string {
 		return x.Category
 	}
 	return ""
+}
+
+func (x *InlinePrompts) GetInspection() Inspection {
+	if x != nil {
+		return x.Inspection
+	}
+	return Inspection_INSPECTION_UNSPECIFIED
 }
 
 type ScoreResponse struct {
@@ -679,10 +749,13 @@ const file_inctrl_v1_scoring_proto_rawDesc = "" +
 	"\x06inline\x18\x03 \x01(\v2\x18.inctrl.v1.InlinePromptsH\x00R\x06inline\x12$\n" +
 	"\rprompt_set_id\x18\x04 \x01(\tH\x00R\vpromptSetId\x12\x19\n" +
 	"\bomit_map\x18\x05 \x01(\bR\aomitMapB\t\n" +
-	"\aprompts\"A\n" +
+	"\aprompts\"x\n" +
 	"\rInlinePrompts\x12\x14\n" +
 	"\x05shots\x18\x01 \x03(\fR\x05shots\x12\x1a\n" +
-	"\bcategory\x18\x02 \x01(\tR\bcategory\"\xe3\x03\n" +
+	"\bcategory\x18\x02 \x01(\tR\bcategory\x125\n" +
+	"\n" +
+	"inspection\x18\x03 \x01(\x0e2\x15.inctrl.v1.InspectionR\n" +
+	"inspection\"\xe3\x03\n" +
 	"\rScoreResponse\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x14\n" +
@@ -733,7 +806,13 @@ const file_inctrl_v1_scoring_proto_rawDesc = "" +
 	"\rmanifest_json\x18\n" +
 	" \x01(\tR\fmanifestJson\x12\x18\n" +
 	"\adevices\x18\v \x03(\tR\adevices\x12\x12\n" +
-	"\x04mode\x18\f \x01(\tR\x04mode2\xcd\x01\n" +
+	"\x04mode\x18\f \x01(\tR\x04mode*q\n" +
+	"\n" +
+	"Inspection\x12\x1a\n" +
+	"\x16INSPECTION_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16INSPECTION_CENTER_CROP\x10\x01\x12\x15\n" +
+	"\x11INSPECTION_RESIZE\x10\x02\x12\x14\n" +
+	"\x10INSPECTION_TILES\x10\x032\xcd\x01\n" +
 	"\x06Scorer\x12:\n" +
 	"\x05Score\x12\x17.inctrl.v1.ScoreRequest\x1a\x18.inctrl.v1.ScoreResponse\x12D\n" +
 	"\vScoreStream\x12\x17.inctrl.v1.ScoreRequest\x1a\x18.inctrl.v1.ScoreResponse(\x010\x01\x12A\n" +
@@ -752,31 +831,34 @@ func file_inctrl_v1_scoring_proto_rawDescGZIP() []byte {
 	return file_inctrl_v1_scoring_proto_rawDescData
 }
 
+var file_inctrl_v1_scoring_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_inctrl_v1_scoring_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_inctrl_v1_scoring_proto_goTypes = []any{
-	(*ScoreRequest)(nil),     // 0: inctrl.v1.ScoreRequest
-	(*InlinePrompts)(nil),    // 1: inctrl.v1.InlinePrompts
-	(*ScoreResponse)(nil),    // 2: inctrl.v1.ScoreResponse
-	(*StageTimings)(nil),     // 3: inctrl.v1.StageTimings
-	(*Error)(nil),            // 4: inctrl.v1.Error
-	(*ModelInfoRequest)(nil), // 5: inctrl.v1.ModelInfoRequest
-	(*ModelInfo)(nil),        // 6: inctrl.v1.ModelInfo
+	(Inspection)(0),          // 0: inctrl.v1.Inspection
+	(*ScoreRequest)(nil),     // 1: inctrl.v1.ScoreRequest
+	(*InlinePrompts)(nil),    // 2: inctrl.v1.InlinePrompts
+	(*ScoreResponse)(nil),    // 3: inctrl.v1.ScoreResponse
+	(*StageTimings)(nil),     // 4: inctrl.v1.StageTimings
+	(*Error)(nil),            // 5: inctrl.v1.Error
+	(*ModelInfoRequest)(nil), // 6: inctrl.v1.ModelInfoRequest
+	(*ModelInfo)(nil),        // 7: inctrl.v1.ModelInfo
 }
 var file_inctrl_v1_scoring_proto_depIdxs = []int32{
-	1, // 0: inctrl.v1.ScoreRequest.inline:type_name -> inctrl.v1.InlinePrompts
-	3, // 1: inctrl.v1.ScoreResponse.timings:type_name -> inctrl.v1.StageTimings
-	4, // 2: inctrl.v1.ScoreResponse.error:type_name -> inctrl.v1.Error
-	0, // 3: inctrl.v1.Scorer.Score:input_type -> inctrl.v1.ScoreRequest
-	0, // 4: inctrl.v1.Scorer.ScoreStream:input_type -> inctrl.v1.ScoreRequest
-	5, // 5: inctrl.v1.Scorer.GetModelInfo:input_type -> inctrl.v1.ModelInfoRequest
-	2, // 6: inctrl.v1.Scorer.Score:output_type -> inctrl.v1.ScoreResponse
-	2, // 7: inctrl.v1.Scorer.ScoreStream:output_type -> inctrl.v1.ScoreResponse
-	6, // 8: inctrl.v1.Scorer.GetModelInfo:output_type -> inctrl.v1.ModelInfo
-	6, // [6:9] is the sub-list for method output_type
-	3, // [3:6] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	2, // 0: inctrl.v1.ScoreRequest.inline:type_name -> inctrl.v1.InlinePrompts
+	0, // 1: inctrl.v1.InlinePrompts.inspection:type_name -> inctrl.v1.Inspection
+	4, // 2: inctrl.v1.ScoreResponse.timings:type_name -> inctrl.v1.StageTimings
+	5, // 3: inctrl.v1.ScoreResponse.error:type_name -> inctrl.v1.Error
+	1, // 4: inctrl.v1.Scorer.Score:input_type -> inctrl.v1.ScoreRequest
+	1, // 5: inctrl.v1.Scorer.ScoreStream:input_type -> inctrl.v1.ScoreRequest
+	6, // 6: inctrl.v1.Scorer.GetModelInfo:input_type -> inctrl.v1.ModelInfoRequest
+	3, // 7: inctrl.v1.Scorer.Score:output_type -> inctrl.v1.ScoreResponse
+	3, // 8: inctrl.v1.Scorer.ScoreStream:output_type -> inctrl.v1.ScoreResponse
+	7, // 9: inctrl.v1.Scorer.GetModelInfo:output_type -> inctrl.v1.ModelInfo
+	7, // [7:10] is the sub-list for method output_type
+	4, // [4:7] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_inctrl_v1_scoring_proto_init() }
@@ -794,13 +876,14 @@ func file_inctrl_v1_scoring_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_inctrl_v1_scoring_proto_rawDesc), len(file_inctrl_v1_scoring_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_inctrl_v1_scoring_proto_goTypes,
 		DependencyIndexes: file_inctrl_v1_scoring_proto_depIdxs,
+		EnumInfos:         file_inctrl_v1_scoring_proto_enumTypes,
 		MessageInfos:      file_inctrl_v1_scoring_proto_msgTypes,
 	}.Build()
 	File_inctrl_v1_scoring_proto = out.File

@@ -455,3 +455,14 @@ def test_rig_accepts_a_comma_separated_addr_list(two_fakes, tmp_path, capsys):
                    "--category", "x", "--streams", "4", "--window", "2"])
     assert rc == 0, capsys.readouterr()
     assert all(f.stream_ids for f in two_fakes)  # 4 streams, round robin: both replicas got some
+
+
+def test_inspection_mode_is_sent_on_inline_prompts_and_refused_when_unknown():
+    from inctrl.v1 import scoring_pb2
+    from inctrl_client.client import build_request
+
+    req = build_request(b"q", shots=[b"s"], category="fabric", inspection="tiles")
+    assert req.inline.inspection == scoring_pb2.INSPECTION_TILES
+    assert build_request(b"q", shots=[b"s"], category="fabric").inline.inspection == scoring_pb2.INSPECTION_UNSPECIFIED
+    with pytest.raises(ValueError, match="center-crop, resize, tiles"):
+        build_request(b"q", shots=[b"s"], category="fabric", inspection="mosaic")

@@ -3,7 +3,7 @@ import { ModelInfo, ScoreResponse, ScorerClient } from "./gen/inctrl/v1/scoring.
 import { PromptRegistryClient, PromptSet } from "./gen/inctrl/v1/registry.js";
 import { UnavailableError, fromServiceError } from "./errors.js";
 import { DEFAULT_RETRY, RetryPolicy, channelOptions as defaultChannelOptions, defaultAuthority, grpcTarget } from "./retry.js";
-import { Prompts, ScoreStream, buildRequest } from "./stream.js";
+import { type InspectionMode, Prompts, ScoreStream, buildRequest, inspectionValue } from "./stream.js";
 
 export interface ConnectOptions {
   /** Sent as `x-api-key` metadata on every call. */
@@ -105,7 +105,15 @@ export class InctrlClient {
   }
 
   registerPromptSet(
-    req: { name: string; category: string; shots: Uint8Array[]; templateId?: string; fp16?: boolean; targetFpr?: number },
+    req: {
+      name: string;
+      category: string;
+      shots: Uint8Array[];
+      templateId?: string;
+      fp16?: boolean;
+      targetFpr?: number;
+      inspection?: InspectionMode;
+    },
     o?: CallOpts,
   ): Promise<PromptSet> {
     // targetFpr: share of normal images the suggested threshold may flag, in (0, 0.5); absent = the server default
@@ -116,6 +124,7 @@ export class InctrlClient {
       templateId: req.templateId ?? "",
       fp16: req.fp16 ?? false,
       ...(req.targetFpr === undefined ? {} : { targetFpr: req.targetFpr }),
+      inspection: inspectionValue(req.inspection), // queries scored against the set use the same mode
     };
     return this.unary(this.registry, this.registry.createPromptSet as Unary<typeof r, PromptSet>, r, o);
   }

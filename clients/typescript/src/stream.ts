@@ -1,17 +1,40 @@
 import type { ClientDuplexStream, ServiceError } from "@grpc/grpc-js";
 import { status as Status } from "@grpc/grpc-js";
-import type { ScoreRequest, ScoreResponse } from "./gen/inctrl/v1/scoring.js";
+import { Inspection, type ScoreRequest, type ScoreResponse } from "./gen/inctrl/v1/scoring.js";
 import { CancelledError, InctrlError, InternalError, UnavailableError, fromCode, fromCodeName, fromServiceError } from "./errors.js";
 import { NO_RETRY, backoffMs, type RetryPolicy } from "./retry.js";
 
-export type Prompts = { shots: Uint8Array[]; category?: string } | { promptSetId: string };
+/** Which part of each image the model sees; a prompt set brings its own, so only inline shots take one. */
+export type InspectionMode = "center-crop" | "resize" | "tiles";
+
+export type Prompts = { shots: Uint8Array[]; category?: string; inspection?: InspectionMode } | { promptSetId: string };
+
+/** The proto enum of a mode; absent = unspecified (the server's centre crop). */
+export function inspectionValue(mode: InspectionMode | undefined): Inspection {
+  switch (mode) {
+    case undefined:
+      return Inspection.INSPECTION_UNSPECIFIED;
+    case "center-crop":
+      return Inspection.INSPECTION_CENTER_CROP;
+    case "resize":
+      return Inspection.INSPECTION_RESIZE;
+    case "tiles":
+      return Inspection.INSPECTION_TILES;
+    default:
+      throw new TypeError(`inspection must be one of center-crop, resize, tiles, not ${JSON.stringify(mode)}`);
+  }
+}
 
 export function buildRequest(image: Uint8Array, prompts: Prompts | undefined, requestId = "", omitMap = false): ScoreRequest {
   const req: ScoreRequest = { requestId, image: Buffer.from(image), omitMap };
   if (prompts && "promptSetId" in prompts && prompts.promptSetId) {
     req.promptSetId = prompts.promptSetId;
   } else if (prompts && "shots" in prompts && prompts.shots.length > 0) {
-    req.inline = { shots: prompts.shots.map((s) => Buffer.from(s)), category: prompts.category ?? "" };
+    req.inline = {
+      shots: prompts.shots.map((s) => Buffer.from(s)),
+      category: prompts.category ?? "",
+      inspection: inspectionValue(prompts.inspection),
+    };
   } else {
     throw new TypeError("scoring needs prompts: { shots, category } or { promptSetId }");
   }

@@ -238,3 +238,16 @@ describe("unreachable server", () => {
     c.close();
   });
 });
+
+describe("inspection mode", () => {
+  it("is sent on inline prompts and refused when unknown", async () => {
+    const { buildRequest } = await import("../src");
+    const req = buildRequest(fakePng("q"), { shots: SHOTS, category: "fabric", inspection: "tiles" });
+    assert.equal(req.inline?.inspection, 3); // INSPECTION_TILES
+    assert.equal(buildRequest(fakePng("q"), { shots: SHOTS, category: "fabric" }).inline?.inspection, 0);
+    assert.throws(
+      () => buildRequest(fakePng("q"), { shots: SHOTS, inspection: "mosaic" as "tiles" }),
+      /center-crop, resize, tiles/,
+    );
+  });
+});

@@ -188,7 +188,8 @@ def load_stubs(proto_dir: Path):
 
 
 class ServerScorer:
-    def __init__(self, target: str, api_key: str | None, proto_dir: Path, timeout_s: float = 120.0):
+    def __init__(self, target: str, api_key: str | None, proto_dir: Path, timeout_s: float = 120.0,
+                 inspection: str = "center-crop"):
         import grpc
 
         self.pb2, pb2_grpc = load_stubs(proto_dir)
@@ -202,11 +203,15 @@ class ServerScorer:
         info = self.stub.GetModelInfo(self.pb2.ModelInfoRequest(), metadata=self.metadata, timeout=timeout_s)
         self.info = info
         self.bundle_id = info.bundle_id
+        # "center-crop" -> INSPECTION_CENTER_CROP: how shots and queries are cut into the model's S x S input
+        self.inspection = self.pb2.Inspection.Value("INSPECTION_" + inspection.upper().replace("-", "_"))
+        self.inspection_name = inspection
 
     def describe(self) -> str:
         i = self.info
         return (f"server {self.target} bundle={i.bundle_id} kind={i.kind} arch={i.arch!r} "
-                f"random_weights={i.random_weights} weights={i.weights_description!r}")
+                f"random_weights={i.random_weights} weights={i.weights_description!r} "
+                f"inspection={self.inspection_name}")
 
     def _b(self, p: Path) -> bytes:
         if p not in self.bytes:
@@ -216,7 +221,8 @@ class ServerScorer:
     def score(self, query: Path, shots: list[Path], category: str) -> float:
         req = self.pb2.ScoreRequest(
             request_id=query.name[:128], image=self._b(query), omit_map=True,
-            inline=self.pb2.InlinePrompts(shots=[self._b(s) for s in shots], category=category))
+            inline=self.pb2.InlinePrompts(shots=[self._b(s) for s in shots], category=category,
+                                          inspection=self.inspection))
         return float(self.stub.Score(req, metadata=self.metadata, timeout=self.timeout_s).score)
 
     def registry(self):
@@ -253,7 +259,8 @@ def evaluate_registry(scorer: ServerScorer, cats: list[Category], ks: list[int],
                 continue
             t0 = time.time()
             req = reg.CreatePromptSetRequest(name=f"evaluate-{cat.category}-k{k}-{int(t0 * 1000)}",
-                                             category=cat.category, shots=[scorer._b(s) for s in cat.shots[:k]])
+                                             category=cat.category, shots=[scorer._b(s) for s in cat.shots[:k]],
+                                             inspection=scorer.inspection)
             if targets:
                 req.target_fpr = targets[0]
             p = stub.CreatePromptSet(req, metadata=md, timeout=to)
@@ -369,6 +376,8 @@ def parse_args(argv=None):
     p.add_argument("--target-fpr", type=float, nargs="+", default=[], metavar="X",
                    help="--registry: target false-positive rates (first at creation, others via SetThreshold; "
                         "default: the server's)")
+    p.add_argument("--inspection", choices=["center-crop", "resize", "tiles"], default="center-crop",
+                   help="--server: which part of each image the model sees (default the official centre crop)")
     p.add_argument("--json", metavar="FILE", help="also write all results (with per-image scores) as JSON")
     p.add_argument("--min-mean-auroc", type=float, metavar="X",
                    help="exit 1 unless the mean image AUROC over categories is at least X for every K (a CI gate)")
@@ -382,7 +391,7 @@ def main(argv=None) -> int:
         scorer = OfflineScorer(Path(args.bundle), args.threads)
     else:
         scorer = ServerScorer(args.server, args.api_key, Path(args.proto) if args.proto else _default_proto_dir(),
-                              args.timeout)
+                              args.timeout, args.inspection)
     log(scorer.describe())
     t0 = time.time()
     if args.registry:

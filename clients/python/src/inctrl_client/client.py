@@ -27,9 +27,20 @@ def _read_image(image: ImageLike) -> bytes:
         return f.read()
 
 
+def inspection_value(inspection: Optional[str]) -> int:
+    """"center-crop" (default), "resize" or "tiles" as the proto enum value; None = unspecified (centre crop)."""
+    if inspection is None:
+        return scoring_pb2.INSPECTION_UNSPECIFIED
+    names = {"center-crop": scoring_pb2.INSPECTION_CENTER_CROP, "resize": scoring_pb2.INSPECTION_RESIZE,
+             "tiles": scoring_pb2.INSPECTION_TILES}
+    if inspection not in names:
+        raise ValueError(f"inspection must be one of {', '.join(names)}, not {inspection!r}")
+    return names[inspection]
+
+
 def build_request(image: ImageLike, *, request_id: str = "", shots: Optional[Sequence[ImageLike]] = None,
                   category: Optional[str] = None, prompt_set_id: Optional[str] = None,
-                  omit_map: bool = False) -> scoring_pb2.ScoreRequest:
+                  omit_map: bool = False, inspection: Optional[str] = None) -> scoring_pb2.ScoreRequest:
     """Builds a ScoreRequest for either ad-hoc prompts (shots + category) or a registered prompt set."""
     if prompt_set_id and shots:
         raise ValueError("pass either prompt_set_id or shots/category, not both")
@@ -37,7 +48,8 @@ def build_request(image: ImageLike, *, request_id: str = "", shots: Optional[Seq
     if prompt_set_id:
         req.prompt_set_id = prompt_set_id
     elif shots:
-        req.inline.CopyFrom(scoring_pb2.InlinePrompts(shots=[_read_image(s) for s in shots], category=category or ""))
+        req.inline.CopyFrom(scoring_pb2.InlinePrompts(shots=[_read_image(s) for s in shots], category=category or "",
+                                                      inspection=inspection_value(inspection)))
     else:
         raise ValueError("scoring needs prompts: shots (+ category) or prompt_set_id")
     return req
@@ -102,9 +114,10 @@ class Client:
     # -- scoring -------------------------------------------------------------------------------------------
     def score(self, image: ImageLike, *, shots: Optional[Sequence[ImageLike]] = None, category: Optional[str] = None,
               prompt_set_id: Optional[str] = None, request_id: str = "", omit_map: bool = False,
-              timeout: Optional[float] = None) -> scoring_pb2.ScoreResponse:
+              timeout: Optional[float] = None, inspection: Optional[str] = None) -> scoring_pb2.ScoreResponse:
+        """inspection (inline shots only; a prompt set brings its own): "center-crop", "resize" or "tiles"."""
         req = build_request(image, request_id=request_id, shots=shots, category=category,
-                            prompt_set_id=prompt_set_id, omit_map=omit_map)
+                            prompt_set_id=prompt_set_id, omit_map=omit_map, inspection=inspection)
         return self._unary(self._scorer.Score, req, timeout)
 
     def open_stream(self, *, window: int = 16, timeout: Optional[float] = None,
@@ -140,12 +153,14 @@ class Client:
     # -- prompt registry -----------------------------------------------------------------------------------
     def register_prompt_set(self, name: str, category: str, shots: Sequence[ImageLike], *, template_id: str = "",
                             fp16: bool = False, target_fpr: Optional[float] = None,
-                            timeout: Optional[float] = None) -> registry_pb2.PromptSet:
-        """target_fpr: share of normal images the suggested threshold may flag, in (0, 0.5); None = server default."""
+                            timeout: Optional[float] = None, inspection: Optional[str] = None) -> registry_pb2.PromptSet:
+        """target_fpr: share of normal images the suggested threshold may flag, in (0, 0.5); None = server default.
+        inspection: "center-crop" (default), "resize" or "tiles"; queries scored against the set use the same."""
         if not shots:
             raise InvalidArgument("a prompt set needs at least one shot")
         req = registry_pb2.CreatePromptSetRequest(name=name, category=category, template_id=template_id, fp16=fp16,
-                                                  shots=[_read_image(s) for s in shots])
+                                                  shots=[_read_image(s) for s in shots],
+                                                  inspection=inspection_value(inspection))
         if target_fpr is not None:  # proto3 optional: unset means the server default, not 0
             req.target_fpr = target_fpr
         return self._unary(self._registry.CreatePromptSet, req, timeout)

@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from inctrl.v1 import scoring_pb2 as _scoring_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -10,23 +11,25 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class CreatePromptSetRequest(_message.Message):
-    __slots__ = ("name", "category", "shots", "template_id", "fp16", "target_fpr")
+    __slots__ = ("name", "category", "shots", "template_id", "fp16", "target_fpr", "inspection")
     NAME_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
     SHOTS_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
     FP16_FIELD_NUMBER: _ClassVar[int]
     TARGET_FPR_FIELD_NUMBER: _ClassVar[int]
+    INSPECTION_FIELD_NUMBER: _ClassVar[int]
     name: str
     category: str
     shots: _containers.RepeatedScalarFieldContainer[bytes]
     template_id: str
     fp16: bool
     target_fpr: float
-    def __init__(self, name: _Optional[str] = ..., category: _Optional[str] = ..., shots: _Optional[_Iterable[bytes]] = ..., template_id: _Optional[str] = ..., fp16: bool = ..., target_fpr: _Optional[float] = ...) -> None: ...
+    inspection: _scoring_pb2.Inspection
+    def __init__(self, name: _Optional[str] = ..., category: _Optional[str] = ..., shots: _Optional[_Iterable[bytes]] = ..., template_id: _Optional[str] = ..., fp16: bool = ..., target_fpr: _Optional[float] = ..., inspection: _Optional[_Union[_scoring_pb2.Inspection, str]] = ...) -> None: ...
 
 class PromptSet(_message.Message):
-    __slots__ = ("id", "name", "category", "shot_count", "template_id", "bundle_id", "stale", "version", "created_at", "updated_at", "calibration", "precision")
+    __slots__ = ("id", "name", "category", "shot_count", "template_id", "bundle_id", "stale", "version", "created_at", "updated_at", "calibration", "precision", "inspection")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
@@ -39,6 +42,7 @@ class PromptSet(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     CALIBRATION_FIELD_NUMBER: _ClassVar[int]
     PRECISION_FIELD_NUMBER: _ClassVar[int]
+    INSPECTION_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     category: str
@@ -51,7 +55,8 @@ class PromptSet(_message.Message):
     updated_at: _timestamp_pb2.Timestamp
     calibration: Calibration
     precision: str
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., category: _Optional[str] = ..., shot_count: _Optional[int] = ..., template_id: _Optional[str] = ..., bundle_id: _Optional[str] = ..., stale: bool = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., calibration: _Optional[_Union[Calibration, _Mapping]] = ..., precision: _Optional[str] = ...) -> None: ...
+    inspection: _scoring_pb2.Inspection
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., category: _Optional[str] = ..., shot_count: _Optional[int] = ..., template_id: _Optional[str] = ..., bundle_id: _Optional[str] = ..., stale: bool = ..., version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., calibration: _Optional[_Union[Calibration, _Mapping]] = ..., precision: _Optional[str] = ..., inspection: _Optional[_Union[_scoring_pb2.Inspection, str]] = ...) -> None: ...
 
 class Calibration(_message.Message):
     __slots__ = ("shot_scores", "suggested_threshold", "threshold", "threshold_overridden", "outlier_shots", "warnings", "fp16_max_abs_diff", "target_fpr", "expected_fpr", "method")

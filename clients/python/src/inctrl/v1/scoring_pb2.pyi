@@ -1,10 +1,22 @@
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class Inspection(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    INSPECTION_UNSPECIFIED: _ClassVar[Inspection]
+    INSPECTION_CENTER_CROP: _ClassVar[Inspection]
+    INSPECTION_RESIZE: _ClassVar[Inspection]
+    INSPECTION_TILES: _ClassVar[Inspection]
+INSPECTION_UNSPECIFIED: Inspection
+INSPECTION_CENTER_CROP: Inspection
+INSPECTION_RESIZE: Inspection
+INSPECTION_TILES: Inspection
 
 class ScoreRequest(_message.Message):
     __slots__ = ("request_id", "image", "inline", "prompt_set_id", "omit_map")
@@ -21,12 +33,14 @@ class ScoreRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., image: _Optional[bytes] = ..., inline: _Optional[_Union[InlinePrompts, _Mapping]] = ..., prompt_set_id: _Optional[str] = ..., omit_map: bool = ...) -> None: ...
 
 class InlinePrompts(_message.Message):
-    __slots__ = ("shots", "category")
+    __slots__ = ("shots", "category", "inspection")
     SHOTS_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    INSPECTION_FIELD_NUMBER: _ClassVar[int]
     shots: _containers.RepeatedScalarFieldContainer[bytes]
     category: str
-    def __init__(self, shots: _Optional[_Iterable[bytes]] = ..., category: _Optional[str] = ...) -> None: ...
+    inspection: Inspection
+    def __init__(self, shots: _Optional[_Iterable[bytes]] = ..., category: _Optional[str] = ..., inspection: _Optional[_Union[Inspection, str]] = ...) -> None: ...
 
 class ScoreResponse(_message.Message):
     __slots__ = ("request_id", "score", "s_h", "s_p", "s_i", "s_a", "map", "map_height", "map_width", "bundle_id", "timings", "error", "is_anomalous", "threshold")

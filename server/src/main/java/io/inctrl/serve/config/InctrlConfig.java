@@ -16,6 +16,15 @@ public interface InctrlConfig {
 
     Decode decode();
 
+    Inspection inspection();
+
+    /** Whole-frame inspection (tiles and resize modes, next to the official centre crop). */
+    interface Inspection {
+        /** Most S x S tiles per image in tiles mode (32 covers a 16:1 strip, 21 tiles); beyond, the request is refused. */
+        @WithDefault("32")
+        int maxTiles();
+    }
+
     /** Image decoding and PIL-exact preprocessing, off the transport threads. */
     interface Decode {
         /** Decode threads; 0 = one per available core (decode is pure CPU work). */

@@ -1,5 +1,7 @@
 package io.inctrl.serve.image;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -81,6 +83,63 @@ public final class ImagePreprocessor {
     /** {@code tensor(crop(img))}. */
     public float[] tensor(DecodedImage img) {
         return tensor(crop(img));
+    }
+
+    /**
+     * The normalised S x S tensors the model sees for {@code mode}: one for centre crop and resize, one per tile
+     * (row-major, see {@link FrameTiling}) for tiles.
+     */
+    public List<float[]> views(DecodedImage img, Inspection mode) {
+        return switch (mode) {
+            case CENTER_CROP -> List.of(tensor(crop(img)));
+            case RESIZE -> List.of(padded(fitted(img)));
+            case TILES -> {
+                FrameTiling tiling = FrameTiling.of(img.width(), img.height(), config.size());
+                List<float[]> out = new ArrayList<>(tiling.count());
+                for (int[] t : tiling.tiles()) {
+                    int size = config.size();
+                    DecodedImage region = PilResize.resizeRegion(
+                            img, tiling.frameWidth(), tiling.frameHeight(), t[0], t[1], size, size, passOrder);
+                    out.add(tensor(new RgbImage(size, size, toRgb(region))));
+                }
+                yield out;
+            }
+        };
+    }
+
+    /** The whole image with its longer side scaled to S (same PIL resize), aspect kept; for {@link Inspection#RESIZE}. */
+    public RgbImage fitted(DecodedImage img) {
+        int[] out = fittedSize(img.width(), img.height(), config.size());
+        DecodedImage resized = PilResize.resizeRegion(img, out[0], out[1], 0, 0, out[0], out[1], passOrder);
+        return new RgbImage(out[0], out[1], toRgb(resized));
+    }
+
+    /**
+     * {@code fitted} centred on an S x S canvas; the border is 0 after normalisation, i.e. the mean colour, so it
+     * carries no signal of its own (a black border would look like an object edge to the model).
+     */
+    public float[] padded(RgbImage fitted) {
+        int size = config.size();
+        float[] inner = tensor(fitted);
+        int w = fitted.width();
+        int h = fitted.height();
+        int left = (size - w) / 2;
+        int top = (size - h) / 2;
+        float[] out = new float[3 * size * size];
+        for (int ch = 0; ch < 3; ch++) {
+            for (int y = 0; y < h; y++) {
+                System.arraycopy(inner, ch * w * h + y * w, out, ch * size * size + (top + y) * size + left, w);
+            }
+        }
+        return out;
+    }
+
+    /** Longer side to {@code size}, shorter {@code max(1, int(size * short / long))} (truncated like the shorter-side resize). */
+    public static int[] fittedSize(int width, int height, int size) {
+        boolean portrait = width <= height;
+        int shortSide =
+                (int) Math.max(1, (double) ((long) size * (portrait ? width : height)) / (portrait ? height : width));
+        return portrait ? new int[] {shortSide, size} : new int[] {size, shortSide};
     }
 
     /**

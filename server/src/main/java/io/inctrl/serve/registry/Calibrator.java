@@ -78,19 +78,47 @@ public final class Calibrator {
             TextPrior prior,
             Precision precision,
             float targetFpr) {
+        return calibrate(model, encoded, null, fp32, stored, prior, precision, targetFpr);
+    }
+
+    /**
+     * As above for shots encoded as several views (tiles): {@code shotOfView[v]} is the shot view v belongs to, null
+     * for one view per shot. A shot's leave-one-out score is the max over its views against the other shots' views.
+     */
+    public Calibration calibrate(
+            ModelPort model,
+            EncodedImages encoded,
+            int[] shotOfView,
+            PromptFeatures fp32,
+            PromptFeatures stored,
+            TextPrior prior,
+            Precision precision,
+            float targetFpr) {
         ImageFeatures shots = encoded.features();
-        int k = shots.count();
+        int views = shots.count();
+        int[] shotOf = shotOfView != null
+                ? shotOfView
+                : java.util.stream.IntStream.range(0, views).toArray();
+        int k = Arrays.stream(shotOf).max().orElse(-1) + 1;
         List<String> warnings = new ArrayList<>();
         List<Float> scores = new ArrayList<>(k);
         List<Integer> outliers = new ArrayList<>();
         if (k < 2) {
             warnings.add("calibration needs at least 2 shots: no threshold suggested");
         } else {
-            List<PromptFeatures> others = new ArrayList<>(k);
-            for (int i = 0; i < k; i++) {
-                others.add(without(encoded, i).pool());
+            List<PromptFeatures> others = new ArrayList<>(views);
+            for (int v = 0; v < views; v++) {
+                others.add(withoutShot(encoded, shotOf, shotOf[v]).pool());
             }
-            model.scoreEach(shots, others, prior).forEach(r -> scores.add(r.score()));
+            float[] best = new float[k];
+            Arrays.fill(best, Float.NEGATIVE_INFINITY);
+            List<InctrlScores> viewScores = model.scoreEach(shots, others, prior);
+            for (int v = 0; v < views; v++) {
+                best[shotOf[v]] = Math.max(best[shotOf[v]], viewScores.get(v).score());
+            }
+            for (float b : best) {
+                scores.add(b);
+            }
             float[] sorted = new float[k];
             for (int i = 0; i < k; i++) {
                 sorted[i] = scores.get(i);
@@ -122,9 +150,9 @@ public final class Calibrator {
         Float fp16Diff = null;
         if (precision == Precision.FP16) {
             double max = 0;
-            List<InctrlScores> a = model.scoreEach(shots, java.util.Collections.nCopies(k, fp32), prior);
-            List<InctrlScores> b = model.scoreEach(shots, java.util.Collections.nCopies(k, stored), prior);
-            for (int i = 0; i < k; i++) {
+            List<InctrlScores> a = model.scoreEach(shots, java.util.Collections.nCopies(views, fp32), prior);
+            List<InctrlScores> b = model.scoreEach(shots, java.util.Collections.nCopies(views, stored), prior);
+            for (int i = 0; i < views; i++) {
                 max = Math.max(max, Math.abs(a.get(i).score() - b.get(i).score()));
             }
             fp16Diff = (float) max;
@@ -149,14 +177,20 @@ public final class Calibrator {
 
     /** The encodings of all images but {@code skip}. */
     static EncodedImages without(EncodedImages e, int skip) {
+        return withoutShot(
+                e, java.util.stream.IntStream.range(0, e.features().count()).toArray(), skip);
+    }
+
+    /** The encodings of all views whose shot is not {@code skip}. */
+    static EncodedImages withoutShot(EncodedImages e, int[] shotOf, int skip) {
         ImageFeatures f = e.features();
-        int n = f.count() - 1;
+        int n = (int) Arrays.stream(shotOf).filter(s -> s != skip).count();
         float[] adapted = new float[n * f.embedDim()];
         int per = f.patches() * f.width();
         float[] g = new float[n * f.embedDim()];
         float[][] taps = new float[f.taps().length][n * per];
         for (int i = 0, j = 0; i < f.count(); i++) {
-            if (i == skip) {
+            if (shotOf[i] == skip) {
                 continue;
             }
             System.arraycopy(f.g(), i * f.embedDim(), g, j * f.embedDim(), f.embedDim());

@@ -27,6 +27,14 @@ public final class FeatureCodec {
         return parts;
     }
 
+    /**
+     * The stored pool as one block of prompt tokens, for sets whose shots are several views each (tiles): the
+     * per-view count is not stored, and scoring only uses the pooled rows and the stored prototype.
+     */
+    public static PromptFeatures decodePool(List<Part> parts) {
+        return decode(parts, 0);
+    }
+
     public static PromptFeatures decode(List<Part> parts, int shots) {
         List<float[]> layers = new ArrayList<>();
         float[] prototype = null;
@@ -51,7 +59,8 @@ public final class FeatureCodec {
         if (prototype == null || layers.isEmpty()) {
             throw new IllegalStateException("stored features are incomplete");
         }
-        return new PromptFeatures(shots, rows / shots, cols, layers.toArray(float[][]::new), prototype);
+        int k = shots == 0 ? 1 : shots;
+        return new PromptFeatures(k, rows / k, cols, layers.toArray(float[][]::new), prototype);
     }
 
     /** What storing {@code f} at {@code precision} and reading it back yields (to validate fp16 before storing). */

@@ -26,6 +26,19 @@ public interface ModelPort {
      */
     EncodedImages encodeImages(List<byte[]> images);
 
+    /** Encoded views of shots: one per shot, or one per tile in tiles mode. */
+    record EncodedShots(EncodedImages encoded, int[] shotOfView) {}
+
+    /** As {@link #encodeImages} with the views of {@code mode}; every view of every shot joins the prompt pool. */
+    default EncodedShots encodeShots(List<byte[]> images, io.inctrl.serve.image.Inspection mode) {
+        if (mode != io.inctrl.serve.image.Inspection.CENTER_CROP) {
+            throw new UnsupportedOperationException("this model port only centre-crops");
+        }
+        return new EncodedShots(
+                encodeImages(images),
+                java.util.stream.IntStream.range(0, images.size()).toArray());
+    }
+
     /** Encodes the sentence ensembles of a category (expensive: callers cache the result). */
     TextPrior textPrior(PromptTemplates templates, String category);
 

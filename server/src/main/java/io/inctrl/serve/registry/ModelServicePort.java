@@ -1,5 +1,6 @@
 package io.inctrl.serve.registry;
 
+import io.inctrl.serve.image.Inspection;
 import io.inctrl.serve.inference.InferenceService;
 import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.ImageFeatures;
@@ -8,6 +9,7 @@ import io.inctrl.serve.model.ModelService;
 import io.inctrl.serve.model.PromptFeatures;
 import io.inctrl.serve.model.TextPrior;
 import io.inctrl.serve.scoring.DecodePool;
+import io.inctrl.serve.scoring.ImagePipeline;
 import io.inctrl.serve.scoring.RequestPixelBudget;
 import io.inctrl.serve.scoring.ScoreCommand;
 import io.inctrl.serve.scoring.ScoringService;
@@ -57,6 +59,29 @@ public class ModelServicePort implements ModelPort {
         }
         // through the batcher like every other encoding; "registry" is its own fairness lane next to scoring tenants
         return inference.encodeAll(LANE, pixels, null);
+    }
+
+    @Override
+    public EncodedShots encodeShots(List<byte[]> encoded, Inspection mode) {
+        java.util.function.IntFunction<String> what = i -> encoded.size() == 1 ? "image" : "shot " + i;
+        pixelBudget.check(encoded, what, mode);
+        List<float[]> pixels = new ArrayList<>();
+        List<Integer> shotOf = new ArrayList<>();
+        try {
+            List<ImagePipeline.Prepared> prepared =
+                    decodePool.prepareAll(encoded, what, mode).join();
+            for (int i = 0; i < prepared.size(); i++) {
+                for (float[] view : prepared.get(i).views()) {
+                    pixels.add(view);
+                    shotOf.add(i);
+                }
+            }
+        } catch (java.util.concurrent.CompletionException e) {
+            throw InferenceService.translate(e.getCause());
+        }
+        return new EncodedShots(
+                inference.encodeAll(LANE, pixels, null),
+                shotOf.stream().mapToInt(Integer::intValue).toArray());
     }
 
     @Override

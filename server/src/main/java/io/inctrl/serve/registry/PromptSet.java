@@ -1,5 +1,6 @@
 package io.inctrl.serve.registry;
 
+import io.inctrl.serve.image.Inspection;
 import java.time.Instant;
 import java.util.Optional;
 
@@ -26,7 +27,46 @@ public record PromptSet(
         Calibration calibration,
         Float thresholdOverride,
         Instant createdAt,
-        Instant updatedAt) {
+        Instant updatedAt,
+        Inspection inspection) {
+
+    public PromptSet {
+        inspection = inspection == null ? Inspection.CENTER_CROP : inspection;
+    }
+
+    /** A centre-crop set (the official preprocessing). */
+    public PromptSet(
+            String id,
+            String tenantId,
+            String name,
+            String category,
+            String templateId,
+            long templateVersion,
+            int shotCount,
+            Precision precision,
+            String bundleId,
+            long version,
+            Calibration calibration,
+            Float thresholdOverride,
+            Instant createdAt,
+            Instant updatedAt) {
+        this(
+                id,
+                tenantId,
+                name,
+                category,
+                templateId,
+                templateVersion,
+                shotCount,
+                precision,
+                bundleId,
+                version,
+                calibration,
+                thresholdOverride,
+                createdAt,
+                updatedAt,
+                Inspection.CENTER_CROP);
+    }
 
     /** Threshold in force: the override, else the suggestion; empty when neither exists. */
     public Optional<Float> threshold() {

@@ -1,5 +1,6 @@
 package io.inctrl.serve.registry;
 
+import io.inctrl.serve.image.Inspection;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -14,7 +15,7 @@ public class PromptSetRepository {
 
     private static final String COLS = "id, tenant_id, name, category, template_id, template_version, shot_count, "
             + "feature_precision, bundle_id, version, calibration, threshold_override, created_at, updated_at, "
-            + "target_fpr";
+            + "target_fpr, inspection";
 
     /** Refits rows stored before per-set targets (no target_fpr, no fit method) on read; null leaves rows as stored. */
     private final Calibrator calibrator;
@@ -30,7 +31,7 @@ public class PromptSetRepository {
 
     public void insert(Connection c, PromptSet p) throws SQLException {
         try (PreparedStatement ps =
-                c.prepareStatement("INSERT INTO prompt_sets (" + COLS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
+                c.prepareStatement("INSERT INTO prompt_sets (" + COLS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
             ps.setString(1, p.id());
             ps.setString(2, p.tenantId());
             ps.setString(3, p.name());
@@ -46,6 +47,7 @@ public class PromptSetRepository {
             ps.setTimestamp(13, Store.ts(p.createdAt()));
             ps.setTimestamp(14, Store.ts(p.updatedAt()));
             setFloat(ps, 15, p.calibration().targetFpr());
+            ps.setString(16, p.inspection().wireName());
             ps.executeUpdate();
         }
     }
@@ -253,7 +255,8 @@ public class PromptSetRepository {
                         cal,
                         override,
                         Store.instant(rs.getTimestamp(13)),
-                        Store.instant(rs.getTimestamp(14))));
+                        Store.instant(rs.getTimestamp(14)),
+                        Inspection.parse(rs.getString(16))));
             }
         }
         return out;

@@ -4,6 +4,7 @@ import io.inctrl.serve.audit.AuditAction;
 import io.inctrl.serve.audit.Origin;
 import io.inctrl.serve.config.InctrlConfig;
 import io.inctrl.serve.error.ServeException;
+import io.inctrl.serve.image.Inspection;
 import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.InctrlScores;
 import io.inctrl.serve.model.PromptFeatures;
@@ -108,12 +109,27 @@ public class PromptSetService {
             List<byte[]> shots,
             boolean fp16,
             Float targetFpr) {
+        return register(origin, tenantId, name, category, templateId, shots, fp16, targetFpr, Inspection.CENTER_CROP);
+    }
+
+    /** As above; {@code inspection} is how shots and, later, queries are cut into model views (null = centre crop). */
+    public PromptSet register(
+            Origin origin,
+            String tenantId,
+            String name,
+            String category,
+            String templateId,
+            List<byte[]> shots,
+            boolean fp16,
+            Float targetFpr,
+            Inspection inspection) {
+        Inspection mode = inspection == null ? Inspection.CENTER_CROP : inspection;
         return audit.attempt(
                 origin,
                 AuditAction.PROMPT_SET_CREATE,
                 tenantId,
                 null,
-                () -> registerAudited(origin, tenantId, name, category, templateId, shots, fp16, targetFpr));
+                () -> registerAudited(origin, tenantId, name, category, templateId, shots, fp16, targetFpr, mode));
     }
 
     private PromptSet registerAudited(
@@ -124,7 +140,8 @@ public class PromptSetService {
             String templateId,
             List<byte[]> shots,
             boolean fp16,
-            Float targetFpr) {
+            Float targetFpr,
+            Inspection inspection) {
         String n = checkName(name);
         String cat = checkCategory(category);
         checkTargetFpr(targetFpr);
@@ -140,7 +157,7 @@ public class PromptSetService {
 
         Precision precision = fp16 ? Precision.FP16 : Precision.FP32;
         String bundleId = model.bundleId();
-        Encoded enc = encode(shots, template, cat, precision, bundleId, target);
+        Encoded enc = encode(shots, inspection, template, cat, precision, bundleId, target);
         Instant now = Store.now();
         PromptSet p = new PromptSet(
                 UUID.randomUUID().toString(),
@@ -156,7 +173,8 @@ public class PromptSetService {
                 enc.calibration,
                 null,
                 now,
-                now);
+                now,
+                inspection);
         store.tx(c -> {
             checkQuotas(c, tenant(c, tenantId), n, shots.size()); // again: another registration may have won the race
             sets.insert(c, p);
@@ -256,6 +274,7 @@ public class PromptSetService {
             Float target = l.set.calibration().targetFpr();
             Encoded enc = encode(
                     l.shots,
+                    l.set.inspection(),
                     l.template,
                     l.set.category(),
                     l.set.precision(),
@@ -276,7 +295,8 @@ public class PromptSetService {
                     enc.calibration,
                     p.thresholdOverride(),
                     p.createdAt(),
-                    Store.now());
+                    Store.now(),
+                    p.inspection());
             store.tx(c -> {
                 if (!sets.updateEncoding(c, updated)) {
                     throw ServeException.notFound("prompt set", id); // deleted meanwhile
@@ -317,7 +337,9 @@ public class PromptSetService {
             counters.featureCacheMisses.incrementAndGet();
             PromptSet cur = p;
             List<FeatureCodec.Part> parts = store.tx(c -> sets.features(c, id));
-            f = FeatureCodec.decode(parts, cur.shotCount());
+            f = cur.inspection() == Inspection.TILES
+                    ? FeatureCodec.decodePool(parts) // shots have differing tile counts
+                    : FeatureCodec.decode(parts, cur.shotCount());
             featureCache.put(id, cur.version(), f);
         }
         TextPrior prior = prior(m.template, p.category(), bundleId);
@@ -376,19 +398,22 @@ public class PromptSetService {
 
     private Encoded encode(
             List<byte[]> shots,
+            Inspection inspection,
             TemplateSet template,
             String category,
             Precision precision,
             String bundleId,
             float targetFpr) {
-        EncodedImages raw = model.encodeImages(shots);
+        ModelPort.EncodedShots views = model.encodeShots(shots, inspection);
+        EncodedImages raw = views.encoded();
         counters.shotImagesEncoded.addAndGet(shots.size());
         PromptFeatures full = raw.pool();
         List<FeatureCodec.Part> parts = FeatureCodec.encode(full, precision);
         // What later reads will see: fp16-rounded when stored as fp16, so scores survive a restart unchanged.
         PromptFeatures stored = precision == Precision.FP32 ? full : FeatureCodec.decode(parts, full.shots());
         TextPrior prior = prior(template, category, bundleId);
-        Calibration cal = calibrator.calibrate(model, raw, full, stored, prior, precision, targetFpr);
+        Calibration cal =
+                calibrator.calibrate(model, raw, views.shotOfView(), full, stored, prior, precision, targetFpr);
         return new Encoded(parts, stored, cal);
     }
 

@@ -14,6 +14,7 @@ public class RegistryPromptSource implements PromptSource {
     @Override
     public Resolved resolve(String tenant, String promptSetId) {
         ResolvedPromptSet r = service.resolve(tenant, promptSetId);
-        return new Resolved(r.features(), r.prior(), r.threshold());
+        return new Resolved(
+                r.features(), r.prior(), r.threshold(), r.promptSet().inspection());
     }
 }

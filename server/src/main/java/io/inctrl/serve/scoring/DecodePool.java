@@ -115,12 +115,18 @@ public class DecodePool {
      * @throws ServeException RESOURCE_EXHAUSTED when the decode queue is full (nothing stays queued then)
      */
     public CompletableFuture<List<ImagePipeline.Prepared>> prepareAll(List<byte[]> encoded, IntFunction<String> what) {
+        return prepareAll(encoded, what, io.inctrl.serve.image.Inspection.CENTER_CROP);
+    }
+
+    /** {@link #prepareAll(List, IntFunction)} with the views of {@code mode} (one per tile in tiles mode). */
+    public CompletableFuture<List<ImagePipeline.Prepared>> prepareAll(
+            List<byte[]> encoded, IntFunction<String> what, io.inctrl.serve.image.Inspection mode) {
         List<CompletableFuture<ImagePipeline.Prepared>> parts = new ArrayList<>(encoded.size());
         try {
             for (int i = 0; i < encoded.size(); i++) {
                 byte[] bytes = encoded.get(i);
                 String name = what.apply(i);
-                parts.add(submit(() -> images.prepare(bytes, name)));
+                parts.add(submit(() -> images.prepare(bytes, name, mode)));
             }
         } catch (ServeException e) {
             parts.forEach(f -> f.cancel(false));

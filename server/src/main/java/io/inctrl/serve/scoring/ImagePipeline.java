@@ -1,12 +1,29 @@
 package io.inctrl.serve.scoring;
 
 import io.inctrl.serve.error.ServeException;
+import io.inctrl.serve.image.FrameTiling;
+import io.inctrl.serve.image.Inspection;
+import java.util.List;
 
 /** Encoded image bytes to the model's normalised CHW pixels (spec §3). */
 public interface ImagePipeline {
 
-    /** Decoded pixels plus how long decoding and preprocessing took. */
-    record Prepared(float[] pixels, long decodeNanos, long preprocessNanos) {}
+    /**
+     * The model inputs of one image plus how long decoding and preprocessing took.
+     *
+     * @param views  normalised S x S tensors: one, or one per tile in tiles mode
+     * @param tiling where the tiles lie (tiles mode only; null otherwise)
+     */
+    record Prepared(List<float[]> views, FrameTiling tiling, long decodeNanos, long preprocessNanos) {
+        public Prepared(float[] pixels, long decodeNanos, long preprocessNanos) {
+            this(List.of(pixels), null, decodeNanos, preprocessNanos);
+        }
+
+        /** The only view (centre crop and resize modes). */
+        public float[] pixels() {
+            return views.get(0);
+        }
+    }
 
     /**
      * @param what names the image in error messages, e.g. "image" or "shot 3"
@@ -14,10 +31,28 @@ public interface ImagePipeline {
      */
     Prepared prepare(byte[] encoded, String what);
 
+    /** As {@link #prepare(byte[], String)} (the centre crop), with the views of {@code mode}. */
+    default Prepared prepare(byte[] encoded, String what, Inspection mode) {
+        if (mode != Inspection.CENTER_CROP) {
+            throw new UnsupportedOperationException("this pipeline only centre-crops");
+        }
+        return prepare(encoded, what);
+    }
+
     /**
      * Width x height the image's header declares, read without decoding pixels (for request pixel budgets).
      *
      * @throws ServeException INVALID_ARGUMENT, as {@link #prepare} would, when the header cannot be read
      */
     long declaredPixels(byte[] encoded, String what);
+
+    /** {width, height} from the image's header, without decoding (tile counts are checked before decoding). */
+    default int[] declaredSize(byte[] encoded, String what) {
+        throw new UnsupportedOperationException("no header reader");
+    }
+
+    /** Side S of the model's square input. */
+    default int inputSize() {
+        return 240;
+    }
 }

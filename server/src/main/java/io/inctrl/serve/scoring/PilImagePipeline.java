@@ -3,9 +3,11 @@ package io.inctrl.serve.scoring;
 import io.inctrl.serve.config.InctrlConfig;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.image.DecodedImage;
+import io.inctrl.serve.image.FrameTiling;
 import io.inctrl.serve.image.ImageDecoder;
 import io.inctrl.serve.image.ImageLimits;
 import io.inctrl.serve.image.ImagePreprocessor;
+import io.inctrl.serve.image.Inspection;
 import io.inctrl.serve.image.InvalidImageException;
 import io.inctrl.serve.image.PreprocessConfig;
 import io.inctrl.serve.model.BundleManifest;
@@ -13,6 +15,7 @@ import io.inctrl.serve.model.ModelService;
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import java.util.List;
 
 /** Decoding and PIL-exact preprocessing with the limits from config and the bundle's image settings. */
 @ApplicationScoped
@@ -37,12 +40,21 @@ public class PilImagePipeline implements ImagePipeline {
 
     @Override
     public Prepared prepare(byte[] encoded, String what) {
+        return prepare(encoded, what, Inspection.CENTER_CROP);
+    }
+
+    @Override
+    public Prepared prepare(byte[] encoded, String what, Inspection mode) {
         try {
             long t0 = System.nanoTime();
             DecodedImage img = decoder.decode(encoded);
             long t1 = System.nanoTime();
-            float[] pixels = preprocessor.tensor(img);
-            return new Prepared(pixels, t1 - t0, System.nanoTime() - t1);
+            List<float[]> views = preprocessor.views(img, mode);
+            FrameTiling tiling = mode == Inspection.TILES
+                    ? FrameTiling.of(
+                            img.width(), img.height(), preprocessor.config().size())
+                    : null;
+            return new Prepared(views, tiling, t1 - t0, System.nanoTime() - t1);
         } catch (InvalidImageException e) {
             throw refused(what, e);
         }
@@ -55,6 +67,21 @@ public class PilImagePipeline implements ImagePipeline {
         } catch (InvalidImageException e) {
             throw refused(what, e);
         }
+    }
+
+    @Override
+    public int[] declaredSize(byte[] encoded, String what) {
+        try {
+            var h = decoder.header(encoded);
+            return new int[] {h.width(), h.height()};
+        } catch (InvalidImageException e) {
+            throw refused(what, e);
+        }
+    }
+
+    @Override
+    public int inputSize() {
+        return preprocessor.config().size();
     }
 
     /** The one place the image package's refusals become client errors, for scoring and the registry alike. */

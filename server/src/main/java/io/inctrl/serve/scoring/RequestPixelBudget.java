@@ -2,6 +2,8 @@ package io.inctrl.serve.scoring;
 
 import io.inctrl.serve.config.InctrlConfig;
 import io.inctrl.serve.error.ServeException;
+import io.inctrl.serve.image.FrameTiling;
+import io.inctrl.serve.image.Inspection;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.util.List;
@@ -28,10 +30,21 @@ public class RequestPixelBudget {
      *                          whose header cannot be read
      */
     public long check(List<byte[]> encoded, IntFunction<String> what) {
+        return check(encoded, what, Inspection.CENTER_CROP);
+    }
+
+    /**
+     * As {@link #check(List, IntFunction)}; in tiles mode every image's tiles must be within
+     * {@code inctrl.inspection.max-tiles} and each tile's S x S pixels count on top of the image's own.
+     */
+    public long check(List<byte[]> encoded, IntFunction<String> what, Inspection mode) {
         long max = config.limits().maxRequestPixels();
         long total = 0;
         for (int i = 0; i < encoded.size(); i++) {
             total += images.declaredPixels(encoded.get(i), what.apply(i));
+            if (mode == Inspection.TILES) {
+                total += tilePixels(encoded.get(i), what.apply(i));
+            }
         }
         if (total > max) {
             throw ServeException.invalid(
@@ -41,5 +54,25 @@ public class RequestPixelBudget {
                             + " (inctrl.limits.max-request-pixels); send smaller images or fewer shots");
         }
         return total;
+    }
+
+    private long tilePixels(byte[] encoded, String what) {
+        int[] wh = images.declaredSize(encoded, what);
+        int size = images.inputSize();
+        int maxTiles = config.inspection().maxTiles();
+        FrameTiling tiling;
+        try {
+            tiling = FrameTiling.of(wh[0], wh[1], size);
+        } catch (io.inctrl.serve.image.InvalidImageException e) {
+            throw PilImagePipeline.refused(what, e);
+        }
+        if (tiling.count() > maxTiles) {
+            throw ServeException.invalid(
+                    "TOO_MANY_TILES",
+                    what + ": " + wh[0] + "x" + wh[1] + " splits into " + tiling.xs().length + "x"
+                            + tiling.ys().length + " = " + tiling.count() + " tiles, more than the limit of "
+                            + maxTiles + " (inctrl.inspection.max-tiles); send a smaller frame or use resize");
+        }
+        return (long) tiling.count() * size * size;
     }
 }

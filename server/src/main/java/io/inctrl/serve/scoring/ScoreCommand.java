@@ -1,5 +1,6 @@
 package io.inctrl.serve.scoring;
 
+import io.inctrl.serve.image.Inspection;
 import java.time.Instant;
 import java.util.List;
 
@@ -14,9 +15,15 @@ public record ScoreCommand(String tenant, String requestId, byte[] image, Prompt
     public sealed interface Prompts permits Inline, Registered {}
 
     /** Ad-hoc shots and category, encoded for this request only (shots may be empty: refused by validation). */
-    public record Inline(List<byte[]> shots, String category) implements Prompts {
+    public record Inline(List<byte[]> shots, String category, Inspection inspection) implements Prompts {
         public Inline {
             shots = shots == null ? List.of() : shots;
+            inspection = inspection == null ? Inspection.CENTER_CROP : inspection;
+        }
+
+        /** Centre crop, the official preprocessing. */
+        public Inline(List<byte[]> shots, String category) {
+            this(shots, category, Inspection.CENTER_CROP);
         }
     }
 

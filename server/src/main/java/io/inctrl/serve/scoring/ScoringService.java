@@ -2,6 +2,7 @@ package io.inctrl.serve.scoring;
 
 import io.inctrl.serve.config.InctrlConfig;
 import io.inctrl.serve.error.ServeException;
+import io.inctrl.serve.image.Inspection;
 import io.inctrl.serve.inference.InferenceService;
 import io.inctrl.serve.inference.ModelJob;
 import io.inctrl.serve.inference.ModelOutput;
@@ -90,21 +91,27 @@ public class ScoringService {
         if (cmd.prompts() instanceof ScoreCommand.Inline inline) {
             all.addAll(inline.shots());
         }
-        long pixels = pixelBudget.check(all, i -> i == 0 ? "image" : "shot " + (i - 1));
+        // a registered set is resolved first: its inspection mode decides how the query is cut into views
+        Prompts registered = cmd.prompts() instanceof ScoreCommand.Registered r
+                ? registeredPrompts(cmd.tenant(), r.promptSetId())
+                : null;
+        Inspection mode =
+                registered != null ? registered.inspection() : ((ScoreCommand.Inline) cmd.prompts()).inspection();
+        long pixels = pixelBudget.check(all, i -> i == 0 ? "image" : "shot " + (i - 1), mode);
         pixelRate.charge(cmd.tenant(), pixels);
         CompletableFuture<List<ImagePipeline.Prepared>> decoding =
-                decodePool.prepareAll(all, i -> i == 0 ? "image" : "shot " + (i - 1));
-        // while the images decode: a registered set is resolved (may read the registry), or the text prior of an
-        // inline category is looked up (cached; encoded on first use)
+                decodePool.prepareAll(all, i -> i == 0 ? "image" : "shot " + (i - 1), mode);
+        // while the images decode: the text prior of an inline category is looked up (cached; encoded on first use)
         Prompts known;
         try {
-            known = cmd.prompts() instanceof ScoreCommand.Registered registered
-                    ? registeredPrompts(cmd.tenant(), registered.promptSetId())
+            known = registered != null
+                    ? registered
                     : new Prompts(
                             null,
                             model.textPrior(
                                     PromptTemplates.defaults(), ((ScoreCommand.Inline) cmd.prompts()).category()),
-                            Optional.empty());
+                            Optional.empty(),
+                            mode);
         } catch (RuntimeException e) {
             decoding.cancel(false);
             throw e;
@@ -144,7 +151,9 @@ public class ScoringService {
         if (cmd.prompts() instanceof ScoreCommand.Inline) {
             List<CompletableFuture<ModelOutput>> shots = new ArrayList<>();
             for (ImagePipeline.Prepared shot : prepared.subList(1, prepared.size())) {
-                shots.add(inference.submit(cmd.tenant(), ModelJob.encode(shot.pixels()), cmd.deadline()));
+                for (float[] view : shot.views()) { // in tiles mode every tile of every shot joins the prompt pool
+                    shots.add(inference.submit(cmd.tenant(), ModelJob.encode(view), cmd.deadline()));
+                }
             }
             queued.addAll(shots);
             prompts = CompletableFuture.allOf(shots.toArray(CompletableFuture[]::new))
@@ -154,16 +163,24 @@ public class ScoringService {
                                             .toList())
                                     .pool(),
                             known.prior(),
-                            Optional.empty()));
+                            Optional.empty(),
+                            known.inspection()));
         } else {
             prompts = CompletableFuture.completedFuture(known);
         }
         long decodeNanos = decode;
         long preprocessNanos = preprocess;
         return prompts.thenCompose(p -> {
-            CompletableFuture<ModelOutput> job = inference.submit(
-                    cmd.tenant(), ModelJob.score(query.pixels(), p.features(), p.prior()), cmd.deadline());
-            queued.add(job);
+            List<CompletableFuture<ModelOutput>> views =
+                    new ArrayList<>(query.views().size());
+            for (float[] view : query.views()) { // one batcher job per tile; the batcher may group them freely
+                views.add(
+                        inference.submit(cmd.tenant(), ModelJob.score(view, p.features(), p.prior()), cmd.deadline()));
+            }
+            queued.addAll(views);
+            CompletableFuture<ModelOutput> job = CompletableFuture.allOf(views.toArray(CompletableFuture[]::new))
+                    .thenApply(v -> TileMerge.merge(
+                            views.stream().map(CompletableFuture::join).toList(), query.tiling()));
             return job.thenApply(out -> {
                 long total = System.nanoTime() - start;
                 record(decodeNanos, preprocessNanos, out, total);
@@ -185,11 +202,12 @@ public class ScoringService {
     }
 
     /** Features are null for inline prompts until their shots are encoded. */
-    private record Prompts(PromptFeatures features, TextPrior prior, Optional<Float> threshold) {}
+    private record Prompts(
+            PromptFeatures features, TextPrior prior, Optional<Float> threshold, Inspection inspection) {}
 
     private Prompts registeredPrompts(String tenant, String promptSetId) {
         PromptSource.Resolved resolved = promptSource.resolve(tenant, promptSetId);
-        return new Prompts(resolved.features(), resolved.prior(), resolved.threshold());
+        return new Prompts(resolved.features(), resolved.prior(), resolved.threshold(), resolved.inspection());
     }
 
     private void record(long decode, long preprocess, ModelOutput out, long total) {

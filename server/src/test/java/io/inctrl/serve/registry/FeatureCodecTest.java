@@ -21,6 +21,17 @@ class FeatureCodecTest {
     }
 
     @Test
+    void pooledDecode_keepsEveryTokenRowWithoutAPerShotSplit() {
+        PromptFeatures f = random(3); // 2 shots x 5 patches
+        PromptFeatures back = FeatureCodec.decodePool(FeatureCodec.encode(f, Precision.FP32));
+        assertThat(back.shots() * back.patches()).isEqualTo(10);
+        for (int l = 0; l < 3; l++) {
+            assertThat(back.tokens()[l]).containsExactly(f.tokens()[l]);
+        }
+        assertThat(back.prototype()).containsExactly(f.prototype());
+    }
+
+    @Test
     void fp16_roundTripWithinHalfPrecision() {
         PromptFeatures f = random(3);
         PromptFeatures back = FeatureCodec.roundTrip(f, Precision.FP16);

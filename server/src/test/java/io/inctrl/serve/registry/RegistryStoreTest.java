@@ -106,6 +106,47 @@ class RegistryStoreTest {
 
     @ParameterizedTest
     @MethodSource("stores")
+    void inspectionMode_roundTripsAndDefaultsToCentreCrop(String kind) {
+        TestRegistry r = new TestRegistry(TestStores.fresh(kind, dir));
+        String t = r.tenant("acme");
+        PromptSetRepository repo = new PromptSetRepository();
+        for (io.inctrl.serve.image.Inspection mode : io.inctrl.serve.image.Inspection.values()) {
+            PromptSet p = new PromptSet(
+                    "p-" + mode,
+                    t,
+                    "n-" + mode,
+                    "c",
+                    TemplateSet.BUILT_IN_ID,
+                    0,
+                    2,
+                    Precision.FP32,
+                    "b",
+                    1,
+                    new Calibration(List.of(), null, List.of(), List.of(), null),
+                    null,
+                    Instant.now(),
+                    Instant.now(),
+                    mode);
+            r.store.tx(c -> {
+                repo.insert(c, p);
+                return null;
+            });
+            PromptSet read = r.store.tx(c -> repo.find(c, t, "p-" + mode).orElseThrow());
+            assertThat(read.inspection()).isEqualTo(mode);
+        }
+        // a row written without the column (as before the migration) reads as the centre crop
+        r.store.tx(c -> {
+            try (var st = c.createStatement()) {
+                st.executeUpdate("UPDATE prompt_sets SET inspection = DEFAULT WHERE id = 'p-TILES'");
+            }
+            return null;
+        });
+        assertThat(r.store.tx(c -> repo.find(c, t, "p-TILES").orElseThrow()).inspection())
+                .isEqualTo(io.inctrl.serve.image.Inspection.CENTER_CROP);
+    }
+
+    @ParameterizedTest
+    @MethodSource("stores")
     void undecodableLastShot_nothingStored(String kind) {
         TestRegistry r = new TestRegistry(TestStores.fresh(kind, dir));
         String t = r.tenant("acme");

@@ -116,6 +116,7 @@ async function register(e) {
   form.append('category', category);
   form.append('templateId', $('ps-template').value);
   form.append('fp16', String($('ps-fp16').checked));
+  form.append('inspection', $('ps-inspection').value);
   if (target !== null) form.append('targetFpr', String(target));
   for (const f of files) form.append('shots', f, f.name);
   await busy($('ps-submit'), async () => {
@@ -191,6 +192,7 @@ function render(p) {
   item('Category', p.category);
   item('Shots (K)', String(p.shotCount));
   item('Storage', p.precision);
+  item('Inspection', p.inspection || 'center-crop');
   item('Bundle', p.stale ? h('span', { class: 'badge warn' }, `${p.bundleId} (stale)`) : p.bundleId);
   item('Version', String(p.version));
   item('Updated', fmtDate(p.updatedAt));

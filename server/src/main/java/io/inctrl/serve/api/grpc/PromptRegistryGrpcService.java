@@ -49,7 +49,8 @@ public class PromptRegistryGrpcService implements PromptRegistry {
                 r.getTemplateId(),
                 shots,
                 r.getFp16(),
-                r.hasTargetFpr() ? r.getTargetFpr() : null)));
+                r.hasTargetFpr() ? r.getTargetFpr() : null,
+                InspectionMessages.fromProto(r.getInspection()))));
     }
 
     @Override
@@ -146,6 +147,7 @@ public class PromptRegistryGrpcService implements PromptRegistry {
                 .setUpdatedAt(ts(p.updatedAt()))
                 .setCalibration(cb)
                 .setPrecision(p.precision().name())
+                .setInspection(InspectionMessages.toProto(p.inspection()))
                 .build();
     }
 

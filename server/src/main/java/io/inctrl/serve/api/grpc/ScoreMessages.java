@@ -23,7 +23,8 @@ final class ScoreMessages {
                         r.getInline().getShotsList().stream()
                                 .map(b -> b.toByteArray())
                                 .toList(),
-                        r.hasInline() ? r.getInline().getCategory() : null);
+                        r.hasInline() ? r.getInline().getCategory() : null,
+                        InspectionMessages.fromProto(r.getInline().getInspection()));
         Instant deadline = null;
         if (context != null && context.getDeadline() != null) {
             deadline = Instant.now().plusNanos(context.getDeadline().timeRemaining(TimeUnit.NANOSECONDS));

@@ -35,6 +35,9 @@ public class OipInference {
     static final String SHOTS = "shots";
     static final String PROMPT_SET_ID = "prompt_set_id";
     static final String CATEGORY = "category";
+    /** Inline prompts only: center-crop (default), resize or tiles; a registered set brings its own mode. */
+    static final String INSPECTION = "inspection";
+
     static final String SCORE = "score";
     static final String MAP = "map";
     static final String IS_ANOMALOUS = "is_anomalous";
@@ -138,7 +141,17 @@ public class OipInference {
             return new ScoreCommand.Registered((String) setId);
         }
         // no shots either: the use case answers NO_PROMPTS, naming both ways
-        return new ScoreCommand.Inline(shots == null ? List.of() : shots.elements(), (String) category);
+        Object inspection = r.parameters().get(INSPECTION);
+        if (inspection != null && !(inspection instanceof String)) {
+            throw ServeException.invalid("BAD_PARAMETER", "parameter '" + INSPECTION + "' must be a string");
+        }
+        io.inctrl.serve.image.Inspection mode;
+        try {
+            mode = io.inctrl.serve.image.Inspection.parse((String) inspection);
+        } catch (IllegalArgumentException e) {
+            throw ServeException.invalid("INVALID_INSPECTION", "parameter '" + INSPECTION + "': " + e.getMessage());
+        }
+        return new ScoreCommand.Inline(shots == null ? List.of() : shots.elements(), (String) category, mode);
     }
 
     private static OipTensor bytesInput(OipTensor t, OipTensor previous) {
@@ -219,7 +232,15 @@ public class OipInference {
         int cells = first.mapHeight() * first.mapWidth();
         float[] all = new float[results.size() * cells];
         for (int i = 0; i < results.size(); i++) {
-            System.arraycopy(results.get(i).scores().map(), 0, all, i * cells, cells);
+            InctrlScores s = results.get(i).scores();
+            if (s.mapHeight() != first.mapHeight() || s.mapWidth() != first.mapWidth()) {
+                // tiles mode: each frame's map has its own size, one tensor cannot hold them
+                throw ServeException.invalid(
+                        "MAP_SHAPES_DIFFER",
+                        "the images' tiled maps differ in size (" + first.mapHeight() + "x" + first.mapWidth() + " vs "
+                                + s.mapHeight() + "x" + s.mapWidth() + "); request the map one image at a time");
+            }
+            System.arraycopy(s.map(), 0, all, i * cells, cells);
         }
         return OipOutput.fp32(MAP, new long[] {results.size(), first.mapHeight(), first.mapWidth()}, all);
     }

@@ -6,6 +6,7 @@ import io.inctrl.serve.api.rest.Views.ScoreView;
 import io.inctrl.serve.api.rest.Views.StorageView;
 import io.inctrl.serve.api.rest.Views.ThresholdRequest;
 import io.inctrl.serve.error.ServeException;
+import io.inctrl.serve.image.Inspection;
 import io.inctrl.serve.logging.LogSafe;
 import io.inctrl.serve.model.ModelService;
 import io.inctrl.serve.registry.ModelPort;
@@ -65,10 +66,16 @@ public class PromptSetResource {
             @RestForm("templateId") String templateId,
             @RestForm("fp16") @Parameter(schema = @Schema(type = SchemaType.BOOLEAN)) String fp16,
             @RestForm("targetFpr") @Parameter(schema = @Schema(type = SchemaType.NUMBER)) String targetFpr,
+            @RestForm("inspection")
+                    @Parameter(
+                            description = "center-crop (default), resize or tiles",
+                            schema = @Schema(enumeration = {"center-crop", "resize", "tiles"}))
+                    String inspection,
             @RestForm("shots") List<FileUpload> shots) {
         String tenant = caller.tenantId();
         boolean half = parseBoolean("fp16", fp16);
         Float target = parseFloat("targetFpr", targetFpr);
+        Inspection mode = parseInspection(inspection);
         List<byte[]> images = new ArrayList<>();
         for (FileUpload f : shots == null ? List.<FileUpload>of() : shots) {
             try {
@@ -77,7 +84,7 @@ public class PromptSetResource {
                 throw new UncheckedIOException(e);
             }
         }
-        PromptSet p = service.register(caller.origin(), tenant, name, category, templateId, images, half, target);
+        PromptSet p = service.register(caller.origin(), tenant, name, category, templateId, images, half, target, mode);
         return Response.status(201).entity(view(p)).build();
     }
 
@@ -169,6 +176,15 @@ public class PromptSetResource {
     }
 
     /** Absent or blank: null; otherwise a number (range checks are the service's). */
+    /** Absent: centre crop; anything but center-crop, resize or tiles is a 400. */
+    static Inspection parseInspection(String value) {
+        try {
+            return Inspection.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw ServeException.invalid("INVALID_INSPECTION", LogSafe.of(e.getMessage(), 120));
+        }
+    }
+
     static Float parseFloat(String name, String value) {
         if (value == null || value.isBlank()) {
             return null;

@@ -114,7 +114,8 @@ public final class Views {
             Instant createdAt,
             Instant updatedAt,
             CalibrationView calibration,
-            List<String> warnings) {
+            List<String> warnings,
+            String inspection) {
         /** {@code warnings}: about the set on the loaded bundle (not stored; e.g. a template that has no effect). */
         static PromptSetView of(PromptSet p, String currentBundle, List<String> warnings) {
             var c = p.calibration();
@@ -141,7 +142,8 @@ public final class Views {
                             c.targetFpr(),
                             c.expectedFprAt(p.threshold().orElse(null)),
                             c.tail() == null ? null : c.method()),
-                    warnings);
+                    warnings,
+                    p.inspection().wireName());
         }
     }
 

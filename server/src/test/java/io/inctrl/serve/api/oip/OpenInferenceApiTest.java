@@ -206,6 +206,37 @@ class OpenInferenceApiTest {
     }
 
     @Test
+    void rest_infer_takes_the_inspection_parameter_and_refuses_unknown_modes() {
+        ScoreResponse expected = scorer.score(ScoreRequest.newBuilder()
+                .setImage(image(QUERIES.get(0)))
+                .setInline(InlinePrompts.newBuilder()
+                        .addShots(image(SHOT))
+                        .setCategory("mono")
+                        .setInspection(io.inctrl.serve.api.v1.Inspection.INSPECTION_TILES))
+                .build());
+        Base64.Encoder b64 = Base64.getEncoder();
+        java.util.function.Function<String, String> body = mode -> "{\"parameters\":{\"category\":\"mono\","
+                + "\"inspection\":\"" + mode + "\"},\"inputs\":["
+                + "{\"name\":\"image\",\"datatype\":\"BYTES\",\"shape\":[1],\"data\":[\""
+                + b64.encodeToString(image(QUERIES.get(0)).toByteArray()) + "\"]},"
+                + "{\"name\":\"shots\",\"datatype\":\"BYTES\",\"shape\":[1],\"data\":[\""
+                + b64.encodeToString(image(SHOT).toByteArray()) + "\"]}],"
+                + "\"outputs\":[{\"name\":\"score\"}]}";
+        given().contentType("application/json")
+                .body(body.apply("tiles"))
+                .post("/v2/models/" + MODEL + "/infer")
+                .then()
+                .statusCode(200)
+                .body("outputs[0].data[0]", equalTo(expected.getScore()));
+        given().contentType("application/json")
+                .body(body.apply("mosaic"))
+                .post("/v2/models/" + MODEL + "/infer")
+                .then()
+                .statusCode(400)
+                .body("reason", equalTo("INVALID_INSPECTION"));
+    }
+
+    @Test
     void rest_infer_in_json_and_in_the_binary_extension_gives_the_score_of_score() throws IOException {
         ScoreResponse expected = scorer.score(ScoreRequest.newBuilder()
                 .setImage(image(QUERIES.get(0)))
