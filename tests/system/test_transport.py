@@ -44,10 +44,10 @@ def test_receive_time_grows_linearly_with_message_size(servers):
         best = float("inf")
         for _ in range(3):
             t0 = time.monotonic()
-            try:   # refused as too large once received: what is timed is the transport's receive path
+            try:   # refused once fully received (unknown set or not an image): what is timed is the receive path
                 stub.Score(req, metadata=meta(s.tenant_key), timeout=120)
             except grpc.RpcError as e:
-                assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e
+                assert e.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT), e
             best = min(best, time.monotonic() - t0)
         return best
 
