@@ -394,13 +394,18 @@ public final class Bench {
         for (String f : opt("c.loads", "0.3,0.5,0.7,0.9").split(",")) {
             double frac = Double.parseDouble(f.trim());
             double rate = frac * saturationQps;
+            double images0 = server.metric("inctrl_batch_size_sum");
+            double batches0 = server.metric("inctrl_batch_size_count");
             long[] lat = served.openLoop(
                     promptSetId, rate, intOpt("c.streams", 4), intOpt("c.requests", 60), doubleOpt("c.seconds", 30));
+            double meanBatch = (server.metric("inctrl_batch_size_sum") - images0)
+                    / Math.max(1, server.metric("inctrl_batch_size_count") - batches0);
             double p50 = pct(lat, 0.50);
             double p99 = pct(lat, 0.99);
             System.out.printf(
                     Locale.ROOT,
-                    "c) %.0f%% of %.3f q/s = %.3f q/s: n=%d p50 %.1f ms p99 %.1f ms (p50/unloaded %.2f, p99/unloaded %.2f)%n",
+                    "c) %.0f%% of %.3f q/s = %.3f q/s: n=%d p50 %.1f ms p99 %.1f ms (p50/unloaded %.2f, p99/unloaded %.2f),"
+                            + " mean batch %.2f%n",
                     100 * frac,
                     saturationQps,
                     rate,
@@ -408,7 +413,8 @@ public final class Bench {
                     p50,
                     p99,
                     p50 / unloaded,
-                    p99 / unloaded);
+                    p99 / unloaded,
+                    meanBatch);
             detail.append(String.format(
                     Locale.ROOT, "%.0f%%: p50 %.0f ms, p99 %.0f ms (n=%d); ", 100 * frac, p50, p99, lat.length));
             ratios.append(String.format(

@@ -161,6 +161,7 @@ final class Served implements AutoCloseable {
         int n = (int) Math.max(5, Math.min(maxRequests, Math.floor(maxSeconds * rate)));
         ConcurrentLinkedQueue<Long> latencies = new ConcurrentLinkedQueue<>();
         AtomicInteger errors = new AtomicInteger();
+        Stages stages = new Stages();
         List<ScoreStream> open = new ArrayList<>();
         for (int s = 0; s < streams; s++) {
             open.add(open(setId, n, maxSeconds));
@@ -175,6 +176,7 @@ final class Served implements AutoCloseable {
             open.get(i % streams).submit(reqs.get(i % reqs.size()), null).whenComplete((r, e) -> {
                 if (e == null) {
                     latencies.add(System.nanoTime() - due);
+                    stages.add(r);
                 } else {
                     errors.incrementAndGet();
                 }
@@ -186,6 +188,8 @@ final class Served implements AutoCloseable {
         if (errors.get() > 0) {
             System.out.printf(Locale.ROOT, "c) %d of %d open-loop requests failed%n", errors.get(), n);
         }
+        // where the time went at this load (queue vs work) tells overload apart from slow stages
+        System.out.printf(Locale.ROOT, "c) %.3f q/s: server mean %s%n", rate, stages);
         return latencies.stream().mapToLong(Long::longValue).toArray();
     }
 

@@ -156,10 +156,10 @@ public class ScoringService {
                 }
             }
             queued.addAll(shots);
-            prompts = CompletableFuture.allOf(shots.toArray(CompletableFuture[]::new))
-                    .thenApply(v -> new Prompts(
-                            EncodedImages.concat(shots.stream()
-                                            .map(f -> f.join().encoded())
+            prompts = AllOrNothing.of(shots)
+                    .thenApply(done -> new Prompts(
+                            EncodedImages.concat(done.stream()
+                                            .map(ModelOutput::encoded)
                                             .toList())
                                     .pool(),
                             known.prior(),
@@ -178,9 +178,9 @@ public class ScoringService {
                         inference.submit(cmd.tenant(), ModelJob.score(view, p.features(), p.prior()), cmd.deadline()));
             }
             queued.addAll(views);
-            CompletableFuture<ModelOutput> job = CompletableFuture.allOf(views.toArray(CompletableFuture[]::new))
-                    .thenApply(v -> TileMerge.merge(
-                            views.stream().map(CompletableFuture::join).toList(), query.tiling()));
+            // a tile that fails (deadline, queue full) fails the request at once and cancels its other tiles
+            CompletableFuture<ModelOutput> job =
+                    AllOrNothing.of(views).thenApply(done -> TileMerge.merge(done, query.tiling()));
             return job.thenApply(out -> {
                 long total = System.nanoTime() - start;
                 record(decodeNanos, preprocessNanos, out, total);
