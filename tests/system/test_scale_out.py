@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 import pytest
 
-from conftest import (QUERIES, ROOT, channel, image, meta, pb, pb_grpc, pg_env, reg, reg_grpc, register)
+from conftest import (QUERIES, ROOT, SHOTS, channel, image, meta, pb, pb_grpc, pg_env, reg, reg_grpc, register)
 
 sys.path.append(str(ROOT / "clients" / "python" / "src"))
 inctrl_client = pytest.importorskip("inctrl_client")
@@ -43,6 +43,41 @@ def test_writes_through_one_replica_are_served_by_the_others(cluster):
         with pytest.raises(grpc.RpcError) as e:
             score(s, set_id)
         assert e.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def _wide(rel_a: str, rel_b: str) -> bytes:
+    """Two images side by side: a 2:1 frame that tiles mode covers with more than one tile."""
+    from io import BytesIO
+    from PIL import Image
+    a, b = (Image.open(BytesIO(image(r))).convert("RGB") for r in (rel_a, rel_b))
+    frame = Image.new("RGB", (a.width + b.width, max(a.height, b.height)))
+    frame.paste(a, (0, 0))
+    frame.paste(b, (a.width, 0))
+    out = BytesIO()
+    frame.save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_a_tiles_set_written_through_one_replica_is_read_back_tile_by_tile_by_the_others(cluster):
+    a, b, c = cluster
+    shots = [_wide(SHOTS[i], SHOTS[i + 1]) for i in (0, 2)]
+    ps = reg_grpc.PromptRegistryStub(channel(a.grpc)).CreatePromptSet(
+        reg.CreatePromptSetRequest(name="wide", category="mono", shots=shots, inspection=pb.INSPECTION_TILES),
+        metadata=meta(a.tenant_key), timeout=120)
+    assert ps.inspection == pb.INSPECTION_TILES
+    # b and c never saw the registration: they load the stored features (every tile of every shot) from PostgreSQL
+    listed = reg_grpc.PromptRegistryStub(channel(b.grpc)).GetPromptSet(
+        reg.GetPromptSetRequest(id=ps.id), metadata=meta(b.tenant_key), timeout=30)
+    assert listed.inspection == pb.INSPECTION_TILES
+    query = _wide(QUERIES[-1], QUERIES[0])
+    results = [pb_grpc.ScorerStub(channel(s.grpc)).Score(pb.ScoreRequest(image=query, prompt_set_id=ps.id),
+                                                          metadata=meta(s.tenant_key), timeout=60)
+               for s in cluster]
+    first = results[0]
+    assert first.map_width > first.map_height, (first.map_height, first.map_width)   # stitched at frame cells
+    for r in results[1:]:
+        assert r.score == first.score
+        assert list(r.map) == list(first.map)
 
 
 def test_rate_limit_is_cluster_wide(cluster):
