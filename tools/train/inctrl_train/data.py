@@ -57,6 +57,20 @@ def split(records: list[Record], val_frac: float, seed: int) -> tuple[list[Recor
     return train, val
 
 
+def split_by_category(records: list[Record], val_categories: list[str]) -> tuple[list[Record], list[Record]]:
+    """Held-out categories (dataset or category names): every image of them validates, none trains, so selection
+    measures transfer to categories the heads never saw (the paper's protocol), not recall of seen ones."""
+    held = set(val_categories)
+    val = [r for r in records if r.dataset in held or r.category in held]
+    train = [r for r in records if not (r.dataset in held or r.category in held)]
+    missing = sorted(h for h in held if not any(h in (r.dataset, r.category) for r in val))
+    if missing:
+        raise SystemExit(f"--val-categories: no images for {missing}")
+    if not train:
+        raise SystemExit("--val-categories holds out every category: nothing left to train on")
+    return train, val
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Synthetic anomalies on normal images (seeded per image and index, so the cache key is stable)
 

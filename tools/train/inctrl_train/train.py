@@ -21,7 +21,7 @@ from inctrl_export.evaluate import auprc, auroc
 from inctrl_export.model import InCTRLHeads
 
 from . import __version__
-from .data import LICENCES, SYNTH_VERSION, Record, load_bytes, read_manifest, split, synthetic_records
+from .data import LICENCES, SYNTH_VERSION, Record, load_bytes, read_manifest, split, split_by_category, synthetic_records
 from .features import FeatureCache, file_digest, log, open_image
 
 REPO = Path(__file__).resolve().parents[3]
@@ -37,6 +37,7 @@ class Config:
     datasets: list = field(default_factory=lambda: ["deeppcb"])
     limit: int = 0                       # per (category, label) cap on real images (0 = all); tests
     val_frac: float = 0.2
+    val_categories: list = field(default_factory=list)  # held-out categories validate instead of an image split
     synthetic: int = 0                   # synthetic anomalies per training normal (0 = off)
     synthetic_only: bool = False         # train on normals + synthetic anomalies only (real anomalies: validation)
     taps: list = field(default_factory=lambda: ["Mixed_6b"])
@@ -158,6 +159,12 @@ class Episodes:
         return q_taps, self.fs.g[queries], s_taps, s_g, s_a, self.fs.labels[queries]
 
 
+def val_prompt_pool(cfg: Config, tr: FeatureSet, va: FeatureSet) -> FeatureSet:
+    """Prompts for validation queries: the training normals of their category, or, for held-out categories (no
+    training images), the other validation normals of the same category (never the query itself)."""
+    return va if cfg.val_categories else tr
+
+
 def fixed_val_episodes(val: FeatureSet, pool: FeatureSet, shots: list, seed: int) -> list:
     """One seeded prompt set per (val query, K); prompts from the training normals of the same category."""
     ep = Episodes(val, np.random.default_rng(seed + 1000), pool)
@@ -250,7 +257,7 @@ def text_priors(ext, records: list[Record], feats: list[dict]) -> torch.Tensor:
 def prepare(cfg: Config, ext=None):
     """(extractor, train FeatureSet, val FeatureSet, prompt pool = train real normals)."""
     ext = ext or build_extractor(cfg)
-    recs = read_manifest(Path(cfg.data), cfg.datasets)
+    recs = read_manifest(Path(cfg.data), cfg.datasets + cfg.val_categories)
     if cfg.limit:
         capped, seen = [], {}
         for r in recs:
@@ -259,7 +266,8 @@ def prepare(cfg: Config, ext=None):
                 capped.append(r)
                 seen[(r.category, r.label)] = n + 1
         recs = capped
-    train, val = split(recs, cfg.val_frac, cfg.seed)
+    train, val = (split_by_category(recs, cfg.val_categories) if cfg.val_categories
+                  else split(recs, cfg.val_frac, cfg.seed))
     if cfg.synthetic_only:
         if not cfg.synthetic:
             raise SystemExit("--synthetic-only needs --synthetic N")
@@ -283,9 +291,10 @@ def train_heads(cfg: Config, tr: FeatureSet, va: FeatureSet, progress=log) -> tu
     init_state = {k: v.clone() for k, v in heads.state_dict().items()}
     opt = torch.optim.AdamW(heads.parameters(), lr=cfg.lr, betas=(0.9, 0.999), weight_decay=cfg.weight_decay)
     eps = Episodes(tr, rng)
-    val_eps = fixed_val_episodes(va, tr, cfg.shots, cfg.seed)
+    pool = val_prompt_pool(cfg, tr, va)
+    val_eps = fixed_val_episodes(va, pool, cfg.shots, cfg.seed)
     history = {"loss": [], "val": []}
-    v0 = validate(heads, va, tr, val_eps)
+    v0 = validate(heads, va, pool, val_eps)
     history["val"].append({"step": 0, **v0})
     best = (v0["mean_final_auroc"], 0, init_state)
     progress(f"step 0: val mean AUROC (final) {v0['mean_final_auroc']:.4f} (random init)")
@@ -305,7 +314,7 @@ def train_heads(cfg: Config, tr: FeatureSet, va: FeatureSet, progress=log) -> tu
             history["loss"].append({"step": step, "loss": float(np.mean(run))})
             run = []
         if step % cfg.val_every == 0 or step == cfg.steps:
-            v = validate(heads, va, tr, val_eps)
+            v = validate(heads, va, pool, val_eps)
             history["val"].append({"step": step, **v})
             if v["mean_final_auroc"] > best[0]:
                 best = (v["mean_final_auroc"], step, {k2: t.clone() for k2, t in heads.state_dict().items()})
@@ -364,7 +373,10 @@ def export(cfg: Config, ext, heads: InCTRLHeads, hist: dict, out: Path, fixtures
         data = ", ".join(cfg.datasets) + f" normals with {cfg.synthetic} synthetic CutPaste/Perlin anomalies each" \
             " (no real anomalies in training)"
     training = {"data": data, "datasets": cfg.datasets, "root": "shared/train (manifest.csv)",
-                "categories": sorted({r.category for r in read_manifest(Path(cfg.data), cfg.datasets)}),
+                "categories": sorted({r.category for r in read_manifest(Path(cfg.data), cfg.datasets)
+                                      if not {r.dataset, r.category} & set(cfg.val_categories)}),
+                "selected_on": ("held-out categories " + ", ".join(cfg.val_categories)) if cfg.val_categories
+                else f"a seeded {cfg.val_frac:.0%} image hold-out of the training categories",
                 "seed": cfg.seed, "steps": cfg.steps, "selected_step": hist["selected_step"],
                 "val_mean_auroc": hist["selected_val_auroc"], "shots": cfg.shots, "batch": cfg.batch,
                 "official_pairing": cfg.official_pairing, "official_focal": cfg.official_focal,
@@ -414,7 +426,9 @@ def parse_args(argv=None) -> Config:
     p.add_argument("--data", default=str(DEFAULT_TRAIN), help="auxiliary data root with manifest.csv")
     p.add_argument("--datasets", nargs="+", default=["deeppcb"], help="datasets (or categories) to train on")
     p.add_argument("--limit", type=int, default=0, help="cap on real images per (category, label)")
-    p.add_argument("--val-frac", type=float, default=0.2)
+    p.add_argument("--val-frac", type=float, default=0.2, help="seeded image hold-out per (category, label)")
+    p.add_argument("--val-categories", nargs="+", default=[], metavar="NAME",
+                   help="validate (select) on these whole datasets/categories instead, never trained on")
     p.add_argument("--synthetic", type=int, default=0, metavar="N", help="N synthetic anomalies per training normal")
     p.add_argument("--synthetic-only", action="store_true",
                    help="no real anomalies in training (they stay in the validation split)")

@@ -11,7 +11,7 @@ import torch
 
 from inctrl_export.model import InCTRLHeads
 from inctrl_train import train as T
-from inctrl_train.data import read_manifest, split, synthetic_records
+from inctrl_train.data import read_manifest, split, split_by_category, synthetic_records
 
 
 def test_focal_loss_values():
@@ -146,3 +146,25 @@ def test_clip_kind_end_to_end(train_dir, tmp_path):
     eta = torch.jit.load(str(tmp_path / "b" / "image_head.pt"))
     x = torch.randn(3, 64)
     assert torch.allclose(eta(x), heads.eval().diff_head_ref(x)[:, 0], atol=1e-5)
+
+
+def test_held_out_categories_validate_on_their_own_normals(train_dir, tmp_path):
+    """--val-categories: the named categories never train; their queries are prompted by their own other normals."""
+    recs = read_manifest(train_dir, ["deeppcb", "brick_crack"])
+    tr, va = split_by_category(recs, ["brick_wall"])
+    assert {r.category for r in va} == {"brick_wall"} and "brick_wall" not in {r.category for r in tr}
+    with pytest.raises(SystemExit):
+        split_by_category(recs, ["no_such_category"])
+    with pytest.raises(SystemExit):
+        split_by_category(recs, ["pcb", "brick_wall"])
+    cfg = T.Config(tiny=True, data=str(train_dir), datasets=["deeppcb"], val_categories=["brick_crack"], limit=8,
+                   steps=4, val_every=2, seed=0, cache=str(tmp_path / "cache"), shots=[2])
+    ext, tr, va = T.prepare(cfg)
+    assert {r.category for r in va.records} == {"brick_wall"} and {r.category for r in tr.records} == {"pcb"}
+    pool = T.val_prompt_pool(cfg, tr, va)
+    (k, queries, prompts), = T.fixed_val_episodes(va, pool, cfg.shots, cfg.seed)
+    for q, ps in zip(queries, prompts):
+        assert len(ps) == 2 and q not in ps
+        assert all(pool.records[p].category == "brick_wall" and pool.records[p].label == 0 for p in ps)
+    heads, hist = T.train_heads(cfg, tr, va, progress=lambda m: None)
+    assert set(hist["val"][-1]["k2"]) == {"brick_wall", "_mean"}
