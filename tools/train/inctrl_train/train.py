@@ -21,7 +21,8 @@ from inctrl_export.evaluate import auprc, auroc
 from inctrl_export.model import InCTRLHeads
 
 from . import __version__
-from .data import LICENCES, SYNTH_VERSION, Record, load_bytes, read_manifest, split, split_by_category, synthetic_records
+from .data import (LICENCES, SYNTH_VERSION, Record, load_bytes, read_manifest, split, split_by_category,
+                   synthetic_records)
 from .features import FeatureCache, file_digest, log, open_image
 
 REPO = Path(__file__).resolve().parents[3]
