@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from inctrl_export import nsfwjs
+from inctrl_export import residual_heads as rh
 from inctrl_export.evaluate import auprc, auroc, find_categories
 
 from .features import log
@@ -41,9 +42,8 @@ def candidate_layers() -> list[tuple[str, ...]]:
 
 
 def to_tensor(im: Image.Image, size: int, mode: str) -> torch.Tensor:
-    """Server preprocessing (spec §3 / docs/inspection): bicubic in the image's own mode, RGB, x/127.5 - 1."""
+    """The server's `center-crop` (spec §3) or `resize` inspection: bicubic in the image's own mode, RGB, x/127.5 - 1."""
     if mode == "center-crop":
-        from inctrl_export import residual_heads as rh
         return rh.image_transform(size)(im)
     w, h = im.size
     s = size / max(w, h)
