@@ -13,7 +13,6 @@ shot augmentation (flipped / rotated copies of each shot in the bank) for one ta
 from __future__ import annotations
 
 import argparse
-import csv
 import itertools
 import json
 import sys
@@ -28,6 +27,7 @@ from inctrl_export import nsfwjs
 from inctrl_export import residual_heads as rh
 from inctrl_export.evaluate import auprc, auroc, find_categories
 
+from .data import read_manifest
 from .features import log
 
 STAGE17 = ("Mixed_6a", "Mixed_6b", "Mixed_6c")   # 17x17 grid, 768 channels
@@ -63,16 +63,17 @@ class Extractor:
         self.trunk = nsfwjs.load_trunk(nsfwjs.dequantize(s), "Mixed_6c").eval()
         self.size = nsfwjs.IMAGE_SIZE
 
+    def load(self, path: Path, mode: str) -> torch.Tensor:
+        with Image.open(path) as im:
+            im.load()
+            return to_tensor(im, self.size, mode)
+
     @torch.no_grad()
     def tokens(self, paths: list[Path], mode: str, batch: int = 8) -> list[dict]:
         """Per image {(block, pooling): unit tokens [P, C]} for every candidate block."""
         res = []
         for n in range(0, len(paths), batch):
-            xs = []
-            for p in paths[n:n + batch]:
-                with Image.open(p) as im:
-                    im.load()
-                    xs.append(to_tensor(im, self.size, mode))
+            xs = [self.load(p, mode) for p in paths[n:n + batch]]
             outs = self.trunk.forward_all(torch.stack(xs))
             for i in range(len(xs)):
                 d = {}
@@ -109,12 +110,12 @@ def name_of(cfg) -> str:
 
 
 def auxiliary_tasks(train: Path, per_label: int, pool_size: int, seed: int) -> list[dict]:
-    rows = list(csv.DictReader(open(train / "manifest.csv", newline="")))
+    records = read_manifest(train)
     rng = np.random.default_rng(seed)
     tasks = []
-    for cat in sorted({r["category"] for r in rows}):
-        normals = sorted(train / r["path"] for r in rows if r["category"] == cat and r["label"] == "0")
-        anomalies = sorted(train / r["path"] for r in rows if r["category"] == cat and r["label"] == "1")
+    for cat in sorted({r.category for r in records}):
+        normals, anomalies = (sorted(train / r.path for r in records if r.category == cat and r.label == lab)
+                              for lab in (0, 1))
         normals = [normals[i] for i in rng.permutation(len(normals))]
         anomalies = [anomalies[i] for i in rng.permutation(len(anomalies))]
         n_q = min(per_label, len(normals) - pool_size, len(anomalies))
@@ -173,9 +174,7 @@ VIEW_SETS = {"none": ("id",), "flips": ("id", "hflip", "vflip", "rot180"),
 def view_tokens(ext: Extractor, paths: list[Path], layer: str, views, mode: str = "center-crop") -> list[list]:
     out = []
     for p in paths:
-        with Image.open(p) as im:
-            im.load()
-            x = to_tensor(im, ext.size, mode)
+        x = ext.load(p, mode)
         f = ext.trunk.forward_all(torch.stack([VIEWS[v](x) for v in views]))[layer]
         out.append([F.normalize(f[i].flatten(1).T, dim=-1, eps=1e-12) for i in range(len(views))])
     return out
@@ -184,10 +183,10 @@ def view_tokens(ext: Extractor, paths: list[Path], layer: str, views, mode: str 
 def probe_views(ext: Extractor, tasks, data: Path | None, layer: str, shots, episodes: int, seed: int) -> dict:
     allv = VIEW_SETS["flips+rot90"]
 
-    def score(q, chosen, vs):
-        idx = [allv.index(v) for v in vs]
-        bank = torch.cat([s[i] for s in chosen for i in idx])
-        return float((0.5 * (1.0 - (q @ bank.T).max(dim=1).values)).max())
+    def score(q, chosen, vs):  # every view of every chosen shot joins the bank
+        key = (layer, "none")
+        bank = [{key: s[allv.index(v)]} for s in chosen for v in vs]
+        return s_p(distance_maps({key: q}, bank), (layer,), "none")
 
     res: dict = {}
     for t in tasks:
