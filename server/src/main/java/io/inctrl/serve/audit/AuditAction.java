@@ -17,7 +17,14 @@ public enum AuditAction {
     PROMPT_SET_CREATE("prompt_set.create"),
     PROMPT_SET_THRESHOLD("prompt_set.threshold"),
     PROMPT_SET_REENCODE("prompt_set.reencode"),
-    PROMPT_SET_DELETE("prompt_set.delete");
+    /** The server encoded a set for a model version that had not encoded it (background or first request). */
+    PROMPT_SET_ENCODE("prompt_set.encode"),
+    PROMPT_SET_DELETE("prompt_set.delete"),
+    MODEL_LOAD("model.load"),
+    MODEL_UNLOAD("model.unload"),
+    MODEL_ROLLOUT("model.rollout"),
+    MODEL_PROMOTE("model.promote"),
+    MODEL_ROLLBACK("model.rollback");
 
     public final String code;
 

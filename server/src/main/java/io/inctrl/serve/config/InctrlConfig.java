@@ -61,6 +61,19 @@ public interface InctrlConfig {
         @WithDefault("models/nsfwjs-inception-v3")
         String bundle();
 
+        /**
+         * Name the single bundle is served under (requests, OIP, metrics); absent = the bundle directory's name, e.g.
+         * {@code nsfwjs-inception-v3}. Ignored when {@code inctrl.models.repository} is set.
+         */
+        java.util.Optional<String> name();
+
+        /**
+         * Precision the vision (and text) tower computes in: {@code fp32} (the parity reference) or a variant the
+         * bundle's manifest lists; a repository model's {@code config.json} may choose its own.
+         */
+        @WithDefault("fp32")
+        String precision();
+
         /** Devices to run on, e.g. "cpu", "cpu,cpu" (two CPU workers) or "gpu0,gpu1". */
         @WithDefault("cpu")
         List<String> devices();

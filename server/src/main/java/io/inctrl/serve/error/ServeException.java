@@ -21,6 +21,8 @@ public class ServeException extends RuntimeException {
         NOT_FOUND(404),
         ALREADY_EXISTS(409),
         FAILED_PRECONDITION(409),
+        /** A concurrent change got in between (retry the whole operation). */
+        ABORTED(409),
         RESOURCE_EXHAUSTED(429),
         DEADLINE_EXCEEDED(504),
         UNAVAILABLE(503),

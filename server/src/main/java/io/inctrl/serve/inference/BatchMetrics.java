@@ -6,29 +6,46 @@ import io.inctrl.serve.batching.WorkerState;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import org.jboss.logging.Logger;
 
-/** Batcher events as Prometheus metrics (queue wait, batch sizes, per-device busy time, rejections). */
+/**
+ * Batcher events of one model version as Prometheus metrics (queue wait, batch sizes, per-device busy time,
+ * rejections), tagged {@code model} and {@code version}.
+ */
 final class BatchMetrics implements BatchListener {
 
     private static final Logger LOG = Logger.getLogger(BatchMetrics.class);
 
     private final MeterRegistry registry;
+    private final Tags tags;
     private final DistributionSummary batchSize;
     private final Timer queueWait;
 
-    BatchMetrics(MeterRegistry registry) {
+    BatchMetrics(MeterRegistry registry, Tags tags) {
         this.registry = registry;
+        this.tags = tags;
         this.batchSize = DistributionSummary.builder("inctrl.batch.size")
                 .description("images per device batch")
+                .tags(tags)
                 .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64)
                 .register(registry);
         this.queueWait = Timer.builder("inctrl.queue.wait")
                 .description("time a job waited for its batch")
+                .tags(tags)
                 .publishPercentileHistogram()
                 .register(registry);
+    }
+
+    /** Removes this version's meters (an unloaded version must not keep exporting stale series). */
+    void remove() {
+        registry.getMeters().stream()
+                .filter(m -> m.getId().getName().startsWith("inctrl.")
+                        && tags.stream().allMatch(t -> t.getValue().equals(m.getId().getTag(t.getKey()))))
+                .toList()
+                .forEach(registry::remove);
     }
 
     @Override
@@ -46,6 +63,7 @@ final class BatchMetrics implements BatchListener {
     public void onBatchFailed(String device, int size, Duration busyTime, Throwable cause) {
         busyCounter(device).increment(busyTime.toNanos() / 1e9);
         Counter.builder("inctrl.batch.failures")
+                .tags(tags)
                 .tag("device", device)
                 .register(registry)
                 .increment();
@@ -55,6 +73,7 @@ final class BatchMetrics implements BatchListener {
     @Override
     public void onRejected(String tenant, QueueFullException rejection) {
         Counter.builder("inctrl.queue.rejected")
+                .tags(tags)
                 .tag("tenant", tenant)
                 .register(registry)
                 .increment();
@@ -63,6 +82,7 @@ final class BatchMetrics implements BatchListener {
     @Override
     public void onExpired(String tenant, Duration queueTime) {
         Counter.builder("inctrl.queue.expired")
+                .tags(tags)
                 .tag("tenant", tenant)
                 .register(registry)
                 .increment();
@@ -71,6 +91,7 @@ final class BatchMetrics implements BatchListener {
     @Override
     public void onCancelled(String tenant) {
         Counter.builder("inctrl.queue.cancelled")
+                .tags(tags)
                 .tag("tenant", tenant)
                 .register(registry)
                 .increment();
@@ -78,11 +99,12 @@ final class BatchMetrics implements BatchListener {
 
     @Override
     public void onWorkerStateChanged(String device, WorkerState from, WorkerState to) {
-        LOG.infof("worker %s: %s -> %s", device, from, to);
+        LOG.infof("worker %s %s: %s -> %s", tags, device, from, to);
     }
 
     private Counter busyCounter(String device) {
         return Counter.builder("inctrl.device.busy.seconds")
+                .tags(tags)
                 .tag("device", device)
                 .description("seconds the device spent running batches")
                 .register(registry);

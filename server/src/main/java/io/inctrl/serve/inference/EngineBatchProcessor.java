@@ -11,7 +11,8 @@ import java.util.List;
 
 /**
  * Runs one batch of {@link ModelJob}s on one device's engine: a single vision forward for every job that carries
- * pixels (encode and score mixed), and one residual/heads pass for the already-encoded queries.
+ * pixels (encode and score mixed), one residual/heads pass for the already-encoded queries, and the text tower for
+ * text-prior jobs (one ensemble each: their sentence counts differ, so they are not stacked).
  */
 final class EngineBatchProcessor implements BatchProcessor<ModelJob, ModelOutput> {
 
@@ -30,7 +31,15 @@ final class EngineBatchProcessor implements BatchProcessor<ModelJob, ModelOutput
         List<Integer> forward = new ArrayList<>();
         List<Integer> encoded = new ArrayList<>();
         for (int i = 0; i < batch.size(); i++) {
-            (batch.get(i) instanceof ModelJob.ScoreEncoded ? encoded : forward).add(i);
+            ModelJob job = batch.get(i);
+            if (job instanceof ModelJob.Text t) {
+                long t0 = System.nanoTime();
+                TextPrior prior = engine.textPrior(t.normal(), t.anomalous());
+                result[i] = new ModelOutput(
+                        null, null, prior, batch.size(), device, queued(job, start), System.nanoTime() - t0, 0);
+            } else {
+                (job instanceof ModelJob.ScoreEncoded ? encoded : forward).add(i);
+            }
         }
         if (!forward.isEmpty()) {
             List<float[]> pixels = new ArrayList<>(forward.size());

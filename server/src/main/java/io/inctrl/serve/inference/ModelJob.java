@@ -3,6 +3,7 @@ package io.inctrl.serve.inference;
 import io.inctrl.serve.model.ImageFeatures;
 import io.inctrl.serve.model.PromptFeatures;
 import io.inctrl.serve.model.TextPrior;
+import java.util.List;
 
 /**
  * One unit of device work for the batcher. Every forward pass of the server is one of these, so all device work is
@@ -28,6 +29,12 @@ public sealed interface ModelJob {
         }
     }
 
+    /**
+     * Encode the two sentence ensembles of a category through the text tower (spec §6). A job like any other, so
+     * text encodings queue fairly per tenant and run on whichever device is free.
+     */
+    record Text(List<String> normal, List<String> anomalous, long submittedNanos) implements ModelJob {}
+
     static Encode encode(float[] pixels) {
         return new Encode(pixels, System.nanoTime());
     }
@@ -38,5 +45,9 @@ public sealed interface ModelJob {
 
     static ScoreEncoded scoreEncoded(ImageFeatures query, PromptFeatures prompts, TextPrior prior) {
         return new ScoreEncoded(query, prompts, prior, System.nanoTime());
+    }
+
+    static Text text(List<String> normal, List<String> anomalous) {
+        return new Text(List.copyOf(normal), List.copyOf(anomalous), System.nanoTime());
     }
 }

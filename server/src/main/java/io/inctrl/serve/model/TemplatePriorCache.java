@@ -1,22 +1,25 @@
 package io.inctrl.serve.model;
 
-import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.AsyncCache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.inctrl.serve.text.PromptTemplates;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.function.Supplier;
 
 /**
- * Text priors keyed by template content and category: the inline categories of Score requests and the edited sets
- * of template previews. Clients choose these keys, so the cache is bounded by an estimate of the bytes it holds
- * (key strings plus the two embeddings); beyond it Caffeine evicts entries (size-based W-TinyLFU policy).
+ * The text priors of one loaded model version, keyed by template content and category: registered template sets,
+ * inline categories of Score requests and the edited sets of template previews alike (one cache, so a prior is never
+ * encoded twice on one version). Clients choose these keys, so the cache is bounded by an estimate of the bytes it
+ * holds (key strings plus the two embeddings); beyond it Caffeine evicts entries (size-based W-TinyLFU policy).
+ * Entries are futures: concurrent first uses of a key share one encoding, and nobody holds a lock while it runs.
  */
 public final class TemplatePriorCache {
 
     record Key(PromptTemplates templates, String category) {}
 
-    private final Cache<Key, TextPrior> cache;
+    private final AsyncCache<Key, TextPrior> cache;
 
     public TemplatePriorCache(long maxBytes) {
         this(maxBytes, null);
@@ -26,22 +29,32 @@ public final class TemplatePriorCache {
     TemplatePriorCache(long maxBytes, Executor executor) {
         Caffeine<Key, TextPrior> b =
                 Caffeine.newBuilder().maximumWeight(maxBytes).weigher((Key k, TextPrior p) -> weight(k, p));
-        cache = (executor == null ? b : b.executor(executor)).build();
+        cache = (executor == null ? b : b.executor(executor)).buildAsync();
     }
 
-    /** The cached prior, or {@code compute}'s result (stored unless it alone exceeds the bound). */
-    public TextPrior get(PromptTemplates templates, String category, Supplier<TextPrior> compute) {
-        return cache.get(new Key(templates, category), k -> compute.get());
+    /**
+     * The cached prior, or {@code compute}'s (started once for all concurrent callers of the key; a failed
+     * computation is not kept, so the next call tries again).
+     */
+    public CompletableFuture<TextPrior> get(
+            PromptTemplates templates, String category, Supplier<CompletableFuture<TextPrior>> compute) {
+        return cache.get(new Key(templates, category), (k, executor) -> compute.get());
     }
 
-    /** The cached prior or null. */
+    /** The cached prior or null (also while it is still being computed). */
     public TextPrior getIfPresent(PromptTemplates templates, String category) {
-        return cache.getIfPresent(new Key(templates, category));
+        CompletableFuture<TextPrior> f = cache.getIfPresent(new Key(templates, category));
+        return f != null && f.isDone() && !f.isCompletedExceptionally() ? f.join() : null;
     }
 
     public long size() {
-        cache.cleanUp();
-        return cache.estimatedSize();
+        cache.synchronous().cleanUp();
+        return cache.synchronous().estimatedSize();
+    }
+
+    /** Bytes the cache may hold (its bound, for memory accounting). */
+    public long maxBytes() {
+        return cache.synchronous().policy().eviction().map(e -> e.getMaximum()).orElse(0L);
     }
 
     /** Rough bytes: 2 per key character, 4 per float, plus object overheads. */

@@ -15,7 +15,7 @@ import java.util.List;
 public class AuditRepository {
 
     private static final String COLS = "id, occurred_at, actor_kind, actor_tenant_id, actor_key_id, tenant_id, action, "
-            + "target_id, remote_address, outcome, request_id";
+            + "target_id, remote_address, outcome, request_id, detail";
 
     /** Column widths (V2__create_audit_log.sql): client-supplied values are cut to fit rather than fail the change. */
     static final int TARGET_CHARS = 160;
@@ -23,14 +23,29 @@ public class AuditRepository {
     static final int ADDRESS_CHARS = 64;
     static final int OUTCOME_CHARS = 64;
     static final int REQUEST_ID_CHARS = 160;
+    static final int DETAIL_CHARS = 256;
 
     public void insert(
             Connection c, Instant time, Origin o, String tenantId, String action, String target, String outcome)
             throws SQLException {
+        insert(c, time, o, tenantId, action, target, outcome, null);
+    }
+
+    /** {@code detail}: what the change did beyond its target, written by the server (never client text). */
+    public void insert(
+            Connection c,
+            Instant time,
+            Origin o,
+            String tenantId,
+            String action,
+            String target,
+            String outcome,
+            String detail)
+            throws SQLException {
         try (PreparedStatement ps =
                 c.prepareStatement("INSERT INTO audit_log (occurred_at, actor_kind, actor_tenant_id,"
-                        + " actor_key_id, tenant_id, action, target_id, remote_address, outcome, request_id)"
-                        + " VALUES (?,?,?,?,?,?,?,?,?,?)")) {
+                        + " actor_key_id, tenant_id, action, target_id, remote_address, outcome, request_id, detail)"
+                        + " VALUES (?,?,?,?,?,?,?,?,?,?,?)")) {
             ps.setTimestamp(1, Store.ts(time));
             ps.setString(2, o.actor().code());
             ps.setString(3, o.actorTenantId());
@@ -41,6 +56,7 @@ public class AuditRepository {
             ps.setString(8, cut(o.remoteAddress(), ADDRESS_CHARS));
             ps.setString(9, cut(outcome, OUTCOME_CHARS));
             ps.setString(10, cut(o.requestId(), REQUEST_ID_CHARS));
+            ps.setString(11, cut(detail, DETAIL_CHARS));
             ps.executeUpdate();
         }
     }
@@ -91,7 +107,8 @@ public class AuditRepository {
                             rs.getString(6),
                             rs.getString(7),
                             rs.getString(8),
-                            rs.getString(10)));
+                            rs.getString(10),
+                            rs.getString(12)));
                 }
             }
             return out;

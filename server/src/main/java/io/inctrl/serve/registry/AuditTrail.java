@@ -49,6 +49,12 @@ public class AuditTrail {
         entries.insert(c, Store.now(), o, tenantId, a.code, targetId, AuditEntry.OK);
     }
 
+    /** As above with a server-written {@code detail} (e.g. {@code model=m version=2}). */
+    public void recordChange(Connection c, Origin o, AuditAction a, String tenantId, String targetId, String detail)
+            throws SQLException {
+        entries.insert(c, Store.now(), o, tenantId, a.code, targetId, AuditEntry.OK, detail);
+    }
+
     /**
      * Runs a change (which records itself with {@link #recordChange}); when it is refused, records the attempt with
      * the refusal's reason as outcome, then rethrows.

@@ -71,7 +71,7 @@ public final class Calibrator {
      * @param precision storage precision; for FP16 the scores against fp32 and fp16 features are compared
      */
     public Calibration calibrate(
-            ModelPort model,
+            ModelVersionPort model,
             EncodedImages encoded,
             PromptFeatures fp32,
             PromptFeatures stored,
@@ -86,7 +86,7 @@ public final class Calibrator {
      * for one view per shot. A shot's leave-one-out score is the max over its views against the other shots' views.
      */
     public Calibration calibrate(
-            ModelPort model,
+            ModelVersionPort model,
             EncodedImages encoded,
             int[] shotOfView,
             PromptFeatures fp32,

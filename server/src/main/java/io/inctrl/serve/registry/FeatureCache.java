@@ -1,67 +1,74 @@
 package io.inctrl.serve.registry;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.inctrl.serve.model.PromptFeatures;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
-import java.util.Map;
+import java.util.concurrent.Executor;
 
 /**
- * LRU cache of decoded prompt features, bounded by the bytes of their float arrays. Entries carry the prompt set
- * version they were decoded from, so a stale entry is never served even if an invalidation was missed.
+ * Decoded prompt features of encodings (set, revision, encoder), bounded by the bytes of their float arrays
+ * (Caffeine, size-based eviction). Entries carry the encoding version they were decoded from, so a stale entry is never
+ * served even if an invalidation was missed.
  */
 public final class FeatureCache {
 
-    private record Entry(long version, PromptFeatures features, long bytes) {}
+    /** One encoding of one revision of a set. */
+    public record Key(String setId, long revision, String encoder) {}
 
+    private record Entry(long version, PromptFeatures features) {}
+
+    private final Cache<Key, Entry> cache;
     private final long maxBytes;
-    private final LinkedHashMap<String, Entry> map = new LinkedHashMap<>(16, 0.75f, true);
-    private long bytes;
 
     public FeatureCache(long maxBytes) {
-        this.maxBytes = maxBytes;
+        this(maxBytes, null);
     }
 
-    public synchronized PromptFeatures get(String id, long version) {
-        Entry e = map.get(id);
+    /** {@code executor} runs evictions; tests pass {@code Runnable::run} to see them at once. */
+    FeatureCache(long maxBytes, Executor executor) {
+        this.maxBytes = maxBytes;
+        Caffeine<Key, Entry> b = Caffeine.newBuilder()
+                .maximumWeight(maxBytes)
+                .weigher((Key k, Entry e) -> (int) Math.min(Integer.MAX_VALUE, e.features().sizeInBytes()));
+        cache = (executor == null ? b : b.executor(executor)).build();
+    }
+
+    public PromptFeatures get(Key key, long version) {
+        Entry e = cache.getIfPresent(key);
         return e != null && e.version == version ? e.features : null;
     }
 
-    public synchronized void put(String id, long version, PromptFeatures f) {
-        invalidate(id);
-        long size = f.sizeInBytes();
-        if (size > maxBytes) {
-            return; // would evict everything and still not fit
+    public void put(Key key, long version, PromptFeatures f) {
+        if (f.sizeInBytes() > maxBytes) {
+            cache.invalidate(key); // would evict everything and still not fit
+            return;
         }
-        map.put(id, new Entry(version, f, size));
-        bytes += size;
-        Iterator<Map.Entry<String, Entry>> it = map.entrySet().iterator();
-        while (bytes > maxBytes && it.hasNext()) {
-            bytes -= it.next().getValue().bytes;
-            it.remove();
-        }
+        cache.put(key, new Entry(version, f));
     }
 
-    public synchronized void invalidate(String id) {
-        Entry e = map.remove(id);
-        if (e != null) {
-            bytes -= e.bytes;
-        }
+    /** Drops every encoding of a set. */
+    public void invalidate(String setId) {
+        cache.asMap().keySet().removeIf(k -> k.setId().equals(setId));
     }
 
-    public synchronized void clear() {
-        map.clear();
-        bytes = 0;
+    public void clear() {
+        cache.invalidateAll();
     }
 
-    public synchronized long bytes() {
-        return bytes;
+    /** Bytes held (after pending evictions). */
+    public long bytes() {
+        cache.cleanUp();
+        return cache.policy().eviction().map(e -> e.weightedSize().orElse(0L)).orElse(0L);
     }
 
-    public synchronized int size() {
-        return map.size();
+    public long size() {
+        cache.cleanUp();
+        return cache.estimatedSize();
     }
 
-    public synchronized boolean contains(String id) {
-        return map.containsKey(id);
+    /** Whether any encoding of the set is held. */
+    public boolean contains(String setId) {
+        cache.cleanUp();
+        return cache.asMap().keySet().stream().anyMatch(k -> k.setId().equals(setId));
     }
 }

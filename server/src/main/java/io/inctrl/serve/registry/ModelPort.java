@@ -1,67 +1,52 @@
 package io.inctrl.serve.registry;
 
-import io.inctrl.serve.error.ServeException;
-import io.inctrl.serve.model.EncodedImages;
-import io.inctrl.serve.model.ImageFeatures;
-import io.inctrl.serve.model.InctrlScores;
-import io.inctrl.serve.model.PromptFeatures;
-import io.inctrl.serve.model.TextPrior;
-import io.inctrl.serve.text.PromptTemplates;
+import io.inctrl.serve.models.ModelChoice;
+import io.inctrl.serve.models.ModelRef;
 import java.util.List;
+import java.util.Optional;
 
 /**
- * What the registry needs from the model core. Kept as a port so the registry (and its tests) do not depend on
- * DJL; the production adapter delegates to {@code io.inctrl.serve.model.ModelService}.
+ * What the registry needs from the model layer: the loaded versions and how requests are routed to them. Kept as a
+ * port so the registry (and its tests) do not depend on DJL; the production adapter is {@link ModelServicePort}.
  */
 public interface ModelPort {
 
-    /** Id of the loaded bundle; prompt sets encoded with another id are stale. */
-    String bundleId();
-
     /**
-     * Decodes, preprocesses and encodes images (raw per-image features plus ψ(g)); {@link EncodedImages#pool()}
-     * turns shots into prompt features.
+     * Versions that may serve a request naming {@code choice} (a choice without a model names the default one), best
+     * first: the routed version (canary or serving), the serving one, then the others. A registered set is served by
+     * the first of them that has encoded it.
      *
-     * @throws ServeException of kind INVALID_ARGUMENT (reason UNDECODABLE_IMAGE, ...) naming the bad image
+     * @throws io.inctrl.serve.error.ServeException NOT_FOUND / UNAVAILABLE when the model has no such loaded version
      */
-    EncodedImages encodeImages(List<byte[]> images);
+    List<ModelVersionPort> candidates(ModelChoice choice);
 
-    /** Encoded views of shots: one per shot, or one per tile in tiles mode. */
-    record EncodedShots(EncodedImages encoded, int[] shotOfView) {}
+    /** The version that serves {@code model} by default (no canary draw); empty when none is loaded. */
+    Optional<ModelVersionPort> serving(String model);
 
-    /** As {@link #encodeImages} with the views of {@code mode}; every view of every shot joins the prompt pool. */
-    default EncodedShots encodeShots(List<byte[]> images, io.inctrl.serve.image.Inspection mode) {
-        if (mode != io.inctrl.serve.image.Inspection.CENTER_CROP) {
-            throw new UnsupportedOperationException("this model port only centre-crops");
-        }
-        return new EncodedShots(
-                encodeImages(images),
-                java.util.stream.IntStream.range(0, images.size()).toArray());
-    }
+    Optional<ModelVersionPort> version(ModelRef ref);
 
-    /** Encodes the sentence ensembles of a category (expensive: callers cache the result). */
-    TextPrior textPrior(PromptTemplates templates, String category);
+    /** Every loaded version of {@code model}, highest first. */
+    List<ModelVersionPort> versions(String model);
 
-    /** Scores one encoded query image. */
-    InctrlScores score(ImageFeatures query, PromptFeatures prompts, TextPrior prior);
+    /** Every loaded version of every model. */
+    List<ModelVersionPort> allVersions();
 
-    /** Scores query i against prompts i, all with one prior: one batched call (calibration scores K at once). */
-    default List<InctrlScores> scoreEach(ImageFeatures queries, List<PromptFeatures> prompts, TextPrior prior) {
-        java.util.ArrayList<InctrlScores> out = new java.util.ArrayList<>(queries.count());
-        for (int i = 0; i < queries.count(); i++) {
-            out.add(score(queries.slice(i), prompts.get(i), prior));
-        }
-        return out;
-    }
+    /** The model of sets registered without one. */
+    String defaultModel();
+
+    /** Token count of a sentence including SOT/EOT with the default model's tokenizer (CLIP's context is 77). */
+    int maxTokens(String sentence);
 
     /**
      * Scores one query image against a registered set as a Score request of {@code tenant} would be scored (same
-     * validation, budgets, batcher and metrics); {@code resolved} is the set as the registry just read it.
+     * validation, budgets, routing, batcher and metrics).
      */
-    default InctrlScores scoreQuery(String tenant, String promptSetId, byte[] image, ResolvedPromptSet resolved) {
-        return score(encodeImages(List.of(image)).features(), resolved.features(), resolved.prior());
-    }
+    ScoredQuery scoreQuery(String tenant, String promptSetId, byte[] image, ModelChoice choice);
 
-    /** Token count of a sentence including SOT/EOT (CLIP's context is 77). */
-    int maxTokens(String sentence);
+    /** A query's scores, the threshold in force for the version that scored it, and who that was. */
+    record ScoredQuery(
+            io.inctrl.serve.model.InctrlScores scores,
+            Optional<Float> threshold,
+            ModelRef servedBy,
+            String bundleId) {}
 }

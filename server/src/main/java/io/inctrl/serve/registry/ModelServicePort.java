@@ -1,38 +1,47 @@
 package io.inctrl.serve.registry;
 
 import io.inctrl.serve.image.Inspection;
-import io.inctrl.serve.inference.InferenceService;
-import io.inctrl.serve.model.EncodedImages;
+import io.inctrl.serve.inference.ModelBatcher;
 import io.inctrl.serve.model.ImageFeatures;
 import io.inctrl.serve.model.InctrlScores;
-import io.inctrl.serve.model.ModelService;
 import io.inctrl.serve.model.PromptFeatures;
 import io.inctrl.serve.model.TextPrior;
+import io.inctrl.serve.models.LoadedModel;
+import io.inctrl.serve.models.ModelChoice;
+import io.inctrl.serve.models.ModelManager;
+import io.inctrl.serve.models.ModelRef;
+import io.inctrl.serve.models.ModelRouter;
 import io.inctrl.serve.scoring.DecodePool;
 import io.inctrl.serve.scoring.ImagePipeline;
 import io.inctrl.serve.scoring.RequestPixelBudget;
 import io.inctrl.serve.scoring.ScoreCommand;
+import io.inctrl.serve.scoring.ScoreResult;
 import io.inctrl.serve.scoring.ScoringService;
 import io.inctrl.serve.text.PromptTemplates;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletionException;
 
-/** The registry's model port on the real model core: the scoring image pipeline and the loaded bundle. */
+/** The registry's model port on the real model layer: the loaded versions, their router and the image pipeline. */
 @ApplicationScoped
 public class ModelServicePort implements ModelPort {
 
+    /** The registry's own fairness lane in each version's batcher, next to the scoring tenants. */
     static final String LANE = "registry";
 
     @Inject
-    ModelService model;
+    ModelManager models;
+
+    @Inject
+    ModelRouter router;
 
     @Inject
     DecodePool decodePool;
 
-    @Inject
-    InferenceService inference;
     /** Lazy: ScoringService resolves registered sets through the registry, which uses this port. */
     @Inject
     jakarta.enterprise.inject.Instance<ScoringService> scoring;
@@ -41,79 +50,155 @@ public class ModelServicePort implements ModelPort {
     RequestPixelBudget pixelBudget;
 
     @Override
-    public String bundleId() {
-        return model.bundleId();
+    public List<ModelVersionPort> candidates(ModelChoice choice) {
+        return router.candidates(choice).stream().map(this::port).toList();
     }
 
     @Override
-    public EncodedImages encodeImages(List<byte[]> encoded) {
-        List<float[]> pixels = new ArrayList<>(encoded.size());
-        java.util.function.IntFunction<String> what = i -> encoded.size() == 1 ? "image" : "shot " + i;
-        // the same per-request budget as scoring, from the headers, before anything is decoded; refusals arrive as
-        // ServeException INVALID_ARGUMENT with the image's reason code
-        pixelBudget.check(encoded, what);
+    public Optional<ModelVersionPort> serving(String model) {
         try {
-            decodePool.prepareAll(encoded, what).join().forEach(p -> pixels.add(p.pixels()));
-        } catch (java.util.concurrent.CompletionException e) {
-            throw InferenceService.translate(e.getCause());
+            return Optional.of(port(router.serving(model)));
+        } catch (io.inctrl.serve.error.ServeException e) {
+            return Optional.empty();
         }
-        // through the batcher like every other encoding; "registry" is its own fairness lane next to scoring tenants
-        return inference.encodeAll(LANE, pixels, null);
     }
 
     @Override
-    public EncodedShots encodeShots(List<byte[]> encoded, Inspection mode) {
-        java.util.function.IntFunction<String> what = i -> encoded.size() == 1 ? "image" : "shot " + i;
-        pixelBudget.check(encoded, what, mode);
-        List<float[]> pixels = new ArrayList<>();
-        List<Integer> shotOf = new ArrayList<>();
-        try {
-            List<ImagePipeline.Prepared> prepared =
-                    decodePool.prepareAll(encoded, what, mode).join();
-            for (int i = 0; i < prepared.size(); i++) {
-                for (float[] view : prepared.get(i).views()) {
-                    pixels.add(view);
-                    shotOf.add(i);
-                }
-            }
-        } catch (java.util.concurrent.CompletionException e) {
-            throw InferenceService.translate(e.getCause());
-        }
-        return new EncodedShots(
-                inference.encodeAll(LANE, pixels, null),
-                shotOf.stream().mapToInt(Integer::intValue).toArray());
+    public Optional<ModelVersionPort> version(ModelRef ref) {
+        return models.get(ref).map(this::port);
     }
 
     @Override
-    public TextPrior textPrior(PromptTemplates templates, String category) {
-        return model.textPrior(templates, category);
+    public List<ModelVersionPort> versions(String model) {
+        return models.versions(model).stream().map(this::port).toList();
     }
 
     @Override
-    public InctrlScores score(ImageFeatures query, PromptFeatures prompts, TextPrior prior) {
-        return scoreEach(query, List.of(prompts), prior).get(0);
+    public List<ModelVersionPort> allVersions() {
+        return models.all().stream().map(this::port).toList();
+    }
+
+    private ModelVersionPort port(LoadedModel m) {
+        return new Version(m, LANE);
     }
 
     @Override
-    public List<InctrlScores> scoreEach(ImageFeatures queries, List<PromptFeatures> prompts, TextPrior prior) {
-        // through the batcher like every device pass, one job per query (each carries its own leave-one-out prompts)
-        return inference.scoreEncoded(
-                LANE, queries, prompts, java.util.Collections.nCopies(queries.count(), prior), null);
-    }
-
-    /** The console's "try it" is a Score request by id: one use case, one queue, the same limits and metrics. */
-    @Override
-    public InctrlScores scoreQuery(String tenant, String promptSetId, byte[] image, ResolvedPromptSet resolved) {
-        var command = new ScoreCommand(tenant, "", image, new ScoreCommand.Registered(promptSetId), null);
-        try {
-            return scoring.get().scoreAsync(command).join().scores();
-        } catch (java.util.concurrent.CompletionException e) {
-            throw InferenceService.translate(e.getCause());
-        }
+    public String defaultModel() {
+        return models.defaultModel();
     }
 
     @Override
     public int maxTokens(String sentence) {
-        return model.tokenCount(sentence);
+        List<LoadedModel> v = models.versions(models.defaultModel());
+        return v.isEmpty() ? 0 : v.get(0).tokenCount(sentence);
+    }
+
+    /** The console's "try it" is a Score request by id: one use case, one queue, the same limits and metrics. */
+    @Override
+    public ScoredQuery scoreQuery(String tenant, String promptSetId, byte[] image, ModelChoice choice) {
+        var command = new ScoreCommand(tenant, "", image, new ScoreCommand.Registered(promptSetId), null, choice);
+        try {
+            ScoreResult r = scoring.get().scoreAsync(command).join();
+            return new ScoredQuery(r.scores(), r.threshold(), r.servedBy(), r.bundleId());
+        } catch (CompletionException e) {
+            throw ModelBatcher.translate(e.getCause());
+        }
+    }
+
+    /** One loaded version behind the port. */
+    private final class Version implements ModelVersionPort {
+        private final LoadedModel model;
+        private final String lane;
+
+        Version(LoadedModel model, String lane) {
+            this.model = model;
+            this.lane = lane;
+        }
+
+        @Override
+        public ModelVersionPort inLane(String other) {
+            return new Version(model, other);
+        }
+
+        @Override
+        public ModelRef ref() {
+            return model.ref();
+        }
+
+        @Override
+        public String bundleId() {
+            return model.bundleId();
+        }
+
+        @Override
+        public String encoderId() {
+            return model.encoderId();
+        }
+
+        @Override
+        public String precision() {
+            return model.precision();
+        }
+
+        @Override
+        public boolean hasTextPrior() {
+            return model.manifest().hasTextPrior();
+        }
+
+        @Override
+        public String modeDescription() {
+            return model.manifest().modeDescription();
+        }
+
+        @Override
+        public EncodedShots encodeShots(List<byte[]> encoded, Inspection mode) {
+            java.util.function.IntFunction<String> what = i -> encoded.size() == 1 ? "image" : "shot " + i;
+            // the same per-request budget as scoring, from the headers, before anything is decoded
+            pixelBudget.check(encoded, what, mode, model.preprocess().size());
+            List<float[]> pixels = new ArrayList<>();
+            List<Integer> shotOf = new ArrayList<>();
+            try {
+                List<ImagePipeline.Prepared> prepared =
+                        decodePool.prepareAll(encoded, what, mode, model.preprocess()).join();
+                for (int i = 0; i < prepared.size(); i++) {
+                    for (float[] view : prepared.get(i).views()) {
+                        pixels.add(view);
+                        shotOf.add(i);
+                    }
+                }
+            } catch (CompletionException e) {
+                throw ModelBatcher.translate(e.getCause());
+            }
+            // through the batcher like every other encoding
+            return new EncodedShots(
+                    model.batcher().encodeAll(lane, pixels, null),
+                    shotOf.stream().mapToInt(Integer::intValue).toArray());
+        }
+
+        @Override
+        public TextPrior textPrior(PromptTemplates templates, String category) {
+            try {
+                return model.textPrior(templates, category, lane).join();
+            } catch (CompletionException e) {
+                throw ModelBatcher.translate(e.getCause());
+            }
+        }
+
+        @Override
+        public List<InctrlScores> scoreEach(ImageFeatures queries, List<PromptFeatures> prompts, TextPrior prior) {
+            // one job per query (each carries its own leave-one-out prompts)
+            return model.batcher()
+                    .scoreEncoded(lane, queries, prompts, Collections.nCopies(queries.count(), prior), null);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Version v && v.model == model;
+        }
+
+        @Override
+        public int hashCode() {
+            return System.identityHashCode(model);
+        }
     }
 }

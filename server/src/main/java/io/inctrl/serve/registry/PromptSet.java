@@ -2,16 +2,18 @@ package io.inctrl.serve.registry;
 
 import io.inctrl.serve.image.Inspection;
 import java.time.Instant;
-import java.util.Optional;
 
 /**
- * Metadata of a registered prompt set (features and images are stored beside it).
+ * A registered prompt set as stored: what the tenant registered (its shots live beside it, by revision); its
+ * encodings by each model version are {@link Encoding}s.
  *
- * @param templateId        template set id, or {@link TemplateSet#BUILT_IN_ID}
- * @param templateVersion   version of that template set used for the calibration
- * @param bundleId          bundle the shots were encoded with
- * @param version           increases on every change of features or threshold (feature-cache key)
- * @param thresholdOverride operator threshold, null when the suggestion is in force
+ * @param templateId set id of the text-prompt templates, or {@link TemplateSet#BUILT_IN_ID}
+ * @param shotCount  shots in the current revision
+ * @param precision  storage precision of encoded features
+ * @param model      the model the set belongs to; null = the server's default model
+ * @param revision   current shot revision (1 at registration; growing or shrinking the set adds one)
+ * @param targetFpr  target false-positive rate of every version's suggested threshold; null = the server default
+ * @param version    increases on every change a tenant makes to the set (threshold, target, re-encoding, shots)
  */
 public record PromptSet(
         String id,
@@ -19,61 +21,17 @@ public record PromptSet(
         String name,
         String category,
         String templateId,
-        long templateVersion,
         int shotCount,
         Precision precision,
-        String bundleId,
+        String model,
+        long revision,
+        Float targetFpr,
         long version,
-        Calibration calibration,
-        Float thresholdOverride,
         Instant createdAt,
         Instant updatedAt,
         Inspection inspection) {
 
     public PromptSet {
         inspection = inspection == null ? Inspection.CENTER_CROP : inspection;
-    }
-
-    /** A centre-crop set (the official preprocessing). */
-    public PromptSet(
-            String id,
-            String tenantId,
-            String name,
-            String category,
-            String templateId,
-            long templateVersion,
-            int shotCount,
-            Precision precision,
-            String bundleId,
-            long version,
-            Calibration calibration,
-            Float thresholdOverride,
-            Instant createdAt,
-            Instant updatedAt) {
-        this(
-                id,
-                tenantId,
-                name,
-                category,
-                templateId,
-                templateVersion,
-                shotCount,
-                precision,
-                bundleId,
-                version,
-                calibration,
-                thresholdOverride,
-                createdAt,
-                updatedAt,
-                Inspection.CENTER_CROP);
-    }
-
-    /** Threshold in force: the override, else the suggestion; empty when neither exists. */
-    public Optional<Float> threshold() {
-        return Optional.ofNullable(thresholdOverride != null ? thresholdOverride : calibration.suggestedThreshold());
-    }
-
-    public boolean isStale(String currentBundleId) {
-        return !bundleId.equals(currentBundleId);
     }
 }

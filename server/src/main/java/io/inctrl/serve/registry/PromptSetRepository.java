@@ -10,125 +10,95 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
-/** Prompt sets, their original shots and encoded features. Every lookup by id also filters by tenant. */
+/**
+ * Prompt sets, their original shots and the revisions that group them. Every lookup a tenant makes also filters by
+ * tenant; the background encoder reads across tenants ({@link #pendingFor}).
+ */
 public class PromptSetRepository {
 
-    private static final String COLS = "id, tenant_id, name, category, template_id, template_version, shot_count, "
-            + "feature_precision, bundle_id, version, calibration, threshold_override, created_at, updated_at, "
-            + "target_fpr, inspection";
-
-    /** Refits rows stored before per-set targets (no target_fpr, no fit method) on read; null leaves rows as stored. */
-    private final Calibrator calibrator;
-
-    public PromptSetRepository(Calibrator calibrator) {
-        this.calibrator = calibrator;
-    }
-
-    /** Reads rows exactly as stored (tests of the store itself). */
-    public PromptSetRepository() {
-        this(null);
-    }
+    private static final String COLS = "id, tenant_id, name, category, template_id, shot_count, feature_precision, "
+            + "model, revision, target_fpr, version, created_at, updated_at, inspection";
 
     public void insert(Connection c, PromptSet p) throws SQLException {
         try (PreparedStatement ps =
-                c.prepareStatement("INSERT INTO prompt_sets (" + COLS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
+                c.prepareStatement("INSERT INTO prompt_sets (" + COLS + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
             ps.setString(1, p.id());
             ps.setString(2, p.tenantId());
             ps.setString(3, p.name());
             ps.setString(4, p.category());
             ps.setString(5, TemplateSet.BUILT_IN_ID.equals(p.templateId()) ? null : p.templateId());
-            ps.setLong(6, p.templateVersion());
-            ps.setInt(7, p.shotCount());
-            ps.setString(8, p.precision().name());
-            ps.setString(9, p.bundleId());
-            ps.setLong(10, p.version());
-            ps.setString(11, Json.write(p.calibration()));
-            setFloat(ps, 12, p.thresholdOverride());
-            ps.setTimestamp(13, Store.ts(p.createdAt()));
-            ps.setTimestamp(14, Store.ts(p.updatedAt()));
-            setFloat(ps, 15, p.calibration().targetFpr());
-            ps.setString(16, p.inspection().wireName());
+            ps.setInt(6, p.shotCount());
+            ps.setString(7, p.precision().name());
+            ps.setString(8, p.model());
+            ps.setLong(9, p.revision());
+            setFloat(ps, 10, p.targetFpr());
+            ps.setLong(11, p.version());
+            ps.setTimestamp(12, Store.ts(p.createdAt()));
+            ps.setTimestamp(13, Store.ts(p.updatedAt()));
+            ps.setString(14, p.inspection().wireName());
             ps.executeUpdate();
         }
     }
 
-    public void insertShots(Connection c, String id, List<byte[]> images) throws SQLException {
+    /** Stores shot images under indices {@code firstIdx, firstIdx + 1, ...}; returns those indices. */
+    public List<Integer> insertShots(Connection c, String id, int firstIdx, List<byte[]> images) throws SQLException {
+        List<Integer> out = new ArrayList<>(images.size());
         try (PreparedStatement ps =
                 c.prepareStatement("INSERT INTO prompt_set_shots (prompt_set_id, idx, image) VALUES (?,?,?)")) {
             for (int i = 0; i < images.size(); i++) {
                 ps.setString(1, id);
-                ps.setInt(2, i);
+                ps.setInt(2, firstIdx + i);
                 ps.setBytes(3, images.get(i));
                 ps.executeUpdate();
+                out.add(firstIdx + i);
             }
         }
+        return out;
     }
 
-    public void replaceFeatures(Connection c, String id, List<FeatureCodec.Part> parts) throws SQLException {
-        try (PreparedStatement del = c.prepareStatement("DELETE FROM prompt_set_features WHERE prompt_set_id = ?")) {
-            del.setString(1, id);
-            del.executeUpdate();
-        }
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO prompt_set_features "
-                + "(prompt_set_id, kind, layer, rows_count, cols_count, dtype, data) VALUES (?,?,?,?,?,?,?)")) {
-            for (FeatureCodec.Part p : parts) {
+    /** Records which stored shots make up {@code revision}, in order. */
+    public void insertRevision(Connection c, String id, long revision, List<Integer> shotIdx) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "INSERT INTO prompt_set_revision_shots (prompt_set_id, revision, idx) VALUES (?,?,?)")) {
+            for (int idx : shotIdx) {
                 ps.setString(1, id);
-                ps.setString(2, p.kind());
-                ps.setInt(3, p.layer());
-                ps.setInt(4, p.rows());
-                ps.setInt(5, p.cols());
-                ps.setString(6, p.dtype().name());
-                ps.setBytes(7, p.data());
+                ps.setLong(2, revision);
+                ps.setInt(3, idx);
                 ps.executeUpdate();
             }
         }
     }
 
-    /** Rewrites everything an (re-)encoding changes; the caller passes the bumped version. */
-    public boolean updateEncoding(Connection c, PromptSet p) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("UPDATE prompt_sets SET bundle_id = ?, feature_precision = ?, "
-                + "template_version = ?, calibration = ?, version = ?, updated_at = ?, target_fpr = ? "
-                + "WHERE id = ? AND tenant_id = ?")) {
-            ps.setString(1, p.bundleId());
-            ps.setString(2, p.precision().name());
-            ps.setLong(3, p.templateVersion());
-            ps.setString(4, Json.write(p.calibration()));
-            ps.setLong(5, p.version());
-            ps.setTimestamp(6, Store.ts(p.updatedAt()));
-            setFloat(ps, 7, p.calibration().targetFpr());
-            ps.setString(8, p.id());
-            ps.setString(9, p.tenantId());
-            return ps.executeUpdate() == 1;
+    /** Stored shot indices of a revision, in order. */
+    public List<Integer> revisionShots(Connection c, String id, long revision) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT idx FROM prompt_set_revision_shots "
+                + "WHERE prompt_set_id = ? AND revision = ? ORDER BY idx")) {
+            ps.setString(1, id);
+            ps.setLong(2, revision);
+            List<Integer> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getInt(1));
+                }
+            }
+            return out;
         }
     }
 
-    public boolean updateThreshold(Connection c, String tenantId, String id, Float threshold, Instant now)
-            throws SQLException {
-        try (PreparedStatement ps =
-                c.prepareStatement("UPDATE prompt_sets SET threshold_override = ?, version = version + 1, "
-                        + "updated_at = ? WHERE id = ? AND tenant_id = ?")) {
-            setFloat(ps, 1, threshold);
-            ps.setTimestamp(2, Store.ts(now));
-            ps.setString(3, id);
-            ps.setString(4, tenantId);
-            return ps.executeUpdate() == 1;
-        }
-    }
-
-    /**
-     * Stores a calibration fitted for another target (no re-encoding: the shot scores are unchanged). Leaves the
-     * version alone: it goes with {@link #updateThreshold} in the same transaction, one bump per change.
-     */
-    public boolean updateCalibration(Connection c, String tenantId, String id, Calibration cal, Instant now)
-            throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("UPDATE prompt_sets SET calibration = ?, target_fpr = ?, "
-                + "updated_at = ? WHERE id = ? AND tenant_id = ?")) {
-            ps.setString(1, Json.write(cal));
-            setFloat(ps, 2, cal.targetFpr());
-            ps.setTimestamp(3, Store.ts(now));
-            ps.setString(4, id);
-            ps.setString(5, tenantId);
-            return ps.executeUpdate() == 1;
+    /** The images of a revision's shots, in the revision's order. */
+    public List<byte[]> shots(Connection c, String id, long revision) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT s.image FROM prompt_set_shots s "
+                + "JOIN prompt_set_revision_shots r ON r.prompt_set_id = s.prompt_set_id AND r.idx = s.idx "
+                + "WHERE s.prompt_set_id = ? AND r.revision = ? ORDER BY s.idx")) {
+            ps.setString(1, id);
+            ps.setLong(2, revision);
+            List<byte[]> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getBytes(1));
+                }
+            }
+            return out;
         }
     }
 
@@ -137,6 +107,14 @@ public class PromptSetRepository {
                 c.prepareStatement("SELECT " + COLS + " FROM prompt_sets WHERE tenant_id = ? AND id = ?")) {
             ps.setString(1, tenantId);
             ps.setString(2, id);
+            return read(ps).stream().findFirst();
+        }
+    }
+
+    /** Any tenant's set (the background encoder, which works for every tenant). */
+    public Optional<PromptSet> findById(Connection c, String id) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT " + COLS + " FROM prompt_sets WHERE id = ?")) {
+            ps.setString(1, id);
             return read(ps).stream().findFirst();
         }
     }
@@ -172,50 +150,93 @@ public class PromptSetRepository {
         }
     }
 
-    public List<byte[]> shots(Connection c, String id) throws SQLException {
+    /** One increment of the set's version for a change a tenant made. */
+    public boolean touchVersion(Connection c, String tenantId, String id, Instant now) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "UPDATE prompt_sets SET version = version + 1, updated_at = ? WHERE id = ? AND tenant_id = ?")) {
+            ps.setTimestamp(1, Store.ts(now));
+            ps.setString(2, id);
+            ps.setString(3, tenantId);
+            return ps.executeUpdate() == 1;
+        }
+    }
+
+    /** Stores a new target false-positive rate (the caller bumps the version in the same transaction). */
+    public boolean updateTargetFpr(Connection c, String tenantId, String id, float targetFpr) throws SQLException {
         try (PreparedStatement ps =
-                c.prepareStatement("SELECT image FROM prompt_set_shots WHERE prompt_set_id = ? ORDER BY idx")) {
-            ps.setString(1, id);
-            List<byte[]> out = new ArrayList<>();
+                c.prepareStatement("UPDATE prompt_sets SET target_fpr = ? WHERE id = ? AND tenant_id = ?")) {
+            ps.setFloat(1, targetFpr);
+            ps.setString(2, id);
+            ps.setString(3, tenantId);
+            return ps.executeUpdate() == 1;
+        }
+    }
+
+    /** When a query last used the set; only ever moves forward. */
+    public void touchUsed(Connection c, String id, Instant when) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE prompt_sets SET last_used_at = ? "
+                + "WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)")) {
+            ps.setTimestamp(1, Store.ts(when));
+            ps.setString(2, id);
+            ps.setTimestamp(3, Store.ts(when));
+            ps.executeUpdate();
+        }
+    }
+
+    /**
+     * Sets of {@code model} (with {@code isDefault}: also the sets registered without a model) whose current revision
+     * has no encoding by {@code encoder} that is READY, claimed under a live lease, or failed since
+     * {@code failedRetryAfter}: what the background encoder has left to do for one version, most recently used first.
+     */
+    public List<String> pendingFor(
+            Connection c, String model, boolean isDefault, String encoder, Instant now, Instant failedRetryAfter, int limit)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT p.id FROM prompt_sets p "
+                + "WHERE (p.model = ? OR (p.model IS NULL AND ?)) AND NOT EXISTS (SELECT 1 FROM prompt_set_encodings e "
+                + "WHERE e.prompt_set_id = p.id AND e.revision = p.revision AND e.encoder = ? AND (e.state = 'READY' "
+                + "OR (e.state = 'ENCODING' AND e.lease_until > ?) OR (e.state = 'FAILED' AND e.updated_at > ?))) "
+                + "ORDER BY p.last_used_at DESC NULLS LAST, p.created_at, p.id LIMIT ?")) {
+            ps.setString(1, model);
+            ps.setBoolean(2, isDefault);
+            ps.setString(3, encoder);
+            ps.setTimestamp(4, Store.ts(now));
+            ps.setTimestamp(5, Store.ts(failedRetryAfter));
+            ps.setInt(6, limit);
+            List<String> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(rs.getBytes(1));
+                    out.add(rs.getString(1));
                 }
             }
             return out;
         }
     }
 
-    public List<FeatureCodec.Part> features(Connection c, String id) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT kind, layer, rows_count, cols_count, dtype, data "
-                + "FROM prompt_set_features WHERE prompt_set_id = ?")) {
-            ps.setString(1, id);
-            List<FeatureCodec.Part> out = new ArrayList<>();
+    /** [sets of the model, of which encoded READY by {@code encoder} at their current revision]. */
+    public long[] encodedCount(Connection c, String model, boolean isDefault, String encoder) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT COUNT(*), COUNT(e.encoder) FROM prompt_sets p "
+                + "LEFT JOIN prompt_set_encodings e ON e.prompt_set_id = p.id AND e.revision = p.revision "
+                + "AND e.encoder = ? AND e.state = 'READY' WHERE (p.model = ? OR (p.model IS NULL AND ?))")) {
+            ps.setString(1, encoder);
+            ps.setString(2, model);
+            ps.setBoolean(3, isDefault);
             try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(new FeatureCodec.Part(
-                            rs.getString(1),
-                            rs.getInt(2),
-                            rs.getInt(3),
-                            rs.getInt(4),
-                            Precision.valueOf(rs.getString(5)),
-                            rs.getBytes(6)));
-                }
+                rs.next();
+                return new long[] {rs.getLong(1), rs.getLong(2)};
             }
-            return out;
         }
     }
 
-    /** Total stored bytes of the feature blobs and of the shot images of one set. */
-    public long[] storedBytes(Connection c, String id) throws SQLException {
-        long[] out = new long[2];
-        for (FeatureCodec.Part p : features(c, id)) {
-            out[0] += p.data().length;
+    /** Total stored bytes of the original images of one set (every revision's). */
+    public long shotBytes(Connection c, String id) throws SQLException {
+        try (PreparedStatement ps =
+                c.prepareStatement("SELECT COALESCE(SUM(OCTET_LENGTH(image)), 0) FROM prompt_set_shots WHERE prompt_set_id = ?")) {
+            ps.setString(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
         }
-        for (byte[] s : shots(c, id)) {
-            out[1] += s.length;
-        }
-        return out;
     }
 
     public boolean delete(Connection c, String tenantId, String id) throws SQLException {
@@ -232,37 +253,29 @@ public class PromptSetRepository {
         try (ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
                 String templateId = rs.getString(5);
-                float t = rs.getFloat(12);
-                Float override = rs.wasNull() ? null : t;
-                float tf = rs.getFloat(15);
+                float tf = rs.getFloat(10);
                 Float target = rs.wasNull() ? null : tf;
-                Calibration cal = Json.calibration(rs.getString(11));
-                if (calibrator != null && (target == null || cal.method() == null || !target.equals(cal.targetFpr()))) {
-                    // Stored before per-set targets: the server default applies, fitted from the stored shot scores.
-                    cal = calibrator.retarget(cal, target == null ? calibrator.defaultTargetFpr() : target);
-                }
                 out.add(new PromptSet(
                         rs.getString(1),
                         rs.getString(2),
                         rs.getString(3),
                         rs.getString(4),
                         templateId == null ? TemplateSet.BUILT_IN_ID : templateId,
-                        rs.getLong(6),
-                        rs.getInt(7),
-                        Precision.valueOf(rs.getString(8)),
-                        rs.getString(9),
-                        rs.getLong(10),
-                        cal,
-                        override,
+                        rs.getInt(6),
+                        Precision.valueOf(rs.getString(7)),
+                        rs.getString(8),
+                        rs.getLong(9),
+                        target,
+                        rs.getLong(11),
+                        Store.instant(rs.getTimestamp(12)),
                         Store.instant(rs.getTimestamp(13)),
-                        Store.instant(rs.getTimestamp(14)),
-                        Inspection.parse(rs.getString(16))));
+                        Inspection.parse(rs.getString(14))));
             }
         }
         return out;
     }
 
-    private static void setFloat(PreparedStatement ps, int i, Float v) throws SQLException {
+    static void setFloat(PreparedStatement ps, int i, Float v) throws SQLException {
         if (v == null) {
             ps.setNull(i, java.sql.Types.REAL);
         } else {

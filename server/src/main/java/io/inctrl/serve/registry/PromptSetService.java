@@ -1,44 +1,62 @@
 package io.inctrl.serve.registry;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.inctrl.serve.audit.AuditAction;
 import io.inctrl.serve.audit.Origin;
 import io.inctrl.serve.config.InctrlConfig;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.image.Inspection;
-import io.inctrl.serve.model.EncodedImages;
-import io.inctrl.serve.model.InctrlScores;
 import io.inctrl.serve.model.PromptFeatures;
 import io.inctrl.serve.model.TextPrior;
+import io.inctrl.serve.models.ModelChoice;
+import io.inctrl.serve.models.ModelRef;
+import io.inctrl.serve.models.ModelsConfig;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Event;
 import jakarta.inject.Inject;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
+import java.util.stream.IntStream;
 import org.jboss.logging.Logger;
 
 /**
  * The prompt registry's use cases. Every method takes the caller's tenant id first; objects of other tenants are
- * indistinguishable from missing ones. Encoding happens at registration (or re-encoding) only: {@link #resolve}
- * serves features and text prior from the caches or the store. Changes are audited with the caller's {@link Origin}
- * ({@link AuditTrail}).
+ * indistinguishable from missing ones. A set belongs to a model; each version of that model encodes it once
+ * ({@link Encodings}) and keeps its own calibration, threshold override and version beside the others'. Encoding
+ * happens at registration (for the serving version), in the background or on a first request (for other versions),
+ * and on explicit re-encoding; {@link #resolve} otherwise serves features and text prior from the caches or the
+ * store. Changes are audited with the caller's {@link Origin} ({@link AuditTrail}).
  */
 @ApplicationScoped
 public class PromptSetService {
 
     private static final Logger LOG = Logger.getLogger(PromptSetService.class);
     public static final int MAX_PAGE_SIZE = 500;
+    /** How often one replica records that a set was used (it orders background encoding, so minutes are enough). */
+    private static final Duration USE_RECORD_INTERVAL = Duration.ofMinutes(1);
 
     @Inject
     Store store;
 
     @Inject
     PromptSetRepository sets;
+
+    @Inject
+    EncodingRepository encodingRows;
 
     @Inject
     TenantRepository tenants;
@@ -53,13 +71,20 @@ public class PromptSetService {
     FeatureCache featureCache;
 
     @Inject
-    TextPriorCache textPriors;
-
-    @Inject
     Calibrator calibrator;
 
     @Inject
+    PromptSetEncoder encoder;
+
+    @Inject
+    Encodings encodings;
+
+    @Inject
     RegistryConfig config;
+
+    @Inject
+    ModelsConfig modelsConfig;
+
     /** The server-wide limits (inctrl.limits.*): max-shots and max-image-bytes apply to prompt sets as to scoring. */
     @Inject
     InctrlConfig limits;
@@ -70,142 +95,141 @@ public class PromptSetService {
     @Inject
     AuditTrail audit;
 
-    /** Serialises re-encoding of one set so concurrent first uses encode it once. */
-    private final ConcurrentHashMap<String, Object> locks = new ConcurrentHashMap<>();
+    /** Tells the background encoder that a set needs encodings on the other loaded versions. */
+    @Inject
+    Event<PromptSetChanged> changes;
 
-    private record Meta(PromptSet set, TemplateSet template, long readAtNanos) {}
+    /** Records of recent use run here, off the request path. */
+    Executor background = ForkJoinPool.commonPool();
+
+    private record Meta(PromptSet set, TemplateSet template, Map<String, Encoding> encodings, long readAtNanos) {}
 
     /** Last metadata read per tenant/set, used only while the store is unreachable (inctrl.registry.outage-grace). */
-    private final com.github.benmanes.caffeine.cache.Cache<String, Meta> lastKnown =
-            com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
-                    .maximumSize(100_000)
-                    .build();
+    private final Cache<String, Meta> lastKnown =
+            Caffeine.newBuilder().maximumSize(100_000).build();
 
-    public record Page(List<PromptSet> items, String nextPageToken) {}
+    /** Sets whose use this replica recorded within {@link #USE_RECORD_INTERVAL}. */
+    private final Cache<String, Boolean> recentlyUsed = Caffeine.newBuilder()
+            .maximumSize(100_000)
+            .expireAfterWrite(USE_RECORD_INTERVAL)
+            .build();
+
+    public record Page(List<PromptSetDetails> items, String nextPageToken) {}
+
+    /** What a tenant registers. {@code model} empty = the default model; {@code targetFpr} null = the server default. */
+    public record NewPromptSet(
+            String name,
+            String category,
+            String templateId,
+            List<byte[]> shots,
+            boolean fp16,
+            Float targetFpr,
+            Inspection inspection,
+            String model) {
+        public NewPromptSet {
+            inspection = inspection == null ? Inspection.CENTER_CROP : inspection;
+            shots = shots == null ? List.of() : shots;
+        }
+    }
 
     /** A score against a registered set, with the verdict when the set has a threshold. */
     public record ScoreResult(
-            InctrlScores scores, Optional<Float> threshold, Optional<Boolean> anomalous, String bundleId) {}
+            io.inctrl.serve.model.InctrlScores scores,
+            Optional<Float> threshold,
+            Optional<Boolean> anomalous,
+            String bundleId,
+            ModelRef servedBy) {}
 
-    /** Validates, encodes once and stores atomically: all shots and features, or nothing. */
-    public PromptSet register(
-            Origin origin,
-            String tenantId,
-            String name,
-            String category,
-            String templateId,
-            List<byte[]> shots,
-            boolean fp16) {
-        return register(origin, tenantId, name, category, templateId, shots, fp16, null);
-    }
+    /** A change that other model versions may need to encode. */
+    public record PromptSetChanged(String setId) {}
 
-    /** As above with the set's target false-positive rate; null = the server default. */
-    public PromptSet register(
-            Origin origin,
-            String tenantId,
-            String name,
-            String category,
-            String templateId,
-            List<byte[]> shots,
-            boolean fp16,
-            Float targetFpr) {
-        return register(origin, tenantId, name, category, templateId, shots, fp16, targetFpr, Inspection.CENTER_CROP);
-    }
-
-    /** As above; {@code inspection} is how shots and, later, queries are cut into model views (null = centre crop). */
-    public PromptSet register(
-            Origin origin,
-            String tenantId,
-            String name,
-            String category,
-            String templateId,
-            List<byte[]> shots,
-            boolean fp16,
-            Float targetFpr,
-            Inspection inspection) {
-        Inspection mode = inspection == null ? Inspection.CENTER_CROP : inspection;
+    /**
+     * Validates, encodes once with the serving version of the set's model and stores atomically: all shots, features
+     * and calibration, or nothing. The model's other loaded versions encode it in the background.
+     */
+    public PromptSetDetails register(Origin origin, String tenantId, NewPromptSet n) {
         return audit.attempt(
-                origin,
-                AuditAction.PROMPT_SET_CREATE,
-                tenantId,
-                null,
-                () -> registerAudited(origin, tenantId, name, category, templateId, shots, fp16, targetFpr, mode));
+                origin, AuditAction.PROMPT_SET_CREATE, tenantId, null, () -> registerAudited(origin, tenantId, n));
     }
 
-    private PromptSet registerAudited(
-            Origin origin,
-            String tenantId,
-            String name,
-            String category,
-            String templateId,
-            List<byte[]> shots,
-            boolean fp16,
-            Float targetFpr,
-            Inspection inspection) {
-        String n = checkName(name);
-        String cat = checkCategory(category);
-        checkTargetFpr(targetFpr);
-        float target = targetFpr == null ? calibrator.defaultTargetFpr() : targetFpr;
-        checkShots(shots);
+    private PromptSetDetails registerAudited(Origin origin, String tenantId, NewPromptSet n) {
+        String name = checkName(n.name());
+        String cat = checkCategory(n.category());
+        checkTargetFpr(n.targetFpr());
+        float target = n.targetFpr() == null ? calibrator.defaultTargetFpr() : n.targetFpr();
+        checkShots(n.shots());
+        String modelName = n.model() == null || n.model().isBlank() ? model.defaultModel() : n.model().strip();
+        // the model must exist here (NOT_FOUND otherwise) before anything is encoded
+        ModelVersionPort v = model.serving(modelName).orElseGet(() -> model.candidates(ModelChoice.of(modelName, 0))
+                .get(0));
         // Cheap checks first, before the expensive encoding.
         TemplateSet template = store.tx(c -> {
             Tenant t = tenant(c, tenantId);
-            checkQuotas(c, t, n, shots.size());
-            return templateService.resolve(c, tenantId, templateId);
+            checkQuotas(c, t, name, n.shots().size());
+            return templateService.resolve(c, tenantId, n.templateId());
         });
         templateService.checkSentences(template.templates(), cat);
 
-        Precision precision = fp16 ? Precision.FP16 : Precision.FP32;
-        String bundleId = model.bundleId();
-        Encoded enc = encode(shots, inspection, template, cat, precision, bundleId, target);
+        Precision precision = n.fp16() ? Precision.FP16 : Precision.FP32;
+        PromptSetEncoder.Encoded enc = encoder.encode(v, n.shots(), n.inspection(), template, cat, precision, target);
         Instant now = Store.now();
         PromptSet p = new PromptSet(
                 UUID.randomUUID().toString(),
                 tenantId,
-                n,
+                name,
                 cat,
                 template.id(),
-                template.version(),
-                shots.size(),
+                n.shots().size(),
                 precision,
-                bundleId,
+                modelName,
                 1,
-                enc.calibration,
-                null,
+                n.targetFpr(),
+                1,
                 now,
                 now,
-                inspection);
+                n.inspection());
+        EncodingRepository.Encoder who = Encodings.encoderOf(v);
         store.tx(c -> {
-            checkQuotas(c, tenant(c, tenantId), n, shots.size()); // again: another registration may have won the race
+            checkQuotas(c, tenant(c, tenantId), name, n.shots().size()); // again: another registration may have won
             sets.insert(c, p);
-            sets.insertShots(c, p.id(), shots);
-            sets.replaceFeatures(c, p.id(), enc.parts);
-            audit.recordChange(c, origin, AuditAction.PROMPT_SET_CREATE, tenantId, p.id());
+            List<Integer> idx = sets.insertShots(c, p.id(), 0, n.shots());
+            sets.insertRevision(c, p.id(), p.revision(), idx);
+            encodingRows.insertReady(c, p.id(), p.revision(), who, template.version(), enc.calibration(), now);
+            encodingRows.replaceFeatures(c, p.id(), p.revision(), who.encoder(), enc.parts());
+            audit.recordChange(
+                    c, origin, AuditAction.PROMPT_SET_CREATE, tenantId, p.id(), Encodings.detail(v, p));
             return null;
         });
-        featureCache.put(p.id(), p.version(), enc.stored);
+        featureCache.put(new FeatureCache.Key(p.id(), p.revision(), who.encoder()), 1, enc.stored());
         LOG.infof(
-                "registered prompt set %s (tenant %s, K=%d, %s, bundle %s)",
-                p.id(), tenantId, shots.size(), precision, bundleId);
-        return p;
+                "registered prompt set %s (tenant %s, K=%d, %s, %s)", p.id(), tenantId, n.shots().size(), precision, v.ref());
+        changes.fire(new PromptSetChanged(p.id()));
+        return details(tenantId, p.id());
     }
 
-    public PromptSet get(String tenantId, String id) {
-        return store.tx(c -> find(c, tenantId, id));
+    public PromptSetDetails get(String tenantId, String id) {
+        return details(tenantId, id);
     }
 
     public Page list(String tenantId, int pageSize, String pageToken) {
         int size = pageSize <= 0 ? 50 : Math.min(pageSize, MAX_PAGE_SIZE);
         int offset = decodeToken(pageToken);
-        List<PromptSet> items = store.tx(c -> sets.list(c, tenantId, offset, size + 1));
+        record Row(PromptSet set, List<Encoding> encodings) {}
+        List<Row> rows = store.tx(c -> {
+            List<Row> out = new ArrayList<>();
+            for (PromptSet p : sets.list(c, tenantId, offset, size + 1)) {
+                out.add(new Row(p, encodingRows.list(c, p.id(), p.revision())));
+            }
+            return out;
+        });
         String next = "";
-        if (items.size() > size) {
-            items = items.subList(0, size);
+        if (rows.size() > size) {
+            rows = rows.subList(0, size);
             next = Base64.getUrlEncoder()
                     .withoutPadding()
                     .encodeToString(Integer.toString(offset + size).getBytes(StandardCharsets.US_ASCII));
         }
-        return new Page(List.copyOf(items), next);
+        return new Page(rows.stream().map(r -> details(r.set(), r.encodings())).toList(), next);
     }
 
     public void delete(Origin origin, String tenantId, String id) {
@@ -225,125 +249,174 @@ public class PromptSetService {
         });
     }
 
-    /** Sets (or with null clears) the operator threshold of a set. */
-    public PromptSet setThreshold(Origin origin, String tenantId, String id, Float threshold) {
-        return setThreshold(origin, tenantId, id, threshold, null);
+    /** Sets (or with null clears) the operator threshold of the serving version's encoding. */
+    public PromptSetDetails setThreshold(Origin origin, String tenantId, String id, Float threshold) {
+        return setThreshold(origin, tenantId, id, threshold, null, ModelChoice.ANY);
     }
 
     /**
-     * Sets (or with null clears) the operator threshold of a set and, when {@code targetFpr} is not null, changes the
-     * set's target false-positive rate: the suggestion is refitted from the stored shot scores (no re-encoding).
+     * Sets (or with null clears) the operator threshold of one version's encoding ({@code version}: a model version,
+     * or none for the serving version of the set's model) and, when {@code targetFpr} is not null, changes the set's
+     * target false-positive rate: every version's suggestion is refitted from its stored shot scores (no re-encoding).
+     * Other versions' overrides are left alone: scores of two models are not comparable.
      */
-    public PromptSet setThreshold(Origin origin, String tenantId, String id, Float threshold, Float targetFpr) {
-        PromptSet p = audit.attempt(origin, AuditAction.PROMPT_SET_THRESHOLD, tenantId, id, () -> {
+    public PromptSetDetails setThreshold(
+            Origin origin, String tenantId, String id, Float threshold, Float targetFpr, ModelChoice version) {
+        audit.attempt(origin, AuditAction.PROMPT_SET_THRESHOLD, tenantId, id, () -> {
             if (threshold != null && (threshold.isNaN() || threshold < 0 || threshold > 1)) {
                 throw ServeException.invalid("INVALID_THRESHOLD", "threshold must be in [0, 1]");
             }
             checkTargetFpr(targetFpr);
+            PromptSet p = store.tx(c -> find(c, tenantId, id));
+            String encoder = targetEncoder(p, version);
             return store.tx(c -> {
+                PromptSet cur = find(c, tenantId, id);
+                Instant now = Store.now();
                 if (targetFpr != null) {
-                    PromptSet cur = find(c, tenantId, id);
-                    sets.updateCalibration(
-                            c, tenantId, id, calibrator.retarget(cur.calibration(), targetFpr), Store.now());
+                    sets.updateTargetFpr(c, tenantId, id, targetFpr);
+                    for (Encoding e : encodingRows.list(c, id, cur.revision())) {
+                        if (e.ready() && e.calibration() != null) {
+                            encodingRows.updateCalibration(
+                                    c, id, cur.revision(), e.encoder(), calibrator.retarget(e.calibration(), targetFpr));
+                        }
+                    }
                 }
-                if (!sets.updateThreshold(c, tenantId, id, threshold, Store.now())) {
-                    throw ServeException.notFound("prompt set", id);
+                if (!encodingRows.updateThreshold(c, id, cur.revision(), encoder, threshold, now)) {
+                    throw notEncoded(id, encoder);
                 }
-                audit.recordChange(c, origin, AuditAction.PROMPT_SET_THRESHOLD, tenantId, id);
-                return find(c, tenantId, id);
-            });
-        });
-        featureCache.invalidate(id);
-        return p;
-    }
-
-    /** Encodes the stored originals again with the loaded bundle and the current template version; recalibrates. */
-    public PromptSet reencode(Origin origin, String tenantId, String id) {
-        return audit.attempt(
-                origin, AuditAction.PROMPT_SET_REENCODE, tenantId, id, () -> reencodeAudited(origin, tenantId, id));
-    }
-
-    private PromptSet reencodeAudited(Origin origin, String tenantId, String id) {
-        synchronized (locks.computeIfAbsent(id, k -> new Object())) {
-            record Loaded(PromptSet set, TemplateSet template, List<byte[]> shots) {}
-            Loaded l = store.tx(c -> {
-                PromptSet p = find(c, tenantId, id);
-                return new Loaded(p, templateService.resolve(c, tenantId, p.templateId()), sets.shots(c, id));
-            });
-            String bundleId = model.bundleId();
-            Float target = l.set.calibration().targetFpr();
-            Encoded enc = encode(
-                    l.shots,
-                    l.set.inspection(),
-                    l.template,
-                    l.set.category(),
-                    l.set.precision(),
-                    bundleId,
-                    target == null ? calibrator.defaultTargetFpr() : target);
-            PromptSet p = l.set;
-            PromptSet updated = new PromptSet(
-                    p.id(),
-                    p.tenantId(),
-                    p.name(),
-                    p.category(),
-                    p.templateId(),
-                    l.template.version(),
-                    p.shotCount(),
-                    p.precision(),
-                    bundleId,
-                    p.version() + 1,
-                    enc.calibration,
-                    p.thresholdOverride(),
-                    p.createdAt(),
-                    Store.now(),
-                    p.inspection());
-            store.tx(c -> {
-                if (!sets.updateEncoding(c, updated)) {
-                    throw ServeException.notFound("prompt set", id); // deleted meanwhile
-                }
-                sets.replaceFeatures(c, id, enc.parts);
-                audit.recordChange(c, origin, AuditAction.PROMPT_SET_REENCODE, tenantId, id);
+                sets.touchVersion(c, tenantId, id, now);
+                audit.recordChange(
+                        c, origin, AuditAction.PROMPT_SET_THRESHOLD, tenantId, id, "encoder=" + encoder);
                 return null;
             });
-            counters.reencodes.incrementAndGet();
-            featureCache.put(id, updated.version(), enc.stored);
-            LOG.infof("re-encoded prompt set %s with bundle %s (was %s)", id, bundleId, p.bundleId());
-            return updated;
-        }
+        });
+        return details(tenantId, id);
     }
 
     /**
-     * Features, text prior and threshold for scoring by id. Never encodes shots unless the set is stale (another
-     * bundle) and the stale policy is REENCODE; never encodes text unless the prior is not yet cached.
+     * Encodes the stored originals again with one loaded version (none named: the serving version of the set's model)
+     * and the current template version; recalibrates. Only that version's encoding changes.
      */
-    public ResolvedPromptSet resolve(String tenantId, String id) {
+    public PromptSetDetails reencode(Origin origin, String tenantId, String id, ModelChoice version) {
+        audit.attempt(origin, AuditAction.PROMPT_SET_REENCODE, tenantId, id, () -> {
+            PromptSet p = store.tx(c -> find(c, tenantId, id));
+            ModelVersionPort v = servingOrNamed(p, version);
+            record Loaded(List<byte[]> shots, TemplateSet template) {}
+            Loaded l = store.tx(c -> new Loaded(
+                    sets.shots(c, id, p.revision()), templateService.resolve(c, tenantId, p.templateId())));
+            float target = p.targetFpr() == null ? calibrator.defaultTargetFpr() : p.targetFpr();
+            PromptSetEncoder.Encoded enc = encoder.encode(
+                    v, l.shots(), p.inspection(), l.template(), p.category(), p.precision(), target);
+            EncodingRepository.Encoder who = Encodings.encoderOf(v);
+            Encoding e = store.tx(c -> {
+                Instant now = Store.now();
+                if (find(c, tenantId, id).revision() != p.revision()) {
+                    throw new ServeException(
+                            ServeException.Code.ABORTED,
+                            "CONCURRENT_CHANGE",
+                            "the set's shots changed while it was being re-encoded; retry");
+                }
+                if (!encodingRows.replaceReady(c, id, p.revision(), who, l.template().version(), enc.calibration(), now)) {
+                    encodingRows.insertReady(c, id, p.revision(), who, l.template().version(), enc.calibration(), now);
+                }
+                encodingRows.replaceFeatures(c, id, p.revision(), who.encoder(), enc.parts());
+                sets.touchVersion(c, tenantId, id, now);
+                audit.recordChange(c, origin, AuditAction.PROMPT_SET_REENCODE, tenantId, id, Encodings.detail(v, p));
+                return encodingRows.find(c, id, p.revision(), who.encoder()).orElseThrow();
+            });
+            counters.reencodes.incrementAndGet();
+            featureCache.put(new FeatureCache.Key(id, p.revision(), who.encoder()), e.version(), enc.stored());
+            LOG.infof("re-encoded prompt set %s with %s (%s)", id, v.ref(), v.bundleId());
+            return null;
+        });
+        return details(tenantId, id);
+    }
+
+    public PromptSetDetails reencode(Origin origin, String tenantId, String id) {
+        return reencode(origin, tenantId, id, ModelChoice.ANY);
+    }
+
+    /**
+     * Features, text prior and threshold for scoring by id, from the first version among the request's candidates
+     * that has encoded the set's current revision. When none has: encoded for the routed version on this request
+     * (once per fleet) or refused with a retry hint, per {@code inctrl.models.encoding.on-missing}. Never encodes text
+     * unless the prior is not yet cached on that version.
+     */
+    public ResolvedPromptSet resolve(String tenantId, String id, ModelChoice choice, Instant deadline) {
         Meta m = meta(tenantId, id);
         PromptSet p = m.set;
-        String bundleId = model.bundleId();
-        if (p.isStale(bundleId)) {
-            if (config.stalePolicy() == RegistryConfig.StalePolicy.REJECT) {
-                throw new ServeException(
-                        ServeException.Code.FAILED_PRECONDITION,
-                        "STALE_PROMPT_SET",
-                        "prompt set '" + id + "' was encoded with bundle '" + p.bundleId() + "' but the server runs '"
-                                + bundleId + "'; re-encode it");
+        List<ModelVersionPort> candidates = model.candidates(choice.orModel(modelOf(p)));
+        for (ModelVersionPort v : candidates) {
+            Encoding e = m.encodings.get(v.encoderId());
+            if (e != null && e.ready()) {
+                return serve(m, v, e);
             }
-            p = reencode(Origin.SYSTEM, tenantId, id); // the server re-encodes a stale set on first use
         }
-        PromptFeatures f = featureCache.get(id, p.version());
+        ModelVersionPort v = candidates.get(0);
+        if (modelsConfig.encoding().onMissing() == ModelsConfig.OnMissing.REJECT) {
+            throw new ServeException(
+                    ServeException.Code.UNAVAILABLE,
+                    "PROMPT_SET_NOT_ENCODED",
+                    "prompt set '" + id + "' is not encoded for " + v.ref() + " yet (background encoding is on its "
+                            + "way); retry shortly",
+                    modelsConfig.encoding().sweepInterval(),
+                    null);
+        }
+        Encoding e = encodings.ensure(p, v, deadline);
+        return serve(m, v, e);
+    }
+
+    public ResolvedPromptSet resolve(String tenantId, String id) {
+        return resolve(tenantId, id, ModelChoice.ANY, null);
+    }
+
+    /** The set as {@code version} encoded it, or empty when it has not (never encodes: shadow scoring). */
+    public Optional<ResolvedPromptSet> resolveEncoded(String tenantId, String id, ModelRef version) {
+        Optional<ModelVersionPort> v = model.version(version);
+        if (v.isEmpty()) {
+            return Optional.empty();
+        }
+        Meta m = meta(tenantId, id);
+        Encoding e = m.encodings.get(v.get().encoderId());
+        return e != null && e.ready() ? Optional.of(serve(m, v.get(), e)) : Optional.empty();
+    }
+
+    private ResolvedPromptSet serve(Meta m, ModelVersionPort v, Encoding e) {
+        PromptSet p = m.set;
+        FeatureCache.Key key = new FeatureCache.Key(p.id(), p.revision(), e.encoder());
+        PromptFeatures f = featureCache.get(key, e.version());
         if (f != null) {
             counters.featureCacheHits.incrementAndGet();
         } else {
             counters.featureCacheMisses.incrementAndGet();
-            PromptSet cur = p;
-            List<FeatureCodec.Part> parts = store.tx(c -> sets.features(c, id));
-            f = cur.inspection() == Inspection.TILES
+            List<FeatureCodec.Part> parts = store.tx(c -> encodingRows.features(c, p.id(), p.revision(), e.encoder()));
+            f = p.inspection() == Inspection.TILES
                     ? FeatureCodec.decodePool(parts) // shots have differing tile counts
-                    : FeatureCodec.decode(parts, cur.shotCount());
-            featureCache.put(id, cur.version(), f);
+                    : FeatureCodec.decode(parts, p.shotCount());
+            featureCache.put(key, e.version(), f);
         }
-        TextPrior prior = prior(m.template, p.category(), bundleId);
-        return new ResolvedPromptSet(p, f, prior, p.threshold());
+        TextPrior prior = v.textPrior(m.template.templates(), p.category());
+        recordUse(p.id());
+        Encoding current = retargeted(p, e);
+        return new ResolvedPromptSet(p, current, v, f, prior, current.threshold());
+    }
+
+    /** Remembers (off the request path, at most once a minute per set) that a query used the set. */
+    private void recordUse(String id) {
+        if (recentlyUsed.asMap().putIfAbsent(id, Boolean.TRUE) != null) {
+            return;
+        }
+        Instant now = Store.now();
+        background.execute(() -> {
+            try {
+                store.tx(c -> {
+                    sets.touchUsed(c, id, now);
+                    return null;
+                });
+            } catch (RuntimeException e) {
+                recentlyUsed.invalidate(id); // try again on the next use
+            }
+        });
     }
 
     /** Metadata from the store (fresh on every request, so changes on other replicas apply at once); see lastKnown. */
@@ -352,7 +425,12 @@ public class PromptSetService {
         try {
             Meta m = store.tx(c -> {
                 PromptSet p = find(c, tenantId, id);
-                return new Meta(p, templateService.resolve(c, tenantId, p.templateId()), System.nanoTime());
+                Map<String, Encoding> byEncoder = new HashMap<>();
+                for (Encoding e : encodingRows.list(c, id, p.revision())) {
+                    byEncoder.put(e.encoder(), e);
+                }
+                return new Meta(
+                        p, templateService.resolve(c, tenantId, p.templateId()), byEncoder, System.nanoTime());
             });
             lastKnown.put(key, m);
             return m;
@@ -362,66 +440,124 @@ public class PromptSetService {
             }
             Meta known = e.code() == ServeException.Code.UNAVAILABLE ? lastKnown.getIfPresent(key) : null;
             if (known != null
-                    && System.nanoTime() - known.readAtNanos
-                            < config.outageGrace().toNanos()
-                    && featureCache.get(id, known.set.version()) != null) {
+                    && System.nanoTime() - known.readAtNanos < config.outageGrace().toNanos()
+                    && known.encodings.values().stream()
+                            .anyMatch(x -> x.ready()
+                                    && featureCache.get(
+                                                    new FeatureCache.Key(id, known.set.revision(), x.encoder()),
+                                                    x.version())
+                                            != null)) {
                 return known; // store outage: serve the set as last seen, within the grace period
             }
             throw e;
         }
     }
 
-    /** The decision threshold of a set (override, else suggestion); empty when the set has none. */
-    public Optional<Float> threshold(String tenantId, String id) {
-        return get(tenantId, id).threshold();
-    }
-
     /** Scores one image against a registered set (the console's "try it"): the Score use case, by id. */
-    public ScoreResult score(String tenantId, String id, byte[] image) {
+    public ScoreResult score(String tenantId, String id, byte[] image, ModelChoice choice) {
         checkImage(-1, image);
-        ResolvedPromptSet r = resolve(tenantId, id);
-        InctrlScores s = model.scoreQuery(tenantId, id, image, r);
+        ModelPort.ScoredQuery q = model.scoreQuery(tenantId, id, image, choice);
         counters.queryImagesEncoded.incrementAndGet();
         return new ScoreResult(
-                s, r.threshold(), r.threshold().map(t -> s.score() >= t), model.bundleId()); // same rule as the Scorer
+                q.scores(),
+                q.threshold(),
+                q.threshold().map(t -> q.scores().score() >= t), // same rule as the Scorer
+                q.bundleId(),
+                q.servedBy());
     }
 
-    /** Bytes a set occupies in the store: [features, original images]. */
+    public ScoreResult score(String tenantId, String id, byte[] image) {
+        return score(tenantId, id, image, ModelChoice.ANY);
+    }
+
+    /** Bytes a set occupies in the store: [features of every encoding, original images]. */
     public long[] storedBytes(String tenantId, String id) {
         return store.tx(c -> {
             find(c, tenantId, id);
-            return sets.storedBytes(c, id);
+            return new long[] {encodingRows.featureBytes(c, id), sets.shotBytes(c, id)};
         });
     }
 
-    private record Encoded(List<FeatureCodec.Part> parts, PromptFeatures stored, Calibration calibration) {}
-
-    private Encoded encode(
-            List<byte[]> shots,
-            Inspection inspection,
-            TemplateSet template,
-            String category,
-            Precision precision,
-            String bundleId,
-            float targetFpr) {
-        ModelPort.EncodedShots views = model.encodeShots(shots, inspection);
-        EncodedImages raw = views.encoded();
-        counters.shotImagesEncoded.addAndGet(shots.size());
-        PromptFeatures full = raw.pool();
-        List<FeatureCodec.Part> parts = FeatureCodec.encode(full, precision);
-        // What later reads will see: fp16-rounded when stored as fp16, so scores survive a restart unchanged.
-        PromptFeatures stored = precision == Precision.FP32 ? full : FeatureCodec.decode(parts, full.shots());
-        TextPrior prior = prior(template, category, bundleId);
-        Calibration cal =
-                calibrator.calibrate(model, raw, views.shotOfView(), full, stored, prior, precision, targetFpr);
-        return new Encoded(parts, stored, cal);
+    private PromptSetDetails details(String tenantId, String id) {
+        record Row(PromptSet set, List<Encoding> encodings) {}
+        Row r = store.tx(c -> {
+            PromptSet p = find(c, tenantId, id);
+            return new Row(p, encodingRows.list(c, id, p.revision()));
+        });
+        return details(r.set(), r.encodings());
     }
 
-    private TextPrior prior(TemplateSet t, String category, String bundleId) {
-        return textPriors.get(new TextPriorCache.Key(t.id(), t.version(), category, bundleId), () -> {
-            counters.textPriorsEncoded.incrementAndGet();
-            return model.textPrior(t.templates(), category);
-        });
+    private PromptSetDetails details(PromptSet p, List<Encoding> stored) {
+        List<Encoding> encs = stored.stream().map(e -> retargeted(p, e)).toList();
+        String servingEncoder =
+                model.serving(modelOf(p)).map(ModelVersionPort::encoderId).orElse(null);
+        Optional<Encoding> primary = encs.stream()
+                .filter(e -> e.ready() && e.encoder().equals(servingEncoder))
+                .findFirst()
+                .or(() -> encs.stream()
+                        .filter(Encoding::ready)
+                        .max(Comparator.comparing(Encoding::updatedAt)));
+        return new PromptSetDetails(p, encs, primary, servingEncoder);
+    }
+
+    /**
+     * The encoding's calibration for the set's target false-positive rate: rows calibrated for another target (or
+     * before per-set targets existed) are refitted from their stored shot scores when read.
+     */
+    private Encoding retargeted(PromptSet p, Encoding e) {
+        Calibration c = e.calibration();
+        if (c == null) {
+            return e;
+        }
+        float target = p.targetFpr() == null ? calibrator.defaultTargetFpr() : p.targetFpr();
+        if (c.method() == null || c.targetFpr() == null || c.targetFpr() != target) {
+            return e.withCalibration(calibrator.retarget(c, target));
+        }
+        return e;
+    }
+
+    /** The set's model: the one it was registered for, or (sets stored before models existed) the default one. */
+    private String modelOf(PromptSet p) {
+        return p.model() == null ? model.defaultModel() : p.model();
+    }
+
+    private ModelVersionPort servingOrNamed(PromptSet p, ModelChoice version) {
+        ModelChoice choice = version.orModel(modelOf(p));
+        if (choice.version() > 0) {
+            return model.candidates(choice).get(0);
+        }
+        return model.serving(choice.name())
+                .orElseThrow(() -> new ServeException(
+                        ServeException.Code.UNAVAILABLE,
+                        "MODEL_NOT_LOADED",
+                        "model '" + choice.name() + "' has no loaded version on this replica",
+                        Duration.ofSeconds(1),
+                        null));
+    }
+
+    /** Encoder of the encoding a threshold change addresses: a loaded version's, or a stored one by model version. */
+    private String targetEncoder(PromptSet p, ModelChoice version) {
+        ModelChoice choice = version.orModel(modelOf(p));
+        if (choice.version() > 0) {
+            Optional<ModelVersionPort> loaded = model.version(new ModelRef(choice.name(), choice.version()));
+            if (loaded.isPresent()) {
+                return loaded.get().encoderId();
+            }
+            List<Encoding> stored = store.tx(c -> encodingRows.list(c, p.id(), p.revision()));
+            return stored.stream()
+                    .filter(e -> choice.name().equals(e.model()) && e.modelVersion() == choice.version())
+                    .map(Encoding::encoder)
+                    .findFirst()
+                    .orElseThrow(() -> notEncoded(p.id(), choice.name() + ":" + choice.version()));
+        }
+        return servingOrNamed(p, version).encoderId();
+    }
+
+    private static ServeException notEncoded(String id, String encoder) {
+        return new ServeException(
+                ServeException.Code.FAILED_PRECONDITION,
+                "PROMPT_SET_NOT_ENCODED",
+                "prompt set '" + id + "' has no encoding by " + encoder + " yet");
     }
 
     private PromptSet find(Connection c, String tenantId, String id) throws SQLException {
@@ -471,9 +607,7 @@ public class PromptSetService {
                     shots.size() + " shots exceed the limit of "
                             + limits.limits().maxShots() + " per prompt set");
         }
-        for (int i = 0; i < shots.size(); i++) {
-            checkImage(i, shots.get(i));
-        }
+        IntStream.range(0, shots.size()).forEach(i -> checkImage(i, shots.get(i)));
     }
 
     private void checkImage(int index, byte[] image) {

@@ -36,12 +36,6 @@ public class RegistryBeans {
 
     @Produces
     @ApplicationScoped
-    TextPriorCache textPriorCache(RegistryConfig cfg) {
-        return new TextPriorCache(cfg.cache().textPriorEntries());
-    }
-
-    @Produces
-    @ApplicationScoped
     Calibrator calibrator(RegistryConfig cfg) {
         return new Calibrator(cfg.calibration());
     }
@@ -66,7 +60,13 @@ public class RegistryBeans {
 
     @Produces
     @ApplicationScoped
-    PromptSetRepository promptSetRepository(Calibrator calibrator) {
-        return new PromptSetRepository(calibrator);
+    PromptSetRepository promptSetRepository() {
+        return new PromptSetRepository();
+    }
+
+    @Produces
+    @ApplicationScoped
+    EncodingRepository encodingRepository() {
+        return new EncodingRepository();
     }
 }

@@ -15,10 +15,6 @@ public interface RegistryConfig {
     @WithDefault("./data")
     String dataDir();
 
-    /** What to do with a prompt set encoded with another bundle: re-encode from the stored originals, or reject. */
-    @WithDefault("reencode")
-    StalePolicy stalePolicy();
-
     /**
      * While the store is unreachable, API keys and prompt-set metadata (threshold, version, template) last read at
      * most this long ago keep serving, so scoring by id of cached sets continues through a database outage; older
@@ -33,19 +29,11 @@ public interface RegistryConfig {
 
     Templates templates();
 
-    enum StalePolicy {
-        REENCODE,
-        REJECT
-    }
-
     interface Cache {
         /** Upper bound of decoded prompt features held in memory (LRU), in bytes. */
         @WithDefault("1073741824")
         long maxBytes();
 
-        /** Text priors kept in memory (LRU by count; each is two 640-float vectors). */
-        @WithDefault("1024")
-        int textPriorEntries();
     }
 
     /**

@@ -27,6 +27,8 @@ public class RegistryCounters {
     public final AtomicLong featureCacheMisses = new AtomicLong();
 
     public final AtomicLong reencodes = new AtomicLong();
+    /** Encodings of sets for a model version that had not encoded them (background or first request). */
+    public final AtomicLong encodings = new AtomicLong();
 
     /** Audit entries of refused attempts that could not be written (changes themselves are never unaudited). */
     public final AtomicLong auditWriteFailures = new AtomicLong();
@@ -44,7 +46,11 @@ public class RegistryCounters {
         counter("inctrl.registry.query.images.encoded", queryImagesEncoded, "query images encoded by the registry");
         counter("inctrl.registry.feature.cache.hits", featureCacheHits, "prompt features served from memory");
         counter("inctrl.registry.feature.cache.misses", featureCacheMisses, "prompt features loaded from the store");
-        counter("inctrl.registry.reencodes", reencodes, "prompt sets re-encoded for a new bundle");
+        counter("inctrl.registry.reencodes", reencodes, "prompt sets re-encoded on request");
+        counter(
+                "inctrl.registry.encodings",
+                encodings,
+                "prompt sets encoded for a model version that had not encoded them yet");
         counter("inctrl.audit.write.failures", auditWriteFailures, "audit entries of refused attempts not written");
         counter("inctrl.audit.entries.purged", auditEntriesPurged, "audit entries deleted by retention");
     }

@@ -1,8 +1,10 @@
 package io.inctrl.serve.registry;
 
+import io.inctrl.serve.models.ModelChoice;
 import io.inctrl.serve.scoring.PromptSource;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import java.time.Instant;
 
 /** Serves ScoreRequest.prompt_set_id from the registry: cached features and text prior, plus the set's threshold. */
 @ApplicationScoped
@@ -12,9 +14,17 @@ public class RegistryPromptSource implements PromptSource {
     PromptSetService service;
 
     @Override
-    public Resolved resolve(String tenant, String promptSetId) {
-        ResolvedPromptSet r = service.resolve(tenant, promptSetId);
+    public Resolved resolve(String tenant, String promptSetId, ModelChoice choice, Instant deadline) {
+        ResolvedPromptSet r = service.resolve(tenant, promptSetId, choice, deadline);
         return new Resolved(
-                r.features(), r.prior(), r.threshold(), r.promptSet().inspection());
+                r.features(), r.prior(), r.threshold(), r.promptSet().inspection(), r.servedBy().ref());
+    }
+
+    @Override
+    public java.util.Optional<Resolved> resolveEncoded(
+            String tenant, String promptSetId, io.inctrl.serve.models.ModelRef version) {
+        return service.resolveEncoded(tenant, promptSetId, version)
+                .map(r -> new Resolved(
+                        r.features(), r.prior(), r.threshold(), r.promptSet().inspection(), r.servedBy().ref()));
     }
 }

@@ -34,9 +34,6 @@ public class TemplateService {
     ModelPort model;
 
     @Inject
-    TextPriorCache textPriors;
-
-    @Inject
     RegistryConfig config;
 
     @Inject
@@ -93,8 +90,8 @@ public class TemplateService {
                 return t;
             });
         });
-        textPriors.invalidateTemplate(id);
-        return updated;
+        return updated; // text priors are cached by template content: the edited set gets new entries
+
     }
 
     public TemplateSet get(String tenantId, String id) {
@@ -127,7 +124,6 @@ public class TemplateService {
                     audit.recordChange(c, origin, AuditAction.TEMPLATE_DELETE, tenantId, id);
                     return null;
                 }));
-        textPriors.invalidateTemplate(id);
     }
 
     /** The tenant's template set (or the built-in one) inside a transaction; NOT_FOUND for another tenant's. */

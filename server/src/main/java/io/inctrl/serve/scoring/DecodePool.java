@@ -108,25 +108,24 @@ public class DecodePool {
     }
 
     /**
-     * Decodes and preprocesses every image in parallel. The result fails with the first failure in index order (errors
-     * name images deterministically); cancelling it cancels the decodes not yet started.
+     * Decodes every image in parallel and preprocesses it into the views of {@code mode} (one per tile in tiles mode)
+     * for a model whose input is {@code input}. The result fails with the first failure in index order (errors name
+     * images deterministically); cancelling it cancels the decodes not yet started.
      *
      * @param what names image i in error messages
      * @throws ServeException RESOURCE_EXHAUSTED when the decode queue is full (nothing stays queued then)
      */
-    public CompletableFuture<List<ImagePipeline.Prepared>> prepareAll(List<byte[]> encoded, IntFunction<String> what) {
-        return prepareAll(encoded, what, io.inctrl.serve.image.Inspection.CENTER_CROP);
-    }
-
-    /** {@link #prepareAll(List, IntFunction)} with the views of {@code mode} (one per tile in tiles mode). */
     public CompletableFuture<List<ImagePipeline.Prepared>> prepareAll(
-            List<byte[]> encoded, IntFunction<String> what, io.inctrl.serve.image.Inspection mode) {
+            List<byte[]> encoded,
+            IntFunction<String> what,
+            io.inctrl.serve.image.Inspection mode,
+            io.inctrl.serve.image.PreprocessConfig input) {
         List<CompletableFuture<ImagePipeline.Prepared>> parts = new ArrayList<>(encoded.size());
         try {
             for (int i = 0; i < encoded.size(); i++) {
                 byte[] bytes = encoded.get(i);
                 String name = what.apply(i);
-                parts.add(submit(() -> images.prepare(bytes, name, mode)));
+                parts.add(submit(() -> images.prepare(bytes, name, mode, input)));
             }
         } catch (ServeException e) {
             parts.forEach(f -> f.cancel(false));

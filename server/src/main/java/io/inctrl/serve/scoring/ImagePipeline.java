@@ -3,6 +3,7 @@ package io.inctrl.serve.scoring;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.image.FrameTiling;
 import io.inctrl.serve.image.Inspection;
+import io.inctrl.serve.image.PreprocessConfig;
 import java.util.List;
 
 /** Encoded image bytes to the model's normalised CHW pixels (spec §3). */
@@ -26,18 +27,13 @@ public interface ImagePipeline {
     }
 
     /**
+     * The views of {@code mode} preprocessed for a model whose input is {@code input} (each model version has its
+     * own size and normalisation).
+     *
      * @param what names the image in error messages, e.g. "image" or "shot 3"
      * @throws ServeException INVALID_ARGUMENT naming the reason when the bytes are empty, too large or undecodable
      */
-    Prepared prepare(byte[] encoded, String what);
-
-    /** As {@link #prepare(byte[], String)} (the centre crop), with the views of {@code mode}. */
-    default Prepared prepare(byte[] encoded, String what, Inspection mode) {
-        if (mode != Inspection.CENTER_CROP) {
-            throw new UnsupportedOperationException("this pipeline only centre-crops");
-        }
-        return prepare(encoded, what);
-    }
+    Prepared prepare(byte[] encoded, String what, Inspection mode, PreprocessConfig input);
 
     /**
      * Width x height the image's header declares, read without decoding pixels (for request pixel budgets).
@@ -49,10 +45,5 @@ public interface ImagePipeline {
     /** {width, height} from the image's header, without decoding (tile counts are checked before decoding). */
     default int[] declaredSize(byte[] encoded, String what) {
         throw new UnsupportedOperationException("no header reader");
-    }
-
-    /** Side S of the model's square input. */
-    default int inputSize() {
-        return 240;
     }
 }

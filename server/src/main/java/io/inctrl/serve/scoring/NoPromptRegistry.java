@@ -10,7 +10,14 @@ import jakarta.enterprise.context.ApplicationScoped;
 public class NoPromptRegistry implements PromptSource {
 
     @Override
-    public Resolved resolve(String tenant, String promptSetId) {
+    public Resolved resolve(
+            String tenant, String promptSetId, io.inctrl.serve.models.ModelChoice choice, java.time.Instant deadline) {
         throw ServeException.notFound("prompt set", promptSetId);
+    }
+
+    @Override
+    public java.util.Optional<Resolved> resolveEncoded(
+            String tenant, String promptSetId, io.inctrl.serve.models.ModelRef version) {
+        return java.util.Optional.empty();
     }
 }

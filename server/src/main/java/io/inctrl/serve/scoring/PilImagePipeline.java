@@ -10,41 +10,34 @@ import io.inctrl.serve.image.ImagePreprocessor;
 import io.inctrl.serve.image.Inspection;
 import io.inctrl.serve.image.InvalidImageException;
 import io.inctrl.serve.image.PreprocessConfig;
-import io.inctrl.serve.model.BundleManifest;
-import io.inctrl.serve.model.ModelService;
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.util.List;
 
-/** Decoding and PIL-exact preprocessing with the limits from config and the bundle's image settings. */
+/**
+ * Decoding and PIL-exact preprocessing with the limits from config and each model version's image settings (one
+ * preprocessor per distinct input size and normalisation).
+ */
 @ApplicationScoped
 public class PilImagePipeline implements ImagePipeline {
 
     @Inject
     InctrlConfig config;
 
-    @Inject
-    ModelService model;
-
     private ImageDecoder decoder;
-    private ImagePreprocessor preprocessor;
+    private final java.util.Map<PreprocessConfig, ImagePreprocessor> preprocessors =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     @PostConstruct
     void init() {
         decoder = new ImageDecoder(
                 new ImageLimits(config.limits().maxImageBytes(), config.limits().maxImagePixels()));
-        BundleManifest.Image image = model.manifest().image();
-        preprocessor = new ImagePreprocessor(new PreprocessConfig(image.size(), image.mean(), image.std()));
     }
 
     @Override
-    public Prepared prepare(byte[] encoded, String what) {
-        return prepare(encoded, what, Inspection.CENTER_CROP);
-    }
-
-    @Override
-    public Prepared prepare(byte[] encoded, String what, Inspection mode) {
+    public Prepared prepare(byte[] encoded, String what, Inspection mode, PreprocessConfig input) {
+        ImagePreprocessor preprocessor = preprocessors.computeIfAbsent(input, ImagePreprocessor::new);
         try {
             long t0 = System.nanoTime();
             DecodedImage img = decoder.decode(encoded);
@@ -77,11 +70,6 @@ public class PilImagePipeline implements ImagePipeline {
         } catch (InvalidImageException e) {
             throw refused(what, e);
         }
-    }
-
-    @Override
-    public int inputSize() {
-        return preprocessor.config().size();
     }
 
     /** The one place the image package's refusals become client errors, for scoring and the registry alike. */

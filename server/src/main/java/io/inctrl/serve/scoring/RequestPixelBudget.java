@@ -30,20 +30,21 @@ public class RequestPixelBudget {
      *                          whose header cannot be read
      */
     public long check(List<byte[]> encoded, IntFunction<String> what) {
-        return check(encoded, what, Inspection.CENTER_CROP);
+        return check(encoded, what, Inspection.CENTER_CROP, 0);
     }
 
     /**
-     * As {@link #check(List, IntFunction)}; in tiles mode every image's tiles must be within
-     * {@code inctrl.inspection.max-tiles} and each tile's S x S pixels count on top of the image's own.
+     * As {@link #check(List, IntFunction)}; in tiles mode every image's tiles (of the model's input side
+     * {@code inputSize}) must be within {@code inctrl.inspection.max-tiles} and each tile's S x S pixels count on top of
+     * the image's own.
      */
-    public long check(List<byte[]> encoded, IntFunction<String> what, Inspection mode) {
+    public long check(List<byte[]> encoded, IntFunction<String> what, Inspection mode, int inputSize) {
         long max = config.limits().maxRequestPixels();
         long total = 0;
         for (int i = 0; i < encoded.size(); i++) {
             total += images.declaredPixels(encoded.get(i), what.apply(i));
             if (mode == Inspection.TILES) {
-                total += tilePixels(encoded.get(i), what.apply(i));
+                total += tilePixels(encoded.get(i), what.apply(i), inputSize);
             }
         }
         if (total > max) {
@@ -56,9 +57,8 @@ public class RequestPixelBudget {
         return total;
     }
 
-    private long tilePixels(byte[] encoded, String what) {
+    private long tilePixels(byte[] encoded, String what, int size) {
         int[] wh = images.declaredSize(encoded, what);
-        int size = images.inputSize();
         int maxTiles = config.inspection().maxTiles();
         FrameTiling tiling;
         try {

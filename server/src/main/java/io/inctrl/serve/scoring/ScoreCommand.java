@@ -1,6 +1,7 @@
 package io.inctrl.serve.scoring;
 
 import io.inctrl.serve.image.Inspection;
+import io.inctrl.serve.models.ModelChoice;
 import java.time.Instant;
 import java.util.List;
 
@@ -8,8 +9,19 @@ import java.util.List;
  * One query to score against its prompts.
  *
  * @param deadline when the caller stops waiting; null for none
+ * @param model    the model (and version) the request names; {@link ModelChoice#ANY} = the default model, or the
+ *                 registered set's own model
  */
-public record ScoreCommand(String tenant, String requestId, byte[] image, Prompts prompts, Instant deadline) {
+public record ScoreCommand(
+        String tenant, String requestId, byte[] image, Prompts prompts, Instant deadline, ModelChoice model) {
+
+    public ScoreCommand {
+        model = model == null ? ModelChoice.ANY : model;
+    }
+
+    public ScoreCommand(String tenant, String requestId, byte[] image, Prompts prompts, Instant deadline) {
+        this(tenant, requestId, image, prompts, deadline, ModelChoice.ANY);
+    }
 
     /** What the query is compared with: the proto's {@code oneof prompts}. */
     public sealed interface Prompts permits Inline, Registered {}

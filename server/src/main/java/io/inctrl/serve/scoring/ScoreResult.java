@@ -1,13 +1,15 @@
 package io.inctrl.serve.scoring;
 
 import io.inctrl.serve.model.InctrlScores;
+import io.inctrl.serve.models.ModelRef;
 import java.util.Optional;
 
-/** Scores of one query plus where its time went (nanoseconds). */
+/** Scores of one query, the model version that produced them, plus where its time went (nanoseconds). */
 public record ScoreResult(
         String requestId,
         InctrlScores scores,
         String bundleId,
+        ModelRef servedBy,
         Optional<Float> threshold,
         long decodeNanos,
         long preprocessNanos,

@@ -11,9 +11,9 @@ class TemplatePriorCacheTest {
 
     private final AtomicInteger computed = new AtomicInteger();
 
-    private TextPrior compute() {
+    private java.util.concurrent.CompletableFuture<TextPrior> compute() {
         computed.incrementAndGet();
-        return new TextPrior(new float[640], new float[640]);
+        return java.util.concurrent.CompletableFuture.completedFuture(new TextPrior(new float[640], new float[640]));
     }
 
     @Test
@@ -22,7 +22,7 @@ class TemplatePriorCacheTest {
         long oneEntry = 20_000; // two 640-float vectors plus the default templates' text: about 8 KB
         TemplatePriorCache cache = new TemplatePriorCache(3 * oneEntry, Runnable::run);
         for (int i = 0; i < 1000; i++) {
-            cache.get(t, "category-" + i, this::compute);
+            cache.get(t, "category-" + i, this::compute).join();
         }
         assertThat(cache.size()).isBetween(1L, 7L);
         assertThat(computed).hasValue(1000);
@@ -36,6 +36,24 @@ class TemplatePriorCacheTest {
         }
         assertThat(hits).isEqualTo(cache.size());
         assertThat(computed).hasValue(before);
+    }
+
+    @Test
+    void concurrentFirstUsesShareOneComputation_andAFailureIsNotKept() {
+        PromptTemplates t = PromptTemplates.defaults();
+        TemplatePriorCache cache = new TemplatePriorCache(1 << 20, Runnable::run);
+        var pending = new java.util.concurrent.CompletableFuture<TextPrior>();
+        var first = cache.get(t, "c", () -> {
+            computed.incrementAndGet();
+            return pending;
+        });
+        var second = cache.get(t, "c", this::compute);
+        assertThat(computed).hasValue(1);
+        pending.completeExceptionally(new IllegalStateException("device failed"));
+        assertThat(first).isCompletedExceptionally();
+        assertThat(second).isCompletedExceptionally();
+        assertThat(cache.get(t, "c", this::compute).join().normal()).hasSize(640);
+        assertThat(computed).hasValue(2);
     }
 
     @Test

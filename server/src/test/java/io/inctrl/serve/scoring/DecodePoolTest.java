@@ -21,6 +21,9 @@ import org.junit.jupiter.api.Test;
 /** The decode pool: parallel within a request, deterministic errors, bounded queue, cancellation skips work. */
 class DecodePoolTest {
 
+    private static final io.inctrl.serve.image.Inspection CROP = io.inctrl.serve.image.Inspection.CENTER_CROP;
+    private static final io.inctrl.serve.image.PreprocessConfig INPUT = io.inctrl.serve.image.PreprocessConfig.inctrl();
+
     private final DecodePool pool = new DecodePool();
 
     @AfterEach
@@ -32,7 +35,11 @@ class DecodePoolTest {
         pool.registry = new SimpleMeterRegistry();
         pool.images = new ImagePipeline() {
             @Override
-            public Prepared prepare(byte[] encoded, String what) {
+            public Prepared prepare(
+                    byte[] encoded,
+                    String what,
+                    io.inctrl.serve.image.Inspection mode,
+                    io.inctrl.serve.image.PreprocessConfig input) {
                 return prepare.apply(encoded, what);
             }
 
@@ -66,7 +73,7 @@ class DecodePoolTest {
             return ok(b);
         });
         List<ImagePipeline.Prepared> out =
-                pool.prepareAll(List.of(img(1), img(2)), i -> "image " + i).get(20, TimeUnit.SECONDS);
+                pool.prepareAll(List.of(img(1), img(2)), i -> "image " + i, CROP, INPUT).get(20, TimeUnit.SECONDS);
         assertEquals(1f, out.get(0).pixels()[0]);
         assertEquals(2f, out.get(1).pixels()[0]);
     }
@@ -85,7 +92,7 @@ class DecodePoolTest {
         });
         CompletionException e = assertThrows(
                 CompletionException.class,
-                () -> pool.prepareAll(List.of(img(0), img(1), img(2)), i -> "shot " + i)
+                () -> pool.prepareAll(List.of(img(0), img(1), img(2)), i -> "shot " + i, CROP, INPUT)
                         .join());
         ServeException cause = assertInstanceOf(ServeException.class, e.getCause());
         assertEquals("shot 1: broken", cause.getMessage());
@@ -100,17 +107,17 @@ class DecodePoolTest {
             await(release);
             return ok(b);
         });
-        CompletableFuture<List<ImagePipeline.Prepared>> first = pool.prepareAll(List.of(img(0)), i -> "image");
+        CompletableFuture<List<ImagePipeline.Prepared>> first = pool.prepareAll(List.of(img(0)), i -> "image", CROP, INPUT);
         waitUntil(() -> ran.get() == 1); // the only thread is busy, the queue (1) is empty
         ServeException full =
-                assertThrows(ServeException.class, () -> pool.prepareAll(List.of(img(1), img(2)), i -> "image " + i));
+                assertThrows(ServeException.class, () -> pool.prepareAll(List.of(img(1), img(2)), i -> "image " + i, CROP, INPUT));
         assertEquals(ServeException.Code.RESOURCE_EXHAUSTED, full.code());
         assertEquals("DECODE_QUEUE_FULL", full.reason());
         assertTrue(full.retryAfter().isPresent());
         release.countDown();
         first.get(10, TimeUnit.SECONDS);
         // image 1 got queued before image 2 was refused; it was cancelled, so it never decodes
-        pool.prepareAll(List.of(img(3)), i -> "image").get(10, TimeUnit.SECONDS);
+        pool.prepareAll(List.of(img(3)), i -> "image", CROP, INPUT).get(10, TimeUnit.SECONDS);
         assertEquals(2, ran.get());
     }
 
@@ -123,14 +130,14 @@ class DecodePoolTest {
             await(release);
             return ok(b);
         });
-        CompletableFuture<List<ImagePipeline.Prepared>> busy = pool.prepareAll(List.of(img(0)), i -> "image");
+        CompletableFuture<List<ImagePipeline.Prepared>> busy = pool.prepareAll(List.of(img(0)), i -> "image", CROP, INPUT);
         waitUntil(() -> ran.get() == 1);
         CompletableFuture<List<ImagePipeline.Prepared>> cancelled =
-                pool.prepareAll(List.of(img(1), img(2), img(3)), i -> "image " + i);
+                pool.prepareAll(List.of(img(1), img(2), img(3)), i -> "image " + i, CROP, INPUT);
         assertTrue(cancelled.cancel(false));
         release.countDown();
         busy.get(10, TimeUnit.SECONDS);
-        pool.prepareAll(List.of(img(4)), i -> "image").get(10, TimeUnit.SECONDS);
+        pool.prepareAll(List.of(img(4)), i -> "image", CROP, INPUT).get(10, TimeUnit.SECONDS);
         assertEquals(2, ran.get(), "cancelled decodes ran");
         assertFalse(busy.isCancelled());
     }

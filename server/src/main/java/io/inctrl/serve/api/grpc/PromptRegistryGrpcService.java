@@ -11,10 +11,12 @@ import io.inctrl.serve.api.v1.ListPromptSetsRequest;
 import io.inctrl.serve.api.v1.ListPromptSetsResponse;
 import io.inctrl.serve.api.v1.PromptRegistry;
 import io.inctrl.serve.api.v1.PromptSet;
+import io.inctrl.serve.api.v1.PromptSetEncoding;
 import io.inctrl.serve.api.v1.ReencodePromptSetRequest;
 import io.inctrl.serve.api.v1.SetThresholdRequest;
 import io.inctrl.serve.audit.Origin;
-import io.inctrl.serve.registry.ModelPort;
+import io.inctrl.serve.registry.Encoding;
+import io.inctrl.serve.registry.PromptSetDetails;
 import io.inctrl.serve.registry.PromptSetService;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.mutiny.Uni;
@@ -34,9 +36,6 @@ public class PromptRegistryGrpcService implements PromptRegistry {
     @Inject
     PromptSetService service;
 
-    @Inject
-    ModelPort model;
-
     @Override
     public Uni<PromptSet> createPromptSet(CreatePromptSetRequest r) {
         List<byte[]> shots =
@@ -44,13 +43,15 @@ public class PromptRegistryGrpcService implements PromptRegistry {
         return blocking((o, t) -> toProto(service.register(
                 o,
                 t,
-                r.getName(),
-                r.getCategory(),
-                r.getTemplateId(),
-                shots,
-                r.getFp16(),
-                r.hasTargetFpr() ? r.getTargetFpr() : null,
-                InspectionMessages.fromProto(r.getInspection()))));
+                new PromptSetService.NewPromptSet(
+                        r.getName(),
+                        r.getCategory(),
+                        r.getTemplateId(),
+                        shots,
+                        r.getFp16(),
+                        r.hasTargetFpr() ? r.getTargetFpr() : null,
+                        InspectionMessages.fromProto(r.getInspection()),
+                        r.getModel()))));
     }
 
     @Override
@@ -84,12 +85,14 @@ public class PromptRegistryGrpcService implements PromptRegistry {
                 t,
                 r.getId(),
                 r.hasThreshold() ? r.getThreshold() : null,
-                r.hasTargetFpr() ? r.getTargetFpr() : null)));
+                r.hasTargetFpr() ? r.getTargetFpr() : null,
+                ScoreMessages.choice("", r.getModelVersion()))));
     }
 
     @Override
     public Uni<PromptSet> reencodePromptSet(ReencodePromptSetRequest r) {
-        return blocking((o, t) -> toProto(service.reencode(o, t, r.getId())));
+        return blocking((o, t) -> toProto(
+                service.reencode(o, t, r.getId(), ScoreMessages.choice("", r.getModelVersion()))));
     }
 
     /**
@@ -112,13 +115,50 @@ public class PromptRegistryGrpcService implements PromptRegistry {
                 .transform(e -> GrpcStatuses.toStatus(e, "registry call"));
     }
 
-    private PromptSet toProto(io.inctrl.serve.registry.PromptSet p) {
-        var c = p.calibration();
+    private PromptSet toProto(PromptSetDetails d) {
+        var p = d.set();
+        PromptSet.Builder b = PromptSet.newBuilder()
+                .setId(p.id())
+                .setName(p.name())
+                .setCategory(p.category())
+                .setShotCount(p.shotCount())
+                .setTemplateId(p.templateId())
+                .setBundleId(d.primary().map(Encoding::bundleId).orElse(""))
+                .setStale(d.stale())
+                .setVersion(p.version())
+                .setCreatedAt(ts(p.createdAt()))
+                .setUpdatedAt(ts(p.updatedAt()))
+                .setPrecision(p.precision().name())
+                .setInspection(InspectionMessages.toProto(p.inspection()))
+                .setModel(p.model() == null ? "" : p.model())
+                .setRevision(p.revision());
+        d.primary().ifPresent(e -> b.setCalibration(calibration(e)));
+        for (Encoding e : d.encodings()) {
+            PromptSetEncoding.Builder eb = PromptSetEncoding.newBuilder()
+                    .setModel(e.model() == null ? "" : e.model())
+                    .setModelVersion(e.modelVersion())
+                    .setBundleId(e.bundleId())
+                    .setEncoder(e.encoder())
+                    .setPrecision(e.computePrecision())
+                    .setState(e.state().name())
+                    .setVersion(e.version())
+                    .setUpdatedAt(ts(e.updatedAt()))
+                    .setError(e.error() == null ? "" : e.error());
+            if (e.calibration() != null) {
+                eb.setCalibration(calibration(e));
+            }
+            b.addEncodings(eb);
+        }
+        return b.build();
+    }
+
+    private static Calibration calibration(Encoding e) {
+        var c = e.calibration();
         Calibration.Builder cb = Calibration.newBuilder()
                 .addAllShotScores(c.shotScores())
                 .setSuggestedThreshold(c.suggestedThreshold() == null ? 0f : c.suggestedThreshold())
-                .setThreshold(p.threshold().orElse(0f))
-                .setThresholdOverridden(p.thresholdOverride() != null)
+                .setThreshold(e.threshold().orElse(0f))
+                .setThresholdOverridden(e.thresholdOverride() != null)
                 .addAllOutlierShots(c.outlierShots())
                 .addAllWarnings(c.warnings());
         if (c.fp16MaxAbsDiff() != null) {
@@ -127,28 +167,14 @@ public class PromptRegistryGrpcService implements PromptRegistry {
         if (c.targetFpr() != null) {
             cb.setTargetFpr(c.targetFpr());
         }
-        Float expected = c.expectedFprAt(p.threshold().orElse(null));
+        Float expected = c.expectedFprAt(e.threshold().orElse(null));
         if (expected != null) {
             cb.setExpectedFpr(expected);
         }
         if (c.method() != null && c.tail() != null) {
             cb.setMethod(c.method());
         }
-        return PromptSet.newBuilder()
-                .setId(p.id())
-                .setName(p.name())
-                .setCategory(p.category())
-                .setShotCount(p.shotCount())
-                .setTemplateId(p.templateId())
-                .setBundleId(p.bundleId())
-                .setStale(p.isStale(model.bundleId()))
-                .setVersion(p.version())
-                .setCreatedAt(ts(p.createdAt()))
-                .setUpdatedAt(ts(p.updatedAt()))
-                .setCalibration(cb)
-                .setPrecision(p.precision().name())
-                .setInspection(InspectionMessages.toProto(p.inspection()))
-                .build();
+        return cb.build();
     }
 
     private static Timestamp ts(Instant i) {

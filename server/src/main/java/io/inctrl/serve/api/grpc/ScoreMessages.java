@@ -29,7 +29,13 @@ final class ScoreMessages {
         if (context != null && context.getDeadline() != null) {
             deadline = Instant.now().plusNanos(context.getDeadline().timeRemaining(TimeUnit.NANOSECONDS));
         }
-        return new ScoreCommand(tenant, r.getRequestId(), r.getImage().toByteArray(), prompts, deadline);
+        return new ScoreCommand(
+                tenant,
+                r.getRequestId(),
+                r.getImage().toByteArray(),
+                prompts,
+                deadline,
+                choice(r.getModel(), r.getModelVersion()));
     }
 
     static ScoreResponse response(ScoreResult res, boolean omitMap) {
@@ -41,6 +47,8 @@ final class ScoreMessages {
                 .setMapHeight(s.mapHeight())
                 .setMapWidth(s.mapWidth())
                 .setBundleId(res.bundleId())
+                .setModel(res.servedBy().name())
+                .setModelVersion(res.servedBy().version())
                 .setTimings(StageTimings.newBuilder()
                         .setDecodeUs(res.decodeNanos() / 1000)
                         .setPreprocessUs(res.preprocessNanos() / 1000)
@@ -64,6 +72,15 @@ final class ScoreMessages {
         }
         res.threshold().ifPresent(t -> b.setThreshold(t).setIsAnomalous(s.score() >= t));
         return b.build();
+    }
+
+    /** A request's model and version fields; a negative version is refused like any invalid field. */
+    static io.inctrl.serve.models.ModelChoice choice(String model, long version) {
+        if (version < 0) {
+            throw io.inctrl.serve.error.ServeException.invalid(
+                    "INVALID_MODEL_VERSION", "model_version must be >= 0 (0 = the routed version), got " + version);
+        }
+        return io.inctrl.serve.models.ModelChoice.of(model, version);
     }
 
     static String nullToEmpty(String s) {

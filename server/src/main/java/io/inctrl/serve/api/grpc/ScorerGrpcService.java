@@ -4,7 +4,11 @@ import io.grpc.Context;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.inctrl.serve.api.v1.ModelInfo;
+import io.inctrl.serve.api.v1.ListModelsRequest;
+import io.inctrl.serve.api.v1.ListModelsResponse;
 import io.inctrl.serve.api.v1.ModelInfoRequest;
+import io.inctrl.serve.api.v1.ModelSummary;
+import io.inctrl.serve.api.v1.ModelVersionInfo;
 import io.inctrl.serve.api.v1.ScoreRequest;
 import io.inctrl.serve.api.v1.ScoreResponse;
 import io.inctrl.serve.api.v1.ScorerGrpc;
@@ -12,7 +16,8 @@ import io.inctrl.serve.config.InctrlConfig;
 import io.inctrl.serve.lifecycle.Drain;
 import io.inctrl.serve.logging.LogSafe;
 import io.inctrl.serve.model.BundleManifest;
-import io.inctrl.serve.model.ModelService;
+import io.inctrl.serve.models.LoadedModel;
+import io.inctrl.serve.models.ModelCatalog;
 import io.inctrl.serve.scoring.ScoreResult;
 import io.inctrl.serve.scoring.ScoringService;
 import io.quarkus.grpc.GrpcService;
@@ -32,7 +37,7 @@ public class ScorerGrpcService extends ScorerGrpc.ScorerImplBase {
     ScoringService scoring;
 
     @Inject
-    ModelService model;
+    ModelCatalog models;
 
     @Inject
     InctrlConfig config;
@@ -112,21 +117,65 @@ public class ScorerGrpcService extends ScorerGrpc.ScorerImplBase {
 
     @Override
     public void getModelInfo(ModelInfoRequest request, StreamObserver<ModelInfo> responses) {
-        BundleManifest m = model.manifest();
-        responses.onNext(ModelInfo.newBuilder()
-                .setBundleId(m.bundleId())
-                .setKind(m.kind())
-                .setArch(m.arch())
-                .setRandomWeights(m.weights().random())
-                .setWeightsDescription(m.weightsDescription())
-                .setMode(m.modeDescription())
-                .setImageSize(m.image().size())
-                .setMapHeight(m.vision().grid()[0])
-                .setMapWidth(m.vision().grid()[1])
-                .addAllTappedBlocks(m.vision().tappedBlocks())
-                .addAllDevices(model.devices())
-                .setManifestJson(model.manifestJson())
-                .build());
-        responses.onCompleted();
+        try {
+            LoadedModel v = models.describe(ScoreMessages.choice(request.getModel(), request.getModelVersion()));
+            BundleManifest m = v.manifest();
+            responses.onNext(ModelInfo.newBuilder()
+                    .setBundleId(m.bundleId())
+                    .setKind(m.kind())
+                    .setArch(m.arch())
+                    .setRandomWeights(m.weights().random())
+                    .setWeightsDescription(m.weightsDescription())
+                    .setMode(m.modeDescription())
+                    .setImageSize(m.image().size())
+                    .setMapHeight(m.vision().grid()[0])
+                    .setMapWidth(m.vision().grid()[1])
+                    .addAllTappedBlocks(m.vision().tappedBlocks())
+                    .addAllDevices(v.devices())
+                    .setManifestJson(v.manifestJson())
+                    .setPrecision(v.precision())
+                    .setModel(v.name())
+                    .setModelVersion(v.version())
+                    .build());
+            responses.onCompleted();
+        } catch (RuntimeException e) {
+            responses.onError(GrpcStatuses.toStatus(e, "GetModelInfo"));
+        }
+    }
+
+    @Override
+    public void listModels(ListModelsRequest request, StreamObserver<ListModelsResponse> responses) {
+        try {
+            ListModelsResponse.Builder b = ListModelsResponse.newBuilder().setDefaultModel(models.defaultModel());
+            for (ModelCatalog.Entry e : models.entries()) {
+                ModelSummary.Builder s = ModelSummary.newBuilder()
+                        .setName(e.name())
+                        .setServingVersion(e.serving())
+                        .setCanaryVersion(e.rollout().canaryVersion())
+                        .setCanaryPercent(e.rollout().canaryPercent())
+                        .setShadowVersion(e.rollout().shadowVersion())
+                        .setShadowPercent(e.rollout().shadowPercent());
+                for (int i = 0; i < e.versions().size(); i++) {
+                    var st = e.versions().get(i);
+                    LoadedModel m = e.loaded().get(i);
+                    ModelVersionInfo.Builder vb = ModelVersionInfo.newBuilder()
+                            .setVersion(st.ref().version())
+                            .setState(st.state().name())
+                            .setReason(st.reason() == null ? "" : st.reason());
+                    if (m != null) {
+                        vb.setBundleId(m.bundleId())
+                                .setKind(m.manifest().kind())
+                                .setPrecision(m.precision())
+                                .setRandomWeights(m.randomWeights());
+                    }
+                    s.addVersions(vb);
+                }
+                b.addModels(s);
+            }
+            responses.onNext(b.build());
+            responses.onCompleted();
+        } catch (RuntimeException e) {
+            responses.onError(GrpcStatuses.toStatus(e, "ListModels"));
+        }
     }
 }

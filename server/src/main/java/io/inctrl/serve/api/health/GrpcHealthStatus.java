@@ -2,7 +2,8 @@ package io.inctrl.serve.api.health;
 
 import grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus;
 import io.inctrl.serve.lifecycle.Drain;
-import io.inctrl.serve.model.ModelService;
+import io.inctrl.serve.models.ModelEvent;
+import io.inctrl.serve.models.ModelManager;
 import io.quarkus.grpc.runtime.health.GrpcHealthStorage;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -23,15 +24,24 @@ public class GrpcHealthStatus {
     GrpcHealthStorage health;
 
     @Inject
-    ModelService model;
+    ModelManager models;
 
     @Inject
     Drain drain;
 
     void onStart(@Observes StartupEvent event) {
         set(ServingStatus.NOT_SERVING);
-        set(model.ready() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
+        update();
         drain.onDrain(() -> set(ServingStatus.NOT_SERVING));
+    }
+
+    /** Loading or unloading a version may make the default model (un)available. */
+    void onModel(@Observes ModelEvent event) {
+        update();
+    }
+
+    private void update() {
+        set(models.ready() && !drain.draining() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
     }
 
     void onStop(@Observes ShutdownEvent event) {

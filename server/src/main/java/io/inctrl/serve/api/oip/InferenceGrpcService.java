@@ -91,7 +91,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     public void modelReady(ModelReadyRequest request, StreamObserver<ModelReadyResponse> responses) {
         try {
             GrpcCaller.current();
-            model.require(request.getName(), request.getVersion());
+            model.choice(request.getName(), request.getVersion());
         } catch (RuntimeException e) {
             responses.onError(GrpcStatuses.toStatus(e, "ModelReady"));
             return;
@@ -102,19 +102,20 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
 
     @Override
     public void modelMetadata(ModelMetadataRequest request, StreamObserver<ModelMetadataResponse> responses) {
+        io.inctrl.serve.models.LoadedModel m;
         try {
             GrpcCaller.current();
-            model.require(request.getName(), request.getVersion());
+            m = model.resolve(request.getName(), request.getVersion());
         } catch (RuntimeException e) {
             responses.onError(GrpcStatuses.toStatus(e, "ModelMetadata"));
             return;
         }
         ModelMetadataResponse.Builder b = ModelMetadataResponse.newBuilder()
-                .setName(model.name())
-                .addVersions(OipModel.VERSION)
-                .setPlatform(model.platform());
+                .setName(m.name())
+                .addAllVersions(model.versions(m.name()))
+                .setPlatform(OipModel.platform(m));
         model.inputs().forEach(t -> b.addInputs(tensor(t)));
-        model.outputs().forEach(t -> b.addOutputs(tensor(t)));
+        OipModel.outputs(m).forEach(t -> b.addOutputs(tensor(t)));
         responses.onNext(b.build());
         responses.onCompleted();
     }

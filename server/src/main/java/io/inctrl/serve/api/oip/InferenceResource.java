@@ -105,9 +105,9 @@ public class InferenceResource {
             @PathParam("version") String version,
             @HeaderParam(ApiKeyFilter.HEADER) String key) {
         authenticator.authenticate(key);
-        model.require(name, version);
+        io.inctrl.serve.models.LoadedModel m = model.resolve(name, version);
         return new ModelMetadata(
-                model.name(), List.of(OipModel.VERSION), model.platform(), model.inputs(), model.outputs());
+                m.name(), model.versions(m.name()), OipModel.platform(m), model.inputs(), OipModel.outputs(m));
     }
 
     @GET
@@ -123,7 +123,7 @@ public class InferenceResource {
             @PathParam("version") String version,
             @HeaderParam(ApiKeyFilter.HEADER) String key) {
         authenticator.authenticate(key);
-        model.require(name, version);
+        model.choice(name, version);
         return Response.status(model.ready() ? 200 : 503).build();
     }
 
@@ -153,7 +153,7 @@ public class InferenceResource {
             byte[] body,
             UriInfo uri) {
         String tenant = authenticator.authenticate(key).requireTenant();
-        model.require(name, version);
+        model.choice(name, version);
         RestInferBody.Parsed parsed =
                 RestInferBody.read(mapper, name, version, body == null ? new byte[0] : body, headerLength);
         return inference.infer(parsed.request(), tenant, null).handle((result, error) -> {

@@ -18,7 +18,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
@@ -62,8 +61,8 @@ public class OipInference {
      * @param deadline when the caller stops waiting; null for none
      */
     public CompletableFuture<OipInferResult> infer(OipInferRequest r, String tenant, Instant deadline) {
-        model.require(r.modelName(), r.modelVersion());
-        List<String> outputs = requestedOutputs(r.outputs());
+        io.inctrl.serve.models.ModelChoice choice = model.choice(r.modelName(), r.modelVersion());
+        List<String> outputs = requestedOutputs(r.outputs(), model.resolve(r.modelName(), r.modelVersion()));
         OipTensor image = null;
         OipTensor shots = null;
         for (OipTensor t : r.inputs()) {
@@ -90,21 +89,12 @@ public class OipInference {
         }
         ScoreCommand.Prompts prompts = prompts(r, shots);
         List<byte[]> images = image.elements();
-        List<CompletableFuture<ScoreResult>> parts = new CopyOnWriteArrayList<>();
+        // one request: one routing, and inline shots decoded and encoded once for all its images
+        List<CompletableFuture<ScoreResult>> parts = scoring.scoreEachAsync(
+                new ScoreCommand(tenant, r.id(), images.get(0), prompts, deadline, choice), images);
         CompletableFuture<OipInferResult> result = new CompletableFuture<>();
         // cancelling what the caller holds (or one image failing) must reach the batcher through each part
         result.whenComplete((v, t) -> parts.forEach(p -> p.cancel(false)));
-        try {
-            for (int i = 0; i < images.size(); i++) {
-                parts.add(scoring.scoreAsync(new ScoreCommand(tenant, r.id(), images.get(i), prompts, deadline)));
-            }
-        } catch (RuntimeException e) {
-            result.cancel(false);
-            throw located(e, parts.size(), images.size());
-        }
-        if (result.isDone()) { // cancelled while the parts were being queued
-            parts.forEach(p -> p.cancel(false));
-        }
         AtomicInteger left = new AtomicInteger(parts.size());
         for (int i = 0; i < parts.size(); i++) {
             int index = i;
@@ -112,11 +102,10 @@ public class OipInference {
                 if (t != null) {
                     result.completeExceptionally(located(t, index, parts.size()));
                 } else if (left.decrementAndGet() == 0) {
+                    List<ScoreResult> done = parts.stream().map(CompletableFuture::join).toList();
+                    var servedBy = done.get(0).servedBy();
                     result.complete(new OipInferResult(
-                            model.name(),
-                            OipModel.VERSION,
-                            r.id(),
-                            assemble(parts.stream().map(CompletableFuture::join).toList(), outputs)));
+                            servedBy.name(), Long.toString(servedBy.version()), r.id(), assemble(done, outputs)));
                 }
             });
         }
@@ -174,9 +163,10 @@ public class OipInference {
         return t;
     }
 
-    private List<String> requestedOutputs(List<String> requested) {
+    private static List<String> requestedOutputs(
+            List<String> requested, io.inctrl.serve.models.LoadedModel described) {
         List<String> known =
-                model.outputs().stream().map(OipModel.TensorSpec::name).toList();
+                OipModel.outputs(described).stream().map(OipModel.TensorSpec::name).toList();
         if (requested.isEmpty()) {
             return known;
         }
@@ -248,7 +238,10 @@ public class OipInference {
     /** With several images, a client error names the one it is about. */
     private static Throwable located(Throwable t, int index, int count) {
         Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-        if (count > 1 && c instanceof ServeException e && e.code() != ServeException.Code.INTERNAL) {
+        if (count > 1
+                && c instanceof ServeException e
+                && e.code() != ServeException.Code.INTERNAL
+                && !String.valueOf(e.getMessage()).startsWith("image ")) { // decode errors name their image already
             return new ServeException(
                     e.code(),
                     e.reason(),
@@ -259,7 +252,4 @@ public class OipInference {
         return c;
     }
 
-    private static RuntimeException located(RuntimeException e, int index, int count) {
-        return located((Throwable) e, index, count) instanceof RuntimeException r ? r : e;
-    }
 }

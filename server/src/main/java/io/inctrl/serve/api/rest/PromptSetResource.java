@@ -8,11 +8,14 @@ import io.inctrl.serve.api.rest.Views.ThresholdRequest;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.image.Inspection;
 import io.inctrl.serve.logging.LogSafe;
-import io.inctrl.serve.model.ModelService;
+import io.inctrl.serve.models.ModelChoice;
 import io.inctrl.serve.registry.ModelPort;
+import io.inctrl.serve.registry.PromptSetDetails;
 import io.inctrl.serve.registry.PromptSet;
 import io.inctrl.serve.registry.PromptSetService;
 import io.inctrl.serve.registry.TemplateSet;
+import io.inctrl.serve.rollout.ComparisonService;
+import io.inctrl.serve.rollout.VersionComparison;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -51,7 +54,7 @@ public class PromptSetResource {
     ModelPort model;
 
     @Inject
-    ModelService bundle;
+    ComparisonService comparisons;
 
     /**
      * Registers a prompt set from a multipart form: {@code name}, {@code category}, optional {@code templateId},
@@ -71,6 +74,8 @@ public class PromptSetResource {
                             description = "center-crop (default), resize or tiles",
                             schema = @Schema(enumeration = {"center-crop", "resize", "tiles"}))
                     String inspection,
+            @RestForm("model") @Parameter(description = "the model the set belongs to; absent = the default model")
+                    String modelName,
             @RestForm("shots") List<FileUpload> shots) {
         String tenant = caller.tenantId();
         boolean half = parseBoolean("fp16", fp16);
@@ -84,7 +89,10 @@ public class PromptSetResource {
                 throw new UncheckedIOException(e);
             }
         }
-        PromptSet p = service.register(caller.origin(), tenant, name, category, templateId, images, half, target, mode);
+        PromptSetDetails p = service.register(
+                caller.origin(),
+                tenant,
+                new PromptSetService.NewPromptSet(name, category, templateId, images, half, target, mode, modelName));
         return Response.status(201).entity(view(p)).build();
     }
 
@@ -110,7 +118,7 @@ public class PromptSetResource {
     @Path("/{id}/storage")
     public StorageView storage(@PathParam("id") String id) {
         String tenant = caller.tenantId();
-        PromptSet p = service.get(tenant, id);
+        PromptSet p = service.get(tenant, id).set();
         long[] b = service.storedBytes(tenant, id);
         return new StorageView(b[0], b[1], p.shotCount(), b[0] / p.shotCount());
     }
@@ -124,31 +132,61 @@ public class PromptSetResource {
     @Consumes(MediaType.APPLICATION_JSON)
     public PromptSetView threshold(@PathParam("id") String id, ThresholdRequest r) {
         String tenant = caller.tenantId();
+        long version = r == null || r.modelVersion() == null ? 0 : r.modelVersion();
         return view(service.setThreshold(
-                caller.origin(), tenant, id, r == null ? null : r.threshold(), r == null ? null : r.targetFpr()));
+                caller.origin(),
+                tenant,
+                id,
+                r == null ? null : r.threshold(),
+                r == null ? null : r.targetFpr(),
+                modelVersion(version)));
     }
 
-    /** Re-encodes the stored originals with the loaded bundle and recalibrates. */
+    /**
+     * Re-encodes the stored originals with one loaded version of the set's model ({@code modelVersion}; absent = the
+     * serving version) and recalibrates that version's encoding.
+     */
     @POST
     @Path("/{id}/re-encode")
-    public PromptSetView reencode(@PathParam("id") String id) {
-        return view(service.reencode(caller.origin(), caller.tenantId(), id));
+    public PromptSetView reencode(
+            @PathParam("id") String id,
+            @QueryParam("modelVersion") @Parameter(schema = @Schema(type = SchemaType.INTEGER)) String version) {
+        return view(service.reencode(caller.origin(), caller.tenantId(), id, modelVersion(parseVersion(version))));
     }
 
     /** Scores one image (multipart part {@code image}) against the set: a console "try it"; rigs use the Scorer. */
     @POST
     @Path("/{id}/score")
     @Consumes(MediaType.MULTIPART_FORM_DATA)
-    public ScoreView score(@PathParam("id") String id, @RestForm("image") FileUpload image) {
+    public ScoreView score(
+            @PathParam("id") String id,
+            @RestForm("image") FileUpload image,
+            @RestForm("modelVersion") @Parameter(schema = @Schema(type = SchemaType.INTEGER)) String version) {
         String tenant = caller.tenantId();
         if (image == null) {
             throw ServeException.invalid("EMPTY_IMAGE", "a multipart part named 'image' is required");
         }
         try {
-            return ScoreView.of(service.score(tenant, id, Files.readAllBytes(image.uploadedFile())));
+            return ScoreView.of(service.score(
+                    tenant, id, Files.readAllBytes(image.uploadedFile()), modelVersion(parseVersion(version))));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * How two versions of the set's model score it: on its own shots (each version's leave-one-out scores) and on
+     * live traffic (shadow samples); score correlation and how many verdicts would flip at each version's own
+     * threshold. {@code baseline} absent = the serving version; {@code candidate} absent = the shadow, canary or newest
+     * other loaded version.
+     */
+    @GET
+    @Path("/{id}/comparison")
+    public VersionComparison comparison(
+            @PathParam("id") String id,
+            @QueryParam("baseline") @Parameter(schema = @Schema(type = SchemaType.INTEGER)) String baseline,
+            @QueryParam("candidate") @Parameter(schema = @Schema(type = SchemaType.INTEGER)) String candidate) {
+        return comparisons.compare(caller.tenantId(), id, parseVersion(baseline), parseVersion(candidate));
     }
 
     @DELETE
@@ -216,20 +254,41 @@ public class PromptSetResource {
         }
     }
 
-    private PromptSetView view(PromptSet p) {
-        return PromptSetView.of(p, model.bundleId(), warnings(p));
+    private PromptSetView view(PromptSetDetails d) {
+        return PromptSetView.of(d, warnings(d.set()));
     }
 
-    /** A vision-only bundle has no text tower: a chosen template set is stored but changes no score. */
+    /** A version without a text tower: a chosen template set is stored but changes no score there. */
     private List<String> warnings(PromptSet p) {
-        if (bundle.manifest().hasTextPrior()
-                || p.templateId() == null
-                || TemplateSet.BUILT_IN_ID.equals(p.templateId())) {
+        if (p.templateId() == null || TemplateSet.BUILT_IN_ID.equals(p.templateId())) {
             return List.of();
         }
-        return List.of("text-prompt template set " + p.templateId()
-                + " has no effect on bundle " + model.bundleId() + " ("
-                + bundle.manifest().modeDescription()
-                + "): it has no text encoder, so the category and templates do not change the score.");
+        return model.serving(p.model() == null ? model.defaultModel() : p.model())
+                .filter(v -> !v.hasTextPrior())
+                .map(v -> List.of("text-prompt template set " + p.templateId() + " has no effect on " + v.ref()
+                        + " (" + v.modeDescription()
+                        + "): it has no text encoder, so the category and templates do not change the score."))
+                .orElse(List.of());
+    }
+
+    /** A version of the set's own model; 0 = the serving one. */
+    private static ModelChoice modelVersion(long version) {
+        if (version < 0) {
+            throw ServeException.invalid(
+                    "INVALID_MODEL_VERSION", "modelVersion must be a positive version number, or absent");
+        }
+        return ModelChoice.of("", version);
+    }
+
+    static long parseVersion(String value) {
+        if (value == null || value.isBlank()) {
+            return 0;
+        }
+        try {
+            return Long.parseLong(value.strip());
+        } catch (NumberFormatException e) {
+            throw ServeException.invalid(
+                    "INVALID_PARAMETER", "modelVersion must be a whole number, not '" + LogSafe.of(value, 40) + "'");
+        }
     }
 }

@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.InctrlScores;
-import io.inctrl.serve.model.ModelService;
 import io.inctrl.serve.registry.ModelPort;
+import io.inctrl.serve.registry.ModelVersionPort;
 import io.inctrl.serve.registry.TemplateService;
 import io.inctrl.serve.text.PromptTemplates;
 import jakarta.inject.Inject;
@@ -47,8 +47,6 @@ public class TemplatePreviewResource {
     @Inject
     ModelPort model;
 
-    @Inject
-    ModelService service;
 
     @Inject
     ObjectMapper json;
@@ -56,17 +54,24 @@ public class TemplatePreviewResource {
     @Inject
     TemplateService templateService;
 
-    /** A vision-only bundle has no text tower: there is nothing to preview (409 instead of a tokenizer failure). */
-    private void requireTextEncoder() {
-        if (!service.manifest().hasTextPrior()) {
+    /**
+     * Templates are previewed on the default model's serving version; a vision-only bundle has no text tower, so
+     * there is nothing to preview (409 instead of a tokenizer failure).
+     */
+    private ModelVersionPort requireTextEncoder() {
+        ModelVersionPort v = model.serving(model.defaultModel())
+                .orElseThrow(() -> new ServeException(
+                        ServeException.Code.UNAVAILABLE,
+                        "MODEL_NOT_LOADED",
+                        "the default model has no loaded version on this replica"));
+        if (!v.hasTextPrior()) {
             throw new ServeException(
                     ServeException.Code.FAILED_PRECONDITION,
                     "NO_TEXT_ENCODER",
-                    "bundle "
-                            + service.bundleId() + " is not InCTRL ("
-                            + service.manifest().modeDescription()
+                    v.ref() + " (bundle " + v.bundleId() + ") is not InCTRL (" + v.modeDescription()
                             + "): it has no text encoder, so text-prompt templates have no effect");
         }
+        return v;
     }
 
     @POST
@@ -97,7 +102,7 @@ public class TemplatePreviewResource {
             @RestForm("image") FileUpload image,
             @RestForm("category") String category,
             @RestForm("templates") String templatesJson) {
-        requireTextEncoder();
+        ModelVersionPort v = requireTextEncoder();
         String cat = category(category);
         PromptTemplates edited = PromptTemplates.defaults();
         if (templatesJson != null && !templatesJson.isBlank()) {
@@ -114,13 +119,13 @@ public class TemplatePreviewResource {
         // a set that cannot be saved cannot be previewed either: CLIP would silently truncate long sentences
         templateService.checkSentences(edited, cat);
         byte[] bytes = read(image);
-        EncodedImages enc = model.encodeImages(List.of(bytes));
+        EncodedImages enc = v.encodeImages(List.of(bytes));
         // s_a depends only on the image and the text prior; the image as its own shot satisfies the score call
         var self = enc.pool();
-        InctrlScores e = model.score(enc.features(), self, model.textPrior(edited, cat));
-        InctrlScores d = model.score(enc.features(), self, model.textPrior(PromptTemplates.defaults(), cat));
+        InctrlScores e = v.score(enc.features(), self, v.textPrior(edited, cat));
+        InctrlScores d = v.score(enc.features(), self, v.textPrior(PromptTemplates.defaults(), cat));
         Float delta = e.sA() == null || d.sA() == null ? null : e.sA() - d.sA();
-        return new PreviewScoreView(cat, e.sA(), d.sA(), delta, model.bundleId());
+        return new PreviewScoreView(cat, e.sA(), d.sA(), delta, v.bundleId());
     }
 
     private List<Sentence> count(List<String> sentences) {

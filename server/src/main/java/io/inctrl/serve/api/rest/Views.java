@@ -4,7 +4,9 @@ import io.inctrl.serve.audit.AuditEntry;
 import io.inctrl.serve.audit.Origin;
 import io.inctrl.serve.model.InctrlScores;
 import io.inctrl.serve.registry.ApiKeyInfo;
+import io.inctrl.serve.registry.Encoding;
 import io.inctrl.serve.registry.PromptSet;
+import io.inctrl.serve.registry.PromptSetDetails;
 import io.inctrl.serve.registry.PromptSetService;
 import io.inctrl.serve.registry.Quotas;
 import io.inctrl.serve.registry.TemplateSet;
@@ -99,8 +101,29 @@ public final class Views {
             Float fp16MaxAbsDiff,
             Float targetFpr,
             Float expectedFpr,
-            String method) {}
+            String method) {
+        static CalibrationView of(Encoding e) {
+            var c = e.calibration();
+            return new CalibrationView(
+                    c.shotScores(),
+                    c.suggestedThreshold(),
+                    e.threshold().orElse(null),
+                    e.thresholdOverride() != null,
+                    c.outlierShots(),
+                    c.warnings(),
+                    c.fp16MaxAbsDiff(),
+                    c.targetFpr(),
+                    c.expectedFprAt(e.threshold().orElse(null)),
+                    c.tail() == null ? null : c.method());
+        }
+    }
 
+    /**
+     * A prompt set. {@code bundleId}, {@code calibration} and {@code version}-independent fields describe the primary
+     * encoding (the serving version's; see PromptSet in registry.proto); {@code encodings} lists every model version's
+     * encoding of the current shot revision. {@code warnings}: about the set on the serving version (not stored; e.g. a
+     * template that has no effect).
+     */
     public record PromptSetView(
             String id,
             String name,
@@ -115,10 +138,12 @@ public final class Views {
             Instant updatedAt,
             CalibrationView calibration,
             List<String> warnings,
-            String inspection) {
-        /** {@code warnings}: about the set on the loaded bundle (not stored; e.g. a template that has no effect). */
-        static PromptSetView of(PromptSet p, String currentBundle, List<String> warnings) {
-            var c = p.calibration();
+            String inspection,
+            String model,
+            long revision,
+            List<EncodingView> encodings) {
+        static PromptSetView of(PromptSetDetails d, List<String> warnings) {
+            PromptSet p = d.set();
             return new PromptSetView(
                     p.id(),
                     p.name(),
@@ -126,24 +151,47 @@ public final class Views {
                     p.templateId(),
                     p.shotCount(),
                     p.precision().name(),
-                    p.bundleId(),
-                    p.isStale(currentBundle),
+                    d.primary().map(Encoding::bundleId).orElse(null),
+                    d.stale(),
                     p.version(),
                     p.createdAt(),
                     p.updatedAt(),
-                    new CalibrationView(
-                            c.shotScores(),
-                            c.suggestedThreshold(),
-                            p.threshold().orElse(null),
-                            p.thresholdOverride() != null,
-                            c.outlierShots(),
-                            c.warnings(),
-                            c.fp16MaxAbsDiff(),
-                            c.targetFpr(),
-                            c.expectedFprAt(p.threshold().orElse(null)),
-                            c.tail() == null ? null : c.method()),
+                    d.primary().map(CalibrationView::of).orElse(null),
                     warnings,
-                    p.inspection().wireName());
+                    p.inspection().wireName(),
+                    p.model(),
+                    p.revision(),
+                    d.encodings().stream().map(EncodingView::of).toList());
+        }
+    }
+
+    /**
+     * One model version's encoding of a set: {@code state} READY, ENCODING (a replica computes it) or FAILED
+     * ({@code error}); {@code model}/{@code modelVersion} null/0 for encodings stored before models existed.
+     */
+    public record EncodingView(
+            String model,
+            long modelVersion,
+            String bundleId,
+            String encoder,
+            String precision,
+            String state,
+            CalibrationView calibration,
+            long version,
+            Instant updatedAt,
+            String error) {
+        static EncodingView of(Encoding e) {
+            return new EncodingView(
+                    e.model(),
+                    e.modelVersion(),
+                    e.bundleId(),
+                    e.encoder(),
+                    e.computePrecision(),
+                    e.state().name(),
+                    e.calibration() == null ? null : CalibrationView.of(e),
+                    e.version(),
+                    e.updatedAt(),
+                    e.error());
         }
     }
 
@@ -165,7 +213,8 @@ public final class Views {
             String targetId,
             String outcome,
             String remoteAddress,
-            String requestId) {
+            String requestId,
+            String detail) {
         static AuditEntryView of(AuditEntry e, boolean withOrigin) {
             Origin o = e.origin();
             return new AuditEntryView(
@@ -177,7 +226,8 @@ public final class Views {
                     e.targetId(),
                     e.outcome(),
                     withOrigin ? o.remoteAddress() : null,
-                    withOrigin ? o.requestId() : null);
+                    withOrigin ? o.requestId() : null,
+                    e.detail());
         }
     }
 
@@ -185,10 +235,11 @@ public final class Views {
     public record AuditPageView(List<AuditEntryView> items, String nextPageToken) {}
 
     /**
-     * Threshold override in [0,1]; null clears it (the suggestion applies again). {@code targetFpr}, when present,
-     * becomes the set's target false-positive rate, in (0, 0.5).
+     * Threshold override in [0,1] of one model version's encoding ({@code modelVersion}; absent or 0 = the serving
+     * version); null clears it (the suggestion applies again). {@code targetFpr}, when present, becomes the set's target
+     * false-positive rate, in (0, 0.5), refitting every version's suggestion.
      */
-    public record ThresholdRequest(Float threshold, Float targetFpr) {}
+    public record ThresholdRequest(Float threshold, Float targetFpr, Long modelVersion) {}
 
     /** Bytes a prompt set occupies in the store. */
     public record StorageView(long featureBytes, long imageBytes, int shotCount, long featureBytesPerShot) {}
@@ -205,7 +256,9 @@ public final class Views {
             int mapWidth,
             Float threshold,
             Boolean isAnomalous,
-            String bundleId) {
+            String bundleId,
+            String model,
+            long modelVersion) {
         static ScoreView of(PromptSetService.ScoreResult r) {
             InctrlScores s = r.scores();
             return new ScoreView(
@@ -219,7 +272,9 @@ public final class Views {
                     s.mapWidth(),
                     r.threshold().orElse(null),
                     r.anomalous().orElse(null),
-                    r.bundleId());
+                    r.bundleId(),
+                    r.servedBy().name(),
+                    r.servedBy().version());
         }
     }
 }
