@@ -24,4 +24,33 @@ public record PromptSetDetails(
     public Optional<Float> threshold() {
         return primary.flatMap(Encoding::threshold);
     }
+
+    public String id() {
+        return set.id();
+    }
+
+    /** The set's version (tenant changes). */
+    public long version() {
+        return set.version();
+    }
+
+    /** The primary encoding's threshold override; null when none is set (or no encoding is READY). */
+    public Float thresholdOverride() {
+        return primary.map(Encoding::thresholdOverride).orElse(null);
+    }
+
+    /** The primary encoding's calibration; null when no encoding is READY. */
+    public Calibration calibration() {
+        return primary.map(Encoding::calibration).orElse(null);
+    }
+
+    /** The primary encoding's bundle; null when no encoding is READY. */
+    public String bundleId() {
+        return primary.map(Encoding::bundleId).orElse(null);
+    }
+
+    /** The READY encoding by {@code encoder}, if any. */
+    public Optional<Encoding> encoding(String encoder) {
+        return encodings.stream().filter(e -> e.ready() && e.encoder().equals(encoder)).findFirst();
+    }
 }

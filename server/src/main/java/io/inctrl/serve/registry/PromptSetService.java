@@ -254,6 +254,16 @@ public class PromptSetService {
         return setThreshold(origin, tenantId, id, threshold, null, ModelChoice.ANY);
     }
 
+    /** As above, also changing the set's target false-positive rate when {@code targetFpr} is not null. */
+    public PromptSetDetails setThreshold(Origin origin, String tenantId, String id, Float threshold, Float targetFpr) {
+        return setThreshold(origin, tenantId, id, threshold, targetFpr, ModelChoice.ANY);
+    }
+
+    /** The decision threshold of a set for requests naming no version (override, else suggestion); may be empty. */
+    public Optional<Float> threshold(String tenantId, String id) {
+        return get(tenantId, id).threshold();
+    }
+
     /**
      * Sets (or with null clears) the operator threshold of one version's encoding ({@code version}: a model version,
      * or none for the serving version of the set's model) and, when {@code targetFpr} is not null, changes the set's
@@ -281,8 +291,8 @@ public class PromptSetService {
                         }
                     }
                 }
-                if (!encodingRows.updateThreshold(c, id, cur.revision(), encoder, threshold, now)) {
-                    throw notEncoded(id, encoder);
+                if (!encodingRows.updateThreshold(c, id, cur.revision(), encoder, threshold, now) && threshold != null) {
+                    throw notEncoded(id, encoder); // clearing an override nobody set is nothing to refuse
                 }
                 sets.touchVersion(c, tenantId, id, now);
                 audit.recordChange(

@@ -3,7 +3,7 @@ package io.inctrl.serve.api;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.inctrl.serve.audit.Origin;
-import io.inctrl.serve.registry.PromptSet;
+import io.inctrl.serve.registry.PromptSetDetails;
 import io.inctrl.serve.registry.PromptSetService;
 import io.inctrl.serve.registry.TestImages;
 import io.inctrl.serve.security.TenantService;
@@ -51,9 +51,15 @@ class RegistryFullSizeMeasurementTest {
         List<byte[]> shots = shots();
         String t = TenantService.DEFAULT_TENANT_ID;
         long t0 = System.nanoTime();
-        PromptSet p32 = service.register(Origin.SYSTEM, t, "full-fp32", "transistor", null, shots, false);
+        PromptSetDetails p32 = service.register(
+                Origin.SYSTEM,
+                t,
+                new PromptSetService.NewPromptSet("full-fp32", "transistor", null, shots, false, null, null, null));
         long t1 = System.nanoTime();
-        PromptSet p16 = service.register(Origin.SYSTEM, t, "full-fp16", "transistor", null, shots, true);
+        PromptSetDetails p16 = service.register(
+                Origin.SYSTEM,
+                t,
+                new PromptSetService.NewPromptSet("full-fp16", "transistor", null, shots, true, null, null, null));
         long t2 = System.nanoTime();
         long[] b32 = service.storedBytes(t, p32.id());
         long[] b16 = service.storedBytes(t, p16.id());

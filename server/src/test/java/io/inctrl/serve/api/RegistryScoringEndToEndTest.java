@@ -16,7 +16,7 @@ import io.inctrl.serve.api.v1.PromptSet;
 import io.inctrl.serve.api.v1.ScoreRequest;
 import io.inctrl.serve.api.v1.ScoreResponse;
 import io.inctrl.serve.api.v1.ScorerGrpc;
-import io.inctrl.serve.model.ModelService;
+import io.inctrl.serve.models.ModelRouter;
 import io.inctrl.serve.registry.RegistryCounters;
 import io.inctrl.serve.registry.TestImages;
 import io.quarkus.test.common.http.TestHTTPResource;
@@ -43,7 +43,7 @@ class RegistryScoringEndToEndTest {
     RegistryCounters counters;
 
     @Inject
-    ModelService model;
+    ModelRouter router;
 
     ManagedChannel channel;
 
@@ -65,7 +65,7 @@ class RegistryScoringEndToEndTest {
                 CreatePromptSetRequest.newBuilder().setName("e2e").setCategory("metal_nut");
         TestImages.normals(4).forEach(s -> req.addShots(ByteString.copyFrom(s)));
         PromptSet set = ApiFixtures.stub(channel, a.key()).createPromptSet(req.build());
-        assertThat(set.getBundleId()).isEqualTo(model.bundleId());
+        assertThat(set.getBundleId()).isEqualTo(router.serving("").bundleId());
         assertThat(set.getCalibration().getShotScoresCount()).isEqualTo(4);
         float threshold = set.getCalibration().getThreshold();
 
@@ -82,7 +82,7 @@ class RegistryScoringEndToEndTest {
             assertThat(r.getThreshold()).isEqualTo(threshold);
             assertThat(r.hasIsAnomalous()).isTrue();
             assertThat(r.getIsAnomalous()).isEqualTo(r.getScore() >= threshold);
-            assertThat(r.getBundleId()).isEqualTo(model.bundleId());
+            assertThat(r.getBundleId()).isEqualTo(router.serving("").bundleId());
             // the console's REST "try it" is the same use case: the same score for the same image
             float rest = as(a).multiPart("image", "q.png", TestImages.anomalous(i), "image/png")
                     .post("/v1/prompt-sets/" + set.getId() + "/score")

@@ -46,7 +46,10 @@ class AuditStoreTest {
         TestRegistry r = new TestRegistry(TestStores.fresh(kind, dir));
         String t = r.tenant("acme");
         String other = r.tenant("other");
-        PromptSet p = r.sets.register(KEY, t, "s", "screw", null, TestImages.normals(2), false);
+        PromptSetDetails p = r.sets.register(
+                KEY,
+                t,
+                new PromptSetService.NewPromptSet("s", "screw", null, TestImages.normals(2), false, null, null, null));
         r.sets.setThreshold(KEY, t, p.id(), 0.3f);
         assertThatThrownBy(() -> r.sets.delete(KEY, other, p.id())).isInstanceOf(ServeException.class);
         r.sets.delete(KEY, t, p.id());
@@ -71,12 +74,22 @@ class AuditStoreTest {
         r.audit.entries = new AuditRepository() {
             @Override
             public void insert(
-                    Connection c, Instant time, Origin o, String tenantId, String action, String target, String outcome)
+                    Connection c,
+                    Instant time,
+                    Origin o,
+                    String tenantId,
+                    String action,
+                    String target,
+                    String outcome,
+                    String detail)
                     throws SQLException {
                 throw new SQLException("audit table unavailable", "58000");
             }
         };
-        assertThatThrownBy(() -> r.sets.register(KEY, t, "s", "screw", null, TestImages.normals(2), false))
+        assertThatThrownBy(() -> r.sets.register(
+                KEY,
+                t,
+                new PromptSetService.NewPromptSet("s", "screw", null, TestImages.normals(2), false, null, null, null)))
                 .isInstanceOf(ServeException.class)
                 .hasFieldOrPropertyWithValue("reason", "STORE_ERROR");
         assertThat(r.sets.list(t, 0, null).items()).isEmpty(); // no change without its entry

@@ -66,7 +66,13 @@ class CalibrationMigrationTest {
         TestStores.reopen(kind, dir); // the app's start: migrates to the latest version
         assertThat(targetColumn(r, "old-1")).isNull();
 
-        PromptSet p = r.sets.get(t, "old-1");
+        PromptSetDetails p = r.sets.get(t, "old-1");
+        // the migrated row is the encoding of bundle 'b', kept beside the versions loaded now
+        assertThat(p.encodings()).singleElement().satisfies(e -> {
+            assertThat(e.encoder()).isEqualTo("b@fp32");
+            assertThat(e.model()).isNull();
+            assertThat(e.ready()).isTrue();
+        });
         Calibration c = p.calibration();
         assertThat(c.method()).isEqualTo(TailFit.METHOD);
         assertThat(c.targetFpr()).isEqualTo(0.05f);
@@ -76,7 +82,7 @@ class CalibrationMigrationTest {
         assertThat(p.threshold()).contains(expected);
         assertThat(r.sets.list(t, 10, null).items().get(0).calibration()).isEqualTo(c);
 
-        PromptSet moved = r.sets.setThreshold(Origin.SYSTEM, t, "old-1", null, 0.1f);
+        PromptSetDetails moved = r.sets.setThreshold(Origin.SYSTEM, t, "old-1", null, 0.1f);
         assertThat(targetColumn(r, "old-1")).isEqualTo(0.1f);
         assertThat(moved.calibration().targetFpr()).isEqualTo(0.1f);
         assertThat(moved.calibration().suggestedThreshold()).isLessThan(expected);

@@ -12,41 +12,224 @@ import jakarta.enterprise.inject.Alternative;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import io.inctrl.serve.models.ModelChoice;
+import io.inctrl.serve.models.ModelRef;
+import jakarta.inject.Inject;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.imageio.ImageIO;
 
 /**
- * A tiny deterministic stand-in for the model core: 2×2 "patches" of 8 features from real pixel statistics,
- * three taps, 6-d global embedding, the InCTRL residual formulas on top. Counts every call so tests can prove
- * what was (not) encoded.
+ * A tiny deterministic stand-in for the model layer: one model ({@value #MODEL}) with versions that all compute the
+ * same 2×2 "patches" of 8 features from real pixel statistics, three taps, 6-d global embedding, the InCTRL residual
+ * formulas on top; each version has its own bundle id (so its own encodings). Counts every call so tests can prove
+ * what was (not) encoded, per version and in total. Routing: an explicit version, else the serving version (the
+ * highest unless {@link #serving} is set), then the others.
  */
 @Alternative
 @ApplicationScoped
 public class FakeModelPort implements ModelPort {
 
+    public static final String MODEL = "fake";
     static final int PATCHES = 4;
     static final int WIDTH = 8;
     static final int EMBED = 6;
     static final int TAPS = 3;
     private static final Pattern TOKEN = Pattern.compile("[a-z]+|[0-9]|[^\\sa-z0-9]+");
 
-    public volatile String bundleId = "fake-bundle-1";
     public final AtomicInteger encodeCalls = new AtomicInteger();
     public final AtomicInteger imagesEncoded = new AtomicInteger();
     public final AtomicInteger textPriorCalls = new AtomicInteger();
     public final AtomicInteger scoreCalls = new AtomicInteger();
 
-    @Override
+    private final List<Version> versions = new CopyOnWriteArrayList<>();
+    /** The version serving requests that name none; 0 = the highest. */
+    public volatile long serving;
+
+    /** Resolves sets for {@link #scoreQuery} (the registry under test; set by TestRegistry or injected). */
+    @Inject
+    jakarta.enterprise.inject.Instance<PromptSetService> registry;
+
+    PromptSetService sets;
+
+    public FakeModelPort() {
+        addVersion(1, "fake-bundle-1");
+    }
+
+    /** One fake version; its counters count its own work only. */
+    public final class Version implements ModelVersionPort {
+        private final ModelRef ref;
+        private final String bundleId;
+        public final AtomicInteger imagesEncoded = new AtomicInteger();
+
+        Version(ModelRef ref, String bundleId) {
+            this.ref = ref;
+            this.bundleId = bundleId;
+        }
+
+        @Override
+        public ModelRef ref() {
+            return ref;
+        }
+
+        @Override
+        public String bundleId() {
+            return bundleId;
+        }
+
+        @Override
+        public String encoderId() {
+            return bundleId + "@fp32";
+        }
+
+        @Override
+        public String precision() {
+            return "fp32";
+        }
+
+        @Override
+        public boolean hasTextPrior() {
+            return true;
+        }
+
+        @Override
+        public String modeDescription() {
+            return "fake InCTRL";
+        }
+
+        @Override
+        public EncodedShots encodeShots(List<byte[]> images, io.inctrl.serve.image.Inspection mode) {
+            if (mode != io.inctrl.serve.image.Inspection.CENTER_CROP) {
+                throw new UnsupportedOperationException("the fake model only centre-crops");
+            }
+            EncodedImages e = encode(images);
+            imagesEncoded.addAndGet(images.size());
+            return new EncodedShots(e, java.util.stream.IntStream.range(0, images.size()).toArray());
+        }
+
+        @Override
+        public TextPrior textPrior(PromptTemplates templates, String category) {
+            return FakeModelPort.this.textPrior(templates, category);
+        }
+
+        @Override
+        public List<InctrlScores> scoreEach(ImageFeatures queries, List<PromptFeatures> prompts, TextPrior prior) {
+            List<InctrlScores> out = new ArrayList<>();
+            for (int i = 0; i < queries.count(); i++) {
+                out.add(FakeModelPort.this.score(queries.slice(i), prompts.get(i), prior));
+            }
+            return out;
+        }
+    }
+
+    /** Adds (loads) a version; returns it. */
+    public Version addVersion(long version, String bundleId) {
+        Version v = new Version(new ModelRef(MODEL, version), bundleId);
+        versions.add(v);
+        return v;
+    }
+
+    /** Bundle id of the serving version. */
     public String bundleId() {
-        return bundleId;
+        return serving(MODEL).orElseThrow().bundleId();
+    }
+
+    /** Removes (unloads) a version. */
+    public void removeVersion(long version) {
+        versions.removeIf(v -> v.ref().version() == version);
+    }
+
+    public Version v(long version) {
+        return versions.stream()
+                .filter(v -> v.ref().version() == version)
+                .findFirst()
+                .orElseThrow();
+    }
+
+    private List<Version> loaded() {
+        List<Version> out = new ArrayList<>(versions);
+        out.sort((a, b) -> Long.compare(b.ref().version(), a.ref().version()));
+        return out;
     }
 
     @Override
+    public List<ModelVersionPort> candidates(ModelChoice choice) {
+        String name = choice.namesModel() ? choice.name() : MODEL;
+        if (!MODEL.equals(name)) {
+            throw new ServeException(ServeException.Code.NOT_FOUND, "MODEL_NOT_FOUND", "model '" + name + "' not found");
+        }
+        if (choice.version() > 0) {
+            return List.of(loaded().stream()
+                    .filter(v -> v.ref().version() == choice.version())
+                    .findFirst()
+                    .orElseThrow(() -> new ServeException(
+                            ServeException.Code.NOT_FOUND,
+                            "MODEL_VERSION_NOT_LOADED",
+                            "version " + choice.version() + " is not loaded")));
+        }
+        List<ModelVersionPort> out = new ArrayList<>();
+        serving(MODEL).ifPresent(out::add);
+        loaded().stream().filter(v -> !out.contains(v)).forEach(out::add);
+        if (out.isEmpty()) {
+            throw new ServeException(ServeException.Code.UNAVAILABLE, "MODEL_NOT_LOADED", "no version loaded");
+        }
+        return out;
+    }
+
+    @Override
+    public Optional<ModelVersionPort> serving(String model) {
+        if (!MODEL.equals(model)) {
+            return Optional.empty();
+        }
+        List<Version> l = loaded();
+        return l.stream()
+                .filter(v -> v.ref().version() == serving)
+                .findFirst()
+                .or(() -> l.stream().findFirst())
+                .map(ModelVersionPort.class::cast);
+    }
+
+    @Override
+    public Optional<ModelVersionPort> version(ModelRef ref) {
+        return versions.stream().filter(v -> v.ref().equals(ref)).findFirst().map(ModelVersionPort.class::cast);
+    }
+
+    @Override
+    public List<ModelVersionPort> versions(String model) {
+        return MODEL.equals(model) ? List.copyOf(loaded()) : List.of();
+    }
+
+    @Override
+    public List<ModelVersionPort> allVersions() {
+        return List.copyOf(loaded());
+    }
+
+    @Override
+    public String defaultModel() {
+        return MODEL;
+    }
+
+    /** The Score use case by id, on the fake: the set as the registry resolves it, scored by its version. */
+    @Override
+    public ScoredQuery scoreQuery(String tenant, String promptSetId, byte[] image, ModelChoice choice) {
+        PromptSetService s = sets != null ? sets : registry.get();
+        ResolvedPromptSet r = s.resolve(tenant, promptSetId, choice, null);
+        EncodedImages q = r.servedBy().encodeImages(List.of(image));
+        InctrlScores scores = r.servedBy().score(q.features(), r.features(), r.prior());
+        return new ScoredQuery(scores, r.threshold(), r.servedBy().ref(), r.servedBy().bundleId());
+    }
+
     public EncodedImages encodeImages(List<byte[]> images) {
+        return encode(images);
+    }
+
+    private EncodedImages encode(List<byte[]> images) {
         encodeCalls.incrementAndGet();
         int n = images.size();
         float[] g = new float[n * EMBED];
@@ -93,13 +276,11 @@ public class FakeModelPort implements ModelPort {
         return new EncodedImages(new ImageFeatures(n, EMBED, PATCHES, WIDTH, g, taps), adapted);
     }
 
-    @Override
     public TextPrior textPrior(PromptTemplates templates, String category) {
         textPriorCalls.incrementAndGet();
         return new TextPrior(embed(templates.normalSentences(category)), embed(templates.anomalousSentences(category)));
     }
 
-    @Override
     public InctrlScores score(ImageFeatures q, PromptFeatures p, TextPrior prior) {
         scoreCalls.incrementAndGet();
         float[] map = new float[PATCHES];

@@ -6,11 +6,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.inctrl.serve.audit.Origin;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.model.InctrlScores;
+import io.inctrl.serve.models.ModelChoice;
+import io.inctrl.serve.models.ModelsConfig;
 import java.nio.file.Path;
 import java.sql.ResultSet;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -36,7 +39,7 @@ class RegistryStoreTest {
             DataSource ds = TestStores.fresh(kind, dir.resolve("a" + fp16));
             TestRegistry r = new TestRegistry(ds);
             String t = r.tenant("acme");
-            PromptSet p = r.sets.register(Origin.SYSTEM, t, "line-1", "metal_nut", null, TestImages.normals(4), fp16);
+            PromptSetDetails p = r.register(t, "line-1", "metal_nut", null, TestImages.normals(4), fp16);
             InctrlScores before =
                     r.sets.score(t, p.id(), TestImages.anomalous(7)).scores();
 
@@ -56,7 +59,7 @@ class RegistryStoreTest {
     void scoreById_neverReencodesShotsOrText(String kind) {
         TestRegistry r = new TestRegistry(TestStores.fresh(kind, dir));
         String t = r.tenant("acme");
-        PromptSet p = r.sets.register(Origin.SYSTEM, t, "s", "screw", null, TestImages.normals(3), false);
+        PromptSetDetails p = r.register(t, "s", "screw", null, TestImages.normals(3), false);
         long shots = r.counters.shotImagesEncoded.get();
         long text = r.counters.textPriorsEncoded.get();
         int modelText = r.model.textPriorCalls.get();
@@ -85,18 +88,18 @@ class RegistryStoreTest {
                 "n",
                 "c",
                 TemplateSet.BUILT_IN_ID,
-                0,
                 2,
                 Precision.FP32,
-                "b",
+                FakeModelPort.MODEL,
                 1,
-                new Calibration(List.of(), null, List.of(), List.of(), null),
                 null,
+                1,
                 Instant.now(),
-                Instant.now());
+                Instant.now(),
+                null);
         assertThatThrownBy(() -> r.store.tx(c -> {
                     repo.insert(c, p);
-                    repo.insertShots(c, "p1", TestImages.normals(2));
+                    repo.insertShots(c, "p1", 0, TestImages.normals(2));
                     throw new IllegalStateException("disk full");
                 }))
                 .hasMessage("disk full");
@@ -117,13 +120,12 @@ class RegistryStoreTest {
                     "n-" + mode,
                     "c",
                     TemplateSet.BUILT_IN_ID,
-                    0,
                     2,
                     Precision.FP32,
-                    "b",
+                    FakeModelPort.MODEL,
                     1,
-                    new Calibration(List.of(), null, List.of(), List.of(), null),
                     null,
+                    1,
                     Instant.now(),
                     Instant.now(),
                     mode);
@@ -152,12 +154,12 @@ class RegistryStoreTest {
         String t = r.tenant("acme");
         List<byte[]> shots = new ArrayList<>(TestImages.normals(3));
         shots.add(TestImages.undecodable());
-        assertThatThrownBy(() -> r.sets.register(Origin.SYSTEM, t, "s", "screw", null, shots, false))
+        assertThatThrownBy(() -> r.register(t, "s", "screw", null, shots, false))
                 .isInstanceOfSatisfying(
                         ServeException.class, e -> assertThat(e.reason()).isEqualTo("UNDECODABLE_IMAGE"));
         assertThat(count(r, "prompt_sets")).isZero();
         assertThat(count(r, "prompt_set_shots")).isZero();
-        assertThat(count(r, "prompt_set_features")).isZero();
+        assertThat(count(r, "prompt_set_encoding_features")).isZero();
     }
 
     @ParameterizedTest
@@ -166,7 +168,7 @@ class RegistryStoreTest {
         TestRegistry r = new TestRegistry(TestStores.fresh(kind, dir));
         String a = r.tenant("a");
         String b = r.tenant("b");
-        PromptSet p = r.sets.register(Origin.SYSTEM, a, "s", "screw", null, TestImages.normals(2), false);
+        PromptSetDetails p = r.register(a, "s", "screw", null, TestImages.normals(2), false);
         TemplateSet tpl = r.templates.create(
                 Origin.SYSTEM, a, "mine", List.of("{}"), List.of("broken {}"), List.of("a photo of a {}."));
         String missing = "no-such-id";
@@ -183,7 +185,7 @@ class RegistryStoreTest {
             assertNotFound(() -> r.templates.delete(Origin.SYSTEM, b, id), "template set '" + id + "' not found");
         }
         assertNotFound(
-                () -> r.sets.register(Origin.SYSTEM, b, "x", "screw", tpl.id(), TestImages.normals(2), false),
+                () -> r.register(b, "x", "screw", tpl.id(), TestImages.normals(2), false),
                 "template set '" + tpl.id() + "' not found");
         assertThat(r.sets.list(b, 10, null).items()).isEmpty();
         assertThat(r.templates.list(b)).isEmpty();
@@ -197,8 +199,8 @@ class RegistryStoreTest {
     void fp16_halvesFeatureBytes_andReportsScoreDiff(String kind) {
         TestRegistry r = new TestRegistry(TestStores.fresh(kind, dir));
         String t = r.tenant("acme");
-        PromptSet p32 = r.sets.register(Origin.SYSTEM, t, "fp32", "screw", null, TestImages.normals(4), false);
-        PromptSet p16 = r.sets.register(Origin.SYSTEM, t, "fp16", "screw", null, TestImages.normals(4), true);
+        PromptSetDetails p32 = r.register(t, "fp32", "screw", null, TestImages.normals(4), false);
+        PromptSetDetails p16 = r.register(t, "fp16", "screw", null, TestImages.normals(4), true);
         long b32 = r.sets.storedBytes(t, p32.id())[0];
         long b16 = r.sets.storedBytes(t, p16.id())[0];
         assertThat(b16 * 2).isEqualTo(b32);
@@ -209,38 +211,91 @@ class RegistryStoreTest {
         assertThat(Math.abs(s32 - s16)).isLessThan(1e-2f);
     }
 
+    /**
+     * A new version of the set's model serves it only once it has encoded it: until then the old version answers, and
+     * each version keeps its own encoding, calibration, threshold and version (no thrashing between them).
+     */
     @ParameterizedTest
     @MethodSource("stores")
-    void staleBundle_reencodedFromStoredOriginals(String kind) {
+    void newVersion_servesOnlyOnceEncoded_andTheOldVersionsEncodingIsUntouched(String kind) {
         TestRegistry r = new TestRegistry(TestStores.fresh(kind, dir));
         String t = r.tenant("acme");
-        PromptSet p = r.sets.register(Origin.SYSTEM, t, "s", "screw", null, TestImages.normals(3), false);
-        r.model.bundleId = "fake-bundle-2";
+        PromptSetDetails p = r.register(t, "s", "screw", null, TestImages.normals(3), false);
+        Encoding v1 = p.encoding("fake-bundle-1@fp32").orElseThrow();
+        r.sets.setThreshold(Origin.SYSTEM, t, p.id(), 0.42f); // the v1 operator's choice
+        Encoding v1Before = r.sets.get(t, p.id()).encoding(v1.encoder()).orElseThrow();
+
+        FakeModelPort.Version v2 = r.model.addVersion(2, "fake-bundle-2"); // the highest: serves by default
+        assertThat(r.sets.get(t, p.id()).stale()).isTrue();
         long encoded = r.counters.shotImagesEncoded.get();
+        for (int i = 0; i < 3; i++) {
+            ResolvedPromptSet res = r.sets.resolve(t, p.id());
+            assertThat(res.servedBy().ref().version()).isEqualTo(1); // v2 has not encoded it: v1 answers
+            assertThat(res.threshold()).contains(0.42f);
+        }
+        assertThat(r.counters.shotImagesEncoded.get()).isEqualTo(encoded); // nothing encoded on the request path
+
+        // the background encoder's step for v2
+        assertThat(r.encodings.tryEncode(p.id(), v2, "background")).isEqualTo(Encodings.Outcome.ENCODED);
+        assertThat(r.encodings.tryEncode(p.id(), v2, "background")).isEqualTo(Encodings.Outcome.READY);
+        assertThat(v2.imagesEncoded.get()).isEqualTo(3);
         ResolvedPromptSet res = r.sets.resolve(t, p.id());
-        assertThat(res.promptSet().bundleId()).isEqualTo("fake-bundle-2");
-        assertThat(res.promptSet().version()).isEqualTo(p.version() + 1);
-        assertThat(r.counters.shotImagesEncoded.get() - encoded).isEqualTo(3);
-        assertThat(r.counters.reencodes.get()).isEqualTo(1);
+        assertThat(res.servedBy().ref().version()).isEqualTo(2);
+        assertThat(res.threshold()).isEqualTo(Optional.ofNullable(res.encoding().calibration().suggestedThreshold()));
+        PromptSetDetails after = r.sets.get(t, p.id());
+        assertThat(after.stale()).isFalse();
+        assertThat(after.encoding(v1.encoder())).contains(v1Before); // version, calibration, override: as they were
+        assertThat(after.bundleId()).isEqualTo("fake-bundle-2");
+        // an explicit version is served by that version
+        assertThat(r.sets.resolve(t, p.id(), ModelChoice.of("", 1), null).servedBy().ref().version()).isEqualTo(1);
+        assertThat(r.sets.resolve(t, p.id(), ModelChoice.of("", 1), null).threshold()).contains(0.42f);
+        // a threshold on v2 leaves v1's alone
+        r.sets.setThreshold(Origin.SYSTEM, t, p.id(), 0.7f, null, ModelChoice.of("", 2));
+        assertThat(r.sets.resolve(t, p.id(), ModelChoice.of("", 1), null).threshold()).contains(0.42f);
+        assertThat(r.sets.resolve(t, p.id()).threshold()).contains(0.7f);
+        assertThat(r.audit.list(new io.inctrl.serve.audit.AuditQuery(t, "prompt_set.encode", null, null, null, 10))
+                        .items())
+                .singleElement()
+                .satisfies(e -> assertThat(e.detail()).contains("version=2"));
+    }
+
+    /** With only a version that never encoded the set, the first request encodes it there, once. */
+    @ParameterizedTest
+    @MethodSource("stores")
+    void onlyAnUnencodedVersionLoaded_theFirstRequestEncodesItOnce(String kind) {
+        TestRegistry r = new TestRegistry(TestStores.fresh(kind, dir));
+        String t = r.tenant("acme");
+        PromptSetDetails p = r.register(t, "s", "screw", null, TestImages.normals(3), false);
+        r.model.removeVersion(1);
+        FakeModelPort.Version v2 = r.model.addVersion(2, "fake-bundle-2");
+        ResolvedPromptSet res = r.sets.resolve(t, p.id());
+        assertThat(res.servedBy().ref().version()).isEqualTo(2);
         r.sets.resolve(t, p.id());
-        assertThat(r.counters.reencodes.get()).isEqualTo(1); // once only
-        assertThat(r.sets.get(t, p.id()).bundleId()).isEqualTo("fake-bundle-2");
+        r.sets.score(t, p.id(), TestImages.normal(9));
+        assertThat(v2.imagesEncoded.get()).isEqualTo(3 + 1); // the shots once, then the query
+        PromptSetDetails d = r.sets.get(t, p.id());
+        assertThat(d.encodings()).hasSize(2).allMatch(Encoding::ready);
+        assertThat(d.encoding("fake-bundle-1@fp32")).isPresent(); // kept, ready for a roll-back
     }
 
     @ParameterizedTest
     @MethodSource("stores")
-    void staleBundle_rejectedWhenConfigured(String kind) {
-        DataSource ds = TestStores.fresh(kind, dir);
-        TestRegistry r = new TestRegistry(ds, new FakeModelPort(), RegistryConfig.StalePolicy.REJECT, 1 << 30);
+    void onMissingReject_refusesWithARetryHint_untilTheBackgroundEncoderGotThere(String kind) {
+        TestRegistry r = new TestRegistry(
+                TestStores.fresh(kind, dir), new FakeModelPort(), ModelsConfig.OnMissing.REJECT, 1 << 30);
         String t = r.tenant("acme");
-        PromptSet p = r.sets.register(Origin.SYSTEM, t, "s", "screw", null, TestImages.normals(2), false);
-        r.model.bundleId = "other";
+        PromptSetDetails p = r.register(t, "s", "screw", null, TestImages.normals(2), false);
+        r.model.removeVersion(1);
+        FakeModelPort.Version v2 = r.model.addVersion(2, "other");
         assertThatThrownBy(() -> r.sets.resolve(t, p.id())).isInstanceOfSatisfying(ServeException.class, e -> {
-            assertThat(e.code()).isEqualTo(ServeException.Code.FAILED_PRECONDITION);
-            assertThat(e.reason()).isEqualTo("STALE_PROMPT_SET");
+            assertThat(e.code()).isEqualTo(ServeException.Code.UNAVAILABLE);
+            assertThat(e.reason()).isEqualTo("PROMPT_SET_NOT_ENCODED");
+            assertThat(e.retryAfter()).isPresent();
         });
+        assertThat(v2.imagesEncoded.get()).isZero();
+        r.encodings.tryEncode(p.id(), v2, "background");
+        assertThat(r.sets.resolve(t, p.id()).promptSet().id()).isEqualTo(p.id());
         assertThat(r.sets.reencode(Origin.SYSTEM, t, p.id()).bundleId()).isEqualTo("other");
-        assertThat(r.sets.resolve(t, p.id()).promptSet().bundleId()).isEqualTo("other");
     }
 
     @ParameterizedTest
@@ -250,14 +305,14 @@ class RegistryStoreTest {
         String t = r.tenant("acme");
         List<byte[]> shots = new ArrayList<>(TestImages.normals(5));
         shots.add(TestImages.anomalous(1));
-        PromptSet mixed = r.sets.register(Origin.SYSTEM, t, "mixed", "screw", null, shots, false);
+        PromptSetDetails mixed = r.register(t, "mixed", "screw", null, shots, false);
         assertThat(mixed.calibration().shotScores()).hasSize(6);
         assertThat(mixed.calibration().outlierShots())
                 .as(mixed.calibration().toString())
                 .containsExactly(5);
         assertThat(mixed.calibration().warnings()).anyMatch(w -> w.startsWith("shot 5 looks unlike"));
 
-        PromptSet clean = r.sets.register(Origin.SYSTEM, t, "clean", "screw", null, TestImages.normals(6), false);
+        PromptSetDetails clean = r.register(t, "clean", "screw", null, TestImages.normals(6), false);
         assertThat(clean.calibration().outlierShots()).isEmpty();
         float thr = clean.calibration().suggestedThreshold();
         TailFit fit = TailFit.fit(clean.calibration().shotScores(), 0.2, 2);
@@ -268,14 +323,14 @@ class RegistryStoreTest {
         assertThat(bad.anomalous()).contains(true);
         assertThat(bad.threshold()).contains(thr);
 
-        PromptSet overridden = r.sets.setThreshold(Origin.SYSTEM, t, clean.id(), 0.999f);
+        PromptSetDetails overridden = r.sets.setThreshold(Origin.SYSTEM, t, clean.id(), 0.999f);
         assertThat(overridden.threshold()).contains(0.999f);
         assertThat(r.sets.threshold(t, clean.id())).contains(0.999f);
         assertThat(r.sets.resolve(t, clean.id()).threshold()).contains(0.999f);
         assertThat(r.sets.setThreshold(Origin.SYSTEM, t, clean.id(), null).threshold())
                 .contains(thr);
 
-        PromptSet single = r.sets.register(Origin.SYSTEM, t, "k1", "screw", null, TestImages.normals(1), false);
+        PromptSetDetails single = r.register(t, "k1", "screw", null, TestImages.normals(1), false);
         assertThat(single.calibration().suggestedThreshold()).isNull();
         assertThat(single.threshold()).isEmpty();
         assertThat(r.sets.score(t, single.id(), TestImages.normal(3)).anomalous())
@@ -288,8 +343,8 @@ class RegistryStoreTest {
         TestRegistry r = new TestRegistry(TestStores.fresh(kind, dir));
         String t = r.tenant("acme");
         List<byte[]> shots = TestImages.normals(4);
-        PromptSet strict = r.sets.register(Origin.SYSTEM, t, "strict", "screw", null, shots, false, 0.01f);
-        PromptSet loose = r.sets.register(Origin.SYSTEM, t, "loose", "screw", null, shots, false, 0.2f);
+        PromptSetDetails strict = r.register(t, "strict", "screw", null, shots, false, 0.01f);
+        PromptSetDetails loose = r.register(t, "loose", "screw", null, shots, false, 0.2f);
         assertThat(strict.calibration().shotScores())
                 .isEqualTo(loose.calibration().shotScores());
         assertThat(strict.calibration().targetFpr()).isEqualTo(0.01f);
@@ -301,12 +356,12 @@ class RegistryStoreTest {
 
         // Changing the target refits from the stored scores: same result as registering with it, no encoding.
         long encoded = r.counters.shotImagesEncoded.get();
-        PromptSet moved = r.sets.setThreshold(Origin.SYSTEM, t, strict.id(), null, 0.2f);
+        PromptSetDetails moved = r.sets.setThreshold(Origin.SYSTEM, t, strict.id(), null, 0.2f);
         assertThat(r.counters.shotImagesEncoded.get()).isEqualTo(encoded);
         assertThat(moved.calibration().targetFpr()).isEqualTo(0.2f);
         assertThat(moved.calibration().suggestedThreshold())
                 .isEqualTo(loose.calibration().suggestedThreshold());
-        assertThat(moved.version()).isGreaterThan(strict.version());
+        assertThat(moved.set().version()).isGreaterThan(strict.set().version());
         assertThat(r.sets.resolve(t, strict.id()).threshold())
                 .contains(loose.calibration().suggestedThreshold());
         // reopened: the target is stored
@@ -317,13 +372,13 @@ class RegistryStoreTest {
                 .isEqualTo(0.2f);
 
         // an override is evaluated on the fitted tail; a threshold-only change keeps the target
-        PromptSet over = r.sets.setThreshold(Origin.SYSTEM, t, loose.id(), 0.9f);
+        PromptSetDetails over = r.sets.setThreshold(Origin.SYSTEM, t, loose.id(), 0.9f);
         assertThat(over.calibration().targetFpr()).isEqualTo(0.2f);
         assertThat(over.calibration().expectedFprAt(over.threshold().orElseThrow()))
                 .isLessThan(0.01f);
 
         for (Float bad : new Float[] {0f, 0.5f, -0.01f, Float.NaN, Float.POSITIVE_INFINITY}) {
-            assertThatThrownBy(() -> r.sets.register(Origin.SYSTEM, t, "bad", "screw", null, shots, false, bad))
+            assertThatThrownBy(() -> r.register(t, "bad", "screw", null, shots, false, bad))
                     .as("%s", bad)
                     .isInstanceOfSatisfying(
                             ServeException.class, e -> assertThat(e.reason()).isEqualTo("INVALID_TARGET_FPR"));
@@ -331,7 +386,8 @@ class RegistryStoreTest {
                     .isInstanceOfSatisfying(
                             ServeException.class, e -> assertThat(e.reason()).isEqualTo("INVALID_TARGET_FPR"));
         }
-        assertThat(r.sets.get(t, loose.id()).thresholdOverride()).isEqualTo(0.9f); // refused change changed nothing
+        // refused changes changed nothing
+        assertThat(r.sets.get(t, loose.id()).primary().orElseThrow().thresholdOverride()).isEqualTo(0.9f);
     }
 
     @ParameterizedTest
@@ -341,21 +397,23 @@ class RegistryStoreTest {
         long oneSet =
                 new FakeModelPort().encodeImages(TestImages.normals(3)).pool().sizeInBytes();
         TestRegistry r = new TestRegistry(
-                TestStores.fresh(kind, dir), new FakeModelPort(), RegistryConfig.StalePolicy.REENCODE, oneSet * 2 + 10);
+                TestStores.fresh(kind, dir), new FakeModelPort(), ModelsConfig.OnMissing.ENCODE, oneSet * 2 + 10);
         String t = r.tenant("acme");
-        PromptSet a = r.sets.register(Origin.SYSTEM, t, "a", "screw", null, TestImages.normals(3), false);
-        PromptSet b = r.sets.register(Origin.SYSTEM, t, "b", "screw", null, TestImages.normals(3), false);
-        PromptSet c = r.sets.register(Origin.SYSTEM, t, "c", "screw", null, TestImages.normals(3), false);
+        PromptSetDetails a = r.register(t, "a", "screw", null, TestImages.normals(3), false);
+        PromptSetDetails b = r.register(t, "b", "screw", null, TestImages.normals(3), false);
+        PromptSetDetails c = r.register(t, "c", "screw", null, TestImages.normals(3), false);
         assertThat(r.cache.bytes()).isLessThanOrEqualTo(oneSet * 2 + 10);
-        assertThat(r.cache.contains(a.id())).isFalse(); // least recently used went first
-        assertThat(r.cache.contains(c.id())).isTrue();
-        r.sets.setThreshold(Origin.SYSTEM, t, c.id(), 0.4f);
-        assertThat(r.cache.contains(c.id())).isFalse();
+        assertThat(r.cache.size()).isEqualTo(2); // one of the three went
+        // a changed encoding (threshold: its version) is read again, not served from the old entry
         r.sets.resolve(t, c.id());
+        long misses = r.counters.featureCacheMisses.get();
+        r.sets.setThreshold(Origin.SYSTEM, t, c.id(), 0.4f);
+        r.sets.resolve(t, c.id());
+        assertThat(r.counters.featureCacheMisses.get()).isEqualTo(misses + 1);
         assertThat(r.cache.contains(c.id())).isTrue();
         r.sets.delete(Origin.SYSTEM, t, c.id());
         assertThat(r.cache.contains(c.id())).isFalse();
-        assertThat(r.cache.contains(b.id())).isTrue();
+        assertThat(r.cache.bytes()).isLessThanOrEqualTo(oneSet * 2 + 10);
     }
 
     @ParameterizedTest
@@ -364,21 +422,21 @@ class RegistryStoreTest {
         TestRegistry r = new TestRegistry(TestStores.fresh(kind, dir));
         String t = r.tenant("acme");
         for (int i = 0; i < 5; i++) {
-            r.sets.register(Origin.SYSTEM, t, "set-" + i, "screw", null, TestImages.normals(1), false);
+            r.register(t, "set-" + i, "screw", null, TestImages.normals(1), false);
         }
         List<String> names = new ArrayList<>();
         String token = null;
         int pages = 0;
         do {
             PromptSetService.Page page = r.sets.list(t, 2, token);
-            page.items().forEach(p -> names.add(p.name()));
+            page.items().forEach(p -> names.add(p.set().name()));
             token = page.nextPageToken();
             pages++;
         } while (!token.isEmpty());
         assertThat(pages).isEqualTo(3);
         assertThat(names).containsExactlyInAnyOrder("set-0", "set-1", "set-2", "set-3", "set-4");
         assertThatThrownBy(
-                        () -> r.sets.register(Origin.SYSTEM, t, "set-1", "screw", null, TestImages.normals(1), false))
+                        () -> r.register(t, "set-1", "screw", null, TestImages.normals(1), false))
                 .isInstanceOfSatisfying(
                         ServeException.class, e -> assertThat(e.code()).isEqualTo(ServeException.Code.ALREADY_EXISTS));
         assertThat(count(r, "prompt_sets")).isEqualTo(5);
@@ -390,13 +448,13 @@ class RegistryStoreTest {
     void quotas_enforced(String kind) {
         TestRegistry r = new TestRegistry(TestStores.fresh(kind, dir));
         String t = r.tenant("small", new Quotas(1, 3, 10));
-        assertThatThrownBy(() -> r.sets.register(Origin.SYSTEM, t, "big", "screw", null, TestImages.normals(4), false))
+        assertThatThrownBy(() -> r.register(t, "big", "screw", null, TestImages.normals(4), false))
                 .isInstanceOfSatisfying(ServeException.class, e -> {
                     assertThat(e.code()).isEqualTo(ServeException.Code.RESOURCE_EXHAUSTED);
                     assertThat(e.reason()).isEqualTo("TOO_MANY_SHOTS");
                 });
-        r.sets.register(Origin.SYSTEM, t, "one", "screw", null, TestImages.normals(3), false);
-        assertThatThrownBy(() -> r.sets.register(Origin.SYSTEM, t, "two", "screw", null, TestImages.normals(2), false))
+        r.register(t, "one", "screw", null, TestImages.normals(3), false);
+        assertThatThrownBy(() -> r.register(t, "two", "screw", null, TestImages.normals(2), false))
                 .isInstanceOfSatisfying(
                         ServeException.class, e -> assertThat(e.reason()).isEqualTo("TOO_MANY_PROMPT_SETS"));
         assertThat(count(r, "prompt_sets")).isEqualTo(1);

@@ -19,7 +19,7 @@ class TemplateRequestFuzzTest {
 
     private static TemplateService templates() {
         TemplateService s = new TemplateService();
-        s.config = TestRegistry.config(RegistryConfig.StalePolicy.REENCODE, 1 << 20);
+        s.config = TestRegistry.config(1 << 20);
         s.model = new FakeModelPort();
         return s;
     }

@@ -1,9 +1,14 @@
 package io.inctrl.serve.registry;
 
+import io.inctrl.serve.audit.Origin;
 import io.inctrl.serve.config.InctrlConfig;
-import io.inctrl.serve.registry.RegistryConfig.StalePolicy;
+import io.inctrl.serve.models.ModelsConfig;
+import jakarta.enterprise.event.Event;
 import java.lang.reflect.Proxy;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import javax.sql.DataSource;
 
 /** Builds the registry services by hand over any datasource (no Quarkus), with the fake model. */
@@ -16,13 +21,20 @@ public final class TestRegistry {
     public final RegistryCounters counters = new RegistryCounters();
     public final FeatureCache cache;
     public final AuditTrail audit = new AuditTrail();
+    public final Encodings encodings = new Encodings();
+    /** Sets the registry announced as changed (registrations); the background encoder would react to them. */
+    public final List<String> changed = new CopyOnWriteArrayList<>();
 
-    public TestRegistry(DataSource ds, FakeModelPort model, StalePolicy policy, long cacheBytes) {
+    public TestRegistry(DataSource ds, FakeModelPort model, ModelsConfig.OnMissing onMissing, long cacheBytes) {
         this.store = new Store(ds);
         this.model = model;
         this.cache = new FeatureCache(cacheBytes);
-        RegistryConfig cfg = config(policy, cacheBytes);
-        TextPriorCache priors = new TextPriorCache(16);
+        RegistryConfig cfg = config(cacheBytes);
+        Calibrator calibrator = new Calibrator(cfg.calibration());
+        ModelsConfig models = models(onMissing, Duration.ofMinutes(2));
+        PromptSetEncoder encoder = new PromptSetEncoder();
+        encoder.calibrator = calibrator;
+        encoder.counters = counters;
         audit.store = store;
         audit.entries = new AuditRepository();
         audit.counters = counters;
@@ -31,23 +43,116 @@ public final class TestRegistry {
         templates.store = store;
         templates.templates = new TemplateRepository();
         templates.model = model;
-        templates.textPriors = priors;
         templates.config = cfg;
+        encodings.store = store;
+        encodings.sets = new PromptSetRepository();
+        encodings.rows = new EncodingRepository();
+        encodings.templates = templates;
+        encodings.encoder = encoder;
+        encodings.audit = audit;
+        encodings.featureCache = cache;
+        encodings.calibrator = calibrator;
+        encodings.config = models;
+        encodings.counters = counters;
         sets.store = store;
         sets.tenants = new TenantRepository();
         sets.templateService = templates;
         sets.model = model;
         sets.featureCache = cache;
-        sets.textPriors = priors;
-        sets.calibrator = new Calibrator(cfg.calibration());
-        sets.sets = new PromptSetRepository(sets.calibrator);
+        sets.calibrator = calibrator;
+        sets.sets = encodings.sets;
+        sets.encodingRows = encodings.rows;
+        sets.encoder = encoder;
+        sets.encodings = encodings;
         sets.config = cfg;
+        sets.modelsConfig = models;
         sets.limits = limits(1 << 20, 32);
         sets.counters = counters;
+        sets.background = Runnable::run;
+        sets.changes = new RecordingEvent(changed);
+        model.sets = sets;
     }
 
     public TestRegistry(DataSource ds) {
-        this(ds, new FakeModelPort(), StalePolicy.REENCODE, 1 << 30);
+        this(ds, new FakeModelPort(), ModelsConfig.OnMissing.ENCODE, 1 << 30);
+    }
+
+    /** Registers as the system (no audit origin to speak of), with the server's defaults for what is not named. */
+    public PromptSetDetails register(
+            String tenant, String name, String category, String templateId, List<byte[]> shots, boolean fp16) {
+        return register(tenant, name, category, templateId, shots, fp16, null);
+    }
+
+    public PromptSetDetails register(
+            String tenant,
+            String name,
+            String category,
+            String templateId,
+            List<byte[]> shots,
+            boolean fp16,
+            Float targetFpr) {
+        return sets.register(
+                Origin.SYSTEM,
+                tenant,
+                new PromptSetService.NewPromptSet(name, category, templateId, shots, fp16, targetFpr, null, null));
+    }
+
+    /** CDI's Event for hand-built services: records what was fired. */
+    private record RecordingEvent(List<String> fired) implements Event<PromptSetService.PromptSetChanged> {
+        @Override
+        public void fire(PromptSetService.PromptSetChanged e) {
+            fired.add(e.setId());
+        }
+
+        @Override
+        public <U extends PromptSetService.PromptSetChanged> java.util.concurrent.CompletionStage<U> fireAsync(U e) {
+            fire(e);
+            return java.util.concurrent.CompletableFuture.completedFuture(e);
+        }
+
+        @Override
+        public <U extends PromptSetService.PromptSetChanged> java.util.concurrent.CompletionStage<U> fireAsync(
+                U e, jakarta.enterprise.event.NotificationOptions o) {
+            return fireAsync(e);
+        }
+
+        @Override
+        public Event<PromptSetService.PromptSetChanged> select(java.lang.annotation.Annotation... q) {
+            return this;
+        }
+
+        @Override
+        public <U extends PromptSetService.PromptSetChanged> Event<U> select(
+                Class<U> subtype, java.lang.annotation.Annotation... q) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public <U extends PromptSetService.PromptSetChanged> Event<U> select(
+                jakarta.enterprise.util.TypeLiteral<U> subtype, java.lang.annotation.Annotation... q) {
+            throw new UnsupportedOperationException();
+        }
+    }
+
+    /** inctrl.models.* as the registry reads it. */
+    static ModelsConfig models(ModelsConfig.OnMissing onMissing, Duration lease) {
+        ModelsConfig.Encoding enc = (ModelsConfig.Encoding) Proxy.newProxyInstance(
+                TestRegistry.class.getClassLoader(),
+                new Class<?>[] {ModelsConfig.Encoding.class},
+                (proxy, m, args) -> switch (m.getName()) {
+                    case "concurrency" -> 1;
+                    case "onMissing" -> onMissing;
+                    case "lease" -> lease;
+                    case "sweepInterval" -> Duration.ofSeconds(30);
+                    default -> throw new UnsupportedOperationException(m.getName());
+                });
+        return (ModelsConfig) Proxy.newProxyInstance(
+                TestRegistry.class.getClassLoader(), new Class<?>[] {ModelsConfig.class}, (proxy, m, args) -> {
+                    if (m.getName().equals("encoding")) {
+                        return enc;
+                    }
+                    throw new UnsupportedOperationException(m.getName());
+                });
     }
 
     /** Inserts a tenant with the given quotas directly. */
@@ -83,14 +188,10 @@ public final class TestRegistry {
                 });
     }
 
-    static RegistryConfig config(StalePolicy policy, long cacheBytes) {
+    static RegistryConfig config(long cacheBytes) {
         return new RegistryConfig() {
             public String dataDir() {
                 return "unused";
-            }
-
-            public StalePolicy stalePolicy() {
-                return policy;
             }
 
             public java.time.Duration outageGrace() {
@@ -101,10 +202,6 @@ public final class TestRegistry {
                 return new Cache() {
                     public long maxBytes() {
                         return cacheBytes;
-                    }
-
-                    public int textPriorEntries() {
-                        return 16;
                     }
                 };
             }
