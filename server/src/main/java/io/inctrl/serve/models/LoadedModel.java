@@ -63,6 +63,8 @@ public final class LoadedModel implements AutoCloseable {
     private final long memoryBytes;
     private final Instant loadedAt = Instant.now();
     private final AtomicLong textEncodings = new AtomicLong();
+    private io.micrometer.core.instrument.Meter textCounter;
+    private MeterRegistry registry;
 
     private LoadedModel(
             ModelRef ref,
@@ -121,11 +123,8 @@ public final class LoadedModel implements AutoCloseable {
             throw e;
         }
         TemplatePriorCache priors = new TemplatePriorCache(s.textPriorCacheBytes());
-        ModelBatcher batcher = new ModelBatcher(
-                s.batching(),
-                engines,
-                registry,
-                Tags.of("model", ref.name(), "version", Long.toString(ref.version())));
+        Tags tags = Tags.of("model", ref.name(), "version", Long.toString(ref.version()));
+        ModelBatcher batcher = new ModelBatcher(s.batching(), engines, registry, tags);
         long bytes = estimateBytes(dir, manifest, s);
         LOG.infof(
                 "%s serves %s: %s; weights: %s%s",
@@ -134,7 +133,14 @@ public final class LoadedModel implements AutoCloseable {
                 manifest.modeDescription(),
                 manifest.weightsDescription(),
                 manifest.weights().random() ? " (MODEL WEIGHTS ARE RANDOM: scores are meaningless)" : "");
-        return new LoadedModel(ref, dir, manifest, json, precision, engines, batcher, priors, bytes);
+        LoadedModel m = new LoadedModel(ref, dir, manifest, json, precision, engines, batcher, priors, bytes);
+        m.textCounter = io.micrometer.core.instrument.FunctionCounter.builder(
+                        "inctrl.text.priors.encoded", m.textEncodings, AtomicLong::get)
+                .description("text priors computed by this version (cache misses)")
+                .tags(tags)
+                .register(registry);
+        m.registry = registry;
+        return m;
     }
 
     /**
@@ -305,6 +311,9 @@ public final class LoadedModel implements AutoCloseable {
     public void close() {
         batcher.close();
         engines.forEach(InctrlEngine::close);
+        if (textCounter != null) {
+            registry.remove(textCounter);
+        }
     }
 
     @Override

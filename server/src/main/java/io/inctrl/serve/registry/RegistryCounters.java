@@ -17,8 +17,6 @@ public class RegistryCounters {
 
     /** Shot images passed to the vision encoder (registration and re-encoding only). */
     public final AtomicLong shotImagesEncoded = new AtomicLong();
-    /** Text priors computed (cache misses of the text-prior cache). */
-    public final AtomicLong textPriorsEncoded = new AtomicLong();
     /** Query images encoded by the registry (REST try-it scoring). */
     public final AtomicLong queryImagesEncoded = new AtomicLong();
 
@@ -42,7 +40,6 @@ public class RegistryCounters {
     @PostConstruct
     void publish() {
         counter("inctrl.registry.shot.images.encoded", shotImagesEncoded, "shot images passed to the vision encoder");
-        counter("inctrl.registry.text.priors.encoded", textPriorsEncoded, "text priors computed (cache misses)");
         counter("inctrl.registry.query.images.encoded", queryImagesEncoded, "query images encoded by the registry");
         counter("inctrl.registry.feature.cache.hits", featureCacheHits, "prompt features served from memory");
         counter("inctrl.registry.feature.cache.misses", featureCacheMisses, "prompt features loaded from the store");

@@ -70,7 +70,7 @@ class RegistryScoringEndToEndTest {
         float threshold = set.getCalibration().getThreshold();
 
         long shots = counters.shotImagesEncoded.get();
-        long text = counters.textPriorsEncoded.get();
+        long text = router.serving("").textEncodings();
         for (int i = 0; i < 3; i++) {
             ScoreResponse r = scorer(a.key())
                     .score(ScoreRequest.newBuilder()
@@ -93,7 +93,7 @@ class RegistryScoringEndToEndTest {
             assertThat(rest).isEqualTo(r.getScore());
         }
         assertThat(counters.shotImagesEncoded.get()).isEqualTo(shots);
-        assertThat(counters.textPriorsEncoded.get()).isEqualTo(text);
+        assertThat(router.serving("").textEncodings()).isEqualTo(text);
 
         // Another tenant: the same answer as for an id that never existed.
         String foreign = notFound(b.key(), set.getId()).replace(set.getId(), "ID");

@@ -113,9 +113,13 @@ public class FakeModelPort implements ModelPort {
             return new EncodedShots(e, java.util.stream.IntStream.range(0, images.size()).toArray());
         }
 
+        /** Cached per version by template content and category, as a loaded version caches them. */
+        private final java.util.Map<java.util.List<Object>, TextPrior> priors = new java.util.concurrent.ConcurrentHashMap<>();
+
         @Override
         public TextPrior textPrior(PromptTemplates templates, String category) {
-            return FakeModelPort.this.textPrior(templates, category);
+            return priors.computeIfAbsent(
+                    java.util.List.of(templates, category), k -> FakeModelPort.this.textPrior(templates, category));
         }
 
         @Override
