@@ -18,10 +18,15 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class BatchAggregator<I, O> {
 
-    /** One tenant's FIFO; present in {@link #ring} exactly while it holds jobs. */
+    /**
+     * One tenant's FIFO; present in {@link #ring} (or, for a background lane not yet starving, in
+     * {@link #backgroundRing}) exactly while it holds jobs.
+     */
     static final class TenantQueue<I, O> {
         final String tenant;
         final ArrayDeque<Job<I, O>> jobs = new ArrayDeque<>();
+        /** In {@link #backgroundRing}: served only when no foreground lane has work. */
+        boolean background;
 
         TenantQueue(String tenant) {
             this.tenant = tenant;
@@ -42,6 +47,10 @@ final class BatchAggregator<I, O> {
     private final Map<String, TenantQueue<I, O>> byTenant = new HashMap<>();
     /** Tenants with queued jobs in round-robin order; the head gives the next job. */
     private final ArrayDeque<TenantQueue<I, O>> ring = new ArrayDeque<>();
+    /** Background lanes with queued jobs, served when {@link #ring} is empty. */
+    private final ArrayDeque<TenantQueue<I, O>> backgroundRing = new ArrayDeque<>();
+    /** Jobs in {@link #backgroundRing}. */
+    private int backgroundQueued;
 
     private final ArrayDeque<Batch<I, O>> retries = new ArrayDeque<>();
     private int queued;
@@ -89,12 +98,16 @@ final class BatchAggregator<I, O> {
             }
             if (tq == null) {
                 tq = new TenantQueue<>(job.tenant);
+                tq.background = policy.isBackground(job.tenant);
                 byTenant.put(job.tenant, tq);
-                ring.addLast(tq);
+                (tq.background ? backgroundRing : ring).addLast(tq);
             }
             tq.jobs.addLast(job);
             job.queue = tq;
             queued++;
+            if (tq.background) {
+                backgroundQueued++;
+            }
             changed.signalAll();
             return queued;
         } finally {
@@ -159,12 +172,30 @@ final class BatchAggregator<I, O> {
                     runningBatches++;
                     return retry;
                 }
-                int available = Math.min(queued, policy.maxBatchSize());
+                promoteStarvedBackground(now);
+                int foreground = queued - backgroundQueued;
+                if (foreground == 0 && backgroundQueued > 0) {
+                    // idle device: background work, in small batches so a request arriving meanwhile waits little
+                    List<Job<I, O>> jobs = cut(backgroundRing, policy.backgroundBatchSize(), now, expired);
+                    if (jobs.isEmpty()) {
+                        continue;
+                    }
+                    runningBatches++;
+                    changed.signalAll();
+                    return new Batch<>(jobs);
+                }
+                int available = Math.min(foreground, policy.maxBatchSize());
                 if (available == 0) {
                     if (closed && retries.isEmpty() && runningBatches == 0) {
                         return null; // drained: nothing queued, nothing that could still be parked for retry
                     }
-                    changed.await();
+                    if (backgroundRing.isEmpty()) {
+                        changed.await();
+                    } else {
+                        // wake up when the oldest background job starts to starve
+                        long age = now - backgroundRing.peekFirst().jobs.peekFirst().enqueuedNanos;
+                        changed.awaitNanos(Math.max(1, policy.backgroundMaxWait().toNanos() - age));
+                    }
                     continue;
                 }
                 long waited = now - oldestEnqueuedNanos();
@@ -176,7 +207,7 @@ final class BatchAggregator<I, O> {
                     size = policy.largestPreferredAtMost(available);
                 }
                 if (size > 0) {
-                    List<Job<I, O>> jobs = cut(size, now, expired);
+                    List<Job<I, O>> jobs = cut(ring, size, now, expired);
                     if (jobs.isEmpty()) {
                         continue; // everything taken had expired or was cancelled
                     }
@@ -196,17 +227,37 @@ final class BatchAggregator<I, O> {
         }
     }
 
-    /** Takes up to {@code size} jobs round-robin across tenants, setting expired ones aside. */
-    private List<Job<I, O>> cut(int size, long now, List<Job<I, O>> expired) {
+    /**
+     * A background lane whose oldest job waited {@code backgroundMaxWait} joins the tenants' ring until it is
+     * empty: under sustained load background work still gets a fair lane's share instead of none.
+     */
+    private void promoteStarvedBackground(long now) {
+        long limit = policy.backgroundMaxWait().toNanos();
+        for (java.util.Iterator<TenantQueue<I, O>> it = backgroundRing.iterator(); it.hasNext(); ) {
+            TenantQueue<I, O> tq = it.next();
+            if (now - tq.jobs.peekFirst().enqueuedNanos >= limit) {
+                it.remove();
+                tq.background = false;
+                backgroundQueued -= tq.jobs.size();
+                ring.addLast(tq);
+            }
+        }
+    }
+
+    /** Takes up to {@code size} jobs round-robin across the tenants of {@code from}, setting expired ones aside. */
+    private List<Job<I, O>> cut(ArrayDeque<TenantQueue<I, O>> from, int size, long now, List<Job<I, O>> expired) {
         List<Job<I, O>> taken = new ArrayList<>(size);
-        while (taken.size() < size && !ring.isEmpty()) {
-            TenantQueue<I, O> tq = ring.pollFirst();
+        while (taken.size() < size && !from.isEmpty()) {
+            TenantQueue<I, O> tq = from.pollFirst();
             Job<I, O> job = tq.jobs.pollFirst();
             queued--;
+            if (tq.background) {
+                backgroundQueued--;
+            }
             if (tq.jobs.isEmpty()) {
                 byTenant.remove(tq.tenant);
             } else {
-                ring.addLast(tq); // next turn goes to the next tenant
+                from.addLast(tq); // next turn goes to the next tenant
             }
             job.state = Job.State.TAKEN;
             if (job.isSettled()) {
@@ -266,8 +317,11 @@ final class BatchAggregator<I, O> {
         tq.jobs.remove(job);
         job.state = Job.State.REMOVED;
         queued--;
+        if (tq.background) {
+            backgroundQueued--;
+        }
         if (tq.jobs.isEmpty()) {
-            ring.remove(tq);
+            (tq.background ? backgroundRing : ring).remove(tq);
             byTenant.remove(tq.tenant);
         }
     }
@@ -383,15 +437,18 @@ final class BatchAggregator<I, O> {
 
     private List<Job<I, O>> drainAll() {
         List<Job<I, O>> all = new ArrayList<>(queued);
-        for (TenantQueue<I, O> tq : ring) {
-            for (Job<I, O> job : tq.jobs) {
-                job.state = Job.State.REMOVED;
-                all.add(job);
+        for (ArrayDeque<TenantQueue<I, O>> r : List.of(ring, backgroundRing)) {
+            for (TenantQueue<I, O> tq : r) {
+                for (Job<I, O> job : tq.jobs) {
+                    job.state = Job.State.REMOVED;
+                    all.add(job);
+                }
             }
+            r.clear();
         }
-        ring.clear();
         byTenant.clear();
         queued = 0;
+        backgroundQueued = 0;
         for (Batch<I, O> batch : retries) {
             all.addAll(batch.jobs);
         }

@@ -331,6 +331,69 @@ class BatcherTest {
     }
 
     @Test
+    void backgroundLane_runsOnlyWhenNoOtherLaneHasWork_inSmallBatches() throws Exception {
+        FakeProcessor.Log log = new FakeProcessor.Log();
+        Gate gate = new Gate();
+        BatchPolicy p = new BatchPolicy(8, Duration.ofMillis(1), List.of(), 1000, 600)
+                .withBackground(java.util.Set.of("bg"), 2, FOREVER);
+        try (Batcher<Integer, String> batcher =
+                new Batcher<>(p, List.of(FakeProcessor.worker("cpu0", log, gate)))) {
+            List<CompletableFuture<String>> all = new ArrayList<>();
+            all.add(batcher.submit("A", 0));
+            await(gate.started, "first batch started");
+            for (int i = 100; i < 106; i++) { // background work queued first...
+                all.add(batcher.submit("bg", i));
+            }
+            for (int i = 1; i < 11; i++) { // ...still waits for every tenant job
+                all.add(batcher.submit("A", i));
+            }
+            gate.release.countDown();
+            assertResults(all, IntStream.concat(IntStream.of(0), IntStream.concat(
+                            IntStream.range(100, 106), IntStream.range(1, 11)))
+                    .boxed()
+                    .toList());
+            List<FakeProcessor.Seen> batches = log.snapshot();
+            int firstBackground = -1;
+            for (int b = 0; b < batches.size(); b++) {
+                if (batches.get(b).inputs().stream().anyMatch(x -> x >= 100)) {
+                    firstBackground = firstBackground < 0 ? b : firstBackground;
+                    assertThat(batches.get(b).inputs()).allMatch(x -> x >= 100).hasSizeLessThanOrEqualTo(2);
+                } else if (firstBackground >= 0) {
+                    throw new AssertionError("tenant work ran after background work had started: " + batches);
+                }
+            }
+            assertThat(log.sizes()).startsWith(1, 8, 2); // the gate's batch, then A's 10 jobs, then background
+        }
+    }
+
+    @Test
+    void backgroundLane_thatWaitedItsLimit_isServedLikeATenantUnderSustainedLoad() throws Exception {
+        FakeProcessor.Log log = new FakeProcessor.Log();
+        Gate gate = new Gate();
+        BatchPolicy p = new BatchPolicy(4, Duration.ZERO, List.of(), 1000, 600)
+                .withBackground(java.util.Set.of("bg"), 1, Duration.ZERO); // starving at once
+        try (Batcher<Integer, String> batcher =
+                new Batcher<>(p, List.of(FakeProcessor.worker("cpu0", log, gate)))) {
+            List<CompletableFuture<String>> all = new ArrayList<>();
+            all.add(batcher.submit("A", 0));
+            await(gate.started, "first batch started");
+            for (int i = 1; i < 40; i++) {
+                all.add(batcher.submit("A", i));
+            }
+            all.add(batcher.submit("bg", 100));
+            gate.release.countDown();
+            assertResults(all, IntStream.concat(IntStream.range(0, 40), IntStream.of(100)).boxed().toList());
+            int bgBatch = 0;
+            List<FakeProcessor.Seen> batches = log.snapshot();
+            while (!batches.get(bgBatch).inputs().contains(100)) {
+                bgBatch++;
+            }
+            // round-robin with the tenant: in the first batch after the gate, not after A's 39 jobs
+            assertThat(bgBatch).isEqualTo(1);
+        }
+    }
+
+    @Test
     void multiDevice_everyWorkerRunsBatches_resultsCorrect() throws Exception {
         FakeProcessor.Log log = new FakeProcessor.Log();
         CountingListener listener = new CountingListener();

@@ -54,6 +54,17 @@ public interface InctrlConfig {
 
         @WithDefault("256")
         int maxQueuedPerTenant();
+
+        /**
+         * Batch size of background work (prompt sets encoded for a newly loaded version, shadow scoring): it runs only
+         * while no request waits, in batches this small so a request arriving meanwhile waits little.
+         */
+        @WithDefault("1")
+        int backgroundBatchSize();
+
+        /** A background job that waited this long is served like a tenant's, so it is never starved outright. */
+        @WithDefault("1s")
+        java.time.Duration backgroundMaxWait();
     }
 
     interface Model {

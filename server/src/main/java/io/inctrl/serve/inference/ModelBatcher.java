@@ -34,6 +34,13 @@ import java.util.concurrent.CompletionException;
  */
 public final class ModelBatcher implements AutoCloseable {
 
+    /** Lane of prompt sets encoded for a version that had not encoded them yet. */
+    public static final String BACKGROUND_LANE = "background";
+    /** Lane of shadow scoring (results compared, never returned). */
+    public static final String SHADOW_LANE = "shadow";
+    /** Served only while no other lane waits (see BatchPolicy#background). */
+    public static final java.util.Set<String> BACKGROUND_LANES = java.util.Set.of(BACKGROUND_LANE, SHADOW_LANE);
+
     private final Batcher<ModelJob, ModelOutput> batcher;
     private final BatchMetrics metrics;
     private final ModelStatistics statistics = new ModelStatistics();

@@ -255,11 +255,15 @@ public class ModelManager {
     private LoadedModel.Settings settings(ModelSource.ModelSettings model) {
         InctrlConfig.Batching b = config.batching();
         BatchPolicy policy = new BatchPolicy(
-                b.maxBatchSize(),
-                b.maxQueueDelay(),
-                b.preferredBatchSizes().orElse(List.of()),
-                b.maxQueueSize(),
-                b.maxQueuedPerTenant());
+                        b.maxBatchSize(),
+                        b.maxQueueDelay(),
+                        b.preferredBatchSizes().orElse(List.of()),
+                        b.maxQueueSize(),
+                        b.maxQueuedPerTenant())
+                .withBackground(
+                        io.inctrl.serve.inference.ModelBatcher.BACKGROUND_LANES,
+                        Math.min(b.backgroundBatchSize(), b.maxBatchSize()),
+                        b.backgroundMaxWait());
         InctrlConfig.Model m = config.model();
         return new LoadedModel.Settings(
                 m.devices(),

@@ -30,16 +30,17 @@ import org.jboss.logging.Logger;
  * Encodes prompt sets for the loaded versions that have not encoded them yet, in the background: when a version
  * loads, when a set is registered or changed, and every {@code inctrl.models.encoding.sweep-interval} (to pick up sets
  * whose claim another replica abandoned). Most recently used sets go first; at most
- * {@code inctrl.models.encoding.concurrency} encodings run at once per replica, each in its version's
- * {@value #LANE} batcher lane, so live traffic keeps its share of the devices. Progress is published per version.
+ * {@code inctrl.models.encoding.concurrency} encodings run at once per replica, each in its version's background
+ * batcher lane, which runs only while no request waits (and, starved for {@code inctrl.batching.background-max-wait},
+ * like one more tenant). Progress is published per version.
  */
 @Startup
 @ApplicationScoped
 public class EncodingBackfill {
 
     private static final Logger LOG = Logger.getLogger(EncodingBackfill.class);
-    /** The batcher lane of background encodings (one lane among the tenants', round-robin). */
-    public static final String LANE = "background";
+    /** The batcher lane of background encodings: served while no request waits (BatchPolicy#background). */
+    public static final String LANE = io.inctrl.serve.inference.ModelBatcher.BACKGROUND_LANE;
 
     private static final int BATCH = 50;
 

@@ -36,8 +36,7 @@ import java.util.concurrent.TimeUnit;
 @ApplicationScoped
 public class ScoringService {
 
-    /** Batcher lane of shadow scoring (results are compared, never returned). */
-    static final String SHADOW_LANE = "shadow";
+    static final String SHADOW_LANE = ModelBatcher.SHADOW_LANE;
 
     @Inject
     InctrlConfig config;

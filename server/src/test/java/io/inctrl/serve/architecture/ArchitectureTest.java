@@ -22,10 +22,12 @@ class ArchitectureTest {
     }
 
     @Test
-    void only_the_batcher_and_the_model_core_touch_an_engine() {
+    void only_the_batcher_the_model_core_and_a_loading_version_touch_an_engine() {
         noClasses()
                 .that()
                 .resideOutsideOfPackages("..serve.model..", "..serve.inference..")
+                .and()
+                .doNotHaveFullyQualifiedName("io.inctrl.serve.models.LoadedModel")
                 .should()
                 .dependOnClassesThat()
                 .haveFullyQualifiedName("io.inctrl.serve.model.InctrlEngine")
@@ -34,12 +36,21 @@ class ArchitectureTest {
     }
 
     @Test
-    void only_the_batcher_takes_the_replicas() {
+    void device_work_runs_only_in_the_batchers_processor_or_a_versions_warm_up() {
         noClasses()
                 .that()
-                .resideOutsideOfPackage("..serve.inference..")
+                .doNotHaveFullyQualifiedName("io.inctrl.serve.inference.EngineBatchProcessor")
+                .and()
+                .doNotHaveFullyQualifiedName("io.inctrl.serve.models.LoadedModel")
+                .and()
+                .resideOutsideOfPackage("..serve.model..")
                 .should()
-                .callMethod("io.inctrl.serve.model.ModelService", "replicas")
+                .callMethodWhere(com.tngtech.archunit.base.DescribedPredicate.describe(
+                        "a forward pass of InctrlEngine",
+                        call -> call.getTargetOwner().getFullName().equals("io.inctrl.serve.model.InctrlEngine")
+                                && java.util.Set.of("process", "encode", "encodeAndScore", "score", "textPrior")
+                                        .contains(call.getName())))
+                .because("every device pass is a batcher job of one model version (text priors included)")
                 .check(classes);
     }
 
