@@ -366,6 +366,21 @@ public class ModelManager {
         return List.copyOf(out.values());
     }
 
+    /**
+     * The version policy {@link #apply} uses for {@code model}: its repository {@code config.json}'s, else
+     * {@code inctrl.models.version-policy}.
+     *
+     * @throws ServeException FAILED_PRECONDITION when the model's config.json is invalid
+     */
+    public VersionPolicy versionPolicy(String model) {
+        try {
+            return source.settings(model).versionPolicy().orElseGet(() -> VersionPolicy.parse(models.versionPolicy()));
+        } catch (BundleException e) {
+            throw new ServeException(
+                    ServeException.Code.FAILED_PRECONDITION, "INVALID_MODEL_CONFIG", e.getMessage(), e);
+        }
+    }
+
     /** Where models come from, in words. */
     public String sourceDescription() {
         return source.describe();
