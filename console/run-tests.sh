@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end tests of the admin console in headless Chromium against the REAL server:
-# builds the server (unless CONSOLE_SKIP_BUILD=1), starts two servers on free ports, each with an admin key and a
-# temporary data dir: one with the tiny InCTRL test bundle, one with the committed vision-only default bundle; waits
-# for /q/health/ready, runs node's test runner on tests/*.test.mjs, stops the servers. Exits non-zero when anything fails. Screenshots land in console/test-artifacts/.
+# builds the server (unless CONSOLE_SKIP_BUILD=1), starts three servers on free ports, each with an admin key and a
+# temporary data dir: one with the tiny InCTRL test bundle, one with the committed vision-only default bundle, one on a
+# temporary model repository holding two versions of one model (copies of the tiny bundle, the second under another
+# bundle id); waits for /q/health/ready, runs node's test runner on tests/*.test.mjs, stops the servers. Exits non-zero
+# when anything fails. Screenshots land in console/test-artifacts/.
 #   INCTRL_BUNDLE  bundle dir (default: build/assets/tiny, else /tmp/bundles/tiny)
 #   INCTRL_DATA    shared real-image data (default: ../shared/data relative to the repo root)
 set -euo pipefail
@@ -41,9 +43,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_server NAME BUNDLE: a server on free ports with its own data dir; sets $base and $ready
+# start_server NAME BUNDLE [JAVA_OPTION...]: a server on free ports with its own data dir; sets $base and $ready
 start_server() {
   local name="$1" bundle_dir="$2" port grpc_port mgmt_port log="$here/test-artifacts/server-$1.log"
+  shift 2
   port="$(free_port)"; grpc_port="$(free_port)"; mgmt_port="$(free_port)"
   echo "== starting the $name server on port $port (bundle $bundle_dir, data dir $work/$name)"
   DJL_OFFLINE=true DJL_CACHE_DIR="${DJL_CACHE_DIR:-$root/.djl-cache}" java \
@@ -53,6 +56,7 @@ start_server() {
     -Dinctrl.model.bundle="$bundle_dir" \
     -Dinctrl.security.admin-key="$admin_key" \
     -Dinctrl.registry.data-dir="$work/$name" \
+    "$@" \
     -jar "$jar" >"$log" 2>&1 &
   pids+=("$!")
   base="http://127.0.0.1:$port"
@@ -75,11 +79,29 @@ wait_ready "$ready" "$here/test-artifacts/server-inctrl.log" "${pids[0]}"
 # Started once the first is up, so a fresh DJL cache is extracted by one process only.
 start_server vision "$root/models/nsfwjs-inception-v3"; vision_base="$base"
 wait_ready "$ready" "$here/test-artifacts/server-vision.log" "${pids[1]}"
+# a model repository of two versions of one model: version 1 a copy of the tiny bundle, version 2 a copy under another
+# bundle id (same weights, separate encodings), for the Models page
+repo="$work/repository"
+mkdir -p "$repo/tiny"
+for v in 1 2; do
+  mkdir "$repo/tiny/$v"
+  for f in "$bundle"/*; do [ "$(basename "$f")" = fixtures ] || cp -r "$f" "$repo/tiny/$v/"; done
+done
+python3 - "$repo/tiny/2/manifest.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+m = json.load(open(p))
+m["bundle_id"] += "-v2"
+json.dump(m, open(p, "w"), indent=2)
+PY
+start_server models "$repo" -Dinctrl.models.repository="$repo" -Dinctrl.models.version-policy=all; models_base="$base"
+wait_ready "$ready" "$here/test-artifacts/server-models.log" "${pids[2]}"
 echo "== servers ready; running the browser tests"
 
 cd "$here"
 status=0
-CONSOLE_URL="$inctrl_base" CONSOLE_VISION_URL="$vision_base" CONSOLE_ADMIN_KEY="$admin_key" INCTRL_DATA="$data" \
+CONSOLE_URL="$inctrl_base" CONSOLE_VISION_URL="$vision_base" CONSOLE_MODELS_URL="$models_base" \
+  CONSOLE_ADMIN_KEY="$admin_key" INCTRL_DATA="$data" \
   node --test --test-concurrency=1 ${CONSOLE_TESTS:-tests/*.test.mjs} || status=$?
 echo "== screenshots: $(ls "$here/test-artifacts"/*.png 2>/dev/null | wc -l) in console/test-artifacts/"
 exit $status

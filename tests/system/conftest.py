@@ -26,6 +26,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "server" / "target" / "quarkus-app"
 TINY = ROOT / "build" / "assets" / "tiny"
+RESIDUAL_HEADS = ROOT / "build" / "assets" / "residual-heads-tiny"
 DATA = Path(os.environ.get("INCTRL_DATA_DIR", ROOT.parent / "shared" / "data"))
 PG_URL = os.environ.get("INCTRL_TEST_PG_URL", "jdbc:postgresql://localhost:5432/inctrl")
 DJL_CACHE = Path(os.environ.get("DJL_CACHE_DIR", ROOT / ".djl-cache"))
@@ -206,9 +207,54 @@ def meta(key: str):
     return (("x-api-key", key),)
 
 
-def register(server: Server, name: str = "mono", key: str | None = None) -> str:
+def register(server: Server, name: str = "mono", key: str | None = None, model: str = "") -> str:
     stub = reg_grpc.PromptRegistryStub(channel(server.grpc))
     ps = stub.CreatePromptSet(reg.CreatePromptSetRequest(name=name, category="mono",
-                                                         shots=[image(s) for s in SHOTS]),
+                                                         shots=[image(s) for s in SHOTS], model=model),
                               metadata=meta(key or server.tenant_key), timeout=120)
     return ps.id
+
+
+def model_repository(root: Path, layout: dict) -> Path:
+    """A model repository <root>/<model>/<version>/ from copies of bundles: layout maps a model name to
+    {version: (bundle dir, bundle_id suffix or None)}. A suffix makes the copy another bundle (another encoder) with
+    the same weights."""
+    import shutil
+    for model, versions in layout.items():
+        for version, (bundle, suffix) in versions.items():
+            dst = root / model / str(version)
+            shutil.copytree(bundle, dst, ignore=shutil.ignore_patterns("fixtures"))
+            if suffix:
+                manifest = json.loads((dst / "manifest.json").read_text())
+                manifest["bundle_id"] += suffix
+                (dst / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return root
+
+
+def multipart(fields: dict) -> tuple[bytes, str]:
+    """A multipart/form-data body: values are str (text parts) or bytes (file parts). Returns (body, content type)."""
+    import uuid
+    boundary = uuid.uuid4().hex
+    out = bytearray()
+    for name, value in fields.items():
+        out += f"--{boundary}\r\n".encode()
+        if isinstance(value, bytes):
+            out += (f'Content-Disposition: form-data; name="{name}"; filename="{name}.png"\r\n'
+                    "Content-Type: application/octet-stream\r\n\r\n").encode()
+            out += value
+        else:
+            out += f'Content-Disposition: form-data; name="{name}"\r\n\r\n{value}'.encode()
+        out += b"\r\n"
+    out += f"--{boundary}--\r\n".encode()
+    return bytes(out), f"multipart/form-data; boundary={boundary}"
+
+
+def post_form(server: Server, path: str, fields: dict, key: str) -> tuple[int, object]:
+    body, content_type = multipart(fields)
+    req = urllib.request.Request(f"http://127.0.0.1:{server.http_port}{path}", data=body, method="POST",
+                                 headers={"Content-Type": content_type, "X-API-Key": key})
+    try:
+        with urllib.request.urlopen(req, timeout=120) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")

@@ -9,6 +9,7 @@ import * as promptSets from './views/promptsets.js';
 import * as tryIt from './views/tryit.js';
 import * as live from './views/live.js';
 import * as audit from './views/audit.js';
+import * as models from './views/models.js';
 
 const VIEWS = {
   tenants: { view: tenants, needs: 'admin' },
@@ -16,6 +17,7 @@ const VIEWS = {
   templates: { view: templates, needs: 'tenant' },
   'prompt-sets': { view: promptSets, needs: 'tenant' },
   try: { view: tryIt, needs: null }, // the admin sees how to get a tenant key instead of the form
+  models: { view: models, needs: null }, // a tenant reads; the admin also loads, unloads and rolls out
   audit: { view: audit, needs: null },
   live: { view: live, needs: null },
 };

@@ -73,6 +73,13 @@ public class ModelManager {
 
     private final ReentrantLock lifecycle = new ReentrantLock();
 
+    /**
+     * False while {@link #start} loads the initial versions: an observer calling back into this bean during its own
+     * construction would make CDI construct another one (and load again, recursively). Observers read the initial
+     * state at their own start instead (StartupEvent, EncodingBackfill's first sweep).
+     */
+    private volatile boolean started;
+
     @PostConstruct
     void start() {
         String graph = Boolean.toString(config.model().graphOptimizer());
@@ -107,6 +114,7 @@ public class ModelManager {
         if (versions(defaultModel).isEmpty()) {
             LOG.errorf("the default model '%s' has no loaded version: this replica is not ready", defaultModel);
         }
+        started = true;
         Gauge.builder("inctrl.models.memory.bytes", this, ModelManager::memoryBytes)
                 .description("estimated bytes taken by loaded model versions (weights per device and their caches)")
                 .register(registry);
@@ -237,7 +245,7 @@ public class ModelManager {
             loaded.put(ref, m);
             transitions.remove(ref);
             LOG.infof("%s is READY (%d MiB estimated; %d MiB in use by all versions)", ref, mib(m.memoryBytes()), mib(memoryBytes()));
-            events.fire(new ModelEvent.Loaded(m));
+            fire(new ModelEvent.Loaded(m));
             return m;
         } catch (ServeException e) {
             transitions.put(ref, new VersionStatus(ref, State.UNAVAILABLE, e.getMessage(), Instant.now()));
@@ -321,7 +329,13 @@ public class ModelManager {
         } finally {
             transitions.remove(ref);
             LOG.infof("%s unloaded", ref);
-            events.fire(new ModelEvent.Unloaded(ref));
+            fire(new ModelEvent.Unloaded(ref));
+        }
+    }
+
+    private void fire(ModelEvent e) {
+        if (started) {
+            events.fire(e);
         }
     }
 
@@ -368,6 +382,21 @@ public class ModelManager {
         transitions.forEach(out::put);
         loaded.values().forEach(m -> out.put(m.ref(), new VersionStatus(m.ref(), State.READY, "", m.loadedAt())));
         return List.copyOf(out.values());
+    }
+
+    /**
+     * The version policy {@link #apply} uses for {@code model}: its repository {@code config.json}'s, else
+     * {@code inctrl.models.version-policy}.
+     *
+     * @throws ServeException FAILED_PRECONDITION when the model's config.json is invalid
+     */
+    public VersionPolicy versionPolicy(String model) {
+        try {
+            return source.settings(model).versionPolicy().orElseGet(() -> VersionPolicy.parse(models.versionPolicy()));
+        } catch (BundleException e) {
+            throw new ServeException(
+                    ServeException.Code.FAILED_PRECONDITION, "INVALID_MODEL_CONFIG", e.getMessage(), e);
+        }
     }
 
     /** Where models come from, in words. */

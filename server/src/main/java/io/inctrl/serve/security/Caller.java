@@ -49,11 +49,14 @@ public record Caller(String tenantId, boolean admin, String keyId) {
 
     /** PERMISSION_DENIED unless this is the admin credential. */
     public void requireAdmin() {
+        requireAdmin("tenant management");
+    }
+
+    /** PERMISSION_DENIED unless this is the admin credential; the message says that {@code what} needs it. */
+    public void requireAdmin(String what) {
         if (!admin) {
             throw new ServeException(
-                    ServeException.Code.PERMISSION_DENIED,
-                    "ADMIN_KEY_REQUIRED",
-                    "tenant management needs the admin key");
+                    ServeException.Code.PERMISSION_DENIED, "ADMIN_KEY_REQUIRED", what + " needs the admin key");
         }
     }
 }

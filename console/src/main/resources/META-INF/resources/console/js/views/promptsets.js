@@ -1,5 +1,6 @@
 // Prompt sets: register from K uploaded shots (drop zone, thumbnails, progress), list, calibration view,
-// threshold override, target false-positive rate, re-encode, delete.
+// threshold override, target false-positive rate, re-encode, delete; per model version: its encoding (polled while the
+// set is open) and the comparison report of two versions.
 
 import { api, describeError, upload } from '../api.js';
 import { $, announce, busy, clear, confirmDialog, fieldError, fmtDate, fmtNum, h, hideError, showError } from '../dom.js';
@@ -8,6 +9,8 @@ import { dropZone, fmtBytes, isImage, thumb } from '../uploads.js';
 
 let files = [];
 let current = null;
+let encodingsTimer = null;
+const ENCODINGS_POLL_MS = 3000;
 /** File names of the shots uploaded in this tab, by set id: the server numbers shots, people know file names. */
 const shotNames = new Map();
 
@@ -48,6 +51,12 @@ export function init() {
   $('ps-reencode').addEventListener('click', (e) => busy(e.currentTarget, reencode));
   $('ps-delete').addEventListener('click', remove);
   $('ps-try').addEventListener('click', () => { if (current) sessionStorage.setItem('inctrl.console.try-set', current.id); });
+  $('ps-compare-form').addEventListener('submit', (e) => { e.preventDefault(); busy($('ps-compare'), compare); });
+}
+
+export function hide() {
+  clearTimeout(encodingsTimer);
+  encodingsTimer = null;
 }
 
 export async function show() {
@@ -172,9 +181,13 @@ async function refresh() {
 function closeDetail() {
   current = null;
   $('ps-detail').hidden = true;
+  hide();
 }
 
 function open(p) {
+  clear($('ps-comparison'));
+  $('ps-compare-baseline').value = '';
+  $('ps-compare-candidate').value = '';
   render(p);
   $('ps-detail-h').focus();
   $('ps-detail').scrollIntoView({ block: 'start' });
@@ -230,6 +243,78 @@ function render(p) {
   $('ps-target').value = c.targetFpr === null || c.targetFpr === undefined ? '' : String(Number(c.targetFpr.toFixed(4)));
   $('ps-target').removeAttribute('aria-invalid');
   $('ps-reencode').textContent = p.stale ? 'Re-encode with the loaded bundle (stale)' : 'Re-encode with the loaded bundle';
+  renderEncodings(p);
+  pollEncodings();
+}
+
+/** One row per model version that encoded (or is encoding) the set's current shots. */
+function renderEncodings(p) {
+  const rows = clear($('ps-encodings'));
+  const list = [...(p.encodings || [])].sort((a, b) => (b.modelVersion || 0) - (a.modelVersion || 0));
+  if (!list.length) rows.append(h('tr', {}, h('td', { colspan: 6 }, 'No encoding yet.')));
+  for (const e of list) {
+    const state = e.state === 'READY' ? h('span', { class: 'badge ok' }, 'ready')
+      : e.state === 'FAILED' ? h('span', { class: 'badge warn', title: e.error || '' }, 'failed')
+        : h('span', { class: 'badge muted' }, (e.state || '').toLowerCase());
+    const t = e.calibration?.threshold;
+    rows.append(h('tr', { dataset: { version: String(e.modelVersion || 0), state: e.state } },
+      h('td', {}, e.model || '—'),
+      h('th', { scope: 'row' }, e.modelVersion ? String(e.modelVersion) : '—'),
+      h('td', {}, h('code', {}, e.bundleId || e.encoder || '—')),
+      h('td', {}, state, e.state === 'FAILED' && e.error ? h('p', { class: 'help' }, e.error) : null),
+      h('td', {}, t === null || t === undefined ? '—' : `${fmtNum(t)}${e.calibration.thresholdOverridden ? ' (set)' : ''}`),
+      h('td', {}, fmtDate(e.updatedAt))));
+  }
+}
+
+/** Background encodings finish on their own: re-read the open set's encodings (the rest of the detail stays put). */
+function pollEncodings() {
+  clearTimeout(encodingsTimer);
+  encodingsTimer = setTimeout(async () => {
+    if (!current || $('ps-detail').hidden) return;
+    const id = current.id;
+    try {
+      const p = await api(`/v1/prompt-sets/${encodeURIComponent(id)}`);
+      if (current?.id === id) {
+        current = { ...current, encodings: p.encodings };
+        renderEncodings(p);
+      }
+    } catch {
+      // a passing failure: the next poll tries again; a deleted set is closed by the next refresh
+    }
+    if (current?.id === id) pollEncodings();
+  }, ENCODINGS_POLL_MS);
+}
+
+async function compare() {
+  if (!current) return;
+  const out = clear($('ps-comparison'));
+  const q = new URLSearchParams();
+  for (const [k, id] of [['baseline', 'ps-compare-baseline'], ['candidate', 'ps-compare-candidate']]) {
+    const v = $(id).value.trim();
+    if (v !== '') q.set(k, v);
+  }
+  let r;
+  try {
+    const qs = q.toString();
+    r = await api(`/v1/prompt-sets/${encodeURIComponent(current.id)}/comparison${qs ? `?${qs}` : ''}`);
+  } catch (x) {
+    out.append(h('p', { class: 'error', role: 'alert' }, describeError(x)));
+    return;
+  }
+  const thr = (t) => (t === null || t === undefined ? 'none' : fmtNum(t));
+  const row = (label, a) => h('tr', {},
+    h('th', { scope: 'row' }, label), h('td', {}, String(a.n)), h('td', {}, fmtNum(a.pearson, 3)), h('td', {}, fmtNum(a.spearman, 3)),
+    h('td', {}, fmtNum(a.meanAbsDiff, 4)), h('td', {}, String(a.flipsToAnomalous)), h('td', {}, String(a.flipsToNormal)));
+  out.append(
+    h('p', { id: 'ps-comparison-versions' }, `Model ${r.model}: baseline version ${r.baselineVersion} (threshold ${thr(r.baselineThreshold)}) `
+      + `against candidate version ${r.candidateVersion} (threshold ${thr(r.candidateThreshold)}).`),
+    h('table', { class: 'table compact', id: 'ps-comparison-table' },
+      h('thead', {}, h('tr', {}, ...['Scores on', 'Pairs', 'Pearson', 'Spearman', 'Mean |Δ score|', 'Flips to anomalous', 'Flips to normal']
+        .map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, row('Its shots (leave-one-out)', r.shots), row('Live traffic (shadow)', r.traffic))),
+    r.traffic.n ? null : h('p', { class: 'help' }, 'No shadow samples yet: set a shadow version on the Models page and score against this set.'));
+  announce(`Compared versions ${r.baselineVersion} and ${r.candidateVersion}`);
 }
 
 async function setThreshold(value, button) {

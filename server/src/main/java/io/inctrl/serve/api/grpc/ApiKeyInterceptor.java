@@ -31,8 +31,10 @@ import java.util.concurrent.RejectedExecutionException;
  * tenant's rate, UNAVAILABLE when the store cannot answer). The lookup may query the registry store, so it runs on
  * a worker thread while the transport's events wait in a {@link DeferredListener}: the event loop never blocks.
  * grpc.health.v1, reflection and the Open Inference Protocol's server health and metadata need no key. The admin
- * credential manages tenants over REST only: on gRPC it may read the model info and the OIP model metadata (as it may
- * GET /v1/model) and gets PERMISSION_DENIED for everything else, the same rule as the REST filter's 403.
+ * credential manages tenants over REST only: on gRPC it may read the models (model info and list, the OIP model
+ * metadata, configuration, statistics and repository index, as it may GET /v1/models) and load and unload them through
+ * the OIP repository extension, and gets PERMISSION_DENIED for everything else, the same rule as the REST filter's
+ * 403.
  */
 @ApplicationScoped
 @GlobalInterceptor
@@ -41,11 +43,20 @@ public class ApiKeyInterceptor implements ServerInterceptor, Prioritized {
     @Inject
     Authenticator authenticator;
 
-    /** The only tenant-less methods: the admin key may call them (REST: GET /v1/model, /v2/models/{name}). */
+    /**
+     * The only tenant-less methods: the admin key may call them (REST: GET /v1/model, /v1/models, /v2/models/{name},
+     * /v2/repository/**). Repository load and unload check for the admin key themselves.
+     */
     private static final Set<String> ADMIN_METHODS = Set.of(
             ScorerGrpc.getGetModelInfoMethod().getFullMethodName(),
+            ScorerGrpc.getListModelsMethod().getFullMethodName(),
             GRPCInferenceServiceGrpc.getModelMetadataMethod().getFullMethodName(),
-            GRPCInferenceServiceGrpc.getModelReadyMethod().getFullMethodName());
+            GRPCInferenceServiceGrpc.getModelReadyMethod().getFullMethodName(),
+            GRPCInferenceServiceGrpc.getModelConfigMethod().getFullMethodName(),
+            GRPCInferenceServiceGrpc.getModelStatisticsMethod().getFullMethodName(),
+            GRPCInferenceServiceGrpc.getRepositoryIndexMethod().getFullMethodName(),
+            GRPCInferenceServiceGrpc.getRepositoryModelLoadMethod().getFullMethodName(),
+            GRPCInferenceServiceGrpc.getRepositoryModelUnloadMethod().getFullMethodName());
 
     private final Executor workers = Infrastructure.getDefaultWorkerPool();
 

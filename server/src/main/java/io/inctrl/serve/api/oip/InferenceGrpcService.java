@@ -10,18 +10,29 @@ import io.inctrl.serve.api.grpc.GrpcStatuses;
 import io.inctrl.serve.api.grpc.RequestMetrics;
 import io.inctrl.serve.api.inference.GRPCInferenceServiceGrpc;
 import io.inctrl.serve.api.inference.InferParameter;
+import io.inctrl.serve.api.inference.ModelConfigRequest;
+import io.inctrl.serve.api.inference.ModelConfigResponse;
 import io.inctrl.serve.api.inference.ModelInferRequest;
 import io.inctrl.serve.api.inference.ModelInferResponse;
 import io.inctrl.serve.api.inference.ModelMetadataRequest;
 import io.inctrl.serve.api.inference.ModelMetadataResponse;
 import io.inctrl.serve.api.inference.ModelReadyRequest;
 import io.inctrl.serve.api.inference.ModelReadyResponse;
+import io.inctrl.serve.api.inference.ModelStatisticsRequest;
+import io.inctrl.serve.api.inference.ModelStatisticsResponse;
+import io.inctrl.serve.api.inference.RepositoryIndexRequest;
+import io.inctrl.serve.api.inference.RepositoryIndexResponse;
+import io.inctrl.serve.api.inference.RepositoryModelLoadRequest;
+import io.inctrl.serve.api.inference.RepositoryModelLoadResponse;
+import io.inctrl.serve.api.inference.RepositoryModelUnloadRequest;
+import io.inctrl.serve.api.inference.RepositoryModelUnloadResponse;
 import io.inctrl.serve.api.inference.ServerLiveRequest;
 import io.inctrl.serve.api.inference.ServerLiveResponse;
 import io.inctrl.serve.api.inference.ServerMetadataRequest;
 import io.inctrl.serve.api.inference.ServerMetadataResponse;
 import io.inctrl.serve.api.inference.ServerReadyRequest;
 import io.inctrl.serve.api.inference.ServerReadyResponse;
+import io.inctrl.serve.audit.Origin;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.lifecycle.FatalErrors;
 import io.inctrl.serve.logging.LogSafe;
@@ -39,7 +50,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * gRPC front of the Open Inference Protocol ({@code inference.GRPCInferenceService}) on the same server and
  * interceptors (drain, API key) as {@code inctrl.v1.Scorer}. ServerLive, ServerReady and ServerMetadata need no key
- * (see {@code PublicServices}); ModelReady and ModelMetadata any valid key; ModelInfer a tenant key. Outputs travel in
+ * (see {@code PublicServices}); ModelReady, ModelMetadata, ModelConfig, ModelStatistics and RepositoryIndex any valid
+ * key; RepositoryModelLoad and RepositoryModelUnload the admin key; ModelInfer a tenant key. Outputs travel in
  * {@code raw_output_contents}, as Triton sends them.
  */
 @GrpcService
@@ -59,6 +71,9 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
 
     @Inject
     RequestMetrics metrics;
+
+    @Inject
+    OipExtensions extensions;
 
     private final Executor executor = Infrastructure.getDefaultWorkerPool();
 
@@ -118,6 +133,109 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
         OipModel.outputs(m).forEach(t -> b.addOutputs(tensor(t)));
         responses.onNext(b.build());
         responses.onCompleted();
+    }
+
+    @Override
+    public void modelConfig(ModelConfigRequest request, StreamObserver<ModelConfigResponse> responses) {
+        ModelConfigResponse r;
+        try {
+            GrpcCaller.current();
+            r = ModelConfigResponse.newBuilder()
+                    .setConfig(extensions.config(request.getName(), request.getVersion()))
+                    .build();
+        } catch (RuntimeException e) {
+            responses.onError(GrpcStatuses.toStatus(e, "ModelConfig"));
+            return;
+        }
+        responses.onNext(r);
+        responses.onCompleted();
+    }
+
+    @Override
+    public void modelStatistics(ModelStatisticsRequest request, StreamObserver<ModelStatisticsResponse> responses) {
+        ModelStatisticsResponse r;
+        try {
+            GrpcCaller.current();
+            r = ModelStatisticsResponse.newBuilder()
+                    .addAllModelStats(extensions.statistics(request.getName(), request.getVersion()))
+                    .build();
+        } catch (RuntimeException e) {
+            responses.onError(GrpcStatuses.toStatus(e, "ModelStatistics"));
+            return;
+        }
+        responses.onNext(r);
+        responses.onCompleted();
+    }
+
+    @Override
+    public void repositoryIndex(RepositoryIndexRequest request, StreamObserver<RepositoryIndexResponse> responses) {
+        RepositoryIndexResponse.Builder b = RepositoryIndexResponse.newBuilder();
+        try {
+            GrpcCaller.current();
+            for (OipExtensions.IndexEntry e : extensions.index(request.getReady())) {
+                b.addModels(RepositoryIndexResponse.ModelIndex.newBuilder()
+                        .setName(e.name())
+                        .setVersion(e.version())
+                        .setState(e.state())
+                        .setReason(e.reason()));
+            }
+        } catch (RuntimeException e) {
+            responses.onError(GrpcStatuses.toStatus(e, "RepositoryIndex"));
+            return;
+        }
+        responses.onNext(b.build());
+        responses.onCompleted();
+    }
+
+    /** Loading takes seconds (weights, warm-up): it runs on a worker, never on the event loop. */
+    @Override
+    public void repositoryModelLoad(
+            RepositoryModelLoadRequest request, StreamObserver<RepositoryModelLoadResponse> responses) {
+        Origin origin;
+        try {
+            GrpcCaller.current().requireAdmin("loading a model");
+            origin = GrpcCaller.origin();
+        } catch (RuntimeException e) {
+            responses.onError(GrpcStatuses.toStatus(e, "RepositoryModelLoad"));
+            return;
+        }
+        executor.execute(() -> {
+            try {
+                extensions.load(
+                        origin,
+                        request.getModelName(),
+                        request.getParametersMap().keySet());
+            } catch (RuntimeException e) {
+                responses.onError(GrpcStatuses.toStatus(e, "RepositoryModelLoad"));
+                return;
+            }
+            responses.onNext(RepositoryModelLoadResponse.getDefaultInstance());
+            responses.onCompleted();
+        });
+    }
+
+    /** Unloading waits for the version's queued work: on a worker as well. */
+    @Override
+    public void repositoryModelUnload(
+            RepositoryModelUnloadRequest request, StreamObserver<RepositoryModelUnloadResponse> responses) {
+        Origin origin;
+        try {
+            GrpcCaller.current().requireAdmin("unloading a model");
+            origin = GrpcCaller.origin();
+        } catch (RuntimeException e) {
+            responses.onError(GrpcStatuses.toStatus(e, "RepositoryModelUnload"));
+            return;
+        }
+        executor.execute(() -> {
+            try {
+                extensions.unload(origin, request.getModelName());
+            } catch (RuntimeException e) {
+                responses.onError(GrpcStatuses.toStatus(e, "RepositoryModelUnload"));
+                return;
+            }
+            responses.onNext(RepositoryModelUnloadResponse.getDefaultInstance());
+            responses.onCompleted();
+        });
     }
 
     @Override

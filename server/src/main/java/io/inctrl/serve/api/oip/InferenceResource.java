@@ -1,6 +1,11 @@
 package io.inctrl.serve.api.oip;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.util.JsonFormat;
+import io.inctrl.serve.api.inference.ModelStatistics;
+import io.inctrl.serve.api.inference.StatisticDuration;
 import io.inctrl.serve.api.rest.ApiKeyFilter;
 import io.inctrl.serve.api.rest.AuthenticatesItself;
 import io.inctrl.serve.error.ServeException;
@@ -8,7 +13,9 @@ import io.inctrl.serve.lifecycle.FatalErrors;
 import io.inctrl.serve.logging.InternalErrors;
 import io.inctrl.serve.logging.LogSafe;
 import io.inctrl.serve.security.Authenticator;
+import io.inctrl.serve.security.Caller;
 import io.smallrye.common.annotation.Blocking;
+import io.vertx.core.http.HttpServerRequest;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
@@ -17,9 +24,12 @@ import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriInfo;
+import java.io.IOException;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,7 +41,9 @@ import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 /**
  * REST front of the Open Inference Protocol ({@code /v2}). Errors are the protocol's {@code {"error": message}}
  * (plus our {@code reason}) with the HTTP status of our error model, so tritonclient.http reports them. Server
- * health and metadata need no key; model metadata and readiness any valid key; infer a tenant key.
+ * health and metadata need no key; model metadata, readiness, configuration, statistics and the repository index any
+ * valid key; repository load and unload the admin key; infer a tenant key. The extensions' JSON is Triton's, as
+ * tritonclient.http reads it.
  */
 @Path("/v2")
 @AuthenticatesItself
@@ -67,6 +79,9 @@ public class InferenceResource {
 
     @Inject
     ObjectMapper mapper;
+
+    @Inject
+    OipExtensions extensions;
 
     @GET
     @Produces(MediaType.APPLICATION_JSON)
@@ -169,6 +184,167 @@ public class InferenceResource {
                     .header(HEADER_LENGTH, e.headerLength())
                     .build();
         });
+    }
+
+    /** Repository index: body {@code {"ready": true}} (optional) lists READY versions only. */
+    @POST
+    @Path("repository/index")
+    @Consumes(MediaType.WILDCARD)
+    @Produces(MediaType.APPLICATION_JSON)
+    public List<OipExtensions.IndexEntry> repositoryIndex(@HeaderParam(ApiKeyFilter.HEADER) String key, byte[] body) {
+        authenticator.authenticate(key);
+        JsonNode b = json(body);
+        return extensions.index(b.path("ready").asBoolean(false));
+    }
+
+    /** Loads or reloads a model by its version policy (admin key); answers 200 with an empty body, as Triton does. */
+    @POST
+    @Path("repository/models/{name}/load")
+    @Consumes(MediaType.WILDCARD)
+    public Response repositoryLoad(
+            @PathParam("name") String name,
+            @HeaderParam(ApiKeyFilter.HEADER) String key,
+            @HeaderParam(ApiKeyFilter.REQUEST_ID_HEADER) String requestId,
+            @Context HttpServerRequest http,
+            byte[] body) {
+        Caller caller = admin(key, "loading a model");
+        List<String> parameters = new ArrayList<>();
+        json(body).path("parameters").fieldNames().forEachRemaining(parameters::add);
+        extensions.load(caller.origin(ApiKeyFilter.remoteAddress(http), requestId), name, parameters);
+        return Response.ok().build();
+    }
+
+    /** Unloads every loaded version of a model (admin key); parameters ({@code unload_dependents}) are ignored. */
+    @POST
+    @Path("repository/models/{name}/unload")
+    @Consumes(MediaType.WILDCARD)
+    public Response repositoryUnload(
+            @PathParam("name") String name,
+            @HeaderParam(ApiKeyFilter.HEADER) String key,
+            @HeaderParam(ApiKeyFilter.REQUEST_ID_HEADER) String requestId,
+            @Context HttpServerRequest http,
+            byte[] body) {
+        Caller caller = admin(key, "unloading a model");
+        json(body);
+        extensions.unload(caller.origin(ApiKeyFilter.remoteAddress(http), requestId), name);
+        return Response.ok().build();
+    }
+
+    @GET
+    @Path("models/{name}/config")
+    @Produces(MediaType.APPLICATION_JSON)
+    public Response modelConfig(@PathParam("name") String name, @HeaderParam(ApiKeyFilter.HEADER) String key) {
+        return versionConfig(name, "", key);
+    }
+
+    /** Triton's ModelConfig printed as Triton prints it (proto field names, 64-bit integers as strings). */
+    @GET
+    @Path("models/{name}/versions/{version}/config")
+    @Produces(MediaType.APPLICATION_JSON)
+    public Response versionConfig(
+            @PathParam("name") String name,
+            @PathParam("version") String version,
+            @HeaderParam(ApiKeyFilter.HEADER) String key) {
+        authenticator.authenticate(key);
+        try {
+            String json = JsonFormat.printer()
+                    .preservingProtoFieldNames()
+                    .alwaysPrintFieldsWithNoPresence()
+                    .print(extensions.config(name, version));
+            return Response.ok(json, MediaType.APPLICATION_JSON).build();
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalStateException("model configuration not printable", e);
+        }
+    }
+
+    @GET
+    @Path("models/stats")
+    @Produces(MediaType.APPLICATION_JSON)
+    public Map<String, Object> allStatistics(@HeaderParam(ApiKeyFilter.HEADER) String key) {
+        return versionStatistics("", "", key);
+    }
+
+    @GET
+    @Path("models/{name}/stats")
+    @Produces(MediaType.APPLICATION_JSON)
+    public Map<String, Object> modelStatistics(
+            @PathParam("name") String name, @HeaderParam(ApiKeyFilter.HEADER) String key) {
+        return versionStatistics(name, "", key);
+    }
+
+    /**
+     * Triton's statistics JSON: counts and nanoseconds as numbers; compute_input and compute_output are not measured
+     * per model here (decoding and resizing run before the batcher) and read 0, as on gRPC.
+     */
+    @GET
+    @Path("models/{name}/versions/{version}/stats")
+    @Produces(MediaType.APPLICATION_JSON)
+    public Map<String, Object> versionStatistics(
+            @PathParam("name") String name,
+            @PathParam("version") String version,
+            @HeaderParam(ApiKeyFilter.HEADER) String key) {
+        authenticator.authenticate(key);
+        List<Map<String, Object>> stats = new ArrayList<>();
+        for (ModelStatistics s : extensions.statistics(name, version)) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", s.getName());
+            m.put("version", s.getVersion());
+            m.put("last_inference", s.getLastInference());
+            m.put("inference_count", s.getInferenceCount());
+            m.put("execution_count", s.getExecutionCount());
+            Map<String, Object> inference = new LinkedHashMap<>();
+            inference.put("success", duration(s.getInferenceStats().getSuccess()));
+            inference.put("fail", duration(s.getInferenceStats().getFail()));
+            inference.put("queue", duration(s.getInferenceStats().getQueue()));
+            inference.put("compute_input", duration(StatisticDuration.getDefaultInstance()));
+            inference.put("compute_infer", duration(s.getInferenceStats().getComputeInfer()));
+            inference.put("compute_output", duration(StatisticDuration.getDefaultInstance()));
+            m.put("inference_stats", inference);
+            List<Map<String, Object>> batches = new ArrayList<>();
+            s.getBatchStatsList().forEach(b -> {
+                Map<String, Object> bm = new LinkedHashMap<>();
+                bm.put("batch_size", b.getBatchSize());
+                bm.put("compute_input", duration(StatisticDuration.getDefaultInstance()));
+                bm.put("compute_infer", duration(b.getComputeInfer()));
+                bm.put("compute_output", duration(StatisticDuration.getDefaultInstance()));
+                batches.add(bm);
+            });
+            m.put("batch_stats", batches);
+            stats.add(m);
+        }
+        return Map.of("model_stats", stats);
+    }
+
+    private static Map<String, Object> duration(StatisticDuration d) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("count", d.getCount());
+        m.put("ns", d.getNs());
+        return m;
+    }
+
+    private Caller admin(String key, String what) {
+        Caller caller = authenticator.authenticate(key);
+        caller.requireAdmin(what);
+        return caller;
+    }
+
+    /** An optional JSON object body (tritonclient sends none, {} or {"parameters": ...}). */
+    private JsonNode json(byte[] body) {
+        if (body == null || body.length == 0) {
+            return mapper.createObjectNode();
+        }
+        try {
+            JsonNode n = mapper.readTree(body);
+            if (n == null || n.isMissingNode() || n.isNull()) {
+                return mapper.createObjectNode();
+            }
+            if (!n.isObject()) {
+                throw ServeException.invalid("MALFORMED_BODY", "the request body must be a JSON object");
+            }
+            return n;
+        } catch (IOException e) {
+            throw ServeException.invalid("MALFORMED_BODY", "the request body is not valid JSON");
+        }
     }
 
     @ServerExceptionMapper

@@ -19,8 +19,14 @@ public class OipServer {
         return version;
     }
 
-    /** The REST binary tensor extension (what tritonclient.http sends) is the only protocol extension served. */
+    /**
+     * The protocol extensions served: REST binary tensors (what tritonclient.http sends), and Triton's model
+     * repository, model configuration and statistics ({@link OipExtensions}).
+     */
     public List<String> extensions() {
-        return List.of("binary_tensor_data");
+        List<String> out = new java.util.ArrayList<>();
+        out.add("binary_tensor_data");
+        out.addAll(OipExtensions.NAMES);
+        return List.copyOf(out);
     }
 }

@@ -61,7 +61,7 @@ public class ApiKeyFilter {
      * {@code quarkus.http.proxy.proxy-address-forwarding} (+ {@code allow-x-forwarded}, {@code trusted-proxies}):
      * then Quarkus has already replaced it with the forwarded client address, from trusted proxies only.
      */
-    static String remoteAddress(HttpServerRequest http) {
+    public static String remoteAddress(HttpServerRequest http) {
         SocketAddress a = http == null ? null : http.remoteAddress();
         return a == null ? null : a.hostAddress();
     }

@@ -39,4 +39,9 @@ public class CurrentCaller {
     public void requireAdmin() {
         get().requireAdmin();
     }
+
+    /** {@link Caller#requireAdmin(String)} of this request's caller. */
+    public void requireAdmin(String what) {
+        get().requireAdmin(what);
+    }
 }
