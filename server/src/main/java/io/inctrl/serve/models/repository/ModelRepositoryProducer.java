@@ -17,6 +17,7 @@ import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3ClientBuilder;
 
 /**
  * Builds the configured {@link ModelRepository}: inject {@code Optional<ModelRepository>}, empty when
@@ -64,6 +65,11 @@ public class ModelRepositoryProducer {
 
     /** An S3 client for {@code s3}: endpoint override, path-style, region, static or default-chain credentials. */
     public static S3Client s3Client(ModelsConfig.S3 s3) {
+        return s3ClientBuilder(s3).build();
+    }
+
+    /** The builder behind {@link #s3Client}, for callers that add to it (tests add execution interceptors). */
+    public static S3ClientBuilder s3ClientBuilder(ModelsConfig.S3 s3) {
         var builder = S3Client.builder()
                 .httpClientBuilder(UrlConnectionHttpClient.builder()
                         .connectionTimeout(Duration.ofSeconds(10))
@@ -76,7 +82,7 @@ public class ModelRepositoryProducer {
                 .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED);
         s3.endpoint().ifPresent(e -> builder.endpointOverride(URI.create(e)));
-        return builder.build();
+        return builder;
     }
 
     private static AwsCredentialsProvider credentials(ModelsConfig.S3 s3) {
