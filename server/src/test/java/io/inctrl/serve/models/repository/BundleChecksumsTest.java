@@ -42,6 +42,17 @@ class BundleChecksumsTest {
         assertThat(BundleChecksums.compute(bundle).format()).isEqualTo(coreutils);
     }
 
+    /** The committed default bundle carries checksums that match: a file added or changed there needs them rewritten. */
+    @Test
+    void theCommittedDefaultBundleVerifies() {
+        Path bundle = Path.of("../models/nsfwjs-inception-v3");
+        BundleChecksums sums = BundleChecksums.readIfPresent(bundle)
+                .orElseThrow(() -> new AssertionError("models/nsfwjs-inception-v3 has no SHA256SUMS: run "
+                        + "(cd tools/export && python -m inctrl_export.checksums ../../models/nsfwjs-inception-v3)"));
+        assertThat(sums.digests()).containsKeys("manifest.json", "vision.pt", "vision.cpu.pt", "LICENSE");
+        assertThatCode(() -> sums.verify(bundle)).doesNotThrowAnyException();
+    }
+
     @Test
     void aChangedByteIsACheckSumMismatchNamingTheFile() {
         Path bundle = Bundles.copyTiny(tmp.resolve("b"), true);
