@@ -58,7 +58,7 @@ class S3ModelRepositoryTest {
 
     @BeforeAll
     static void startServer() throws Exception {
-        Path bin = Path.of(System.getProperty("inctrl.test.versitygw", "../build/tools/bin/versitygw"));
+        Path bin = Path.of(System.getProperty("test.versitygw", "../build/tools/bin/versitygw"));
         Assumptions.assumeTrue(
                 Files.isExecutable(bin),
                 "S3 test server not built (" + bin.toAbsolutePath() + "): run scripts/start-s3.sh --build-only"
