@@ -24,11 +24,15 @@ stamp_ok() { [ -f "$1/.stamp" ] && [ "$(cat "$1/.stamp")" = "$2" ]; }
 export_bundle() { # name, extra args...
   local name="$1"; shift
   local h; h="$(src_hash)-$*"
-  if stamp_ok "$assets/$name" "$h"; then echo "== $name bundle up to date"; return; fi
+  # the stamp lives beside the bundle, not in it: the bundle's SHA256SUMS must cover every file inside
+  local stamp="$assets/.$name.stamp"
+  if [ -f "$assets/$name/manifest.json" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$h" ]; then
+    echo "== $name bundle up to date"; return
+  fi
   echo "== exporting $name bundle"
-  rm -rf "$assets/$name"
+  rm -rf "$assets/$name" "$stamp"
   (cd tools/export && "$py" -m inctrl_export "$@" --seed 7 --out "$assets/$name" --fixtures-data "$data")
-  echo "$h" > "$assets/$name/.stamp"
+  echo "$h" > "$stamp"
 }
 
 export_bundle tiny --tiny --random-init

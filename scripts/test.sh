@@ -23,6 +23,9 @@ INCTRL_TEST_PG_URL="$(scripts/start-postgres.sh | tail -n 1)"
 export INCTRL_TEST_PG_URL
 echo "   $INCTRL_TEST_PG_URL"
 
+echo "== S3-compatible server for the model repository suite (versitygw, built once into build/tools)"
+scripts/start-s3.sh --build-only
+
 echo "== Maven: proto, batching, server (tiny tier, then the full-size tier), Java client"
 export DJL_OFFLINE=true
 ./mvnw -B verify

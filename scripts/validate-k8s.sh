@@ -106,8 +106,19 @@ declare -A PROFILE_ARGS=(
         --set tls.enabled=true --set tls.secretName=inctrl-tls --set tls.clientAuth=required
         --set tls.trustStorePasswordSecret.name=inctrl-tls-truststore
         --set oidc.enabled=true --set oidc.authServerUrl=https://idp.example.com/realms/inctrl"
+    # the three ways a model repository reaches the pods (k8s/README.md, "Models")
+    [models-volume]="-f $CHART/values-single-node.yaml --set model.repository.type=volume
+        --set model.repository.volume.existingClaim=inctrl-models"
+    [models-image]="-f $CHART/values-production.yaml --set model.repository.type=image
+        --set model.repository.image.repository=registry.example.com/inctrl-models
+        --set model.repository.image.tag=2026-12-01"
+    [models-s3]="-f $CHART/values-production.yaml --set model.repository.type=s3
+        --set model.repository.s3.uri=s3://inctrl-models/prod
+        --set model.repository.s3.endpoint=http://minio.storage.svc:9000
+        --set model.repository.s3.credentialsSecret.name=inctrl-models-s3
+        --set model.repository.s3.egressPeers[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=storage"
 )
-PROFILES=(single-node production gpu production-monitoring)
+PROFILES=(single-node production gpu production-monitoring models-volume models-image models-s3)
 failures=0
 declare -A SUMMARY
 
@@ -220,7 +231,15 @@ refuse "mTLS without the trust store's password" "trustStorePasswordSecret" \
     -f $CHART/values-production.yaml --set tls.enabled=true --set tls.secretName=inctrl-tls --set tls.clientAuth=required
 refuse "OIDC without a provider" "oidc.authServerUrl" \
     -f $CHART/values-production.yaml --set oidc.enabled=true
-echo "refusals: 7 unsafe value sets checked"
+refuse "an unknown model repository type" "model.repository.type must be" \
+    -f $CHART/values-production.yaml --set model.repository.type=nfs
+refuse "a repository volume without a claim" "volume.existingClaim" \
+    -f $CHART/values-production.yaml --set model.repository.type=volume
+refuse "a repository image without an image" "image.repository" \
+    -f $CHART/values-production.yaml --set model.repository.type=image
+refuse "an S3 repository without an s3:// URI" "s3://bucket/prefix" \
+    -f $CHART/values-production.yaml --set model.repository.type=s3 --set model.repository.s3.uri=models
+echo "refusals: 11 unsafe value sets checked"
 
 # ---- alert rules ----------------------------------------------------------------------------------------------
 if promtool check rules k8s/monitoring/alert-rules.yaml > "$OUT/promtool.log" 2>&1 &&

@@ -5,12 +5,15 @@ Prints one line per render and exits 1 if any rule is broken. Rules (from the ch
 restricted securityContext on pod and container; requests and limits for cpu, memory and ephemeral-storage;
 no replicas field on a Deployment an HPA scales; every HPA pod metric served by a Prometheus adapter rule;
 probes on the management port; grace period >= preStop + drain timeout + 5 s; no secret value in the render;
-management port kept off the public Services; a headless governing Service for each StatefulSet.
+management port kept off the public Services; a headless governing Service for each StatefulSet; a configured model
+repository is mounted where INCTRL_MODELS_REPOSITORY points (read-only; an emptyDir filled by an init container), or
+for s3:// has a writable cache volume, credentials from a Secret and a NetworkPolicy egress rule to the storage's port.
 """
 
 import argparse
 import re
 import sys
+from urllib.parse import urlparse
 
 import yaml
 
@@ -73,6 +76,57 @@ def check_server(dep, configmaps, problems):
     return f"grace {grace}s >= preStop {sleep}s + drain {drain}s + 5s"
 
 
+def check_model_repository(dep, configmaps, netpols, problems):
+    """The model repository reaches the server: a mounted directory, or S3 with a cache, a Secret and egress."""
+    name = dep["metadata"]["name"]
+    pod = dep["spec"]["template"]["spec"]
+    server = next(c for c in pod["containers"] if c["name"] == "server")
+    env = {}
+    for ref in server.get("envFrom", []):
+        env.update(configmaps.get((ref.get("configMapRef") or {}).get("name"), {}))
+    repo = env.get("INCTRL_MODELS_REPOSITORY")
+    if not repo:
+        return None
+    mounts = {m["mountPath"]: m for m in server.get("volumeMounts", [])}
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    if not repo.startswith("s3://"):
+        mount = mounts.get(repo)
+        if mount is None:
+            problems.append(f"{name}: INCTRL_MODELS_REPOSITORY={repo} is not a mounted volume")
+            return None
+        if mount.get("readOnly") is not True:
+            problems.append(f"{name}: the model repository at {repo} must be mounted read-only")
+        volume = volumes.get(mount["name"], {})
+        if "emptyDir" in volume:
+            fillers = [c["name"] for c in pod.get("initContainers", [])
+                       if any(m["name"] == mount["name"] for m in c.get("volumeMounts", []))]
+            if not fillers:
+                problems.append(f"{name}: the model repository is an emptyDir that no init container fills")
+            return f"models: {repo} (emptyDir filled by {', '.join(fillers) or 'nothing'})"
+        return f"models: {repo} ({'PVC' if 'persistentVolumeClaim' in volume else 'volume'})"
+    cache = env.get("INCTRL_MODELS_S3_CACHE_DIR")
+    mount = mounts.get(cache)
+    if mount is None or mount.get("readOnly"):
+        problems.append(f"{name}: the S3 model cache {cache} must be a writable mounted volume")
+    container_env = {e["name"]: e for e in server.get("env", [])}
+    for key in ("INCTRL_MODELS_S3_ACCESS_KEY", "INCTRL_MODELS_S3_SECRET_KEY"):
+        if key in env:
+            problems.append(f"{name}: {key} is in a ConfigMap; it must come from a Secret")
+        elif key in container_env and "secretKeyRef" not in (container_env[key].get("valueFrom") or {}):
+            problems.append(f"{name}: {key} must come from a secretKeyRef")
+    endpoint = env.get("INCTRL_MODELS_S3_ENDPOINT")
+    url = urlparse(endpoint) if endpoint else None
+    port = (url.port or (80 if url.scheme == "http" else 443)) if url else 443
+    labels = dep["spec"]["template"]["metadata"]["labels"]
+    for np in netpols:
+        selector = np["spec"]["podSelector"].get("matchLabels", {})
+        if "Egress" not in np["spec"].get("policyTypes", []) or any(labels.get(k) != v for k, v in selector.items()):
+            continue
+        if not any(int(p.get("port", 0)) == port for rule in np["spec"].get("egress", []) for p in rule.get("ports", [])):
+            problems.append(f"NetworkPolicy {np['metadata']['name']}: no egress to the model storage's port {port}")
+    return f"models: {repo} (cache {cache}, egress port {port})"
+
+
 def adapter_metrics(path):
     with open(path, encoding="utf-8") as f:
         values = yaml.safe_load(f)
@@ -106,6 +160,9 @@ def check_render(path, served, problems):
         check_pod(f"{d['kind']} {d['metadata']['name']}", d["spec"]["template"]["spec"], problems)
     for d in deployments.values():
         notes.append(check_server(d, configmaps, problems))
+        models = check_model_repository(d, configmaps, by_kind.get("NetworkPolicy", []), problems)
+        if models:
+            notes.append(models)
     for hpa in by_kind.get("HorizontalPodAutoscaler", []):
         target = deployments.get(hpa["spec"]["scaleTargetRef"]["name"])
         if target is None:

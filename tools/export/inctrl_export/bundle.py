@@ -9,7 +9,7 @@ from pathlib import Path
 import open_clip
 import torch
 
-from . import __version__
+from . import __version__, checksums
 from .model import ARCH, TAPPED_BLOCKS, SourceModel, log
 from .modules import build_export_modules
 from .optimize import cpu_file_name, image_input, manifest_entry, write_cpu_copy
@@ -81,4 +81,5 @@ def write_bundle(model: SourceModel, out: str | Path, manifest: dict,
     # Manifest last: a bundle with a manifest is complete.
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     log(f"wrote {out / 'manifest.json'} (bundle_id={manifest['bundle_id']})")
+    checksums.write(out, log)  # rewritten by callers that add files (fixtures, LICENSE)
     return scripted

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from . import checksums
 from .model import log
 from .optimize import OptimizeError
 
@@ -103,6 +104,7 @@ def main(argv=None) -> int:
             if worst > VERIFY_TOLERANCE:
                 print(f"error: exported modules disagree with the reference by {worst:.2e}", file=sys.stderr)
                 return 3
+        checksums.write(args.out, log)  # again: the fixtures are part of the bundle
     log(f"done in {time.time() - t_start:.1f}s -> {args.out}")
     return 0
 

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import __version__
+from . import __version__, checksums
 from .optimize import OptimizeError, cpu_file_name, image_input, manifest_entry, write_cpu_copy
 
 PACKAGE = "nsfwjs"
@@ -551,4 +551,5 @@ def export_bundle(src_path: str | Path, out: str | Path, layers=DEFAULT_LAYERS, 
         licence=src.license_text or "MIT License, Copyright (c) 2019 Infinite Red, Inc. (LICENSE not found in source)"))
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     log(f"wrote {out / 'manifest.json'} (bundle_id={manifest['bundle_id']})")
+    checksums.write(out, log)
     return manifest

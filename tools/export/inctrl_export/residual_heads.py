@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import __version__
-from . import nsfwjs
+from . import checksums, nsfwjs
 from .model import InCTRLHeads
 from .modules import AdapterModule, HeadModule
 from .optimize import OptimizeError, cpu_file_name, image_input, manifest_entry, write_cpu_copy
@@ -364,6 +364,7 @@ def export_bundle(src, out, *, layers=DEFAULT_LAYERS, global_layer=DEFAULT_GLOBA
             write_fixtures(bb, heads, fixtures_data, out, manifest["bundle_id"], log)
         (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
         log(f"wrote {out / 'manifest.json'} (bundle_id={manifest['bundle_id']})")
+        checksums.write(out, log)
     return manifest
 
 

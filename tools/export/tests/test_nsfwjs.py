@@ -140,6 +140,10 @@ def test_manifest_patch_residual(bundles):
     assert "not InCTRL" in m["weights"]["description"]
     assert m["weights"]["provenance"]["package"] == "nsfwjs@4.4.0"
     assert "MIT" in (bundles["default"] / "LICENSE").read_text()
+    from inctrl_export import checksums
+    assert checksums.verify(bundles["default"]) == []
+    assert set(checksums.parse((bundles["default"] / "SHA256SUMS").read_text())) == {
+        "manifest.json", "vision.pt", "vision.cpu.pt", "LICENSE"}
 
 
 @pytest.mark.parametrize("name", ["default", "alt"])

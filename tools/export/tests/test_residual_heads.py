@@ -59,6 +59,9 @@ def test_manifest_contract(tiny_rh):
     assert m["weights"]["source"] == "random-init" and m["weights"]["seed"] == 3
     assert "meaningless" in m["weights"]["description"]
     assert "random" in (tiny_rh / "LICENSE").read_text()
+    from inctrl_export import checksums
+    assert checksums.verify(tiny_rh) == []  # SHA256SUMS written last, fixtures/ included
+    assert any(rel.startswith("fixtures/") for rel in checksums.parse((tiny_rh / "SHA256SUMS").read_text()))
 
 
 def test_fixture_parity_every_intermediate(tiny_rh):

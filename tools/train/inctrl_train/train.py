@@ -416,6 +416,8 @@ def export(cfg: Config, ext, heads: InCTRLHeads, hist: dict, out: Path, fixtures
         manifest["weights"]["provenance"] = {"training": training}
         write_bundle(model, out, manifest, optimize=optimize)
         (out / "LICENSE").write_text(f"Heads trained by inctrl_train on {data}; data licence: {lic}\n")
+    from inctrl_export import checksums
+    checksums.write(out, log)  # last: heads.json, the report and LICENSE are part of the bundle too
     return manifest
 
 

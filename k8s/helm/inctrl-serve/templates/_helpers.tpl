@@ -84,3 +84,31 @@ app.kubernetes.io/component: postgresql
 {{- define "inctrl.containerSecurityContext" -}}
 {{- toYaml .Values.securityContext }}
 {{- end }}
+
+{{/* The model repository's image (type image): repository:tag, @digest when given. */}}
+{{- define "inctrl.modelsImage" -}}
+{{- $i := .Values.model.repository.image }}
+{{- $tag := $i.tag | toString }}{{/* --set tag=2026 arrives as a number */}}
+{{- if and $tag $i.digest }}
+{{- printf "%s:%s@%s" $i.repository $tag $i.digest }}
+{{- else if $i.digest }}
+{{- printf "%s@%s" $i.repository $i.digest }}
+{{- else }}
+{{- printf "%s:%s" $i.repository (required "model.repository.image.tag (or .digest) is required" $tag) }}
+{{- end }}
+{{- end }}
+
+{{/* TCP port of the object storage (NetworkPolicy egress): the endpoint's, else 443 (https) or 80 (http). */}}
+{{- define "inctrl.s3Port" -}}
+{{- $s3 := .Values.model.repository.s3 }}
+{{- if not $s3.endpoint }}443
+{{- else }}
+{{- $u := urlParse $s3.endpoint }}
+{{- $hostPort := splitList ":" $u.host }}
+{{- if gt (len $hostPort) 1 }}{{ last $hostPort }}
+{{- else if eq $u.scheme "http" }}80
+{{- else }}443
+{{- end }}
+{{- end }}
+{{- end }}
+

@@ -1,11 +1,17 @@
 package io.inctrl.serve.architecture;
 
+import static com.tngtech.archunit.base.DescribedPredicate.not;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.belongToAnyOf;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAnyPackage;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
+import io.inctrl.serve.model.BundleException;
+import io.inctrl.serve.model.BundleManifest;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -67,6 +73,20 @@ class ArchitectureTest {
                 .should()
                 .dependOnClassesThat()
                 .resideInAnyPackage("io.grpc..", "jakarta.ws.rs..", "..serve.api..")
+                .check(classes);
+    }
+
+    @Test
+    void the_model_repository_verifies_bundles_and_loads_nothing() {
+        noClasses()
+                .that()
+                .resideInAPackage("..serve.models.repository..")
+                .should()
+                .dependOnClassesThat(resideInAnyPackage(
+                                "ai.djl..", "..serve.inference..", "..serve.api..", "io.grpc..", "jakarta.ws.rs..")
+                        .or(resideInAPackage("..serve.model..")
+                                .and(not(belongToAnyOf(BundleManifest.class, BundleException.class)))))
+                .because("the repository hands out verified directories; loading them is the model manager's job")
                 .check(classes);
     }
 }
