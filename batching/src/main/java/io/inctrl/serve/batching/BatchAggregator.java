@@ -194,7 +194,8 @@ final class BatchAggregator<I, O> {
                     } else {
                         // wake up when the oldest background job starts to starve
                         long age = now - backgroundRing.peekFirst().jobs.peekFirst().enqueuedNanos;
-                        changed.awaitNanos(Math.max(1, policy.backgroundMaxWait().toNanos() - age));
+                        changed.awaitNanos(
+                                Math.max(1, policy.backgroundMaxWait().toNanos() - age));
                     }
                     continue;
                 }

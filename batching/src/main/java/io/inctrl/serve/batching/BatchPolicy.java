@@ -87,7 +87,13 @@ public record BatchPolicy(
     /** A copy whose {@code lanes} are background lanes (see the record's doc). */
     public BatchPolicy withBackground(java.util.Set<String> lanes, int batchSize, Duration maxWait) {
         return new BatchPolicy(
-                maxBatchSize, maxQueueDelay, preferredBatchSizes, maxQueueSize, maxQueuedPerTenant, lanes, batchSize,
+                maxBatchSize,
+                maxQueueDelay,
+                preferredBatchSizes,
+                maxQueueSize,
+                maxQueuedPerTenant,
+                lanes,
+                batchSize,
                 maxWait);
     }
 

@@ -336,8 +336,7 @@ class BatcherTest {
         Gate gate = new Gate();
         BatchPolicy p = new BatchPolicy(8, Duration.ofMillis(1), List.of(), 1000, 600)
                 .withBackground(java.util.Set.of("bg"), 2, FOREVER);
-        try (Batcher<Integer, String> batcher =
-                new Batcher<>(p, List.of(FakeProcessor.worker("cpu0", log, gate)))) {
+        try (Batcher<Integer, String> batcher = new Batcher<>(p, List.of(FakeProcessor.worker("cpu0", log, gate)))) {
             List<CompletableFuture<String>> all = new ArrayList<>();
             all.add(batcher.submit("A", 0));
             await(gate.started, "first batch started");
@@ -348,10 +347,13 @@ class BatcherTest {
                 all.add(batcher.submit("A", i));
             }
             gate.release.countDown();
-            assertResults(all, IntStream.concat(IntStream.of(0), IntStream.concat(
-                            IntStream.range(100, 106), IntStream.range(1, 11)))
-                    .boxed()
-                    .toList());
+            assertResults(
+                    all,
+                    IntStream.concat(
+                                    IntStream.of(0),
+                                    IntStream.concat(IntStream.range(100, 106), IntStream.range(1, 11)))
+                            .boxed()
+                            .toList());
             List<FakeProcessor.Seen> batches = log.snapshot();
             int firstBackground = -1;
             for (int b = 0; b < batches.size(); b++) {
@@ -372,8 +374,7 @@ class BatcherTest {
         Gate gate = new Gate();
         BatchPolicy p = new BatchPolicy(4, Duration.ZERO, List.of(), 1000, 600)
                 .withBackground(java.util.Set.of("bg"), 1, Duration.ZERO); // starving at once
-        try (Batcher<Integer, String> batcher =
-                new Batcher<>(p, List.of(FakeProcessor.worker("cpu0", log, gate)))) {
+        try (Batcher<Integer, String> batcher = new Batcher<>(p, List.of(FakeProcessor.worker("cpu0", log, gate)))) {
             List<CompletableFuture<String>> all = new ArrayList<>();
             all.add(batcher.submit("A", 0));
             await(gate.started, "first batch started");
@@ -382,7 +383,11 @@ class BatcherTest {
             }
             all.add(batcher.submit("bg", 100));
             gate.release.countDown();
-            assertResults(all, IntStream.concat(IntStream.range(0, 40), IntStream.of(100)).boxed().toList());
+            assertResults(
+                    all,
+                    IntStream.concat(IntStream.range(0, 40), IntStream.of(100))
+                            .boxed()
+                            .toList());
             int bgBatch = 0;
             List<FakeProcessor.Seen> batches = log.snapshot();
             while (!batches.get(bgBatch).inputs().contains(100)) {

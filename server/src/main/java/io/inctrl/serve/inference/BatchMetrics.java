@@ -43,7 +43,8 @@ final class BatchMetrics implements BatchListener {
     void remove() {
         registry.getMeters().stream()
                 .filter(m -> m.getId().getName().startsWith("inctrl.")
-                        && tags.stream().allMatch(t -> t.getValue().equals(m.getId().getTag(t.getKey()))))
+                        && tags.stream()
+                                .allMatch(t -> t.getValue().equals(m.getId().getTag(t.getKey()))))
                 .toList()
                 .forEach(registry::remove);
     }

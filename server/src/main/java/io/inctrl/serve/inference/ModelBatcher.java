@@ -94,7 +94,11 @@ public final class ModelBatcher implements AutoCloseable {
      * query, so they share batches with other work and obey the same limits). Blocking; results in input order.
      */
     public List<InctrlScores> scoreEncoded(
-            String lane, ImageFeatures queries, List<PromptFeatures> prompts, List<TextPrior> priors, Instant deadline) {
+            String lane,
+            ImageFeatures queries,
+            List<PromptFeatures> prompts,
+            List<TextPrior> priors,
+            Instant deadline) {
         List<CompletableFuture<ModelOutput>> futures = new ArrayList<>(queries.count());
         for (int i = 0; i < queries.count(); i++) {
             futures.add(submit(lane, ModelJob.scoreEncoded(queries.slice(i), prompts.get(i), priors.get(i)), deadline));

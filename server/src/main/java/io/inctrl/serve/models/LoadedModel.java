@@ -150,7 +150,8 @@ public final class LoadedModel implements AutoCloseable {
     static long estimateBytes(Path dir, BundleManifest manifest, Settings s) {
         long perDevice = s.promptCacheBytes();
         Set<String> loaded = new HashSet<>();
-        boolean allCpu = s.devices().stream().allMatch(d -> d.trim().toLowerCase().startsWith("cpu"));
+        boolean allCpu =
+                s.devices().stream().allMatch(d -> d.trim().toLowerCase().startsWith("cpu"));
         for (String key : manifest.files().keySet()) {
             if (key.endsWith("_cpu")) {
                 continue; // counted in place of the portable file when it is the one loaded
@@ -179,7 +180,8 @@ public final class LoadedModel implements AutoCloseable {
         for (InctrlEngine engine : engines) {
             PromptFeatures p = engine.encode(List.of(zeros)).pool();
             TextPrior t = new TextPrior(
-                    new float[manifest.vision().embedDim()], new float[manifest.vision().embedDim()]);
+                    new float[manifest.vision().embedDim()],
+                    new float[manifest.vision().embedDim()]);
             for (int pass = 0; pass < (profiling ? 2 : 1); pass++) {
                 for (int b : batchSizes) {
                     engine.encodeAndScore(
@@ -187,7 +189,8 @@ public final class LoadedModel implements AutoCloseable {
                 }
             }
         }
-        LOG.infof("%s: warm-up over batch sizes %s done in %d ms", ref, batchSizes, (System.nanoTime() - t0) / 1_000_000);
+        LOG.infof(
+                "%s: warm-up over batch sizes %s done in %d ms", ref, batchSizes, (System.nanoTime() - t0) / 1_000_000);
     }
 
     static Device parseDevice(String name) {

@@ -51,10 +51,10 @@ public class ModelCatalog {
                     "MODEL_NOT_FOUND",
                     "model '" + io.inctrl.serve.logging.LogSafe.of(name) + "' not found");
         }
-        List<LoadedModel> loaded = versions.stream()
-                .map(v -> models.get(v.ref()).orElse(null))
-                .toList();
-        long serving = models.versions(name).isEmpty() ? 0 : router.serving(name).version();
+        List<LoadedModel> loaded =
+                versions.stream().map(v -> models.get(v.ref()).orElse(null)).toList();
+        long serving =
+                models.versions(name).isEmpty() ? 0 : router.serving(name).version();
         return new Entry(name, versions, loaded, rollouts.of(name), serving);
     }
 

@@ -39,6 +39,8 @@ import org.jboss.logging.Logger;
 public class ModelManager {
 
     private static final Logger LOG = Logger.getLogger(ModelManager.class);
+    /** Triton's default: the newest version of a model without a config.json. */
+    static final VersionPolicy DEFAULT_POLICY = new VersionPolicy.Latest(1);
 
     /** Where a version stands, as the repository index reports it. */
     public enum State {
@@ -65,6 +67,10 @@ public class ModelManager {
     @Inject
     Event<ModelEvent> events;
 
+    /** The configured model repository; empty = the single bundle {@code inctrl.model.bundle}. */
+    @Inject
+    java.util.Optional<io.inctrl.serve.models.repository.ModelRepository> repository;
+
     private ModelSource source;
     private String defaultModel;
     private final Map<ModelRef, LoadedModel> loaded = new ConcurrentHashMap<>();
@@ -86,14 +92,14 @@ public class ModelManager {
         // DJL applies this to the calling thread before every forward (PtSymbolBlock), so it reaches every worker
         System.setProperty("ai.djl.pytorch.graph_optimizer", graph);
         warnAboutSpinningThreads();
-        boolean single = models.repository().isEmpty();
+        boolean single = repository.isEmpty();
         if (single) {
             Path dir = Paths.get(config.model().bundle());
             String name = config.model().name().orElse(SingleBundleSource.defaultName(dir));
             source = new SingleBundleSource(dir, name);
             defaultModel = models.defaultModel().orElse(name);
         } else {
-            source = new LocalRepositorySource(Paths.get(models.repository().get()));
+            source = new RepositorySource(repository.get());
         }
         LOG.infof("model source: %s", source.describe());
         List<String> initial = models.startup().orElseGet(() -> modelNames());
@@ -162,7 +168,9 @@ public class ModelManager {
                 if (a.valid()) {
                     valid.add(a.ref().version());
                 } else {
-                    LOG.warnf("model repository: %s is not loadable: %s", a.ref(), a.problem().get());
+                    LOG.warnf(
+                            "model repository: %s is not loadable: %s",
+                            a.ref(), a.problem().get());
                 }
             }
             if (valid.isEmpty()) {
@@ -172,7 +180,7 @@ public class ModelManager {
                         "the model repository has no loadable version of model '" + model + "'");
             }
             ModelSource.ModelSettings settings = source.settings(model);
-            VersionPolicy policy = settings.versionPolicy().orElseGet(() -> VersionPolicy.parse(models.versionPolicy()));
+            VersionPolicy policy = settings.versionPolicy().orElse(DEFAULT_POLICY);
             List<Long> wanted = policy.select(valid);
             for (long v : wanted) {
                 ModelRef ref = new ModelRef(model, v);
@@ -237,14 +245,16 @@ public class ModelManager {
                     throw new ServeException(
                             ServeException.Code.RESOURCE_EXHAUSTED,
                             "MODEL_MEMORY_LIMIT",
-                            "loading " + ref + " needs about " + mib(need) + " MiB; " + mib(used) + " of "
-                                    + mib(limit) + " MiB (inctrl.models.max-memory-bytes) are taken: unload a version first");
+                            "loading " + ref + " needs about " + mib(need) + " MiB; " + mib(used) + " of " + mib(limit)
+                                    + " MiB (inctrl.models.max-memory-bytes) are taken: unload a version first");
                 }
             }
             LoadedModel m = LoadedModel.load(ref, dir, s, registry);
             loaded.put(ref, m);
             transitions.remove(ref);
-            LOG.infof("%s is READY (%d MiB estimated; %d MiB in use by all versions)", ref, mib(m.memoryBytes()), mib(memoryBytes()));
+            LOG.infof(
+                    "%s is READY (%d MiB estimated; %d MiB in use by all versions)",
+                    ref, mib(m.memoryBytes()), mib(memoryBytes()));
             fire(new ModelEvent.Loaded(m));
             return m;
         } catch (ServeException e) {
@@ -309,7 +319,9 @@ public class ModelManager {
             List<ModelRef> refs = versions(model).stream().map(LoadedModel::ref).toList();
             if (refs.isEmpty()) {
                 throw new ServeException(
-                        ServeException.Code.NOT_FOUND, "MODEL_NOT_LOADED", "model '" + model + "' has no loaded version");
+                        ServeException.Code.NOT_FOUND,
+                        "MODEL_NOT_LOADED",
+                        "model '" + model + "' has no loaded version");
             }
             refs.forEach(this::unloadLocked);
             return refs;
@@ -377,7 +389,8 @@ public class ModelManager {
                     a.ref(),
                     a.valid()
                             ? new VersionStatus(a.ref(), State.AVAILABLE, "", now)
-                            : new VersionStatus(a.ref(), State.UNAVAILABLE, a.problem().get(), now));
+                            : new VersionStatus(
+                                    a.ref(), State.UNAVAILABLE, a.problem().get(), now));
         }
         transitions.forEach(out::put);
         loaded.values().forEach(m -> out.put(m.ref(), new VersionStatus(m.ref(), State.READY, "", m.loadedAt())));
@@ -385,14 +398,14 @@ public class ModelManager {
     }
 
     /**
-     * The version policy {@link #apply} uses for {@code model}: its repository {@code config.json}'s, else
-     * {@code inctrl.models.version-policy}.
+     * The version policy {@link #apply} uses for {@code model}: its repository {@code config.json}'s, else the newest
+     * version.
      *
      * @throws ServeException FAILED_PRECONDITION when the model's config.json is invalid
      */
     public VersionPolicy versionPolicy(String model) {
         try {
-            return source.settings(model).versionPolicy().orElseGet(() -> VersionPolicy.parse(models.versionPolicy()));
+            return source.settings(model).versionPolicy().orElse(DEFAULT_POLICY);
         } catch (BundleException e) {
             throw new ServeException(
                     ServeException.Code.FAILED_PRECONDITION, "INVALID_MODEL_CONFIG", e.getMessage(), e);

@@ -40,7 +40,9 @@ public class ModelRouter {
                             ServeException.Code.NOT_FOUND,
                             "MODEL_VERSION_NOT_LOADED",
                             "version " + choice.version() + " of model '" + name + "' is not loaded (loaded: "
-                                    + loaded.stream().map(m -> Long.toString(m.version())).toList() + ")")));
+                                    + loaded.stream()
+                                            .map(m -> Long.toString(m.version()))
+                                            .toList() + ")")));
         }
         if (loaded.isEmpty()) {
             throw noVersion(name);
@@ -107,7 +109,9 @@ public class ModelRouter {
     }
 
     private static Optional<LoadedModel> find(List<LoadedModel> loaded, long version) {
-        return version == 0 ? Optional.empty() : loaded.stream().filter(m -> m.version() == version).findFirst();
+        return version == 0
+                ? Optional.empty()
+                : loaded.stream().filter(m -> m.version() == version).findFirst();
     }
 
     private static boolean sampled(double percent) {

@@ -7,18 +7,14 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * {@code inctrl.models.*}: which models a replica serves and how their versions are rolled out. Without a repository
- * the replica serves the single bundle {@code inctrl.model.bundle} as one model of version 1 (the zero-configuration
- * default); {@code inctrl.model.*} holds the per-version settings (devices, caches, warm-up) of every model.
+ * {@code inctrl.models.*}: which models a replica serves and how their versions are rolled out. Where the models come
+ * from ({@code inctrl.models.repository}, {@code inctrl.models.s3.*}) is the repository's own mapping
+ * ({@code models.repository.ModelsConfig}); without a repository the replica serves the single bundle
+ * {@code inctrl.model.bundle} as one model of version 1 (the zero-configuration default). {@code inctrl.model.*} holds
+ * the per-version settings (devices, caches, warm-up) of every model.
  */
 @ConfigMapping(prefix = "inctrl.models")
 public interface ModelsConfig {
-
-    /**
-     * The model repository: a local directory laid out {@code <model>/<version>/manifest.json}. Absent = serve
-     * {@code inctrl.model.bundle} alone.
-     */
-    Optional<String> repository();
 
     /**
      * The model that answers requests naming none (and owns prompt sets registered without a model). Absent = the
@@ -28,13 +24,6 @@ public interface ModelsConfig {
 
     /** Models of the repository loaded at start; absent = every model it holds. Others load through the admin API. */
     Optional<List<String>> startup();
-
-    /**
-     * Versions loaded of a model whose repository folder has no {@code config.json}: {@code latest:N}, {@code all} or
-     * {@code specific:V1,V2}.
-     */
-    @WithDefault("latest:1")
-    String versionPolicy();
 
     /**
      * Bytes that all loaded versions together may take (weights once per device plus their prompt and text caches, as

@@ -66,7 +66,11 @@ public sealed interface VersionPolicy {
 
         @Override
         public String toString() {
-            return "specific:" + String.join(",", new TreeSet<>(versions).stream().map(String::valueOf).toList());
+            return "specific:"
+                    + String.join(
+                            ",",
+                            new TreeSet<>(versions)
+                                    .stream().map(String::valueOf).toList());
         }
     }
 
@@ -80,7 +84,8 @@ public sealed interface VersionPolicy {
                 return new All();
             }
             if (t.startsWith("latest:")) {
-                return new Latest(Integer.parseInt(t.substring("latest:".length()).strip()));
+                return new Latest(
+                        Integer.parseInt(t.substring("latest:".length()).strip()));
             }
             if (t.startsWith("specific:")) {
                 List<Long> versions = new ArrayList<>();
@@ -92,7 +97,6 @@ public sealed interface VersionPolicy {
         } catch (NumberFormatException e) {
             // reported below with the accepted forms
         }
-        throw new IllegalArgumentException(
-                "version policy '" + text + "' is not one of latest:N, all, specific:V1,V2");
+        throw new IllegalArgumentException("version policy '" + text + "' is not one of latest:N, all, specific:V1,V2");
     }
 }

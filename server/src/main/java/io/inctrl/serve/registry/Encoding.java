@@ -61,7 +61,22 @@ public record Encoding(
 
     public Encoding withCalibration(Calibration c) {
         return new Encoding(
-                promptSetId, revision, encoder, model, modelVersion, bundleId, computePrecision, state, owner,
-                leaseUntil, templateVersion, c, thresholdOverride, version, error, createdAt, updatedAt);
+                promptSetId,
+                revision,
+                encoder,
+                model,
+                modelVersion,
+                bundleId,
+                computePrecision,
+                state,
+                owner,
+                leaseUntil,
+                templateVersion,
+                c,
+                thresholdOverride,
+                version,
+                error,
+                createdAt,
+                updatedAt);
     }
 }

@@ -151,8 +151,8 @@ public class EncodingBackfill {
         count(v, isDefault);
         while (true) {
             Instant now = Store.now();
-            List<String> pending = store.tx(c -> sets.pendingFor(
-                    c, model, isDefault, v.encoderId(), now, now.minus(Encodings.FAILED_RETRY), BATCH));
+            List<String> pending = store.tx(c ->
+                    sets.pendingFor(c, model, isDefault, v.encoderId(), now, now.minus(Encodings.FAILED_RETRY), BATCH));
             if (pending.isEmpty()) {
                 break;
             }

@@ -134,9 +134,10 @@ public class EncodingRepository {
     /** Records a failed claim (the error is a short message for operators, never SQL or a stack trace). */
     public void fail(Connection c, String setId, long revision, String encoder, String owner, String error, Instant now)
             throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("UPDATE prompt_set_encodings SET state = 'FAILED', owner = NULL, "
-                + "lease_until = NULL, error = ?, updated_at = ? WHERE prompt_set_id = ? AND revision = ? "
-                + "AND encoder = ? AND state = 'ENCODING' AND owner = ?")) {
+        try (PreparedStatement ps =
+                c.prepareStatement("UPDATE prompt_set_encodings SET state = 'FAILED', owner = NULL, "
+                        + "lease_until = NULL, error = ?, updated_at = ? WHERE prompt_set_id = ? AND revision = ? "
+                        + "AND encoder = ? AND state = 'ENCODING' AND owner = ?")) {
             ps.setString(1, error.length() > 500 ? error.substring(0, 500) : error);
             ps.setTimestamp(2, Store.ts(now));
             ps.setString(3, setId);
@@ -172,13 +173,7 @@ public class EncodingRepository {
 
     /** A READY encoding written in one go (registration, where nobody else can know the set yet). */
     public void insertReady(
-            Connection c,
-            String setId,
-            long revision,
-            Encoder e,
-            long templateVersion,
-            Calibration cal,
-            Instant now)
+            Connection c, String setId, long revision, Encoder e, long templateVersion, Calibration cal, Instant now)
             throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO prompt_set_encodings (" + COLS
                 + ") VALUES (?,?,?,?,?,?,?,'READY',NULL,NULL,?,?,NULL,1,NULL,?,?)")) {

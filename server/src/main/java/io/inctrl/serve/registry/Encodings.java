@@ -193,12 +193,14 @@ public class Encodings {
                     Encoding e = row.get();
                     return switch (e.state()) {
                         case READY -> new Claim.Ready(e);
-                        case ENCODING -> e.leaseUntil() != null && e.leaseUntil().isAfter(now)
-                                ? new Claim.Busy(e)
-                                : takeOver(c, e, who, lease, now);
-                        case FAILED -> e.updatedAt().plus(FAILED_RETRY).isBefore(now)
-                                ? takeOver(c, e, who, lease, now)
-                                : new Claim.Failed(e);
+                        case ENCODING ->
+                            e.leaseUntil() != null && e.leaseUntil().isAfter(now)
+                                    ? new Claim.Busy(e)
+                                    : takeOver(c, e, who, lease, now);
+                        case FAILED ->
+                            e.updatedAt().plus(FAILED_RETRY).isBefore(now)
+                                    ? takeOver(c, e, who, lease, now)
+                                    : new Claim.Failed(e);
                     };
                 });
             } catch (ServeException e) {
@@ -222,7 +224,8 @@ public class Encodings {
             return new Claim.Claimed();
         }
         // someone changed it since we read it: whatever it is now decides
-        Encoding now2 = rows.find(c, seen.promptSetId(), seen.revision(), seen.encoder()).orElseThrow();
+        Encoding now2 = rows.find(c, seen.promptSetId(), seen.revision(), seen.encoder())
+                .orElseThrow();
         return now2.ready() ? new Claim.Ready(now2) : new Claim.Busy(now2);
     }
 
@@ -230,21 +233,27 @@ public class Encodings {
     private Encoding encodeClaimed(PromptSet set, ModelVersionPort v) {
         EncodingRepository.Encoder who = encoderOf(v);
         long period = Math.max(1000, config.encoding().lease().toMillis() / 3);
-        ScheduledFuture<?> renewal = renewals.scheduleAtFixedRate(
-                () -> renew(set, who), period, period, TimeUnit.MILLISECONDS);
+        ScheduledFuture<?> renewal =
+                renewals.scheduleAtFixedRate(() -> renew(set, who), period, period, TimeUnit.MILLISECONDS);
         long t0 = System.nanoTime();
         try {
             record Loaded(List<byte[]> shots, TemplateSet template) {}
             Loaded l = store.tx(c -> new Loaded(
-                    sets.shots(c, set.id(), set.revision()),
-                    templates.resolve(c, set.tenantId(), set.templateId())));
+                    sets.shots(c, set.id(), set.revision()), templates.resolve(c, set.tenantId(), set.templateId())));
             float target = set.targetFpr() == null ? calibrator.defaultTargetFpr() : set.targetFpr();
             PromptSetEncoder.Encoded enc = encoder.encode(
                     v, l.shots(), set.inspection(), l.template(), set.category(), set.precision(), target);
             Encoding done = store.tx(c -> {
                 Instant now = Store.now();
                 if (!rows.complete(
-                        c, set.id(), set.revision(), who.encoder(), owner, l.template().version(), enc.calibration(), now)) {
+                        c,
+                        set.id(),
+                        set.revision(),
+                        who.encoder(),
+                        owner,
+                        l.template().version(),
+                        enc.calibration(),
+                        now)) {
                     return null; // our claim was taken over: the other replica's result stands
                 }
                 rows.replaceFeatures(c, set.id(), set.revision(), who.encoder(), enc.parts());
@@ -253,7 +262,9 @@ public class Encodings {
                 return rows.find(c, set.id(), set.revision(), who.encoder()).orElseThrow();
             });
             if (done == null) {
-                LOG.warnf("lost the claim on set %s by %s while encoding it; keeping the other replica's", set.id(), v.ref());
+                LOG.warnf(
+                        "lost the claim on set %s by %s while encoding it; keeping the other replica's",
+                        set.id(), v.ref());
                 return store.tx(c -> rows.find(c, set.id(), set.revision(), who.encoder()))
                         .filter(Encoding::ready)
                         .orElseThrow(() -> notReady(set, v));
@@ -263,7 +274,11 @@ public class Encodings {
             counters.encodings.incrementAndGet();
             LOG.infof(
                     "encoded prompt set %s (tenant %s, revision %d, K=%d) for %s in %d ms",
-                    set.id(), set.tenantId(), set.revision(), l.shots().size(), v.ref(),
+                    set.id(),
+                    set.tenantId(),
+                    set.revision(),
+                    l.shots().size(),
+                    v.ref(),
                     (System.nanoTime() - t0) / 1_000_000);
             return done;
         } catch (RuntimeException e) {
@@ -286,7 +301,12 @@ public class Encodings {
     private void renew(PromptSet set, EncodingRepository.Encoder who) {
         try {
             store.tx(c -> rows.renew(
-                    c, set.id(), set.revision(), who.encoder(), owner, Store.now().plus(config.encoding().lease())));
+                    c,
+                    set.id(),
+                    set.revision(),
+                    who.encoder(),
+                    owner,
+                    Store.now().plus(config.encoding().lease())));
         } catch (RuntimeException e) {
             LOG.debugf("lease renewal of set %s failed: %s", set.id(), e.getMessage());
         }
@@ -339,7 +359,10 @@ public class Encodings {
         try {
             Encoding e = deadline == null
                     ? running.get()
-                    : running.get(Math.max(0, Duration.between(Instant.now(), deadline).toMillis()), TimeUnit.MILLISECONDS);
+                    : running.get(
+                            Math.max(
+                                    0, Duration.between(Instant.now(), deadline).toMillis()),
+                            TimeUnit.MILLISECONDS);
             if (e == null) {
                 throw new ServeException(
                         ServeException.Code.UNAVAILABLE,
@@ -368,8 +391,8 @@ public class Encodings {
     }
 
     static String detail(ModelVersionPort v, PromptSet set) {
-        return "model=" + v.ref().name() + " version=" + v.ref().version() + " revision=" + set.revision()
-                + " encoder=" + v.encoderId();
+        return "model=" + v.ref().name() + " version=" + v.ref().version() + " revision=" + set.revision() + " encoder="
+                + v.encoderId();
     }
 
     private static ServeException failed(PromptSet set, ModelVersionPort v, Encoding e) {
@@ -377,7 +400,8 @@ public class Encodings {
                 ServeException.Code.UNAVAILABLE,
                 "PROMPT_SET_ENCODING_FAILED",
                 "encoding prompt set '" + set.id() + "' for " + v.ref() + " failed: " + e.error(),
-                Duration.between(Instant.now(), e.updatedAt().plus(FAILED_RETRY)).isNegative()
+                Duration.between(Instant.now(), e.updatedAt().plus(FAILED_RETRY))
+                                .isNegative()
                         ? Duration.ZERO
                         : Duration.between(Instant.now(), e.updatedAt().plus(FAILED_RETRY)),
                 null);

@@ -27,9 +27,8 @@ public final class FeatureCache {
     /** {@code executor} runs evictions; tests pass {@code Runnable::run} to see them at once. */
     FeatureCache(long maxBytes, Executor executor) {
         this.maxBytes = maxBytes;
-        Caffeine<Key, Entry> b = Caffeine.newBuilder()
-                .maximumWeight(maxBytes)
-                .weigher((Key k, Entry e) -> (int) Math.min(Integer.MAX_VALUE, e.features().sizeInBytes()));
+        Caffeine<Key, Entry> b = Caffeine.newBuilder().maximumWeight(maxBytes).weigher((Key k, Entry e) ->
+                (int) Math.min(Integer.MAX_VALUE, e.features().sizeInBytes()));
         cache = (executor == null ? b : b.executor(executor)).build();
     }
 

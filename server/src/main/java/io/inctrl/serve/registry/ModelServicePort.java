@@ -158,8 +158,9 @@ public class ModelServicePort implements ModelPort {
             List<float[]> pixels = new ArrayList<>();
             List<Integer> shotOf = new ArrayList<>();
             try {
-                List<ImagePipeline.Prepared> prepared =
-                        decodePool.prepareAll(encoded, what, mode, model.preprocess()).join();
+                List<ImagePipeline.Prepared> prepared = decodePool
+                        .prepareAll(encoded, what, mode, model.preprocess())
+                        .join();
                 for (int i = 0; i < prepared.size(); i++) {
                     for (float[] view : prepared.get(i).views()) {
                         pixels.add(view);

@@ -51,6 +51,8 @@ public record PromptSetDetails(
 
     /** The READY encoding by {@code encoder}, if any. */
     public Optional<Encoding> encoding(String encoder) {
-        return encodings.stream().filter(e -> e.ready() && e.encoder().equals(encoder)).findFirst();
+        return encodings.stream()
+                .filter(e -> e.ready() && e.encoder().equals(encoder))
+                .findFirst();
     }
 }

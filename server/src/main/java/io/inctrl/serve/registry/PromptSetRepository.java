@@ -189,7 +189,13 @@ public class PromptSetRepository {
      * {@code failedRetryAfter}: what the background encoder has left to do for one version, most recently used first.
      */
     public List<String> pendingFor(
-            Connection c, String model, boolean isDefault, String encoder, Instant now, Instant failedRetryAfter, int limit)
+            Connection c,
+            String model,
+            boolean isDefault,
+            String encoder,
+            Instant now,
+            Instant failedRetryAfter,
+            int limit)
             throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("SELECT p.id FROM prompt_sets p "
                 + "WHERE (p.model = ? OR (p.model IS NULL AND ?)) AND NOT EXISTS (SELECT 1 FROM prompt_set_encodings e "
@@ -229,8 +235,8 @@ public class PromptSetRepository {
 
     /** Total stored bytes of the original images of one set (every revision's). */
     public long shotBytes(Connection c, String id) throws SQLException {
-        try (PreparedStatement ps =
-                c.prepareStatement("SELECT COALESCE(SUM(OCTET_LENGTH(image)), 0) FROM prompt_set_shots WHERE prompt_set_id = ?")) {
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT COALESCE(SUM(OCTET_LENGTH(image)), 0) FROM prompt_set_shots WHERE prompt_set_id = ?")) {
             ps.setString(1, id);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();

@@ -158,10 +158,12 @@ public class PromptSetService {
         checkTargetFpr(n.targetFpr());
         float target = n.targetFpr() == null ? calibrator.defaultTargetFpr() : n.targetFpr();
         checkShots(n.shots());
-        String modelName = n.model() == null || n.model().isBlank() ? model.defaultModel() : n.model().strip();
+        String modelName = n.model() == null || n.model().isBlank()
+                ? model.defaultModel()
+                : n.model().strip();
         // the model must exist here (NOT_FOUND otherwise) before anything is encoded
-        ModelVersionPort v = model.serving(modelName).orElseGet(() -> model.candidates(ModelChoice.of(modelName, 0))
-                .get(0));
+        ModelVersionPort v = model.serving(modelName)
+                .orElseGet(() -> model.candidates(ModelChoice.of(modelName, 0)).get(0));
         // Cheap checks first, before the expensive encoding.
         TemplateSet template = store.tx(c -> {
             Tenant t = tenant(c, tenantId);
@@ -196,13 +198,13 @@ public class PromptSetService {
             sets.insertRevision(c, p.id(), p.revision(), idx);
             encodingRows.insertReady(c, p.id(), p.revision(), who, template.version(), enc.calibration(), now);
             encodingRows.replaceFeatures(c, p.id(), p.revision(), who.encoder(), enc.parts());
-            audit.recordChange(
-                    c, origin, AuditAction.PROMPT_SET_CREATE, tenantId, p.id(), Encodings.detail(v, p));
+            audit.recordChange(c, origin, AuditAction.PROMPT_SET_CREATE, tenantId, p.id(), Encodings.detail(v, p));
             return null;
         });
         featureCache.put(new FeatureCache.Key(p.id(), p.revision(), who.encoder()), 1, enc.stored());
         LOG.infof(
-                "registered prompt set %s (tenant %s, K=%d, %s, %s)", p.id(), tenantId, n.shots().size(), precision, v.ref());
+                "registered prompt set %s (tenant %s, K=%d, %s, %s)",
+                p.id(), tenantId, n.shots().size(), precision, v.ref());
         changes.fire(new PromptSetChanged(p.id()));
         return details(tenantId, p.id());
     }
@@ -287,16 +289,20 @@ public class PromptSetService {
                     for (Encoding e : encodingRows.list(c, id, cur.revision())) {
                         if (e.ready() && e.calibration() != null) {
                             encodingRows.updateCalibration(
-                                    c, id, cur.revision(), e.encoder(), calibrator.retarget(e.calibration(), targetFpr));
+                                    c,
+                                    id,
+                                    cur.revision(),
+                                    e.encoder(),
+                                    calibrator.retarget(e.calibration(), targetFpr));
                         }
                     }
                 }
-                if (!encodingRows.updateThreshold(c, id, cur.revision(), encoder, threshold, now) && threshold != null) {
+                if (!encodingRows.updateThreshold(c, id, cur.revision(), encoder, threshold, now)
+                        && threshold != null) {
                     throw notEncoded(id, encoder); // clearing an override nobody set is nothing to refuse
                 }
                 sets.touchVersion(c, tenantId, id, now);
-                audit.recordChange(
-                        c, origin, AuditAction.PROMPT_SET_THRESHOLD, tenantId, id, "encoder=" + encoder);
+                audit.recordChange(c, origin, AuditAction.PROMPT_SET_THRESHOLD, tenantId, id, "encoder=" + encoder);
                 return null;
             });
         });
@@ -312,11 +318,11 @@ public class PromptSetService {
             PromptSet p = store.tx(c -> find(c, tenantId, id));
             ModelVersionPort v = servingOrNamed(p, version);
             record Loaded(List<byte[]> shots, TemplateSet template) {}
-            Loaded l = store.tx(c -> new Loaded(
-                    sets.shots(c, id, p.revision()), templateService.resolve(c, tenantId, p.templateId())));
+            Loaded l = store.tx(c ->
+                    new Loaded(sets.shots(c, id, p.revision()), templateService.resolve(c, tenantId, p.templateId())));
             float target = p.targetFpr() == null ? calibrator.defaultTargetFpr() : p.targetFpr();
-            PromptSetEncoder.Encoded enc = encoder.encode(
-                    v, l.shots(), p.inspection(), l.template(), p.category(), p.precision(), target);
+            PromptSetEncoder.Encoded enc =
+                    encoder.encode(v, l.shots(), p.inspection(), l.template(), p.category(), p.precision(), target);
             EncodingRepository.Encoder who = Encodings.encoderOf(v);
             Encoding e = store.tx(c -> {
                 Instant now = Store.now();
@@ -326,8 +332,10 @@ public class PromptSetService {
                             "CONCURRENT_CHANGE",
                             "the set's shots changed while it was being re-encoded; retry");
                 }
-                if (!encodingRows.replaceReady(c, id, p.revision(), who, l.template().version(), enc.calibration(), now)) {
-                    encodingRows.insertReady(c, id, p.revision(), who, l.template().version(), enc.calibration(), now);
+                if (!encodingRows.replaceReady(
+                        c, id, p.revision(), who, l.template().version(), enc.calibration(), now)) {
+                    encodingRows.insertReady(
+                            c, id, p.revision(), who, l.template().version(), enc.calibration(), now);
                 }
                 encodingRows.replaceFeatures(c, id, p.revision(), who.encoder(), enc.parts());
                 sets.touchVersion(c, tenantId, id, now);
@@ -439,8 +447,7 @@ public class PromptSetService {
                 for (Encoding e : encodingRows.list(c, id, p.revision())) {
                     byEncoder.put(e.encoder(), e);
                 }
-                return new Meta(
-                        p, templateService.resolve(c, tenantId, p.templateId()), byEncoder, System.nanoTime());
+                return new Meta(p, templateService.resolve(c, tenantId, p.templateId()), byEncoder, System.nanoTime());
             });
             lastKnown.put(key, m);
             return m;
@@ -450,7 +457,8 @@ public class PromptSetService {
             }
             Meta known = e.code() == ServeException.Code.UNAVAILABLE ? lastKnown.getIfPresent(key) : null;
             if (known != null
-                    && System.nanoTime() - known.readAtNanos < config.outageGrace().toNanos()
+                    && System.nanoTime() - known.readAtNanos
+                            < config.outageGrace().toNanos()
                     && known.encodings.values().stream()
                             .anyMatch(x -> x.ready()
                                     && featureCache.get(
@@ -504,9 +512,7 @@ public class PromptSetService {
         Optional<Encoding> primary = encs.stream()
                 .filter(e -> e.ready() && e.encoder().equals(servingEncoder))
                 .findFirst()
-                .or(() -> encs.stream()
-                        .filter(Encoding::ready)
-                        .max(Comparator.comparing(Encoding::updatedAt)));
+                .or(() -> encs.stream().filter(Encoding::ready).max(Comparator.comparing(Encoding::updatedAt)));
         return new PromptSetDetails(p, encs, primary, servingEncoder);
     }
 

@@ -33,7 +33,6 @@ public interface RegistryConfig {
         /** Upper bound of decoded prompt features held in memory (LRU), in bytes. */
         @WithDefault("1073741824")
         long maxBytes();
-
     }
 
     /**

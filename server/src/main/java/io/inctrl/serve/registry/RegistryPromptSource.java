@@ -17,7 +17,11 @@ public class RegistryPromptSource implements PromptSource {
     public Resolved resolve(String tenant, String promptSetId, ModelChoice choice, Instant deadline) {
         ResolvedPromptSet r = service.resolve(tenant, promptSetId, choice, deadline);
         return new Resolved(
-                r.features(), r.prior(), r.threshold(), r.promptSet().inspection(), r.servedBy().ref());
+                r.features(),
+                r.prior(),
+                r.threshold(),
+                r.promptSet().inspection(),
+                r.servedBy().ref());
     }
 
     @Override
@@ -25,6 +29,10 @@ public class RegistryPromptSource implements PromptSource {
             String tenant, String promptSetId, io.inctrl.serve.models.ModelRef version) {
         return service.resolveEncoded(tenant, promptSetId, version)
                 .map(r -> new Resolved(
-                        r.features(), r.prior(), r.threshold(), r.promptSet().inspection(), r.servedBy().ref()));
+                        r.features(),
+                        r.prior(),
+                        r.threshold(),
+                        r.promptSet().inspection(),
+                        r.servedBy().ref()));
     }
 }

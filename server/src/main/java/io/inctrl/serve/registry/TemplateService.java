@@ -91,7 +91,6 @@ public class TemplateService {
             });
         });
         return updated; // text priors are cached by template content: the edited set gets new entries
-
     }
 
     public TemplateSet get(String tenantId, String id) {

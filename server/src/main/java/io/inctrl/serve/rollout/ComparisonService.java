@@ -55,8 +55,8 @@ public class ComparisonService {
             throw new ServeException(
                     ServeException.Code.FAILED_PRECONDITION,
                     "NO_VERSIONS_TO_COMPARE",
-                    "name two different versions of model '" + model + "' to compare (baseline " + base
-                            + ", candidate " + cand + ")");
+                    "name two different versions of model '" + model + "' to compare (baseline " + base + ", candidate "
+                            + cand + ")");
         }
         Encoding a = encoding(d, model, base);
         Encoding b = encoding(d, model, cand);
@@ -65,8 +65,8 @@ public class ComparisonService {
         List<float[]> shotPairs = VersionComparison.zip(
                 a.calibration() == null ? List.of() : a.calibration().shotScores(),
                 b.calibration() == null ? List.of() : b.calibration().shotScores());
-        List<float[]> traffic = new ArrayList<>(store.tx(
-                c -> repo.shadowPairs(c, setId, model, base, cand, MAX_TRAFFIC_PAIRS)));
+        List<float[]> traffic =
+                new ArrayList<>(store.tx(c -> repo.shadowPairs(c, setId, model, base, cand, MAX_TRAFFIC_PAIRS)));
         // samples taken the other way round (candidate served, baseline in the shadow) count as well
         store.tx(c -> repo.shadowPairs(c, setId, model, cand, base, MAX_TRAFFIC_PAIRS))
                 .forEach(p -> traffic.add(new float[] {p[1], p[0]}));

@@ -59,7 +59,12 @@ class RolloutRepository {
 
     /** One shadow sample. */
     record ShadowRow(
-            String setId, String model, long baseline, long candidate, float baselineScore, float candidateScore,
+            String setId,
+            String model,
+            long baseline,
+            long candidate,
+            float baselineScore,
+            float candidateScore,
             Instant at) {}
 
     void insertShadow(Connection c, List<ShadowRow> rows) throws SQLException {

@@ -101,8 +101,12 @@ public class RolloutService implements Rollouts {
 
     /** Serves the version that served before the last promotion again (and remembers the one it replaces). */
     public Rollout rollback(Origin origin, String model) {
-        return audit.attempt(origin, AuditAction.MODEL_ROLLBACK, null, model, () -> change(
-                origin, AuditAction.MODEL_ROLLBACK, model, r -> {
+        return audit.attempt(
+                origin,
+                AuditAction.MODEL_ROLLBACK,
+                null,
+                model,
+                () -> change(origin, AuditAction.MODEL_ROLLBACK, model, r -> {
                     if (r.previousVersion() == 0) {
                         throw new ServeException(
                                 ServeException.Code.FAILED_PRECONDITION,
@@ -126,11 +130,17 @@ public class RolloutService implements Rollouts {
      * report). Version 0 or percent 0 turns one off.
      */
     public Rollout configure(
-            Origin origin, String model, long canaryVersion, double canaryPercent, long shadowVersion, double shadowPercent) {
+            Origin origin,
+            String model,
+            long canaryVersion,
+            double canaryPercent,
+            long shadowVersion,
+            double shadowPercent) {
         return audit.attempt(origin, AuditAction.MODEL_ROLLOUT, null, model, () -> {
             for (double p : List.of(canaryPercent, shadowPercent)) {
                 if (!(p >= 0 && p <= 100)) {
-                    throw ServeException.invalid("INVALID_PERCENT", "canary and shadow shares are percentages in [0, 100]");
+                    throw ServeException.invalid(
+                            "INVALID_PERCENT", "canary and shadow shares are percentages in [0, 100]");
                 }
             }
             if (canaryVersion > 0) {
@@ -139,13 +149,17 @@ public class RolloutService implements Rollouts {
             if (shadowVersion > 0) {
                 requireLoaded(model, shadowVersion);
             }
-            return change(origin, AuditAction.MODEL_ROLLOUT, model, r -> new Rollout(
-                    r.servingVersion(),
-                    r.previousVersion(),
-                    canaryPercent > 0 ? canaryVersion : 0,
-                    canaryVersion > 0 ? canaryPercent : 0,
-                    shadowPercent > 0 ? shadowVersion : 0,
-                    shadowVersion > 0 ? shadowPercent : 0));
+            return change(
+                    origin,
+                    AuditAction.MODEL_ROLLOUT,
+                    model,
+                    r -> new Rollout(
+                            r.servingVersion(),
+                            r.previousVersion(),
+                            canaryPercent > 0 ? canaryVersion : 0,
+                            canaryVersion > 0 ? canaryPercent : 0,
+                            shadowPercent > 0 ? shadowVersion : 0,
+                            shadowVersion > 0 ? shadowPercent : 0));
         });
     }
 

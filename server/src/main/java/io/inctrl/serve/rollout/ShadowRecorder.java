@@ -62,7 +62,12 @@ public class ShadowRecorder implements ShadowSink {
 
     @Override
     public void record(
-            String tenant, String promptSetId, ModelRef baseline, float baselineScore, ModelRef candidate, float candidateScore) {
+            String tenant,
+            String promptSetId,
+            ModelRef baseline,
+            float baselineScore,
+            ModelRef candidate,
+            float candidateScore) {
         boolean queued = pending.offer(new RolloutRepository.ShadowRow(
                 promptSetId,
                 baseline.name(),
@@ -89,7 +94,8 @@ public class ShadowRecorder implements ShadowSink {
                 Set<List<Object>> pairs = new LinkedHashSet<>();
                 batch.forEach(r -> pairs.add(List.of(r.setId(), r.model(), r.baseline(), r.candidate())));
                 for (List<Object> p : pairs) {
-                    repo.trimShadow(c, (String) p.get(0), (String) p.get(1), (Long) p.get(2), (Long) p.get(3), KEEP_PER_PAIR);
+                    repo.trimShadow(
+                            c, (String) p.get(0), (String) p.get(1), (Long) p.get(2), (Long) p.get(3), KEEP_PER_PAIR);
                 }
                 return null;
             });

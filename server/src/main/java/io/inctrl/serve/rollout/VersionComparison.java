@@ -52,8 +52,7 @@ public record VersionComparison(
                     down += before && !after ? 1 : 0;
                 }
             }
-            return new Agreement(
-                    n, pearson(a, b), pearson(ranks(a), ranks(b)), n == 0 ? null : diff / n, up, down);
+            return new Agreement(n, pearson(a, b), pearson(ranks(a), ranks(b)), n == 0 ? null : diff / n, up, down);
         }
 
         private static Double pearson(double[] a, double[] b) {

@@ -126,9 +126,8 @@ public class ScoringService {
         validateRequest(cmd, images);
         checkDeadline(cmd.deadline());
         // a registered set is resolved first: it decides the version (one that encoded it) and how the query is cut
-        Prompts registered = cmd.prompts() instanceof ScoreCommand.Registered r
-                ? registeredPrompts(cmd, r.promptSetId())
-                : null;
+        Prompts registered =
+                cmd.prompts() instanceof ScoreCommand.Registered r ? registeredPrompts(cmd, r.promptSetId()) : null;
         LoadedModel model = registered != null ? registered.model() : router.route(cmd.model());
         List<byte[]> shots = List.of();
         if (cmd.prompts() instanceof ScoreCommand.Inline inline) {
@@ -178,13 +177,22 @@ public class ScoringService {
         for (int i = 0; i < queries; i++) {
             int index = i;
             List<CompletableFuture<ModelOutput>> mine = new java.util.concurrent.CopyOnWriteArrayList<>();
-            CompletableFuture<ScoreResult> result = decoding
-                    .thenCombine(prompts, (prepared, p) -> new Object[] {prepared, p})
+            CompletableFuture<ScoreResult> result = decoding.thenCombine(
+                            prompts, (prepared, p) -> new Object[] {prepared, p})
                     .thenCompose(x -> {
                         @SuppressWarnings("unchecked")
                         List<ImagePipeline.Prepared> prepared = (List<ImagePipeline.Prepared>) x[0];
-                        return queue(cmd, model, start, traceParent, prepared, queries, index, (Scored) x[1],
-                                threshold, mine);
+                        return queue(
+                                cmd,
+                                model,
+                                start,
+                                traceParent,
+                                prepared,
+                                queries,
+                                index,
+                                (Scored) x[1],
+                                threshold,
+                                mine);
                     })
                     .exceptionallyCompose(t -> CompletableFuture.failedFuture(ModelBatcher.translate(
                             t instanceof java.util.concurrent.CompletionException ? t.getCause() : t)));
@@ -229,7 +237,8 @@ public class ScoringService {
             preprocessNanos += shot.preprocessNanos();
         }
         checkDeadline(cmd.deadline());
-        List<CompletableFuture<ModelOutput>> views = new ArrayList<>(query.views().size());
+        List<CompletableFuture<ModelOutput>> views =
+                new ArrayList<>(query.views().size());
         for (float[] view : query.views()) { // one batcher job per tile; the batcher may group them freely
             views.add(model.batcher()
                     .submit(cmd.tenant(), ModelJob.score(view, p.features(), p.prior()), cmd.deadline()));

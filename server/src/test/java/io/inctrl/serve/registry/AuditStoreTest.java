@@ -87,9 +87,10 @@ class AuditStoreTest {
             }
         };
         assertThatThrownBy(() -> r.sets.register(
-                KEY,
-                t,
-                new PromptSetService.NewPromptSet("s", "screw", null, TestImages.normals(2), false, null, null, null)))
+                        KEY,
+                        t,
+                        new PromptSetService.NewPromptSet(
+                                "s", "screw", null, TestImages.normals(2), false, null, null, null)))
                 .isInstanceOf(ServeException.class)
                 .hasFieldOrPropertyWithValue("reason", "STORE_ERROR");
         assertThat(r.sets.list(t, 0, null).items()).isEmpty(); // no change without its entry

@@ -42,7 +42,8 @@ class EncodingClaimsTest {
     void concurrentFirstRequestsOnTwoReplicas_encodeTheSetOnce(String kind) throws Exception {
         TestRegistry a = new TestRegistry(TestStores.fresh(kind, dir));
         String t = a.tenant("acme");
-        String id = a.register(t, "s", "screw", null, TestImages.normals(4), false).id();
+        String id =
+                a.register(t, "s", "screw", null, TestImages.normals(4), false).id();
         TestRegistry b = new TestRegistry(TestStores.reopen(kind, dir));
         // both replicas were restarted onto version 2 only
         for (TestRegistry r : List.of(a, b)) {
@@ -63,17 +64,21 @@ class EncodingClaimsTest {
             }
             start.countDown();
             for (Future<ResolvedPromptSet> f : results) {
-                assertThat(f.get(2, TimeUnit.MINUTES).servedBy().ref().version()).isEqualTo(2);
+                assertThat(f.get(2, TimeUnit.MINUTES).servedBy().ref().version())
+                        .isEqualTo(2);
             }
         } finally {
             pool.shutdownNow();
         }
-        int encodedImages = a.model.v(2).imagesEncoded.get() + b.model.v(2).imagesEncoded.get();
+        int encodedImages =
+                a.model.v(2).imagesEncoded.get() + b.model.v(2).imagesEncoded.get();
         assertThat(encodedImages).isEqualTo(4); // the 4 shots, once, on one replica
         List<AuditEntry> encodes = a.audit
                 .list(new AuditQuery(t, "prompt_set.encode", null, null, null, 10))
                 .items();
-        assertThat(encodes).singleElement().satisfies(e -> assertThat(e.detail()).contains("version=2"));
+        assertThat(encodes)
+                .singleElement()
+                .satisfies(e -> assertThat(e.detail()).contains("version=2"));
         // the version-1 encoding is still there, untouched, for a roll-back
         assertThat(a.sets.get(t, id).encoding("fake-bundle-1@fp32")).isPresent();
     }
@@ -89,7 +94,8 @@ class EncodingClaimsTest {
         // another replica claimed the encoding and is working on it (lease far ahead): a request with a deadline
         // gets a retry hint, nothing is encoded here
         claim(r, p, v2, "other-replica", Instant.now().plusSeconds(600));
-        assertThatThrownBy(() -> r.sets.resolve(t, p.id(), ModelChoice.of("", 2), Instant.now().plusMillis(300)))
+        assertThatThrownBy(() -> r.sets.resolve(
+                        t, p.id(), ModelChoice.of("", 2), Instant.now().plusMillis(300)))
                 .isInstanceOfSatisfying(ServeException.class, e -> {
                     assertThat(e.code()).isEqualTo(ServeException.Code.UNAVAILABLE);
                     assertThat(e.reason()).isEqualTo("PROMPT_SET_ENCODING");

@@ -6,15 +6,15 @@ import io.inctrl.serve.model.ImageFeatures;
 import io.inctrl.serve.model.InctrlScores;
 import io.inctrl.serve.model.PromptFeatures;
 import io.inctrl.serve.model.TextPrior;
+import io.inctrl.serve.models.ModelChoice;
+import io.inctrl.serve.models.ModelRef;
 import io.inctrl.serve.text.PromptTemplates;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Alternative;
+import jakarta.inject.Inject;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import io.inctrl.serve.models.ModelChoice;
-import io.inctrl.serve.models.ModelRef;
-import jakarta.inject.Inject;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -110,11 +110,13 @@ public class FakeModelPort implements ModelPort {
             }
             EncodedImages e = encode(images);
             imagesEncoded.addAndGet(images.size());
-            return new EncodedShots(e, java.util.stream.IntStream.range(0, images.size()).toArray());
+            return new EncodedShots(
+                    e, java.util.stream.IntStream.range(0, images.size()).toArray());
         }
 
         /** Cached per version by template content and category, as a loaded version caches them. */
-        private final java.util.Map<java.util.List<Object>, TextPrior> priors = new java.util.concurrent.ConcurrentHashMap<>();
+        private final java.util.Map<java.util.List<Object>, TextPrior> priors =
+                new java.util.concurrent.ConcurrentHashMap<>();
 
         @Override
         public TextPrior textPrior(PromptTemplates templates, String category) {
@@ -166,7 +168,8 @@ public class FakeModelPort implements ModelPort {
     public List<ModelVersionPort> candidates(ModelChoice choice) {
         String name = choice.namesModel() ? choice.name() : MODEL;
         if (!MODEL.equals(name)) {
-            throw new ServeException(ServeException.Code.NOT_FOUND, "MODEL_NOT_FOUND", "model '" + name + "' not found");
+            throw new ServeException(
+                    ServeException.Code.NOT_FOUND, "MODEL_NOT_FOUND", "model '" + name + "' not found");
         }
         if (choice.version() > 0) {
             return List.of(loaded().stream()
@@ -226,7 +229,8 @@ public class FakeModelPort implements ModelPort {
         ResolvedPromptSet r = s.resolve(tenant, promptSetId, choice, null);
         EncodedImages q = r.servedBy().encodeImages(List.of(image));
         InctrlScores scores = r.servedBy().score(q.features(), r.features(), r.prior());
-        return new ScoredQuery(scores, r.threshold(), r.servedBy().ref(), r.servedBy().bundleId());
+        return new ScoredQuery(
+                scores, r.threshold(), r.servedBy().ref(), r.servedBy().bundleId());
     }
 
     public EncodedImages encodeImages(List<byte[]> images) {

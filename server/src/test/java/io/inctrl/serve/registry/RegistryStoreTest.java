@@ -239,19 +239,27 @@ class RegistryStoreTest {
         assertThat(v2.imagesEncoded.get()).isEqualTo(3);
         ResolvedPromptSet res = r.sets.resolve(t, p.id());
         assertThat(res.servedBy().ref().version()).isEqualTo(2);
-        assertThat(res.threshold()).isEqualTo(Optional.ofNullable(res.encoding().calibration().suggestedThreshold()));
+        assertThat(res.threshold())
+                .isEqualTo(Optional.ofNullable(res.encoding().calibration().suggestedThreshold()));
         PromptSetDetails after = r.sets.get(t, p.id());
         assertThat(after.stale()).isFalse();
         assertThat(after.encoding(v1.encoder())).contains(v1Before); // version, calibration, override: as they were
         assertThat(after.bundleId()).isEqualTo("fake-bundle-2");
         // an explicit version is served by that version
-        assertThat(r.sets.resolve(t, p.id(), ModelChoice.of("", 1), null).servedBy().ref().version()).isEqualTo(1);
-        assertThat(r.sets.resolve(t, p.id(), ModelChoice.of("", 1), null).threshold()).contains(0.42f);
+        assertThat(r.sets.resolve(t, p.id(), ModelChoice.of("", 1), null)
+                        .servedBy()
+                        .ref()
+                        .version())
+                .isEqualTo(1);
+        assertThat(r.sets.resolve(t, p.id(), ModelChoice.of("", 1), null).threshold())
+                .contains(0.42f);
         // a threshold on v2 leaves v1's alone
         r.sets.setThreshold(Origin.SYSTEM, t, p.id(), 0.7f, null, ModelChoice.of("", 2));
-        assertThat(r.sets.resolve(t, p.id(), ModelChoice.of("", 1), null).threshold()).contains(0.42f);
+        assertThat(r.sets.resolve(t, p.id(), ModelChoice.of("", 1), null).threshold())
+                .contains(0.42f);
         assertThat(r.sets.resolve(t, p.id()).threshold()).contains(0.7f);
-        assertThat(r.audit.list(new io.inctrl.serve.audit.AuditQuery(t, "prompt_set.encode", null, null, null, 10))
+        assertThat(r.audit
+                        .list(new io.inctrl.serve.audit.AuditQuery(t, "prompt_set.encode", null, null, null, 10))
                         .items())
                 .singleElement()
                 .satisfies(e -> assertThat(e.detail()).contains("version=2"));
@@ -385,7 +393,8 @@ class RegistryStoreTest {
                             ServeException.class, e -> assertThat(e.reason()).isEqualTo("INVALID_TARGET_FPR"));
         }
         // refused changes changed nothing
-        assertThat(r.sets.get(t, loose.id()).primary().orElseThrow().thresholdOverride()).isEqualTo(0.9f);
+        assertThat(r.sets.get(t, loose.id()).primary().orElseThrow().thresholdOverride())
+                .isEqualTo(0.9f);
     }
 
     @ParameterizedTest
@@ -433,8 +442,7 @@ class RegistryStoreTest {
         } while (!token.isEmpty());
         assertThat(pages).isEqualTo(3);
         assertThat(names).containsExactlyInAnyOrder("set-0", "set-1", "set-2", "set-3", "set-4");
-        assertThatThrownBy(
-                        () -> r.register(t, "set-1", "screw", null, TestImages.normals(1), false))
+        assertThatThrownBy(() -> r.register(t, "set-1", "screw", null, TestImages.normals(1), false))
                 .isInstanceOfSatisfying(
                         ServeException.class, e -> assertThat(e.code()).isEqualTo(ServeException.Code.ALREADY_EXISTS));
         assertThat(count(r, "prompt_sets")).isEqualTo(5);

@@ -90,8 +90,7 @@ class TailFitTest {
 
     @Test
     void calibrator_retargetsFromStoredScores_andValidatesTargets() {
-        Calibrator c = new Calibrator(TestRegistry.config(1 << 20)
-                .calibration());
+        Calibrator c = new Calibrator(TestRegistry.config(1 << 20).calibration());
         Calibration base = new Calibration(SCORES, null, List.of(3), List.of("w"), null);
         Calibration at5 = c.retarget(base, 0.05f);
         Calibration at20 = c.retarget(base, 0.2f);
@@ -120,8 +119,7 @@ class TailFitTest {
 
     @Test
     void calibration_roundTripsThroughItsJsonColumn_andOldRowsReadWithoutAFit() {
-        Calibrator c = new Calibrator(TestRegistry.config(1 << 20)
-                .calibration());
+        Calibrator c = new Calibrator(TestRegistry.config(1 << 20).calibration());
         Calibration fitted = c.retarget(new Calibration(SCORES, null, List.of(), List.of(), 1e-6f), 0.1f);
         assertThat(Json.calibration(Json.write(fitted))).isEqualTo(fitted);
         Calibration old = Json.calibration("{\"shotScores\":[0.1,0.2],\"suggestedThreshold\":0.22,"

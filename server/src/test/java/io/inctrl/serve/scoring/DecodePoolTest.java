@@ -72,8 +72,8 @@ class DecodePoolTest {
             }
             return ok(b);
         });
-        List<ImagePipeline.Prepared> out =
-                pool.prepareAll(List.of(img(1), img(2)), i -> "image " + i, CROP, INPUT).get(20, TimeUnit.SECONDS);
+        List<ImagePipeline.Prepared> out = pool.prepareAll(List.of(img(1), img(2)), i -> "image " + i, CROP, INPUT)
+                .get(20, TimeUnit.SECONDS);
         assertEquals(1f, out.get(0).pixels()[0]);
         assertEquals(2f, out.get(1).pixels()[0]);
     }
@@ -107,10 +107,11 @@ class DecodePoolTest {
             await(release);
             return ok(b);
         });
-        CompletableFuture<List<ImagePipeline.Prepared>> first = pool.prepareAll(List.of(img(0)), i -> "image", CROP, INPUT);
+        CompletableFuture<List<ImagePipeline.Prepared>> first =
+                pool.prepareAll(List.of(img(0)), i -> "image", CROP, INPUT);
         waitUntil(() -> ran.get() == 1); // the only thread is busy, the queue (1) is empty
-        ServeException full =
-                assertThrows(ServeException.class, () -> pool.prepareAll(List.of(img(1), img(2)), i -> "image " + i, CROP, INPUT));
+        ServeException full = assertThrows(
+                ServeException.class, () -> pool.prepareAll(List.of(img(1), img(2)), i -> "image " + i, CROP, INPUT));
         assertEquals(ServeException.Code.RESOURCE_EXHAUSTED, full.code());
         assertEquals("DECODE_QUEUE_FULL", full.reason());
         assertTrue(full.retryAfter().isPresent());
@@ -130,7 +131,8 @@ class DecodePoolTest {
             await(release);
             return ok(b);
         });
-        CompletableFuture<List<ImagePipeline.Prepared>> busy = pool.prepareAll(List.of(img(0)), i -> "image", CROP, INPUT);
+        CompletableFuture<List<ImagePipeline.Prepared>> busy =
+                pool.prepareAll(List.of(img(0)), i -> "image", CROP, INPUT);
         waitUntil(() -> ran.get() == 1);
         CompletableFuture<List<ImagePipeline.Prepared>> cancelled =
                 pool.prepareAll(List.of(img(1), img(2), img(3)), i -> "image " + i, CROP, INPUT);

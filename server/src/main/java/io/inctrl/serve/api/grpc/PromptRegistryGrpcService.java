@@ -91,8 +91,8 @@ public class PromptRegistryGrpcService implements PromptRegistry {
 
     @Override
     public Uni<PromptSet> reencodePromptSet(ReencodePromptSetRequest r) {
-        return blocking((o, t) -> toProto(
-                service.reencode(o, t, r.getId(), ScoreMessages.choice("", r.getModelVersion()))));
+        return blocking(
+                (o, t) -> toProto(service.reencode(o, t, r.getId(), ScoreMessages.choice("", r.getModelVersion()))));
     }
 
     /**

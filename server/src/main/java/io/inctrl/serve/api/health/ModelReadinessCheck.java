@@ -31,13 +31,20 @@ public class ModelReadinessCheck implements HealthCheck {
                 .withData("default_model", models.defaultModel())
                 .withData(
                         "loaded",
-                        String.join(",", models.all().stream().map(m -> m.ref().toString()).toList()))
-                .withData(
-                        "random_weights",
-                        models.all().stream().anyMatch(LoadedModel::randomWeights))
+                        String.join(
+                                ",",
+                                models.all().stream()
+                                        .map(m -> m.ref().toString())
+                                        .toList()))
+                .withData("random_weights", models.all().stream().anyMatch(LoadedModel::randomWeights))
                 .withData(
                         "devices",
-                        String.join(",", models.all().stream().findFirst().map(LoadedModel::devices).orElse(java.util.List.of())))
+                        String.join(
+                                ",",
+                                models.all().stream()
+                                        .findFirst()
+                                        .map(LoadedModel::devices)
+                                        .orElse(java.util.List.of())))
                 .build();
     }
 }

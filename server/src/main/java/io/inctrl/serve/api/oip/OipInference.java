@@ -102,7 +102,8 @@ public class OipInference {
                 if (t != null) {
                     result.completeExceptionally(located(t, index, parts.size()));
                 } else if (left.decrementAndGet() == 0) {
-                    List<ScoreResult> done = parts.stream().map(CompletableFuture::join).toList();
+                    List<ScoreResult> done =
+                            parts.stream().map(CompletableFuture::join).toList();
                     var servedBy = done.get(0).servedBy();
                     result.complete(new OipInferResult(
                             servedBy.name(), Long.toString(servedBy.version()), r.id(), assemble(done, outputs)));
@@ -163,10 +164,10 @@ public class OipInference {
         return t;
     }
 
-    private static List<String> requestedOutputs(
-            List<String> requested, io.inctrl.serve.models.LoadedModel described) {
-        List<String> known =
-                OipModel.outputs(described).stream().map(OipModel.TensorSpec::name).toList();
+    private static List<String> requestedOutputs(List<String> requested, io.inctrl.serve.models.LoadedModel described) {
+        List<String> known = OipModel.outputs(described).stream()
+                .map(OipModel.TensorSpec::name)
+                .toList();
         if (requested.isEmpty()) {
             return known;
         }
@@ -251,5 +252,4 @@ public class OipInference {
         }
         return c;
     }
-
 }

@@ -47,7 +47,6 @@ public class TemplatePreviewResource {
     @Inject
     ModelPort model;
 
-
     @Inject
     ObjectMapper json;
 
