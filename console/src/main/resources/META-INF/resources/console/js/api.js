@@ -97,7 +97,7 @@ export function upload(path, form, onProgress) {
     xhr.upload.onload = () => onProgress?.(1, 'processing');
     xhr.onerror = () => reject(new Error('network error during upload'));
     xhr.onload = () => {
-      let data = null;
+      let data;
       try { data = xhr.responseText ? JSON.parse(xhr.responseText) : null; } catch { data = { detail: xhr.responseText }; }
       if (xhr.status >= 200 && xhr.status < 300) resolve(data);
       else reject(new ApiError(xhr.status, data, xhr.getResponseHeader('Retry-After')));
