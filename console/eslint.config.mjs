@@ -4,7 +4,7 @@ import js from "@eslint/js";
 import globals from "globals";
 
 export default [
-  { ignores: ["node_modules/**", "test-artifacts/**"] },
+  { ignores: ["node_modules/**", "test-artifacts/**", "target/**"] },
   js.configs.recommended,
   {
     files: ["src/main/resources/META-INF/resources/console/js/**/*.js"],
