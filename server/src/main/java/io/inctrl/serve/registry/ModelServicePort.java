@@ -1,5 +1,6 @@
 package io.inctrl.serve.registry;
 
+import io.inctrl.serve.image.ImageNotes;
 import io.inctrl.serve.image.Inspection;
 import io.inctrl.serve.inference.InferenceService;
 import io.inctrl.serve.model.EncodedImages;
@@ -40,6 +41,9 @@ public class ModelServicePort implements ModelPort {
     @Inject
     RequestPixelBudget pixelBudget;
 
+    @Inject
+    ImagePipeline images;
+
     @Override
     public String bundleId() {
         return model.bundleId();
@@ -63,8 +67,15 @@ public class ModelServicePort implements ModelPort {
 
     @Override
     public EncodedShots encodeShots(List<byte[]> encoded, Inspection mode) {
-        java.util.function.IntFunction<String> what = i -> encoded.size() == 1 ? "image" : "shot " + i;
+        java.util.function.IntFunction<String> what = ImageNotes::shot;
         pixelBudget.check(encoded, what, mode);
+        // too small to show detail: still encoded, but the set's calibration warnings say so
+        List<String> warnings = new ArrayList<>();
+        for (int i = 0; i < encoded.size(); i++) {
+            int[] wh = images.declaredSize(encoded.get(i), what.apply(i));
+            ImageNotes.tinyWarning(what.apply(i), wh[0], wh[1], images.inputSize())
+                    .ifPresent(warnings::add);
+        }
         List<float[]> pixels = new ArrayList<>();
         List<Integer> shotOf = new ArrayList<>();
         try {
@@ -81,7 +92,8 @@ public class ModelServicePort implements ModelPort {
         }
         return new EncodedShots(
                 inference.encodeAll(LANE, pixels, null),
-                shotOf.stream().mapToInt(Integer::intValue).toArray());
+                shotOf.stream().mapToInt(Integer::intValue).toArray(),
+                warnings);
     }
 
     @Override

@@ -4,6 +4,7 @@ import io.inctrl.serve.audit.AuditAction;
 import io.inctrl.serve.audit.Origin;
 import io.inctrl.serve.config.InctrlConfig;
 import io.inctrl.serve.error.ServeException;
+import io.inctrl.serve.image.ImageNotes;
 import io.inctrl.serve.image.Inspection;
 import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.InctrlScores;
@@ -412,8 +413,9 @@ public class PromptSetService {
         // What later reads will see: fp16-rounded when stored as fp16, so scores survive a restart unchanged.
         PromptFeatures stored = precision == Precision.FP32 ? full : FeatureCodec.decode(parts, full.shots());
         TextPrior prior = prior(template, category, bundleId);
-        Calibration cal =
-                calibrator.calibrate(model, raw, views.shotOfView(), full, stored, prior, precision, targetFpr);
+        Calibration cal = calibrator
+                .calibrate(model, raw, views.shotOfView(), full, stored, prior, precision, targetFpr)
+                .withWarnings(views.warnings());
         return new Encoded(parts, stored, cal);
     }
 
@@ -477,7 +479,7 @@ public class PromptSetService {
     }
 
     private void checkImage(int index, byte[] image) {
-        String which = index < 0 ? "the image" : "shot " + index;
+        String which = index < 0 ? "the image" : ImageNotes.shot(index);
         if (image == null || image.length == 0) {
             throw ServeException.invalid("EMPTY_IMAGE", which + " is empty (0 bytes)");
         }

@@ -26,7 +26,7 @@ public interface ImagePipeline {
     }
 
     /**
-     * @param what names the image in error messages, e.g. "image" or "shot 3"
+     * @param what names the image in error messages, e.g. "image" or "shot 3 (0-based)" ({@link io.inctrl.serve.image.ImageNotes#shot})
      * @throws ServeException INVALID_ARGUMENT naming the reason when the bytes are empty, too large or undecodable
      */
     Prepared prepare(byte[] encoded, String what);

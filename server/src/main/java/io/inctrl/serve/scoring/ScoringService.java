@@ -1,11 +1,15 @@
 package io.inctrl.serve.scoring;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.inctrl.serve.config.InctrlConfig;
 import io.inctrl.serve.error.ServeException;
+import io.inctrl.serve.image.ImageNotes;
 import io.inctrl.serve.image.Inspection;
 import io.inctrl.serve.inference.InferenceService;
 import io.inctrl.serve.inference.ModelJob;
 import io.inctrl.serve.inference.ModelOutput;
+import io.inctrl.serve.logging.LogSafe;
 import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.ModelService;
 import io.inctrl.serve.model.PromptFeatures;
@@ -16,12 +20,15 @@ import io.micrometer.core.instrument.Timer;
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
+import org.jboss.logging.Logger;
 
 /**
  * The scoring use case: validate, decode, resolve prompts (inline or registered), then queue the query on the
@@ -30,8 +37,19 @@ import java.util.concurrent.TimeUnit;
 @ApplicationScoped
 public class ScoringService {
 
+    private static final Logger LOG = Logger.getLogger(ScoringService.class);
+
+    /** Tenants warned about a tiny image in the last 10 s: a misconfigured rig must not flood the log. */
+    private final Cache<String, Boolean> tinyWarned = Caffeine.newBuilder()
+            .expireAfterWrite(Duration.ofSeconds(10))
+            .maximumSize(10_000)
+            .build();
+
     @Inject
     InctrlConfig config;
+
+    @Inject
+    ImagePipeline images;
 
     @Inject
     ModelService model;
@@ -97,10 +115,11 @@ public class ScoringService {
                 : null;
         Inspection mode =
                 registered != null ? registered.inspection() : ((ScoreCommand.Inline) cmd.prompts()).inspection();
-        long pixels = pixelBudget.check(all, i -> i == 0 ? "image" : "shot " + (i - 1), mode);
+        IntFunction<String> what = i -> i == 0 ? "image" : ImageNotes.shot(i - 1);
+        long pixels = pixelBudget.check(all, what, mode);
         pixelRate.charge(cmd.tenant(), pixels);
-        CompletableFuture<List<ImagePipeline.Prepared>> decoding =
-                decodePool.prepareAll(all, i -> i == 0 ? "image" : "shot " + (i - 1), mode);
+        warnIfTiny(cmd, all, what);
+        CompletableFuture<List<ImagePipeline.Prepared>> decoding = decodePool.prepareAll(all, what, mode);
         // while the images decode: the text prior of an inline category is looked up (cached; encoded on first use)
         Prompts known;
         try {
@@ -199,6 +218,25 @@ public class ScoringService {
                 return r;
             });
         });
+    }
+
+    /**
+     * Logs a warning for images too small to show detail ({@link ImageNotes#tinyWarning}): the Score response has no
+     * field for warnings, so the operator learns it from the log. Sizes come from the headers (microseconds; the pixel
+     * budget has just read them too). At most one line per tenant every 10 s.
+     */
+    private void warnIfTiny(ScoreCommand cmd, List<byte[]> all, IntFunction<String> what) {
+        List<String> notes = new ArrayList<>();
+        for (int i = 0; i < all.size(); i++) {
+            int[] wh = images.declaredSize(all.get(i), what.apply(i));
+            ImageNotes.tinyWarning(what.apply(i), wh[0], wh[1], images.inputSize())
+                    .ifPresent(notes::add);
+        }
+        if (!notes.isEmpty() && tinyWarned.asMap().putIfAbsent(cmd.tenant(), Boolean.TRUE) == null) {
+            LOG.warnf(
+                    "request %s of tenant %s: %s (logged at most every 10 s per tenant)",
+                    LogSafe.of(cmd.requestId()), LogSafe.of(cmd.tenant()), String.join("; ", notes));
+        }
     }
 
     /** Features are null for inline prompts until their shots are encoded. */

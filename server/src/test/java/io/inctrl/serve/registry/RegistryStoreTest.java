@@ -255,7 +255,7 @@ class RegistryStoreTest {
         assertThat(mixed.calibration().outlierShots())
                 .as(mixed.calibration().toString())
                 .containsExactly(5);
-        assertThat(mixed.calibration().warnings()).anyMatch(w -> w.startsWith("shot 5 looks unlike"));
+        assertThat(mixed.calibration().warnings()).anyMatch(w -> w.startsWith("shot 5 (0-based) looks unlike"));
 
         PromptSet clean = r.sets.register(Origin.SYSTEM, t, "clean", "screw", null, TestImages.normals(6), false);
         assertThat(clean.calibration().outlierShots()).isEmpty();
