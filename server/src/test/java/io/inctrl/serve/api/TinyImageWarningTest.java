@@ -15,13 +15,10 @@ import io.inctrl.serve.api.v1.ScoreRequest;
 import io.inctrl.serve.api.v1.ScorerGrpc;
 import io.inctrl.serve.registry.TestImages;
 import io.inctrl.serve.scoring.ScoringService;
+import io.inctrl.serve.testing.LogCapture;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Handler;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -36,30 +33,19 @@ import org.junit.jupiter.api.Test;
 class TinyImageWarningTest {
 
     ManagedChannel channel;
-    final List<String> logLines = new CopyOnWriteArrayList<>();
-    final Handler capture = new Handler() {
-        @Override
-        public void publish(LogRecord r) {
-            logLines.add(
-                    r instanceof org.jboss.logmanager.ExtLogRecord ext ? ext.getFormattedMessage() : r.getMessage());
-        }
-
-        @Override
-        public void flush() {}
-
-        @Override
-        public void close() {}
-    };
+    LogCapture log;
+    List<String> logLines;
 
     @BeforeEach
     void open() {
         channel = ApiFixtures.channel();
-        Logger.getLogger(ScoringService.class.getName()).addHandler(capture);
+        log = LogCapture.of(ScoringService.class);
+        logLines = log.lines();
     }
 
     @AfterEach
     void close() {
-        Logger.getLogger(ScoringService.class.getName()).removeHandler(capture);
+        log.close();
         channel.shutdownNow();
     }
 

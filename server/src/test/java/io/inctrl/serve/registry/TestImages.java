@@ -44,6 +44,10 @@ public final class TestImages {
                 img.setRGB(x, y, 0x808080);
             }
         }
+        return png(img);
+    }
+
+    private static byte[] png(BufferedImage img) {
         try {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             ImageIO.write(img, "png", out);
@@ -108,12 +112,6 @@ public final class TestImages {
                 img.setRGB(x, y, (r << 16) | (g << 8) | b);
             }
         }
-        try {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            ImageIO.write(img, "png", out);
-            return out.toByteArray();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return png(img);
     }
 }
