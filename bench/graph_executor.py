@@ -9,7 +9,11 @@ usage: build/venv/bin/python bench/graph_executor.py BUNDLE_DIR MODE SECONDS
 Prints one JSON line: img/s over the mix, median img/s of the batch-8 calls and of the batch-1 calls.
 Run modes alternately in fresh processes (executor state is per process); see bench/README.md.
 """
-import json, sys, time, random
+import json
+import random
+import sys
+import time
+
 import torch
 
 bundle, mode, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
@@ -28,16 +32,21 @@ with torch.inference_mode():
             for b in range(1, 9):
                 m(x[b])
     else:  # what the server did: batch 1, twice
-        m(x[1]); m(x[1])
+        m(x[1])
+        m(x[1])
     rng = random.Random(7)
     mix = [8, 8, 8, 3, 5, 8, 1, 8, 2, 7, 4, 8, 6]  # mostly full batches, some partial ones
     n = imgs = 0
-    t0 = time.perf_counter(); per = {}
+    t0 = time.perf_counter()
+    per = {}
     while time.perf_counter() - t0 < seconds:
         b = mix[n % len(mix)]
-        t = time.perf_counter(); m(x[b]); dt = time.perf_counter() - t
+        t = time.perf_counter()
+        m(x[b])
+        dt = time.perf_counter() - t
         per.setdefault(b, []).append(b / dt)
-        n += 1; imgs += b
+        n += 1
+        imgs += b
     wall = time.perf_counter() - t0
 print(json.dumps({"bundle": bundle.split("/")[-1], "mode": mode, "img_per_s": round(imgs / wall, 2), "batches": n,
                   "b8_median": round(sorted(per[8])[len(per[8]) // 2], 2),

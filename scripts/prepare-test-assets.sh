@@ -51,7 +51,8 @@ if [ "${INCTRL_SKIP_FULL_SIZE:-0}" != "1" ]; then
 fi
 
 if [ -f server/src/test/python/make_preprocess_fixtures.py ]; then
-  h="$(sha256sum server/src/test/python/make_preprocess_fixtures.py | cut -c1-16)"
+  # the script and the spec's transform it imports (tools/export/inctrl_export/spec.py)
+  h="$(cat server/src/test/python/make_preprocess_fixtures.py tools/export/inctrl_export/spec.py | sha256sum | cut -c1-16)"
   if ! stamp_ok "$assets/preprocess" "$h"; then
     echo "== preprocessing fixtures"
     rm -rf "$assets/preprocess"

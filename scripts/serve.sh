@@ -7,8 +7,30 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 jar=server/target/quarkus-app/quarkus-run.jar
-if [ ! -f "$jar" ] || [ -n "$(find proto/src server/src server/pom.xml pom.xml -newer "$jar" -print -quit 2>/dev/null)" ]; then
-  ./mvnw -B -q install -DskipTests
+
+# Builds the server jar, showing progress: Maven's module and plugin steps and a running count of downloaded
+# artifacts (a first build fetches ~700 MB and takes minutes), not its whole output; on failure the log's tail.
+build() {
+  local log; log="$(mktemp "${TMPDIR:-/tmp}/inctrl-build.XXXXXX")"
+  echo "== building the server: ./mvnw -B -pl server -am package -DskipTests (full log: $log)"
+  [ -d "${HOME}/.m2/repository/io/quarkus" ] ||
+    echo "   first build: downloads about 560 MB of Maven artifacts, then compiles; several minutes"
+  # pipefail (set above): the pipeline fails when Maven does
+  if ! ./mvnw -B -pl server -am package -DskipTests 2>&1 | tee "$log" | awk '
+    /^\[INFO\] Building .*\[[0-9]+\/[0-9]+\]$/ { sub(/^\[INFO\] /, ""); print "   " $0; fflush(); next }
+    /^\[INFO\] --- / { sub(/^\[INFO\] --- /, ""); sub(/ ---$/, ""); print "     " $0; fflush(); next }
+    /^\[INFO\] Downloaded from / { n++; if (n % 50 == 0) { printf "     ... %d artifacts downloaded\n", n; fflush() } }
+    /^\[ERROR\]/ { print; fflush() }'; then
+    echo "build failed; last lines of $log:" >&2
+    tail -n 40 "$log" >&2
+    exit 1
+  fi
+  echo "== built $jar in ${SECONDS}s"
+  rm -f "$log"
+}
+if [ ! -f "$jar" ] || [ -n "$(find proto/src batching/src console/src server/src proto/pom.xml batching/pom.xml \
+    console/pom.xml server/pom.xml pom.xml -newer "$jar" -print -quit 2>/dev/null)" ]; then
+  build
 fi
 # Tenant management needs an admin credential: keep one per checkout (data/admin-key, mode 600) unless given.
 if [ -z "${INCTRL_SECURITY_ADMIN_KEY:-}" ]; then

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the project. Installs what a fresh machine lacks (Python venv from PyPI, PostgreSQL via apt),
-# generates the test bundles and fixtures, then runs the exporter's pytest suite, the Maven build with both parity
-# tiers, the live end-to-end suites (clients, AUROC gate) against the built server, the console's browser tests,
-# the system tests (whole server processes) and the offline validation of the Kubernetes chart.
+# runs the linters of every language (scripts/lint.sh), generates the test bundles and fixtures, then runs the
+# exporter's pytest suite, the Maven build with both parity tiers, the live end-to-end suites (clients, AUROC gate)
+# against the built server, the console's browser tests, the system tests (whole server processes) and the offline
+# validation of the Kubernetes chart.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -10,6 +11,9 @@ cd "$root"
 # every libtorch process of the run (test JVMs, servers, Python) sleeps between ops instead of spinning, as the
 # image does: several of them share the cores here
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
+
+echo "== linters: ruff, tsc --strict + eslint, go vet + staticcheck, Spotless (first: they fail in a minute)"
+scripts/lint.sh
 
 scripts/prepare-test-assets.sh
 

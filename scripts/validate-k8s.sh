@@ -98,8 +98,9 @@ declare -A PROFILE_ARGS=(
     [production]="-f $CHART/values-production.yaml"
     [gpu]="-f $CHART/values-production.yaml -f $CHART/values-gpu.yaml"
     # production with every optional object on (prometheus-operator objects, dashboard, management Service,
-    # TLS with client certificates, OIDC sign-in)
-    [production-monitoring]="-f $CHART/values-production.yaml --set metrics.podMonitor.enabled=true
+    # TLS with client certificates, OIDC sign-in, the KServe example's access to the trial PostgreSQL)
+    [production-monitoring]="-f $CHART/values-production.yaml -f $CHART/values-kserve.yaml
+        --set metrics.podMonitor.enabled=true
         --set metrics.serviceMonitor.enabled=true --set metrics.prometheusRule.enabled=true
         --set metrics.grafanaDashboard.enabled=true --set logging.json=true
         --set tracing.otlpEndpoint=http://otel-collector.monitoring:4317
@@ -201,6 +202,40 @@ then
         fi
     done
 else
+    failures=$((failures + 1))
+fi
+
+# The KServe example's predictor pods (k8s/kserve) reach the trial PostgreSQL with values-kserve.yaml, and only
+# then: the database's NetworkPolicy admits the server pods and, with the overlay, the InferenceServices' pods.
+if ! "$VENV/bin/python" - "$OUT/production-${K8S_VERSIONS[0]}.yaml" "$OUT/production-monitoring-${K8S_VERSIONS[0]}.yaml" \
+    k8s/kserve/inference-service.yaml << 'EOF'
+import sys, yaml
+def peers(render):
+    for doc in yaml.safe_load_all(open(render)):
+        if doc and doc["kind"] == "NetworkPolicy" and doc["metadata"]["name"] == "inctrl-serve-postgresql":
+            return [p for rule in doc["spec"]["ingress"] for p in rule["from"]]
+    sys.exit(f"{render}: no NetworkPolicy inctrl-serve-postgresql")
+def admits(peer_list, labels):  # a same-namespace pod with these labels (podSelector peers only)
+    for p in peer_list:
+        sel = p.get("podSelector")
+        if sel is None or "namespaceSelector" in p:
+            continue
+        ok = all(labels.get(k) == v for k, v in sel.get("matchLabels", {}).items())
+        for e in sel.get("matchExpressions", []):
+            ok = ok and e["operator"] == "In" and labels.get(e["key"]) in e["values"]
+        if ok:
+            return True
+    return False
+isvcs = [d["metadata"]["name"] for d in yaml.safe_load_all(open(sys.argv[3])) if d]
+pods = [{"serving.kserve.io/inferenceservice": n, "component": "predictor"} for n in isvcs]
+if any(admits(peers(sys.argv[1]), p) for p in pods):
+    sys.exit("the production profile alone admits the KServe pods to PostgreSQL")
+missing = [p for p in pods if not admits(peers(sys.argv[2]), p)]
+if missing:
+    sys.exit(f"values-kserve.yaml does not admit {missing} to PostgreSQL")
+print(f"kserve: values-kserve.yaml admits the predictor pods of {', '.join(isvcs)} to the trial PostgreSQL")
+EOF
+then
     failures=$((failures + 1))
 fi
 

@@ -58,16 +58,11 @@ def load_images(manifest: dict, data: Path, count: int) -> tuple[np.ndarray, str
     listing = data / "manifest.csv"
     if listing.is_file():
         from PIL import Image
-        from torchvision import transforms
 
-        # Same transform as tools/export evaluate.py (the server's preprocessing, checked there).
-        tf = transforms.Compose([
-            transforms.Resize(size, interpolation=transforms.InterpolationMode.BICUBIC),
-            transforms.CenterCrop(size),
-            transforms.Lambda(lambda im: im.convert("RGB")),
-            transforms.ToTensor(),
-            transforms.Normalize(manifest["image"]["mean"], manifest["image"]["std"]),
-        ])
+        sys.path.insert(0, str(ROOT / "tools" / "export"))  # the spec's transform, as every tool uses it
+        from inctrl_export.spec import manifest_transform
+
+        tf = manifest_transform(manifest["image"])
         with listing.open() as f:
             rows = list(csv.DictReader(f))
         # Spread the picks over the datasets/categories rather than taking the first rows of one folder.
@@ -169,7 +164,7 @@ def max_abs_diff(got: list[np.ndarray], ref: list[np.ndarray]) -> list[float]:
     if len(got) != len(ref):
         raise SystemExit(f"output count differs: {len(got)} vs {len(ref)}")
     diffs = []
-    for g, r in zip(got, ref):
+    for g, r in zip(got, ref, strict=True):  # lengths checked above
         if g.shape != r.shape:
             raise SystemExit(f"output shape differs: {g.shape} vs {r.shape}")
         diffs.append(float(np.abs(g.astype(np.float64) - r.astype(np.float64)).max()))
@@ -234,7 +229,7 @@ def main(argv=None) -> int:
         for entry, kind, count in specs:
             try:
                 runners[entry] = makers[kind](count)
-            except Exception as e:  # a runtime that does not install or convert is reported, not fatal
+            except Exception as e:  # noqa: BLE001 - a runtime that does not install or convert is reported, not fatal
                 failures[entry] = f"{type(e).__name__}: {e}"
                 log(f"{entry} unavailable: {failures[entry]}")
         reference = runners[specs[0][0]]
@@ -246,9 +241,10 @@ def main(argv=None) -> int:
         for name, run in runners.items():
             per_output = [0.0] * outputs
             for b, r in ref.items():
-                per_output = [max(a, d) for a, d in zip(per_output, max_abs_diff(run(batch_of(images, b)), r))]
+                d_b = max_abs_diff(run(batch_of(images, b)), r)
+                per_output = [max(a, d) for a, d in zip(per_output, d_b, strict=True)]
             diffs[name] = per_output
-            log(f"{name}: max |Δ| per output vs TorchScript = {['%.2e' % d for d in per_output]}")
+            log(f"{name}: max |Δ| per output vs TorchScript = {[f'{d:.2e}' for d in per_output]}")
 
         # Timing: runtimes rotate inside each batch size, the order rotates per round; warm-up calls per cell
         # once (two for TorchScript: its profiling executor specialises on the second call of a new shape).
@@ -304,7 +300,8 @@ def main(argv=None) -> int:
         "torchscript_over_best": round(ts["best_img_per_s"] / best["best_img_per_s"], 4),
         "best_outside_runtime": best_out["runtime"] if best_out else None,
         "best_outside_img_per_s": best_out["best_img_per_s"] if best_out else None,
-        "torchscript_over_best_outside": round(ts["best_img_per_s"] / best_out["best_img_per_s"], 4) if best_out else None,
+        "torchscript_over_best_outside":
+            round(ts["best_img_per_s"] / best_out["best_img_per_s"], 4) if best_out else None,
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(unset: libgomp default, threads spin)"),
         "settings": {"batches": batches, "seconds_per_cell": args.seconds, "rounds": args.rounds,
                      "torch_threads": args.torch_threads, "threads": args.threads, "onnx_opset": 17,

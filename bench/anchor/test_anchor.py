@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("onnxruntime")
 pytest.importorskip("openvino")
 
-import anchor  # noqa: E402  (bench/anchor is the rootdir of this test)
+import anchor
 
 TINY = anchor.ROOT / "build" / "assets" / "tiny"
 

@@ -40,11 +40,15 @@ def main():
     ap.add_argument("--seconds", type=float, default=2.0)
     a = ap.parse_args()
     dev = a.device
-    load = lambda n: torch.jit.load(f"{a.bundle}/{n}.pt", map_location=dev).eval()
+
+    def load(n):
+        return torch.jit.load(f"{a.bundle}/{n}.pt", map_location=dev).eval()
+
     vision, text, adapter, eta, phi = (load(n) for n in ("vision", "text", "adapter", "image_head", "holistic_head"))
     man = json.load(open(f"{a.bundle}/manifest.json"))
     S = man["image"]["size"]
-    res = {"device": torch.cuda.get_device_name(0) if dev == "cuda" else dev, "torch": torch.__version__, "bundle": man["bundle_id"], "k": a.k}
+    res = {"device": torch.cuda.get_device_name(0) if dev == "cuda" else dev, "torch": torch.__version__,
+           "bundle": man["bundle_id"], "k": a.k}
     print(res, flush=True)
     g0 = torch.Generator(device=dev).manual_seed(0)
 
@@ -58,7 +62,7 @@ def main():
                 x = torch.randn(b, 3, S, S, device=dev, generator=g0)
                 for _ in range(3):
                     vision(x)
-                dt = timed(lambda: vision(x), a.seconds)
+                dt = timed(lambda x=x: vision(x), a.seconds)
                 tput[b] = round(b / dt, 1)
                 print(f"encoder tf32={tf32} batch {b}: {b / dt:.1f} img/s", flush=True)
             res[f"encoder_img_per_s_tf32_{tf32}"] = tput
@@ -76,7 +80,7 @@ def main():
         # shared pieces: K shots, cached prompt tokens + prototype, a text prior from random token ids
         shots = torch.randn(a.k, 3, S, S, device=dev, generator=g0)
         so = vision(shots)
-        tokens = [so[l + 1].reshape(-1, so[l + 1].shape[-1]).T.contiguous() for l in range(3)]
+        tokens = [so[i + 1].reshape(-1, so[i + 1].shape[-1]).T.contiguous() for i in range(3)]
         proto = adapter(so[0]).mean(0, keepdim=True)
         ids = torch.randint(1, 49000, (242, 77), device=dev, generator=g0)
         ids[:, 0] = 49406
@@ -90,7 +94,8 @@ def main():
         def score_batch(out):
             g, taps = out[0], out[1:]
             b = g.shape[0]
-            m = sum((1 - (t.reshape(-1, t.shape[-1]) @ tok).amax(1)) / 2 for t, tok in zip(taps, tokens)) / 3
+            m = sum((1 - (t.reshape(-1, t.shape[-1]) @ tok).amax(1)) / 2
+                    for t, tok in zip(taps, tokens, strict=True)) / 3
             m = m.reshape(b, -1)
             s_i = eta(proto - adapter(g))
             gn = g / g.norm(dim=-1, keepdim=True)
@@ -107,7 +112,7 @@ def main():
         served = {}
         for b in (1, 8, 32, 64):
             xb = torch.randn(b, 3, S, S, device=dev, generator=g0)
-            served[b] = round(b / timed(lambda: score_batch(vision(xb)), a.seconds), 1)
+            served[b] = round(b / timed(lambda xb=xb: score_batch(vision(xb)), a.seconds), 1)
             print(f"served path batch {b}: {served[b]} queries/s", flush=True)
         res["served_queries_per_s"] = served
         q1 = torch.randn(1, 3, S, S, device=dev, generator=g0)
@@ -122,8 +127,8 @@ def main():
         best = max(served.values())
         res["ratio_served_best_vs_official"] = round(best / off, 1)
         res["ratio_served_batch1_vs_official"] = round(served[1] / off, 1)
-        print(f"official loop: {off:.2f} queries/s; served/official = {best / off:.1f}x (batch 1: {served[1] / off:.1f}x)",
-              flush=True)
+        print(f"official loop: {off:.2f} queries/s; served/official = {best / off:.1f}x "
+              f"(batch 1: {served[1] / off:.1f}x)", flush=True)
     if a.out:
         json.dump(res, open(a.out, "w"), indent=2)
 

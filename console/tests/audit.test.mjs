@@ -53,17 +53,21 @@ test('the admin creates a tenant and sees the entry; the tenant sees only its ow
     await page.getByLabel('Tenant id', { exact: true }).fill(tenantId.trim());
     await page.getByLabel('Action', { exact: true }).selectOption('tenant.create');
     await page.getByRole('button', { name: 'Show', exact: true }).click();
-    await page.waitForFunction((id) => document.querySelector('#audit-rows tr td:nth-child(3)')?.textContent === id, tenantId.trim());
+    await page.waitForFunction((id) => document.querySelector('#audit-rows tr td:nth-child(3) code')?.textContent === id, tenantId.trim());
     const created = await rows();
     assert.equal(created.length, 1);
+    // names next to ids: the tenant's name (from the admin's tenant list) before its id, in both columns
+    const named = `${TENANT} ${tenantId.trim()}`;
     assert.deepEqual(created[0], {
-      actor: 'admin', tenant: tenantId.trim(), action: 'tenant.create', target: tenantId.trim(), outcome: 'ok', address: '127.0.0.1',
+      actor: 'admin', tenant: named, action: 'tenant.create', target: named, outcome: 'ok', address: '127.0.0.1',
     });
+    assert.equal(await page.locator('#audit-rows tr td:nth-child(3) .audit-name').textContent(), TENANT);
     await page.screenshot({ path: path.join(ART, 'audit-admin.png'), fullPage: true });
 
     // the tenant issues a key over REST, then reads the log in the console: its entries only, no tenant filter
     const issued = await fetch(`${BASE}/v1/keys`, { method: 'POST', headers: { 'X-API-Key': tenantKey } });
     assert.equal(issued.status, 201);
+    const newKey = await issued.json();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.locator('#view-signin').getByLabel('API key').fill(tenantKey);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -74,8 +78,11 @@ test('the admin creates a tenant and sees the entry; the tenant sees only its ow
     await page.waitForFunction(() => document.querySelectorAll('#audit-rows tr').length === 2);
     const own = await rows();
     assert.deepEqual(own.map((r) => r.action), ['key.create', 'tenant.create']);
-    assert.ok(own.every((r) => r.tenant === tenantId.trim()), 'only the own tenant');
-    assert.match(own[0].actor, new RegExp(`^key .+ \\(tenant ${tenantId.trim()}\\)$`));
+    assert.ok(own.every((r) => r.tenant === `this tenant ${tenantId.trim()}`), 'only the own tenant, named as such');
+    // keys are named by their prefix (from the tenant's key list) next to their ids
+    assert.match(own[0].actor, /^key \S+… \S+$/);
+    assert.equal(own[0].target, `${newKey.prefix}… ${newKey.id}`);
+    assert.equal(own[1].target, `this tenant ${tenantId.trim()}`);
     assert.equal(own[0].address, '127.0.0.1');
     assert.equal(own[1].address, '—', 'the admin\'s address is not shown to a tenant');
     await page.screenshot({ path: path.join(ART, 'audit-tenant.png'), fullPage: true });

@@ -183,6 +183,9 @@ step('the tenant edits a text-prompt template with validation, preview and s_a c
 
   await page.locator('#nav').getByRole('link', { name: 'Text prompts', exact: true }).click();
   await page.locator('#tpl-list button').first().waitFor();
+  // an InCTRL bundle has a text tower: no "no text encoder" note, preview and comparison on
+  assert.ok(await page.locator('#tpl-no-text').isHidden());
+  assert.ok(await page.getByRole('button', { name: 'Preview sentences', exact: true }).isEnabled());
   await page.getByRole('button', { name: 'New from defaults' }).click();
   await page.locator('#view-templates').getByLabel('Name', { exact: true }).fill(TEMPLATE);
   await page.locator('#view-templates').getByLabel(/Normal states/).fill('{}\npristine {}\n{} without defect');
@@ -264,11 +267,28 @@ step('the tenant registers a prompt set from K shots (drop + picker) and adjusts
   assert.ok(await page.locator(`#ps-rows tr[data-set="${SET}"]`).isVisible());
   await shot('07-calibration');
 
+  // the threshold slider spans the set's scores, as the plot's axis does, not 0..1
+  const listed = await (await fetch(`${BASE}/v1/prompt-sets`, { headers: { 'X-API-Key': tenantKey } })).json();
+  const cal = listed.items.find((p) => p.name === SET).calibration;
+  const slider = page.locator('#ps-threshold-range');
+  const bounds = async () => [Number(await slider.getAttribute('min')), Number(await slider.getAttribute('max'))];
+  const [lo, hi] = await bounds();
+  assert.ok(lo <= Math.min(...cal.shotScores) && hi >= Math.max(...cal.shotScores), `slider ${lo}..${hi} spans ${cal.shotScores}`);
+  assert.ok(lo <= cal.suggestedThreshold && cal.suggestedThreshold <= hi);
+  const ticks = (await page.locator('#ps-plot svg text.tick-label').allTextContents()).map(Number);
+  assert.ok(Math.abs(ticks[0] - lo) < 6e-4 && Math.abs(ticks[ticks.length - 1] - hi) < 6e-4, `slider ${lo}..${hi}, plot axis ${ticks}`);
+  assert.ok(hi - lo < 1, 'narrower than 0..1');
+  const mid = ((lo + hi) / 2).toFixed(4);
+  await slider.fill(mid);
+  assert.ok(Math.abs(Number(await page.locator('#ps-threshold').inputValue()) - Number(mid)) < 1e-3, 'the field follows the slider');
+  assert.match(await visibleText('#ps-threshold-range-help'), new RegExp(`From ${lo.toFixed(4)} to ${hi.toFixed(4)}`));
+
   // threshold override, shown on the plot, then back to the suggestion
   await page.locator('#view-prompt-sets').getByLabel('Decision threshold').fill('0.9');
   await page.getByRole('button', { name: 'Set threshold' }).click();
   await page.waitForFunction(() => document.querySelector('#ps-meta').textContent.includes('0.9000 (override)'));
   assert.equal(await page.locator('#ps-plot svg line.threshold').count(), 1);
+  assert.ok((await bounds())[1] >= 0.9, 'the slider range grows to the threshold in force');
   await shot('08-threshold-override');
   await page.locator('#view-prompt-sets').getByLabel('Decision threshold').fill('1.5');
   await page.getByRole('button', { name: 'Set threshold' }).click();
@@ -393,6 +413,21 @@ step('live view shows metrics or says they are unavailable', async () => {
   if (/^inctrl_/m.test(metrics)) {
     assert.match(status, /Updated/);
     assert.match(await visibleText('#live-queue'), /Queue depth/);
+    // the charts have axes: y from 0 in the series' unit, x as time up to "now" (a line needs three polls)
+    await page.locator('#live-chart-throughput svg').waitFor();
+    for (const [id, unit] of [['throughput', 'req/s'], ['queue', 'jobs'], ['p95', 's']]) {
+      const svg = page.locator(`#live-chart-${id} svg`);
+      assert.equal(await svg.locator('line.axis').count(), 2, `${id}: two axes`);
+      const y = await svg.locator('text.y-tick').allTextContents();
+      assert.equal(y[0], '0', `${id}: y starts at 0 (${y})`);
+      assert.ok(Number(y[2]) > 0 && Number(y[1]) === Number(y[2]) / 2, `${id}: round y ticks ${y}`);
+      assert.deepEqual(await svg.locator('text.x-tick').allTextContents(), ['−118 s', '−59 s', 'now'], `${id}: time axis`);
+      assert.ok((await svg.locator('text.axis-label').allTextContents()).includes(unit), `${id}: unit ${unit}`);
+      // the newest poll sits at "now"
+      const lastX = await svg.locator('polyline').evaluate((p) => Number(p.getAttribute('points').trim().split(' ').pop().split(',')[0]));
+      const nowX = Number(await svg.locator('text.x-tick').last().getAttribute('x'));
+      assert.ok(Math.abs(lastX - nowX) < 0.5, `${id}: newest point at x=${lastX}, now at ${nowX}`);
+    }
   } else {
     assert.match(status, /Metrics not available/);
   }

@@ -1,6 +1,7 @@
 // Headless chromium against a server running the committed vision-only default bundle (kind patch-residual, no
-// text tower): the banner says what it computes once, a template set attached to a prompt set is flagged as having
-// no effect, and the try-it heatmap of a normal image stays cool on the absolute (threshold) scale.
+// text tower): the banner says what it computes once, the Text prompts tab says why its preview and s_a comparison
+// are off (instead of ending them in 409), a template set attached to a prompt set is flagged as having no effect,
+// and the try-it heatmap of a normal image stays cool on the absolute (threshold) scale.
 // Started by ../run-tests.sh, which passes CONSOLE_VISION_URL, CONSOLE_ADMIN_KEY and INCTRL_DATA.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -77,6 +78,41 @@ test('vision-only bundle: the banner names what it computes once, with SVG icons
   await page.screenshot({ path: path.join(ART, 'v1-vision-banner.png') });
 });
 
+test('vision-only bundle: the Text prompts tab says why preview and comparison are off, instead of a 409', async () => {
+  const statuses = [];
+  const seen = (r) => { if (r.url().includes('/v1/templates')) statuses.push(`${r.request().method()} ${new URL(r.url()).pathname} ${r.status()}`); };
+  page.on('response', seen);
+  try {
+    await page.locator('#nav').getByRole('link', { name: 'Text prompts', exact: true }).click();
+    await page.locator('#view-templates').waitFor({ state: 'visible' });
+    const note = await visibleText('#tpl-no-text');
+    assert.match(note, /no text encoder/);
+    assert.match(note, /do not change its scores/);
+    const model = await rest('/v1/model');
+    assert.ok(note.includes(model.bundleId), note);
+    for (const name of ['Preview sentences', 'Compare s_a with the defaults']) {
+      const button = page.getByRole('button', { name, exact: true });
+      assert.ok(await button.isDisabled(), `${name} is off`);
+      assert.equal(await button.getAttribute('aria-describedby'), 'tpl-no-text', `${name} is described by the note`);
+    }
+    // a click on a disabled button does nothing: no request, so no 409 either
+    await page.getByRole('button', { name: 'Preview sentences', exact: true }).click({ force: true });
+    assert.ok(await page.locator('#tpl-preview-error').isHidden());
+    // editing and saving still work (the sets are kept for an InCTRL bundle)
+    await page.locator('#tpl-list button', { hasText: `ignored-${RUN}` }).click();
+    await page.locator('#view-templates').getByLabel(/^Sentence templates/).fill('a photo of a {}.\na close-up of a {}.');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.waitForFunction(() => /v2\)$/.test(document.getElementById('tpl-form-h').textContent));
+    assert.ok(statuses.length > 0, 'the view talked to the server');
+    assert.deepEqual(statuses.filter((x) => / 409$/.test(x) || /preview/.test(x)), [], `no preview call, no 409: ${statuses}`);
+    await page.screenshot({ path: path.join(ART, 'v2-vision-text-prompts.png'), fullPage: true });
+  } finally {
+    page.off('response', seen);
+  }
+  await page.locator('#nav').getByRole('link', { name: 'Prompt sets', exact: true }).click();
+  await page.locator('#view-prompt-sets').waitFor({ state: 'visible' });
+});
+
 test('vision-only bundle: a template set attached to a prompt set is flagged as having no effect', async () => {
   await page.locator(`#ps-template option[value="${templateId}"]`).waitFor({ state: 'attached' });
   await page.locator('#view-prompt-sets').getByLabel('Name', { exact: true }).fill(`vision-set-${RUN}`);
@@ -88,7 +124,7 @@ test('vision-only bundle: a template set attached to a prompt set is flagged as 
   const warning = await visibleText('#ps-warnings .set-warning');
   assert.match(warning, /has no effect/);
   assert.ok(warning.includes(templateId), warning);
-  await page.screenshot({ path: path.join(ART, 'v2-vision-template-warning.png'), fullPage: true });
+  await page.screenshot({ path: path.join(ART, 'v3-vision-template-warning.png'), fullPage: true });
 });
 
 test('vision-only bundle: a normal image does not glow on the absolute heatmap scale', async () => {
@@ -115,7 +151,7 @@ test('vision-only bundle: a normal image does not glow on the absolute heatmap s
   assert.equal(await page.locator('#try-scale').inputValue(), 'absolute');
   const absolute = await hottest(page);
   assert.ok(absolute <= 0.55, `absolute scale: a normal map stays in the cool half (hottest ${absolute})`);
-  await page.screenshot({ path: path.join(ART, 'v3-vision-normal-absolute.png'), fullPage: true });
+  await page.screenshot({ path: path.join(ART, 'v4-vision-normal-absolute.png'), fullPage: true });
   await page.locator('#view-try').getByLabel('Colour scale').selectOption('relative');
   const relative = await hottest(page);
   assert.ok(relative >= 0.8, `relative scale: the same map glows at its maximum (hottest ${relative})`);

@@ -90,7 +90,7 @@ class Server:
     def grpc(self) -> str:
         return f"127.0.0.1:{self.grpc_port}"
 
-    def start(self, wait: bool = True, timeout: float = 180) -> "Server":
+    def start(self, wait: bool = True, timeout: float = 180) -> Server:
         cmd = ["java", "-XX:+ExitOnOutOfMemoryError",
                f"-Dquarkus.http.port={self.http_port}", "-Dquarkus.http.host=127.0.0.1",
                f"-Dquarkus.grpc.server.port={self.grpc_port}", "-Dquarkus.grpc.server.host=127.0.0.1",

@@ -1,7 +1,7 @@
 """An OK means durable: acknowledged writes to the embedded store survive kill -9 right after the answer."""
 import pytest
 
-from conftest import meta, reg, reg_grpc, channel, register
+from conftest import channel, meta, reg, reg_grpc, register
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 import pytest
 
-from conftest import (QUERIES, ROOT, SHOTS, channel, image, meta, pb, pb_grpc, pg_env, reg, reg_grpc, register)
+from conftest import QUERIES, ROOT, SHOTS, channel, image, meta, pb, pb_grpc, pg_env, reg, reg_grpc, register
 
 sys.path.append(str(ROOT / "clients" / "python" / "src"))
 inctrl_client = pytest.importorskip("inctrl_client")
@@ -48,6 +48,7 @@ def test_writes_through_one_replica_are_served_by_the_others(cluster):
 def _wide(rel_a: str, rel_b: str) -> bytes:
     """Two images side by side: a 2:1 frame that tiles mode covers with more than one tile."""
     from io import BytesIO
+
     from PIL import Image
     a, b = (Image.open(BytesIO(image(r))).convert("RGB") for r in (rel_a, rel_b))
     frame = Image.new("RGB", (a.width + b.width, max(a.height, b.height)))

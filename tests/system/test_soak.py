@@ -17,8 +17,8 @@ def heap_after_gc(s) -> float:
     subprocess.run(["jcmd", str(s.proc.pid), "GC.run"], check=True, capture_output=True, timeout=60)
     time.sleep(0.5)
     text = s.http("GET", "/q/metrics", mgmt=True)[1].decode()
-    return sum(float(l.rsplit(" ", 1)[1]) for l in text.splitlines()
-               if l.startswith("jvm_memory_used_bytes") and 'area="heap"' in l)
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("jvm_memory_used_bytes") and 'area="heap"' in line)
 
 
 @pytest.mark.slow

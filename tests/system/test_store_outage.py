@@ -6,7 +6,7 @@ import time
 
 import grpc
 
-from conftest import (QUERIES, SHOTS, channel, image, meta, pb, pb_grpc, pg_env, reg, reg_grpc, register)
+from conftest import QUERIES, SHOTS, channel, image, meta, pb, pb_grpc, pg_env, reg, reg_grpc, register
 
 
 class CuttableProxy:

@@ -62,8 +62,11 @@ def test_a_malformed_message_inside_a_stream_is_not_dropped_silently(servers):
     set_id = register(s)
     raw = channel(s.grpc).stream_stream("/inctrl.v1.Scorer/ScoreStream", request_serializer=lambda b: b,
                                         response_deserializer=pb.ScoreResponse.FromString)
-    ok = lambda i: pb.ScoreRequest(request_id=f"r{i}", image=image(QUERIES[i]), prompt_set_id=set_id,
-                                   omit_map=True).SerializeToString()
+
+    def ok(i):
+        return pb.ScoreRequest(request_id=f"r{i}", image=image(QUERIES[i]), prompt_set_id=set_id,
+                               omit_map=True).SerializeToString()
+
     msgs = [ok(0), b"\xff\xff\xff\xff\x0f garbage", ok(2)]
     got, status = [], grpc.StatusCode.OK
     try:
@@ -92,8 +95,8 @@ def test_client_cancel_is_cancelled_not_an_error_and_drops_queued_work(servers):
     time.sleep(2.0)
     assert _metric(s, "inctrl_batch_size_count") == scored_after_cancel, "cancelled work kept running"
     assert _metric(s, "inctrl_requests_cancelled_total") > 0
-    errors = [l for l in s.http("GET", "/q/metrics", mgmt=True)[1].decode().splitlines()
-              if l.startswith("inctrl_request_errors_total") and not l.endswith(" 0.0")]
+    errors = [line for line in s.http("GET", "/q/metrics", mgmt=True)[1].decode().splitlines()
+              if line.startswith("inctrl_request_errors_total") and not line.endswith(" 0.0")]
     assert not errors, errors
     assert not re.search(r"\bERROR\b", s.log.read_text()), "a client cancel was logged as an error"
 
@@ -107,9 +110,9 @@ def test_json_log_lines_carry_request_id_and_tenant_as_fields(servers):
                    metadata=meta(s.tenant_key), timeout=30)
     except grpc.RpcError as e:
         assert e.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND)
-    lines = [l for l in s.log.read_text().splitlines() if l.startswith("{")]
+    lines = [line for line in s.log.read_text().splitlines() if line.startswith("{")]
     assert lines, "no JSON log lines"
-    records = [json.loads(l) for l in lines]    # every line parses: nothing forged a line of its own
+    records = [json.loads(line) for line in lines]    # every line parses: nothing forged a line of its own
     failed = [r for r in records if "failed" in r.get("message", "") and r.get("mdc", {}).get("tenant")]
     assert failed, "no failed-request record with MDC fields"
     assert "\n" not in failed[-1]["mdc"]["request_id"]

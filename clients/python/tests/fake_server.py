@@ -107,7 +107,7 @@ class FakeInctrl(scoring_pb2_grpc.ScorerServicer, registry_pb2_grpc.PromptRegist
         self._auth(context)
         with self.lock:
             fail_after = self.stream_plan.pop("fail_after", None)
-        out: "queue.Queue" = queue.Queue()
+        out: queue.Queue = queue.Queue()
         state = {"in_flight": 0, "left": 0, "eof": False}
         lock = threading.Lock()
 

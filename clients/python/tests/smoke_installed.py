@@ -3,9 +3,8 @@ checks the type markers shipped, and scores once against the in-process fake ser
 import os
 import sys
 
-import inctrl_client as ic
 import inctrl.v1.scoring_pb2
-
+import inctrl_client as ic
 from fake_server import FakeInctrl, fake_png, start
 
 src = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))

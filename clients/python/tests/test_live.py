@@ -12,7 +12,8 @@ import inctrl_client as ic
 
 ADDR = os.environ.get("INCTRL_ADDR")
 KEY = os.environ.get("INCTRL_API_KEY", "")
-DATA = os.environ.get("INCTRL_DATA") or os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "shared", "data")
+DATA = os.environ.get("INCTRL_DATA") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "..", "..", "shared", "data")
 
 pytestmark = pytest.mark.skipif(not ADDR, reason="INCTRL_ADDR is not set: live tests need a running InCTRL serve "
                                                   "(e.g. INCTRL_ADDR=localhost:8080 INCTRL_API_KEY=...)")

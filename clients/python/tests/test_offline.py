@@ -1,16 +1,15 @@
 """Offline tests: always run, against an in-process fake server (tests/fake_server.py)."""
 import json
-import os
 import socket
 
 import grpc
 import pytest
 
 import inctrl_client as ic
+from fake_server import FakeInctrl, fake_png, start
 from inctrl_client import rig
 from inctrl_client.retry import channel_options, service_config
 from inctrl_client.targets import default_authority, grpc_target
-from fake_server import FakeInctrl, fake_png, start
 
 FAST = ic.RetryPolicy(max_attempts=4, initial_backoff=0.01, max_backoff=0.05)
 SHOTS = [fake_png("shot1"), fake_png("shot2")]

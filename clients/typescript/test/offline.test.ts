@@ -26,7 +26,7 @@ async function freePort(): Promise<number> {
 
 describe("error mapping", () => {
   it("maps every status name to its class, keeping message and request id", () => {
-    const cases: Array<[string, Function]> = [
+    const cases: Array<[string, new (...args: never[]) => InctrlError]> = [
       ["INVALID_ARGUMENT", InvalidArgumentError], ["UNAUTHENTICATED", UnauthenticatedError], ["NOT_FOUND", NotFoundError],
       ["RESOURCE_EXHAUSTED", ResourceExhaustedError], ["UNAVAILABLE", UnavailableError], ["DEADLINE_EXCEEDED", DeadlineExceededError],
       ["permission_denied", PermissionDeniedError], ["ALREADY_EXISTS", AlreadyExistsError], ["INTERNAL", InternalError],

@@ -63,7 +63,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
         return _Opaque
 
 
-class _restricted_pickle:  # noqa: N801 - torch.load wants a module-like object
+class _restricted_pickle:  # lower case: torch.load wants a module-like object (pickle_module=)
     Unpickler = _RestrictedUnpickler
     load = pickle.load
     __name__ = "inctrl_restricted_pickle"

@@ -160,8 +160,8 @@ def _residual_heads(args, t_start: float) -> int:
             heads = None
             weights = {"source": "random-init", "seed": args.seed,
                        "description": f"random-init heads seed={args.seed} over "
-                                      f"{'a random InceptionV3 trunk' if args.tiny else 'ImageNet InceptionV3 features'}"
-                                      " (scores are meaningless)"}
+                                      + ("a random InceptionV3 trunk" if args.tiny else "ImageNet InceptionV3 features")
+                                      + " (scores are meaningless)"}
             lic = None
         rh.export_bundle(None, args.out, heads=heads, weights=weights, tiny=args.tiny, seed=args.seed,
                          optimize=not args.no_optimize, fixtures_data=args.fixtures_data, backbone=bb,

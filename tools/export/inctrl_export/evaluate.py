@@ -106,23 +106,15 @@ class OfflineScorer:
     def __init__(self, bundle: Path, threads: int = 1):
         import torch
         from PIL import Image
-        from torchvision import transforms
+
+        from .spec import manifest_transform
 
         torch.set_num_threads(threads)  # see notes: 2 OpenMP threads next to another job spin-wait badly
         self.torch = torch
         self.Image = Image
         self.manifest = json.loads((bundle / "manifest.json").read_text())
         self.kind = self.manifest["kind"]
-        img = self.manifest["image"]
-        size = int(img["size"])
-        # Same as the Java server (spec §3): shorter side -> size (PIL bicubic), centre crop, RGB, /255, (x-mean)/std.
-        self.transform = transforms.Compose([
-            transforms.Resize(size, interpolation=transforms.InterpolationMode.BICUBIC),
-            transforms.CenterCrop(size),
-            transforms.Lambda(lambda im: im.convert("RGB")),
-            transforms.ToTensor(),
-            transforms.Normalize(img["mean"], img["std"]),
-        ])
+        self.transform = manifest_transform(self.manifest["image"])  # as the Java server (spec §3)
         self.vision = torch.jit.load(str(bundle / self.manifest["files"]["vision"])).eval()
         self.cache: dict[Path, list] = {}
         self.bundle_id = self.manifest["bundle_id"]
@@ -144,14 +136,8 @@ class OfflineScorer:
         return self.cache[path]
 
     def score(self, query: Path, shots: list[Path], category: str) -> float:
-        torch = self.torch
-        q = self.features(query)
-        bank = [self.features(s) for s in shots]
-        per_layer = []
-        for li, ql in enumerate(q):
-            r = torch.cat([b[li] for b in bank], 0)  # union of all shots' locations
-            per_layer.append(0.5 * (1.0 - (ql @ r.T).max(dim=1).values))
-        m = torch.stack(per_layer).mean(0)  # residual map M
+        from .spec import residual_map
+        m = residual_map(self.features(query), [self.features(s) for s in shots])  # all shots' locations pooled
         return float(m.max())
 
 
@@ -227,6 +213,7 @@ class ServerScorer:
 
     def registry(self):
         import importlib
+
         import grpc  # noqa: F401
 
         reg = importlib.import_module("inctrl.v1.registry_pb2")

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import reference as ref
 from .model import SourceModel, log
 from .prompts import sentences
-from . import reference as ref
 
 
 @dataclass
@@ -68,7 +68,7 @@ def plan_cases(data_dir: Path) -> list[Case]:
     d, q = first_defect(k8)
     add(k8, "good", 8, cats[k8]["good"][0])
     add(k8, d, 4, q)
-    for key, (kg, kd) in zip(others, ((1, 2), (2, 1))):
+    for key, (kg, kd) in zip(others, ((1, 2), (2, 1)), strict=True):  # others: two categories (checked above)
         add(key, "good", kg, cats[key]["good"][0])
         d, q = first_defect(key)
         add(key, d, kd, q)

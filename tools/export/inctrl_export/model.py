@@ -93,7 +93,7 @@ class SourceModel:
         h, w = self.grid
         return h * w
 
-    def eval(self) -> "SourceModel":
+    def eval(self) -> SourceModel:
         self.clip.eval()
         self.heads.eval()
         return self

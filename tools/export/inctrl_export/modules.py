@@ -6,8 +6,6 @@ batch-independent per row (no cross-sample reshapes; spec §9).
 """
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -29,7 +27,7 @@ def _layer_norm(src: nn.LayerNorm) -> nn.LayerNorm:
     return ln
 
 
-def _linear(weight: torch.Tensor, bias: Optional[torch.Tensor]) -> nn.Linear:
+def _linear(weight: torch.Tensor, bias: torch.Tensor | None) -> nn.Linear:
     lin = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None)
     lin.weight = _param(weight)
     if bias is not None:
@@ -53,7 +51,7 @@ class Block(nn.Module):
         self.fc = _linear(src.mlp.c_fc.weight, src.mlp.c_fc.bias)
         self.proj = _linear(src.mlp.c_proj.weight, src.mlp.c_proj.bias)
 
-    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         b, n, w = x.shape
         qkv = self.qkv(self.ln_1(x)).reshape(b, n, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]  # [B, H, N, hd]
@@ -85,13 +83,13 @@ class VisionModule(nn.Module):
         self.tap1 = TAPPED_BLOCKS[1] - 1
         self.tap2 = TAPPED_BLOCKS[2] - 1
 
-    def forward(self, images: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         x = F.conv2d(images, self.conv_weight, None, [self.patch, self.patch])  # [B, C, h, w]
         b = x.shape[0]
         x = x.flatten(2).transpose(1, 2)  # row-major patches
         cls = self.class_embedding.reshape(1, 1, -1).expand(b, 1, -1)
         x = self.ln_pre(torch.cat([cls, x], dim=1) + self.positional_embedding)
-        taps: List[torch.Tensor] = []
+        taps: list[torch.Tensor] = []
         for i, blk in enumerate(self.blocks):
             x = blk(x, None)
             if i == self.tap0 or i == self.tap1 or i == self.tap2:

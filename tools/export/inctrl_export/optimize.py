@@ -58,7 +58,7 @@ def max_divergence(portable, optimized, make_input: Callable[[int], Sequence[tor
             want, got = _as_tuple(portable(*args)), _as_tuple(optimized(*args))
             if len(want) != len(got):
                 raise OptimizeError(f"optimised module returns {len(got)} outputs, portable {len(want)}")
-            for i, (w, g) in enumerate(zip(want, got)):
+            for i, (w, g) in enumerate(zip(want, got, strict=True)):
                 if w.shape != g.shape:
                     raise OptimizeError(f"batch {b} output {i}: shape {tuple(g.shape)} != {tuple(w.shape)}")
                 worst = max(worst, float((w - g).abs().max()))

@@ -10,29 +10,22 @@ from dataclasses import dataclass
 import open_clip
 import torch
 from PIL import Image
-from torchvision import transforms
 
 from .model import TAPPED_BLOCKS, SourceModel
 from .prompts import sentences
+from .spec import CLIP_MEAN as MEAN
+from .spec import CLIP_STD as STD
+from .spec import image_transform, patch_distances, unit
 
 IMAGE_SIZE = 240
-MEAN = (0.48145466, 0.4578275, 0.40821073)
-STD = (0.26862954, 0.26130258, 0.27577711)
 TEMPERATURE = 100.0
 
-# Official order: resize and crop the image in its own mode, convert to RGB only afterwards (spec §3).
-_TRANSFORM = transforms.Compose([
-    transforms.Resize(IMAGE_SIZE, interpolation=transforms.InterpolationMode.BICUBIC),
-    transforms.CenterCrop(IMAGE_SIZE),
-    transforms.Lambda(lambda im: im.convert("RGB")),
-    transforms.ToTensor(),
-    transforms.Normalize(MEAN, STD),
-])
+TRANSFORM = image_transform(IMAGE_SIZE, MEAN, STD)  # spec §3
 
 
 def preprocess(path) -> torch.Tensor:
     with Image.open(path) as im:
-        return _TRANSFORM(im)  # [3, 240, 240]
+        return TRANSFORM(im)  # [3, 240, 240]
 
 
 @dataclass
@@ -49,10 +42,6 @@ def image_features(model: SourceModel, pixels: torch.Tensor) -> ImageFeatures:
     return ImageFeatures(g=out["image_features"][0], taps=taps)
 
 
-def unit(x: torch.Tensor) -> torch.Tensor:
-    return x / x.norm(dim=-1, keepdim=True)
-
-
 @torch.no_grad()
 def residual_map(query: ImageFeatures, shots: list[ImageFeatures]) -> torch.Tensor:
     """M [P]: per layer, per query patch, min over all K*P prompt patches of 0.5*(1-cos); mean over layers."""
@@ -63,7 +52,7 @@ def residual_map(query: ImageFeatures, shots: list[ImageFeatures]) -> torch.Tens
         d = []
         for j in range(q.shape[0]):  # the official per-patch loop
             qj = unit(q[j].unsqueeze(0))
-            d.append((0.5 * (1.0 - qj @ bank.T)).min(dim=1).values)
+            d.append(patch_distances(qj, bank))
         per_layer.append(torch.cat(d))
     return torch.stack(per_layer).mean(dim=0)
 

@@ -15,13 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import __version__
-from . import checksums, nsfwjs
+from . import __version__, checksums, nsfwjs, spec
 from .model import InCTRLHeads
 from .modules import AdapterModule, HeadModule
 from .optimize import OptimizeError, cpu_file_name, image_input, manifest_entry, write_cpu_copy
@@ -204,11 +202,7 @@ def reference_features(bb: Backbone, pixels: torch.Tensor) -> tuple[torch.Tensor
 def reference_score(heads: InCTRLHeads, query: tuple, shots: list[tuple]) -> dict:
     """query/shots: (g, taps). Returns every intermediate as tensors."""
     heads.eval()
-    per_tap = []
-    for i in range(len(query[1])):
-        bank = torch.cat([s[1][i] for s in shots], dim=0)  # all K*P shot locations pooled
-        per_tap.append((0.5 * (1.0 - query[1][i] @ bank.T)).min(dim=1).values)
-    M = torch.stack(per_tap).mean(dim=0)
+    M = spec.residual_map(query[1], [s[1] for s in shots])  # all K*P shot locations pooled per tap
     s_p = M.max()
     psi_shots = heads.adapter(torch.stack([s[0] for s in shots]))
     proto = psi_shots.mean(dim=0)
@@ -230,16 +224,7 @@ def image_spec(size: int) -> dict:
 
 
 def image_transform(size: int):
-    from torchvision import transforms
-    spec = image_spec(size)
-    # Same order as the server (spec §3): resize and crop in the image's own mode, RGB afterwards.
-    return transforms.Compose([
-        transforms.Resize(size, interpolation=transforms.InterpolationMode.BICUBIC),
-        transforms.CenterCrop(size),
-        transforms.Lambda(lambda im: im.convert("RGB")),
-        transforms.ToTensor(),
-        transforms.Normalize(spec["mean"], spec["std"]),
-    ])
+    return spec.manifest_transform(image_spec(size))
 
 
 def heads_digest(heads: InCTRLHeads) -> str:
@@ -309,7 +294,8 @@ def _license(bb: Backbone, manifest: dict, training_licence: str | None) -> str:
         extra = ""
     else:
         backbone = (f"ImageNet InceptionV3 layers converted from the npm package {w['provenance']['package']} "
-                    f"(package/{nsfwjs.MODEL_SUBDIR}/, tarball sha1 {bb.src.tarball_sha1 or 'n/a'}), MIT licence below.")
+                    f"(package/{nsfwjs.MODEL_SUBDIR}/, tarball sha1 {bb.src.tarball_sha1 or 'n/a'}), "
+                    "MIT licence below.")
         extra = ("\n" + "-" * 100 + "\n" + (bb.src.license_text or
                  "MIT License, Copyright (c) 2019 Infinite Red, Inc. (LICENSE not found in source)"))
     if w["source"] == "random-init":
@@ -411,6 +397,7 @@ def plan_cases(data_dir: Path) -> list[dict]:
 
 def write_fixtures(bb: Backbone, heads: InCTRLHeads, data_dir, out_dir, bundle_id: str, log=print) -> dict:
     from PIL import Image
+
     from .fixtures import _f32, _save_npz
     data_dir, fx = Path(data_dir), Path(out_dir) / "fixtures"
     cases = plan_cases(data_dir)

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from .model import log
+from .spec import residual_map
 
 
 def _load(path: Path) -> dict:
@@ -18,11 +19,7 @@ def _load(path: Path) -> dict:
 @torch.no_grad()
 def serving_case(mods: dict, taps_q, g_q, shots: list, t_n, t_a) -> dict:
     """The server's cached formulation: matmul against the pooled unit-norm prompt bank, max cos -> min distance."""
-    per_layer = []
-    for layer in range(3):
-        bank = torch.cat([s[0][layer] for s in shots], dim=0)  # [K*P, C], already unit-norm
-        per_layer.append(0.5 * (1.0 - (taps_q[layer] @ bank.T).max(dim=1).values))
-    M = torch.stack(per_layer).mean(dim=0)
+    M = residual_map(taps_q, [s[0] for s in shots])  # the bank of each tap: [K*P, C], already unit-norm
     proto = mods["adapter"](torch.stack([s[1] for s in shots])).mean(dim=0)
     s_i = mods["image_head"]((proto - mods["adapter"](g_q.unsqueeze(0))[0]).unsqueeze(0))[0]
     g_hat = g_q / g_q.norm()

@@ -6,10 +6,10 @@ import open_clip
 import pytest
 import torch
 
+from conftest import load_scripted
+from inctrl_export import reference as ref
 from inctrl_export.cli import main
 from inctrl_export.model import make_random_model, official_state_dict
-from inctrl_export import reference as ref
-from conftest import load_scripted
 
 
 class FakeCfgNode(dict):
@@ -56,7 +56,7 @@ def test_roundtrip(tmp_path, source, container, prefix):
     for b in range(2):
         f = ref.image_features(source, images[b])
         torch.testing.assert_close(g[b], f.g, atol=1e-5, rtol=0)
-        for t, r in zip((t0, t1, t2), f.taps):
+        for t, r in zip((t0, t1, t2), f.taps, strict=True):
             torch.testing.assert_close(t[b], ref.unit(r), atol=1e-5, rtol=0)
     ids = open_clip.tokenize(["a photo of a candle.", "damaged metal nut"])
     torch.testing.assert_close(mods["text"](ids), source.clip.encode_text(ids), atol=1e-5, rtol=0)

@@ -20,7 +20,7 @@ def test_full_size_vision_and_heads(data_dir):
     assert g.shape == (1, 640) and t0.shape == t1.shape == t2.shape == (1, 225, 896)
     f = ref.image_features(model, px)
     torch.testing.assert_close(g[0], f.g, atol=1e-5, rtol=0)
-    for t, r in zip((t0, t1, t2), f.taps):
+    for t, r in zip((t0, t1, t2), f.taps, strict=True):
         torch.testing.assert_close(t[0], ref.unit(r), atol=1e-5, rtol=0)
     phi = torch.jit.script(HeadModule(model.heads.diff_head))
     m = torch.rand(3, 225)

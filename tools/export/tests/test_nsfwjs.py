@@ -99,7 +99,8 @@ def test_port_matches_tfjs_at_every_imagenet_block(nsfwjs_source_dir, pixels, tf
         got = ours[block].permute(0, 2, 3, 1).numpy()
         assert got.shape == ref.shape, block
         diff = np.abs(got - ref).max()
-        cos = [float(np.dot(a.ravel(), b.ravel()) / np.linalg.norm(a) / np.linalg.norm(b)) for a, b in zip(got, ref)]
+        cos = [float(np.dot(a.ravel(), b.ravel()) / np.linalg.norm(a) / np.linalg.norm(b))
+               for a, b in zip(got, ref, strict=True)]
         assert diff <= RAW_ATOL, f"{block}: max|Δ| {diff:.2e} (max |x| {np.abs(ref).max():.2f})"
         assert min(cos) >= MIN_COSINE, f"{block}: min cosine {min(cos)}"
 
@@ -154,7 +155,7 @@ def test_cpu_copy_matches_portable_on_real_images(bundles, pixels, name):
     frozen = torch.jit.load(str(bundles[name] / "vision.cpu.pt")).eval()
     with torch.no_grad():
         for batch in (x[:1], x[:3], x):
-            for want, got in zip(portable(batch), frozen(batch)):
+            for want, got in zip(portable(batch), frozen(batch), strict=True):
                 assert float((want - got).abs().max()) <= 1e-4
 
 
@@ -178,7 +179,8 @@ def test_js_literal_and_shard_decoding():
 def test_dequantize_affine_uint8():
     src = nsfwjs.NsfwjsSource(
         {"weightsManifest": [{"paths": [], "weights": [
-            {"name": "a", "shape": [2, 2], "dtype": "float32", "quantization": {"dtype": "uint8", "min": -1.0, "scale": 0.5}},
+            {"name": "a", "shape": [2, 2], "dtype": "float32",
+             "quantization": {"dtype": "uint8", "min": -1.0, "scale": 0.5}},
             {"name": "b", "shape": [1], "dtype": "float32"}]}]},
         bytes([0, 1, 2, 255]) + np.float32(3.25).tobytes(), "mem", None, None, None)
     w = nsfwjs.dequantize(src)
@@ -303,7 +305,7 @@ def test_evaluate_registry_through_grpc(data_dir):
     assert log == [("create", 2, pytest.approx(0.05)), ("target", pytest.approx(0.2), False), ("delete", "ps-1")]
     s = np.array([(p.stat().st_size % 1000) / 1000.0 for p in cat.queries])
     assert [r["rule"] for r in rows] == ["max+0.02", "logit-normal", "logit-normal"]
-    for r, thr in zip(rows, [0.42, 0.45, 0.3]):
+    for r, thr in zip(rows, [0.42, 0.45, 0.3], strict=True):
         assert r["threshold"] == pytest.approx(thr)
         assert r["recall"] == pytest.approx(float((s[cat.labels == 1] >= r["threshold"]).mean()))
         assert r["fpr"] == pytest.approx(float((s[cat.labels == 0] >= r["threshold"]).mean()))

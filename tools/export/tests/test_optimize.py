@@ -30,7 +30,7 @@ def test_cpu_copy_matches_portable_on_every_output(tiny_bundle, batch):
     x = torch.randn(batch, 3, IMAGE_SIZE, IMAGE_SIZE, generator=torch.Generator().manual_seed(batch + 100))
     want, got = _outputs(portable, x), _outputs(frozen, x)
     assert len(want) == len(got) == 4  # g and the three taps
-    for w, g in zip(want, got):
+    for w, g in zip(want, got, strict=True):
         assert w.shape == g.shape
         assert float((w - g).abs().max()) <= optimize.PARITY_TOLERANCE
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import load_scripted
 from inctrl_export import reference as ref
 from inctrl_export.verify import serving_case, verify_bundle
-from conftest import load_scripted
 
 TOL = 1e-5
 
@@ -99,7 +99,7 @@ def test_scripted_matches_reference_on_real_images(mods, tiny_model, data_dir, d
         f = ref.image_features(tiny_model, px)
         g, t0, t1, t2 = mods["vision"](px.unsqueeze(0))
         torch.testing.assert_close(g[0], f.g, atol=TOL, rtol=0)
-        for t, r in zip((t0, t1, t2), f.taps):
+        for t, r in zip((t0, t1, t2), f.taps, strict=True):
             torch.testing.assert_close(t[0], ref.unit(r), atol=TOL, rtol=0)
         feats_ref[p], feats_ts[p] = f, ([t0[0], t1[0], t2[0]], g[0])
     ids, t_n, t_a = ref.text_embeddings(tiny_model, case["category"])
@@ -124,7 +124,7 @@ def test_batch_equals_single(mods, tiny_bundle, doc):
     batched = mods["vision"](px)
     for b in range(px.shape[0]):
         single = mods["vision"](px[b:b + 1])
-        for x, y in zip(batched, single):
+        for x, y in zip(batched, single, strict=True):
             torch.testing.assert_close(x[b], y[0], atol=TOL, rtol=0)
     ids = torch.from_numpy(_npz(fx / "prompts" / "mono.npz")["ids"][:5])
     te = mods["text"](ids)

@@ -99,7 +99,7 @@ def test_batched_equals_one_by_one(tiny_rh):
         batched = mods[key](x)
         for i in range(3):
             single = mods[key](x[i:i + 1])
-            for b, s in zip(batched, single):
+            for b, s in zip(batched, single, strict=True):
                 assert (b[i] - s[0]).abs().max() <= 1e-5
     g = torch.randn(5, 768) * 3
     for key, inp in (("adapter", g), ("image_head", g), ("holistic_head", torch.rand(5, 49))):

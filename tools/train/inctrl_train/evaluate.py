@@ -16,24 +16,19 @@ import numpy as np
 import torch
 
 from inctrl_export.evaluate import auprc, auroc, find_categories
+from inctrl_export.spec import manifest_transform, residual_map
 
 from .features import log
 
 
 class BundleScorer:
     def __init__(self, bundle: Path):
-        from torchvision import transforms
         self.dir = Path(bundle)
         self.m = json.loads((self.dir / "manifest.json").read_text())
         self.kind = self.m["kind"]
         if self.kind not in ("residual-heads", "patch-residual"):
             raise SystemExit(f"{bundle}: kind {self.kind} not supported here (residual-heads, patch-residual)")
-        img = self.m["image"]
-        size = int(img["size"])
-        self.tf = transforms.Compose([
-            transforms.Resize(size, interpolation=transforms.InterpolationMode.BICUBIC),
-            transforms.CenterCrop(size), transforms.Lambda(lambda im: im.convert("RGB")),
-            transforms.ToTensor(), transforms.Normalize(img["mean"], img["std"])])
+        self.tf = manifest_transform(self.m["image"])
         f = self.m["files"]
         self.vision = torch.jit.load(str(self.dir / f.get("vision_cpu", f["vision"]))).eval()
         self.heads = {k: torch.jit.load(str(self.dir / f[k])).eval()
@@ -60,11 +55,7 @@ class BundleScorer:
     def score(self, query: Path, shots: list[Path]) -> dict:
         q = self.features(query)
         s = [self.features(p) for p in shots]
-        per_tap = []
-        for i in range(len(q[1])):
-            bank = torch.cat([x[1][i] for x in s])
-            per_tap.append(0.5 * (1.0 - (q[1][i] @ bank.T).max(dim=1).values))
-        M = torch.stack(per_tap).mean(0)
+        M = residual_map(q[1], [x[1] for x in s])
         s_p = float(M.max())
         if not self.heads:
             return {"s_p": s_p}
@@ -88,8 +79,8 @@ def evaluate(bundles: list[Path], data: Path, shots: list[int]) -> dict:
                     s = np.array([r[key] for r in rows])
                     out["results"].setdefault(key, {}).setdefault(f"k{k}", {})[c.name] = {
                         "auroc": auroc(c.labels, s), "auprc": auprc(c.labels, s)}
-        for key, per_k in out["results"].items():
-            for kk, per_c in per_k.items():
+        for per_k in out["results"].values():
+            for per_c in per_k.values():
                 per_c["mean"] = {m: float(np.mean([v[m] for n, v in per_c.items() if n != "mean"]))
                                  for m in ("auroc", "auprc")}
     return res

@@ -14,7 +14,6 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from inctrl_export import nsfwjs
 from inctrl_export import residual_heads as rh
 
 # Candidate blocks cached for InceptionV3 (layer selection picks among them without re-extracting).
@@ -66,13 +65,13 @@ class ClipExtractor:
     kind = "inctrl"
 
     def __init__(self, model, identity: str):
-        from inctrl_export.modules import VisionModule
         from inctrl_export import reference as ref
+        from inctrl_export.modules import VisionModule
         self.model = model
         self.vision = VisionModule(model).eval()
         self.identity = identity
         self.size = ref.IMAGE_SIZE
-        self.transform = ref._TRANSFORM
+        self.transform = ref.TRANSFORM
 
     @torch.no_grad()
     def extract(self, pixels: torch.Tensor) -> list[dict]:
@@ -99,7 +98,7 @@ class FeatureCache:
         """items: (key, loader returning a PIL image). Missing entries are computed in batches and stored."""
         out: list = [None] * len(items)
         todo = []
-        for i, (key, load) in enumerate(items):
+        for i, (key, _) in enumerate(items):
             p = self._path(key)
             if p.exists():
                 out[i] = torch.load(p, weights_only=True)
@@ -109,7 +108,7 @@ class FeatureCache:
         for n in range(0, len(todo), self.batch):
             idx = todo[n:n + self.batch]
             pixels = torch.stack([self.ext.transform(items[i][1]()) for i in idx])
-            for i, f in zip(idx, self.ext.extract(pixels)):
+            for i, f in zip(idx, self.ext.extract(pixels), strict=True):
                 p = self._path(items[i][0])
                 p.parent.mkdir(exist_ok=True)
                 tmp = p.with_suffix(".tmp")
@@ -118,7 +117,8 @@ class FeatureCache:
                 out[i] = f
                 self.misses += 1
             if progress and (n // self.batch) % 10 == 0:
-                log(f"{progress}: extracted {min(n + self.batch, len(todo))}/{len(todo)} (cached {len(items) - len(todo)})")
+                log(f"{progress}: extracted {min(n + self.batch, len(todo))}/{len(todo)} "
+                    f"(cached {len(items) - len(todo)})")
         return out
 
 

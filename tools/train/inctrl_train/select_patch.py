@@ -26,6 +26,7 @@ from PIL import Image
 from inctrl_export import nsfwjs
 from inctrl_export import residual_heads as rh
 from inctrl_export.evaluate import auprc, auroc, find_categories
+from inctrl_export.spec import patch_distances
 
 from .data import read_manifest
 from .features import log
@@ -42,7 +43,8 @@ def candidate_layers() -> list[tuple[str, ...]]:
 
 
 def to_tensor(im: Image.Image, size: int, mode: str) -> torch.Tensor:
-    """The server's `center-crop` (spec §3) or `resize` inspection: bicubic in the image's own mode, RGB, x/127.5 - 1."""
+    """The server's `center-crop` (spec §3) or `resize` inspection: bicubic in the image's own mode, RGB,
+    x/127.5 - 1."""
     if mode == "center-crop":
         return rh.image_transform(size)(im)
     w, h = im.size
@@ -88,11 +90,7 @@ class Extractor:
 
 def distance_maps(query: dict, shots: list[dict]) -> dict:
     """Spec §4 per tap: every query token's ½(1 − max cos) to the K·P shot tokens, for every cached (block, pooling)."""
-    out = {}
-    for key, q in query.items():
-        bank = torch.cat([s[key] for s in shots])
-        out[key] = 0.5 * (1.0 - (q @ bank.T).max(dim=1).values)
-    return out
+    return {key: patch_distances(q, torch.cat([s[key] for s in shots])) for key, q in query.items()}
 
 
 def s_p(maps: dict, layers, pool) -> float:

@@ -19,10 +19,19 @@ import torch
 
 from inctrl_export.evaluate import auprc, auroc
 from inctrl_export.model import InCTRLHeads
+from inctrl_export.spec import patch_distances
 
 from . import __version__
-from .data import (LICENCES, SYNTH_VERSION, Record, load_bytes, read_manifest, split, split_by_category,
-                   synthetic_records)
+from .data import (
+    LICENCES,
+    SYNTH_VERSION,
+    Record,
+    load_bytes,
+    read_manifest,
+    split,
+    split_by_category,
+    synthetic_records,
+)
 from .features import FeatureCache, file_digest, log, open_image
 
 REPO = Path(__file__).resolve().parents[3]
@@ -88,8 +97,7 @@ def focal_loss(p: torch.Tensor, y: torch.Tensor, gamma: float, official: bool = 
 def residual_map(q_taps: torch.Tensor, bank: torch.Tensor) -> torch.Tensor:
     """q_taps [B,T,P,C], bank [B,T,KP,C] (unit tokens) -> M [B,P]: mean over taps of min ½(1−cos) over the bank."""
     B, T, P, C = q_taps.shape
-    sim = torch.matmul(q_taps.reshape(B * T, P, C), bank.reshape(B * T, -1, C).transpose(1, 2))
-    d = 0.5 * (1.0 - sim.max(dim=2).values)
+    d = patch_distances(q_taps.reshape(B * T, P, C), bank.reshape(B * T, -1, C))
     return d.reshape(B, T, P).mean(dim=1)
 
 
@@ -193,7 +201,7 @@ def validate(heads: InCTRLHeads, val: FeatureSet, pool: FeatureSet, episodes: li
             for key, s in scores.items():
                 res.setdefault(f"k{k}", {}).setdefault(cat, {})[key] = {
                     "auroc": auroc(labels[m], s[m]), "auprc": auprc(labels[m], s[m])}
-    for kk, per_cat in res.items():
+    for per_cat in res.values():
         for key in ("final", "s_p", "s_i"):
             per_cat.setdefault("_mean", {})[key] = {
                 "auroc": float(np.mean([v[key]["auroc"] for c, v in per_cat.items() if c != "_mean"]))}
@@ -209,6 +217,7 @@ def build_extractor(cfg: Config):
         from .features import InceptionExtractor
         return InceptionExtractor(cfg.nsfwjs, tiny=cfg.tiny, seed=cfg.seed if cfg.tiny else 0)
     from inctrl_export.model import make_random_model
+
     from .features import ClipExtractor
     variant = "tiny" if cfg.tiny else "full"
     if cfg.clip_checkpoint:
@@ -244,7 +253,7 @@ def text_priors(ext, records: list[Record], feats: list[dict]) -> torch.Tensor:
     from inctrl_export import reference as ref
     protos = {}
     out = []
-    for r, f in zip(records, feats):
+    for r, f in zip(records, feats, strict=True):
         if r.category not in protos:
             _, t_n, t_a = ref.text_embeddings(ext.model, r.category.replace("_", " "))
             protos[r.category] = (t_n, t_a)
@@ -357,8 +366,8 @@ def write_report(out: Path, cfg: Config, hist: dict, meta: dict) -> None:
                   "| K | category | final | s_p (patch residual) | s_i |", "|---|---|---|---|---|"]
         for kk in sorted(k for k in v if k.startswith("k")):
             for cat, s in v[kk].items():
-                lines.append(f"| {kk[1:]} | {cat} | {s['final']['auroc']:.4f} | {s['s_p'].get('auroc', float('nan')):.4f}"
-                             f" | {s['s_i']['auroc']:.4f} |")
+                lines.append(f"| {kk[1:]} | {cat} | {s['final']['auroc']:.4f} "
+                             f"| {s['s_p'].get('auroc', float('nan')):.4f} | {s['s_i']['auroc']:.4f} |")
         lines.append("")
     lines += ["## Config", "", "```json", json.dumps(asdict(cfg), indent=2), "```", ""]
     (out / "report.md").write_text("\n".join(lines))

@@ -22,7 +22,10 @@ def test_resize_equals_center_crop_on_square_frames_and_pads_wide_ones_with_zero
 
 def test_distance_maps_and_s_p_follow_the_spec_residual():
     g = torch.Generator().manual_seed(0)
-    unit = lambda *s: torch.nn.functional.normalize(torch.randn(*s, generator=g), dim=-1)
+
+    def unit(*s):
+        return torch.nn.functional.normalize(torch.randn(*s, generator=g), dim=-1)
+
     keys = [("Mixed_6b", "none"), ("Mixed_6c", "none")]
     query = {k: unit(9, 4) for k in keys}
     shots = [{k: unit(9, 4) for k in keys} for _ in range(3)]

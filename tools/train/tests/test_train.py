@@ -163,7 +163,7 @@ def test_held_out_categories_validate_on_their_own_normals(train_dir, tmp_path):
     assert {r.category for r in va.records} == {"brick_wall"} and {r.category for r in tr.records} == {"pcb"}
     pool = T.val_prompt_pool(cfg, tr, va)
     (k, queries, prompts), = T.fixed_val_episodes(va, pool, cfg.shots, cfg.seed)
-    for q, ps in zip(queries, prompts):
+    for q, ps in zip(queries, prompts, strict=True):
         assert len(ps) == 2 and q not in ps
         assert all(pool.records[p].category == "brick_wall" and pool.records[p].label == 0 for p in ps)
     heads, hist = T.train_heads(cfg, tr, va, progress=lambda m: None)

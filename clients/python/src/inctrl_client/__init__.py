@@ -1,8 +1,23 @@
 """InCTRL serve client: ``connect(address, api_key)`` then ``score`` / ``open_stream`` / ``register_prompt_set``."""
 from .client import Client, build_request, connect
-from .errors import (AlreadyExists, Cancelled, DeadlineExceeded, FailedPrecondition, InctrlError, Internal,
-                     InvalidArgument, NotFound, PermissionDenied, ResourceExhausted, Unauthenticated, Unavailable,
-                     Unimplemented, from_code, from_code_name, from_rpc_error)
+from .errors import (
+    AlreadyExists,
+    Cancelled,
+    DeadlineExceeded,
+    FailedPrecondition,
+    InctrlError,
+    Internal,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    ResourceExhausted,
+    Unauthenticated,
+    Unavailable,
+    Unimplemented,
+    from_code,
+    from_code_name,
+    from_rpc_error,
+)
 from .retry import NO_RETRY, RetryPolicy
 from .stream import ScoreStream
 

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Iterator, Optional, Sequence, Union
+from collections.abc import Iterator, Sequence
+from typing import Optional, Union
 
 import grpc
 
 from inctrl.v1 import registry_pb2, registry_pb2_grpc, scoring_pb2, scoring_pb2_grpc
 
 from .errors import InvalidArgument, Unavailable, from_rpc_error
-from .retry import RetryPolicy, channel_options
+from .retry import DEFAULT_RETRY, RetryPolicy, channel_options
 from .stream import ScoreStream
 from .targets import Address, default_authority, grpc_target
 
@@ -68,7 +69,7 @@ class Client:
 
     def __init__(self, address: Address, api_key: Optional[str] = None, *, tls: bool = False,
                  root_certificates: Optional[bytes] = None, timeout: Optional[float] = 30.0,
-                 retry: RetryPolicy = RetryPolicy(), channel: Optional[grpc.Channel] = None):
+                 retry: RetryPolicy = DEFAULT_RETRY, channel: Optional[grpc.Channel] = None):
         self.address = address if isinstance(address, str) else ",".join(address)
         self.timeout = timeout
         self.retry = retry
@@ -93,7 +94,7 @@ class Client:
         try:
             return method(request, timeout=t, metadata=self._metadata)  # retries: the channel's service config
         except grpc.RpcError as e:
-            raise from_rpc_error(e)  # keeps the RpcError as __cause__
+            raise from_rpc_error(e) from e
 
     def wait_ready(self, timeout: float = 10.0) -> None:
         """Blocks until the channel is connected; raises Unavailable if it is not within ``timeout``."""
@@ -105,7 +106,7 @@ class Client:
     def close(self) -> None:
         self._channel.close()
 
-    def __enter__(self) -> "Client":
+    def __enter__(self) -> Client:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -153,7 +154,8 @@ class Client:
     # -- prompt registry -----------------------------------------------------------------------------------
     def register_prompt_set(self, name: str, category: str, shots: Sequence[ImageLike], *, template_id: str = "",
                             fp16: bool = False, target_fpr: Optional[float] = None,
-                            timeout: Optional[float] = None, inspection: Optional[str] = None) -> registry_pb2.PromptSet:
+                            timeout: Optional[float] = None,
+                            inspection: Optional[str] = None) -> registry_pb2.PromptSet:
         """target_fpr: share of normal images the suggested threshold may flag, in (0, 0.5); None = server default.
         inspection: "center-crop" (default), "resize" or "tiles"; queries scored against the set use the same."""
         if not shots:
@@ -168,7 +170,8 @@ class Client:
     def get_prompt_set(self, prompt_set_id: str, timeout: Optional[float] = None) -> registry_pb2.PromptSet:
         return self._unary(self._registry.GetPromptSet, registry_pb2.GetPromptSetRequest(id=prompt_set_id), timeout)
 
-    def list_prompt_sets(self, page_size: int = 100, timeout: Optional[float] = None) -> Iterator[registry_pb2.PromptSet]:
+    def list_prompt_sets(self, page_size: int = 100,
+                         timeout: Optional[float] = None) -> Iterator[registry_pb2.PromptSet]:
         token = ""
         while True:
             page = self._unary(self._registry.ListPromptSets,

@@ -1,7 +1,7 @@
 """Typed exceptions mapped from gRPC status codes (and from per-request stream errors)."""
 from __future__ import annotations
 
-from typing import Dict, Optional, Type
+from typing import Optional
 
 import grpc
 
@@ -71,12 +71,12 @@ class Unauthenticated(InctrlError):
     code = grpc.StatusCode.UNAUTHENTICATED
 
 
-_BY_CODE: Dict[grpc.StatusCode, Type[InctrlError]] = {
+_BY_CODE: dict[grpc.StatusCode, type[InctrlError]] = {
     cls.code: cls
     for cls in (Cancelled, InvalidArgument, DeadlineExceeded, NotFound, AlreadyExists, PermissionDenied,
                 ResourceExhausted, FailedPrecondition, Unimplemented, Internal, Unavailable, Unauthenticated)
 }
-_BY_NAME: Dict[str, grpc.StatusCode] = {c.name: c for c in grpc.StatusCode}
+_BY_NAME: dict[str, grpc.StatusCode] = {c.name: c for c in grpc.StatusCode}
 
 
 def from_code(code: grpc.StatusCode, details: str = "", request_id: str = "") -> InctrlError:

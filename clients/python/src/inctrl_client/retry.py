@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import List, Tuple
 
 # Idempotent calls, retried on UNAVAILABLE (the backend went away or is not ready) by gRPC onto another backend.
 # Writes (CreatePromptSet, DeletePromptSet, thresholds) are not: gRPC still retries them transparently when they
@@ -40,6 +39,7 @@ class RetryPolicy:
 
 
 NO_RETRY = RetryPolicy(max_attempts=1)
+DEFAULT_RETRY = RetryPolicy()  # frozen: one shared instance is a safe default argument
 
 
 def service_config(retry: RetryPolicy) -> dict:
@@ -59,7 +59,7 @@ def service_config(retry: RetryPolicy) -> dict:
     return cfg
 
 
-def channel_options(retry: RetryPolicy, max_message: int) -> List[Tuple[str, object]]:
+def channel_options(retry: RetryPolicy, max_message: int) -> list[tuple[str, object]]:
     return [
         ("grpc.max_send_message_length", max_message),
         ("grpc.max_receive_message_length", max_message),

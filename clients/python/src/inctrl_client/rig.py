@@ -12,8 +12,9 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Optional
 
 from .client import Client
 from .errors import InctrlError
@@ -29,7 +30,7 @@ class Job:
     category: str = ""
     label: Optional[int] = None       # 1 anomaly, 0 normal, None unknown
     image: bytes = b""
-    prompts: Dict = field(default_factory=dict)
+    prompts: dict = field(default_factory=dict)
     latency: Optional[float] = None   # seconds, send -> response
     score: Optional[float] = None
     error: Optional[str] = None
@@ -47,17 +48,17 @@ def percentile(values: Sequence[float], p: float) -> float:
 
 def auroc(scores: Sequence[float], labels: Sequence[int]) -> Optional[float]:
     """Probability that a random anomaly outscores a random normal image (ties count half)."""
-    pos = [s for s, l in zip(scores, labels) if l == 1]
-    neg = [s for s, l in zip(scores, labels) if l == 0]
+    pos = [s for s, y in zip(scores, labels) if y == 1]
+    neg = [s for s, y in zip(scores, labels) if y == 0]
     if not pos or not neg:
         return None
     wins = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p in pos for n in neg)
     return wins / (len(pos) * len(neg))
 
 
-def load_labelled(root: str, max_shots: int) -> Dict[str, Dict]:
+def load_labelled(root: str, max_shots: int) -> dict[str, dict]:
     """category -> {"shots": [paths], "tests": [(path, label)]} from <root>/manifest.csv."""
-    cats: Dict[str, Dict] = defaultdict(lambda: {"shots": [], "tests": []})
+    cats: dict[str, dict] = defaultdict(lambda: {"shots": [], "tests": []})
     with open(os.path.join(root, "manifest.csv"), newline="") as f:
         for row in csv.DictReader(f):
             path = os.path.join(root, row["path"])
@@ -71,7 +72,7 @@ def load_labelled(root: str, max_shots: int) -> Dict[str, Dict]:
     return dict(cats)
 
 
-def list_images(folder: str) -> List[str]:
+def list_images(folder: str) -> list[str]:
     out = []
     for dirpath, _, files in os.walk(folder):
         out += [os.path.join(dirpath, n) for n in files if os.path.splitext(n)[1].lower() in IMAGE_EXT]
@@ -83,8 +84,8 @@ def _read(path: str) -> bytes:
         return f.read()
 
 
-def build_jobs(args, client: Client, created: List[str]) -> List[Job]:
-    jobs: List[Job] = []
+def build_jobs(args, client: Client, created: list[str]) -> list[Job]:
+    jobs: list[Job] = []
     if os.path.exists(os.path.join(args.folder, "manifest.csv")):
         for cat, spec in sorted(load_labelled(args.folder, args.shots).items()):
             if args.category and cat not in args.category.split(","):
@@ -130,7 +131,7 @@ def build_jobs(args, client: Client, created: List[str]) -> List[Job]:
     return out
 
 
-def run_streams(client: Client, jobs: List[Job], streams: int, window: int, rate: float, timeout: float) -> float:
+def run_streams(client: Client, jobs: list[Job], streams: int, window: int, rate: float, timeout: float) -> float:
     """Sends jobs round-robin over ``streams`` streams, paced to ``rate`` images/s overall (0 = unpaced)."""
     t0 = time.monotonic()
 
@@ -156,7 +157,7 @@ def run_streams(client: Client, jobs: List[Job], streams: int, window: int, rate
 
                 fut.add_done_callback(done)
 
-    errors: List[BaseException] = []
+    errors: list[BaseException] = []
 
     def guarded(k: int) -> None:
         try:
@@ -174,12 +175,13 @@ def run_streams(client: Client, jobs: List[Job], streams: int, window: int, rate
     return time.monotonic() - t0
 
 
-def summarize(jobs: List[Job], wall: float, streams: int, window: int, rate: float) -> Dict:
+def summarize(jobs: list[Job], wall: float, streams: int, window: int, rate: float) -> dict:
     ok = [j for j in jobs if j.score is not None]
     lat_ms = [j.latency * 1000 for j in ok if j.latency is not None]
     scores = [j.score for j in ok]
-    rep: Dict = {
-        "sent": len(jobs), "ok": len(ok), "errors": dict(Counter(j.error or "NO_RESPONSE" for j in jobs if j.score is None)),
+    rep: dict = {
+        "sent": len(jobs), "ok": len(ok),
+        "errors": dict(Counter(j.error or "NO_RESPONSE" for j in jobs if j.score is None)),
         "streams": streams, "window": window, "target_rate": rate, "wall_s": round(wall, 3),
         "throughput_per_s": round(len(ok) / wall, 2) if wall > 0 else None,
         "latency_ms": {"p50": percentile(lat_ms, 50), "p90": percentile(lat_ms, 90), "p99": percentile(lat_ms, 99),
@@ -193,7 +195,7 @@ def summarize(jobs: List[Job], wall: float, streams: int, window: int, rate: flo
         rep["server_total_ms_mean"] = statistics.fmean(totals) / 1000
     labelled = [j for j in ok if j.label is not None]
     if labelled:
-        per_cat: Dict[str, Dict] = {}
+        per_cat: dict[str, dict] = {}
         for cat in sorted({j.category for j in labelled}):
             cj = [j for j in labelled if j.category == cat]
             per_cat[cat] = {
@@ -214,7 +216,7 @@ def _f(x, nd=3) -> str:
     return "n/a" if x is None else f"{x:.{nd}f}"
 
 
-def print_report(rep: Dict, out=None) -> None:
+def print_report(rep: dict, out=None) -> None:
     out = out or sys.stdout
     p = lambda *a: print(*a, file=out)  # noqa: E731
     p(f"sent {rep['sent']}  ok {rep['ok']}  errors {rep['errors'] or 0}")
@@ -243,7 +245,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                          "addresses) spreads the streams over the replicas and resends on another one if one fails")
     ap.add_argument("--api-key", default=os.environ.get("INCTRL_API_KEY"))
     ap.add_argument("--tls", action="store_true", help="use TLS (default: plaintext h2c)")
-    ap.add_argument("--rate", type=float, default=0.0, help="images per second over all streams (0 = as fast as allowed)")
+    ap.add_argument("--rate", type=float, default=0.0,
+                    help="images per second over all streams (0 = as fast as allowed)")
     ap.add_argument("--streams", type=int, default=1)
     ap.add_argument("--window", type=int, default=8, help="max unanswered requests per stream")
     ap.add_argument("--repeat", type=int, default=1, help="send the image set this many times")
@@ -260,12 +263,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = ap.parse_args(argv)
 
     client = Client(args.addr, args.api_key, tls=args.tls, retry=RetryPolicy(max_attempts=5))
-    created: List[str] = []
+    created: list[str] = []
     try:
         try:
             client.wait_ready(args.connect_timeout)
             info = client.model_info()
-            print(f"server {args.addr}: bundle {info.bundle_id} ({info.kind}, {info.arch}) devices {list(info.devices)}")
+            print(f"server {args.addr}: bundle {info.bundle_id} ({info.kind}, {info.arch}) "
+                  f"devices {list(info.devices)}")
             if info.random_weights:
                 print("WARNING: the model has random weights; scores and AUROC are meaningless", file=sys.stderr)
         except InctrlError as e:

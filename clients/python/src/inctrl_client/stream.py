@@ -6,8 +6,9 @@ import queue
 import random
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
-from typing import Callable, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Callable, Optional, Union
 
 import grpc
 
@@ -46,22 +47,22 @@ class ScoreStream:
         self._resend = resend
         self._slots = threading.Semaphore(window)
         self._lock = threading.Lock()
-        self._pending: "dict[str, Tuple[Future, scoring_pb2.ScoreRequest]]" = {}  # insertion = submit order
+        self._pending: dict[str, tuple[Future, scoring_pb2.ScoreRequest]] = {}  # insertion = submit order
         self._ids = itertools.count(1)
         self._closed = False
         self._cancelled = False
         self._failure: Optional[InctrlError] = None
         self._done = threading.Event()
-        self.unmatched: List[scoring_pb2.ScoreResponse] = []  # responses whose id we never sent (or answered twice)
+        self.unmatched: list[scoring_pb2.ScoreResponse] = []  # responses whose id we never sent (or answered twice)
         self.restarts = 0  # calls replaced after UNAVAILABLE
-        self._outbox: "queue.Queue[object]" = queue.Queue()
+        self._outbox: queue.Queue[object] = queue.Queue()
         self._call = start_call(self._requests(self._outbox))
         self._reader = threading.Thread(target=self._read, name="inctrl-stream-reader", daemon=True)
         self._reader.start()
 
     # -- sending -------------------------------------------------------------------------------------------
     @staticmethod
-    def _requests(outbox: "queue.Queue[object]") -> Iterator[scoring_pb2.ScoreRequest]:
+    def _requests(outbox: queue.Queue[object]) -> Iterator[scoring_pb2.ScoreRequest]:
         while True:
             item = outbox.get()
             if item is _CLOSE:
@@ -185,7 +186,7 @@ class ScoreStream:
     def failure(self) -> Optional[InctrlError]:
         return self._failure
 
-    def __enter__(self) -> "ScoreStream":
+    def __enter__(self) -> ScoreStream:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -194,12 +195,12 @@ class ScoreStream:
         else:
             self.cancel()
 
-    def score_many(self, items: Iterable[Tuple[str, object]], **prompts) -> Iterator[Tuple[str, ScoreResult]]:
+    def score_many(self, items: Iterable[tuple[str, object]], **prompts) -> Iterator[tuple[str, ScoreResult]]:
         """Submits (request_id, image) pairs from a feeder thread and yields (request_id, response-or-error)
         in completion order; every submitted id is yielded exactly once."""
-        done: "queue.Queue[object]" = queue.Queue()
+        done: queue.Queue[object] = queue.Queue()
         sent = [0]
-        feeder_error: List[BaseException] = []
+        feeder_error: list[BaseException] = []
 
         def feed() -> None:
             try:

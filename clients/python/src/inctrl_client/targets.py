@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from typing import List, Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Optional, Union
 
 Address = Union[str, Sequence[str]]
 
 
-def _split(address: Address) -> List[str]:
+def _split(address: Address) -> list[str]:
     parts = address.split(",") if isinstance(address, str) else list(address)
     parts = [p.strip() for p in parts if p and p.strip()]
     if not parts:
@@ -33,8 +34,8 @@ def grpc_target(address: Address) -> str:
     parts = _split(address)
     if len(parts) == 1:
         return parts[0]
-    v4: List[str] = []
-    v6: List[str] = []
+    v4: list[str] = []
+    v6: list[str] = []
     for host, port in [_host_port(e) for e in parts]:  # all parsed before any name is looked up
         try:
             ips = [ipaddress.ip_address(host)]

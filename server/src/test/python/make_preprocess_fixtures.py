@@ -10,7 +10,6 @@ Normalize(CLIP mean/std). Needs pillow 13.0.0, torch 2.7.1, torchvision 0.22.1.
 """
 import argparse
 import glob
-import io
 import json
 import os
 import struct
@@ -21,15 +20,17 @@ import numpy as np
 import torch
 from PIL import Image
 from torchvision import transforms as T
-from torchvision.transforms import InterpolationMode
+
+# The spec's transform as every Python tool computes it (tools/export/inctrl_export/spec.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "tools", "export"))
+from inctrl_export import spec
 
 SIZE = 240
-MEAN = (0.48145466, 0.4578275, 0.40821073)
-STD = (0.26862954, 0.26130258, 0.27577711)
+MEAN, STD = spec.CLIP_MEAN, spec.CLIP_STD
 
 # The pipeline under test (spec §3): resize+crop happen in the image's own mode, RGB conversion after the crop.
-GEOM = T.Compose([T.Resize(SIZE, interpolation=InterpolationMode.BICUBIC), T.CenterCrop(SIZE)])
-TENSOR = T.Compose([T.ToTensor(), T.Normalize(MEAN, STD)])
+GEOM = spec.geometry(SIZE)
+TENSOR = spec.to_tensor(MEAN, STD)
 
 
 def legacy_geom(img):
@@ -90,14 +91,16 @@ def write_png(path, arr, bit_depth, color_type, interlace=False, extra=b""):
         for row in _pack_rows(arr, bit_depth):
             raw += b"\x00" + row
     else:  # Adam7
-        for (x0, y0, dx, dy) in [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]:
+        adam7 = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+        for (x0, y0, dx, dy) in adam7:
             sub = arr[y0::dy, x0::dx]
             if sub.shape[0] == 0 or sub.shape[1] == 0:
                 continue
             for row in _pack_rows(sub, bit_depth):
                 raw += b"\x00" + row
     ihdr = struct.pack(">IIBBBBB", w, h, bit_depth, color_type, 0, 0, 1 if interlace else 0)
-    data = b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + extra + _chunk(b"IDAT", zlib.compress(bytes(raw), 9)) + _chunk(b"IEND", b"")
+    data = (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + extra + _chunk(b"IDAT", zlib.compress(bytes(raw), 9))
+            + _chunk(b"IEND", b""))
     with open(path, "wb") as f:
         f.write(data)
 
@@ -236,7 +239,8 @@ def main():
     write_png(p, (smooth_rgb(rng, 250, 260)[:, :, 0] >> 4), 4, 0)
     add("l4_250x260", p, note="4-bit gray (x17), mode L")
     p = os.path.join(out, "rgb16_300x250.png")
-    write_png(p, (smooth_rgb(rng, 300, 250).astype(np.uint16) * 257 + rng.integers(0, 257, (250, 300, 3))).astype(np.uint16), 16, 2)
+    rgb16 = smooth_rgb(rng, 300, 250).astype(np.uint16) * 257 + rng.integers(0, 257, (250, 300, 3))
+    write_png(p, rgb16.astype(np.uint16), 16, 2)
     add("rgb16_300x250", p, note="16-bit RGB: PIL keeps the high byte")
     p = os.path.join(out, "rgb_trns_260x250.png")
     arr = smooth_rgb(rng, 260, 250)
@@ -248,7 +252,8 @@ def main():
     add("l_trns_250x260", p, note="gray + tRNS: PIL mode L")
 
     # 16-bit gray: official transform crashes; we convert round(v/257) first (ImageDecoder Javadoc)
-    g16 = (smooth_rgb(rng, 310, 270)[:, :, 0].astype(np.uint32) * 257 + rng.integers(0, 257, (270, 310))).astype(np.uint16)
+    g16 = smooth_rgb(rng, 310, 270)[:, :, 0].astype(np.uint32) * 257 + rng.integers(0, 257, (270, 310))
+    g16 = g16.astype(np.uint16)
     g16[0, :6] = [0, 128, 129, 385, 65407, 65535]
     p = os.path.join(out, "i16_310x270.png")
     write_png(p, g16, 16, 0)
@@ -257,15 +262,19 @@ def main():
     add("i16_270x310_tiff", p, load=i16_to_l, note="16-bit gray TIFF -> round(v/257) -> L")
 
     # other containers
-    add("bmp24_310x250", save("bmp24_310x250", Image.fromarray(smooth_rgb(rng, 310, 250), "RGB"), "bmp"), note="BMP 24-bit")
-    add("bmp8_p_300x250", save("bmp8_p_300x250", Image.fromarray(smooth_rgb(rng, 300, 250), "RGB").quantize(128), "bmp"),
+    add("bmp24_310x250", save("bmp24_310x250", Image.fromarray(smooth_rgb(rng, 310, 250), "RGB"), "bmp"),
+        note="BMP 24-bit")
+    add("bmp8_p_300x250",
+        save("bmp8_p_300x250", Image.fromarray(smooth_rgb(rng, 300, 250), "RGB").quantize(128), "bmp"),
         note="BMP 8-bit colour palette: mode P")
     add("bmp8_gray_250x300", save("bmp8_gray_250x300", Image.fromarray(smooth_rgb(rng, 250, 300)[:, :, 0], "L"), "bmp"),
         note="BMP 8-bit grey ramp palette: PIL drops the palette -> mode L")
-    add("tiff_rgb_280x250", save("tiff_rgb_280x250", Image.fromarray(smooth_rgb(rng, 280, 250), "RGB"), "tif"), note="TIFF RGB")
+    add("tiff_rgb_280x250", save("tiff_rgb_280x250", Image.fromarray(smooth_rgb(rng, 280, 250), "RGB"), "tif"),
+        note="TIFF RGB")
     add("tiff_rgb_lzw_250x280", save("tiff_rgb_lzw_250x280", Image.fromarray(smooth_rgb(rng, 250, 280), "RGB"), "tif",
                                      compression="tiff_lzw"), note="TIFF RGB LZW")
-    add("tiff_l_260x250", save("tiff_l_260x250", Image.fromarray(smooth_rgb(rng, 260, 250)[:, :, 1], "L"), "tif"), note="TIFF L")
+    add("tiff_l_260x250", save("tiff_l_260x250", Image.fromarray(smooth_rgb(rng, 260, 250)[:, :, 1], "L"), "tif"),
+        note="TIFF L")
 
     # JPEG: decoders differ (ImageIO vs libjpeg-turbo); tolerance asserted, diff reported by the test
     jsrc = np.asarray(Image.open(shots[-1]).convert("RGB"))

@@ -8,8 +8,10 @@ const ROLE = 'inctrl.console.role';
 export const session = {
   get key() { return sessionStorage.getItem(KEY); },
   get role() { return sessionStorage.getItem(ROLE); },
+  /** GET /v1/model of the signed-in server (in memory only; read again at every sign-in and page load). */
+  model: null,
   set(key, role) { sessionStorage.setItem(KEY, key); sessionStorage.setItem(ROLE, role); },
-  clear() { sessionStorage.removeItem(KEY); sessionStorage.removeItem(ROLE); },
+  clear() { sessionStorage.removeItem(KEY); sessionStorage.removeItem(ROLE); this.model = null; },
   /** admin: tenant management; tenant: the tenant's own data; local: security off, both. */
   can(what) {
     const r = this.role;
@@ -97,7 +99,7 @@ export function upload(path, form, onProgress) {
     xhr.upload.onload = () => onProgress?.(1, 'processing');
     xhr.onerror = () => reject(new Error('network error during upload'));
     xhr.onload = () => {
-      let data = null;
+      let data;
       try { data = xhr.responseText ? JSON.parse(xhr.responseText) : null; } catch { data = { detail: xhr.responseText }; }
       if (xhr.status >= 200 && xhr.status < 300) resolve(data);
       else reject(new ApiError(xhr.status, data, xhr.getResponseHeader('Retry-After')));

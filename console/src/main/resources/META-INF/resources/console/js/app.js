@@ -54,6 +54,7 @@ function roleName(role) {
 }
 
 function renderBanner(m) {
+  session.model = m;
   const b = $('model-banner');
   b.textContent = '';
   const id = document.createElement('strong');

@@ -15,10 +15,19 @@ function domain(values) {
   return [Math.max(0, lo - pad), Math.min(1, hi + pad)];
 }
 
+/**
+ * The score range of a set: its shots' leave-one-out scores and both thresholds, padded ([0, 1] without any). The
+ * calibration plot's axis and the threshold slider span it, so that the slider moves over the scores that matter.
+ */
+export function scoreDomain(cal) {
+  const values = [...(cal.shotScores || []), cal.suggestedThreshold, cal.threshold]
+    .filter((v) => v !== null && v !== undefined);
+  return values.length ? domain(values) : [0, 1];
+}
+
 export function calibrationPlot(cal, titleId) {
   const scores = cal.shotScores || [];
-  const marks = [cal.suggestedThreshold, cal.threshold].filter((v) => v !== null && v !== undefined);
-  const [x0, x1] = domain([...scores, ...marks]);
+  const [x0, x1] = scoreDomain(cal);
   const x = (v) => M.l + ((v - x0) / (x1 - x0 || 1)) * (W - M.l - M.r);
   const outliers = new Set(cal.outlierShots || []);
 
@@ -76,7 +85,7 @@ export function calibrationPlot(cal, titleId) {
     s('desc', { id: `${titleId}-d` }, desc), ...g);
   const table = h('details', {}, h('summary', {}, 'Shot scores as a table'),
     h('table', { class: 'table compact' },
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Shot'), h('th', { scope: 'col' }, 'LOO score'), h('th', { scope: 'col' }, 'Outlier'))),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Shot (0-based)'), h('th', { scope: 'col' }, 'LOO score'), h('th', { scope: 'col' }, 'Outlier'))),
       h('tbody', {}, ...scores.map((v, i) => h('tr', {}, h('td', {}, String(i)), h('td', {}, v.toFixed(4)), h('td', {}, outliers.has(i) ? 'yes' : ''))))));
   return [svg, table];
 }

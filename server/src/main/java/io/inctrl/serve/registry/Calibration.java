@@ -41,6 +41,17 @@ public record Calibration(
         this(shotScores, suggestedThreshold, outlierShots, warnings, fp16MaxAbsDiff, null, null, null);
     }
 
+    /** The same diagnostics with {@code more} warnings appended (e.g. about single shots' sizes). */
+    public Calibration withWarnings(List<String> more) {
+        if (more.isEmpty()) {
+            return this;
+        }
+        List<String> all = new java.util.ArrayList<>(warnings);
+        all.addAll(more);
+        return new Calibration(
+                shotScores, suggestedThreshold, outlierShots, all, fp16MaxAbsDiff, method, targetFpr, tail);
+    }
+
     /** Expected false-positive rate of {@code threshold} under the fitted tail; null without a fit or threshold. */
     public Float expectedFprAt(Float threshold) {
         return tail == null || threshold == null ? null : (float) tail.expectedFpr(threshold);

@@ -1,5 +1,6 @@
 package io.inctrl.serve.registry;
 
+import io.inctrl.serve.image.ImageNotes;
 import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.ImageFeatures;
 import io.inctrl.serve.model.InctrlScores;
@@ -137,8 +138,8 @@ public final class Calibrator {
                     outliers.add(i);
                     warnings.add(String.format(
                             Locale.ROOT,
-                            "shot %d looks unlike the others (leave-one-out score %.4f, median %.4f)",
-                            i,
+                            "%s looks unlike the others (leave-one-out score %.4f, median %.4f)",
+                            ImageNotes.shot(i),
                             scores.get(i),
                             median));
                 }

@@ -1,5 +1,6 @@
 package io.inctrl.serve.registry;
 
+import io.inctrl.serve.image.ImageNotes;
 import io.inctrl.serve.image.Inspection;
 import io.inctrl.serve.inference.ModelBatcher;
 import io.inctrl.serve.model.ImageFeatures;
@@ -48,6 +49,9 @@ public class ModelServicePort implements ModelPort {
 
     @Inject
     RequestPixelBudget pixelBudget;
+
+    @Inject
+    ImagePipeline images;
 
     @Override
     public List<ModelVersionPort> candidates(ModelChoice choice) {
@@ -152,9 +156,16 @@ public class ModelServicePort implements ModelPort {
 
         @Override
         public EncodedShots encodeShots(List<byte[]> encoded, Inspection mode) {
-            java.util.function.IntFunction<String> what = i -> encoded.size() == 1 ? "image" : "shot " + i;
+            java.util.function.IntFunction<String> what = ImageNotes::shot;
             // the same per-request budget as scoring, from the headers, before anything is decoded
             pixelBudget.check(encoded, what, mode, model.preprocess().size());
+            // too small to show detail: still encoded, but the set's calibration warnings say so
+            List<String> warnings = new ArrayList<>();
+            for (int i = 0; i < encoded.size(); i++) {
+                int[] wh = images.declaredSize(encoded.get(i), what.apply(i));
+                ImageNotes.tinyWarning(what.apply(i), wh[0], wh[1], model.preprocess().size())
+                        .ifPresent(warnings::add);
+            }
             List<float[]> pixels = new ArrayList<>();
             List<Integer> shotOf = new ArrayList<>();
             try {
@@ -173,7 +184,8 @@ public class ModelServicePort implements ModelPort {
             // through the batcher like every other encoding
             return new EncodedShots(
                     model.batcher().encodeAll(lane, pixels, null),
-                    shotOf.stream().mapToInt(Integer::intValue).toArray());
+                    shotOf.stream().mapToInt(Integer::intValue).toArray(),
+                    warnings);
         }
 
         @Override

@@ -34,8 +34,19 @@ public interface ModelVersionPort {
     /** What the bundle computes, in words (e.g. "generic patch residual ... — not InCTRL"). */
     String modeDescription();
 
-    /** Encoded views of shots: one per shot, or one per tile in tiles mode. */
-    record EncodedShots(EncodedImages encoded, int[] shotOfView) {}
+    /**
+     * Encoded views of shots: one per shot, or one per tile in tiles mode; {@code warnings} about single shots
+     * (e.g. too small to show detail) join the set's calibration warnings.
+     */
+    record EncodedShots(EncodedImages encoded, int[] shotOfView, List<String> warnings) {
+        public EncodedShots {
+            warnings = List.copyOf(warnings);
+        }
+
+        public EncodedShots(EncodedImages encoded, int[] shotOfView) {
+            this(encoded, shotOfView, List.of());
+        }
+    }
 
     /**
      * Decodes, preprocesses and encodes images with the views of {@code mode}; every view of every shot joins the

@@ -6,6 +6,7 @@ import io.inctrl.serve.audit.AuditAction;
 import io.inctrl.serve.audit.Origin;
 import io.inctrl.serve.config.InctrlConfig;
 import io.inctrl.serve.error.ServeException;
+import io.inctrl.serve.image.ImageNotes;
 import io.inctrl.serve.image.Inspection;
 import io.inctrl.serve.model.PromptFeatures;
 import io.inctrl.serve.model.TextPrior;
@@ -627,7 +628,7 @@ public class PromptSetService {
     }
 
     private void checkImage(int index, byte[] image) {
-        String which = index < 0 ? "the image" : "shot " + index;
+        String which = index < 0 ? "the image" : ImageNotes.shot(index);
         if (image == null || image.length == 0) {
             throw ServeException.invalid("EMPTY_IMAGE", which + " is empty (0 bytes)");
         }

@@ -30,7 +30,7 @@ public interface ImagePipeline {
      * The views of {@code mode} preprocessed for a model whose input is {@code input} (each model version has its
      * own size and normalisation).
      *
-     * @param what names the image in error messages, e.g. "image" or "shot 3"
+     * @param what names the image in error messages, e.g. "image" or "shot 3 (0-based)" ({@link io.inctrl.serve.image.ImageNotes#shot})
      * @throws ServeException INVALID_ARGUMENT naming the reason when the bytes are empty, too large or undecodable
      */
     Prepared prepare(byte[] encoded, String what, Inspection mode, PreprocessConfig input);

@@ -24,7 +24,7 @@ public class RequestPixelBudget {
     ImagePipeline images;
 
     /**
-     * @param what names image i in messages, e.g. "image" or "shot 3"
+     * @param what names image i in messages, e.g. "image" or "shot 3 (0-based)" ({@link io.inctrl.serve.image.ImageNotes#shot})
      * @return the request's total declared pixels
      * @throws ServeException INVALID_ARGUMENT (PIXEL_BUDGET_EXCEEDED) naming the budget when the total exceeds it, or naming the image
      *                          whose header cannot be read

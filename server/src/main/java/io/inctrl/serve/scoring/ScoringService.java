@@ -2,8 +2,10 @@ package io.inctrl.serve.scoring;
 
 import io.inctrl.serve.config.InctrlConfig;
 import io.inctrl.serve.error.ServeException;
+import io.inctrl.serve.image.ImageNotes;
 import io.inctrl.serve.image.Inspection;
 import io.inctrl.serve.inference.ModelBatcher;
+import io.inctrl.serve.logging.LogSafe;
 import io.inctrl.serve.inference.ModelJob;
 import io.inctrl.serve.inference.ModelOutput;
 import io.inctrl.serve.model.EncodedImages;
@@ -35,6 +37,18 @@ import java.util.concurrent.TimeUnit;
  */
 @ApplicationScoped
 public class ScoringService {
+
+    private static final org.jboss.logging.Logger LOG = org.jboss.logging.Logger.getLogger(ScoringService.class);
+
+    /** Tenants warned about a tiny image in the last 10 s: a misconfigured rig must not flood the log. */
+    private final com.github.benmanes.caffeine.cache.Cache<String, Boolean> tinyWarned =
+            com.github.benmanes.caffeine.cache.Caffeine.newBuilder()
+                    .expireAfterWrite(Duration.ofSeconds(10))
+                    .maximumSize(10_000)
+                    .build();
+
+    @Inject
+    ImagePipeline images;
 
     static final String SHADOW_LANE = ModelBatcher.SHADOW_LANE;
 
@@ -141,9 +155,10 @@ public class ScoringService {
         all.addAll(shots);
         int queries = images.size();
         java.util.function.IntFunction<String> names =
-                i -> i < queries ? (queries == 1 ? "image" : "image " + i) : "shot " + (i - queries);
+                i -> i < queries ? (queries == 1 ? "image" : ImageNotes.image(i)) : ImageNotes.shot(i - queries);
         long pixels = pixelBudget.check(all, names, mode, model.preprocess().size());
         pixelRate.charge(cmd.tenant(), pixels);
+        warnIfTiny(cmd, all, names, model.preprocess().size());
         CompletableFuture<List<ImagePipeline.Prepared>> decoding =
                 decodePool.prepareAll(all, names, mode, model.preprocess());
         List<CompletableFuture<ModelOutput>> queued = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -214,6 +229,25 @@ public class ScoringService {
             results.add(result);
         }
         return results;
+    }
+
+    /**
+     * Logs a warning for images too small to show detail ({@link ImageNotes#tinyWarning}): the Score response has no
+     * field for warnings, so the operator learns it from the log. Sizes come from the headers (microseconds; the pixel
+     * budget has just read them too). At most one line per tenant every 10 s.
+     */
+    private void warnIfTiny(
+            ScoreCommand cmd, List<byte[]> all, java.util.function.IntFunction<String> what, int inputSize) {
+        List<String> notes = new ArrayList<>();
+        for (int i = 0; i < all.size(); i++) {
+            int[] wh = images.declaredSize(all.get(i), what.apply(i));
+            ImageNotes.tinyWarning(what.apply(i), wh[0], wh[1], inputSize).ifPresent(notes::add);
+        }
+        if (!notes.isEmpty() && tinyWarned.asMap().putIfAbsent(cmd.tenant(), Boolean.TRUE) == null) {
+            LOG.warnf(
+                    "request %s of tenant %s: %s (logged at most every 10 s per tenant)",
+                    LogSafe.of(cmd.requestId()), LogSafe.of(cmd.tenant()), String.join("; ", notes));
+        }
     }
 
     /** Queues query {@code index}'s views on the batcher, once every image is decoded and the prompts are known. */

@@ -64,7 +64,7 @@ class BadInputApiTest {
 
     @Test
     void zeroByteImage() {
-        rejected(withLast(new byte[0]), 400, "EMPTY_IMAGE", "shot 2 is empty (0 bytes)");
+        rejected(withLast(new byte[0]), 400, "EMPTY_IMAGE", "shot 2 (0-based) is empty (0 bytes)");
     }
 
     @Test

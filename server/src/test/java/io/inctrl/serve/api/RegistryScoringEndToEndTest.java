@@ -120,7 +120,7 @@ class RegistryScoringEndToEndTest {
                 .then()
                 .statusCode(400)
                 .body("reason", org.hamcrest.Matchers.equalTo("UNDECODABLE_IMAGE"))
-                .body("detail", org.hamcrest.Matchers.startsWith("shot 1: UNDECODABLE"));
+                .body("detail", org.hamcrest.Matchers.startsWith("shot 1 (0-based): UNDECODABLE"));
         as(a).get("/v1/prompt-sets").then().statusCode(200).body("items.size()", org.hamcrest.Matchers.equalTo(0));
     }
 

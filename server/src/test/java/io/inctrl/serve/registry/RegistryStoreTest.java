@@ -316,7 +316,7 @@ class RegistryStoreTest {
         assertThat(mixed.calibration().outlierShots())
                 .as(mixed.calibration().toString())
                 .containsExactly(5);
-        assertThat(mixed.calibration().warnings()).anyMatch(w -> w.startsWith("shot 5 looks unlike"));
+        assertThat(mixed.calibration().warnings()).anyMatch(w -> w.startsWith("shot 5 (0-based) looks unlike"));
 
         PromptSetDetails clean = r.register(t, "clean", "screw", null, TestImages.normals(6), false);
         assertThat(clean.calibration().outlierShots()).isEmpty();

@@ -36,6 +36,27 @@ public final class TestImages {
         return out;
     }
 
+    /** A w x h PNG of one grey: e.g. 1x1, an image too small to show anything. */
+    public static byte[] solid(int w, int h) {
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                img.setRGB(x, y, 0x808080);
+            }
+        }
+        return png(img);
+    }
+
+    private static byte[] png(BufferedImage img) {
+        try {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ImageIO.write(img, "png", out);
+            return out.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** A PNG cut in half: a valid signature and header, then nothing. */
     public static byte[] corrupt() {
         byte[] ok = normal(99);
@@ -91,12 +112,6 @@ public final class TestImages {
                 img.setRGB(x, y, (r << 16) | (g << 8) | b);
             }
         }
-        try {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            ImageIO.write(img, "png", out);
-            return out.toByteArray();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return png(img);
     }
 }

@@ -96,9 +96,9 @@ function render(m) {
     card('Mean batch size', num(m.batchSize, 2), 'images per device batch, last interval', 'live-batch'),
     card('Device busy', busy || '—', 'share of the last interval', 'live-busy'));
   clear($('live-charts')).append(
-    spark('Throughput (req/s)', history.throughput),
-    spark('Queue depth', history.queue),
-    spark('p95 latency (s)', history.p95));
+    chart('live-chart-throughput', 'Throughput', 'req/s', history.throughput),
+    chart('live-chart-queue', 'Queue depth', 'jobs', history.queue),
+    chart('live-chart-p95', 'p95 latency', 's', history.p95));
   const rows = clear($('live-stages'));
   for (const [stage, l] of Object.entries(m.stages)) {
     rows.append(h('tr', {}, h('th', { scope: 'row' }, stage), h('td', {}, l ? String(l.count) : '—'),
@@ -107,17 +107,51 @@ function render(m) {
   if (!rows.children.length) rows.append(h('tr', {}, h('td', { colspan: 5 }, 'No stage latencies reported yet.')));
 }
 
-function spark(title, values) {
-  const W = 240;
-  const H = 56;
-  const max = Math.max(...values, 1e-9);
-  const pts = values.map((v, i) => `${(i / Math.max(1, HISTORY - 1)) * W},${H - 4 - (v / max) * (H - 8)}`).join(' ');
-  const last = values[values.length - 1];
+/** 1, 2, 2.5 or 5 times a power of ten, at least `v`: the top of a y axis with round tick labels. */
+export function niceMax(v) {
+  if (!(v > 0)) return 1;
+  const p = 10 ** Math.floor(Math.log10(v));
+  return [1, 2, 2.5, 5, 10].map((m) => m * p).find((m) => m >= v * (1 - 1e-9));
+}
+
+const tickText = (v) => (v === 0 ? '0' : Number(v.toPrecision(3)).toString());
+
+/**
+ * A line chart of the last HISTORY polls with both axes: y from 0 to a round maximum in `unit` (three labelled
+ * ticks), x as time before now (the newest poll at the right edge, "now"; older polls to the left).
+ */
+function chart(id, title, unit, values) {
   if (values.length < 3) {
     // a line needs a few polls; an almost empty chart reads as broken
-    return h('div', { class: 'card spark' }, h('p', { class: 'metric-label' }, title), h('p', { class: 'metric-sub' }, 'collecting…'));
+    return h('div', { class: 'card spark', id }, h('p', { class: 'metric-label' }, `${title} (${unit})`),
+      h('p', { class: 'metric-sub' }, 'collecting…'));
   }
-  return h('div', { class: 'card spark' }, h('p', { class: 'metric-label' }, title),
-    s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': `${title}: latest ${last.toFixed(3)}, max ${max.toFixed(3)} over the last ${values.length} polls` },
-      s('polyline', { points: pts, class: 'spark-line' })));
+  const W = 300;
+  const H = 130;
+  const M = { l: 40, r: 10, t: 8, b: 30 };
+  const top = niceMax(Math.max(...values));
+  const span = (HISTORY - 1) * PERIOD_MS / 1000; // seconds the x axis covers
+  const x = (age) => W - M.r - (age / span) * (W - M.l - M.r);
+  const y = (v) => H - M.b - (v / top) * (H - M.t - M.b);
+  const n = values.length;
+  const pts = values.map((v, i) => `${x(((n - 1 - i) * PERIOD_MS) / 1000).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
+  const g = [
+    s('line', { class: 'axis', x1: M.l, x2: M.l, y1: M.t, y2: H - M.b }),
+    s('line', { class: 'axis', x1: M.l, x2: W - M.r, y1: H - M.b, y2: H - M.b }),
+  ];
+  for (const v of [0, top / 2, top]) {
+    g.push(s('line', { class: 'tick', x1: M.l - 4, x2: M.l, y1: y(v), y2: y(v) }),
+      s('text', { class: 'tick-label y-tick', x: M.l - 6, y: y(v) + 4, 'text-anchor': 'end' }, tickText(v)));
+  }
+  for (const age of [span, span / 2, 0]) {
+    g.push(s('line', { class: 'tick', x1: x(age), x2: x(age), y1: H - M.b, y2: H - M.b + 4 }),
+      s('text', { class: 'tick-label x-tick', x: x(age), y: H - M.b + 16, 'text-anchor': age === 0 ? 'end' : age === span ? 'start' : 'middle' },
+        age === 0 ? 'now' : `−${Math.round(age)} s`));
+  }
+  g.push(s('text', { class: 'axis-label', x: (M.l + W - M.r) / 2, y: H - 2, 'text-anchor': 'middle' }, 'time'),
+    s('text', { class: 'axis-label', x: 10, y: (M.t + H - M.b) / 2, transform: `rotate(-90 10 ${(M.t + H - M.b) / 2})`, 'text-anchor': 'middle' }, unit),
+    s('polyline', { points: pts, class: 'spark-line' }));
+  const last = values[n - 1];
+  return h('div', { class: 'card spark', id }, h('p', { class: 'metric-label' }, `${title} (${unit})`),
+    s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': `${title} in ${unit} over the last ${Math.round(((n - 1) * PERIOD_MS) / 1000)} s: latest ${tickText(last)}, axis 0 to ${tickText(top)}` }, ...g));
 }

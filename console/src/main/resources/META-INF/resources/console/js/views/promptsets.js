@@ -4,7 +4,7 @@
 
 import { api, describeError, upload } from '../api.js';
 import { $, announce, busy, clear, confirmDialog, fieldError, fmtDate, fmtNum, h, hideError, showError } from '../dom.js';
-import { calibrationPlot } from '../plot.js';
+import { calibrationPlot, scoreDomain } from '../plot.js';
 import { dropZone, fmtBytes, isImage, thumb } from '../uploads.js';
 
 let files = [];
@@ -238,7 +238,15 @@ function render(p) {
   const t = c.threshold ?? c.suggestedThreshold;
   $('ps-threshold').value = t === null || t === undefined ? '' : t.toFixed(4);
   $('ps-threshold').removeAttribute('aria-invalid');
-  $('ps-threshold-range').value = t ?? 0.5;
+  // the slider spans the set's scores (as the plot's axis), not 0..1 where they would sit within a few pixels
+  const [lo, hi] = scoreDomain(c);
+  const slider = $('ps-threshold-range');
+  slider.min = lo.toFixed(4);
+  slider.max = hi.toFixed(4);
+  slider.step = String(Math.max(0.0001, Number(((hi - lo) / 500).toPrecision(1))));
+  slider.value = t ?? (lo + hi) / 2;
+  $('ps-threshold-range-help').textContent = `From ${lo.toFixed(4)} to ${hi.toFixed(4)}: the shots' leave-one-out `
+    + 'scores and the thresholds, with a margin. Any score from 0 to 1 can be typed in the field.';
   $('ps-threshold-reset').disabled = !c.thresholdOverridden;
   $('ps-target').value = c.targetFpr === null || c.targetFpr === undefined ? '' : String(Number(c.targetFpr.toFixed(4)));
   $('ps-target').removeAttribute('aria-invalid');

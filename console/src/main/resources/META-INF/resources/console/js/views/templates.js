@@ -1,6 +1,6 @@
 // Text-prompt template sets: edit with validation, preview the sentences for a category, compare s_a vs defaults.
 
-import { api } from '../api.js';
+import { api, session } from '../api.js';
 import { $, announce, busy, clear, confirmDialog, fieldError, fmtNum, h, hideError, lines, showError } from '../dom.js';
 
 let sets = [];
@@ -24,7 +24,31 @@ export function init() {
 }
 
 export async function show() {
+  textTower();
   await refresh(selected?.id);
+}
+
+/**
+ * A bundle without a text tower (vision-only, residual-heads) has no s_a: the preview and comparison would only
+ * end in 409 NO_TEXT_ENCODER, so they are off and the view says why. Sets can still be edited for an InCTRL bundle.
+ */
+function textTower() {
+  const m = session.model;
+  const none = m?.inctrl === false;
+  const note = $('tpl-no-text');
+  note.hidden = !none;
+  if (none) {
+    // what the bundle computes is in the banner above; this says what it means for this view
+    note.textContent = `Bundle ${m.bundleId} has no text encoder, so text-prompt templates do not change its scores: `
+      + 'the sentence preview and the s_a comparison are off. Template sets can still be edited and saved, for use '
+      + 'with an InCTRL bundle.';
+  }
+  for (const id of ['tpl-category', 'tpl-image']) $(id).disabled = none;
+  for (const id of ['tpl-preview', 'tpl-compare']) {
+    $(id).disabled = none;
+    if (none) $(id).setAttribute('aria-describedby', 'tpl-no-text');
+    else $(id).removeAttribute('aria-describedby');
+  }
 }
 
 async function refresh(selectId) {

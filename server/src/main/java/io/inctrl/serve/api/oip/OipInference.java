@@ -2,6 +2,7 @@ package io.inctrl.serve.api.oip;
 
 import io.inctrl.serve.config.InctrlConfig;
 import io.inctrl.serve.error.ServeException;
+import io.inctrl.serve.image.ImageNotes;
 import io.inctrl.serve.logging.LogSafe;
 import io.inctrl.serve.model.InctrlScores;
 import io.inctrl.serve.scoring.ScoreCommand;
@@ -246,7 +247,7 @@ public class OipInference {
             return new ServeException(
                     e.code(),
                     e.reason(),
-                    "image " + index + ": " + e.getMessage(),
+                    ImageNotes.image(index) + ": " + e.getMessage(),
                     e.retryAfter().orElse(null),
                     e);
         }

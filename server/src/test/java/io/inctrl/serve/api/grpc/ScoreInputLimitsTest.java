@@ -20,6 +20,7 @@ import io.inctrl.serve.api.v1.ScoreResponse;
 import io.inctrl.serve.api.v1.ScorerGrpc;
 import io.inctrl.serve.registry.TestImages;
 import io.inctrl.serve.testing.GrpcTestChannels;
+import io.inctrl.serve.testing.LogCapture;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
@@ -33,9 +34,6 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Handler;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -56,30 +54,19 @@ class ScoreInputLimitsTest {
     URL url;
 
     ManagedChannel channel;
-    final List<String> logLines = new CopyOnWriteArrayList<>();
-    final Handler capture = new Handler() {
-        @Override
-        public void publish(LogRecord r) {
-            logLines.add(
-                    r instanceof org.jboss.logmanager.ExtLogRecord ext ? ext.getFormattedMessage() : r.getMessage());
-        }
-
-        @Override
-        public void flush() {}
-
-        @Override
-        public void close() {}
-    };
+    LogCapture log;
+    List<String> logLines;
 
     @BeforeEach
     void open() {
         channel = GrpcTestChannels.open(url);
-        Logger.getLogger(RequestMetrics.class.getName()).addHandler(capture);
+        log = LogCapture.of(RequestMetrics.class);
+        logLines = log.lines();
     }
 
     @AfterEach
     void close() throws InterruptedException {
-        Logger.getLogger(RequestMetrics.class.getName()).removeHandler(capture);
+        log.close();
         GrpcTestChannels.close(channel);
     }
 

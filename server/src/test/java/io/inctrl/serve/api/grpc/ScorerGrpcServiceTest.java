@@ -105,7 +105,7 @@ public class ScorerGrpcServiceTest {
                 .setInline(good.getInline().toBuilder()
                         .addShots(ByteString.copyFrom(new byte[] {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3})))
                 .build();
-        assertStatus(badShot, Status.Code.INVALID_ARGUMENT, "shot 1");
+        assertStatus(badShot, Status.Code.INVALID_ARGUMENT, "shot 1 (0-based)");
     }
 
     @Test
