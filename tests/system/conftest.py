@@ -215,19 +215,32 @@ def register(server: Server, name: str = "mono", key: str | None = None, model: 
     return ps.id
 
 
-def model_repository(root: Path, layout: dict) -> Path:
-    """A model repository <root>/<model>/<version>/ from copies of bundles: layout maps a model name to
-    {version: (bundle dir, bundle_id suffix or None)}. A suffix makes the copy another bundle (another encoder) with
-    the same weights."""
+def bundle_copy(bundle: Path, dst: Path, suffix: str | None = None) -> Path:
+    """A copy of a bundle without its test fixtures; a bundle_id suffix makes it another bundle (another encoder)
+    with the same weights. Its SHA256SUMS (when it has one) is written again for what the copy holds."""
+    import hashlib
     import shutil
+    shutil.copytree(bundle, dst, ignore=shutil.ignore_patterns("fixtures", ".stamp"))
+    if suffix:
+        manifest = json.loads((dst / "manifest.json").read_text())
+        manifest["bundle_id"] += suffix
+        (dst / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    sums = dst / "SHA256SUMS"
+    if sums.exists():
+        files = sorted(p.relative_to(dst).as_posix() for p in dst.rglob("*") if p.is_file() and p != sums)
+        sums.write_text("".join(f"{hashlib.sha256((dst / f).read_bytes()).hexdigest()}  {f}\n" for f in files))
+    return dst
+
+
+def model_repository(root: Path, layout: dict, configs: dict | None = None) -> Path:
+    """A model repository <root>/<model>/<version>/ from copies of bundles: layout maps a model name to
+    {version: (bundle dir, bundle_id suffix or None)} (see bundle_copy); configs maps a model name to the content of
+    its config.json (e.g. {"version_policy": {"all": {}}})."""
     for model, versions in layout.items():
         for version, (bundle, suffix) in versions.items():
-            dst = root / model / str(version)
-            shutil.copytree(bundle, dst, ignore=shutil.ignore_patterns("fixtures"))
-            if suffix:
-                manifest = json.loads((dst / "manifest.json").read_text())
-                manifest["bundle_id"] += suffix
-                (dst / "manifest.json").write_text(json.dumps(manifest, indent=2))
+            bundle_copy(bundle, root / model / str(version), suffix)
+    for model, config in (configs or {}).items():
+        (root / model / "config.json").write_text(json.dumps(config))
     return root
 
 

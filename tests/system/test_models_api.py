@@ -18,11 +18,12 @@ MODEL = "tiny"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     d = tmp_path_factory.mktemp("models-api")
-    repo = model_repository(d / "repository", {MODEL: {1: (TINY, "-v1"), 2: (TINY, "-v2")}})
+    repo = model_repository(d / "repository", {MODEL: {1: (TINY, "-v1"), 2: (TINY, "-v2")}},
+                            configs={MODEL: {"version_policy": {"all": {}}}})
     (repo / MODEL / "3").mkdir()
     (repo / MODEL / "3" / "manifest.json").write_text("{ not json")
     s = Server(log=d / "server.log", data_dir=d / "data", env={},
-               args=[f"-Dinctrl.models.repository={repo}", "-Dinctrl.models.version-policy=all"]).start()
+               args=[f"-Dinctrl.models.repository={repo}"]).start()
     yield s
     s.stop()
 

@@ -5,29 +5,18 @@ encodings) is added to the repository and the replicas are restarted onto it one
 scoring. Checked: no request is lost or answered twice, every prompt set is encoded exactly once for version 2 in the
 whole fleet (audit log), and nothing of version 1's encodings (threshold, calibration, version) changes.
 """
-import json
-import shutil
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
-from conftest import QUERIES, ROOT, SHOTS, TINY, channel, image, meta, pg_env, reg, reg_grpc
+from conftest import QUERIES, ROOT, SHOTS, TINY, bundle_copy, channel, image, meta, pg_env, reg, reg_grpc
 
 sys.path.append(str(ROOT / "clients" / "python" / "src"))
 inctrl_client = pytest.importorskip("inctrl_client")
 
 SETS = 4
-
-
-def bundle_copy(dst: Path, bundle_id: str) -> None:
-    """The tiny bundle as a repository version; a new bundle id makes it a different model version's encoder."""
-    shutil.copytree(TINY, dst, ignore=shutil.ignore_patterns("fixtures", ".stamp"))
-    manifest = json.loads((dst / "manifest.json").read_text())
-    manifest["bundle_id"] = bundle_id
-    (dst / "manifest.json").write_text(json.dumps(manifest, indent=2))
 
 
 def encodings(server, set_id):
@@ -38,7 +27,7 @@ def encodings(server, set_id):
 
 def test_rolling_upgrade_loses_nothing_and_encodes_each_set_once_per_version(servers, pg_database, tmp_path):
     repo = tmp_path / "repo"
-    bundle_copy(repo / "tiny" / "1", "tiny-v1")
+    bundle_copy(TINY, repo / "tiny" / "1", "-v1")
     env = pg_env(pg_database)
     args = [f"-Dinctrl.models.repository={repo}", "-Dinctrl.models.encoding.sweep-interval=2s"]
     cluster = [servers(*args, env=env, name=f"replica{i}").start() for i in range(3)]
@@ -76,7 +65,7 @@ def test_rolling_upgrade_loses_nothing_and_encodes_each_set_once_per_version(ser
     for t in threads:
         t.start()
     try:
-        bundle_copy(repo / "tiny" / "2", "tiny-v2")   # the new version reaches the repository
+        bundle_copy(TINY, repo / "tiny" / "2", "-v2")   # the new version reaches the repository
         for s in cluster:                              # then the replicas restart onto it, one by one
             assert s.stop() == 0, s.tail()              # SIGTERM: drains what it admitted
             s.start()

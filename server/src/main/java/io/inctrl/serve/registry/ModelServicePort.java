@@ -163,7 +163,8 @@ public class ModelServicePort implements ModelPort {
             List<String> warnings = new ArrayList<>();
             for (int i = 0; i < encoded.size(); i++) {
                 int[] wh = images.declaredSize(encoded.get(i), what.apply(i));
-                ImageNotes.tinyWarning(what.apply(i), wh[0], wh[1], model.preprocess().size())
+                ImageNotes.tinyWarning(
+                                what.apply(i), wh[0], wh[1], model.preprocess().size())
                         .ifPresent(warnings::add);
             }
             List<float[]> pixels = new ArrayList<>();
