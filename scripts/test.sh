@@ -44,11 +44,13 @@ echo "== system tests: whole server processes (drain, kill -9 durability, databa
 echo "   transport limits, replicas on one PostgreSQL, soak); INCTRL_SYSTEM_TESTS_FAST=1 skips the slow tier"
 marker=()
 [ "${INCTRL_SYSTEM_TESTS_FAST:-0}" = "1" ] && marker=(-m "not slow")
-(cd tests/system && "$root/build/venv/bin/python" -m pytest -q -rs "${marker[@]}" --ignore=test_open_inference.py .)
-echo "   Open Inference Protocol with an outside client (tritonclient grpc + http, own venv build/venv-oip)"
+(cd tests/system && "$root/build/venv/bin/python" -m pytest -q -rs "${marker[@]}" --ignore=test_open_inference.py \
+  --ignore=test_model_repository_s3.py .)
+echo "   outside clients (own venv build/venv-oip): Open Inference Protocol through tritonclient (grpc + http), and a"
+echo "   model repository in S3-compatible storage (versitygw) filled with boto3"
 [ -x build/venv-oip/bin/python ] || "${PYTHON:-python3}" -m venv build/venv-oip
 build/venv-oip/bin/python -m pip install -q -r tests/system/requirements-oip.txt
-(cd tests/system && "$root/build/venv-oip/bin/python" -m pytest -q -rs test_open_inference.py)
+(cd tests/system && "$root/build/venv-oip/bin/python" -m pytest -q -rs test_open_inference.py test_model_repository_s3.py)
 
 echo "== registry backup and restore round trips (pg_dump/pg_restore; embedded H2 Script/RunScript)"
 scripts/backup-restore-test.sh

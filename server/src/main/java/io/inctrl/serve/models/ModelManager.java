@@ -103,10 +103,6 @@ public class ModelManager {
         }
         LOG.infof("model source: %s", source.describe());
         List<String> initial = models.startup().orElseGet(() -> modelNames());
-        if (defaultModel == null) {
-            defaultModel = models.defaultModel()
-                    .orElseGet(() -> initial.stream().sorted().findFirst().orElse(""));
-        }
         for (String model : initial) {
             try {
                 apply(model);
@@ -117,6 +113,16 @@ public class ModelManager {
                 LOG.errorf("model %s could not be loaded at start: %s", model, e.getMessage());
             }
         }
+        if (defaultModel == null) {
+            // unless configured: the first model by name that loaded (a broken one must not make the replica unready)
+            List<String> sorted = initial.stream().sorted().toList();
+            defaultModel = models.defaultModel()
+                    .orElseGet(() -> sorted.stream()
+                            .filter(m -> !versions(m).isEmpty())
+                            .findFirst()
+                            .orElse(sorted.isEmpty() ? "" : sorted.get(0)));
+        }
+        LOG.infof("default model: %s", defaultModel);
         if (versions(defaultModel).isEmpty()) {
             LOG.errorf("the default model '%s' has no loaded version: this replica is not ready", defaultModel);
         }
