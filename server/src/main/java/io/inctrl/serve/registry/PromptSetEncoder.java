@@ -41,7 +41,9 @@ public class PromptSetEncoder {
         // What later reads will see: fp16-rounded when stored as fp16, so scores survive a restart unchanged.
         PromptFeatures stored = storage == Precision.FP32 ? full : FeatureCodec.decode(parts, full.shots());
         TextPrior prior = model.textPrior(template.templates(), category);
-        Calibration cal = calibrator.calibrate(model, raw, views.shotOfView(), full, stored, prior, storage, targetFpr);
+        Calibration cal = calibrator
+                .calibrate(model, raw, views.shotOfView(), full, stored, prior, storage, targetFpr)
+                .withWarnings(views.warnings());
         return new Encoded(parts, stored, cal);
     }
 }

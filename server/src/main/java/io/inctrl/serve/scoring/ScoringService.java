@@ -50,6 +50,9 @@ public class ScoringService {
     @Inject
     ImagePipeline images;
 
+    /** Where results are completed: never a device worker, whose only job is the next batch. */
+    java.util.concurrent.Executor responder = io.smallrye.mutiny.infrastructure.Infrastructure.getDefaultWorkerPool();
+
     static final String SHADOW_LANE = ModelBatcher.SHADOW_LANE;
 
     @Inject
@@ -281,8 +284,9 @@ public class ScoringService {
         long decode = decodeNanos;
         long preprocess = preprocessNanos;
         // a tile that fails (deadline, queue full) fails the request at once and cancels its other tiles
+        // merging tiles, building the result and everything the caller chains on it run off the device worker
         return AllOrNothing.of(views)
-                .thenApply(done -> TileMerge.merge(done, query.tiling()))
+                .thenApplyAsync(done -> TileMerge.merge(done, query.tiling()), responder)
                 .thenApply(out -> {
                     long total = System.nanoTime() - start;
                     record(decode, preprocess, out, total);

@@ -55,7 +55,10 @@ import org.junit.jupiter.api.Test;
 @QuarkusTest
 class OpenInferenceApiTest {
 
-    private static final String MODEL = "inctrl-tiny-random-seed7";
+    /** The tiny bundle's directory name: the model name of a server serving one bundle. */
+    private static final String MODEL = "tiny";
+    /** Its bundle id, which older clients used as the model name and which still names it. */
+    private static final String BUNDLE_ID = "inctrl-tiny-random-seed7";
     private static final List<String> QUERIES =
             List.of("elpv/mono/test/good/cell0369.png", "headct/head_ct/shots/116.png");
     private static final String SHOT = "elpv/mono/shots/cell0449.png";
@@ -97,6 +100,10 @@ class OpenInferenceApiTest {
         ModelMetadataResponse m = oip.modelMetadata(
                 ModelMetadataRequest.newBuilder().setName(MODEL).build());
         assertThat(m.getName()).isEqualTo(MODEL);
+        // the bundle id still names the model (the single-bundle server's model name before models existed)
+        assertThat(oip.modelMetadata(ModelMetadataRequest.newBuilder().setName(BUNDLE_ID).build())
+                        .getName())
+                .isEqualTo(MODEL);
         assertThat(m.getPlatform()).isEqualTo("inctrl");
         assertThat(m.getVersionsList()).containsExactly("1");
         assertThat(m.getInputsList())
@@ -158,6 +165,39 @@ class OpenInferenceApiTest {
                 assertThat(floats(r.getRawOutputContents(3))[i]).isCloseTo(expected.getSI(), within(1e-6f));
             }
         }
+    }
+
+    /**
+     * A request's inline shots are encoded once for all its images (they were encoded again for every image): the
+     * model's job count grows by the images plus the shots, not images x shots.
+     */
+    @Test
+    void grpc_infer_encodes_a_requests_inline_shots_once_for_all_its_images() throws IOException {
+        List<String> shots = List.of(SHOT, "elpv/mono/shots/cell0988.png", "elpv/mono/shots/cell0990.png");
+        List<String> images = List.of(
+                QUERIES.get(0), QUERIES.get(1), "elpv/mono/test/good/cell0369.png", "headct/head_ct/shots/116.png");
+        ModelInferRequest.Builder request = ModelInferRequest.newBuilder()
+                .setModelName(MODEL)
+                .putParameters("category", InferParameter.newBuilder().setStringParam("mono").build())
+                .addInputs(bytesInput("image", images))
+                .addInputs(bytesInput("shots", shots))
+                .addRawInputContents(serialized(images))
+                .addRawInputContents(serialized(shots));
+        long before = jobs();
+        ModelInferResponse r = oip.modelInfer(request.build());
+        assertThat(r.getOutputs(0).getShapeList()).containsExactly(4L);
+        assertThat(jobs() - before).isEqualTo(images.size() + shots.size());
+    }
+
+    /** Jobs the served version ran (its statistics' inference count). */
+    private long jobs() {
+        return oip.modelStatistics(io.inctrl.serve.api.inference.ModelStatisticsRequest.newBuilder()
+                        .setName(MODEL)
+                        .build())
+                .getModelStatsList()
+                .stream()
+                .mapToLong(io.inctrl.serve.api.inference.ModelStatistics::getInferenceCount)
+                .sum();
     }
 
     @Test
