@@ -217,7 +217,7 @@ def register(server: Server, name: str = "mono", key: str | None = None, model: 
 
 def bundle_copy(bundle: Path, dst: Path, suffix: str | None = None) -> Path:
     """A copy of a bundle without its test fixtures; a bundle_id suffix makes it another bundle (another encoder)
-    with the same weights. Its SHA256SUMS (when it has one) is written again for what the copy holds."""
+    with the same weights. Its SHA256SUMS is (re)written for what the copy holds, as the exporter writes it."""
     import hashlib
     import shutil
     shutil.copytree(bundle, dst, ignore=shutil.ignore_patterns("fixtures", ".stamp"))
@@ -226,9 +226,8 @@ def bundle_copy(bundle: Path, dst: Path, suffix: str | None = None) -> Path:
         manifest["bundle_id"] += suffix
         (dst / "manifest.json").write_text(json.dumps(manifest, indent=2))
     sums = dst / "SHA256SUMS"
-    if sums.exists():
-        files = sorted(p.relative_to(dst).as_posix() for p in dst.rglob("*") if p.is_file() and p != sums)
-        sums.write_text("".join(f"{hashlib.sha256((dst / f).read_bytes()).hexdigest()}  {f}\n" for f in files))
+    files = sorted(p.relative_to(dst).as_posix() for p in dst.rglob("*") if p.is_file() and p != sums)
+    sums.write_text("".join(f"{hashlib.sha256((dst / f).read_bytes()).hexdigest()}  {f}\n" for f in files))
     return dst
 
 

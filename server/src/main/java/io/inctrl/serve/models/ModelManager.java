@@ -102,10 +102,11 @@ public class ModelManager {
             source = new RepositorySource(repository.get());
         }
         LOG.infof("model source: %s", source.describe());
+        source.refresh(); // once: a repository in object storage is synced here, not once per model
         List<String> initial = models.startup().orElseGet(() -> modelNames());
         for (String model : initial) {
             try {
-                apply(model);
+                apply(model, false);
             } catch (RuntimeException e) {
                 if (single) {
                     throw e; // one configured bundle that cannot load is a configuration error: stop now
@@ -163,9 +164,15 @@ public class ModelManager {
      * @throws ServeException NOT_FOUND when the source has no valid version of the model
      */
     public List<ModelRef> apply(String model) {
+        return apply(model, true);
+    }
+
+    private List<ModelRef> apply(String model, boolean refresh) {
         lifecycle.lock();
         try {
-            source.refresh();
+            if (refresh) {
+                source.refresh();
+            }
             List<Long> valid = new ArrayList<>();
             for (ModelSource.Available a : source.versions()) {
                 if (!a.ref().name().equals(model)) {
