@@ -10,6 +10,19 @@ ALTER TABLE prompt_sets ADD COLUMN model VARCHAR(128);
 ALTER TABLE prompt_sets ADD COLUMN revision BIGINT DEFAULT 1 NOT NULL;
 ALTER TABLE prompt_sets ADD COLUMN last_used_at TIMESTAMP WITH TIME ZONE;
 
+-- The revisions of a set's shots: 1 at registration, one more per growth or removal; the set points at one (a roll
+-- back points it at an older one). reason: created | shots-added | shots-removed.
+CREATE TABLE prompt_set_revisions (
+    prompt_set_id VARCHAR(40) NOT NULL REFERENCES prompt_sets (id) ON DELETE CASCADE,
+    revision      BIGINT      NOT NULL,
+    shot_count    INTEGER     NOT NULL,
+    reason        VARCHAR(32) NOT NULL,
+    created_at    TIMESTAMP WITH TIME ZONE NOT NULL,
+    PRIMARY KEY (prompt_set_id, revision)
+);
+INSERT INTO prompt_set_revisions (prompt_set_id, revision, shot_count, reason, created_at)
+    SELECT id, 1, shot_count, 'created', created_at FROM prompt_sets;
+
 -- Which stored shots (prompt_set_shots.idx) make up each revision of a set.
 CREATE TABLE prompt_set_revision_shots (
     prompt_set_id VARCHAR(40) NOT NULL REFERENCES prompt_sets (id) ON DELETE CASCADE,

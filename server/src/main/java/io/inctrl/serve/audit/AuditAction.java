@@ -20,6 +20,12 @@ public enum AuditAction {
     /** The server encoded a set for a model version that had not encoded it (background or first request). */
     PROMPT_SET_ENCODE("prompt_set.encode"),
     PROMPT_SET_DELETE("prompt_set.delete"),
+    /** Shots added to a set (uploaded, or scored queries confirmed as normal): a new revision. */
+    PROMPT_SET_SHOTS_ADD("prompt_set.shots.add"),
+    /** Shots removed from a set: a new revision. */
+    PROMPT_SET_SHOTS_REMOVE("prompt_set.shots.remove"),
+    /** The set points at an earlier revision of its shots again. */
+    PROMPT_SET_ROLLBACK("prompt_set.rollback"),
     MODEL_LOAD("model.load"),
     MODEL_UNLOAD("model.unload"),
     MODEL_ROLLOUT("model.rollout"),

@@ -103,7 +103,7 @@ public class ModelServicePort implements ModelPort {
         var command = new ScoreCommand(tenant, "", image, new ScoreCommand.Registered(promptSetId), null, choice);
         try {
             ScoreResult r = scoring.get().scoreAsync(command).join();
-            return new ScoredQuery(r.scores(), r.threshold(), r.servedBy(), r.bundleId());
+            return new ScoredQuery(r.scores(), r.threshold(), r.servedBy(), r.bundleId(), r.queryId());
         } catch (CompletionException e) {
             throw ModelBatcher.translate(e.getCause());
         }

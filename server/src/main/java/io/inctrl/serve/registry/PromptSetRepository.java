@@ -56,8 +56,22 @@ public class PromptSetRepository {
         return out;
     }
 
-    /** Records which stored shots make up {@code revision}, in order. */
-    public void insertRevision(Connection c, String id, long revision, List<Integer> shotIdx) throws SQLException {
+    /** One revision of a set's shots. */
+    public record Revision(long revision, int shotCount, String reason, Instant createdAt) {}
+
+    /** Records {@code revision}: why it was made and which stored shots make it up, in order. */
+    public void insertRevision(
+            Connection c, String id, long revision, List<Integer> shotIdx, String reason, Instant now)
+            throws SQLException {
+        try (PreparedStatement r = c.prepareStatement("INSERT INTO prompt_set_revisions (prompt_set_id, revision, "
+                + "shot_count, reason, created_at) VALUES (?,?,?,?,?)")) {
+            r.setString(1, id);
+            r.setLong(2, revision);
+            r.setInt(3, shotIdx.size());
+            r.setString(4, reason);
+            r.setTimestamp(5, Store.ts(now));
+            r.executeUpdate();
+        }
         try (PreparedStatement ps = c.prepareStatement(
                 "INSERT INTO prompt_set_revision_shots (prompt_set_id, revision, idx) VALUES (?,?,?)")) {
             for (int idx : shotIdx) {
@@ -66,6 +80,51 @@ public class PromptSetRepository {
                 ps.setInt(3, idx);
                 ps.executeUpdate();
             }
+        }
+    }
+
+    /** Every revision of a set, oldest first. */
+    public List<Revision> revisions(Connection c, String id) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT revision, shot_count, reason, created_at "
+                + "FROM prompt_set_revisions WHERE prompt_set_id = ? ORDER BY revision")) {
+            ps.setString(1, id);
+            List<Revision> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new Revision(
+                            rs.getLong(1), rs.getInt(2), rs.getString(3), Store.instant(rs.getTimestamp(4))));
+                }
+            }
+            return out;
+        }
+    }
+
+    /** The highest shot index stored for a set (every revision's), -1 when none. */
+    public int maxShotIdx(Connection c, String id) throws SQLException {
+        try (PreparedStatement ps =
+                c.prepareStatement("SELECT COALESCE(MAX(idx), -1) FROM prompt_set_shots WHERE prompt_set_id = ?")) {
+            ps.setString(1, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        }
+    }
+
+    /**
+     * Points the set at {@code revision} (a new one, or an older one on roll-back) with its shot count; one version
+     * increment. False when the set is gone.
+     */
+    public boolean setRevision(Connection c, String tenantId, String id, long revision, int shotCount, Instant now)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE prompt_sets SET revision = ?, shot_count = ?, "
+                + "version = version + 1, updated_at = ? WHERE id = ? AND tenant_id = ?")) {
+            ps.setLong(1, revision);
+            ps.setInt(2, shotCount);
+            ps.setTimestamp(3, Store.ts(now));
+            ps.setString(4, id);
+            ps.setString(5, tenantId);
+            return ps.executeUpdate() == 1;
         }
     }
 

@@ -96,6 +96,9 @@ public class PromptSetService {
     @Inject
     AuditTrail audit;
 
+    @Inject
+    RecentQueries recentQueries;
+
     /** Tells the background encoder that a set needs encodings on the other loaded versions. */
     @Inject
     Event<PromptSetChanged> changes;
@@ -139,7 +142,8 @@ public class PromptSetService {
             Optional<Float> threshold,
             Optional<Boolean> anomalous,
             String bundleId,
-            ModelRef servedBy) {}
+            ModelRef servedBy,
+            String queryId) {}
 
     /** A change that other model versions may need to encode. */
     public record PromptSetChanged(String setId) {}
@@ -196,7 +200,7 @@ public class PromptSetService {
             checkQuotas(c, tenant(c, tenantId), name, n.shots().size()); // again: another registration may have won
             sets.insert(c, p);
             List<Integer> idx = sets.insertShots(c, p.id(), 0, n.shots());
-            sets.insertRevision(c, p.id(), p.revision(), idx);
+            sets.insertRevision(c, p.id(), p.revision(), idx, "created", now);
             encodingRows.insertReady(c, p.id(), p.revision(), who, template.version(), enc.calibration(), now);
             encodingRows.replaceFeatures(c, p.id(), p.revision(), who.encoder(), enc.parts());
             audit.recordChange(c, origin, AuditAction.PROMPT_SET_CREATE, tenantId, p.id(), Encodings.detail(v, p));
@@ -250,6 +254,175 @@ public class PromptSetService {
             }
             return null;
         });
+    }
+
+    /**
+     * Adds shots to a set: uploaded images and/or queries scored against it recently, confirmed as normal by their
+     * query id (no second upload). The set gets a new revision of its shots (the old one stays, for roll-back), encoded
+     * and calibrated now by the serving version of its model; the model's other versions encode it in the background.
+     */
+    public PromptSetDetails addShots(
+            Origin origin, String tenantId, String id, List<byte[]> images, List<String> confirmedQueryIds) {
+        return audit.attempt(origin, AuditAction.PROMPT_SET_SHOTS_ADD, tenantId, id, () -> {
+            List<byte[]> added = new ArrayList<>(images == null ? List.of() : images);
+            for (String q : confirmedQueryIds == null ? List.<String>of() : confirmedQueryIds) {
+                added.add(recentQueries
+                        .find(tenantId, id, q)
+                        .orElseThrow(() -> ServeException.of(
+                                Reasons.QUERY_NOT_RETAINED,
+                                "query '" + LogSafeIds.of(q) + "' of prompt set '" + id + "' is not kept (any more) "
+                                        + "on this replica: queries are kept for "
+                                        + config.recentQueries().ttl() + " where they were scored; upload the image"))
+                        .image());
+            }
+            if (added.isEmpty()) {
+                throw ServeException.invalid("NO_SHOTS", "name images or scored queries to add (at least one)");
+            }
+            if (added.size() > limits.limits().maxShots()) {
+                throw ServeException.invalid(
+                        "TOO_MANY_SHOTS",
+                        added.size() + " shots in one call exceed the limit of " + limits.limits().maxShots()
+                                + " (inctrl.limits.max-shots); add them in several calls");
+            }
+            IntStream.range(0, added.size()).forEach(i -> checkImage(i, added.get(i)));
+            return newRevision(origin, tenantId, id, "shots-added", AuditAction.PROMPT_SET_SHOTS_ADD, (c, p, cur) -> {
+                List<Integer> idx = new ArrayList<>(cur);
+                idx.addAll(sets.insertShots(c, id, sets.maxShotIdx(c, id) + 1, added));
+                return idx;
+            }, added.size());
+        });
+    }
+
+    /** Removes shots (0-based positions in the current revision); the set gets a new revision, encoded as above. */
+    public PromptSetDetails removeShots(Origin origin, String tenantId, String id, List<Integer> positions) {
+        return audit.attempt(origin, AuditAction.PROMPT_SET_SHOTS_REMOVE, tenantId, id, () -> {
+            if (positions == null || positions.isEmpty()) {
+                throw ServeException.invalid("NO_SHOTS", "name the shots to remove (0-based positions)");
+            }
+            return newRevision(origin, tenantId, id, "shots-removed", AuditAction.PROMPT_SET_SHOTS_REMOVE, (c, p, cur) -> {
+                java.util.Set<Integer> drop = new java.util.TreeSet<>(positions);
+                for (int pos : drop) {
+                    if (pos < 0 || pos >= cur.size()) {
+                        throw ServeException.invalid(
+                                "INVALID_SHOT",
+                                ImageNotes.shot(pos) + " does not exist: the set has " + cur.size() + " shots");
+                    }
+                }
+                if (drop.size() == cur.size()) {
+                    throw ServeException.invalid("NO_SHOTS", "a prompt set keeps at least one shot");
+                }
+                List<Integer> idx = new ArrayList<>();
+                for (int i = 0; i < cur.size(); i++) {
+                    if (!drop.contains(i)) {
+                        idx.add(cur.get(i));
+                    }
+                }
+                return idx;
+            }, 0);
+        });
+    }
+
+    /** How the next revision's shots follow from the current one's (stored shot indices, in order). */
+    @FunctionalInterface
+    private interface NextShots {
+        List<Integer> of(Connection c, PromptSet set, List<Integer> current) throws SQLException;
+    }
+
+    /**
+     * Writes revision max+1 of a set: its shots ({@code next}), their encoding by the serving version, the set pointing
+     * at it; one transaction, checked again against concurrent changes. {@code adding}: shots this change adds (quota).
+     */
+    private PromptSetDetails newRevision(
+            Origin origin, String tenantId, String id, String reason, AuditAction action, NextShots next, int adding) {
+        PromptSet p = store.tx(c -> find(c, tenantId, id));
+        ModelVersionPort v = servingOrNamed(p, ModelChoice.ANY);
+        record Plan(List<Integer> idx, List<byte[]> shots, TemplateSet template, long revision) {}
+        // the new shot list and its images, computed in a transaction that writes nothing yet
+        Plan plan = store.tx(c -> {
+            PromptSet cur = find(c, tenantId, id);
+            Tenant t = tenant(c, tenantId);
+            List<Integer> currentIdx = sets.revisionShots(c, id, cur.revision());
+            int after = currentIdx.size() + adding;
+            int cap = Math.min(config.maxSetShots(), t.quotas().maxShotsPerSet());
+            if (adding > 0 && after > cap) {
+                throw ServeException.of(
+                        Reasons.TOO_MANY_SHOTS,
+                        "the set would have " + after + " shots, more than the limit of " + cap
+                                + " (the tenant's maxShotsPerSet, at most inctrl.registry.max-set-shots)");
+            }
+            long revision = sets.revisions(c, id).stream()
+                            .mapToLong(PromptSetRepository.Revision::revision)
+                            .max()
+                            .orElse(0)
+                    + 1;
+            return new Plan(null, null, templateService.resolve(c, tenantId, cur.templateId()), revision);
+        });
+        float target = p.targetFpr() == null ? calibrator.defaultTargetFpr() : p.targetFpr();
+        EncodingRepository.Encoder who = Encodings.encoderOf(v);
+        // images are written first (they get indices), then encoded, then the revision points at them: one
+        // transaction per step would leave orphan images on failure, so all writes happen in the last one
+        record Written(List<Integer> idx, Encoding encoding, PromptSetEncoder.Encoded enc) {}
+        List<byte[]>[] shotsOut = new List[1];
+        Written w = store.tx(c -> {
+            PromptSet cur = find(c, tenantId, id);
+            if (cur.revision() != p.revision()) {
+                throw ServeException.of(
+                        Reasons.CONCURRENT_CHANGE, "the set's shots changed meanwhile; retry");
+            }
+            List<Integer> idx = next.of(c, cur, sets.revisionShots(c, id, cur.revision()));
+            Instant now = Store.now();
+            sets.insertRevision(c, id, plan.revision(), idx, reason, now);
+            List<byte[]> shots = sets.shots(c, id, plan.revision());
+            shotsOut[0] = shots;
+            PromptSetEncoder.Encoded enc =
+                    encoder.encode(v, shots, cur.inspection(), plan.template(), cur.category(), cur.precision(), target);
+            encodingRows.insertReady(c, id, plan.revision(), who, plan.template().version(), enc.calibration(), now);
+            encodingRows.replaceFeatures(c, id, plan.revision(), who.encoder(), enc.parts());
+            sets.setRevision(c, tenantId, id, plan.revision(), idx.size(), now);
+            audit.recordChange(
+                    c,
+                    origin,
+                    action,
+                    tenantId,
+                    id,
+                    "revision=" + plan.revision() + " shots=" + idx.size() + " " + Encodings.detail(v, cur));
+            return new Written(
+                    idx, encodingRows.find(c, id, plan.revision(), who.encoder()).orElseThrow(), enc);
+        });
+        featureCache.put(new FeatureCache.Key(id, plan.revision(), who.encoder()), w.encoding().version(), w.enc().stored());
+        LOG.infof("prompt set %s: revision %d (%s, %d shots) encoded by %s", id, plan.revision(), reason,
+                w.idx().size(), v.ref());
+        changes.fire(new PromptSetChanged(id));
+        return details(tenantId, id);
+    }
+
+    /** The revisions of a set's shots, oldest first. */
+    public List<PromptSetRepository.Revision> revisions(String tenantId, String id) {
+        return store.tx(c -> {
+            find(c, tenantId, id);
+            return sets.revisions(c, id);
+        });
+    }
+
+    /**
+     * Points the set at an earlier (or later) revision of its shots again. Its encodings by every version that encoded
+     * that revision are still stored, so it scores exactly as it did (bit for bit); versions that had not encoded it
+     * encode it in the background.
+     */
+    public PromptSetDetails rollback(Origin origin, String tenantId, String id, long revision) {
+        audit.attempt(origin, AuditAction.PROMPT_SET_ROLLBACK, tenantId, id, () -> store.tx(c -> {
+            find(c, tenantId, id);
+            PromptSetRepository.Revision r = sets.revisions(c, id).stream()
+                    .filter(x -> x.revision() == revision)
+                    .findFirst()
+                    .orElseThrow(() -> ServeException.of(
+                            Reasons.REVISION_NOT_FOUND, "prompt set '" + id + "' has no revision " + revision));
+            sets.setRevision(c, tenantId, id, revision, r.shotCount(), Store.now());
+            audit.recordChange(c, origin, AuditAction.PROMPT_SET_ROLLBACK, tenantId, id, "revision=" + revision);
+            return null;
+        }));
+        changes.fire(new PromptSetChanged(id));
+        return details(tenantId, id);
     }
 
     /** Sets (or with null clears) the operator threshold of the serving version's encoding. */
@@ -482,7 +655,8 @@ public class PromptSetService {
                 q.threshold(),
                 q.threshold().map(t -> q.scores().score() >= t), // same rule as the Scorer
                 q.bundleId(),
-                q.servedBy());
+                q.servedBy(),
+                q.queryId());
     }
 
     public ScoreResult score(String tenantId, String id, byte[] image) {

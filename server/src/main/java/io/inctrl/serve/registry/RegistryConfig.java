@@ -23,6 +23,29 @@ public interface RegistryConfig {
     @WithDefault("5m")
     java.time.Duration outageGrace();
 
+    /**
+     * Most shots a registered set may grow to (adding shots, confirming scored queries); one call still carries at
+     * most {@code inctrl.limits.max-shots}, and the tenant's maxShotsPerSet quota caps it lower.
+     */
+    @WithDefault("1024")
+    int maxSetShots();
+
+    RecentQueries recentQueries();
+
+    /**
+     * Queries scored against registered sets are kept for a while, so an operator can confirm one as normal (it joins
+     * the set's shots) without uploading it again. In memory on the replica that scored it.
+     */
+    interface RecentQueries {
+        /** Bytes of image data kept (least recently scored out first); 0 turns retention off. */
+        @WithDefault("134217728")
+        long maxBytes();
+
+        /** How long a scored query stays confirmable. */
+        @WithDefault("1h")
+        java.time.Duration ttl();
+    }
+
     Cache cache();
 
     Calibration calibration();

@@ -4,7 +4,10 @@ import io.inctrl.serve.model.InctrlScores;
 import io.inctrl.serve.models.ModelRef;
 import java.util.Optional;
 
-/** Scores of one query, the model version that produced them, plus where its time went (nanoseconds). */
+/**
+ * Scores of one query, the model version that produced them, plus where its time went (nanoseconds); {@code queryId}
+ * names a query scored against a prompt set while the replica keeps it (confirmable as normal), else null.
+ */
 public record ScoreResult(
         String requestId,
         InctrlScores scores,
@@ -16,4 +19,5 @@ public record ScoreResult(
         long encodeNanos,
         long scoreNanos,
         long queueNanos,
-        long totalNanos) {}
+        long totalNanos,
+        String queryId) {}

@@ -71,6 +71,9 @@ public class ScoringService {
     ShadowSink shadows;
 
     @Inject
+    ScoredQueries scoredQueries;
+
+    @Inject
     MeterRegistry registry;
 
     @Inject
@@ -208,6 +211,7 @@ public class ScoringService {
                                 prepared,
                                 queries,
                                 index,
+                                images.get(index),
                                 (Scored) x[1],
                                 threshold,
                                 mine);
@@ -262,6 +266,7 @@ public class ScoringService {
             List<ImagePipeline.Prepared> prepared,
             int queries,
             int index,
+            byte[] image,
             Scored p,
             Optional<Float> threshold,
             List<CompletableFuture<ModelOutput>> queued) {
@@ -289,6 +294,10 @@ public class ScoringService {
                 .thenApplyAsync(done -> TileMerge.merge(done, query.tiling()), responder)
                 .thenApply(out -> {
                     long total = System.nanoTime() - start;
+                    String queryId = cmd.prompts() instanceof ScoreCommand.Registered r
+                            ? scoredQueries.retain(
+                                    cmd.tenant(), r.promptSetId(), image, out.scores().score())
+                            : null;
                     record(decode, preprocess, out, total);
                     ScoreResult r = new ScoreResult(
                             cmd.requestId(),
@@ -301,7 +310,8 @@ public class ScoringService {
                             out.encodeNanos(),
                             out.scoreNanos(),
                             out.queueNanos(),
-                            total);
+                            total,
+                            queryId);
                     spans.record(traceParent, r, out.batchSize(), out.device());
                     return r;
                 });

@@ -3,7 +3,13 @@ package io.inctrl.serve.api.grpc;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Timestamp;
 import io.inctrl.serve.api.v1.Calibration;
+import io.inctrl.serve.api.v1.AddShotsRequest;
 import io.inctrl.serve.api.v1.CreatePromptSetRequest;
+import io.inctrl.serve.api.v1.ListRevisionsRequest;
+import io.inctrl.serve.api.v1.ListRevisionsResponse;
+import io.inctrl.serve.api.v1.PromptSetRevision;
+import io.inctrl.serve.api.v1.RemoveShotsRequest;
+import io.inctrl.serve.api.v1.RollbackPromptSetRequest;
 import io.inctrl.serve.api.v1.DeletePromptSetRequest;
 import io.inctrl.serve.api.v1.DeletePromptSetResponse;
 import io.inctrl.serve.api.v1.GetPromptSetRequest;
@@ -93,6 +99,38 @@ public class PromptRegistryGrpcService implements PromptRegistry {
     public Uni<PromptSet> reencodePromptSet(ReencodePromptSetRequest r) {
         return blocking(
                 (o, t) -> toProto(service.reencode(o, t, r.getId(), ScoreMessages.choice("", r.getModelVersion()))));
+    }
+
+    @Override
+    public Uni<PromptSet> addShots(AddShotsRequest r) {
+        List<byte[]> shots = r.getShotsList().stream().map(ByteString::toByteArray).toList();
+        return blocking((o, t) -> toProto(service.addShots(o, t, r.getId(), shots, r.getQueryIdsList())));
+    }
+
+    @Override
+    public Uni<PromptSet> removeShots(RemoveShotsRequest r) {
+        return blocking((o, t) -> toProto(service.removeShots(o, t, r.getId(), r.getShotsList())));
+    }
+
+    @Override
+    public Uni<ListRevisionsResponse> listRevisions(ListRevisionsRequest r) {
+        return blocking((o, t) -> {
+            ListRevisionsResponse.Builder b =
+                    ListRevisionsResponse.newBuilder().setCurrent(service.get(t, r.getId()).set().revision());
+            for (var rev : service.revisions(t, r.getId())) {
+                b.addRevisions(PromptSetRevision.newBuilder()
+                        .setRevision(rev.revision())
+                        .setShotCount(rev.shotCount())
+                        .setReason(rev.reason())
+                        .setCreatedAt(ts(rev.createdAt())));
+            }
+            return b.build();
+        });
+    }
+
+    @Override
+    public Uni<PromptSet> rollbackPromptSet(RollbackPromptSetRequest r) {
+        return blocking((o, t) -> toProto(service.rollback(o, t, r.getId(), r.getRevision())));
     }
 
     /**

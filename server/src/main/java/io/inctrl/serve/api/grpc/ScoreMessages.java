@@ -49,6 +49,7 @@ final class ScoreMessages {
                 .setBundleId(res.bundleId())
                 .setModel(res.servedBy().name())
                 .setModelVersion(res.servedBy().version())
+                .setQueryId(nullToEmpty(res.queryId()))
                 .setTimings(StageTimings.newBuilder()
                         .setDecodeUs(res.decodeNanos() / 1000)
                         .setPreprocessUs(res.preprocessNanos() / 1000)

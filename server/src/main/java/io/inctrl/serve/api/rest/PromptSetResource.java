@@ -1,6 +1,9 @@
 package io.inctrl.serve.api.rest;
 
 import io.inctrl.serve.api.rest.Views.PageView;
+import io.inctrl.serve.api.rest.Views.RemoveShotsRequest;
+import io.inctrl.serve.api.rest.Views.RevisionView;
+import io.inctrl.serve.api.rest.Views.RollbackRequest;
 import io.inctrl.serve.api.rest.Views.PromptSetView;
 import io.inctrl.serve.api.rest.Views.ScoreView;
 import io.inctrl.serve.api.rest.Views.StorageView;
@@ -187,6 +190,61 @@ public class PromptSetResource {
             @QueryParam("baseline") @Parameter(schema = @Schema(type = SchemaType.INTEGER)) String baseline,
             @QueryParam("candidate") @Parameter(schema = @Schema(type = SchemaType.INTEGER)) String candidate) {
         return comparisons.compare(caller.tenantId(), id, parseVersion(baseline), parseVersion(candidate));
+    }
+
+    /**
+     * Adds shots (a new revision of the set's shots, encoded and recalibrated now): files in parts named {@code shots}
+     * and/or {@code queryId} parts naming queries scored against the set recently (the {@code queryId} of a score),
+     * confirmed as normal without a second upload.
+     */
+    @POST
+    @Path("/{id}/shots")
+    @Consumes(MediaType.MULTIPART_FORM_DATA)
+    public PromptSetView addShots(
+            @PathParam("id") String id,
+            @RestForm("shots") List<FileUpload> shots,
+            @RestForm("queryId") List<String> queryIds) {
+        List<byte[]> images = new ArrayList<>();
+        for (FileUpload f : shots == null ? List.<FileUpload>of() : shots) {
+            try {
+                images.add(Files.readAllBytes(f.uploadedFile()));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return view(service.addShots(
+                caller.origin(), caller.tenantId(), id, images, queryIds == null ? List.of() : queryIds));
+    }
+
+    /** Removes shots: {@code {"shots": [0-based positions]}}; a new revision, as adding. */
+    @POST
+    @Path("/{id}/shots/remove")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public PromptSetView removeShots(@PathParam("id") String id, RemoveShotsRequest r) {
+        return view(service.removeShots(caller.origin(), caller.tenantId(), id, r == null ? null : r.shots()));
+    }
+
+    /** The revisions of the set's shots, oldest first. */
+    @GET
+    @Path("/{id}/revisions")
+    public List<RevisionView> revisions(@PathParam("id") String id) {
+        String tenant = caller.tenantId();
+        long current = service.get(tenant, id).set().revision();
+        return service.revisions(tenant, id).stream()
+                .map(r -> new RevisionView(
+                        r.revision(), r.shotCount(), r.reason(), r.createdAt(), r.revision() == current))
+                .toList();
+    }
+
+    /** Points the set at another revision of its shots: {@code {"revision": n}}; it scores as it did then. */
+    @POST
+    @Path("/{id}/rollback")
+    @Consumes(MediaType.APPLICATION_JSON)
+    public PromptSetView rollback(@PathParam("id") String id, RollbackRequest r) {
+        if (r == null || r.revision() == null) {
+            throw ServeException.invalid("MISSING_BODY", "a JSON body {\"revision\": n} is required");
+        }
+        return view(service.rollback(caller.origin(), caller.tenantId(), id, r.revision()));
     }
 
     @DELETE

@@ -241,6 +241,15 @@ public final class Views {
      */
     public record ThresholdRequest(Float threshold, Float targetFpr, Long modelVersion) {}
 
+    /** Shots to remove: 0-based positions in the set's current revision. */
+    public record RemoveShotsRequest(List<Integer> shots) {}
+
+    /** The revision to point the set at. */
+    public record RollbackRequest(Long revision) {}
+
+    /** One revision of a set's shots; {@code current} marks the one the set points at. */
+    public record RevisionView(long revision, int shotCount, String reason, Instant createdAt, boolean current) {}
+
     /** Bytes a prompt set occupies in the store. */
     public record StorageView(long featureBytes, long imageBytes, int shotCount, long featureBytesPerShot) {}
 
@@ -258,7 +267,8 @@ public final class Views {
             Boolean isAnomalous,
             String bundleId,
             String model,
-            long modelVersion) {
+            long modelVersion,
+            String queryId) {
         static ScoreView of(PromptSetService.ScoreResult r) {
             InctrlScores s = r.scores();
             return new ScoreView(
@@ -274,7 +284,8 @@ public final class Views {
                     r.anomalous().orElse(null),
                     r.bundleId(),
                     r.servedBy().name(),
-                    r.servedBy().version());
+                    r.servedBy().version(),
+                    r.queryId());
         }
     }
 }
