@@ -57,6 +57,9 @@ public class ScoringService {
     @Inject
     DecodePool decodePool;
 
+    @Inject
+    io.inctrl.serve.drift.DriftWatch drift;
+
     private Timer decodeTimer;
     private Timer preprocessTimer;
     private Timer encodeTimer;
@@ -111,7 +114,8 @@ public class ScoringService {
                             model.textPrior(
                                     PromptTemplates.defaults(), ((ScoreCommand.Inline) cmd.prompts()).category()),
                             Optional.empty(),
-                            mode);
+                            mode,
+                            null);
         } catch (RuntimeException e) {
             decoding.cancel(false);
             throw e;
@@ -164,7 +168,8 @@ public class ScoringService {
                                     .pool(),
                             known.prior(),
                             Optional.empty(),
-                            known.inspection()));
+                            known.inspection(),
+                            null));
         } else {
             prompts = CompletableFuture.completedFuture(known);
         }
@@ -196,6 +201,13 @@ public class ScoringService {
                         out.queueNanos(),
                         total);
                 spans.record(traceParent, r, out.batchSize(), out.device());
+                if (p.drift() != null && cmd.prompts() instanceof ScoreCommand.Registered reg) {
+                    drift.observe(
+                            cmd.tenant(),
+                            reg.promptSetId(),
+                            p.drift(),
+                            out.scores().score());
+                }
                 return r;
             });
         });
@@ -203,11 +215,16 @@ public class ScoringService {
 
     /** Features are null for inline prompts until their shots are encoded. */
     private record Prompts(
-            PromptFeatures features, TextPrior prior, Optional<Float> threshold, Inspection inspection) {}
+            PromptFeatures features,
+            TextPrior prior,
+            Optional<Float> threshold,
+            Inspection inspection,
+            io.inctrl.serve.drift.Baseline drift) {}
 
     private Prompts registeredPrompts(String tenant, String promptSetId) {
         PromptSource.Resolved resolved = promptSource.resolve(tenant, promptSetId);
-        return new Prompts(resolved.features(), resolved.prior(), resolved.threshold(), resolved.inspection());
+        return new Prompts(
+                resolved.features(), resolved.prior(), resolved.threshold(), resolved.inspection(), resolved.drift());
     }
 
     private void record(long decode, long preprocess, ModelOutput out, long total) {

@@ -1,10 +1,13 @@
 package io.inctrl.serve.api.rest;
 
+import io.inctrl.serve.api.rest.Views.DriftView;
 import io.inctrl.serve.api.rest.Views.PageView;
 import io.inctrl.serve.api.rest.Views.PromptSetView;
 import io.inctrl.serve.api.rest.Views.ScoreView;
 import io.inctrl.serve.api.rest.Views.StorageView;
 import io.inctrl.serve.api.rest.Views.ThresholdRequest;
+import io.inctrl.serve.drift.DriftConfig;
+import io.inctrl.serve.drift.DriftWatch;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.image.Inspection;
 import io.inctrl.serve.logging.LogSafe;
@@ -52,6 +55,12 @@ public class PromptSetResource {
 
     @Inject
     ModelService bundle;
+
+    @Inject
+    DriftWatch drift;
+
+    @Inject
+    DriftConfig driftConfig;
 
     /**
      * Registers a prompt set from a multipart form: {@code name}, {@code category}, optional {@code templateId},
@@ -149,6 +158,28 @@ public class PromptSetResource {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * Whether the set's recent traffic on this replica still matches its calibration: share of queries over the
+     * threshold vs the expected false-positive rate, and recent scores vs the shots' leave-one-out scores.
+     */
+    @GET
+    @Path("/{id}/drift")
+    public DriftView drift(@PathParam("id") String id) {
+        String tenant = caller.tenantId();
+        PromptSet p = service.get(tenant, id); // 404 for unknown and foreign ids alike
+        if (!driftConfig.enabled()) {
+            return DriftView.empty(id, "disabled", p.version(), "the drift watch is off (inctrl.drift.enabled)");
+        }
+        return drift.report(tenant, id)
+                .filter(r -> r.version() == p.version())
+                .map(r -> DriftView.of(id, r))
+                .orElseGet(() -> DriftView.empty(
+                        id,
+                        "no-data",
+                        p.version(),
+                        "no query has been scored against this version of the set on this replica yet"));
     }
 
     @DELETE

@@ -2,6 +2,7 @@ package io.inctrl.serve.api.rest;
 
 import io.inctrl.serve.audit.AuditEntry;
 import io.inctrl.serve.audit.Origin;
+import io.inctrl.serve.drift.DriftReport;
 import io.inctrl.serve.model.InctrlScores;
 import io.inctrl.serve.registry.ApiKeyInfo;
 import io.inctrl.serve.registry.PromptSet;
@@ -220,6 +221,69 @@ public final class Views {
                     r.threshold().orElse(null),
                     r.anomalous().orElse(null),
                     r.bundleId());
+        }
+    }
+
+    /**
+     * Drift view of a prompt set on the replica that answers (docs/registry.md "Drift watch"). {@code state}:
+     * {@code ok}, {@code drift} (then {@code needsNewShots}), {@code insufficient} (fewer than min-samples recent
+     * scores), {@code no-baseline} (no calibrated threshold or shot scores), {@code no-data} (not scored on this replica
+     * since the set last changed), {@code disabled}. Test fields are null where the test cannot be made.
+     */
+    public record DriftView(
+            String promptSetId,
+            String state,
+            boolean needsNewShots,
+            String reason,
+            long version,
+            int samples,
+            int window,
+            long observed,
+            Float threshold,
+            Float expectedFpr,
+            Double toleratedFpr,
+            Integer exceedances,
+            Double exceedanceShare,
+            Double exceedancePValue,
+            boolean exceedanceSignal,
+            int shotScoreCount,
+            Float shotScoreMedian,
+            Float recentMedian,
+            Float recentP90,
+            Double probAboveShots,
+            Double scorePValue,
+            boolean scoreSignal) {
+
+        static DriftView of(String id, DriftReport r) {
+            return new DriftView(
+                    id,
+                    r.state().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'),
+                    r.needsNewShots(),
+                    r.reason(),
+                    r.version(),
+                    r.samples(),
+                    r.window(),
+                    r.observed(),
+                    r.threshold(),
+                    r.expectedFpr(),
+                    r.toleratedFpr(),
+                    r.exceedances(),
+                    r.exceedanceShare(),
+                    r.exceedancePValue(),
+                    r.exceedanceSignal(),
+                    r.shotScoreCount(),
+                    r.shotScoreMedian(),
+                    r.recentMedian(),
+                    r.recentP90(),
+                    r.probAboveShots(),
+                    r.scorePValue(),
+                    r.scoreSignal());
+        }
+
+        static DriftView empty(String id, String state, long version, String reason) {
+            return new DriftView(
+                    id, state, false, reason, version, 0, 0, 0, null, null, null, null, null, null, false, 0, null,
+                    null, null, null, null, false);
         }
     }
 }
