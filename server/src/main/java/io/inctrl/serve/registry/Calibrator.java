@@ -62,7 +62,8 @@ public final class Calibrator {
                 c.fp16MaxAbsDiff(),
                 TailFit.METHOD,
                 targetFpr,
-                tail);
+                tail,
+                c.inspectionChoice());
     }
 
     /**
@@ -106,17 +107,7 @@ public final class Calibrator {
         if (k < 2) {
             warnings.add("calibration needs at least 2 shots: no threshold suggested");
         } else {
-            List<PromptFeatures> others = new ArrayList<>(views);
-            for (int v = 0; v < views; v++) {
-                others.add(withoutShot(encoded, shotOf, shotOf[v]).pool());
-            }
-            float[] best = new float[k];
-            Arrays.fill(best, Float.NEGATIVE_INFINITY);
-            List<InctrlScores> viewScores = model.scoreEach(shots, others, prior);
-            for (int v = 0; v < views; v++) {
-                best[shotOf[v]] = Math.max(best[shotOf[v]], viewScores.get(v).score());
-            }
-            for (float b : best) {
+            for (float b : leaveOneOut(model, encoded, shotOf, prior)) {
                 scores.add(b);
             }
             float[] sorted = new float[k];
@@ -165,6 +156,27 @@ public final class Calibrator {
             }
         }
         return retarget(new Calibration(scores, null, outliers, warnings, fp16Diff), targetFpr);
+    }
+
+    /**
+     * Leave-one-out score of each shot: the max over its views of the view's score against every view of the other
+     * shots (one batched model call). {@code shotOfView[v]} is the shot of view v; at least 2 shots.
+     */
+    public static float[] leaveOneOut(ModelPort model, EncodedImages encoded, int[] shotOfView, TextPrior prior) {
+        int views = encoded.features().count();
+        int k = Arrays.stream(shotOfView).max().orElse(-1) + 1;
+        List<PromptFeatures> others = new ArrayList<>(views);
+        for (int v = 0; v < views; v++) {
+            others.add(withoutShot(encoded, shotOfView, shotOfView[v]).pool());
+        }
+        float[] best = new float[k];
+        Arrays.fill(best, Float.NEGATIVE_INFINITY);
+        List<InctrlScores> viewScores = model.scoreEach(encoded.features(), others, prior);
+        for (int v = 0; v < views; v++) {
+            best[shotOfView[v]] =
+                    Math.max(best[shotOfView[v]], viewScores.get(v).score());
+        }
+        return best;
     }
 
     /** Linear-interpolated quantile of sorted values. */

@@ -39,6 +39,35 @@ public interface ModelPort {
                 java.util.stream.IntStream.range(0, images.size()).toArray());
     }
 
+    /**
+     * Width and height of an encoded image from its header (no decoding).
+     *
+     * @throws ServeException INVALID_ARGUMENT (UNDECODABLE_IMAGE) naming {@code what}
+     */
+    default int[] imageSize(byte[] image, String what) {
+        try (javax.imageio.stream.ImageInputStream in =
+                javax.imageio.ImageIO.createImageInputStream(new java.io.ByteArrayInputStream(image))) {
+            java.util.Iterator<javax.imageio.ImageReader> readers = javax.imageio.ImageIO.getImageReaders(in);
+            if (readers.hasNext()) {
+                javax.imageio.ImageReader r = readers.next();
+                try {
+                    r.setInput(in);
+                    return new int[] {r.getWidth(0), r.getHeight(0)};
+                } finally {
+                    r.dispose();
+                }
+            }
+        } catch (java.io.IOException e) {
+            // fall through to the refusal below
+        }
+        throw ServeException.invalid("UNDECODABLE_IMAGE", what + " cannot be decoded (no readable image header)");
+    }
+
+    /** The model's input side S (tiles are S x S). */
+    default int inputSize() {
+        return 240;
+    }
+
     /** Encodes the sentence ensembles of a category (expensive: callers cache the result). */
     TextPrior textPrior(PromptTemplates templates, String category);
 

@@ -40,6 +40,19 @@ public class ModelServicePort implements ModelPort {
     @Inject
     RequestPixelBudget pixelBudget;
 
+    @Inject
+    ImagePipeline images;
+
+    @Override
+    public int[] imageSize(byte[] image, String what) {
+        return images.declaredSize(image, what);
+    }
+
+    @Override
+    public int inputSize() {
+        return images.inputSize();
+    }
+
     @Override
     public String bundleId() {
         return model.bundleId();

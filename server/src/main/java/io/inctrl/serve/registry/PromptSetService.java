@@ -70,6 +70,9 @@ public class PromptSetService {
     @Inject
     AuditTrail audit;
 
+    @Inject
+    AutoInspection autoInspection;
+
     /** Serialises re-encoding of one set so concurrent first uses encode it once. */
     private final ConcurrentHashMap<String, Object> locks = new ConcurrentHashMap<>();
 
@@ -157,6 +160,11 @@ public class PromptSetService {
 
         Precision precision = fp16 ? Precision.FP16 : Precision.FP32;
         String bundleId = model.bundleId();
+        io.inctrl.serve.image.InspectionChoice choice = null;
+        if (!inspection.concrete()) { // auto: chosen once, from the shots; the set stores the concrete mode
+            choice = autoInspection.choose(shots, prior(template, cat, bundleId));
+            inspection = choice.mode();
+        }
         Encoded enc = encode(shots, inspection, template, cat, precision, bundleId, target);
         Instant now = Store.now();
         PromptSet p = new PromptSet(
@@ -170,7 +178,7 @@ public class PromptSetService {
                 precision,
                 bundleId,
                 1,
-                enc.calibration,
+                choice == null ? enc.calibration : enc.calibration.withInspectionChoice(choice),
                 null,
                 now,
                 now,
@@ -292,7 +300,7 @@ public class PromptSetService {
                     p.precision(),
                     bundleId,
                     p.version() + 1,
-                    enc.calibration,
+                    enc.calibration.withInspectionChoice(p.calibration().inspectionChoice()),
                     p.thresholdOverride(),
                     p.createdAt(),
                     Store.now(),

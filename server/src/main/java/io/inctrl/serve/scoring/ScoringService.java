@@ -259,6 +259,12 @@ public class ScoringService {
     }
 
     private void validateInline(ScoreCommand.Inline cmd, InctrlConfig.Limits limits) {
+        if (!cmd.inspection().concrete()) {
+            throw ServeException.invalid(
+                    "INVALID_INSPECTION",
+                    "inline prompts take center-crop, resize or tiles: auto is chosen once, when a prompt set is"
+                            + " registered");
+        }
         if (cmd.shots().isEmpty()) {
             throw ServeException.invalid(
                     "NO_PROMPTS", "no prompts: send inline shots (K >= 1) with a category, or a prompt_set_id");

@@ -193,7 +193,7 @@ function render(p) {
   item('Category', p.category);
   item('Shots (K)', String(p.shotCount));
   item('Storage', p.precision);
-  item('Inspection', p.inspection || 'center-crop');
+  item('Inspection', p.inspectionReason ? `${p.inspection} (auto: ${p.inspectionReason})` : (p.inspection || 'center-crop'));
   item('Bundle', p.stale ? h('span', { class: 'badge warn' }, `${p.bundleId} (stale)`) : p.bundleId);
   item('Version', String(p.version));
   item('Updated', fmtDate(p.updatedAt));

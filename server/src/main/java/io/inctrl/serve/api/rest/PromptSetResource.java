@@ -77,8 +77,9 @@ public class PromptSetResource {
             @RestForm("targetFpr") @Parameter(schema = @Schema(type = SchemaType.NUMBER)) String targetFpr,
             @RestForm("inspection")
                     @Parameter(
-                            description = "center-crop (default), resize or tiles",
-                            schema = @Schema(enumeration = {"center-crop", "resize", "tiles"}))
+                            description = "auto (default: chosen from the shots, see docs/registry.md), center-crop,"
+                                    + " resize or tiles",
+                            schema = @Schema(enumeration = {"auto", "center-crop", "resize", "tiles"}))
                     String inspection,
             @RestForm("shots") List<FileUpload> shots) {
         String tenant = caller.tenantId();
@@ -207,10 +208,10 @@ public class PromptSetResource {
     }
 
     /** Absent or blank: null; otherwise a number (range checks are the service's). */
-    /** Absent: centre crop; anything but center-crop, resize or tiles is a 400. */
+    /** Absent: auto; anything but auto, center-crop, resize or tiles is a 400. */
     static Inspection parseInspection(String value) {
         try {
-            return Inspection.parse(value);
+            return Inspection.parse(value, Inspection.AUTO);
         } catch (IllegalArgumentException e) {
             throw ServeException.invalid("INVALID_INSPECTION", LogSafe.of(e.getMessage(), 120));
         }

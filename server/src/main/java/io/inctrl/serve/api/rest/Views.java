@@ -116,7 +116,8 @@ public final class Views {
             Instant updatedAt,
             CalibrationView calibration,
             List<String> warnings,
-            String inspection) {
+            String inspection,
+            String inspectionReason) {
         /** {@code warnings}: about the set on the loaded bundle (not stored; e.g. a template that has no effect). */
         static PromptSetView of(PromptSet p, String currentBundle, List<String> warnings) {
             var c = p.calibration();
@@ -144,7 +145,8 @@ public final class Views {
                             c.expectedFprAt(p.threshold().orElse(null)),
                             c.tail() == null ? null : c.method()),
                     warnings,
-                    p.inspection().wireName());
+                    p.inspection().wireName(),
+                    c.inspectionChoice() == null ? null : c.inspectionChoice().reason());
         }
     }
 
