@@ -1,6 +1,5 @@
 package io.inctrl.serve.image;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -14,24 +13,26 @@ import java.util.Map;
  * <ol>
  *   <li><b>Geometry.</b> Every shot near-square (long/short side ≤ {@value #NEAR_SQUARE}) → centre crop: it sees at
  *       least 83 % of each frame, is the official preprocessing, and the other modes give (nearly) the same input.
- *       Every shot a strip (≥ {@value #STRIP}:1) → tiles: a resized strip keeps at most a quarter of the input rows,
- *       too few for small defects (resize if the strips need more tiles than allowed).</li>
- *   <li><b>Leave-one-out</b>, in between or for shots of mixed shapes: each candidate mode's LOO scores (each shot
- *       against the other K − 1, the calibration's own statistic, in the same units for every mode: ½(1 − cos) of the
- *       same network's tokens, or the heads' score) say how well the other normal shots explain each shot under that
- *       view. The mode with the lowest median LOO score wins (ties: the earlier candidate); a lower median means the
- *       normal variation is better covered, which leaves more room between normal images and defects. The choice and
- *       the medians are recorded.</li>
+ *       Every shot a long strip (≥ {@value #STRIP}:1) → tiles: a resized strip keeps at most an eighth of the input
+ *       rows (two of the 17 patch rows of the default bundle), too few for any defect (resize if the strips need more
+ *       tiles than allowed).</li>
+ *   <li><b>Leave-one-out</b>, in between or for shots of mixed shapes: the centre crop would be blind to the rest of
+ *       the frame, so only the whole-frame modes compete, resize and tiles. Each one's LOO scores (each shot against
+ *       the other K − 1, the calibration's own statistic, in the same units for both: ½(1 − cos) of the same
+ *       network's tokens, or the heads' score) say how well the other normal shots explain each shot under that view;
+ *       the lower median wins (ties: resize), as a lower median leaves more room between normal images and defects.
+ *       The centre crop is not a candidate here because LOO favours a view that shows less (measured: on 4:1 leather
+ *       strips it had the lowest LOO scores and the lowest AUROC). The choice and the medians are recorded.</li>
  * </ol>
  *
- * Measured on shared/train (tools/train/results, docs/registry.md "Inspection mode").
+ * Measured on shared/train (tools/train/results/inspection-auto-*.txt, docs/registry.md "Inspection mode").
  */
 public final class InspectionChooser {
 
     /** Long/short side at or below which a frame counts as square. */
     public static final double NEAR_SQUARE = 1.2;
-    /** Long/short side from which a frame counts as a strip. */
-    public static final double STRIP = 4.0;
+    /** Long/short side from which a frame counts as a strip too long to resize. */
+    public static final double STRIP = 8.0;
 
     private InspectionChooser() {}
 
@@ -75,7 +76,7 @@ public final class InspectionChooser {
                 return new Step(
                         new InspectionChoice(
                                 Inspection.TILES,
-                                geometry + ": strips (at least " + STRIP
+                                geometry + ": long strips (at least " + STRIP
                                         + ":1), a resized strip keeps too few rows; tiles keep the resolution"),
                         List.of(Inspection.TILES),
                         geometry);
@@ -88,17 +89,21 @@ public final class InspectionChooser {
                     List.of(Inspection.RESIZE),
                     geometry);
         }
-        List<Inspection> candidates = new ArrayList<>(List.of(Inspection.CENTER_CROP, Inspection.RESIZE));
-        if (tilesFit) {
-            candidates.add(Inspection.TILES);
+        if (!tilesFit) {
+            return new Step(
+                    new InspectionChoice(
+                            Inspection.RESIZE,
+                            geometry + ": not square, and tiling would need more than " + maxTiles
+                                    + " tiles (inctrl.inspection.max-tiles); the whole frame resized"),
+                    List.of(Inspection.RESIZE),
+                    geometry);
         }
-        return new Step(null, List.copyOf(candidates), geometry);
+        return new Step(null, List.of(Inspection.RESIZE, Inspection.TILES), geometry);
     }
 
     /**
      * The leave-one-out step for an undecided geometry: {@code loo} holds each candidate's LOO shot scores (at least
-     * 2 shots). Fewer than 2 shots: no LOO scores exist, the whole frame is resized (every candidate's geometry
-     * argument is equally weak and resize is the one that neither drops part of the frame nor multiplies the cost).
+     * 2 shots). Fewer than 2 shots: no LOO scores exist, the whole frame is resized (the cheaper whole-frame mode).
      */
     public static InspectionChoice byLeaveOneOut(Step step, Map<Inspection, float[]> loo) {
         if (step.isDecided()) {
@@ -110,8 +115,7 @@ public final class InspectionChooser {
         if (usable.isEmpty()) {
             return new InspectionChoice(
                     Inspection.RESIZE,
-                    step.geometry() + ": between square and strip, and no leave-one-out scores (K < 2): the whole"
-                            + " frame resized");
+                    step.geometry() + ": not square, and no leave-one-out scores (K < 2): the whole frame resized");
         }
         Inspection best = null;
         double bestMedian = Double.POSITIVE_INFINITY;
@@ -128,7 +132,7 @@ public final class InspectionChooser {
         }
         return new InspectionChoice(
                 best,
-                step.geometry() + ": between square and strip; median leave-one-out score " + medians + ": "
+                step.geometry() + ": not square, so a whole-frame mode; median leave-one-out score " + medians + ": "
                         + best.wireName() + " explains the shots best");
     }
 

@@ -202,6 +202,7 @@ class InspectionApiTest {
                 .extract()
                 .path("inspectionReason");
         assertThat(reason).contains("3 shots of long/short side 2.50").contains("median leave-one-out score");
+        assertThat(auto.getInspection()).isIn(Inspection.INSPECTION_RESIZE, Inspection.INSPECTION_TILES);
         // the same shots with the chosen mode asked for: the same calibration and the same scores, bit for bit
         PromptSet explicit = register(t, "explicit-wide", shots, auto.getInspection());
         assertThat(explicit.getCalibration().getShotScoresList())
@@ -218,8 +219,8 @@ class InspectionApiTest {
         assertThat(a.getScore()).isEqualTo(b.getScore());
         assertThat(a.getMapList()).isEqualTo(b.getMapList());
 
-        // strips are tiles and square shots the centre crop, by geometry alone (REST, default inspection)
-        PromptSet strip = register(t, "auto-strip", List.of(png(W, H, stripPixels(5, false))), null);
+        // long strips (10:1) are tiles and square shots the centre crop, by geometry alone (REST, default inspection)
+        PromptSet strip = register(t, "auto-strip", List.of(frame(600, 60, 5)), null);
         assertThat(strip.getInspection()).isEqualTo(Inspection.INSPECTION_TILES);
         as(t).multiPart("name", "auto-square")
                 .multiPart("category", "fabric")

@@ -31,31 +31,35 @@ class InspectionChooserTest {
     }
 
     @Test
-    void strips_takeTiles_orResizeWhenTheyNeedTooManyTiles() {
+    void longStrips_takeTiles_orResizeWhenTheyNeedTooManyTiles() {
         InspectionChooser.Step strip = InspectionChooser.byGeometry(sizes(4096, 256, 4), 240, 32);
         assertThat(strip.decided().mode()).isEqualTo(Inspection.TILES);
-        assertThat(strip.decided().reason()).contains("16.00").contains("strips");
+        assertThat(strip.decided().reason()).contains("16.00").contains("long strips");
         InspectionChooser.Step tooLong = InspectionChooser.byGeometry(sizes(4096, 256, 4), 240, 8);
         assertThat(tooLong.decided().mode()).isEqualTo(Inspection.RESIZE);
         assertThat(tooLong.decided().reason()).contains("more than 8 tiles");
     }
 
     @Test
-    void inBetween_theLowestMedianLeaveOneOutScoreWins_andTheReasonNamesTheMedians() {
+    void inBetween_theWholeFrameModeWithTheLowerMedianLeaveOneOutScoreWins() {
         InspectionChooser.Step s = InspectionChooser.byGeometry(sizes(512, 210, 6), 240, 32);
         assertThat(s.isDecided()).isFalse();
-        assertThat(s.candidates()).containsExactly(Inspection.CENTER_CROP, Inspection.RESIZE, Inspection.TILES);
+        // the centre crop would not see the rest of the frame: not a candidate, whatever its LOO scores
+        assertThat(s.candidates()).containsExactly(Inspection.RESIZE, Inspection.TILES);
         InspectionChoice c = InspectionChooser.byLeaveOneOut(
                 s,
                 Map.of(
-                        Inspection.CENTER_CROP, new float[] {0.30f, 0.31f, 0.50f},
-                        Inspection.RESIZE, new float[] {0.20f, 0.90f, 0.25f},
+                        Inspection.CENTER_CROP, new float[] {0.01f, 0.01f, 0.01f},
+                        Inspection.RESIZE, new float[] {0.20f, 0.90f, 0.45f},
                         Inspection.TILES, new float[] {0.40f, 0.41f, 0.42f}));
-        assertThat(c.mode()).isEqualTo(Inspection.RESIZE);
+        assertThat(c.mode()).isEqualTo(Inspection.TILES);
         assertThat(c.reason())
-                .contains("center-crop 0.3100")
-                .contains("resize 0.2500")
+                .doesNotContain("center-crop")
+                .contains("resize 0.4500")
                 .contains("tiles 0.4100");
+        // a 4:1 strip is in between too (resize keeps a quarter of the rows; the LOO scores decide)
+        assertThat(InspectionChooser.byGeometry(sizes(908, 227, 3), 240, 32).isDecided())
+                .isFalse();
         // mixed shapes are undecided too, even when some shots are square
         assertThat(InspectionChooser.byGeometry(List.of(new int[] {300, 300}, new int[] {900, 200}), 240, 32)
                         .isDecided())
