@@ -144,15 +144,11 @@ class OfflineScorer:
         return self.cache[path]
 
     def score(self, query: Path, shots: list[Path], category: str) -> float:
-        torch = self.torch
+        from .residual import s_p
         q = self.features(query)
         bank = [self.features(s) for s in shots]
-        per_layer = []
-        for li, ql in enumerate(q):
-            r = torch.cat([b[li] for b in bank], 0)  # union of all shots' locations
-            per_layer.append(0.5 * (1.0 - (ql @ r.T).max(dim=1).values))
-        m = torch.stack(per_layer).mean(0)  # residual map M
-        return float(m.max())
+        # every tap against the union of all shots' locations (spec §4); the image score is max M
+        return s_p(q, [self.torch.cat([b[li] for b in bank], 0) for li in range(len(q))])
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -376,8 +372,9 @@ def parse_args(argv=None):
     p.add_argument("--target-fpr", type=float, nargs="+", default=[], metavar="X",
                    help="--registry: target false-positive rates (first at creation, others via SetThreshold; "
                         "default: the server's)")
-    p.add_argument("--inspection", choices=["center-crop", "resize", "tiles"], default="center-crop",
-                   help="--server: which part of each image the model sees (default the official centre crop)")
+    p.add_argument("--inspection", choices=["center-crop", "resize", "tiles", "auto"], default="center-crop",
+                   help="--server: which part of each image the model sees (default the official centre crop; "
+                        "auto, chosen by the server from the shots, with --registry only)")
     p.add_argument("--json", metavar="FILE", help="also write all results (with per-image scores) as JSON")
     p.add_argument("--min-mean-auroc", type=float, metavar="X",
                    help="exit 1 unless the mean image AUROC over categories is at least X for every K (a CI gate)")

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from inctrl_export.evaluate import auprc, auroc, find_categories
+from inctrl_export.residual import residual_map
 
 from .features import log
 
@@ -60,11 +61,7 @@ class BundleScorer:
     def score(self, query: Path, shots: list[Path]) -> dict:
         q = self.features(query)
         s = [self.features(p) for p in shots]
-        per_tap = []
-        for i in range(len(q[1])):
-            bank = torch.cat([x[1][i] for x in s])
-            per_tap.append(0.5 * (1.0 - (q[1][i] @ bank.T).max(dim=1).values))
-        M = torch.stack(per_tap).mean(0)
+        M = residual_map(q[1], [torch.cat([x[1][i] for x in s]) for i in range(len(q[1]))])  # spec §4
         s_p = float(M.max())
         if not self.heads:
             return {"s_p": s_p}

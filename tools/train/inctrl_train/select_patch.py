@@ -26,6 +26,7 @@ from PIL import Image
 from inctrl_export import nsfwjs
 from inctrl_export import residual_heads as rh
 from inctrl_export.evaluate import auprc, auroc, find_categories
+from inctrl_export.residual import nearest_distance
 
 from .data import read_manifest
 from .features import log
@@ -88,11 +89,7 @@ class Extractor:
 
 def distance_maps(query: dict, shots: list[dict]) -> dict:
     """Spec §4 per tap: every query token's ½(1 − max cos) to the K·P shot tokens, for every cached (block, pooling)."""
-    out = {}
-    for key, q in query.items():
-        bank = torch.cat([s[key] for s in shots])
-        out[key] = 0.5 * (1.0 - (q @ bank.T).max(dim=1).values)
-    return out
+    return {key: nearest_distance(q, torch.cat([s[key] for s in shots])) for key, q in query.items()}
 
 
 def s_p(maps: dict, layers, pool) -> float:
