@@ -30,6 +30,7 @@ from inctrl_export.residual import nearest_distance
 
 from .data import read_manifest
 from .features import log
+from .views import views
 
 STAGE17 = ("Mixed_6a", "Mixed_6b", "Mixed_6c")   # 17x17 grid, 768 channels
 STAGE35 = ("Mixed_5d",)  # 35x35: one stride-8 candidate; each costs ~18x a 17x17 tap in the residual, 5b/5c alike
@@ -43,18 +44,9 @@ def candidate_layers() -> list[tuple[str, ...]]:
 
 
 def to_tensor(im: Image.Image, size: int, mode: str) -> torch.Tensor:
-    """The server's `center-crop` (spec §3) or `resize` inspection: bicubic in the image's own mode, RGB, x/127.5 - 1."""
-    if mode == "center-crop":
-        return rh.image_transform(size)(im)
-    w, h = im.size
-    s = size / max(w, h)
-    nw, nh = max(1, round(w * s)), max(1, round(h * s))
-    im = im.resize((nw, nh), Image.BICUBIC)
-    x = torch.zeros(3, size, size)  # border = 0 in the normalised tensor (the mean colour)
-    t = torch.from_numpy(np.asarray(im.convert("RGB"), dtype=np.float32)).permute(2, 0, 1) / 127.5 - 1.0
-    top, left = (size - nh) // 2, (size - nw) // 2
-    x[:, top:top + nh, left:left + nw] = t
-    return x
+    """The server's `center-crop` (spec §3) or `resize` inspection (`views`, one implementation). Results committed
+    before 2026-12-07 rounded the resized short side; the server (and now this) truncates it: at most one pixel row."""
+    return views(im, size, mode)[0]
 
 
 class Extractor:
