@@ -24,7 +24,6 @@ import torch.nn.functional as F
 from PIL import Image
 
 from inctrl_export import nsfwjs
-from inctrl_export import residual_heads as rh
 from inctrl_export.evaluate import auprc, auroc, find_categories
 from inctrl_export.residual import nearest_distance
 
