@@ -42,11 +42,25 @@ public final class Coreset {
      * tap exceeds the budget (exact search below the budget).
      */
     public static PromptFeatures reduce(PromptFeatures full, int budgetPerTap) {
+        return reduceTracked(full, budgetPerTap).bank();
+    }
+
+    /**
+     * A reduced bank and where its rows came from.
+     *
+     * @param kept per tap, the ascending row indices of the full bank that were kept; null where the tap was kept
+     *     whole (at or below the budget)
+     */
+    public record Reduction(PromptFeatures bank, int[][] kept) {}
+
+    /** {@link #reduce}, remembering which rows of the full bank each tap kept (for leave-one-shot-out banks). */
+    public static Reduction reduceTracked(PromptFeatures full, int budgetPerTap) {
         if (budgetPerTap < 1) {
             throw new IllegalArgumentException("coreset budget must be >= 1, got " + budgetPerTap);
         }
         boolean any = false;
         float[][] tokens = new float[full.tokens().length][];
+        int[][] kept = new int[tokens.length][];
         for (int l = 0; l < tokens.length; l++) {
             int rows = full.rows(l);
             if (rows <= budgetPerTap) {
@@ -54,9 +68,41 @@ public final class Coreset {
                 continue;
             }
             any = true;
-            tokens[l] = gather(full.tokens()[l], full.width(), select(full.tokens()[l], full.width(), budgetPerTap));
+            kept[l] = select(full.tokens()[l], full.width(), budgetPerTap);
+            tokens[l] = gather(full.tokens()[l], full.width(), kept[l]);
         }
-        return any ? new PromptFeatures(full.shots(), full.width(), tokens, full.prototype()) : full;
+        return new Reduction(
+                any ? new PromptFeatures(full.shots(), full.width(), tokens, full.prototype()) : full, kept);
+    }
+
+    /**
+     * The reduced bank without the rows that came from shot {@code shot}: what a leave-one-out calibration score of
+     * that shot is computed against when the set is served from a coreset (the full bank held {@code rowsPerView}
+     * rows per view, view v belonging to shot {@code shotOfView[v]}). Cheaper than a coreset of the other K − 1 shots
+     * and close to it; its scores run slightly high (rows of other shots that the shot's own rows made redundant are
+     * not in the coreset), which errs towards fewer false positives. {@code prototype}: the other shots' mean ψ(g)
+     * (bundles with heads; the caller has it from the shots' encodings).
+     */
+    public static PromptFeatures withoutShot(
+            Reduction r, int rowsPerView, int[] shotOfView, int shot, float[] prototype) {
+        PromptFeatures b = r.bank();
+        float[][] tokens = new float[b.tokens().length][];
+        for (int l = 0; l < tokens.length; l++) {
+            int n = b.rows(l);
+            int[] keep = new int[n];
+            int m = 0;
+            for (int i = 0; i < n; i++) {
+                int original = r.kept()[l] == null ? i : r.kept()[l][i];
+                if (shotOfView[original / rowsPerView] != shot) {
+                    keep[m++] = i;
+                }
+            }
+            if (m == 0) {
+                throw new IllegalArgumentException("every kept row of tap " + l + " came from shot " + shot);
+            }
+            tokens[l] = gather(b.tokens()[l], b.width(), java.util.Arrays.copyOf(keep, m));
+        }
+        return new PromptFeatures(Math.max(1, b.shots() - 1), b.width(), tokens, prototype);
     }
 
     /** Indices (ascending) of the coreset of {@code budget} rows of {@code rows} ([n, width]); all when n <= budget. */

@@ -125,6 +125,39 @@ class CoresetTest {
     }
 
     @Test
+    void withoutShot_dropsExactlyTheKeptRowsOfThatShot() {
+        int patches = 9;
+        float[][] taps = {unitRows(5 * patches, 16, 11)};
+        PromptFeatures full = new PromptFeatures(5, patches, 16, taps, new float[0]);
+        Coreset.Reduction r = Coreset.reduceTracked(full, 20);
+        int[] shotOfView = {0, 1, 2, 3, 4};
+        PromptFeatures loo = Coreset.withoutShot(r, patches, shotOfView, 2, new float[0]);
+        long fromShot2 =
+                Arrays.stream(r.kept()[0]).filter(i -> i / patches == 2).count();
+        assertThat(fromShot2)
+                .as("the coreset keeps some rows of every shot here")
+                .isPositive();
+        assertThat(loo.rows(0)).isEqualTo(20 - fromShot2);
+        // every remaining row is a kept row of another shot
+        for (int i = 0; i < loo.rows(0); i++) {
+            float[] row = Arrays.copyOfRange(loo.tokens()[0], i * 16, (i + 1) * 16);
+            boolean found = false;
+            for (int k : r.kept()[0]) {
+                if (k / patches != 2 && Arrays.equals(row, Arrays.copyOfRange(taps[0], k * 16, (k + 1) * 16))) {
+                    found = true;
+                }
+            }
+            assertThat(found).isTrue();
+        }
+        // below the budget nothing was reduced: leaving a shot out drops all of its rows
+        Coreset.Reduction whole = Coreset.reduceTracked(full, 1000);
+        assertThat(whole.kept()[0]).isNull();
+        assertThat(Coreset.withoutShot(whole, patches, shotOfView, 0, new float[0])
+                        .rows(0))
+                .isEqualTo(4 * patches);
+    }
+
+    @Test
     void reducedBanks_roundTripThroughTheStoreFormat_withTheirOwnRowCountPerTap() {
         float[][] taps = {unitRows(300, 16, 1), unitRows(100, 16, 2)}; // taps of different sizes after a reduction
         PromptFeatures f = Coreset.reduce(new PromptFeatures(3, 16, taps, new float[] {0.5f}), 150);
