@@ -555,7 +555,7 @@ public final class Bench {
         int dim = manifest.vision().embedDim();
         TextPrior prior = dim == 0 ? TextPrior.NONE : new TextPrior(new float[dim], new float[dim]);
         List<BankBench.Row> rows = new BankBench(engine, this::prepare, prior)
-                .latency(shots, queryBytes, ks, budget, intOpt("e.reps", 15));
+                .latency(shots, queryBytes, ks, budget, intOpt("e.reps", 30));
         double base = rows.get(0).exactMs();
         StringBuilder ratio = new StringBuilder();
         StringBuilder detail = new StringBuilder();
