@@ -20,7 +20,7 @@ public interface DriftConfig {
     @WithDefault("24h")
     Duration maxAge();
 
-    /** Sets tracked per replica (least recently scored are dropped beyond it): bounds memory to ~1.7 kB per set. */
+    /** Sets tracked per replica (least recently scored are dropped beyond it): bounds memory to ~2.5 kB per set (200 scores and their times). */
     @WithDefault("10000")
     int maxSets();
 
