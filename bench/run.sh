@@ -25,7 +25,7 @@ data=${BENCH_DATA:-$ROOT/../shared/data}
 [ -f "$bundle/manifest.json" ] || { echo "no bundle at $bundle (scripts/prepare-test-assets.sh writes build/assets)" >&2; exit 2; }
 [ -d "$data" ] || { echo "no image data at $data (set BENCH_DATA)" >&2; exit 2; }
 [ "$which" = all ] && which=a,b,c,d
-[[ "$which" =~ ^[abcd](,[abcd])*$ ]] || { echo "usage: bench/run.sh <default|full|tiny|DIR> [a,b,c,d|all]" >&2; exit 2; }
+[[ "$which" =~ ^[a-f](,[a-f])*$ ]] || { echo "usage: bench/run.sh <default|full|tiny|DIR> [a,b,c,d,e,f|all]" >&2; exit 2; }
 
 export DJL_OFFLINE=true
 export DJL_CACHE_DIR=${DJL_CACHE_DIR:-$ROOT/.djl-cache}
@@ -62,11 +62,12 @@ cleanup() { [ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/nu
 trap cleanup EXIT
 
 # d) fills the registry far past the default 1 GiB feature cache: the bound is raised so every set stays resident
-# (d reports the cache misses seen when scoring each set once, 0 = all resident).
+# (d reports the cache misses seen when scoring each set once, 0 = all resident). f) grows a set to 128 shots: the
+# server-wide K limit (32) and the tenant's quota are raised for it.
 # shellcheck disable=SC2086
 INCTRL_SECURITY_ADMIN_KEY=$admin_key java -Xmx"${BENCH_SERVER_XMX:-6g}" -XX:+ExitOnOutOfMemoryError \
   -Dinctrl.model.bundle="$bundle" -Dinctrl.registry.data-dir="$work/data" \
-  -Dinctrl.registry.cache.max-bytes=$((16 << 30)) \
+  -Dinctrl.registry.cache.max-bytes=$((16 << 30)) -Dinctrl.limits.max-shots=512 \
   -Dquarkus.http.port="$http_port" -Dquarkus.http.host=127.0.0.1 \
   -Dquarkus.grpc.server.port="$grpc_port" -Dquarkus.grpc.server.host=127.0.0.1 \
   -Dquarkus.management.port="$mgmt_port" -Dquarkus.management.host=127.0.0.1 \
@@ -82,7 +83,7 @@ curl -fs "http://127.0.0.1:$mgmt_port/q/health/ready" >/dev/null || { echo "serv
 # a tenant whose quotas do not throttle the benchmark (sets, shots, requests/s); its first key is returned once
 created=$(curl -fsS -X POST "http://127.0.0.1:$http_port/v1/admin/tenants" -H "X-API-Key: $admin_key" \
   -H 'Content-Type: application/json' \
-  -d '{"name":"bench","quotas":{"maxPromptSets":100000,"maxShotsPerSet":16,"requestsPerSecond":100000}}')
+  -d '{"name":"bench","quotas":{"maxPromptSets":100000,"maxShotsPerSet":512,"requestsPerSecond":100000}}')
 BENCH_API_KEY=$(printf '%s' "$created" | sed -n 's/.*"key":"\([^"]*\)".*/\1/p')
 [ -n "$BENCH_API_KEY" ] || { echo "tenant creation answered: $created"; exit 1; }
 export BENCH_API_KEY

@@ -451,6 +451,23 @@ step('keyboard: the drop zone opens the file picker with Enter and Space', async
   assert.equal(await page.locator('#ps-drop').getAttribute('role'), 'button');
 });
 
+step('the set page shows the drift watch of its recent traffic', async () => {
+  await page.locator(`#ps-rows tr[data-set="${SET}"]`).getByRole('button', { name: `Open ${SET}` }).click();
+  // the try-it scores above went through the Scorer: a few queries, fewer than the watch needs to judge
+  await page.waitForFunction(() => /Recent queries\s*\d+ of the last 200/.test(document.getElementById('ps-drift').textContent));
+  assert.equal(await visibleText('#ps-drift-state'), 'too few queries');
+  assert.match(await visibleText('#ps-drift-reason'), /at least 20 are needed/);
+  const setId = await page.evaluate(() => /Id\s*([0-9a-f-]{36})/.exec(document.getElementById('ps-meta').textContent)[1]);
+  const form = new FormData();
+  form.append('image', new Blob([fs.readFileSync(GOOD)], { type: 'image/png' }), path.basename(GOOD));
+  const res = await fetch(`${BASE}/v1/prompt-sets/${setId}/score`, { method: 'POST', headers: { 'X-API-Key': tenantKey }, body: form });
+  assert.equal(res.status, 200);
+  const before = Number(/Recent queries\s*(\d+)/.exec(await visibleText('#ps-drift'))[1]);
+  await page.getByRole('button', { name: 'Refresh drift' }).click();
+  await page.waitForFunction((n) => Number(/Recent queries\s*(\d+)/.exec(document.getElementById('ps-drift').textContent)[1]) === n + 1, before);
+  await shot('13-drift-panel');
+});
+
 step('the tenant deletes the prompt set; the admin deletes the tenant', async () => {
   await page.locator(`#ps-rows tr[data-set="${SET}"]`).getByRole('button', { name: `Open ${SET}` }).click();
   await page.locator('#ps-detail').getByRole('button', { name: 'Delete', exact: true }).click();

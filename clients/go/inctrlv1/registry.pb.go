@@ -44,7 +44,7 @@ type CreatePromptSetRequest struct {
 	// score at or above it. Absent = the server default (inctrl.registry.calibration.target-fpr, 0.05).
 	TargetFpr *float32 `protobuf:"fixed32,7,opt,name=target_fpr,json=targetFpr,proto3,oneof" json:"target_fpr,omitempty"`
 	// How shots and queries scored against this set are cut into model inputs (see inctrl.v1.Inspection);
-	// UNSPECIFIED = INSPECTION_CENTER_CROP. Kept on re-encoding.
+	// UNSPECIFIED = INSPECTION_AUTO (the server chooses from the shots and stores its choice). Kept on re-encoding.
 	Inspection    Inspection `protobuf:"varint,6,opt,name=inspection,proto3,enum=inctrl.v1.Inspection" json:"inspection,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -145,7 +145,7 @@ type PromptSet struct {
 	Calibration *Calibration           `protobuf:"bytes,11,opt,name=calibration,proto3" json:"calibration,omitempty"`
 	// Storage precision of the encoded features: "FP32" or "FP16".
 	Precision string `protobuf:"bytes,12,opt,name=precision,proto3" json:"precision,omitempty"`
-	// The set's inspection mode (never UNSPECIFIED).
+	// The set's inspection mode (never UNSPECIFIED or AUTO: a set registered with AUTO reports the mode chosen).
 	Inspection    Inspection `protobuf:"varint,13,opt,name=inspection,proto3,enum=inctrl.v1.Inspection" json:"inspection,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -42,6 +42,14 @@ const (
 	// residual map covers the whole frame (one cell per patch, overlaps combined by max). Tiles count in the
 	// per-request pixel budget. Shots are tiled too: every tile of every shot is a prompt.
 	Inspection_INSPECTION_TILES Inspection = 3
+	// Prompt sets only (the default of CreatePromptSetRequest): the server picks one of the three modes above when the
+	// set is registered and stores it; the set then reports the chosen mode (never AUTO) and scores exactly as if that
+	// mode had been asked for. The choice follows the shots' geometry: every shot near-square (long/short side <= 1.2)
+	// -> CENTER_CROP; every shot a long strip (>= 8:1) -> TILES (a resized strip keeps too few rows); otherwise one of
+	// the two whole-frame modes, RESIZE or TILES, whichever gives the lower median leave-one-out calibration score
+	// (the shots are encoded in both; docs/registry.md "Inspection mode", rule and measurements). The REST view of the
+	// set names the choice and its reason (inspectionReason).
+	Inspection_INSPECTION_AUTO Inspection = 4
 )
 
 // Enum value maps for Inspection.
@@ -51,12 +59,14 @@ var (
 		1: "INSPECTION_CENTER_CROP",
 		2: "INSPECTION_RESIZE",
 		3: "INSPECTION_TILES",
+		4: "INSPECTION_AUTO",
 	}
 	Inspection_value = map[string]int32{
 		"INSPECTION_UNSPECIFIED": 0,
 		"INSPECTION_CENTER_CROP": 1,
 		"INSPECTION_RESIZE":      2,
 		"INSPECTION_TILES":       3,
+		"INSPECTION_AUTO":        4,
 	}
 )
 
@@ -204,7 +214,8 @@ type InlinePrompts struct {
 	Shots [][]byte `protobuf:"bytes,1,rep,name=shots,proto3" json:"shots,omitempty"`
 	// Category (product) name used by the text prior, e.g. "metal_nut". Underscores read as spaces; case is ignored.
 	Category string `protobuf:"bytes,2,opt,name=category,proto3" json:"category,omitempty"`
-	// How the query and the shots are cut into model inputs; UNSPECIFIED = INSPECTION_CENTER_CROP.
+	// How the query and the shots are cut into model inputs; UNSPECIFIED = INSPECTION_CENTER_CROP. INSPECTION_AUTO is
+	// for prompt sets only (INVALID_ARGUMENT, reason INVALID_INSPECTION, here).
 	Inspection    Inspection `protobuf:"varint,3,opt,name=inspection,proto3,enum=inctrl.v1.Inspection" json:"inspection,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -806,13 +817,14 @@ const file_inctrl_v1_scoring_proto_rawDesc = "" +
 	"\rmanifest_json\x18\n" +
 	" \x01(\tR\fmanifestJson\x12\x18\n" +
 	"\adevices\x18\v \x03(\tR\adevices\x12\x12\n" +
-	"\x04mode\x18\f \x01(\tR\x04mode*q\n" +
+	"\x04mode\x18\f \x01(\tR\x04mode*\x86\x01\n" +
 	"\n" +
 	"Inspection\x12\x1a\n" +
 	"\x16INSPECTION_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16INSPECTION_CENTER_CROP\x10\x01\x12\x15\n" +
 	"\x11INSPECTION_RESIZE\x10\x02\x12\x14\n" +
-	"\x10INSPECTION_TILES\x10\x032\xcd\x01\n" +
+	"\x10INSPECTION_TILES\x10\x03\x12\x13\n" +
+	"\x0fINSPECTION_AUTO\x10\x042\xcd\x01\n" +
 	"\x06Scorer\x12:\n" +
 	"\x05Score\x12\x17.inctrl.v1.ScoreRequest\x1a\x18.inctrl.v1.ScoreResponse\x12D\n" +
 	"\vScoreStream\x12\x17.inctrl.v1.ScoreRequest\x1a\x18.inctrl.v1.ScoreResponse(\x010\x01\x12A\n" +

@@ -4,12 +4,15 @@ import { Inspection, type ScoreRequest, type ScoreResponse } from "./gen/inctrl/
 import { CancelledError, InctrlError, InternalError, UnavailableError, fromCode, fromCodeName, fromServiceError } from "./errors.js";
 import { NO_RETRY, backoffMs, type RetryPolicy } from "./retry.js";
 
-/** Which part of each image the model sees; a prompt set brings its own, so only inline shots take one. */
-export type InspectionMode = "center-crop" | "resize" | "tiles";
+/**
+ * Which part of each image the model sees; a prompt set brings its own, so only inline shots and new prompt sets take
+ * one. "auto" is for new prompt sets only (the server chooses from the shots; inline prompts refuse it).
+ */
+export type InspectionMode = "center-crop" | "resize" | "tiles" | "auto";
 
 export type Prompts = { shots: Uint8Array[]; category?: string; inspection?: InspectionMode } | { promptSetId: string };
 
-/** The proto enum of a mode; absent = unspecified (the server's centre crop). */
+/** The proto enum of a mode; absent = unspecified (inline prompts: centre crop; a new prompt set: auto). */
 export function inspectionValue(mode: InspectionMode | undefined): Inspection {
   switch (mode) {
     case undefined:
@@ -20,8 +23,10 @@ export function inspectionValue(mode: InspectionMode | undefined): Inspection {
       return Inspection.INSPECTION_RESIZE;
     case "tiles":
       return Inspection.INSPECTION_TILES;
+    case "auto":
+      return Inspection.INSPECTION_AUTO;
     default:
-      throw new TypeError(`inspection must be one of center-crop, resize, tiles, not ${JSON.stringify(mode)}`);
+      throw new TypeError(`inspection must be one of center-crop, resize, tiles, auto, not ${JSON.stringify(mode)}`);
   }
 }
 

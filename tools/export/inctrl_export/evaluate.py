@@ -363,8 +363,9 @@ def parse_args(argv=None):
     p.add_argument("--target-fpr", type=float, nargs="+", default=[], metavar="X",
                    help="--registry: target false-positive rates (first at creation, others via SetThreshold; "
                         "default: the server's)")
-    p.add_argument("--inspection", choices=["center-crop", "resize", "tiles"], default="center-crop",
-                   help="--server: which part of each image the model sees (default the official centre crop)")
+    p.add_argument("--inspection", choices=["center-crop", "resize", "tiles", "auto"], default="center-crop",
+                   help="--server: which part of each image the model sees (default the official centre crop; "
+                        "auto, chosen by the server from the shots, with --registry only)")
     p.add_argument("--json", metavar="FILE", help="also write all results (with per-image scores) as JSON")
     p.add_argument("--min-mean-auroc", type=float, metavar="X",
                    help="exit 1 unless the mean image AUROC over categories is at least X for every K (a CI gate)")

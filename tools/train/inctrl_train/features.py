@@ -80,6 +80,38 @@ class ClipExtractor:
                  "g": {"cls": g[i].clone()}} for i in range(pixels.shape[0])]
 
 
+class BundleExtractor:
+    """A bundle's own vision module (vision.cpu.pt, what the server runs) with one of the server's inspection modes
+    (docs/registry.md "Inspection mode"); taps only, float32 unit tokens. Every view of an image (one, or one per
+    tile) is stored: {"tok": {"tap<i>": [V, P, C]}}."""
+
+    kind = "bundle"
+
+    def __init__(self, bundle: Path, mode: str = "center-crop"):
+        import json
+        self.dir = Path(bundle)
+        self.manifest = json.loads((self.dir / "manifest.json").read_text())
+        img = self.manifest["image"]
+        if img["mean"] != [0.5] * 3 or img["std"] != [0.5] * 3:
+            raise SystemExit(f"{bundle}: only [-1,1] input bundles (the default's) are supported here")
+        f = self.manifest["files"]
+        self.vision = torch.jit.load(str(self.dir / f.get("vision_cpu", f["vision"]))).eval()
+        self.offset = 0 if self.manifest["kind"] == "patch-residual" else 1  # others return g first
+        self.size = int(img["size"])
+        self.mode = mode
+        self.identity = f"{self.manifest['bundle_id']}:{mode}:fp32"
+
+    def views(self, im: Image.Image) -> list[torch.Tensor]:
+        from .views import views
+        return views(im, self.size, self.mode)
+
+    @torch.no_grad()
+    def extract(self, pixels: torch.Tensor) -> list[torch.Tensor]:
+        out = self.vision(pixels)
+        taps = out[self.offset:] if isinstance(out, (tuple, list)) else [out]
+        return [torch.stack([t[i] for t in taps]) for i in range(pixels.shape[0])]  # [T, P, C] per view
+
+
 class FeatureCache:
     """<root>/<sha256(identity)[:16]>/<key[:2]>/<key>.pt, one small dict per image."""
 
@@ -105,6 +137,9 @@ class FeatureCache:
                 self.hits += 1
             else:
                 todo.append(i)
+        if hasattr(self.ext, "views"):  # several views per image (tiles): batch views, store [T, V, P, C]
+            self._get_views(items, todo, out, progress)
+            return out
         for n in range(0, len(todo), self.batch):
             idx = todo[n:n + self.batch]
             pixels = torch.stack([self.ext.transform(items[i][1]()) for i in idx])
@@ -120,6 +155,23 @@ class FeatureCache:
                 log(f"{progress}: extracted {min(n + self.batch, len(todo))}/{len(todo)} "
                     f"(cached {len(items) - len(todo)})")
         return out
+
+
+    def _get_views(self, items, todo, out, progress):
+        for n, i in enumerate(todo):
+            vs = self.ext.views(items[i][1]())
+            per_view = [t for b in range(0, len(vs), self.batch)
+                        for t in self.ext.extract(torch.stack(vs[b:b + self.batch]))]
+            f = {"tok": torch.stack(per_view, dim=1)}  # [T, V, P, C]
+            p = self._path(items[i][0])
+            p.parent.mkdir(exist_ok=True)
+            tmp = p.with_suffix(".tmp")
+            torch.save(f, tmp)
+            tmp.replace(p)
+            out[i] = f
+            self.misses += 1
+            if progress and n % 50 == 0:
+                log(f"{progress}: extracted {n + 1}/{len(todo)} (cached {len(items) - len(todo)})")
 
 
 def open_image(data: bytes) -> Image.Image:

@@ -24,12 +24,12 @@ import torch.nn.functional as F
 from PIL import Image
 
 from inctrl_export import nsfwjs
-from inctrl_export import residual_heads as rh
 from inctrl_export.evaluate import auprc, auroc, find_categories
-from inctrl_export.spec import patch_distances
+from inctrl_export.residual import nearest_distance
 
 from .data import read_manifest
 from .features import log
+from .views import views
 
 STAGE17 = ("Mixed_6a", "Mixed_6b", "Mixed_6c")   # 17x17 grid, 768 channels
 STAGE35 = ("Mixed_5d",)  # 35x35: one stride-8 candidate; each costs ~18x a 17x17 tap in the residual, 5b/5c alike
@@ -43,19 +43,9 @@ def candidate_layers() -> list[tuple[str, ...]]:
 
 
 def to_tensor(im: Image.Image, size: int, mode: str) -> torch.Tensor:
-    """The server's `center-crop` (spec §3) or `resize` inspection: bicubic in the image's own mode, RGB,
-    x/127.5 - 1."""
-    if mode == "center-crop":
-        return rh.image_transform(size)(im)
-    w, h = im.size
-    s = size / max(w, h)
-    nw, nh = max(1, round(w * s)), max(1, round(h * s))
-    im = im.resize((nw, nh), Image.BICUBIC)
-    x = torch.zeros(3, size, size)  # border = 0 in the normalised tensor (the mean colour)
-    t = torch.from_numpy(np.asarray(im.convert("RGB"), dtype=np.float32)).permute(2, 0, 1) / 127.5 - 1.0
-    top, left = (size - nh) // 2, (size - nw) // 2
-    x[:, top:top + nh, left:left + nw] = t
-    return x
+    """The server's `center-crop` (spec §3) or `resize` inspection (`views`, one implementation). Results committed
+    before 2026-12-07 rounded the resized short side; the server (and now this) truncates it: at most one pixel row."""
+    return views(im, size, mode)[0]
 
 
 class Extractor:
@@ -90,7 +80,7 @@ class Extractor:
 
 def distance_maps(query: dict, shots: list[dict]) -> dict:
     """Spec §4 per tap: every query token's ½(1 − max cos) to the K·P shot tokens, for every cached (block, pooling)."""
-    return {key: patch_distances(q, torch.cat([s[key] for s in shots])) for key, q in query.items()}
+    return {key: nearest_distance(q, torch.cat([s[key] for s in shots])) for key, q in query.items()}
 
 
 def s_p(maps: dict, layers, pool) -> float:

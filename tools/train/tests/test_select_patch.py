@@ -16,8 +16,8 @@ def test_resize_equals_center_crop_on_square_frames_and_pads_wide_ones_with_zero
     assert torch.equal(sp.to_tensor(sq, 299, "resize"), sp.to_tensor(sq, 299, "center-crop"))
     wide = sp.to_tensor(_image(400, 100, 1), 299, "resize")
     rows = wide.abs().sum(dim=(0, 2))
-    assert (rows[:100] == 0).all() and (rows[-100:] == 0).all()   # 299·100/400 = 75 image rows, centred
-    assert (rows[112:187] > 0).all()
+    assert (rows[:112] == 0).all() and (rows[186:] == 0).all()   # int(299·100/400) = 74 image rows, centred
+    assert (rows[112:186] > 0).all()
 
 
 def test_distance_maps_and_s_p_follow_the_spec_residual():

@@ -29,11 +29,12 @@ def _read_image(image: ImageLike) -> bytes:
 
 
 def inspection_value(inspection: Optional[str]) -> int:
-    """"center-crop" (default), "resize" or "tiles" as the proto enum value; None = unspecified (centre crop)."""
+    """"center-crop", "resize", "tiles" or "auto" (prompt sets only: the server chooses from the shots) as the proto
+    enum value; None = unspecified (inline prompts: centre crop; a new prompt set: auto)."""
     if inspection is None:
         return scoring_pb2.INSPECTION_UNSPECIFIED
     names = {"center-crop": scoring_pb2.INSPECTION_CENTER_CROP, "resize": scoring_pb2.INSPECTION_RESIZE,
-             "tiles": scoring_pb2.INSPECTION_TILES}
+             "tiles": scoring_pb2.INSPECTION_TILES, "auto": scoring_pb2.INSPECTION_AUTO}
     if inspection not in names:
         raise ValueError(f"inspection must be one of {', '.join(names)}, not {inspection!r}")
     return names[inspection]
@@ -157,7 +158,8 @@ class Client:
                             timeout: Optional[float] = None,
                             inspection: Optional[str] = None) -> registry_pb2.PromptSet:
         """target_fpr: share of normal images the suggested threshold may flag, in (0, 0.5); None = server default.
-        inspection: "center-crop" (default), "resize" or "tiles"; queries scored against the set use the same."""
+        inspection: "auto" (default: the server chooses from the shots and says why), "center-crop", "resize" or
+        "tiles"; queries scored against the set use the mode the set reports."""
         if not shots:
             raise InvalidArgument("a prompt set needs at least one shot")
         req = registry_pb2.CreatePromptSetRequest(name=name, category=category, template_id=template_id, fp16=fp16,

@@ -13,10 +13,12 @@ class Inspection(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INSPECTION_CENTER_CROP: _ClassVar[Inspection]
     INSPECTION_RESIZE: _ClassVar[Inspection]
     INSPECTION_TILES: _ClassVar[Inspection]
+    INSPECTION_AUTO: _ClassVar[Inspection]
 INSPECTION_UNSPECIFIED: Inspection
 INSPECTION_CENTER_CROP: Inspection
 INSPECTION_RESIZE: Inspection
 INSPECTION_TILES: Inspection
+INSPECTION_AUTO: Inspection
 
 class ScoreRequest(_message.Message):
     __slots__ = ("request_id", "image", "inline", "prompt_set_id", "omit_map")

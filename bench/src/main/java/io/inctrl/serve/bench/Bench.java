@@ -139,6 +139,12 @@ public final class Bench {
         if (only.contains("d")) {
             bench.benchD();
         }
+        if (only.contains("e")) {
+            bench.benchE();
+        }
+        if (only.contains("f")) {
+            bench.benchF();
+        }
         bench.machine("end");
         System.out.println();
         System.out.println("| benchmark | ratio | detail |");
@@ -532,6 +538,98 @@ public final class Bench {
                         mib(rss1),
                         (double) rss1 / rss0,
                         misses));
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // e) query latency at K = 8 ... 512, exact bank vs coreset (in this JVM, the served path's engine)
+
+    private void benchE() throws Exception {
+        int[] ks = Arrays.stream(opt("e.k", "8,32,128,512").split(","))
+                .mapToInt(s -> Integer.parseInt(s.trim()))
+                .toArray();
+        int budget = intOpt("e.budget", 4096);
+        Path train = Path.of(
+                opt("e.train", Path.of(req("data")).resolveSibling("train").toString()));
+        List<byte[]> shots =
+                BankBench.trainNormals(train, Arrays.stream(ks).max().orElseThrow());
+        int dim = manifest.vision().embedDim();
+        TextPrior prior = dim == 0 ? TextPrior.NONE : new TextPrior(new float[dim], new float[dim]);
+        List<BankBench.Row> rows = new BankBench(engine, this::prepare, prior)
+                .latency(shots, queryBytes, ks, budget, intOpt("e.reps", 30));
+        double base = rows.get(0).exactMs();
+        StringBuilder ratio = new StringBuilder();
+        StringBuilder detail = new StringBuilder();
+        for (BankBench.Row r : rows) {
+            ratio.append(String.format(
+                    Locale.ROOT,
+                    "%sK=%d %.2f/%.2f",
+                    ratio.length() == 0 ? "" : ", ",
+                    r.k(),
+                    r.exactMs() / base,
+                    r.coresetMs() / base));
+            detail.append(String.format(
+                    Locale.ROOT,
+                    "K=%d: %d rows %.0f ms, coreset %d rows %.0f ms (build %.1f s); ",
+                    r.k(),
+                    r.rows(),
+                    r.exactMs(),
+                    r.coresetRows(),
+                    r.coresetMs(),
+                    r.buildSeconds()));
+        }
+        result(
+                "e) query latency exact/coreset(" + budget + " tokens per tap) / exact K="
+                        + rows.get(0).k(),
+                ratio.toString(),
+                detail + "engine in this JVM, batch 1, bank resident; shots: " + train + " normals");
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // f) a set grown from 8 to 128 shots through the API: single-query latency over gRPC vs its K = 8 latency
+
+    private void benchF() throws Exception {
+        Path train = Path.of(
+                opt("f.train", Path.of(req("data")).resolveSibling("train").toString()));
+        String cat = opt("f.category", "magnetic_tile");
+        List<byte[]> own = categoryNormals(train, cat, 128);
+        String id = served.register("bench-f-" + cat, cat, own.subList(0, 8)).getId();
+        int n = intOpt("f.requests", 15);
+        served.oneAtATime(id, 2);
+        double k8 = pct(served.oneAtATime(id, n), 0.5);
+        System.out.printf(Locale.ROOT, "f) K=8 set of %s: %.1f ms per single query over gRPC (median)%n", cat, k8);
+        try {
+            BankBench.grow(served, id, own.subList(8, 128));
+        } catch (UnsupportedOperationException e) {
+            System.out.println(e.getMessage());
+            result("f) grown 8 -> 128 shots: latency / K=8 latency (target <= 1.5)", "not run", e.getMessage());
+            return;
+        }
+        served.oneAtATime(id, 2);
+        double k128 = pct(served.oneAtATime(id, n), 0.5);
+        result(
+                "f) grown 8 -> 128 shots: latency / K=8 latency (target <= 1.5)",
+                String.format(Locale.ROOT, "%.2f", k128 / k8),
+                String.format(Locale.ROOT, "%s: K=8 %.0f ms, grown to 128 %.0f ms (median of %d)", cat, k8, k128, n));
+    }
+
+    private static List<byte[]> categoryNormals(Path train, String category, int count) throws IOException {
+        List<Path> paths;
+        try (Stream<String> lines = Files.lines(train.resolve("manifest.csv"))) {
+            paths = lines.skip(1)
+                    .map(l -> l.split(","))
+                    .filter(c -> c.length > 3 && c[1].equals(category) && c[3].equals("0"))
+                    .map(c -> train.resolve(c[2]))
+                    .sorted()
+                    .toList();
+        }
+        if (paths.size() < count) {
+            throw new IllegalArgumentException(category + " has " + paths.size() + " normals, f) needs " + count);
+        }
+        List<byte[]> out = new ArrayList<>();
+        for (Path p : paths.subList(0, count)) {
+            out.add(Files.readAllBytes(p));
+        }
+        return out;
     }
 
     // ---------------------------------------------------------------------------------------------------------

@@ -104,6 +104,7 @@ public final class ImagePreprocessor {
                 }
                 yield out;
             }
+            case AUTO -> throw new IllegalArgumentException("inspection auto is resolved when a set is registered");
         };
     }
 

@@ -12,7 +12,12 @@ public enum Inspection {
     /** Whole image, longer side to S, padded to S x S with zeros after normalisation (the mean colour). */
     RESIZE("resize"),
     /** Shorter side to S, then overlapping S x S tiles covering the whole frame; scored per tile, combined by max. */
-    TILES("tiles");
+    TILES("tiles"),
+    /**
+     * Prompt sets only: one of the three modes above, chosen at registration by {@link InspectionChooser} and stored
+     * in its place; never reaches preprocessing or the scorer.
+     */
+    AUTO("auto");
 
     private final String wireName;
 
@@ -25,10 +30,20 @@ public enum Inspection {
         return wireName;
     }
 
+    /** A mode images can be cut by (every mode but {@link #AUTO}). */
+    public boolean concrete() {
+        return this != AUTO;
+    }
+
     /** Parses the REST spelling (also accepts the enum name); null or blank is the default, centre crop. */
     public static Inspection parse(String value) {
+        return parse(value, CENTER_CROP);
+    }
+
+    /** As {@link #parse(String)} with another default for null or blank (prompt sets: {@link #AUTO}). */
+    public static Inspection parse(String value, Inspection absent) {
         if (value == null || value.isBlank()) {
-            return CENTER_CROP;
+            return absent;
         }
         String v = value.trim().toLowerCase(Locale.ROOT).replace('_', '-');
         for (Inspection i : values()) {
@@ -36,6 +51,7 @@ public enum Inspection {
                 return i;
             }
         }
-        throw new IllegalArgumentException("inspection must be one of center-crop, resize, tiles; got '" + value + "'");
+        throw new IllegalArgumentException(
+                "inspection must be one of center-crop, resize, tiles, auto; got '" + value + "'");
     }
 }

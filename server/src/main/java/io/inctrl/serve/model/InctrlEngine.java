@@ -174,8 +174,9 @@ public final class InctrlEngine implements AutoCloseable {
     }
 
     /**
-     * M (spec §4): per layer, ½(1 − max cosine) of each query token against all K·P prompt tokens, averaged over
-     * layers. Queries sharing a prompt set go through one matmul per layer.
+     * M (spec §4): per layer, ½(1 − max cosine) of each query token against the prompt bank of that layer (all K·P
+     * shot tokens, or a coreset of them), averaged over layers. Queries sharing a prompt set go through one matmul per
+     * layer.
      */
     private float[] residualMaps(
             NDManager m,
@@ -215,8 +216,7 @@ public final class InctrlEngine implements AutoCloseable {
     private static NDArray[] uploadTransposed(NDManager m, PromptFeatures p) {
         NDArray[] t = new NDArray[p.tokens().length];
         for (int l = 0; l < t.length; l++) {
-            t[l] = m.create(p.tokens()[l], new Shape((long) p.shots() * p.patches(), p.width()))
-                    .transpose();
+            t[l] = m.create(p.tokens()[l], new Shape(p.rows(l), p.width())).transpose();
         }
         return t;
     }

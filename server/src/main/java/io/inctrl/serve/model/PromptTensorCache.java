@@ -32,8 +32,7 @@ final class PromptTensorCache implements AutoCloseable {
         if (e == null) {
             NDArray[] t = new NDArray[prompts.tokens().length];
             for (int l = 0; l < t.length; l++) {
-                NDArray tokens = manager.create(
-                        prompts.tokens()[l], new Shape((long) prompts.shots() * prompts.patches(), prompts.width()));
+                NDArray tokens = manager.create(prompts.tokens()[l], new Shape(prompts.rows(l), prompts.width()));
                 t[l] = tokens.transpose().duplicate();
                 tokens.close();
             }

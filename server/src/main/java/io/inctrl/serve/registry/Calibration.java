@@ -14,7 +14,10 @@ import java.util.List;
  *                           target false-positive rates existed (refitted on read)
  * @param targetFpr          false-positive rate the suggestion aims at (fraction of normal images flagged)
  * @param tail               fitted normal-score tail; null when K < 2
+ * @param inspectionChoice   what {@code auto} inspection chose at registration and why; null when a mode was given
  */
+// rows written by a later version with more fields still read here (rolling upgrades share one database)
+@com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true)
 public record Calibration(
         List<Float> shotScores,
         Float suggestedThreshold,
@@ -23,7 +26,35 @@ public record Calibration(
         Float fp16MaxAbsDiff,
         String method,
         Float targetFpr,
-        TailFit tail) {
+        TailFit tail,
+        io.inctrl.serve.image.InspectionChoice inspectionChoice) {
+
+    /** A fitted calibration without an inspection choice. */
+    public Calibration(
+            List<Float> shotScores,
+            Float suggestedThreshold,
+            List<Integer> outlierShots,
+            List<String> warnings,
+            Float fp16MaxAbsDiff,
+            String method,
+            Float targetFpr,
+            TailFit tail) {
+        this(shotScores, suggestedThreshold, outlierShots, warnings, fp16MaxAbsDiff, method, targetFpr, tail, null);
+    }
+
+    /** The same calibration recording {@code choice} (kept through retargeting and re-encoding). */
+    public Calibration withInspectionChoice(io.inctrl.serve.image.InspectionChoice choice) {
+        return new Calibration(
+                shotScores,
+                suggestedThreshold,
+                outlierShots,
+                warnings,
+                fp16MaxAbsDiff,
+                method,
+                targetFpr,
+                tail,
+                choice);
+    }
 
     public Calibration {
         shotScores = List.copyOf(shotScores);
@@ -38,7 +69,7 @@ public record Calibration(
             List<Integer> outlierShots,
             List<String> warnings,
             Float fp16MaxAbsDiff) {
-        this(shotScores, suggestedThreshold, outlierShots, warnings, fp16MaxAbsDiff, null, null, null);
+        this(shotScores, suggestedThreshold, outlierShots, warnings, fp16MaxAbsDiff, null, null, null, null);
     }
 
     /** The same diagnostics with {@code more} warnings appended (e.g. about single shots' sizes). */

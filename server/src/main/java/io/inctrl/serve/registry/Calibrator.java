@@ -1,6 +1,7 @@
 package io.inctrl.serve.registry;
 
 import io.inctrl.serve.image.ImageNotes;
+import io.inctrl.serve.model.Coreset;
 import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.ImageFeatures;
 import io.inctrl.serve.model.InctrlScores;
@@ -63,7 +64,8 @@ public final class Calibrator {
                 c.fp16MaxAbsDiff(),
                 TailFit.METHOD,
                 targetFpr,
-                tail);
+                tail,
+                c.inspectionChoice());
     }
 
     /**
@@ -95,6 +97,24 @@ public final class Calibrator {
             TextPrior prior,
             Precision precision,
             float targetFpr) {
+        return calibrate(model, encoded, shotOfView, fp32, stored, prior, precision, targetFpr, null);
+    }
+
+    /**
+     * As above for a set served from a coreset ({@code reduction} of the shots' full bank; null: exact): a shot's
+     * leave-one-out score is taken against the coreset without that shot's rows ({@link Coreset#withoutShot}), which
+     * is what the set serves and keeps calibration cost bounded at any K.
+     */
+    public Calibration calibrate(
+            ModelVersionPort model,
+            EncodedImages encoded,
+            int[] shotOfView,
+            PromptFeatures fp32,
+            PromptFeatures stored,
+            TextPrior prior,
+            Precision precision,
+            float targetFpr,
+            Coreset.Reduction reduction) {
         ImageFeatures shots = encoded.features();
         int views = shots.count();
         int[] shotOf = shotOfView != null
@@ -107,17 +127,7 @@ public final class Calibrator {
         if (k < 2) {
             warnings.add("calibration needs at least 2 shots: no threshold suggested");
         } else {
-            List<PromptFeatures> others = new ArrayList<>(views);
-            for (int v = 0; v < views; v++) {
-                others.add(withoutShot(encoded, shotOf, shotOf[v]).pool());
-            }
-            float[] best = new float[k];
-            Arrays.fill(best, Float.NEGATIVE_INFINITY);
-            List<InctrlScores> viewScores = model.scoreEach(shots, others, prior);
-            for (int v = 0; v < views; v++) {
-                best[shotOf[v]] = Math.max(best[shotOf[v]], viewScores.get(v).score());
-            }
-            for (float b : best) {
+            for (float b : leaveOneOut(model, encoded, shotOf, prior, reduction)) {
                 scores.add(b);
             }
             float[] sorted = new float[k];
@@ -166,6 +176,73 @@ public final class Calibrator {
             }
         }
         return retarget(new Calibration(scores, null, outliers, warnings, fp16Diff), targetFpr);
+    }
+
+    /**
+     * Leave-one-out score of each shot: the max over its views of the view's score against every view of the other
+     * shots (one batched model call). {@code shotOfView[v]} is the shot of view v; at least 2 shots.
+     */
+    public static float[] leaveOneOut(
+            ModelVersionPort model, EncodedImages encoded, int[] shotOfView, TextPrior prior) {
+        return leaveOneOut(model, encoded, shotOfView, prior, null);
+    }
+
+    /** As above against banks of the coreset {@code reduction} (null: exact banks of the other shots' views). */
+    public static float[] leaveOneOut(
+            ModelVersionPort model,
+            EncodedImages encoded,
+            int[] shotOfView,
+            TextPrior prior,
+            Coreset.Reduction reduction) {
+        int views = encoded.features().count();
+        int k = Arrays.stream(shotOfView).max().orElse(-1) + 1;
+        List<PromptFeatures> others = new ArrayList<>(views);
+        java.util.Map<Integer, PromptFeatures> perShot = new java.util.HashMap<>();
+        for (int v = 0; v < views; v++) {
+            int shot = shotOfView[v];
+            others.add(perShot.computeIfAbsent(
+                    shot,
+                    s -> reduction == null
+                            ? withoutShot(encoded, shotOfView, s).pool()
+                            : Coreset.withoutShot(
+                                    reduction,
+                                    encoded.features().patches(),
+                                    shotOfView,
+                                    s,
+                                    prototypeWithout(encoded, shotOfView, s))));
+        }
+        float[] best = new float[k];
+        Arrays.fill(best, Float.NEGATIVE_INFINITY);
+        List<InctrlScores> viewScores = model.scoreEach(encoded.features(), others, prior);
+        for (int v = 0; v < views; v++) {
+            best[shotOfView[v]] =
+                    Math.max(best[shotOfView[v]], viewScores.get(v).score());
+        }
+        return best;
+    }
+
+    /** Mean ψ(g) of the views of every shot but {@code shot} (empty for bundles without heads). */
+    static float[] prototypeWithout(EncodedImages encoded, int[] shotOfView, int shot) {
+        int views = shotOfView.length;
+        float[] adapted = encoded.adapted();
+        if (adapted.length == 0) {
+            return new float[0];
+        }
+        int d = adapted.length / views;
+        float[] sum = new float[d];
+        int n = 0;
+        for (int v = 0; v < views; v++) {
+            if (shotOfView[v] != shot) {
+                for (int i = 0; i < d; i++) {
+                    sum[i] += adapted[v * d + i];
+                }
+                n++;
+            }
+        }
+        for (int i = 0; i < d; i++) {
+            sum[i] /= Math.max(1, n);
+        }
+        return sum;
     }
 
     /** Linear-interpolated quantile of sorted values. */

@@ -237,12 +237,21 @@ public class Encodings {
                 renewals.scheduleAtFixedRate(() -> renew(set, who), period, period, TimeUnit.MILLISECONDS);
         long t0 = System.nanoTime();
         try {
-            record Loaded(List<byte[]> shots, TemplateSet template) {}
+            record Loaded(List<byte[]> shots, TemplateSet template, io.inctrl.serve.image.InspectionChoice choice) {}
             Loaded l = store.tx(c -> new Loaded(
-                    sets.shots(c, set.id(), set.revision()), templates.resolve(c, set.tenantId(), set.templateId())));
+                    sets.shots(c, set.id(), set.revision()),
+                    templates.resolve(c, set.tenantId(), set.templateId()),
+                    choiceOf(rows.list(c, set.id(), set.revision()))));
             float target = set.targetFpr() == null ? calibrator.defaultTargetFpr() : set.targetFpr();
             PromptSetEncoder.Encoded enc = encoder.encode(
-                    v, l.shots(), set.inspection(), l.template(), set.category(), set.precision(), target);
+                    v,
+                    l.shots(),
+                    set.inspection(),
+                    l.template(),
+                    set.category(),
+                    set.precision(),
+                    target,
+                    l.choice());
             Encoding done = store.tx(c -> {
                 Instant now = Store.now();
                 if (!rows.complete(
@@ -383,6 +392,16 @@ public class Encodings {
             Thread.currentThread().interrupt();
             throw ServeException.cancelled();
         }
+    }
+
+    /** How auto inspection chose the set's mode, as an encoding of the set remembers it; null when none does. */
+    public static io.inctrl.serve.image.InspectionChoice choiceOf(List<Encoding> encodings) {
+        return encodings.stream()
+                .map(Encoding::calibration)
+                .filter(c -> c != null && c.inspectionChoice() != null)
+                .map(Calibration::inspectionChoice)
+                .findFirst()
+                .orElse(null);
     }
 
     static EncodingRepository.Encoder encoderOf(ModelVersionPort v) {

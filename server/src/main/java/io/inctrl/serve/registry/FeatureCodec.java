@@ -20,8 +20,7 @@ public final class FeatureCodec {
     public static List<Part> encode(PromptFeatures f, Precision precision) {
         List<Part> parts = new ArrayList<>(f.tokens().length + 1);
         for (int l = 0; l < f.tokens().length; l++) {
-            parts.add(new Part(
-                    TOKENS, l, f.shots() * f.patches(), f.width(), precision, toBytes(f.tokens()[l], precision)));
+            parts.add(new Part(TOKENS, l, f.rows(l), f.width(), precision, toBytes(f.tokens()[l], precision)));
         }
         parts.add(new Part(PROTOTYPE, 0, 1, f.prototype().length, precision, toBytes(f.prototype(), precision)));
         return parts;
@@ -32,13 +31,16 @@ public final class FeatureCodec {
      * per-view count is not stored, and scoring only uses the pooled rows and the stored prototype.
      */
     public static PromptFeatures decodePool(List<Part> parts) {
-        return decode(parts, 0);
+        return decode(parts, 1);
     }
 
+    /**
+     * The stored bank of a set of {@code shots} images. Each tap keeps its own stored row count, so exact banks
+     * (shots x patches rows) and reduced ones ({@link io.inctrl.serve.model.Coreset}) read back alike.
+     */
     public static PromptFeatures decode(List<Part> parts, int shots) {
         List<float[]> layers = new ArrayList<>();
         float[] prototype = null;
-        int rows = 0;
         int cols = 0;
         for (Part p : parts.stream()
                 .sorted((a, b) -> Integer.compare(a.layer(), b.layer()))
@@ -51,16 +53,17 @@ public final class FeatureCodec {
             if (p.kind().equals(PROTOTYPE)) {
                 prototype = values;
             } else {
+                if (cols != 0 && p.cols() != cols) {
+                    throw new IllegalStateException("stored taps differ in width: " + cols + " and " + p.cols());
+                }
                 layers.add(values);
-                rows = p.rows();
                 cols = p.cols();
             }
         }
         if (prototype == null || layers.isEmpty()) {
             throw new IllegalStateException("stored features are incomplete");
         }
-        int k = shots == 0 ? 1 : shots;
-        return new PromptFeatures(k, rows / k, cols, layers.toArray(float[][]::new), prototype);
+        return new PromptFeatures(Math.max(1, shots), cols, layers.toArray(float[][]::new), prototype);
     }
 
     /** What storing {@code f} at {@code precision} and reading it back yields (to validate fp16 before storing). */

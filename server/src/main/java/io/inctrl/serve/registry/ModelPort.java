@@ -31,6 +31,13 @@ public interface ModelPort {
     /** Every loaded version of every model. */
     List<ModelVersionPort> allVersions();
 
+    /**
+     * Width and height of an encoded image from its header (no decoding).
+     *
+     * @throws io.inctrl.serve.error.ServeException INVALID_ARGUMENT naming {@code what} when the header is unreadable
+     */
+    int[] imageSize(byte[] image, String what);
+
     /** The model of sets registered without one. */
     String defaultModel();
 

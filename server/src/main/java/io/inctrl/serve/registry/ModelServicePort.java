@@ -87,6 +87,11 @@ public class ModelServicePort implements ModelPort {
     }
 
     @Override
+    public int[] imageSize(byte[] image, String what) {
+        return images.declaredSize(image, what);
+    }
+
+    @Override
     public String defaultModel() {
         return models.defaultModel();
     }
@@ -142,6 +147,11 @@ public class ModelServicePort implements ModelPort {
         @Override
         public String precision() {
             return model.precision();
+        }
+
+        @Override
+        public int inputSize() {
+            return model.preprocess().size();
         }
 
         @Override

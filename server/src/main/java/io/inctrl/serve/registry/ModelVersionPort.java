@@ -28,6 +28,9 @@ public interface ModelVersionPort {
     /** {@code fp32}, {@code bf16} or {@code int8}. */
     String precision();
 
+    /** The side S of the version's square input (tiles are S x S). */
+    int inputSize();
+
     /** False for vision-only bundles: categories and templates then change no score. */
     boolean hasTextPrior();
 

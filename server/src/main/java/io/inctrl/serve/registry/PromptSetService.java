@@ -99,6 +99,12 @@ public class PromptSetService {
     @Inject
     RecentQueries recentQueries;
 
+    @Inject
+    AutoInspection autoInspection;
+
+    @Inject
+    io.inctrl.serve.drift.DriftWatch drift;
+
     /** Tells the background encoder that a set needs encodings on the other loaded versions. */
     @Inject
     Event<PromptSetChanged> changes;
@@ -131,7 +137,7 @@ public class PromptSetService {
             Inspection inspection,
             String model) {
         public NewPromptSet {
-            inspection = inspection == null ? Inspection.CENTER_CROP : inspection;
+            inspection = inspection == null ? Inspection.AUTO : inspection;
             shots = shots == null ? List.of() : shots;
         }
     }
@@ -178,7 +184,14 @@ public class PromptSetService {
         templateService.checkSentences(template.templates(), cat);
 
         Precision precision = n.fp16() ? Precision.FP16 : Precision.FP32;
-        PromptSetEncoder.Encoded enc = encoder.encode(v, n.shots(), n.inspection(), template, cat, precision, target);
+        Inspection inspection = n.inspection();
+        io.inctrl.serve.image.InspectionChoice choice = null;
+        if (!inspection.concrete()) { // auto: chosen once, from the shots; the set stores the concrete mode
+            choice = autoInspection.choose(v, n.shots(), v.textPrior(template.templates(), cat));
+            inspection = choice.mode();
+        }
+        PromptSetEncoder.Encoded enc =
+                encoder.encode(v, n.shots(), inspection, template, cat, precision, target, choice);
         Instant now = Store.now();
         PromptSet p = new PromptSet(
                 UUID.randomUUID().toString(),
@@ -194,7 +207,7 @@ public class PromptSetService {
                 1,
                 now,
                 now,
-                n.inspection());
+                inspection);
         EncodingRepository.Encoder who = Encodings.encoderOf(v);
         store.tx(c -> {
             checkQuotas(c, tenant(c, tenantId), name, n.shots().size()); // again: another registration may have won
@@ -249,6 +262,7 @@ public class PromptSetService {
                 return d;
             });
             featureCache.invalidate(id);
+            drift.forget(tenantId, id);
             if (!deleted) {
                 throw ServeException.notFound("prompt set", id);
             }
@@ -374,8 +388,15 @@ public class PromptSetService {
             sets.insertRevision(c, id, plan.revision(), idx, reason, now);
             List<byte[]> shots = sets.shots(c, id, plan.revision());
             shotsOut[0] = shots;
-            PromptSetEncoder.Encoded enc =
-                    encoder.encode(v, shots, cur.inspection(), plan.template(), cur.category(), cur.precision(), target);
+            PromptSetEncoder.Encoded enc = encoder.encode(
+                    v,
+                    shots,
+                    cur.inspection(),
+                    plan.template(),
+                    cur.category(),
+                    cur.precision(),
+                    target,
+                    Encodings.choiceOf(encodingRows.list(c, id, cur.revision())));
             encodingRows.insertReady(c, id, plan.revision(), who, plan.template().version(), enc.calibration(), now);
             encodingRows.replaceFeatures(c, id, plan.revision(), who.encoder(), enc.parts());
             sets.setRevision(c, tenantId, id, plan.revision(), idx.size(), now);
@@ -491,12 +512,14 @@ public class PromptSetService {
         audit.attempt(origin, AuditAction.PROMPT_SET_REENCODE, tenantId, id, () -> {
             PromptSet p = store.tx(c -> find(c, tenantId, id));
             ModelVersionPort v = servingOrNamed(p, version);
-            record Loaded(List<byte[]> shots, TemplateSet template) {}
-            Loaded l = store.tx(c ->
-                    new Loaded(sets.shots(c, id, p.revision()), templateService.resolve(c, tenantId, p.templateId())));
+            record Loaded(List<byte[]> shots, TemplateSet template, io.inctrl.serve.image.InspectionChoice choice) {}
+            Loaded l = store.tx(c -> new Loaded(
+                    sets.shots(c, id, p.revision()),
+                    templateService.resolve(c, tenantId, p.templateId()),
+                    Encodings.choiceOf(encodingRows.list(c, id, p.revision()))));
             float target = p.targetFpr() == null ? calibrator.defaultTargetFpr() : p.targetFpr();
-            PromptSetEncoder.Encoded enc =
-                    encoder.encode(v, l.shots(), p.inspection(), l.template(), p.category(), p.precision(), target);
+            PromptSetEncoder.Encoded enc = encoder.encode(
+                    v, l.shots(), p.inspection(), l.template(), p.category(), p.precision(), target, l.choice());
             EncodingRepository.Encoder who = Encodings.encoderOf(v);
             Encoding e = store.tx(c -> {
                 Instant now = Store.now();

@@ -48,6 +48,21 @@ public interface RegistryConfig {
 
     Cache cache();
 
+    MemoryBank memoryBank();
+
+    /**
+     * The bounded memory bank of a prompt set: per tapped layer at most this many patch-token rows are kept, chosen by
+     * greedy k-centre coreset ({@code io.inctrl.serve.model.Coreset#reduce}); sets with fewer rows are searched exactly.
+     * Bounds query cost and memory whatever K is. Chosen from the K-scaling measurement on shared/train
+     * (tools/train/README.md): at 4096 the default bundle keeps the AUROC gain of more shots and a grown set's query
+     * stays within 1.5x the K = 8 latency.
+     */
+    interface MemoryBank {
+        /** Token rows kept per tap; 4096 = 14 shots' worth of the default bundle's 289 patches. */
+        @WithDefault("4096")
+        int maxTokens();
+    }
+
     Calibration calibration();
 
     Templates templates();

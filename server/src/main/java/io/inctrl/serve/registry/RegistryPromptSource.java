@@ -1,10 +1,12 @@
 package io.inctrl.serve.registry;
 
+import io.inctrl.serve.drift.Baseline;
 import io.inctrl.serve.models.ModelChoice;
 import io.inctrl.serve.scoring.PromptSource;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.time.Instant;
+import java.util.List;
 
 /** Serves ScoreRequest.prompt_set_id from the registry: cached features and text prior, plus the set's threshold. */
 @ApplicationScoped

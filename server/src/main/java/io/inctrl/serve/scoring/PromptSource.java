@@ -16,13 +16,15 @@ public interface PromptSource {
      * What scoring needs from a registered set, for the model version that serves it.
      *
      * @param servedBy the loaded version whose encoding {@code features} are: the query must run on it
+     * @param drift    what that encoding's calibration expects of normal traffic (null: not watched for drift)
      */
     record Resolved(
             PromptFeatures features,
             TextPrior prior,
             Optional<Float> threshold,
             Inspection inspection,
-            ModelRef servedBy) {}
+            ModelRef servedBy,
+            io.inctrl.serve.drift.Baseline drift) {}
 
     /**
      * @param choice   the model (and version) the request names; ANY = the set's own model

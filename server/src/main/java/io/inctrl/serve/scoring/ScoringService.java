@@ -74,6 +74,9 @@ public class ScoringService {
     ScoredQueries scoredQueries;
 
     @Inject
+    io.inctrl.serve.drift.DriftWatch drift;
+
+    @Inject
     MeterRegistry registry;
 
     @Inject
@@ -229,6 +232,10 @@ public class ScoringService {
                     queued.forEach(f -> f.cancel(false));
                 }
             });
+            if (registered != null && registered.drift() != null) {
+                String setId = ((ScoreCommand.Registered) cmd.prompts()).promptSetId();
+                result.thenAccept(r -> drift.observe(cmd.tenant(), setId, registered.drift(), r.scores().score()));
+            }
             if (registered != null) {
                 // never on the batcher's completion thread: resolving the shadow's encoding reads the store
                 result.thenAcceptAsync(r -> shadow(cmd, images.get(index), model, r), shadowExecutor);
@@ -294,9 +301,9 @@ public class ScoringService {
                 .thenApplyAsync(done -> TileMerge.merge(done, query.tiling()), responder)
                 .thenApply(out -> {
                     long total = System.nanoTime() - start;
-                    String queryId = cmd.prompts() instanceof ScoreCommand.Registered r
+                    String queryId = cmd.prompts() instanceof ScoreCommand.Registered reg
                             ? scoredQueries.retain(
-                                    cmd.tenant(), r.promptSetId(), image, out.scores().score())
+                                    cmd.tenant(), reg.promptSetId(), image, out.scores().score())
                             : null;
                     record(decode, preprocess, out, total);
                     ScoreResult r = new ScoreResult(
@@ -366,12 +373,13 @@ public class ScoringService {
             PromptFeatures features,
             TextPrior prior,
             Optional<Float> threshold,
-            Inspection inspection) {}
+            Inspection inspection,
+            io.inctrl.serve.drift.Baseline drift) {}
 
     private Prompts registeredPrompts(ScoreCommand cmd, String promptSetId) {
         PromptSource.Resolved r = promptSource.resolve(cmd.tenant(), promptSetId, cmd.model(), cmd.deadline());
         LoadedModel m = loaded(r.servedBy());
-        return new Prompts(m, r.features(), r.prior(), r.threshold(), r.inspection());
+        return new Prompts(m, r.features(), r.prior(), r.threshold(), r.inspection(), r.drift());
     }
 
     private LoadedModel loaded(ModelRef ref) {
@@ -421,6 +429,12 @@ public class ScoringService {
     }
 
     private void validateShots(ScoreCommand.Inline cmd, InctrlConfig.Limits limits) {
+        if (!cmd.inspection().concrete()) {
+            throw ServeException.invalid(
+                    "INVALID_INSPECTION",
+                    "inline prompts take center-crop, resize or tiles: auto is chosen once, when a prompt set is"
+                            + " registered");
+        }
         if (cmd.shots().isEmpty()) {
             throw ServeException.invalid(
                     "NO_PROMPTS", "no prompts: send inline shots (K >= 1) with a category, or a prompt_set_id");

@@ -163,6 +163,92 @@ class InspectionApiTest {
         assertThat(stitchedMax).isCloseTo(mapMax, org.assertj.core.data.Offset.offset(1e-5f));
     }
 
+    /** A textured frame of any size (a seeded pattern with horizontal structure, like a fabric strip). */
+    private static byte[] frame(int w, int h, int seed) {
+        Random rnd = new Random(seed);
+        byte[] px = new byte[w * h * 3];
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                int i = (y * w + x) * 3;
+                px[i] = (byte) (80 + (x * 7 % 40) + rnd.nextInt(12));
+                px[i + 1] = (byte) (90 + (y * 5 % 30) + rnd.nextInt(12));
+                px[i + 2] = (byte) (70 + ((x + y) % 25) + rnd.nextInt(12));
+            }
+        }
+        return png(w, h, px);
+    }
+
+    private PromptSet register(TestTenant t, String name, List<byte[]> shots, Inspection mode) {
+        CreatePromptSetRequest.Builder req =
+                CreatePromptSetRequest.newBuilder().setName(name).setCategory("fabric");
+        if (mode != null) {
+            req.setInspection(mode);
+        }
+        shots.forEach(s -> req.addShots(ByteString.copyFrom(s)));
+        return ApiFixtures.stub(channel, t.key()).createPromptSet(req.build());
+    }
+
+    @Test
+    void autoIsTheDefault_picksAModeFromTheShots_recordsWhy_andScoresBitForBitAsThatMode() {
+        TestTenant t = ApiFixtures.tenant();
+        // 2.5:1 frames: between square and strip, so the leave-one-out scores of the candidate modes decide
+        List<byte[]> shots = List.of(frame(300, 120, 1), frame(300, 120, 2), frame(300, 120, 3));
+        PromptSet auto = register(t, "auto-wide", shots, null);
+        assertThat(auto.getInspection())
+                .isIn(Inspection.INSPECTION_CENTER_CROP, Inspection.INSPECTION_RESIZE, Inspection.INSPECTION_TILES);
+        String reason = as(t).get("/v1/prompt-sets/" + auto.getId())
+                .then()
+                .statusCode(200)
+                .extract()
+                .path("inspectionReason");
+        assertThat(reason).contains("3 shots of long/short side 2.50").contains("median leave-one-out score");
+        assertThat(auto.getInspection()).isIn(Inspection.INSPECTION_RESIZE, Inspection.INSPECTION_TILES);
+        // the same shots with the chosen mode asked for: the same calibration and the same scores, bit for bit
+        PromptSet explicit = register(t, "explicit-wide", shots, auto.getInspection());
+        assertThat(explicit.getCalibration().getShotScoresList())
+                .isEqualTo(auto.getCalibration().getShotScoresList());
+        String explicitReason = as(t).get("/v1/prompt-sets/" + explicit.getId())
+                .then()
+                .statusCode(200)
+                .extract()
+                .path("inspectionReason");
+        assertThat(explicitReason).as("a mode asked for is not a choice").isNull();
+        byte[] query = frame(300, 120, 9);
+        ScoreResponse a = score(t.key(), query, auto.getId());
+        ScoreResponse b = score(t.key(), query, explicit.getId());
+        assertThat(a.getScore()).isEqualTo(b.getScore());
+        assertThat(a.getMapList()).isEqualTo(b.getMapList());
+
+        // long strips (10:1) are tiles and square shots the centre crop, by geometry alone (REST, default inspection)
+        PromptSet strip = register(t, "auto-strip", List.of(frame(600, 60, 5)), null);
+        assertThat(strip.getInspection()).isEqualTo(Inspection.INSPECTION_TILES);
+        as(t).multiPart("name", "auto-square")
+                .multiPart("category", "fabric")
+                .multiPart("shots", "a.png", frame(200, 200, 4), "image/png")
+                .post("/v1/prompt-sets")
+                .then()
+                .statusCode(201)
+                .body("inspection", equalTo("center-crop"))
+                .body("inspectionReason", containsString("near-square"));
+    }
+
+    @Test
+    void inlinePromptsRefuseAuto() {
+        TestTenant t = ApiFixtures.tenant();
+        assertThatThrownBy(() -> scorer(t.key())
+                        .score(ScoreRequest.newBuilder()
+                                .setImage(ByteString.copyFrom(frame(300, 120, 1)))
+                                .setInline(InlinePrompts.newBuilder()
+                                        .setCategory("fabric")
+                                        .setInspection(Inspection.INSPECTION_AUTO)
+                                        .addShots(ByteString.copyFrom(frame(300, 120, 2))))
+                                .build()))
+                .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+                    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+                    assertThat(e.getStatus().getDescription()).contains("INSPECTION_AUTO is chosen once");
+                });
+    }
+
     @Test
     void inlineTilesAndResizeScoreOverGrpc() {
         TestTenant t = ApiFixtures.tenant();

@@ -292,8 +292,8 @@ public class FakeModelPort implements ModelPort {
     public InctrlScores score(ImageFeatures q, PromptFeatures p, TextPrior prior) {
         scoreCalls.incrementAndGet();
         float[] map = new float[PATCHES];
-        int refs = p.shots() * p.patches();
         for (int l = 0; l < TAPS; l++) {
+            int refs = p.rows(l);
             for (int j = 0; j < PATCHES; j++) {
                 double best = Double.MAX_VALUE;
                 for (int t = 0; t < refs; t++) {

@@ -17,14 +17,14 @@ class FeatureCodecTest {
         }
         assertThat(back.prototype()).containsExactly(f.prototype());
         assertThat(back.shots()).isEqualTo(2);
-        assertThat(back.patches()).isEqualTo(5);
+        assertThat(back.rows(0)).isEqualTo(10);
     }
 
     @Test
     void pooledDecode_keepsEveryTokenRowWithoutAPerShotSplit() {
         PromptFeatures f = random(3); // 2 shots x 5 patches
         PromptFeatures back = FeatureCodec.decodePool(FeatureCodec.encode(f, Precision.FP32));
-        assertThat(back.shots() * back.patches()).isEqualTo(10);
+        assertThat(back.rows(0)).isEqualTo(10);
         for (int l = 0; l < 3; l++) {
             assertThat(back.tokens()[l]).containsExactly(f.tokens()[l]);
         }

@@ -226,6 +226,10 @@ public final class TestRegistry {
                 };
             }
 
+            public MemoryBank memoryBank() {
+                return () -> 4096;
+            }
+
             public Calibration calibration() {
                 return new Calibration() {
                     public double targetFpr() {

@@ -52,6 +52,7 @@ export function init() {
   $('ps-delete').addEventListener('click', remove);
   $('ps-try').addEventListener('click', () => { if (current) sessionStorage.setItem('inctrl.console.try-set', current.id); });
   $('ps-compare-form').addEventListener('submit', (e) => { e.preventDefault(); busy($('ps-compare'), compare); });
+  $('ps-drift-refresh').addEventListener('click', (e) => busy(e.currentTarget, () => loadDrift(current)));
 }
 
 export function hide() {
@@ -205,7 +206,7 @@ function render(p) {
   item('Category', p.category);
   item('Shots (K)', String(p.shotCount));
   item('Storage', p.precision);
-  item('Inspection', p.inspection || 'center-crop');
+  item('Inspection', p.inspectionReason ? `${p.inspection} (auto: ${p.inspectionReason})` : (p.inspection || 'center-crop'));
   item('Bundle', p.stale ? h('span', { class: 'badge warn' }, `${p.bundleId} (stale)`) : p.bundleId);
   item('Version', String(p.version));
   item('Updated', fmtDate(p.updatedAt));
@@ -253,6 +254,7 @@ function render(p) {
   $('ps-reencode').textContent = p.stale ? 'Re-encode with the loaded bundle (stale)' : 'Re-encode with the loaded bundle';
   renderEncodings(p);
   pollEncodings();
+  loadDrift(p);
 }
 
 /** One row per model version that encoded (or is encoding) the set's current shots. */
@@ -323,6 +325,47 @@ async function compare() {
       h('tbody', {}, row('Its shots (leave-one-out)', r.shots), row('Live traffic (shadow)', r.traffic))),
     r.traffic.n ? null : h('p', { class: 'help' }, 'No shadow samples yet: set a shadow version on the Models page and score against this set.'));
   announce(`Compared versions ${r.baselineVersion} and ${r.candidateVersion}`);
+}
+
+const DRIFT_BADGES = {
+  ok: ['ok', 'no drift'], drift: ['warn', 'drift: needs new shots'], insufficient: ['muted', 'too few queries'],
+  'no-baseline': ['muted', 'no calibration'], 'no-data': ['muted', 'no queries yet'], disabled: ['muted', 'off'],
+};
+
+/** GET /v1/prompt-sets/{id}/drift into the detail panel (what this replica saw since the set last changed). */
+async function loadDrift(p) {
+  if (!p) return;
+  hideError($('ps-drift-error'));
+  let d;
+  try {
+    d = await api(`/v1/prompt-sets/${encodeURIComponent(p.id)}/drift`);
+  } catch (x) {
+    showError($('ps-drift-error'), x);
+    return;
+  }
+  if (!current || current.id !== p.id) return; // another set was opened meanwhile
+  const [kind, text] = DRIFT_BADGES[d.state] || ['muted', d.state];
+  const badge = $('ps-drift-state');
+  badge.className = `badge ${kind}`;
+  badge.textContent = text;
+  $('ps-drift-reason').textContent = d.reason;
+  $('ps-drift-reason').className = d.needsNewShots ? 'help strong' : 'help';
+  const meta = clear($('ps-drift'));
+  const item = (k, v) => meta.append(h('div', {}, h('dt', {}, k), h('dd', {}, v)));
+  item('Recent queries', `${d.samples} of the last ${d.window || '—'}`);
+  if (d.exceedances !== null) {
+    item('Over the threshold', `${d.exceedances}${d.exceedanceShare === null ? '' : ` (${fmtRate(d.exceedanceShare)})`}`);
+  }
+  if (d.expectedFpr !== null) item('Expected / tolerated', `${fmtRate(d.expectedFpr)} / ${fmtRate(d.toleratedFpr)}`);
+  if (d.exceedancePValue !== null) item('Exceedance test p', fmtP(d.exceedancePValue, d.exceedanceSignal));
+  if (d.recentMedian !== null) item('Recent median / p90', `${fmtNum(d.recentMedian)} / ${fmtNum(d.recentP90)}`);
+  if (d.shotScoreMedian !== null) item('Shot scores median', `${fmtNum(d.shotScoreMedian)} (${d.shotScoreCount} shots)`);
+  if (d.probAboveShots !== null) item('Recent above shots', fmtRate(d.probAboveShots));
+  if (d.scorePValue !== null) item('Score test p', fmtP(d.scorePValue, d.scoreSignal));
+}
+
+function fmtP(p, signal) {
+  return `${p < 1e-3 ? p.toExponential(1) : p.toFixed(3)}${signal ? ' — signal' : ''}`;
 }
 
 async function setThreshold(value, button) {

@@ -56,7 +56,7 @@ public class PromptRegistryGrpcService implements PromptRegistry {
                         shots,
                         r.getFp16(),
                         r.hasTargetFpr() ? r.getTargetFpr() : null,
-                        InspectionMessages.fromProto(r.getInspection()),
+                        InspectionMessages.fromProtoForSet(r.getInspection()),
                         r.getModel()))));
     }
 

@@ -1,5 +1,6 @@
 package io.inctrl.serve.api.rest;
 
+import io.inctrl.serve.api.rest.Views.DriftView;
 import io.inctrl.serve.api.rest.Views.PageView;
 import io.inctrl.serve.api.rest.Views.RemoveShotsRequest;
 import io.inctrl.serve.api.rest.Views.RevisionView;
@@ -8,6 +9,8 @@ import io.inctrl.serve.api.rest.Views.PromptSetView;
 import io.inctrl.serve.api.rest.Views.ScoreView;
 import io.inctrl.serve.api.rest.Views.StorageView;
 import io.inctrl.serve.api.rest.Views.ThresholdRequest;
+import io.inctrl.serve.drift.DriftConfig;
+import io.inctrl.serve.drift.DriftWatch;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.image.Inspection;
 import io.inctrl.serve.logging.LogSafe;
@@ -59,6 +62,12 @@ public class PromptSetResource {
     @Inject
     ComparisonService comparisons;
 
+    @Inject
+    DriftWatch drift;
+
+    @Inject
+    DriftConfig driftConfig;
+
     /**
      * Registers a prompt set from a multipart form: {@code name}, {@code category}, optional {@code templateId},
      * {@code fp16} and {@code targetFpr} (in (0, 0.5); absent = server default), and K ≥ 1 files in parts named
@@ -74,8 +83,9 @@ public class PromptSetResource {
             @RestForm("targetFpr") @Parameter(schema = @Schema(type = SchemaType.NUMBER)) String targetFpr,
             @RestForm("inspection")
                     @Parameter(
-                            description = "center-crop (default), resize or tiles",
-                            schema = @Schema(enumeration = {"center-crop", "resize", "tiles"}))
+                            description = "auto (default: chosen from the shots, see docs/registry.md), center-crop,"
+                                    + " resize or tiles",
+                            schema = @Schema(enumeration = {"auto", "center-crop", "resize", "tiles"}))
                     String inspection,
             @RestForm("model") @Parameter(description = "the model the set belongs to; absent = the default model")
                     String modelName,
@@ -178,6 +188,32 @@ public class PromptSetResource {
     }
 
     /**
+     * Whether the set's recent traffic on this replica still matches the calibration of the version that serves it:
+     * share of queries over the threshold vs the expected false-positive rate, and recent scores vs the shots'
+     * leave-one-out scores.
+     */
+    @GET
+    @Path("/{id}/drift")
+    public DriftView drift(@PathParam("id") String id) {
+        String tenant = caller.tenantId();
+        PromptSetDetails d = service.get(tenant, id); // 404 for unknown and foreign ids alike
+        if (!driftConfig.enabled()) {
+            return DriftView.empty(id, "disabled", d.version(), "the drift watch is off (inctrl.drift.enabled)");
+        }
+        long expected = d.primary()
+                .map(e -> io.inctrl.serve.registry.RegistryPromptSource.baselineVersion(d.set(), e))
+                .orElse(Long.MIN_VALUE);
+        return drift.report(tenant, id)
+                .filter(r -> r.version() == expected)
+                .map(r -> DriftView.of(id, r))
+                .orElseGet(() -> DriftView.empty(
+                        id,
+                        "no-data",
+                        d.version(),
+                        "no query has been scored against the set's serving encoding on this replica yet"));
+    }
+
+    /**
      * How two versions of the set's model score it: on its own shots (each version's leave-one-out scores) and on
      * live traffic (shadow samples); score correlation and how many verdicts would flip at each version's own
      * threshold. {@code baseline} absent = the serving version; {@code candidate} absent = the shadow, canary or newest
@@ -272,10 +308,10 @@ public class PromptSetResource {
     }
 
     /** Absent or blank: null; otherwise a number (range checks are the service's). */
-    /** Absent: centre crop; anything but center-crop, resize or tiles is a 400. */
+    /** Absent: auto; anything but auto, center-crop, resize or tiles is a 400. */
     static Inspection parseInspection(String value) {
         try {
-            return Inspection.parse(value);
+            return Inspection.parse(value, Inspection.AUTO);
         } catch (IllegalArgumentException e) {
             throw ServeException.invalid("INVALID_INSPECTION", LogSafe.of(e.getMessage(), 120));
         }

@@ -2,6 +2,7 @@ package io.inctrl.serve.api.rest;
 
 import io.inctrl.serve.audit.AuditEntry;
 import io.inctrl.serve.audit.Origin;
+import io.inctrl.serve.drift.DriftReport;
 import io.inctrl.serve.model.InctrlScores;
 import io.inctrl.serve.registry.ApiKeyInfo;
 import io.inctrl.serve.registry.Encoding;
@@ -141,7 +142,8 @@ public final class Views {
             String inspection,
             String model,
             long revision,
-            List<EncodingView> encodings) {
+            List<EncodingView> encodings,
+            String inspectionReason) {
         static PromptSetView of(PromptSetDetails d, List<String> warnings) {
             PromptSet p = d.set();
             return new PromptSetView(
@@ -161,7 +163,14 @@ public final class Views {
                     p.inspection().wireName(),
                     p.model(),
                     p.revision(),
-                    d.encodings().stream().map(EncodingView::of).toList());
+                    d.encodings().stream().map(EncodingView::of).toList(),
+                    inspectionReason(d));
+        }
+
+        /** Why auto inspection chose the set's mode (from the encoding that chose it); null when a mode was given. */
+        private static String inspectionReason(PromptSetDetails d) {
+            var choice = io.inctrl.serve.registry.Encodings.choiceOf(d.encodings());
+            return choice == null ? null : choice.reason();
         }
     }
 
@@ -286,6 +295,69 @@ public final class Views {
                     r.servedBy().name(),
                     r.servedBy().version(),
                     r.queryId());
+        }
+    }
+
+    /**
+     * Drift view of a prompt set on the replica that answers (docs/registry.md "Drift watch"). {@code state}:
+     * {@code ok}, {@code drift} (then {@code needsNewShots}), {@code insufficient} (fewer than min-samples recent
+     * scores), {@code no-baseline} (no calibrated threshold or shot scores), {@code no-data} (not scored on this replica
+     * since the set last changed), {@code disabled}. Test fields are null where the test cannot be made.
+     */
+    public record DriftView(
+            String promptSetId,
+            String state,
+            boolean needsNewShots,
+            String reason,
+            long version,
+            int samples,
+            int window,
+            long observed,
+            Float threshold,
+            Float expectedFpr,
+            Double toleratedFpr,
+            Integer exceedances,
+            Double exceedanceShare,
+            Double exceedancePValue,
+            boolean exceedanceSignal,
+            int shotScoreCount,
+            Float shotScoreMedian,
+            Float recentMedian,
+            Float recentP90,
+            Double probAboveShots,
+            Double scorePValue,
+            boolean scoreSignal) {
+
+        static DriftView of(String id, DriftReport r) {
+            return new DriftView(
+                    id,
+                    r.state().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'),
+                    r.needsNewShots(),
+                    r.reason(),
+                    r.version(),
+                    r.samples(),
+                    r.window(),
+                    r.observed(),
+                    r.threshold(),
+                    r.expectedFpr(),
+                    r.toleratedFpr(),
+                    r.exceedances(),
+                    r.exceedanceShare(),
+                    r.exceedancePValue(),
+                    r.exceedanceSignal(),
+                    r.shotScoreCount(),
+                    r.shotScoreMedian(),
+                    r.recentMedian(),
+                    r.recentP90(),
+                    r.probAboveShots(),
+                    r.scorePValue(),
+                    r.scoreSignal());
+        }
+
+        static DriftView empty(String id, String state, long version, String reason) {
+            return new DriftView(
+                    id, state, false, reason, version, 0, 0, 0, null, null, null, null, null, null, false, 0, null,
+                    null, null, null, null, false);
         }
     }
 }
