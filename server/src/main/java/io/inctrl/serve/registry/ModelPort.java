@@ -52,5 +52,9 @@ public interface ModelPort {
 
     /** A query's scores, the threshold in force for the version that scored it, and who that was. */
     record ScoredQuery(
-            io.inctrl.serve.model.InctrlScores scores, Optional<Float> threshold, ModelRef servedBy, String bundleId) {}
+            io.inctrl.serve.model.InctrlScores scores,
+            Optional<Float> threshold,
+            ModelRef servedBy,
+            String bundleId,
+            String queryId) {}
 }

@@ -8,6 +8,7 @@ import io.inctrl.serve.config.InctrlConfig;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.image.ImageNotes;
 import io.inctrl.serve.image.Inspection;
+import io.inctrl.serve.logging.LogSafe;
 import io.inctrl.serve.model.PromptFeatures;
 import io.inctrl.serve.model.TextPrior;
 import io.inctrl.serve.models.ModelChoice;
@@ -282,9 +283,10 @@ public class PromptSetService {
             for (String q : confirmedQueryIds == null ? List.<String>of() : confirmedQueryIds) {
                 added.add(recentQueries
                         .find(tenantId, id, q)
-                        .orElseThrow(() -> ServeException.of(
-                                Reasons.QUERY_NOT_RETAINED,
-                                "query '" + LogSafeIds.of(q) + "' of prompt set '" + id + "' is not kept (any more) "
+                        .orElseThrow(() -> new ServeException(
+                                ServeException.Code.NOT_FOUND,
+                                "QUERY_NOT_RETAINED",
+                                "query '" + LogSafe.of(q) + "' of prompt set '" + id + "' is not kept (any more) "
                                         + "on this replica: queries are kept for "
                                         + config.recentQueries().ttl() + " where they were scored; upload the image"))
                         .image());
@@ -359,8 +361,8 @@ public class PromptSetService {
             int after = currentIdx.size() + adding;
             int cap = Math.min(config.maxSetShots(), t.quotas().maxShotsPerSet());
             if (adding > 0 && after > cap) {
-                throw ServeException.of(
-                        Reasons.TOO_MANY_SHOTS,
+                throw ServeException.invalid(
+                        "TOO_MANY_SHOTS",
                         "the set would have " + after + " shots, more than the limit of " + cap
                                 + " (the tenant's maxShotsPerSet, at most inctrl.registry.max-set-shots)");
             }
@@ -380,8 +382,8 @@ public class PromptSetService {
         Written w = store.tx(c -> {
             PromptSet cur = find(c, tenantId, id);
             if (cur.revision() != p.revision()) {
-                throw ServeException.of(
-                        Reasons.CONCURRENT_CHANGE, "the set's shots changed meanwhile; retry");
+                throw new ServeException(
+                        ServeException.Code.ABORTED, "CONCURRENT_CHANGE", "the set's shots changed meanwhile; retry");
             }
             List<Integer> idx = next.of(c, cur, sets.revisionShots(c, id, cur.revision()));
             Instant now = Store.now();
@@ -436,8 +438,10 @@ public class PromptSetService {
             PromptSetRepository.Revision r = sets.revisions(c, id).stream()
                     .filter(x -> x.revision() == revision)
                     .findFirst()
-                    .orElseThrow(() -> ServeException.of(
-                            Reasons.REVISION_NOT_FOUND, "prompt set '" + id + "' has no revision " + revision));
+                    .orElseThrow(() -> new ServeException(
+                            ServeException.Code.NOT_FOUND,
+                            "REVISION_NOT_FOUND",
+                            "prompt set '" + id + "' has no revision " + revision));
             sets.setRevision(c, tenantId, id, revision, r.shotCount(), Store.now());
             audit.recordChange(c, origin, AuditAction.PROMPT_SET_ROLLBACK, tenantId, id, "revision=" + revision);
             return null;

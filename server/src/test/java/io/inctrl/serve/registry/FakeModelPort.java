@@ -58,6 +58,11 @@ public class FakeModelPort implements ModelPort {
 
     PromptSetService sets;
 
+    @Inject
+    jakarta.enterprise.inject.Instance<RecentQueries> recentQueries;
+
+    RecentQueries recent;
+
     public FakeModelPort() {
         addVersion(1, "fake-bundle-1");
     }
@@ -91,6 +96,11 @@ public class FakeModelPort implements ModelPort {
         @Override
         public String precision() {
             return "fp32";
+        }
+
+        @Override
+        public int inputSize() {
+            return 240;
         }
 
         @Override
@@ -218,6 +228,19 @@ public class FakeModelPort implements ModelPort {
     }
 
     @Override
+    public int[] imageSize(byte[] image, String what) {
+        try {
+            BufferedImage img = ImageIO.read(new ByteArrayInputStream(image));
+            if (img != null) {
+                return new int[] {img.getWidth(), img.getHeight()};
+            }
+        } catch (IOException e) {
+            // refused below
+        }
+        throw ServeException.invalid("UNDECODABLE_IMAGE", what + " cannot be decoded");
+    }
+
+    @Override
     public String defaultModel() {
         return MODEL;
     }
@@ -229,8 +252,9 @@ public class FakeModelPort implements ModelPort {
         ResolvedPromptSet r = s.resolve(tenant, promptSetId, choice, null);
         EncodedImages q = r.servedBy().encodeImages(List.of(image));
         InctrlScores scores = r.servedBy().score(q.features(), r.features(), r.prior());
-        return new ScoredQuery(
-                scores, r.threshold(), r.servedBy().ref(), r.servedBy().bundleId());
+        RecentQueries kept = recent != null ? recent : recentQueries.get();
+        String queryId = kept.retain(tenant, promptSetId, image, scores.score());
+        return new ScoredQuery(scores, r.threshold(), r.servedBy().ref(), r.servedBy().bundleId(), queryId);
     }
 
     public EncodedImages encodeImages(List<byte[]> images) {

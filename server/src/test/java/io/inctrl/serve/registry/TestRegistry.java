@@ -2,6 +2,7 @@ package io.inctrl.serve.registry;
 
 import io.inctrl.serve.audit.Origin;
 import io.inctrl.serve.config.InctrlConfig;
+import io.inctrl.serve.image.Inspection;
 import io.inctrl.serve.models.ModelsConfig;
 import jakarta.enterprise.event.Event;
 import java.lang.reflect.Proxy;
@@ -22,6 +23,7 @@ public final class TestRegistry {
     public final FeatureCache cache;
     public final AuditTrail audit = new AuditTrail();
     public final Encodings encodings = new Encodings();
+    public final RecentQueries recent = new RecentQueries();
     /** Sets the registry announced as changed (registrations); the background encoder would react to them. */
     public final List<String> changed = new CopyOnWriteArrayList<>();
 
@@ -35,6 +37,7 @@ public final class TestRegistry {
         PromptSetEncoder encoder = new PromptSetEncoder();
         encoder.calibrator = calibrator;
         encoder.counters = counters;
+        encoder.config = cfg;
         audit.store = store;
         audit.entries = new AuditRepository();
         audit.counters = counters;
@@ -70,6 +73,19 @@ public final class TestRegistry {
         sets.counters = counters;
         sets.background = Runnable::run;
         sets.changes = new RecordingEvent(changed);
+        sets.recentQueries = recent;
+        recent.config = cfg;
+        model.recent = recent;
+        recent.init();
+        sets.autoInspection = new AutoInspection();
+        sets.autoInspection.model = model;
+        sets.autoInspection.config = sets.limits;
+        sets.drift = new io.inctrl.serve.drift.DriftWatch() {
+            @Override
+            public void forget(String tenant, String promptSetId) {
+                // no drift watch in these tests
+            }
+        };
         model.sets = sets;
     }
 
@@ -94,7 +110,8 @@ public final class TestRegistry {
         return sets.register(
                 Origin.SYSTEM,
                 tenant,
-                new PromptSetService.NewPromptSet(name, category, templateId, shots, fp16, targetFpr, null, null));
+                new PromptSetService.NewPromptSet(
+                        name, category, templateId, shots, fp16, targetFpr, Inspection.CENTER_CROP, null));
     }
 
     /** CDI's Event for hand-built services: records what was fired. */
@@ -184,6 +201,9 @@ public final class TestRegistry {
                     if (m.getName().equals("limits")) {
                         return l;
                     }
+                    if (m.getName().equals("inspection")) {
+                        return (InctrlConfig.Inspection) () -> 32;
+                    }
                     throw new UnsupportedOperationException(m.getName());
                 });
     }
@@ -228,6 +248,22 @@ public final class TestRegistry {
 
             public MemoryBank memoryBank() {
                 return () -> 4096;
+            }
+
+            public int maxSetShots() {
+                return 1024;
+            }
+
+            public RecentQueries recentQueries() {
+                return new RecentQueries() {
+                    public long maxBytes() {
+                        return 1 << 24;
+                    }
+
+                    public java.time.Duration ttl() {
+                        return java.time.Duration.ofHours(1);
+                    }
+                };
             }
 
             public Calibration calibration() {
