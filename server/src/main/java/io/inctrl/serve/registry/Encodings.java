@@ -244,14 +244,7 @@ public class Encodings {
                     choiceOf(rows.list(c, set.id(), set.revision()))));
             float target = set.targetFpr() == null ? calibrator.defaultTargetFpr() : set.targetFpr();
             PromptSetEncoder.Encoded enc = encoder.encode(
-                    v,
-                    l.shots(),
-                    set.inspection(),
-                    l.template(),
-                    set.category(),
-                    set.precision(),
-                    target,
-                    l.choice());
+                    v, l.shots(), set.inspection(), l.template(), set.category(), set.precision(), target, l.choice());
             Encoding done = store.tx(c -> {
                 Instant now = Store.now();
                 if (!rows.complete(

@@ -46,7 +46,8 @@ public class PromptSetEncoder {
         ModelVersionPort.EncodedShots views = model.encodeShots(shots, inspection);
         EncodedImages raw = views.encoded();
         counters.shotImagesEncoded.addAndGet(shots.size());
-        Coreset.Reduction reduction = Coreset.reduceTracked(raw.pool(), config.memoryBank().maxTokens());
+        Coreset.Reduction reduction =
+                Coreset.reduceTracked(raw.pool(), config.memoryBank().maxTokens());
         PromptFeatures bank = reduction.bank();
         List<FeatureCodec.Part> parts = FeatureCodec.encode(bank, storage);
         // What later reads will see: fp16-rounded when stored as fp16, so scores survive a restart unchanged.

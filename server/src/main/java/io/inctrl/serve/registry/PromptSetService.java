@@ -297,15 +297,18 @@ public class PromptSetService {
             if (added.size() > limits.limits().maxShots()) {
                 throw ServeException.invalid(
                         "TOO_MANY_SHOTS",
-                        added.size() + " shots in one call exceed the limit of " + limits.limits().maxShots()
-                                + " (inctrl.limits.max-shots); add them in several calls");
+                        added.size() + " shots in one call exceed the limit of "
+                                + limits.limits().maxShots() + " (inctrl.limits.max-shots); add them in several calls");
             }
             IntStream.range(0, added.size()).forEach(i -> checkImage(i, added.get(i)));
-            return newRevision(origin, tenantId, id, "shots-added", AuditAction.PROMPT_SET_SHOTS_ADD, (c, p, cur) -> {
-                List<Integer> idx = new ArrayList<>(cur);
-                idx.addAll(sets.insertShots(c, id, sets.maxShotIdx(c, id) + 1, added));
-                return idx;
-            }, added.size());
+            return newRevision(
+                    origin,
+                    tenantId,
+                    id,
+                    "shots-added",
+                    AuditAction.PROMPT_SET_SHOTS_ADD,
+                    n -> IntStream.range(0, n).boxed().toList(),
+                    added);
         });
     }
 
@@ -315,106 +318,116 @@ public class PromptSetService {
             if (positions == null || positions.isEmpty()) {
                 throw ServeException.invalid("NO_SHOTS", "name the shots to remove (0-based positions)");
             }
-            return newRevision(origin, tenantId, id, "shots-removed", AuditAction.PROMPT_SET_SHOTS_REMOVE, (c, p, cur) -> {
-                java.util.Set<Integer> drop = new java.util.TreeSet<>(positions);
-                for (int pos : drop) {
-                    if (pos < 0 || pos >= cur.size()) {
-                        throw ServeException.invalid(
-                                "INVALID_SHOT",
-                                ImageNotes.shot(pos) + " does not exist: the set has " + cur.size() + " shots");
-                    }
-                }
-                if (drop.size() == cur.size()) {
-                    throw ServeException.invalid("NO_SHOTS", "a prompt set keeps at least one shot");
-                }
-                List<Integer> idx = new ArrayList<>();
-                for (int i = 0; i < cur.size(); i++) {
-                    if (!drop.contains(i)) {
-                        idx.add(cur.get(i));
-                    }
-                }
-                return idx;
-            }, 0);
+            java.util.Set<Integer> drop = new java.util.TreeSet<>(positions);
+            return newRevision(
+                    origin,
+                    tenantId,
+                    id,
+                    "shots-removed",
+                    AuditAction.PROMPT_SET_SHOTS_REMOVE,
+                    n -> {
+                        for (int pos : drop) {
+                            if (pos < 0 || pos >= n) {
+                                throw ServeException.invalid(
+                                        "INVALID_SHOT",
+                                        ImageNotes.shot(pos) + " does not exist: the set has " + n + " shots");
+                            }
+                        }
+                        if (drop.size() == n) {
+                            throw ServeException.invalid("NO_SHOTS", "a prompt set keeps at least one shot");
+                        }
+                        return IntStream.range(0, n)
+                                .filter(i -> !drop.contains(i))
+                                .boxed()
+                                .toList();
+                    },
+                    List.of());
         });
     }
 
-    /** How the next revision's shots follow from the current one's (stored shot indices, in order). */
-    @FunctionalInterface
-    private interface NextShots {
-        List<Integer> of(Connection c, PromptSet set, List<Integer> current) throws SQLException;
-    }
-
     /**
-     * Writes revision max+1 of a set: its shots ({@code next}), their encoding by the serving version, the set pointing
-     * at it; one transaction, checked again against concurrent changes. {@code adding}: shots this change adds (quota).
+     * Revision max+1 of a set: the current revision's shots at positions {@code keep} (0-based, in order) followed by
+     * {@code added} images, encoded and calibrated by the serving version outside any transaction, then written in one
+     * (shots, revision, encoding, the set pointing at it), checked against a concurrent change of the set's shots.
      */
     private PromptSetDetails newRevision(
-            Origin origin, String tenantId, String id, String reason, AuditAction action, NextShots next, int adding) {
-        PromptSet p = store.tx(c -> find(c, tenantId, id));
-        ModelVersionPort v = servingOrNamed(p, ModelChoice.ANY);
-        record Plan(List<Integer> idx, List<byte[]> shots, TemplateSet template, long revision) {}
-        // the new shot list and its images, computed in a transaction that writes nothing yet
-        Plan plan = store.tx(c -> {
-            PromptSet cur = find(c, tenantId, id);
-            Tenant t = tenant(c, tenantId);
-            List<Integer> currentIdx = sets.revisionShots(c, id, cur.revision());
-            int after = currentIdx.size() + adding;
-            int cap = Math.min(config.maxSetShots(), t.quotas().maxShotsPerSet());
-            if (adding > 0 && after > cap) {
+            Origin origin,
+            String tenantId,
+            String id,
+            String reason,
+            AuditAction action,
+            java.util.function.IntFunction<List<Integer>> keep,
+            List<byte[]> added) {
+        record Current(PromptSet set, List<byte[]> shots, TemplateSet template, long revision, Encoding choiceSource) {}
+        Current cur = store.tx(c -> {
+            PromptSet p = find(c, tenantId, id);
+            List<byte[]> shots = sets.shots(c, id, p.revision());
+            int after = shots.size() + added.size();
+            int cap =
+                    Math.min(config.maxSetShots(), tenant(c, tenantId).quotas().maxShotsPerSet());
+            if (!added.isEmpty() && after > cap) {
                 throw ServeException.invalid(
                         "TOO_MANY_SHOTS",
                         "the set would have " + after + " shots, more than the limit of " + cap
                                 + " (the tenant's maxShotsPerSet, at most inctrl.registry.max-set-shots)");
             }
-            long revision = sets.revisions(c, id).stream()
+            long next = sets.revisions(c, id).stream()
                             .mapToLong(PromptSetRepository.Revision::revision)
                             .max()
                             .orElse(0)
                     + 1;
-            return new Plan(null, null, templateService.resolve(c, tenantId, cur.templateId()), revision);
+            Encoding withChoice = encodingRows.list(c, id, p.revision()).stream()
+                    .filter(e -> e.calibration() != null && e.calibration().inspectionChoice() != null)
+                    .findFirst()
+                    .orElse(null);
+            return new Current(p, shots, templateService.resolve(c, tenantId, p.templateId()), next, withChoice);
         });
+        PromptSet p = cur.set();
+        List<Integer> kept = keep.apply(cur.shots().size());
+        List<byte[]> shots = new ArrayList<>();
+        kept.forEach(i -> shots.add(cur.shots().get(i)));
+        shots.addAll(added);
+        ModelVersionPort v = servingOrNamed(p, ModelChoice.ANY);
         float target = p.targetFpr() == null ? calibrator.defaultTargetFpr() : p.targetFpr();
+        PromptSetEncoder.Encoded enc = encoder.encode(
+                v,
+                shots,
+                p.inspection(),
+                cur.template(),
+                p.category(),
+                p.precision(),
+                target,
+                cur.choiceSource() == null
+                        ? null
+                        : cur.choiceSource().calibration().inspectionChoice());
         EncodingRepository.Encoder who = Encodings.encoderOf(v);
-        // images are written first (they get indices), then encoded, then the revision points at them: one
-        // transaction per step would leave orphan images on failure, so all writes happen in the last one
-        record Written(List<Integer> idx, Encoding encoding, PromptSetEncoder.Encoded enc) {}
-        List<byte[]>[] shotsOut = new List[1];
-        Written w = store.tx(c -> {
-            PromptSet cur = find(c, tenantId, id);
-            if (cur.revision() != p.revision()) {
+        long revision = cur.revision();
+        Encoding written = store.tx(c -> {
+            if (find(c, tenantId, id).revision() != p.revision()) {
                 throw new ServeException(
                         ServeException.Code.ABORTED, "CONCURRENT_CHANGE", "the set's shots changed meanwhile; retry");
             }
-            List<Integer> idx = next.of(c, cur, sets.revisionShots(c, id, cur.revision()));
+            List<Integer> currentIdx = sets.revisionShots(c, id, p.revision());
+            List<Integer> idx = new ArrayList<>();
+            kept.forEach(i -> idx.add(currentIdx.get(i)));
+            idx.addAll(sets.insertShots(c, id, sets.maxShotIdx(c, id) + 1, added));
             Instant now = Store.now();
-            sets.insertRevision(c, id, plan.revision(), idx, reason, now);
-            List<byte[]> shots = sets.shots(c, id, plan.revision());
-            shotsOut[0] = shots;
-            PromptSetEncoder.Encoded enc = encoder.encode(
-                    v,
-                    shots,
-                    cur.inspection(),
-                    plan.template(),
-                    cur.category(),
-                    cur.precision(),
-                    target,
-                    Encodings.choiceOf(encodingRows.list(c, id, cur.revision())));
-            encodingRows.insertReady(c, id, plan.revision(), who, plan.template().version(), enc.calibration(), now);
-            encodingRows.replaceFeatures(c, id, plan.revision(), who.encoder(), enc.parts());
-            sets.setRevision(c, tenantId, id, plan.revision(), idx.size(), now);
+            sets.insertRevision(c, id, revision, idx, reason, now);
+            encodingRows.insertReady(c, id, revision, who, cur.template().version(), enc.calibration(), now);
+            encodingRows.replaceFeatures(c, id, revision, who.encoder(), enc.parts());
+            sets.setRevision(c, tenantId, id, revision, idx.size(), now);
             audit.recordChange(
                     c,
                     origin,
                     action,
                     tenantId,
                     id,
-                    "revision=" + plan.revision() + " shots=" + idx.size() + " " + Encodings.detail(v, cur));
-            return new Written(
-                    idx, encodingRows.find(c, id, plan.revision(), who.encoder()).orElseThrow(), enc);
+                    "revision=" + revision + " shots=" + idx.size() + " " + Encodings.detail(v, p));
+            return encodingRows.find(c, id, revision, who.encoder()).orElseThrow();
         });
-        featureCache.put(new FeatureCache.Key(id, plan.revision(), who.encoder()), w.encoding().version(), w.enc().stored());
-        LOG.infof("prompt set %s: revision %d (%s, %d shots) encoded by %s", id, plan.revision(), reason,
-                w.idx().size(), v.ref());
+        featureCache.put(new FeatureCache.Key(id, revision, who.encoder()), written.version(), enc.stored());
+        LOG.infof(
+                "prompt set %s: revision %d (%s, %d shots) encoded by %s", id, revision, reason, shots.size(), v.ref());
         changes.fire(new PromptSetChanged(id));
         return details(tenantId, id);
     }
@@ -433,19 +446,25 @@ public class PromptSetService {
      * encode it in the background.
      */
     public PromptSetDetails rollback(Origin origin, String tenantId, String id, long revision) {
-        audit.attempt(origin, AuditAction.PROMPT_SET_ROLLBACK, tenantId, id, () -> store.tx(c -> {
-            find(c, tenantId, id);
-            PromptSetRepository.Revision r = sets.revisions(c, id).stream()
-                    .filter(x -> x.revision() == revision)
-                    .findFirst()
-                    .orElseThrow(() -> new ServeException(
-                            ServeException.Code.NOT_FOUND,
-                            "REVISION_NOT_FOUND",
-                            "prompt set '" + id + "' has no revision " + revision));
-            sets.setRevision(c, tenantId, id, revision, r.shotCount(), Store.now());
-            audit.recordChange(c, origin, AuditAction.PROMPT_SET_ROLLBACK, tenantId, id, "revision=" + revision);
-            return null;
-        }));
+        audit.attempt(
+                origin,
+                AuditAction.PROMPT_SET_ROLLBACK,
+                tenantId,
+                id,
+                () -> store.tx(c -> {
+                    find(c, tenantId, id);
+                    PromptSetRepository.Revision r = sets.revisions(c, id).stream()
+                            .filter(x -> x.revision() == revision)
+                            .findFirst()
+                            .orElseThrow(() -> new ServeException(
+                                    ServeException.Code.NOT_FOUND,
+                                    "REVISION_NOT_FOUND",
+                                    "prompt set '" + id + "' has no revision " + revision));
+                    sets.setRevision(c, tenantId, id, revision, r.shotCount(), Store.now());
+                    audit.recordChange(
+                            c, origin, AuditAction.PROMPT_SET_ROLLBACK, tenantId, id, "revision=" + revision);
+                    return null;
+                }));
         changes.fire(new PromptSetChanged(id));
         return details(tenantId, id);
     }

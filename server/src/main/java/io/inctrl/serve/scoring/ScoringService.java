@@ -234,7 +234,8 @@ public class ScoringService {
             });
             if (registered != null && registered.drift() != null) {
                 String setId = ((ScoreCommand.Registered) cmd.prompts()).promptSetId();
-                result.thenAccept(r -> drift.observe(cmd.tenant(), setId, registered.drift(), r.scores().score()));
+                result.thenAccept(r -> drift.observe(
+                        cmd.tenant(), setId, registered.drift(), r.scores().score()));
             }
             if (registered != null) {
                 // never on the batcher's completion thread: resolving the shadow's encoding reads the store
@@ -303,7 +304,10 @@ public class ScoringService {
                     long total = System.nanoTime() - start;
                     String queryId = cmd.prompts() instanceof ScoreCommand.Registered reg
                             ? scoredQueries.retain(
-                                    cmd.tenant(), reg.promptSetId(), image, out.scores().score())
+                                    cmd.tenant(),
+                                    reg.promptSetId(),
+                                    image,
+                                    out.scores().score())
                             : null;
                     record(decode, preprocess, out, total);
                     ScoreResult r = new ScoreResult(

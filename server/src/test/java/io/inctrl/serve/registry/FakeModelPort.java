@@ -254,7 +254,8 @@ public class FakeModelPort implements ModelPort {
         InctrlScores scores = r.servedBy().score(q.features(), r.features(), r.prior());
         RecentQueries kept = recent != null ? recent : recentQueries.get();
         String queryId = kept.retain(tenant, promptSetId, image, scores.score());
-        return new ScoredQuery(scores, r.threshold(), r.servedBy().ref(), r.servedBy().bundleId(), queryId);
+        return new ScoredQuery(
+                scores, r.threshold(), r.servedBy().ref(), r.servedBy().bundleId(), queryId);
     }
 
     public EncodedImages encodeImages(List<byte[]> images) {

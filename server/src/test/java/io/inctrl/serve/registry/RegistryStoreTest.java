@@ -304,6 +304,94 @@ class RegistryStoreTest {
         assertThat(r.sets.reencode(Origin.SYSTEM, t, p.id()).bundleId()).isEqualTo("other");
     }
 
+    /**
+     * A set grows from production: a scored query confirmed as normal by its id (no re-upload) and uploaded shots make
+     * new revisions; every revision keeps its encodings, so rolling back scores exactly as before (bit for bit).
+     */
+    @ParameterizedTest
+    @MethodSource("stores")
+    void growConfirmRemoveAndRollBack_revisionsKeepTheirScoresBitForBit(String kind) {
+        TestRegistry r = new TestRegistry(TestStores.fresh(kind, dir));
+        String t = r.tenant("acme", new Quotas(10, 8, 1000));
+        PromptSetDetails p = r.register(t, "s", "screw", null, TestImages.normals(4), false);
+        byte[] probe = TestImages.anomalous(3);
+        PromptSetService.ScoreResult before = r.sets.score(t, p.id(), probe);
+        PromptSetService.ScoreResult scored = r.sets.score(t, p.id(), TestImages.normal(50));
+        assertThat(scored.queryId()).isNotNull();
+
+        PromptSetDetails grown = r.sets.addShots(Origin.SYSTEM, t, p.id(), List.of(), List.of(scored.queryId()));
+        assertThat(grown.set().revision()).isEqualTo(2);
+        assertThat(grown.set().shotCount()).isEqualTo(5);
+        assertThat(grown.calibration().shotScores()).hasSize(5);
+        assertThat(grown.set().version()).isGreaterThan(p.set().version());
+        PromptSetService.ScoreResult after = r.sets.score(t, p.id(), probe);
+        assertThat(after.scores().score()).isNotEqualTo(before.scores().score()); // the new shot counts
+
+        PromptSetDetails more = r.sets.addShots(
+                Origin.SYSTEM, t, p.id(), List.of(TestImages.normal(60), TestImages.normal(61)), List.of());
+        assertThat(more.set().shotCount()).isEqualTo(7);
+        PromptSetDetails fewer = r.sets.removeShots(Origin.SYSTEM, t, p.id(), List.of(0, 6));
+        assertThat(fewer.set().revision()).isEqualTo(4);
+        assertThat(fewer.set().shotCount()).isEqualTo(5);
+        assertThat(r.sets.revisions(t, p.id()))
+                .extracting(PromptSetRepository.Revision::reason)
+                .containsExactly("created", "shots-added", "shots-added", "shots-removed");
+
+        long encodedBefore = r.counters.shotImagesEncoded.get();
+        PromptSetDetails back = r.sets.rollback(Origin.SYSTEM, t, p.id(), 1);
+        assertThat(back.set().revision()).isEqualTo(1);
+        assertThat(back.set().shotCount()).isEqualTo(4);
+        PromptSetService.ScoreResult again = r.sets.score(t, p.id(), probe);
+        assertThat(again.scores().score()).isEqualTo(before.scores().score());
+        assertThat(again.scores().map()).containsExactly(before.scores().map());
+        assertThat(again.threshold()).isEqualTo(before.threshold());
+        assertThat(r.counters.shotImagesEncoded.get()).isEqualTo(encodedBefore); // nothing encoded for it
+        assertThat(r.sets.rollback(Origin.SYSTEM, t, p.id(), 2).set().shotCount())
+                .isEqualTo(5);
+        assertThat(r.sets.score(t, p.id(), probe).scores().score())
+                .isEqualTo(after.scores().score());
+
+        assertThatThrownBy(() -> r.sets.addShots(Origin.SYSTEM, t, p.id(), List.of(), List.of("no-such-query")))
+                .isInstanceOfSatisfying(
+                        ServeException.class, e -> assertThat(e.reason()).isEqualTo("QUERY_NOT_RETAINED"));
+        assertThatThrownBy(() -> r.sets.addShots(Origin.SYSTEM, t, p.id(), TestImages.normals(4), List.of()))
+                .as("over the tenant's 8 shots per set")
+                .isInstanceOfSatisfying(
+                        ServeException.class, e -> assertThat(e.reason()).isEqualTo("TOO_MANY_SHOTS"));
+        assertThatThrownBy(() -> r.sets.removeShots(Origin.SYSTEM, t, p.id(), List.of(0, 1, 2, 3, 4)))
+                .isInstanceOfSatisfying(
+                        ServeException.class, e -> assertThat(e.reason()).isEqualTo("NO_SHOTS"));
+        assertThatThrownBy(() -> r.sets.rollback(Origin.SYSTEM, t, p.id(), 9))
+                .isInstanceOfSatisfying(
+                        ServeException.class, e -> assertThat(e.reason()).isEqualTo("REVISION_NOT_FOUND"));
+        assertThat(r.sets.get(t, p.id()).set().revision()).isEqualTo(2); // refused changes changed nothing
+        assertThat(r.audit
+                        .list(new io.inctrl.serve.audit.AuditQuery(t, null, null, null, null, 50))
+                        .items())
+                .extracting(e -> e.action() + " " + e.outcome())
+                .contains("prompt_set.shots.add ok", "prompt_set.shots.remove ok", "prompt_set.rollback ok");
+    }
+
+    /** Above the memory-bank budget a set is served from a coreset of its tokens; its calibration uses that bank. */
+    @ParameterizedTest
+    @MethodSource("stores")
+    void aSetOverTheMemoryBankBudget_storesAndServesItsCoreset(String kind) {
+        TestRegistry r = new TestRegistry(
+                TestStores.fresh(kind, dir), new FakeModelPort(), ModelsConfig.OnMissing.ENCODE, 1 << 30, 10);
+        String t = r.tenant("acme");
+        PromptSetDetails p = r.register(t, "s", "screw", null, TestImages.normals(6), false); // 6 x 4 rows per tap
+        ResolvedPromptSet res = r.sets.resolve(t, p.id());
+        for (int l = 0; l < res.features().tokens().length; l++) {
+            assertThat(res.features().rows(l)).isEqualTo(10);
+        }
+        assertThat(p.calibration().shotScores()).hasSize(6).allMatch(x -> x >= 0 && x <= 1);
+        // read back from the store by a fresh replica: the same bank
+        TestRegistry again = new TestRegistry(
+                TestStores.reopen(kind, dir), new FakeModelPort(), ModelsConfig.OnMissing.ENCODE, 1 << 30, 10);
+        assertThat(again.sets.resolve(t, p.id()).features().tokens())
+                .isDeepEqualTo(res.features().tokens());
+    }
+
     @ParameterizedTest
     @MethodSource("stores")
     void calibration_flagsOutlierShot_andThresholdSeparates(String kind) {

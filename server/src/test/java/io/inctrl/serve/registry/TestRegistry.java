@@ -28,10 +28,16 @@ public final class TestRegistry {
     public final List<String> changed = new CopyOnWriteArrayList<>();
 
     public TestRegistry(DataSource ds, FakeModelPort model, ModelsConfig.OnMissing onMissing, long cacheBytes) {
+        this(ds, model, onMissing, cacheBytes, 4096);
+    }
+
+    /** {@code bankTokens}: inctrl.registry.memory-bank.max-tokens (the fake model has 4 patches per shot). */
+    public TestRegistry(
+            DataSource ds, FakeModelPort model, ModelsConfig.OnMissing onMissing, long cacheBytes, int bankTokens) {
         this.store = new Store(ds);
         this.model = model;
         this.cache = new FeatureCache(cacheBytes);
-        RegistryConfig cfg = config(cacheBytes);
+        RegistryConfig cfg = config(cacheBytes, bankTokens);
         Calibrator calibrator = new Calibrator(cfg.calibration());
         ModelsConfig models = models(onMissing, Duration.ofMinutes(2));
         PromptSetEncoder encoder = new PromptSetEncoder();
@@ -209,6 +215,10 @@ public final class TestRegistry {
     }
 
     static RegistryConfig config(long cacheBytes) {
+        return config(cacheBytes, 4096);
+    }
+
+    static RegistryConfig config(long cacheBytes, int bankTokens) {
         return new RegistryConfig() {
             public String dataDir() {
                 return "unused";
@@ -247,7 +257,7 @@ public final class TestRegistry {
             }
 
             public MemoryBank memoryBank() {
-                return () -> 4096;
+                return () -> bankTokens;
             }
 
             public int maxSetShots() {

@@ -2,23 +2,23 @@ package io.inctrl.serve.api.grpc;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Timestamp;
-import io.inctrl.serve.api.v1.Calibration;
 import io.inctrl.serve.api.v1.AddShotsRequest;
+import io.inctrl.serve.api.v1.Calibration;
 import io.inctrl.serve.api.v1.CreatePromptSetRequest;
-import io.inctrl.serve.api.v1.ListRevisionsRequest;
-import io.inctrl.serve.api.v1.ListRevisionsResponse;
-import io.inctrl.serve.api.v1.PromptSetRevision;
-import io.inctrl.serve.api.v1.RemoveShotsRequest;
-import io.inctrl.serve.api.v1.RollbackPromptSetRequest;
 import io.inctrl.serve.api.v1.DeletePromptSetRequest;
 import io.inctrl.serve.api.v1.DeletePromptSetResponse;
 import io.inctrl.serve.api.v1.GetPromptSetRequest;
 import io.inctrl.serve.api.v1.ListPromptSetsRequest;
 import io.inctrl.serve.api.v1.ListPromptSetsResponse;
+import io.inctrl.serve.api.v1.ListRevisionsRequest;
+import io.inctrl.serve.api.v1.ListRevisionsResponse;
 import io.inctrl.serve.api.v1.PromptRegistry;
 import io.inctrl.serve.api.v1.PromptSet;
 import io.inctrl.serve.api.v1.PromptSetEncoding;
+import io.inctrl.serve.api.v1.PromptSetRevision;
 import io.inctrl.serve.api.v1.ReencodePromptSetRequest;
+import io.inctrl.serve.api.v1.RemoveShotsRequest;
+import io.inctrl.serve.api.v1.RollbackPromptSetRequest;
 import io.inctrl.serve.api.v1.SetThresholdRequest;
 import io.inctrl.serve.audit.Origin;
 import io.inctrl.serve.registry.Encoding;
@@ -103,7 +103,8 @@ public class PromptRegistryGrpcService implements PromptRegistry {
 
     @Override
     public Uni<PromptSet> addShots(AddShotsRequest r) {
-        List<byte[]> shots = r.getShotsList().stream().map(ByteString::toByteArray).toList();
+        List<byte[]> shots =
+                r.getShotsList().stream().map(ByteString::toByteArray).toList();
         return blocking((o, t) -> toProto(service.addShots(o, t, r.getId(), shots, r.getQueryIdsList())));
     }
 
@@ -115,8 +116,8 @@ public class PromptRegistryGrpcService implements PromptRegistry {
     @Override
     public Uni<ListRevisionsResponse> listRevisions(ListRevisionsRequest r) {
         return blocking((o, t) -> {
-            ListRevisionsResponse.Builder b =
-                    ListRevisionsResponse.newBuilder().setCurrent(service.get(t, r.getId()).set().revision());
+            ListRevisionsResponse.Builder b = ListRevisionsResponse.newBuilder()
+                    .setCurrent(service.get(t, r.getId()).set().revision());
             for (var rev : service.revisions(t, r.getId())) {
                 b.addRevisions(PromptSetRevision.newBuilder()
                         .setRevision(rev.revision())

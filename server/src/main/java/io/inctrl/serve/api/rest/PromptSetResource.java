@@ -2,10 +2,10 @@ package io.inctrl.serve.api.rest;
 
 import io.inctrl.serve.api.rest.Views.DriftView;
 import io.inctrl.serve.api.rest.Views.PageView;
+import io.inctrl.serve.api.rest.Views.PromptSetView;
 import io.inctrl.serve.api.rest.Views.RemoveShotsRequest;
 import io.inctrl.serve.api.rest.Views.RevisionView;
 import io.inctrl.serve.api.rest.Views.RollbackRequest;
-import io.inctrl.serve.api.rest.Views.PromptSetView;
 import io.inctrl.serve.api.rest.Views.ScoreView;
 import io.inctrl.serve.api.rest.Views.StorageView;
 import io.inctrl.serve.api.rest.Views.ThresholdRequest;

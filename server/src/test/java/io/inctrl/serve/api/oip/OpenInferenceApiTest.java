@@ -59,6 +59,7 @@ class OpenInferenceApiTest {
     private static final String MODEL = "tiny";
     /** Its bundle id, which older clients used as the model name and which still names it. */
     private static final String BUNDLE_ID = "inctrl-tiny-random-seed7";
+
     private static final List<String> QUERIES =
             List.of("elpv/mono/test/good/cell0369.png", "headct/head_ct/shots/116.png");
     private static final String SHOT = "elpv/mono/shots/cell0449.png";
@@ -101,7 +102,9 @@ class OpenInferenceApiTest {
                 ModelMetadataRequest.newBuilder().setName(MODEL).build());
         assertThat(m.getName()).isEqualTo(MODEL);
         // the bundle id still names the model (the single-bundle server's model name before models existed)
-        assertThat(oip.modelMetadata(ModelMetadataRequest.newBuilder().setName(BUNDLE_ID).build())
+        assertThat(oip.modelMetadata(ModelMetadataRequest.newBuilder()
+                                .setName(BUNDLE_ID)
+                                .build())
                         .getName())
                 .isEqualTo(MODEL);
         assertThat(m.getPlatform()).isEqualTo("inctrl");
@@ -178,7 +181,9 @@ class OpenInferenceApiTest {
                 QUERIES.get(0), QUERIES.get(1), "elpv/mono/test/good/cell0369.png", "headct/head_ct/shots/116.png");
         ModelInferRequest.Builder request = ModelInferRequest.newBuilder()
                 .setModelName(MODEL)
-                .putParameters("category", InferParameter.newBuilder().setStringParam("mono").build())
+                .putParameters(
+                        "category",
+                        InferParameter.newBuilder().setStringParam("mono").build())
                 .addInputs(bytesInput("image", images))
                 .addInputs(bytesInput("shots", shots))
                 .addRawInputContents(serialized(images))
@@ -191,7 +196,8 @@ class OpenInferenceApiTest {
 
     /** Jobs the served version ran (its statistics' inference count). */
     private long jobs() {
-        return oip.modelStatistics(io.inctrl.serve.api.inference.ModelStatisticsRequest.newBuilder()
+        return oip
+                .modelStatistics(io.inctrl.serve.api.inference.ModelStatisticsRequest.newBuilder()
                         .setName(MODEL)
                         .build())
                 .getModelStatsList()
