@@ -8,8 +8,8 @@ import io.inctrl.serve.batching.QueueFullException;
 import io.inctrl.serve.batching.WorkerSpec;
 import io.inctrl.serve.batching.WorkerUnavailableException;
 import io.inctrl.serve.config.InctrlConfig;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
-import io.inctrl.serve.error.ServeException.Code;
 import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.ImageFeatures;
 import io.inctrl.serve.model.InctrlEngine;
@@ -130,22 +130,19 @@ public class InferenceService {
     public static RuntimeException translate(Throwable t) {
         if (t instanceof QueueFullException q) {
             return new ServeException(
-                    Code.RESOURCE_EXHAUSTED,
-                    "QUEUE_FULL",
+                    Reason.QUEUE_FULL,
                     "server queue is full; retry after " + q.retryAfter().toMillis() + " ms",
                     q.retryAfter(),
                     q);
         }
         if (t instanceof DeadlineExceededException d) {
-            return new ServeException(
-                    Code.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED", "deadline passed while waiting for a device", d);
+            return new ServeException(Reason.DEADLINE_EXCEEDED, "deadline passed while waiting for a device", d);
         }
         if (t instanceof WorkerUnavailableException w) {
-            return new ServeException(
-                    Code.UNAVAILABLE, "NO_DEVICE", "no device could run the batch: " + w.getMessage(), w);
+            return new ServeException(Reason.NO_DEVICE, "no device could run the batch: " + w.getMessage(), w);
         }
         if (t instanceof BatcherClosedException c) {
-            return new ServeException(Code.UNAVAILABLE, "SHUTTING_DOWN", "server is shutting down", c);
+            return new ServeException(Reason.SHUTTING_DOWN, "server is shutting down", c);
         }
         if (t instanceof java.util.concurrent.CancellationException) {
             return ServeException.cancelled();
@@ -153,7 +150,7 @@ public class InferenceService {
         if (t instanceof RuntimeException r) {
             return r;
         }
-        return new ServeException(Code.INTERNAL, "INTERNAL", String.valueOf(t), t);
+        return new ServeException(Reason.INTERNAL, String.valueOf(t), t);
     }
 
     public int queueDepth() {

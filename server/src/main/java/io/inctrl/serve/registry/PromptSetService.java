@@ -3,6 +3,7 @@ package io.inctrl.serve.registry;
 import io.inctrl.serve.audit.AuditAction;
 import io.inctrl.serve.audit.Origin;
 import io.inctrl.serve.config.InctrlConfig;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.image.Inspection;
 import io.inctrl.serve.model.EncodedImages;
@@ -237,7 +238,7 @@ public class PromptSetService {
     public PromptSet setThreshold(Origin origin, String tenantId, String id, Float threshold, Float targetFpr) {
         PromptSet p = audit.attempt(origin, AuditAction.PROMPT_SET_THRESHOLD, tenantId, id, () -> {
             if (threshold != null && (threshold.isNaN() || threshold < 0 || threshold > 1)) {
-                throw ServeException.invalid("INVALID_THRESHOLD", "threshold must be in [0, 1]");
+                throw ServeException.invalid(Reason.INVALID_THRESHOLD, "threshold must be in [0, 1]");
             }
             checkTargetFpr(targetFpr);
             return store.tx(c -> {
@@ -323,8 +324,7 @@ public class PromptSetService {
         if (p.isStale(bundleId)) {
             if (config.stalePolicy() == RegistryConfig.StalePolicy.REJECT) {
                 throw new ServeException(
-                        ServeException.Code.FAILED_PRECONDITION,
-                        "STALE_PROMPT_SET",
+                        Reason.STALE_PROMPT_SET,
                         "prompt set '" + id + "' was encoded with bundle '" + p.bundleId() + "' but the server runs '"
                                 + bundleId + "'; re-encode it");
             }
@@ -430,25 +430,21 @@ public class PromptSetService {
 
     private Tenant tenant(Connection c, String tenantId) throws SQLException {
         return tenants.find(c, tenantId)
-                .orElseThrow(() -> new ServeException(
-                        ServeException.Code.UNAUTHENTICATED, "UNKNOWN_TENANT", "the calling tenant no longer exists"));
+                .orElseThrow(() -> new ServeException(Reason.INVALID_API_KEY, "the calling tenant no longer exists"));
     }
 
     private void checkQuotas(Connection c, Tenant t, String name, int k) throws SQLException {
         int maxShots = Math.min(limits.limits().maxShots(), t.quotas().maxShotsPerSet());
         if (k > maxShots) {
-            throw ServeException.quota(
-                    "TOO_MANY_SHOTS", k + " shots exceed the limit of " + maxShots + " per prompt set");
+            throw new ServeException(
+                    Reason.TOO_MANY_SHOTS, k + " shots exceed the limit of " + maxShots + " per prompt set");
         }
         if (sets.nameTaken(c, t.id(), name)) {
-            throw new ServeException(
-                    ServeException.Code.ALREADY_EXISTS,
-                    "DUPLICATE_NAME",
-                    "a prompt set named '" + name + "' already exists");
+            throw new ServeException(Reason.DUPLICATE_NAME, "a prompt set named '" + name + "' already exists");
         }
         if (sets.count(c, t.id()) >= t.quotas().maxPromptSets()) {
-            throw ServeException.quota(
-                    "TOO_MANY_PROMPT_SETS",
+            throw new ServeException(
+                    Reason.TOO_MANY_PROMPT_SETS,
                     "the tenant already has the maximum of " + t.quotas().maxPromptSets() + " prompt sets");
         }
     }
@@ -457,17 +453,17 @@ public class PromptSetService {
     static void checkTargetFpr(Float targetFpr) {
         if (targetFpr != null && !Calibrator.validTargetFpr(targetFpr)) {
             throw ServeException.invalid(
-                    "INVALID_TARGET_FPR", "target_fpr must be a number in (0, 0.5), got " + targetFpr);
+                    Reason.INVALID_TARGET_FPR, "target_fpr must be a number in (0, 0.5), got " + targetFpr);
         }
     }
 
     private void checkShots(List<byte[]> shots) {
         if (shots == null || shots.isEmpty()) {
-            throw ServeException.invalid("NO_SHOTS", "a prompt set needs at least one shot image (K >= 1)");
+            throw ServeException.invalid(Reason.NO_SHOTS, "a prompt set needs at least one shot image (K >= 1)");
         }
         if (shots.size() > limits.limits().maxShots()) {
-            throw ServeException.quota(
-                    "TOO_MANY_SHOTS",
+            throw new ServeException(
+                    Reason.TOO_MANY_SHOTS,
                     shots.size() + " shots exceed the limit of "
                             + limits.limits().maxShots() + " per prompt set");
         }
@@ -479,11 +475,11 @@ public class PromptSetService {
     private void checkImage(int index, byte[] image) {
         String which = index < 0 ? "the image" : "shot " + index;
         if (image == null || image.length == 0) {
-            throw ServeException.invalid("EMPTY_IMAGE", which + " is empty (0 bytes)");
+            throw ServeException.invalid(Reason.EMPTY_IMAGE, which + " is empty (0 bytes)");
         }
         if (image.length > limits.limits().maxImageBytes()) {
             throw ServeException.invalid(
-                    "IMAGE_TOO_LARGE",
+                    Reason.IMAGE_TOO_LARGE,
                     which + " has " + image.length + " bytes; the limit is "
                             + limits.limits().maxImageBytes());
         }
@@ -492,7 +488,7 @@ public class PromptSetService {
     static String checkName(String name) {
         String n = name == null ? "" : name.strip();
         if (n.isEmpty() || n.length() > 128) {
-            throw ServeException.invalid("INVALID_NAME", "name must be 1-128 characters");
+            throw ServeException.invalid(Reason.INVALID_NAME, "name must be 1-128 characters");
         }
         return n;
     }
@@ -500,7 +496,7 @@ public class PromptSetService {
     private static String checkCategory(String category) {
         String c = category == null ? "" : category.strip();
         if (c.isEmpty() || c.length() > 128) {
-            throw ServeException.invalid("INVALID_CATEGORY", "category must be 1-128 characters");
+            throw ServeException.invalid(Reason.INVALID_CATEGORY, "category must be 1-128 characters");
         }
         return c;
     }
@@ -516,7 +512,7 @@ public class PromptSetService {
             }
             return offset;
         } catch (IllegalArgumentException e) {
-            throw ServeException.invalid("INVALID_PAGE_TOKEN", "page_token is not one this server issued");
+            throw ServeException.invalid(Reason.INVALID_PAGE_TOKEN, "page_token is not one this server issued");
         }
     }
 }

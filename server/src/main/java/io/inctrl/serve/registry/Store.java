@@ -1,5 +1,6 @@
 package io.inctrl.serve.registry;
 
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.logging.InternalErrors;
 import java.sql.Connection;
@@ -86,7 +87,7 @@ public final class Store {
     private RuntimeException translate(SQLException e) {
         if (UNIQUE_VIOLATION.equals(e.getSQLState())) {
             markReachable();
-            return new ServeException(ServeException.Code.ALREADY_EXISTS, "DUPLICATE", "the name is already taken", e);
+            return new ServeException(Reason.DUPLICATE, "the name is already taken", e);
         }
         if (e.getErrorCode() == H2_CLOSED || e.getErrorCode() == H2_CLOSED_AT_SHUTDOWN) {
             fatal(e);
@@ -104,8 +105,7 @@ public final class Store {
         }
         String errorId = InternalErrors.log("registry store error (SQLSTATE " + e.getSQLState() + ")", e);
         return new ServeException(
-                ServeException.Code.UNAVAILABLE,
-                "STORE_ERROR",
+                Reason.STORE_ERROR,
                 "the registry store could not complete the operation: " + InternalErrors.clientMessage(errorId),
                 e);
     }
@@ -148,9 +148,7 @@ public final class Store {
 
     private static ServeException unavailable() {
         return new ServeException(
-                ServeException.Code.UNAVAILABLE,
-                "REGISTRY_UNAVAILABLE",
-                "the prompt registry is temporarily unavailable: retry shortly");
+                Reason.REGISTRY_UNAVAILABLE, "the prompt registry is temporarily unavailable: retry shortly");
     }
 
     private static String oneLine(Throwable t) {

@@ -1,6 +1,7 @@
 package io.inctrl.serve.scoring;
 
 import io.inctrl.serve.config.InctrlConfig;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.image.Inspection;
 import io.inctrl.serve.inference.InferenceService;
@@ -231,10 +232,12 @@ public class ScoringService {
         InctrlConfig.Limits limits = config.limits();
         if (cmd.requestId() != null && cmd.requestId().length() > limits.maxRequestIdLength()) {
             throw ServeException.invalid(
-                    "REQUEST_ID_TOO_LONG", "request_id is longer than " + limits.maxRequestIdLength() + " characters");
+                    Reason.REQUEST_ID_TOO_LONG,
+                    "request_id is longer than " + limits.maxRequestIdLength() + " characters");
         }
         if (cmd.image() == null || cmd.image().length == 0) {
-            throw ServeException.invalid("EMPTY_IMAGE", "image is empty: send the encoded PNG/JPEG/BMP/TIFF bytes");
+            throw ServeException.invalid(
+                    Reason.EMPTY_IMAGE, "image is empty: send the encoded PNG/JPEG/BMP/TIFF bytes");
         }
         if (cmd.prompts() instanceof ScoreCommand.Inline inline) {
             validateInline(inline, limits);
@@ -244,16 +247,16 @@ public class ScoringService {
     private void validateInline(ScoreCommand.Inline cmd, InctrlConfig.Limits limits) {
         if (cmd.shots().isEmpty()) {
             throw ServeException.invalid(
-                    "NO_PROMPTS", "no prompts: send inline shots (K >= 1) with a category, or a prompt_set_id");
+                    Reason.NO_PROMPTS, "no prompts: send inline shots (K >= 1) with a category, or a prompt_set_id");
         }
         if (cmd.shots().size() > limits.maxShots()) {
             throw ServeException.invalid(
-                    "TOO_MANY_SHOTS", cmd.shots().size() + " shots exceed the limit of " + limits.maxShots());
+                    Reason.TOO_MANY_SHOTS, cmd.shots().size() + " shots exceed the limit of " + limits.maxShots());
         }
         // before any sentence is built from it: 242 sentences of a 1 MiB category would take 250 MB
         if (cmd.category() != null && cmd.category().length() > limits.maxCategoryLength()) {
             throw ServeException.invalid(
-                    "CATEGORY_TOO_LONG",
+                    Reason.CATEGORY_TOO_LONG,
                     "category is " + cmd.category().length() + " characters, more than the " + "limit of "
                             + limits.maxCategoryLength() + " (inctrl.limits.max-category-length)");
         }
@@ -262,13 +265,13 @@ public class ScoringService {
         }
         if (cmd.category() == null || cmd.category().isBlank()) {
             throw ServeException.invalid(
-                    "MISSING_CATEGORY", "inline prompts need a category name (used by the text prior)");
+                    Reason.MISSING_CATEGORY, "inline prompts need a category name (used by the text prior)");
         }
         String longest = longestSentence(cmd.category());
         int tokens = model.tokenCount(longest);
         if (tokens > model.manifest().text().contextLength()) {
             throw ServeException.invalid(
-                    "CATEGORY_TOO_LONG",
+                    Reason.CATEGORY_TOO_LONG,
                     "category '" + cmd.category() + "' is too long: the prompt '" + longest
                             + "' needs " + tokens + " tokens, more than the text encoder's "
                             + model.manifest().text().contextLength());
@@ -290,10 +293,7 @@ public class ScoringService {
 
     private static void checkDeadline(Instant deadline) {
         if (deadline != null && Instant.now().isAfter(deadline)) {
-            throw new ServeException(
-                    ServeException.Code.DEADLINE_EXCEEDED,
-                    "DEADLINE_EXCEEDED",
-                    "deadline passed before scoring finished");
+            throw new ServeException(Reason.DEADLINE_EXCEEDED, "deadline passed before scoring finished");
         }
     }
 }

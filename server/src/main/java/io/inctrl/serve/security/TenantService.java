@@ -2,6 +2,7 @@ package io.inctrl.serve.security;
 
 import io.inctrl.serve.audit.AuditAction;
 import io.inctrl.serve.audit.Origin;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.registry.ApiKeyInfo;
 import io.inctrl.serve.registry.AuditTrail;
@@ -57,15 +58,12 @@ public class TenantService {
         return audit.attempt(origin, AuditAction.TENANT_CREATE, null, null, () -> {
             String n = name == null ? "" : name.strip();
             if (n.isEmpty() || n.length() > 128) {
-                throw ServeException.invalid("INVALID_NAME", "tenant name must be 1-128 characters");
+                throw ServeException.invalid(Reason.INVALID_NAME, "tenant name must be 1-128 characters");
             }
             Tenant t = new Tenant(id, n, quotas != null ? checked(quotas) : defaultQuotas(), Store.now());
             return store.tx(c -> {
                 if (tenants.findByName(c, n).isPresent()) {
-                    throw new ServeException(
-                            ServeException.Code.ALREADY_EXISTS,
-                            "DUPLICATE_NAME",
-                            "a tenant named '" + n + "' already exists");
+                    throw new ServeException(Reason.DUPLICATE_NAME, "a tenant named '" + n + "' already exists");
                 }
                 tenants.insert(c, t);
                 IssuedKey key = issue(c, t.id(), ApiKeys.generate());
@@ -121,7 +119,7 @@ public class TenantService {
                 || rps < l.minRequestsPerSecond()
                 || rps > l.maxRequestsPerSecond()) {
             throw ServeException.invalid(
-                    "INVALID_QUOTAS",
+                    Reason.INVALID_QUOTAS,
                     "quotas need 0 <= maxPromptSets <= " + l.maxPromptSets()
                             + ", 1 <= maxShotsPerSet <= " + l.maxShotsPerSet() + " and a finite requestsPerSecond in ["
                             + l.minRequestsPerSecond() + ", " + l.maxRequestsPerSecond()

@@ -59,7 +59,8 @@ public class FakeModelPort implements ModelPort {
                 img = null;
             }
             if (img == null) {
-                throw ServeException.invalid("UNDECODABLE_IMAGE", "image " + i + " cannot be decoded");
+                throw ServeException.invalid(
+                        io.inctrl.serve.error.Reason.UNDECODABLE_IMAGE, "image " + i + " cannot be decoded");
             }
             imagesEncoded.incrementAndGet();
             double[] total = new double[4];

@@ -1,5 +1,6 @@
 package io.inctrl.serve.api.grpc;
 
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.image.Inspection;
 
@@ -16,7 +17,7 @@ final class InspectionMessages {
             case INSPECTION_TILES -> Inspection.TILES;
             case UNRECOGNIZED ->
                 throw ServeException.invalid(
-                        "INVALID_INSPECTION",
+                        Reason.INVALID_INSPECTION,
                         "inspection must be INSPECTION_CENTER_CROP, INSPECTION_RESIZE or INSPECTION_TILES");
         };
     }

@@ -3,9 +3,10 @@ package io.inctrl.serve.api.oip;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.inctrl.serve.api.rest.ApiKeyFilter;
 import io.inctrl.serve.api.rest.AuthenticatesItself;
+import io.inctrl.serve.api.rest.Problems;
+import io.inctrl.serve.error.ServeErrors;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.lifecycle.FatalErrors;
-import io.inctrl.serve.logging.InternalErrors;
 import io.inctrl.serve.logging.LogSafe;
 import io.inctrl.serve.security.Authenticator;
 import io.smallrye.common.annotation.Blocking;
@@ -23,8 +24,6 @@ import jakarta.ws.rs.core.UriInfo;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CancellationException;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
@@ -176,25 +175,18 @@ public class InferenceResource {
         return error(e, uri);
     }
 
-    /** Our error model's status and retry hint; INTERNAL failures reach the client as an error id only. */
+    /** Our error model's status and retry hint (one classifier, one reason catalogue); the body is the protocol's. */
     static Response error(Throwable t, UriInfo uri) {
-        Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-        ServeException e;
-        if (c instanceof ServeException se && se.code() != ServeException.Code.INTERNAL) {
-            e = se;
-        } else if (c instanceof CancellationException) {
-            e = ServeException.cancelled();
-        } else {
-            String errorId = InternalErrors.log("REST " + LogSafe.of(uri.getPath(), 200) + " failed", c);
-            e = new ServeException(ServeException.Code.INTERNAL, "INTERNAL", InternalErrors.clientMessage(errorId));
-        }
-        Response.ResponseBuilder b = Response.status(e.code().httpStatus)
+        ServeException e = ServeErrors.classify(t, "REST " + LogSafe.of(uri.getPath(), 200));
+        Response.ResponseBuilder b = Response.status(e.reasonCode().httpStatus())
                 .type(MediaType.APPLICATION_JSON)
-                .entity(new OipError(e.getMessage(), e.reason()));
-        e.retryAfter().ifPresent(d -> b.header("Retry-After", Math.max(1, (d.toMillis() + 999) / 1000)));
-        if (e.code() == ServeException.Code.UNAUTHENTICATED) {
-            b.header("WWW-Authenticate", "ApiKey header=\"" + ApiKeyFilter.HEADER + "\"");
-        }
+                .entity(body(e));
+        Problems.headers(e).forEach(b::header);
         return b.build();
+    }
+
+    /** The protocol's error body of an already classified error. */
+    public static OipError body(ServeException e) {
+        return new OipError(e.getMessage(), e.reason());
     }
 }

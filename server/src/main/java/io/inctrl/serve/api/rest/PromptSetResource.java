@@ -5,6 +5,7 @@ import io.inctrl.serve.api.rest.Views.PromptSetView;
 import io.inctrl.serve.api.rest.Views.ScoreView;
 import io.inctrl.serve.api.rest.Views.StorageView;
 import io.inctrl.serve.api.rest.Views.ThresholdRequest;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.image.Inspection;
 import io.inctrl.serve.logging.LogSafe;
@@ -142,7 +143,7 @@ public class PromptSetResource {
     public ScoreView score(@PathParam("id") String id, @RestForm("image") FileUpload image) {
         String tenant = caller.tenantId();
         if (image == null) {
-            throw ServeException.invalid("EMPTY_IMAGE", "a multipart part named 'image' is required");
+            throw ServeException.invalid(Reason.EMPTY_IMAGE, "a multipart part named 'image' is required");
         }
         try {
             return ScoreView.of(service.score(tenant, id, Files.readAllBytes(image.uploadedFile())));
@@ -171,7 +172,7 @@ public class PromptSetResource {
             case "false" -> false;
             default ->
                 throw ServeException.invalid(
-                        "INVALID_PARAMETER", name + " must be true or false, not '" + LogSafe.of(value, 40) + "'");
+                        Reason.INVALID_PARAMETER, name + " must be true or false, not '" + LogSafe.of(value, 40) + "'");
         };
     }
 
@@ -181,7 +182,7 @@ public class PromptSetResource {
         try {
             return Inspection.parse(value);
         } catch (IllegalArgumentException e) {
-            throw ServeException.invalid("INVALID_INSPECTION", LogSafe.of(e.getMessage(), 120));
+            throw ServeException.invalid(Reason.INVALID_INSPECTION, LogSafe.of(e.getMessage(), 120));
         }
     }
 
@@ -193,7 +194,7 @@ public class PromptSetResource {
             return Float.parseFloat(value.strip());
         } catch (NumberFormatException e) {
             throw ServeException.invalid(
-                    "INVALID_PARAMETER", name + " must be a number, not '" + LogSafe.of(value, 40) + "'");
+                    Reason.INVALID_PARAMETER, name + " must be a number, not '" + LogSafe.of(value, 40) + "'");
         }
     }
 
@@ -210,7 +211,7 @@ public class PromptSetResource {
             return n;
         } catch (NumberFormatException e) {
             throw ServeException.invalid(
-                    "INVALID_PARAMETER",
+                    Reason.INVALID_PARAMETER,
                     "pageSize must be a whole number from 0 to " + PromptSetService.MAX_PAGE_SIZE + ", not '"
                             + LogSafe.of(value, 40) + "'");
         }

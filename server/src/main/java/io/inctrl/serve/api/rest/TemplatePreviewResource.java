@@ -1,6 +1,7 @@
 package io.inctrl.serve.api.rest;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.InctrlScores;
@@ -60,8 +61,7 @@ public class TemplatePreviewResource {
     private void requireTextEncoder() {
         if (!service.manifest().hasTextPrior()) {
             throw new ServeException(
-                    ServeException.Code.FAILED_PRECONDITION,
-                    "NO_TEXT_ENCODER",
+                    Reason.NO_TEXT_ENCODER,
                     "bundle "
                             + service.bundleId() + " is not InCTRL ("
                             + service.manifest().modeDescription()
@@ -75,7 +75,8 @@ public class TemplatePreviewResource {
         requireTextEncoder();
         if (r == null) {
             throw ServeException.invalid(
-                    "MISSING_BODY", "a JSON body {category, normalStates, anomalousStates, templates} is required");
+                    Reason.MISSING_BODY,
+                    "a JSON body {category, normalStates, anomalousStates, templates} is required");
         }
         String category = category(r.category());
         PromptTemplates t = templateService.validate(r.normalStates(), r.anomalousStates(), r.templates());
@@ -106,7 +107,7 @@ public class TemplatePreviewResource {
                 r = json.readValue(templatesJson, PreviewRequest.class);
             } catch (IOException e) {
                 throw ServeException.invalid(
-                        "MALFORMED_TEMPLATES",
+                        Reason.MALFORMED_TEMPLATES,
                         "part 'templates' must be a JSON object {normalStates, anomalousStates, templates}");
             }
             edited = templateService.validate(r.normalStates(), r.anomalousStates(), r.templates());
@@ -135,19 +136,19 @@ public class TemplatePreviewResource {
     private static String category(String category) {
         String c = category == null ? "" : category.strip();
         if (c.isEmpty() || c.length() > 128) {
-            throw ServeException.invalid("INVALID_CATEGORY", "category must be 1-128 characters");
+            throw ServeException.invalid(Reason.INVALID_CATEGORY, "category must be 1-128 characters");
         }
         return c;
     }
 
     private static byte[] read(FileUpload image) {
         if (image == null) {
-            throw ServeException.invalid("EMPTY_IMAGE", "a multipart part named 'image' is required");
+            throw ServeException.invalid(Reason.EMPTY_IMAGE, "a multipart part named 'image' is required");
         }
         try {
             byte[] b = Files.readAllBytes(image.uploadedFile());
             if (b.length == 0) {
-                throw ServeException.invalid("EMPTY_IMAGE", "image is empty (0 bytes)");
+                throw ServeException.invalid(Reason.EMPTY_IMAGE, "image is empty (0 bytes)");
             }
             return b;
         } catch (IOException e) {
