@@ -198,8 +198,57 @@ def pg_database():
 
 def channel(target: str, **opts):
     import grpc
-    return grpc.insecure_channel(target, options=[("grpc.max_send_message_length", 128 << 20),
-                                                  ("grpc.max_receive_message_length", 128 << 20), *opts.items()])
+    options = {"grpc.max_send_message_length": 128 << 20, "grpc.max_receive_message_length": 128 << 20, **opts}
+    return grpc.insecure_channel(target, options=list(options.items()))
+
+
+def _varint(buf: bytes, i: int):
+    shift = value = 0
+    while True:
+        b = buf[i]
+        i += 1
+        value |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return value, i
+
+
+def _fields(buf: bytes):
+    """(field number, value) pairs of a protobuf message: enough wire format to read google.rpc.Status details
+    without googleapis' generated modules (not in build/venv)."""
+    i = 0
+    while i < len(buf):
+        key, i = _varint(buf, i)
+        wire = key & 7
+        if wire == 0:
+            value, i = _varint(buf, i)
+        elif wire == 2:
+            n, i = _varint(buf, i)
+            value, i = buf[i:i + n], i + n
+        elif wire in (1, 5):
+            n = 8 if wire == 1 else 4
+            value, i = buf[i:i + n], i + n
+        else:
+            raise ValueError(f"wire type {wire}")
+        yield key >> 3, value
+
+
+def error_details(err) -> dict:
+    """The server's google.rpc details of a failed call: {"reason": ErrorInfo.reason, "retry_ms": RetryInfo delay}
+    (absent keys when not sent). Only the server puts them there: a refusal by the client library carries none."""
+    raw = dict(err.trailing_metadata() or ()).get("grpc-status-details-bin")
+    out = {}
+    for field, detail in _fields(raw or b""):
+        if field != 3:
+            continue
+        any_ = dict(_fields(detail))
+        type_url, value = any_.get(1, b"").decode(), any_.get(2, b"")
+        if type_url.endswith("/google.rpc.ErrorInfo"):
+            out["reason"] = dict(_fields(value)).get(1, b"").decode()
+        elif type_url.endswith("/google.rpc.RetryInfo"):
+            delay = dict(_fields(dict(_fields(value)).get(1, b"")))
+            out["retry_ms"] = delay.get(1, 0) * 1000 + delay.get(2, 0) // 1_000_000
+    return out
 
 
 def meta(key: str):
