@@ -89,7 +89,7 @@ class Server:
     def grpc(self) -> str:
         return f"127.0.0.1:{self.grpc_port}"
 
-    def start(self, wait: bool = True, timeout: float = 180) -> "Server":
+    def start(self, wait: bool = True, timeout: float | None = None) -> "Server":
         cmd = ["java", "-XX:+ExitOnOutOfMemoryError",
                f"-Dquarkus.http.port={self.http_port}", "-Dquarkus.http.host=127.0.0.1",
                f"-Dquarkus.grpc.server.port={self.grpc_port}", "-Dquarkus.grpc.server.host=127.0.0.1",
@@ -108,15 +108,34 @@ class Server:
             self.wait_ready(timeout)
         return self
 
-    def wait_ready(self, timeout: float = 180) -> None:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
+    def wait_ready(self, timeout: float | None = None, stall: float = 180) -> None:
+        """Waits until the server is ready. There is no fixed deadline (a loaded machine makes a start slower, not
+        stuck): it fails when the process exits, or when it makes no progress, i.e. uses no CPU time and writes no
+        log line, for `stall` seconds. `timeout`, when given, caps the wait as well."""
+        start = last_progress = time.monotonic()
+        last_mark = None
+        while True:
             if self.proc.poll() is not None:
                 raise AssertionError(f"server exited with {self.proc.returncode}:\n{self.tail()}")
             if self.ready():
                 return
+            now = time.monotonic()
+            mark = (self.cpu_ticks(), self.log.stat().st_size if self.log.exists() else 0)
+            if mark != last_mark:
+                last_mark, last_progress = mark, now
+            elif now - last_progress > stall:
+                raise AssertionError(f"server made no progress for {stall:.0f} s and is not ready:\n{self.tail()}")
+            if timeout is not None and now - start > timeout:
+                raise AssertionError(f"server not ready after {timeout} s:\n{self.tail()}")
             time.sleep(0.2)
-        raise AssertionError(f"server not ready after {timeout} s:\n{self.tail()}")
+
+    def cpu_ticks(self) -> int:
+        """User + system CPU time of the process (clock ticks), from /proc: 0 once it is gone."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            return 0
 
     def ready(self) -> bool:
         return self.http("GET", "/q/health/ready", mgmt=True)[0] == 200

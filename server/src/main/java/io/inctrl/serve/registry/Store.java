@@ -43,17 +43,32 @@ public final class Store {
     private volatile long unreachableUntil = System.nanoTime();
     private volatile boolean reachable = true;
     private volatile boolean fatal;
+    private volatile boolean migrated;
+    private volatile long nextStartAttemptNanos = System.nanoTime();
 
+    /** A store whose schema is already in place (tests, tools). */
     public Store(DataSource dataSource) {
         this(dataSource, t -> {});
     }
 
     public Store(DataSource dataSource, Consumer<Throwable> onFatal) {
+        this(dataSource, onFatal, true);
+    }
+
+    /**
+     * @param migrated false for the server's store, which {@link StoreStartup} opens once it has reached and migrated
+     *     the database; until then every unit of work fails fast with STORE_STARTING
+     */
+    public Store(DataSource dataSource, Consumer<Throwable> onFatal, boolean migrated) {
         this.dataSource = dataSource;
         this.onFatal = onFatal;
+        this.migrated = migrated;
     }
 
     public <T> T tx(Work<T> work) {
+        if (!migrated) {
+            throw starting();
+        }
         if (!reachable && unreachableUntil - System.nanoTime() > 0) {
             throw unavailable();
         }
@@ -154,6 +169,30 @@ public final class Store {
     private static String oneLine(Throwable t) {
         String m = String.valueOf(t.getMessage());
         return m.length() > 200 ? m.substring(0, 200) + "…" : m.replace('\n', ' ');
+    }
+
+    /** The schema is in place: units of work may run (see {@link StoreStartup}). */
+    void markMigrated() {
+        migrated = true;
+    }
+
+    /** When {@link StoreStartup} tries the database next; the retry hint of STORE_STARTING. */
+    void nextStartAttemptIn(java.time.Duration delay) {
+        nextStartAttemptNanos = System.nanoTime() + delay.toNanos();
+    }
+
+    /** True once the database was reached and migrated since start. */
+    public boolean migrated() {
+        return migrated;
+    }
+
+    private ServeException starting() {
+        long ms = Math.max(0, (nextStartAttemptNanos - System.nanoTime()) / 1_000_000);
+        return new ServeException(
+                Reason.STORE_STARTING,
+                "the prompt registry's database has not been reached since this replica started: retry shortly",
+                java.time.Duration.ofMillis(ms),
+                null);
     }
 
     /** False after a connection failure until the next successful transaction. */

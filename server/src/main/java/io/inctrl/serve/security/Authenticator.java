@@ -49,10 +49,14 @@ public class Authenticator {
     /** key hash -> tenant and key id; short-lived so revocations on other replicas take effect within key-cache-seconds. */
     private final ConcurrentHashMap<String, Cached> cache = new ConcurrentHashMap<>();
 
-    void onStart(@Observes StartupEvent e) {
+    /** The bootstrap tenant needs the database: created once it is reached and migrated, never at start. */
+    void onStoreReady(@Observes io.inctrl.serve.registry.StoreReady e) {
         if (!config.enabled() || config.bootstrapTenantKey().isPresent()) {
             tenantService.get().ensureDefaultTenant(config.bootstrapTenantKey().orElse(null));
         }
+    }
+
+    void onStart(@Observes StartupEvent e) {
         if (!config.enabled()) {
             LOG.warn("inctrl.security.enabled=false: every call acts as tenant 'default' without authentication");
         } else if (config.adminKey().isEmpty()) {

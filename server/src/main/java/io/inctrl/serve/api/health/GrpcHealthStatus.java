@@ -3,6 +3,7 @@ package io.inctrl.serve.api.health;
 import grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus;
 import io.inctrl.serve.lifecycle.Drain;
 import io.inctrl.serve.model.ModelService;
+import io.inctrl.serve.registry.StoreStartup;
 import io.quarkus.grpc.runtime.health.GrpcHealthStorage;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -10,7 +11,10 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 
-/** Standard grpc.health.v1: NOT_SERVING until the model is loaded and warmed up, NOT_SERVING as soon as a drain begins. */
+/**
+ * Standard grpc.health.v1: NOT_SERVING until the model is loaded and warmed up and the registry database was reached
+ * and migrated once ({@link StoreStartup}), NOT_SERVING as soon as a drain begins.
+ */
 @ApplicationScoped
 public class GrpcHealthStatus {
 
@@ -28,10 +32,19 @@ public class GrpcHealthStatus {
     @Inject
     Drain drain;
 
+    @Inject
+    StoreStartup storeStartup;
+
     void onStart(@Observes StartupEvent event) {
         set(ServingStatus.NOT_SERVING);
-        set(model.ready() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
-        drain.onDrain(() -> set(ServingStatus.NOT_SERVING));
+        refresh();
+        storeStartup.onReady(this::refresh);
+        drain.onDrain(this::refresh);
+    }
+
+    private synchronized void refresh() {
+        boolean serving = model.ready() && storeStartup.ready() && !drain.draining();
+        set(serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
     }
 
     void onStop(@Observes ShutdownEvent event) {

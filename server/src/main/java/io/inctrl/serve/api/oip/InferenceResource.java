@@ -1,15 +1,15 @@
 package io.inctrl.serve.api.oip;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.inctrl.serve.api.rest.ApiKeyFilter;
 import io.inctrl.serve.api.rest.AuthenticatesItself;
+import io.inctrl.serve.api.rest.HttpGate;
 import io.inctrl.serve.api.rest.Problems;
 import io.inctrl.serve.error.ServeErrors;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.lifecycle.FatalErrors;
 import io.inctrl.serve.logging.LogSafe;
-import io.inctrl.serve.security.Authenticator;
 import io.smallrye.common.annotation.Blocking;
+import io.vertx.ext.web.RoutingContext;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
@@ -30,16 +30,14 @@ import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 /**
  * REST front of the Open Inference Protocol ({@code /v2}). Errors are the protocol's {@code {"error": message}}
  * (plus our {@code reason}) with the HTTP status of our error model, so tritonclient.http reports them. Server
- * health and metadata need no key; model metadata and readiness any valid key; infer a tenant key.
+ * health and metadata need no key; model metadata and readiness any valid key; infer a tenant key. The caller is
+ * authenticated by {@link HttpGate} from the headers before any of the body is read.
  */
 @Path("/v2")
 @AuthenticatesItself
 public class InferenceResource {
 
     static final String HEADER_LENGTH = "Inference-Header-Content-Length";
-
-    /** The protocol's error body, with our stable reason beside its message. */
-    public record OipError(String error, String reason) {}
 
     /** ModelMetadata as JSON. */
     public record ModelMetadata(
@@ -60,9 +58,6 @@ public class InferenceResource {
 
     @Inject
     FatalErrors fatalErrors;
-
-    @Inject
-    Authenticator authenticator;
 
     @Inject
     ObjectMapper mapper;
@@ -92,18 +87,16 @@ public class InferenceResource {
     @GET
     @Path("models/{name}")
     @Produces(MediaType.APPLICATION_JSON)
-    public ModelMetadata modelMetadata(@PathParam("name") String name, @HeaderParam(ApiKeyFilter.HEADER) String key) {
-        return versionMetadata(name, "", key);
+    public ModelMetadata modelMetadata(@PathParam("name") String name, RoutingContext rc) {
+        return versionMetadata(name, "", rc);
     }
 
     @GET
     @Path("models/{name}/versions/{version}")
     @Produces(MediaType.APPLICATION_JSON)
     public ModelMetadata versionMetadata(
-            @PathParam("name") String name,
-            @PathParam("version") String version,
-            @HeaderParam(ApiKeyFilter.HEADER) String key) {
-        authenticator.authenticate(key);
+            @PathParam("name") String name, @PathParam("version") String version, RoutingContext rc) {
+        HttpGate.caller(rc);
         model.require(name, version);
         return new ModelMetadata(
                 model.name(), List.of(OipModel.VERSION), model.platform(), model.inputs(), model.outputs());
@@ -111,17 +104,15 @@ public class InferenceResource {
 
     @GET
     @Path("models/{name}/ready")
-    public Response modelReady(@PathParam("name") String name, @HeaderParam(ApiKeyFilter.HEADER) String key) {
-        return versionReady(name, "", key);
+    public Response modelReady(@PathParam("name") String name, RoutingContext rc) {
+        return versionReady(name, "", rc);
     }
 
     @GET
     @Path("models/{name}/versions/{version}/ready")
     public Response versionReady(
-            @PathParam("name") String name,
-            @PathParam("version") String version,
-            @HeaderParam(ApiKeyFilter.HEADER) String key) {
-        authenticator.authenticate(key);
+            @PathParam("name") String name, @PathParam("version") String version, RoutingContext rc) {
+        HttpGate.caller(rc);
         model.require(name, version);
         return Response.status(model.ready() ? 200 : 503).build();
     }
@@ -132,11 +123,11 @@ public class InferenceResource {
     @Blocking
     public CompletionStage<Response> infer(
             @PathParam("name") String name,
-            @HeaderParam(ApiKeyFilter.HEADER) String key,
+            RoutingContext rc,
             @HeaderParam(HEADER_LENGTH) String headerLength,
             byte[] body,
             UriInfo uri) {
-        return versionInfer(name, "", key, headerLength, body, uri);
+        return versionInfer(name, "", rc, headerLength, body, uri);
     }
 
     /** Decodes on this worker thread, then answers when the batcher has scored every image. */
@@ -147,11 +138,11 @@ public class InferenceResource {
     public CompletionStage<Response> versionInfer(
             @PathParam("name") String name,
             @PathParam("version") String version,
-            @HeaderParam(ApiKeyFilter.HEADER) String key,
+            RoutingContext rc,
             @HeaderParam(HEADER_LENGTH) String headerLength,
             byte[] body,
             UriInfo uri) {
-        String tenant = authenticator.authenticate(key).requireTenant();
+        String tenant = HttpGate.caller(rc).requireTenant();
         model.require(name, version);
         RestInferBody.Parsed parsed =
                 RestInferBody.read(mapper, name, version, body == null ? new byte[0] : body, headerLength);
@@ -186,7 +177,7 @@ public class InferenceResource {
     }
 
     /** The protocol's error body of an already classified error. */
-    public static OipError body(ServeException e) {
-        return new OipError(e.getMessage(), e.reason());
+    public static Problems.OipError body(ServeException e) {
+        return Problems.oipError(e);
     }
 }

@@ -5,6 +5,7 @@ import io.inctrl.serve.lifecycle.Drain;
 import io.inctrl.serve.logging.LogSafe;
 import io.inctrl.serve.model.BundleManifest;
 import io.inctrl.serve.model.ModelService;
+import io.inctrl.serve.registry.StoreStartup;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.util.ArrayList;
@@ -32,6 +33,9 @@ public class OipModel {
     @Inject
     Drain drain;
 
+    @Inject
+    StoreStartup storeStartup;
+
     public String name() {
         return model.bundleId();
     }
@@ -41,9 +45,9 @@ public class OipModel {
         return model.manifest().kind();
     }
 
-    /** Can score: loaded, warmed up and not draining (the same rule as /q/health/ready). */
+    /** Ready: loaded, warmed up, database migrated once and not draining (the same rule as /q/health/ready). */
     public boolean ready() {
-        return model.ready() && !drain.draining();
+        return model.ready() && storeStartup.ready() && !drain.draining();
     }
 
     /**

@@ -46,6 +46,17 @@ public class Problems {
         return b.build();
     }
 
+    /**
+     * The Open Inference Protocol's error body ({@code /v2}), with our stable reason beside its message. Rendered here
+     * too because {@link HttpGate} refuses /v2 calls before they reach {@code api.oip}.
+     */
+    public record OipError(String error, String reason) {}
+
+    /** The Open Inference Protocol's error body of an already classified error. */
+    public static OipError oipError(ServeException e) {
+        return new OipError(e.getMessage(), e.reason());
+    }
+
     /** The problem body of an already classified error. */
     public static Problem problem(ServeException e, String instance) {
         Reason r = e.reasonCode();
