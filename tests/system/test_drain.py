@@ -66,8 +66,8 @@ def test_sigterm_answers_every_request_in_flight_and_refuses_new_ones(servers):
     code = s.proc.wait(90)
     assert 503 in ready_codes, f"readiness never reported DOWN during the drain: {ready_codes}"
     assert late == grpc.StatusCode.UNAVAILABLE, f"a new call during the drain got {late}"
-    code, retry_after, content_type, problem = rest_late
-    assert code == 503 and retry_after is not None, rest_late
+    rest_code, retry_after, content_type, problem = rest_late
+    assert rest_code == 503 and retry_after is not None, rest_late
     assert content_type.startswith("application/problem+json") and problem["reason"] == "DRAINING", rest_late
     assert not errors, f"errors: {errors[:3]}"
     assert sorted(r.request_id for r in results) == sorted(f"s{n}-{i}" for n in range(4) for i in range(10))

@@ -132,11 +132,11 @@ def test_a_replica_started_while_postgresql_is_unreachable_waits_for_it_and_serv
     t_down = time.monotonic()
     try:
         # the replica comes up (live, gRPC answering) but is not ready, and says why, once per attempt
-        while "registry store not ready (attempt 2)" not in s.log.read_text():
+        while ("registry store not ready (attempt 2)" not in s.log.read_text()
+               or s.http("GET", "/q/health/live", mgmt=True)[0] != 200):
             assert s.proc.poll() is None, f"the server exited while the database was unreachable:\n{s.tail()}"
             assert time.monotonic() - t_down < 300, s.tail()
             time.sleep(0.2)
-        assert s.http("GET", "/q/health/live", mgmt=True)[0] == 200
         assert s.http("GET", "/q/health/ready", mgmt=True)[0] == 503
         try:   # registry calls answer UNAVAILABLE with a retry hint, naming no host or driver text
             reg_grpc.PromptRegistryStub(channel(s.grpc)).ListPromptSets(
