@@ -67,7 +67,10 @@ class ScorerServicer(object):
         """Bidirectional stream for inspection rigs: send images as they are captured, read results as they are ready.
         Every response carries the request_id of the request it answers. Responses are returned in completion
         order, which may differ from request order when requests are batched across devices; correlate by id.
-        A request that fails does not end the stream: its response carries `error` instead of scores.
+        A request that fails does not end the stream: its response carries `error` (code, reason, and retry_after when
+        resending it may succeed) instead of scores. A message that is not a valid ScoreRequest has no readable
+        request_id: it ends the stream with INVALID_ARGUMENT (reason MALFORMED_MESSAGE) once the requests before it are
+        answered; those after it are not.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
