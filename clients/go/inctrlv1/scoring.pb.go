@@ -14,6 +14,7 @@ package inctrlv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -507,11 +508,20 @@ func (x *StageTimings) GetTotalUs() int64 {
 	return 0
 }
 
+// One failed request of a ScoreStream: the same code, reason and retry hint a unary Score would have failed with
+// (google.rpc.ErrorInfo.reason and google.rpc.RetryInfo there). Reasons and their codes: docs/errors.md.
 type Error struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// gRPC status code name, e.g. "INVALID_ARGUMENT".
-	Code          string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
-	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// Human-readable; names the part of the request it is about (e.g. "shot 2: ..."). Not for parsing.
+	Message string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// Stable machine-readable reason, e.g. "QUEUE_FULL" (wait and resend) or "UNDECODABLE_IMAGE" (drop the image).
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Present exactly when resending the same request may succeed (e.g. QUEUE_FULL, RATE_LIMITED): resend it after
+	// this long (zero: at once, on another replica). Absent: do not resend. A Duration rather than an int64 of ms so
+	// that "absent" (never retry) and "zero" (retry now) stay distinct, as with google.rpc.RetryInfo.retry_delay.
+	RetryAfter    *durationpb.Duration `protobuf:"bytes,4,opt,name=retry_after,json=retryAfter,proto3" json:"retry_after,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -558,6 +568,20 @@ func (x *Error) GetMessage() string {
 		return x.Message
 	}
 	return ""
+}
+
+func (x *Error) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Error) GetRetryAfter() *durationpb.Duration {
+	if x != nil {
+		return x.RetryAfter
+	}
+	return nil
 }
 
 type ModelInfoRequest struct {
@@ -741,7 +765,7 @@ var File_inctrl_v1_scoring_proto protoreflect.FileDescriptor
 
 const file_inctrl_v1_scoring_proto_rawDesc = "" +
 	"\n" +
-	"\x17inctrl/v1/scoring.proto\x12\tinctrl.v1\"\xc3\x01\n" +
+	"\x17inctrl/v1/scoring.proto\x12\tinctrl.v1\x1a\x1egoogle/protobuf/duration.proto\"\xc3\x01\n" +
 	"\fScoreRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x14\n" +
@@ -786,10 +810,13 @@ const file_inctrl_v1_scoring_proto_rawDesc = "" +
 	"\tencode_us\x18\x03 \x01(\x03R\bencodeUs\x12\x19\n" +
 	"\bscore_us\x18\x04 \x01(\x03R\ascoreUs\x12\x19\n" +
 	"\bqueue_us\x18\x05 \x01(\x03R\aqueueUs\x12\x19\n" +
-	"\btotal_us\x18\x06 \x01(\x03R\atotalUs\"5\n" +
+	"\btotal_us\x18\x06 \x01(\x03R\atotalUs\"\x89\x01\n" +
 	"\x05Error\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"\x12\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12:\n" +
+	"\vretry_after\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\n" +
+	"retryAfter\"\x12\n" +
 	"\x10ModelInfoRequest\"\xfb\x02\n" +
 	"\tModelInfo\x12\x1b\n" +
 	"\tbundle_id\x18\x01 \x01(\tR\bbundleId\x12\x12\n" +
@@ -834,31 +861,33 @@ func file_inctrl_v1_scoring_proto_rawDescGZIP() []byte {
 var file_inctrl_v1_scoring_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_inctrl_v1_scoring_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_inctrl_v1_scoring_proto_goTypes = []any{
-	(Inspection)(0),          // 0: inctrl.v1.Inspection
-	(*ScoreRequest)(nil),     // 1: inctrl.v1.ScoreRequest
-	(*InlinePrompts)(nil),    // 2: inctrl.v1.InlinePrompts
-	(*ScoreResponse)(nil),    // 3: inctrl.v1.ScoreResponse
-	(*StageTimings)(nil),     // 4: inctrl.v1.StageTimings
-	(*Error)(nil),            // 5: inctrl.v1.Error
-	(*ModelInfoRequest)(nil), // 6: inctrl.v1.ModelInfoRequest
-	(*ModelInfo)(nil),        // 7: inctrl.v1.ModelInfo
+	(Inspection)(0),             // 0: inctrl.v1.Inspection
+	(*ScoreRequest)(nil),        // 1: inctrl.v1.ScoreRequest
+	(*InlinePrompts)(nil),       // 2: inctrl.v1.InlinePrompts
+	(*ScoreResponse)(nil),       // 3: inctrl.v1.ScoreResponse
+	(*StageTimings)(nil),        // 4: inctrl.v1.StageTimings
+	(*Error)(nil),               // 5: inctrl.v1.Error
+	(*ModelInfoRequest)(nil),    // 6: inctrl.v1.ModelInfoRequest
+	(*ModelInfo)(nil),           // 7: inctrl.v1.ModelInfo
+	(*durationpb.Duration)(nil), // 8: google.protobuf.Duration
 }
 var file_inctrl_v1_scoring_proto_depIdxs = []int32{
 	2, // 0: inctrl.v1.ScoreRequest.inline:type_name -> inctrl.v1.InlinePrompts
 	0, // 1: inctrl.v1.InlinePrompts.inspection:type_name -> inctrl.v1.Inspection
 	4, // 2: inctrl.v1.ScoreResponse.timings:type_name -> inctrl.v1.StageTimings
 	5, // 3: inctrl.v1.ScoreResponse.error:type_name -> inctrl.v1.Error
-	1, // 4: inctrl.v1.Scorer.Score:input_type -> inctrl.v1.ScoreRequest
-	1, // 5: inctrl.v1.Scorer.ScoreStream:input_type -> inctrl.v1.ScoreRequest
-	6, // 6: inctrl.v1.Scorer.GetModelInfo:input_type -> inctrl.v1.ModelInfoRequest
-	3, // 7: inctrl.v1.Scorer.Score:output_type -> inctrl.v1.ScoreResponse
-	3, // 8: inctrl.v1.Scorer.ScoreStream:output_type -> inctrl.v1.ScoreResponse
-	7, // 9: inctrl.v1.Scorer.GetModelInfo:output_type -> inctrl.v1.ModelInfo
-	7, // [7:10] is the sub-list for method output_type
-	4, // [4:7] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	8, // 4: inctrl.v1.Error.retry_after:type_name -> google.protobuf.Duration
+	1, // 5: inctrl.v1.Scorer.Score:input_type -> inctrl.v1.ScoreRequest
+	1, // 6: inctrl.v1.Scorer.ScoreStream:input_type -> inctrl.v1.ScoreRequest
+	6, // 7: inctrl.v1.Scorer.GetModelInfo:input_type -> inctrl.v1.ModelInfoRequest
+	3, // 8: inctrl.v1.Scorer.Score:output_type -> inctrl.v1.ScoreResponse
+	3, // 9: inctrl.v1.Scorer.ScoreStream:output_type -> inctrl.v1.ScoreResponse
+	7, // 10: inctrl.v1.Scorer.GetModelInfo:output_type -> inctrl.v1.ModelInfo
+	8, // [8:11] is the sub-list for method output_type
+	5, // [5:8] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_inctrl_v1_scoring_proto_init() }

@@ -40,7 +40,10 @@ type ScorerClient interface {
 	// Bidirectional stream for inspection rigs: send images as they are captured, read results as they are ready.
 	// Every response carries the request_id of the request it answers. Responses are returned in completion
 	// order, which may differ from request order when requests are batched across devices; correlate by id.
-	// A request that fails does not end the stream: its response carries `error` instead of scores.
+	// A request that fails does not end the stream: its response carries `error` (code, reason, and retry_after when
+	// resending it may succeed) instead of scores. A message that is not a valid ScoreRequest has no readable
+	// request_id: it ends the stream with INVALID_ARGUMENT (reason MALFORMED_MESSAGE) once the requests before it are
+	// answered; those after it are not.
 	ScoreStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ScoreRequest, ScoreResponse], error)
 	// Describes the loaded model bundle (its manifest), including whether its weights are random.
 	GetModelInfo(ctx context.Context, in *ModelInfoRequest, opts ...grpc.CallOption) (*ModelInfo, error)
@@ -98,7 +101,10 @@ type ScorerServer interface {
 	// Bidirectional stream for inspection rigs: send images as they are captured, read results as they are ready.
 	// Every response carries the request_id of the request it answers. Responses are returned in completion
 	// order, which may differ from request order when requests are batched across devices; correlate by id.
-	// A request that fails does not end the stream: its response carries `error` instead of scores.
+	// A request that fails does not end the stream: its response carries `error` (code, reason, and retry_after when
+	// resending it may succeed) instead of scores. A message that is not a valid ScoreRequest has no readable
+	// request_id: it ends the stream with INVALID_ARGUMENT (reason MALFORMED_MESSAGE) once the requests before it are
+	// answered; those after it are not.
 	ScoreStream(grpc.BidiStreamingServer[ScoreRequest, ScoreResponse]) error
 	// Describes the loaded model bundle (its manifest), including whether its weights are random.
 	GetModelInfo(context.Context, *ModelInfoRequest) (*ModelInfo, error)
