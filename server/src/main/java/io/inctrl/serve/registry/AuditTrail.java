@@ -4,6 +4,7 @@ import io.inctrl.serve.audit.AuditAction;
 import io.inctrl.serve.audit.AuditEntry;
 import io.inctrl.serve.audit.AuditQuery;
 import io.inctrl.serve.audit.Origin;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -66,7 +67,7 @@ public class AuditTrail {
         try {
             return change.get();
         } catch (RuntimeException e) {
-            String outcome = e instanceof ServeException s ? s.reason() : "INTERNAL";
+            String outcome = e instanceof ServeException s ? s.reason() : Reason.INTERNAL.name();
             String tenant = issuedIdOrMarker(tenantId);
             String target = issuedIdOrMarker(targetId);
             try {
