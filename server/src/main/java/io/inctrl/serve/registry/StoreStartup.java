@@ -119,11 +119,36 @@ public class StoreStartup {
             return true;
         } catch (RuntimeException e) {
             store.nextStartAttemptIn(nextDelay);
-            LOG.warnf(
+            // an unreachable database is the expected case (WARN); a failing migration (a schema newer than this
+            // version, a changed migration) will not cure itself by waiting: ERROR, so operators see it, still retried
+            LOG.logf(
+                    unreachable(e) ? Logger.Level.WARN : Logger.Level.ERROR,
                     "registry store not ready (attempt %d): %s; the replica is not ready, next attempt in %d ms",
-                    attempt, oneLine(e), nextDelay.toMillis());
+                    attempt,
+                    oneLine(e),
+                    nextDelay.toMillis());
             return false;
         }
+    }
+
+    /** No connection could be made (SQLSTATE class 08, refused or timed out, the pool gave up acquiring one). */
+    static boolean unreachable(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.sql.SQLException s
+                    && s.getSQLState() != null
+                    && s.getSQLState().startsWith("08")) {
+                return true;
+            }
+            if (t instanceof java.net.ConnectException
+                    || t instanceof java.net.SocketTimeoutException
+                    || t instanceof java.net.UnknownHostException
+                    || (t.getMessage() != null
+                            && (t.getMessage().contains("Acquisition timeout")
+                                    || t.getMessage().contains("Unable to obtain connection")))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static Duration min(Duration a, Duration b) {

@@ -287,7 +287,7 @@ class BadInputApiTest {
                 "cannot be decoded");
         assertGrpc(
                 () -> stub.createPromptSet(request("g", TestImages.normals(5))),
-                Status.Code.RESOURCE_EXHAUSTED,
+                Status.Code.INVALID_ARGUMENT, // as on Score: one reason, one code (docs/errors.md)
                 "exceed the limit");
         assertGrpc(
                 () -> stub.createPromptSet(request("", TestImages.normals(2))),

@@ -13,9 +13,12 @@ import java.time.Duration;
  * Before each @QuarkusTest method: waits until the application's registry database has been reached and migrated
  * (readiness check {@code registry-migrated}, see {@code registry.StoreStartup}). The server starts without waiting
  * for its database, so on a loaded machine a test could otherwise run before the store is open; this waits on that
- * condition rather than on a guessed delay. It gives up only when the application stops answering its health port.
+ * condition rather than on a guessed delay. It gives up when the application stops answering its health port, or
+ * after {@link #GIVE_UP} without the store (a schema this version cannot migrate never cures itself: fail, not hang).
  */
 public class WaitForRegistryStore implements QuarkusTestBeforeEachCallback {
+
+    static final Duration GIVE_UP = Duration.ofMinutes(5);
 
     private static final HttpClient HTTP =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
@@ -24,7 +27,12 @@ public class WaitForRegistryStore implements QuarkusTestBeforeEachCallback {
     public void beforeEach(QuarkusTestMethodContext context) {
         String url = GrpcTestChannels.managementUrl("/q/health/ready");
         int unreachable = 0;
+        long giveUp = System.nanoTime() + GIVE_UP.toNanos();
         while (true) {
+            if (System.nanoTime() - giveUp > 0) {
+                throw new IllegalStateException("the registry store of the application under test was not migrated"
+                        + " within " + GIVE_UP + ": see the StoreStartup lines in its log");
+            }
             try {
                 String body = HTTP.send(
                                 HttpRequest.newBuilder(URI.create(url))
