@@ -39,6 +39,9 @@ h2_jar="$(ls "$app"/lib/main/com.h2database.h2-*.jar | head -1)"
 # one normal and two anomalous test images
 mapfile -t images < <(cd "$data/mvtec_ad/transistor/test" && { ls good/* | sort | head -1; ls */* | grep -v '^good/' | sort | head -2; })
 
+# shellcheck source=lib/wait-ready.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/wait-ready.sh"
+
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
 
 # start_server LOG -D... : the packaged runner, security on; sets $http. Health may sit on the HTTP port or on a
@@ -51,13 +54,7 @@ start_server() {
        -Dinctrl.security.enabled=true -Dinctrl.security.admin-key="$admin_key" "$@" \
        -jar "$app/quarkus-run.jar" > "$log" 2>&1 &
   pid=$!
-  for _ in $(seq 1 120); do
-    for p in "$mgmt" "$http"; do
-      if curl -fsS "http://127.0.0.1:$p/q/health/ready" >/dev/null 2>&1; then return 0; fi
-    done
-    kill -0 "$pid" 2>/dev/null || { tail -30 "$log"; fail "server died (log: $log)"; }
-    sleep 0.5
-  done
+  wait_ready "$pid" "$log" "http://127.0.0.1:$mgmt/q/health/ready" "http://127.0.0.1:$http/q/health/ready" && return 0
   tail -30 "$log"; fail "server not ready (log: $log)"
 }
 

@@ -13,6 +13,9 @@ pid=""
 stop_server() { if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=""; fi; }
 trap stop_server EXIT
 
+# shellcheck source=lib/wait-ready.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/wait-ready.sh"
+
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
 
 start_server() { # bundle, log, extra -D args...
@@ -24,11 +27,9 @@ start_server() { # bundle, log, extra -D args...
        -Dquarkus.management.port="$mgmt_port" -Dquarkus.management.host=127.0.0.1 \
        -Dinctrl.registry.data-dir="$datadir" "$@" -jar "$jar" > "$log" 2>&1 &
   pid=$!
-  for _ in $(seq 1 180); do
-    if curl -fsS "http://127.0.0.1:$mgmt_port/q/health/ready" >/dev/null 2>&1; then echo "server up on $port ($bundle)"; return 0; fi
-    if ! kill -0 "$pid" 2>/dev/null; then echo "server died:"; tail -50 "$log"; return 1; fi
-    sleep 1
-  done
+  if wait_ready "$pid" "$log" "http://127.0.0.1:$mgmt_port/q/health/ready"; then
+    echo "server up on $port ($bundle)"; return 0
+  fi
   echo "server did not become ready:"; tail -50 "$log"; return 1
 }
 

@@ -173,6 +173,33 @@ func (c *Client) unary(ctx context.Context, fn func(ctx context.Context) error) 
 	return FromError(fn(ctx)) // retries: the channel's service config
 }
 
+// idempotent is unary for calls that may be repeated: also resent after the server's retry hint (RetryPolicy).
+func (c *Client) idempotent(ctx context.Context, fn func(ctx context.Context) error) error {
+	if _, ok := ctx.Deadline(); !ok && c.cfg.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.timeout)
+		defer cancel()
+	}
+	for attempt := 1; ; attempt++ {
+		err := FromError(fn(ctx))
+		if err == nil {
+			return nil
+		}
+		deadline, hasDeadline := ctx.Deadline()
+		wait, again := c.cfg.retry.hintedDelay(err.(*Error), attempt, time.Until(deadline), hasDeadline)
+		if !again {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		}
+	}
+}
+
 // Score scores one image. Errors are *Error (match with errors.Is(err, ErrInvalidArgument), ...).
 func (c *Client) Score(ctx context.Context, image []byte, prompts Prompts) (*pb.ScoreResponse, error) {
 	req, err := prompts.Request("", image, false)
@@ -184,13 +211,13 @@ func (c *Client) Score(ctx context.Context, image []byte, prompts Prompts) (*pb.
 
 // ScoreRequest sends a fully built request.
 func (c *Client) ScoreRequest(ctx context.Context, req *pb.ScoreRequest) (res *pb.ScoreResponse, err error) {
-	err = c.unary(ctx, func(ctx context.Context) (e error) { res, e = c.scorer.Score(ctx, req); return })
+	err = c.idempotent(ctx, func(ctx context.Context) (e error) { res, e = c.scorer.Score(ctx, req); return })
 	return res, err
 }
 
 // ModelInfo describes the loaded model bundle.
 func (c *Client) ModelInfo(ctx context.Context) (res *pb.ModelInfo, err error) {
-	err = c.unary(ctx, func(ctx context.Context) (e error) {
+	err = c.idempotent(ctx, func(ctx context.Context) (e error) {
 		res, e = c.scorer.GetModelInfo(ctx, &pb.ModelInfoRequest{})
 		return
 	})
@@ -205,7 +232,7 @@ func (c *Client) RegisterPromptSet(ctx context.Context, req *pb.CreatePromptSetR
 
 // GetPromptSet fetches one prompt set.
 func (c *Client) GetPromptSet(ctx context.Context, id string) (res *pb.PromptSet, err error) {
-	err = c.unary(ctx, func(ctx context.Context) (e error) {
+	err = c.idempotent(ctx, func(ctx context.Context) (e error) {
 		res, e = c.registry.GetPromptSet(ctx, &pb.GetPromptSetRequest{Id: id})
 		return
 	})
@@ -218,7 +245,7 @@ func (c *Client) ListPromptSets(ctx context.Context, pageSize int32) ([]*pb.Prom
 	token := ""
 	for {
 		var page *pb.ListPromptSetsResponse
-		err := c.unary(ctx, func(ctx context.Context) (e error) {
+		err := c.idempotent(ctx, func(ctx context.Context) (e error) {
 			page, e = c.registry.ListPromptSets(ctx, &pb.ListPromptSetsRequest{PageSize: pageSize, PageToken: token})
 			return
 		})

@@ -188,6 +188,70 @@ func TestRetriesUnavailable(t *testing.T) {
 	}
 }
 
+// Issue 20 item 7: the client resends after the server's retry hint, and only then.
+func TestRetriesARefusalCarryingTheServersRetryHintAndNoOther(t *testing.T) {
+	f, addr := startFake(t)
+	c := connectFake(t, addr, "secret")
+	ctx := context.Background()
+	f.mu.Lock()
+	f.busyFirst = 2 // QUEUE_FULL with RetryInfo twice, then served
+	f.mu.Unlock()
+	if r, err := c.Score(ctx, fakePNG("q", false), Inline("x", shots...)); err != nil || r.BundleId != "fake" || f.calls != 3 {
+		t.Fatalf("busy twice: r=%v err=%v calls=%d", r, err, f.calls)
+	}
+	f.mu.Lock()
+	f.calls, f.busyFirst = 0, 0
+	f.mu.Unlock()
+	_, err := c.Score(ctx, fakePNG("HUGE", false), Inline("x", shots...))
+	var e *Error
+	if !errors.As(err, &e) || e.Code != codes.ResourceExhausted || e.Reason != "PAYLOAD_TOO_LARGE" || e.Retryable || f.calls != 1 {
+		t.Fatalf("a refusal without a hint must not be retried: err=%v calls=%d", err, f.calls)
+	}
+	f.mu.Lock()
+	f.calls, f.busyFirst = 0, 100
+	f.mu.Unlock()
+	_, err = c.Score(ctx, fakePNG("q", false), Inline("x", shots...))
+	if !errors.As(err, &e) || e.Reason != "QUEUE_FULL" || !e.Retryable || e.RetryAfter != 50*time.Millisecond || f.calls != 4 {
+		t.Fatalf("still busy after the policy's attempts: err=%v calls=%d", err, f.calls)
+	}
+}
+
+func TestStreamResendsAnItemAnsweredWithRetryAfterAndFailsOneWithout(t *testing.T) {
+	f, addr := startFake(t)
+	c := connectFake(t, addr, "secret")
+	s, err := c.OpenStream(context.Background(), StreamOptions{Window: 4, Defaults: Inline("x", shots...)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"busy", "huge"} {
+		tag := map[string]string{"busy": "BUSYONCE", "huge": "HUGE"}[id]
+		if _, err := s.Send(context.Background(), id, fakePNG(tag, false)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = s.CloseSend()
+	got := map[string]Result{}
+	for r := range s.Results() {
+		got[r.RequestID] = r
+	}
+	if got["busy"].Err != nil || got["busy"].Response == nil {
+		t.Fatalf("busy: %+v", got["busy"])
+	}
+	var e *Error
+	if !errors.As(got["huge"].Err, &e) || e.Reason != "PAYLOAD_TOO_LARGE" || e.Retryable {
+		t.Fatalf("huge: %+v", got["huge"])
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	count := map[string]int{}
+	for _, id := range f.streamIDs {
+		count[id]++
+	}
+	if count["busy"] != 2 || count["huge"] != 1 {
+		t.Fatalf("sent: %v", count)
+	}
+}
+
 func TestDeadlineExceeded(t *testing.T) {
 	_, addr := startFake(t)
 	c := connectFake(t, addr, "secret")

@@ -5,9 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	pb "github.com/inctrl-serve/inctrl-serve/clients/go/inctrlv1"
 )
 
 // Error is a failed call or a failed stream request, mapped from its gRPC status.
@@ -16,6 +20,14 @@ type Error struct {
 	Code      codes.Code
 	Message   string
 	RequestID string // set for a failed ScoreStream request
+	// Reason is the server's stable reason (google.rpc.ErrorInfo, or a stream item's Error.reason; see
+	// docs/errors.md); empty when none came.
+	Reason string
+	// Retryable is true when the server sent a retry hint (google.rpc.RetryInfo or Error.retry_after): exactly for
+	// reasons where resending the same request may succeed (QUEUE_FULL, RATE_LIMITED, DRAINING, ...), after
+	// RetryAfter (zero: at once, on another replica).
+	Retryable  bool
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -66,7 +78,27 @@ func FromError(err error) error {
 		return &Error{Code: codes.Canceled, Message: err.Error()}
 	}
 	st, _ := status.FromError(err)
-	return &Error{Code: st.Code(), Message: st.Message()}
+	e := &Error{Code: st.Code(), Message: st.Message()}
+	// the server's google.rpc details; the transport's own failures carry none
+	for _, d := range st.Details() {
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			e.Reason = d.GetReason()
+		case *errdetails.RetryInfo:
+			e.Retryable, e.RetryAfter = true, d.GetRetryDelay().AsDuration()
+		}
+	}
+	return e
+}
+
+// FromStreamError maps the Error of a failed stream response, with its reason and retry hint.
+func FromStreamError(e *pb.Error, requestID string) *Error {
+	out := FromCodeName(e.GetCode(), e.GetMessage(), requestID)
+	out.Reason = e.GetReason()
+	if e.GetRetryAfter() != nil {
+		out.Retryable, out.RetryAfter = true, e.GetRetryAfter().AsDuration()
+	}
+	return out
 }
 
 // FromCodeName maps the Error message of a failed stream response ("INVALID_ARGUMENT", ...).

@@ -10,6 +10,9 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"io"
 	"net"
 	"sort"
@@ -54,6 +57,8 @@ type fake struct {
 
 	mu               sync.Mutex
 	unavailableFirst int
+	busyFirst        int             // then this many unary calls fail with QUEUE_FULL and a retry hint
+	busyOnce         map[string]bool // stream ids already refused once ("BUSYONCE" images)
 	calls            int
 	sets             map[string]*pb.PromptSet
 	maxInFlight      int
@@ -74,7 +79,23 @@ func (f *fake) flaky() error {
 	if f.calls <= f.unavailableFirst {
 		return status.Error(codes.Unavailable, "warming up")
 	}
+	if f.calls-f.unavailableFirst <= f.busyFirst {
+		return refusal(codes.ResourceExhausted, "QUEUE_FULL", "queue full; retry after 50 ms", 50*time.Millisecond).Err()
+	}
 	return nil
+}
+
+// refusal is what the real server sends: google.rpc.ErrorInfo and, when retryable (retry > 0), RetryInfo.
+func refusal(code codes.Code, reason, msg string, retry time.Duration) *status.Status {
+	details := []protoadapt.MessageV1{&errdetails.ErrorInfo{Reason: reason, Domain: "inctrl.io"}}
+	if retry > 0 {
+		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(retry)})
+	}
+	st, err := status.New(code, msg).WithDetails(details...)
+	if err != nil {
+		panic(err)
+	}
+	return st
 }
 
 func (f *fake) score(req *pb.ScoreRequest) (*pb.ScoreResponse, *status.Status) {
@@ -99,6 +120,9 @@ func (f *fake) score(req *pb.ScoreRequest) (*pb.ScoreResponse, *status.Status) {
 		}
 	default:
 		return nil, status.New(codes.InvalidArgument, "no prompts")
+	}
+	if bytes.Contains(req.Image, []byte("HUGE")) { // waiting does not help: a reason, no retry hint
+		return nil, refusal(codes.ResourceExhausted, "PAYLOAD_TOO_LARGE", "message too large", 0)
 	}
 	if bytes.Contains(req.Image, []byte("SLOW")) {
 		time.Sleep(500 * time.Millisecond)
@@ -175,9 +199,31 @@ func (f *fake) ScoreStream(srv pb.Scorer_ScoreStreamServer) error {
 	go func() {
 		recvErr <- f.readStream(srv, &wg, &inFlight, func(req *pb.ScoreRequest) {
 			time.Sleep(time.Duration(20 * hash01([]byte(req.RequestId)) * float64(time.Millisecond)))
-			r, st := f.score(req)
+			f.mu.Lock()
+			busy := bytes.Contains(req.Image, []byte("BUSYONCE")) && !f.busyOnce[req.RequestId]
+			if f.busyOnce == nil {
+				f.busyOnce = map[string]bool{}
+			}
+			f.busyOnce[req.RequestId] = true
+			f.mu.Unlock()
+			var r *pb.ScoreResponse
+			var st *status.Status
+			if busy {
+				st = refusal(codes.ResourceExhausted, "QUEUE_FULL", "queue full; retry after 50 ms", 50*time.Millisecond)
+			} else {
+				r, st = f.score(req)
+			}
 			if st != nil {
-				r = &pb.ScoreResponse{RequestId: req.RequestId, Error: &pb.Error{Code: codeName(st.Code()), Message: st.Message()}}
+				e := &pb.Error{Code: codeName(st.Code()), Message: st.Message()}
+				for _, d := range st.Details() {
+					switch d := d.(type) {
+					case *errdetails.ErrorInfo:
+						e.Reason = d.GetReason()
+					case *errdetails.RetryInfo:
+						e.RetryAfter = d.GetRetryDelay()
+					}
+				}
+				r = &pb.ScoreResponse{RequestId: req.RequestId, Error: e}
 			}
 			f.mu.Lock()
 			inFlight--

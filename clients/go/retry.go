@@ -4,12 +4,17 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"time"
+
+	"google.golang.org/grpc/codes"
 )
 
 // RetryPolicy is gRPC's retry policy for calls that fail with UNAVAILABLE: gRPC itself retries the idempotent
 // calls (Score, GetModelInfo, GetPromptSet, ListPromptSets), on another backend when there are several, with
-// exponential backoff randomised in [0, backoff]; gRPC caps MaxAttempts at 5. Streams resend their unanswered
-// requests with the same shape (see Stream).
+// exponential backoff randomised in [0, backoff]; gRPC caps MaxAttempts at 5. The client also resends those calls,
+// up to MaxAttempts, when the server refused them with a retry hint (google.rpc.RetryInfo: QUEUE_FULL,
+// RATE_LIMITED, ...), after that hint; a refusal without one is never retried. Streams resend their unanswered
+// requests with the same shape, and a request answered with an Error that has retry_after after that delay (see
+// Stream).
 type RetryPolicy struct {
 	MaxAttempts    int           // total attempts including the first; 1 disables retries
 	InitialBackoff time.Duration // delay bound before the first retry
@@ -46,6 +51,21 @@ func (p RetryPolicy) Backoff(n int) time.Duration {
 		d = float64(p.MaxBackoff)
 	}
 	return time.Duration(d)
+}
+
+// hintedDelay is how long to wait before attempt+1 of an idempotent call that failed with err, and whether to retry
+// at all: only a refusal carrying the server's retry hint (google.rpc.RetryInfo, present exactly for retryable
+// reasons such as QUEUE_FULL and RATE_LIMITED) is, after that hint, within MaxAttempts and the time left before
+// the deadline (hasDeadline). UNAVAILABLE is left to gRPC's own retry policy (it honours the server's pushback), so
+// attempts do not multiply.
+func (p RetryPolicy) hintedDelay(err *Error, attempt int, left time.Duration, hasDeadline bool) (time.Duration, bool) {
+	if attempt >= p.MaxAttempts || !err.Retryable || err.Code == codes.Unavailable {
+		return 0, false
+	}
+	if hasDeadline && left <= err.RetryAfter {
+		return 0, false // the answer would come after the caller's deadline: report the refusal now
+	}
+	return err.RetryAfter, true
 }
 
 // jittered is a delay in [0, Backoff(n)), as gRPC's own retries wait.

@@ -30,7 +30,12 @@ type Result struct {
 // backend shutting down resets its streams), the requests still unanswered are
 // resent, in send order, on a new call, which the client's round_robin places on a backend that is up; at most
 // Resend.MaxAttempts-1 times in a row without an answer in between. A request whose answer arrived is never
-// resent, and every id gets exactly one Result.
+// resent, and every id gets exactly one Result. A failure carrying the server's retry hint (google.rpc.RetryInfo) is
+// resent the same way, after that hint.
+//
+// A request answered with an Error that has retry_after (QUEUE_FULL, RATE_LIMITED, ...) is resent after that delay,
+// at most Resend.MaxAttempts-1 times; one without it gets its Result at once. So that a resend always has a call to
+// go on, CloseSend half-closes the call only once every request is settled.
 type Stream struct {
 	Window   int
 	defaults Prompts
@@ -44,11 +49,12 @@ type Stream struct {
 	results chan Result
 	done    chan struct{}
 
-	sendMu     sync.Mutex // guards st, callCancel, halfClosed, restarts and every Send (one sender at a time)
-	st         pb.Scorer_ScoreStreamClient
-	callCancel context.CancelFunc
-	halfClosed bool
-	restarts   int
+	sendMu         sync.Mutex // guards st, callCancel, halfClosed, callHalfClosed, restarts and every Send
+	st             pb.Scorer_ScoreStreamClient
+	callCancel     context.CancelFunc
+	halfClosed     bool // the caller is done sending
+	callHalfClosed bool // the current call was half-closed (every request settled)
+	restarts       int
 
 	mu        sync.Mutex
 	pending   map[string]*pendingRequest
@@ -59,9 +65,10 @@ type Stream struct {
 }
 
 type pendingRequest struct {
-	req  *pb.ScoreRequest // kept for a resend
-	sent time.Time
-	seq  uint64
+	req    *pb.ScoreRequest // kept for a resend
+	sent   time.Time
+	seq    uint64
+	resent int // resends after an answer with retry_after
 }
 
 // StreamOptions for OpenStream.
@@ -199,8 +206,19 @@ func (s *Stream) recv() {
 			break
 		}
 		attempt = 0 // progress: the next failure starts a fresh resend budget
+		var itemErr *Error
+		if resp.Error != nil {
+			itemErr = FromStreamError(resp.Error, resp.RequestId)
+		}
 		s.mu.Lock()
 		p, ok := s.pending[resp.RequestId]
+		if ok && itemErr != nil && itemErr.Retryable && s.ctx.Err() == nil && p.resent+1 < s.resend.MaxAttempts {
+			p.resent++ // the server said waiting helps: resend after its hint, on whichever call is current then
+			s.mu.Unlock()
+			id := resp.RequestId
+			time.AfterFunc(itemErr.RetryAfter, func() { s.resendOne(id) })
+			continue
+		}
 		delete(s.pending, resp.RequestId)
 		if !ok {
 			s.unmatched = append(s.unmatched, resp)
@@ -210,12 +228,13 @@ func (s *Stream) recv() {
 		s.mu.Unlock()
 		<-s.slots
 		r := Result{RequestID: resp.RequestId, Latency: time.Since(p.sent)}
-		if resp.Error != nil {
-			r.Err = FromCodeName(resp.Error.Code, resp.Error.Message, resp.RequestId)
+		if itemErr != nil {
+			r.Err = itemErr
 		} else {
 			r.Response = resp
 		}
 		s.results <- r
+		s.halfCloseWhenSettled()
 	}
 	s.mu.Lock()
 	left := s.pending
@@ -229,7 +248,7 @@ func (s *Stream) recv() {
 	s.err = failure
 	s.mu.Unlock()
 	for id, p := range left {
-		e := *FromError(failure).(*Error)
+		e := *FromError(failure).(*Error) // a copy: reason and retry hint kept
 		e.RequestID = id
 		s.results <- Result{RequestID: id, Err: &e, Latency: time.Since(p.sent)}
 	}
@@ -240,11 +259,16 @@ func (s *Stream) recv() {
 
 // recover replaces a call that failed with UNAVAILABLE while the resend budget lasts; nil when it did.
 func (s *Stream) recover(failure error, attempt *int) error {
-	// UNAVAILABLE, or a cancellation this client did not ask for (a replica shutting down resets its streams)
-	for (errors.Is(failure, ErrUnavailable) || errors.Is(failure, ErrCancelled)) && s.ctx.Err() == nil &&
-		*attempt+1 < s.resend.MaxAttempts {
+	// UNAVAILABLE, or a cancellation this client did not ask for (a replica shutting down resets its streams), or
+	// any failure with the server's retry hint (e.g. RATE_LIMITED when the call opened)
+	for resendable(failure) && s.ctx.Err() == nil && *attempt+1 < s.resend.MaxAttempts {
 		*attempt++
-		t := time.NewTimer(s.resend.jittered(*attempt))
+		wait := s.resend.jittered(*attempt)
+		var e *Error
+		if errors.As(failure, &e) && e.Retryable && e.RetryAfter > wait {
+			wait = e.RetryAfter // never sooner than the server asked
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
 		case <-s.ctx.Done():
@@ -258,6 +282,37 @@ func (s *Stream) recover(failure error, attempt *int) error {
 		failure = FromError(err)
 	}
 	return failure
+}
+
+func resendable(failure error) bool {
+	var e *Error
+	return errors.Is(failure, ErrUnavailable) || errors.Is(failure, ErrCancelled) ||
+		(errors.As(failure, &e) && e.Retryable)
+}
+
+// resendOne sends one pending request again on the current call (a restart meanwhile resends it anyway).
+func (s *Stream) resendOne(id string) {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	s.mu.Lock()
+	p, ok := s.pending[id]
+	s.mu.Unlock()
+	if ok && !s.callHalfClosed && s.ctx.Err() == nil {
+		_ = s.st.Send(p.req) // a failed call reports itself through Recv
+	}
+}
+
+// halfCloseWhenSettled half-closes the current call once the caller is done sending and every request is settled.
+func (s *Stream) halfCloseWhenSettled() {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	s.mu.Lock()
+	settled := len(s.pending) == 0
+	s.mu.Unlock()
+	if s.halfClosed && !s.callHalfClosed && settled {
+		s.callHalfClosed = true
+		_ = s.st.CloseSend()
+	}
 }
 
 // restart opens a new call and resends every unanswered request on it, in send order.
@@ -283,7 +338,9 @@ func (s *Stream) restart() error {
 			break // the call failed already; its Recv reports why
 		}
 	}
-	if s.halfClosed {
+	s.callHalfClosed = false
+	if s.halfClosed && len(again) == 0 {
+		s.callHalfClosed = true
 		_ = st.CloseSend()
 	}
 	return nil
@@ -301,12 +358,14 @@ var errStreamClosed = errors.New("inctrl: stream is closed")
 // Results delivers one Result per sent request, in completion order; closed when the stream ends.
 func (s *Stream) Results() <-chan Result { return s.results }
 
-// CloseSend half-closes: no more requests; Results closes once the server has answered everything.
+// CloseSend half-closes: no more requests; Results closes once the server has answered everything. The call itself
+// is half-closed once every request is settled (a request may still be resent on it).
 func (s *Stream) CloseSend() error {
 	s.sendMu.Lock()
-	defer s.sendMu.Unlock()
 	s.halfClosed = true
-	return s.st.CloseSend()
+	s.sendMu.Unlock()
+	s.halfCloseWhenSettled()
+	return nil
 }
 
 // Cancel aborts the stream; in-flight requests get ErrCancelled results.

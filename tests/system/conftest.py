@@ -90,7 +90,7 @@ class Server:
     def grpc(self) -> str:
         return f"127.0.0.1:{self.grpc_port}"
 
-    def start(self, wait: bool = True, timeout: float = 180) -> Server:
+    def start(self, wait: bool = True, timeout: float | None = None) -> "Server":
         cmd = ["java", "-XX:+ExitOnOutOfMemoryError",
                f"-Dquarkus.http.port={self.http_port}", "-Dquarkus.http.host=127.0.0.1",
                f"-Dquarkus.grpc.server.port={self.grpc_port}", "-Dquarkus.grpc.server.host=127.0.0.1",
@@ -109,15 +109,34 @@ class Server:
             self.wait_ready(timeout)
         return self
 
-    def wait_ready(self, timeout: float = 180) -> None:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
+    def wait_ready(self, timeout: float | None = None, stall: float = 180) -> None:
+        """Waits until the server is ready. There is no fixed deadline (a loaded machine makes a start slower, not
+        stuck): it fails when the process exits, or when it makes no progress, i.e. uses no CPU time and writes no
+        log line, for `stall` seconds. `timeout`, when given, caps the wait as well."""
+        start = last_progress = time.monotonic()
+        last_mark = None
+        while True:
             if self.proc.poll() is not None:
                 raise AssertionError(f"server exited with {self.proc.returncode}:\n{self.tail()}")
             if self.ready():
                 return
+            now = time.monotonic()
+            mark = (self.cpu_ticks(), self.log.stat().st_size if self.log.exists() else 0)
+            if mark != last_mark:
+                last_mark, last_progress = mark, now
+            elif now - last_progress > stall:
+                raise AssertionError(f"server made no progress for {stall:.0f} s and is not ready:\n{self.tail()}")
+            if timeout is not None and now - start > timeout:
+                raise AssertionError(f"server not ready after {timeout} s:\n{self.tail()}")
             time.sleep(0.2)
-        raise AssertionError(f"server not ready after {timeout} s:\n{self.tail()}")
+
+    def cpu_ticks(self) -> int:
+        """User + system CPU time of the process (clock ticks), from /proc: 0 once it is gone."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            return 0
 
     def ready(self) -> bool:
         return self.http("GET", "/q/health/ready", mgmt=True)[0] == 200
@@ -199,8 +218,57 @@ def pg_database():
 
 def channel(target: str, **opts):
     import grpc
-    return grpc.insecure_channel(target, options=[("grpc.max_send_message_length", 128 << 20),
-                                                  ("grpc.max_receive_message_length", 128 << 20), *opts.items()])
+    options = {"grpc.max_send_message_length": 128 << 20, "grpc.max_receive_message_length": 128 << 20, **opts}
+    return grpc.insecure_channel(target, options=list(options.items()))
+
+
+def _varint(buf: bytes, i: int):
+    shift = value = 0
+    while True:
+        b = buf[i]
+        i += 1
+        value |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return value, i
+
+
+def _fields(buf: bytes):
+    """(field number, value) pairs of a protobuf message: enough wire format to read google.rpc.Status details
+    without googleapis' generated modules (not in build/venv)."""
+    i = 0
+    while i < len(buf):
+        key, i = _varint(buf, i)
+        wire = key & 7
+        if wire == 0:
+            value, i = _varint(buf, i)
+        elif wire == 2:
+            n, i = _varint(buf, i)
+            value, i = buf[i:i + n], i + n
+        elif wire in (1, 5):
+            n = 8 if wire == 1 else 4
+            value, i = buf[i:i + n], i + n
+        else:
+            raise ValueError(f"wire type {wire}")
+        yield key >> 3, value
+
+
+def error_details(err) -> dict:
+    """The server's google.rpc details of a failed call: {"reason": ErrorInfo.reason, "retry_ms": RetryInfo delay}
+    (absent keys when not sent). Only the server puts them there: a refusal by the client library carries none."""
+    raw = dict(err.trailing_metadata() or ()).get("grpc-status-details-bin")
+    out = {}
+    for field, detail in _fields(raw or b""):
+        if field != 3:
+            continue
+        any_ = dict(_fields(detail))
+        type_url, value = any_.get(1, b"").decode(), any_.get(2, b"")
+        if type_url.endswith("/google.rpc.ErrorInfo"):
+            out["reason"] = dict(_fields(value)).get(1, b"").decode()
+        elif type_url.endswith("/google.rpc.RetryInfo"):
+            delay = dict(_fields(dict(_fields(value)).get(1, b"")))
+            out["retry_ms"] = delay.get(1, 0) * 1000 + delay.get(2, 0) // 1_000_000
+    return out
 
 
 def meta(key: str):

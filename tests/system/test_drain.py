@@ -1,5 +1,8 @@
 """SIGTERM drains: readiness drops at once, new calls are refused with UNAVAILABLE, admitted work is answered."""
+import json
 import signal
+import urllib.error
+import urllib.request
 import threading
 import time
 
@@ -49,12 +52,23 @@ def test_sigterm_answers_every_request_in_flight_and_refuses_new_ones(servers):
         late = "OK"
     except grpc.RpcError as e:
         late = e.code()
+    # REST refuses new calls the same way (issue 20 item 10): 503 DRAINING with Retry-After, as problem+json
+    rest = urllib.request.Request(f"http://127.0.0.1:{s.http_port}/v1/prompt-sets",
+                                  headers={"X-API-Key": s.tenant_key})
+    try:
+        urllib.request.urlopen(rest, timeout=10)
+        rest_late = (200, None, None, None)
+    except urllib.error.HTTPError as e:
+        rest_late = (e.code, e.headers.get("Retry-After"), e.headers.get("Content-Type"), json.loads(e.read()))
 
     for t in threads:
         t.join(120)
     code = s.proc.wait(90)
     assert 503 in ready_codes, f"readiness never reported DOWN during the drain: {ready_codes}"
     assert late == grpc.StatusCode.UNAVAILABLE, f"a new call during the drain got {late}"
+    rest_code, retry_after, content_type, problem = rest_late
+    assert rest_code == 503 and retry_after is not None, rest_late
+    assert content_type.startswith("application/problem+json") and problem["reason"] == "DRAINING", rest_late
     assert not errors, f"errors: {errors[:3]}"
     assert sorted(r.request_id for r in results) == sorted(f"s{n}-{i}" for n in range(4) for i in range(10))
     assert all(0.0 <= r.score <= 1.0 for r in results)

@@ -52,7 +52,7 @@ def test_unprivileged_read_only_start_scores_and_writes_only_data_and_tmp(sandbo
                args=[f"-Dinctrl.model.bundle={bundle}", f"-Djava.io.tmpdir={tmp}", "-XX:MaxRAMPercentage=50"])
     (sandbox / "server.log").touch()
     try:
-        s.start(timeout=180)
+        s.start()
         set_id = register(s)
         r = pb_grpc.ScorerStub(channel(s.grpc)).Score(
             pb.ScoreRequest(image=image(QUERIES[0]), prompt_set_id=set_id), metadata=meta(s.tenant_key), timeout=60)

@@ -6,7 +6,8 @@ import time
 
 import grpc
 
-from conftest import QUERIES, SHOTS, channel, image, meta, pb, pb_grpc, pg_env, reg, reg_grpc, register
+from conftest import (QUERIES, SHOTS, channel, error_details, image, meta, pb, pb_grpc, pg_env, reg, reg_grpc,
+                      register)
 
 
 class CuttableProxy:
@@ -117,4 +118,45 @@ def test_database_outage_keeps_scoring_and_fails_registry_calls_fast(servers, pg
         except grpc.RpcError as e:
             assert e.code() == grpc.StatusCode.UNAVAILABLE and time.monotonic() < end, e
             time.sleep(0.5)
+    assert s.http("GET", "/q/health/group/registry", mgmt=True)[0] == 200
+
+
+def test_a_replica_started_while_postgresql_is_unreachable_waits_for_it_and_serves_once_it_is_back(
+        servers, pg_database):
+    """Issue 20 item 0: a database that comes up after the server (or a failover at start) must not fail the boot."""
+    pg_port = int(pg_database.rsplit(":", 1)[1].split("/")[0])
+    proxy = CuttableProxy(pg_port)
+    proxy.down()   # PostgreSQL unreachable (connections refused) before the replica starts
+    url = pg_database.replace(f":{pg_port}/", f":{proxy.port}/")
+    s = servers(env=pg_env(url)).start(wait=False)
+    t_down = time.monotonic()
+    try:
+        # the replica comes up (live, gRPC answering) but is not ready, and says why, once per attempt
+        while ("registry store not ready (attempt 2)" not in s.log.read_text()
+               or s.http("GET", "/q/health/live", mgmt=True)[0] != 200):
+            assert s.proc.poll() is None, f"the server exited while the database was unreachable:\n{s.tail()}"
+            assert time.monotonic() - t_down < 300, s.tail()
+            time.sleep(0.2)
+        assert s.http("GET", "/q/health/ready", mgmt=True)[0] == 503
+        try:   # registry calls answer UNAVAILABLE with a retry hint, naming no host or driver text
+            reg_grpc.PromptRegistryStub(channel(s.grpc)).ListPromptSets(
+                reg.ListPromptSetsRequest(), metadata=meta(s.tenant_key), timeout=30)
+            raise AssertionError("a registry call succeeded without a database")
+        except grpc.RpcError as e:
+            assert e.code() == grpc.StatusCode.UNAVAILABLE, e
+            details = error_details(e)
+            assert details.get("reason") == "STORE_STARTING" and "retry_ms" in details, details
+            assert str(proxy.port) not in (e.details() or "") and "jdbc" not in (e.details() or "")
+        # the database stays away for 20 s; the process never gives up meanwhile
+        while time.monotonic() - t_down < 20:
+            assert s.proc.poll() is None, f"the server exited while the database was unreachable:\n{s.tail()}"
+            time.sleep(0.5)
+        attempts = [l for l in s.log.read_text().splitlines() if "registry store not ready (attempt" in l]
+        assert all("next attempt in" in l and len(l) < 800 for l in attempts), attempts[:3]
+    finally:
+        proxy.up()
+    t_up = time.monotonic()
+    s.wait_ready()
+    set_id = register(s)   # the bootstrap tenant and its key exist: created once the database was migrated
+    assert set_id and time.monotonic() - t_up < 120, f"registered {time.monotonic() - t_up:.0f} s after the database"
     assert s.http("GET", "/q/health/group/registry", mgmt=True)[0] == 200

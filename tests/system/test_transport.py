@@ -6,7 +6,7 @@ import time
 
 import grpc
 
-from conftest import QUERIES, channel, image, meta, pb, pb_grpc, register
+from conftest import QUERIES, channel, error_details, image, meta, pb, pb_grpc, register
 
 
 def _metric(s, name: str) -> float:
@@ -18,21 +18,25 @@ def _metric(s, name: str) -> float:
     return total
 
 
-def test_gzip_bomb_is_refused_on_its_decompressed_size_and_the_server_stays_healthy(servers):
+def test_gzip_bomb_is_refused_by_the_server_on_its_decompressed_size_and_the_server_stays_healthy(servers):
     s = servers("-Xmx512m").start()
-    stub = pb_grpc.ScorerStub(channel(s.grpc))
-    bomb = pb.ScoreRequest(image=bytes(200 << 20), prompt_set_id="x")   # 200 MiB of zeros: ~200 KiB gzipped
+    # the client may send 256 MiB, so only the server can refuse the bomb (a client-side refusal carries no details)
+    stub = pb_grpc.ScorerStub(channel(s.grpc, **{"grpc.max_send_message_length": 256 << 20}))
+    bomb = pb.ScoreRequest(image=bytes(100 << 20), prompt_set_id="x")   # 100 MiB of zeros: ~100 KiB gzipped
     t0 = time.monotonic()
     try:
         stub.Score(bomb, metadata=meta(s.tenant_key), timeout=60, compression=grpc.Compression.Gzip)
-        raise AssertionError("a 200 MiB decompressed message was accepted")
+        raise AssertionError("a 100 MiB decompressed message was accepted")
     except grpc.RpcError as e:
         assert e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, e
+        assert error_details(e).get("reason") == "PAYLOAD_TOO_LARGE", (error_details(e), e.details())
+        assert "retry_ms" not in error_details(e), "waiting does not make a bomb smaller"
     assert time.monotonic() - t0 < 30
     set_id = register(s)
     assert 0 <= stub.Score(pb.ScoreRequest(image=image(QUERIES[0]), prompt_set_id=set_id),
                            metadata=meta(s.tenant_key), timeout=60).score <= 1
     assert s.http("GET", "/q/health/live", mgmt=True)[0] == 200
+    assert "SEVERE" not in s.log.read_text() and "Application error processing RPC" not in s.log.read_text()
 
 
 def test_receive_time_grows_linearly_with_message_size(servers):
@@ -57,7 +61,26 @@ def test_receive_time_grows_linearly_with_message_size(servers):
     assert large / small < 14, f"8 MiB {small:.2f} s vs 48 MiB {large:.2f} s"
 
 
-def test_a_malformed_message_inside_a_stream_is_not_dropped_silently(servers):
+def test_malformed_protobuf_is_invalid_argument_with_a_reason_and_one_short_log_line(servers):
+    s = servers().start()
+    raw = channel(s.grpc).unary_unary("/inctrl.v1.Scorer/Score", request_serializer=lambda b: b,
+                                      response_deserializer=pb.ScoreResponse.FromString)
+    log_before = len(s.log.read_text().splitlines())
+    for _ in range(20):
+        try:
+            raw(b"\x0a\xff\xff\xff\xff\x0f garbage", metadata=meta(s.tenant_key), timeout=30)
+            raise AssertionError("junk was accepted")
+        except grpc.RpcError as e:
+            assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e
+            assert error_details(e).get("reason") == "MALFORMED_MESSAGE", e
+    new_lines = s.log.read_text().splitlines()[log_before:]
+    refusals = [l for l in new_lines if "MALFORMED_MESSAGE" in l]
+    assert len(refusals) == 20 and all(len(l) < 400 for l in refusals), refusals[:2]
+    assert len(new_lines) < 40, f"{len(new_lines)} log lines for 20 junk messages:\n" + "\n".join(new_lines[:20])
+    assert not any("SEVERE" in l or "Exception" in l for l in new_lines), new_lines[:5]
+
+
+def test_a_malformed_message_inside_a_stream_ends_it_invalid_argument_after_the_answers_before_it(servers):
     s = servers().start()
     set_id = register(s)
     raw = channel(s.grpc).stream_stream("/inctrl.v1.Scorer/ScoreStream", request_serializer=lambda b: b,
@@ -68,16 +91,16 @@ def test_a_malformed_message_inside_a_stream_is_not_dropped_silently(servers):
                                omit_map=True).SerializeToString()
 
     msgs = [ok(0), b"\xff\xff\xff\xff\x0f garbage", ok(2)]
-    got, status = [], grpc.StatusCode.OK
+    got = []
     try:
         for r in raw(iter(msgs), metadata=meta(s.tenant_key), timeout=60):
             got.append(r)
+        raise AssertionError("the stream ended OK after a junk message")
     except grpc.RpcError as e:
-        status = e.code()
-    # either every message gets an answer, or the stream ends with an error status: never OK with one missing
-    assert status != grpc.StatusCode.OK or len(got) == 3, (status, [r.request_id for r in got])
-    if status != grpc.StatusCode.OK:   # grpc-java ends the call when a message cannot be parsed
-        assert status in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN)
+        assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e
+        assert error_details(e).get("reason") == "MALFORMED_MESSAGE", e
+    # what came before the junk is answered; what came after it is not (the status says the stream broke there)
+    assert [r.request_id for r in got] == ["r0"] and not got[0].HasField("error")
 
 
 def test_client_cancel_is_cancelled_not_an_error_and_drops_queued_work(servers):

@@ -45,7 +45,10 @@ type CreatePromptSetRequest struct {
 	TargetFpr *float32 `protobuf:"fixed32,7,opt,name=target_fpr,json=targetFpr,proto3,oneof" json:"target_fpr,omitempty"`
 	// How shots and queries scored against this set are cut into model inputs (see inctrl.v1.Inspection);
 	// UNSPECIFIED = INSPECTION_AUTO (the server chooses from the shots and stores its choice). Kept on re-encoding.
-	Inspection    Inspection `protobuf:"varint,6,opt,name=inspection,proto3,enum=inctrl.v1.Inspection" json:"inspection,omitempty"`
+	Inspection Inspection `protobuf:"varint,6,opt,name=inspection,proto3,enum=inctrl.v1.Inspection" json:"inspection,omitempty"`
+	// The model the set belongs to; empty = the server's default model. It is encoded with that model's serving
+	// version now; the model's other loaded versions encode it in the background (docs/models.md).
+	Model         string `protobuf:"bytes,8,opt,name=model,proto3" json:"model,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -129,6 +132,13 @@ func (x *CreatePromptSetRequest) GetInspection() Inspection {
 	return Inspection_INSPECTION_UNSPECIFIED
 }
 
+func (x *CreatePromptSetRequest) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
 type PromptSet struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -136,9 +146,12 @@ type PromptSet struct {
 	Category   string                 `protobuf:"bytes,3,opt,name=category,proto3" json:"category,omitempty"`
 	ShotCount  int32                  `protobuf:"varint,4,opt,name=shot_count,json=shotCount,proto3" json:"shot_count,omitempty"`
 	TemplateId string                 `protobuf:"bytes,5,opt,name=template_id,json=templateId,proto3" json:"template_id,omitempty"`
-	// Bundle the shots were encoded with. Scoring with another bundle requires re-encoding.
-	BundleId    string                 `protobuf:"bytes,6,opt,name=bundle_id,json=bundleId,proto3" json:"bundle_id,omitempty"`
-	Stale       bool                   `protobuf:"varint,7,opt,name=stale,proto3" json:"stale,omitempty"`
+	// Bundle of the primary encoding: the one of the model's serving version (else the newest READY encoding).
+	BundleId string `protobuf:"bytes,6,opt,name=bundle_id,json=bundleId,proto3" json:"bundle_id,omitempty"`
+	// True while the serving version has not encoded the set's current shots: requests are then served by another
+	// version that has, or wait for the encoding (docs/models.md).
+	Stale bool `protobuf:"varint,7,opt,name=stale,proto3" json:"stale,omitempty"`
+	// Increases on every change a tenant makes to the set (threshold, target, re-encoding, shots).
 	Version     int64                  `protobuf:"varint,8,opt,name=version,proto3" json:"version,omitempty"`
 	CreatedAt   *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	UpdatedAt   *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
@@ -146,7 +159,13 @@ type PromptSet struct {
 	// Storage precision of the encoded features: "FP32" or "FP16".
 	Precision string `protobuf:"bytes,12,opt,name=precision,proto3" json:"precision,omitempty"`
 	// The set's inspection mode (never UNSPECIFIED or AUTO: a set registered with AUTO reports the mode chosen).
-	Inspection    Inspection `protobuf:"varint,13,opt,name=inspection,proto3,enum=inctrl.v1.Inspection" json:"inspection,omitempty"`
+	Inspection Inspection `protobuf:"varint,13,opt,name=inspection,proto3,enum=inctrl.v1.Inspection" json:"inspection,omitempty"`
+	// The model the set belongs to.
+	Model string `protobuf:"bytes,14,opt,name=model,proto3" json:"model,omitempty"`
+	// The current revision of its shots (1 at registration).
+	Revision int64 `protobuf:"varint,15,opt,name=revision,proto3" json:"revision,omitempty"`
+	// Every model version's encoding of the current revision (the primary one's calibration is `calibration`).
+	Encodings     []*PromptSetEncoding `protobuf:"bytes,16,rep,name=encodings,proto3" json:"encodings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -272,6 +291,149 @@ func (x *PromptSet) GetInspection() Inspection {
 	return Inspection_INSPECTION_UNSPECIFIED
 }
 
+func (x *PromptSet) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *PromptSet) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *PromptSet) GetEncodings() []*PromptSetEncoding {
+	if x != nil {
+		return x.Encodings
+	}
+	return nil
+}
+
+// One model version's encoding of a prompt set: its own calibration, threshold and version.
+type PromptSetEncoding struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The model version that encoded it (empty / 0 for encodings stored before models existed).
+	Model        string `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
+	ModelVersion int64  `protobuf:"varint,2,opt,name=model_version,json=modelVersion,proto3" json:"model_version,omitempty"`
+	BundleId     string `protobuf:"bytes,3,opt,name=bundle_id,json=bundleId,proto3" json:"bundle_id,omitempty"`
+	// bundle_id@precision: versions with the same encoder share the encoding.
+	Encoder string `protobuf:"bytes,4,opt,name=encoder,proto3" json:"encoder,omitempty"`
+	// "fp32", "bf16" or "int8": what the version computed in.
+	Precision string `protobuf:"bytes,5,opt,name=precision,proto3" json:"precision,omitempty"`
+	// READY, ENCODING (a replica is computing it) or FAILED (see error; tried again later).
+	State       string       `protobuf:"bytes,6,opt,name=state,proto3" json:"state,omitempty"`
+	Calibration *Calibration `protobuf:"bytes,7,opt,name=calibration,proto3" json:"calibration,omitempty"`
+	// Increases on every change of this encoding (re-encoding, threshold).
+	Version       int64                  `protobuf:"varint,8,opt,name=version,proto3" json:"version,omitempty"`
+	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	Error         string                 `protobuf:"bytes,10,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PromptSetEncoding) Reset() {
+	*x = PromptSetEncoding{}
+	mi := &file_inctrl_v1_registry_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PromptSetEncoding) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PromptSetEncoding) ProtoMessage() {}
+
+func (x *PromptSetEncoding) ProtoReflect() protoreflect.Message {
+	mi := &file_inctrl_v1_registry_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PromptSetEncoding.ProtoReflect.Descriptor instead.
+func (*PromptSetEncoding) Descriptor() ([]byte, []int) {
+	return file_inctrl_v1_registry_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PromptSetEncoding) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *PromptSetEncoding) GetModelVersion() int64 {
+	if x != nil {
+		return x.ModelVersion
+	}
+	return 0
+}
+
+func (x *PromptSetEncoding) GetBundleId() string {
+	if x != nil {
+		return x.BundleId
+	}
+	return ""
+}
+
+func (x *PromptSetEncoding) GetEncoder() string {
+	if x != nil {
+		return x.Encoder
+	}
+	return ""
+}
+
+func (x *PromptSetEncoding) GetPrecision() string {
+	if x != nil {
+		return x.Precision
+	}
+	return ""
+}
+
+func (x *PromptSetEncoding) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *PromptSetEncoding) GetCalibration() *Calibration {
+	if x != nil {
+		return x.Calibration
+	}
+	return nil
+}
+
+func (x *PromptSetEncoding) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *PromptSetEncoding) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
+func (x *PromptSetEncoding) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 type Calibration struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Leave-one-out scores of each shot against the others (empty when K < 2).
@@ -300,7 +462,7 @@ type Calibration struct {
 
 func (x *Calibration) Reset() {
 	*x = Calibration{}
-	mi := &file_inctrl_v1_registry_proto_msgTypes[2]
+	mi := &file_inctrl_v1_registry_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -312,7 +474,7 @@ func (x *Calibration) String() string {
 func (*Calibration) ProtoMessage() {}
 
 func (x *Calibration) ProtoReflect() protoreflect.Message {
-	mi := &file_inctrl_v1_registry_proto_msgTypes[2]
+	mi := &file_inctrl_v1_registry_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -325,7 +487,7 @@ func (x *Calibration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Calibration.ProtoReflect.Descriptor instead.
 func (*Calibration) Descriptor() ([]byte, []int) {
-	return file_inctrl_v1_registry_proto_rawDescGZIP(), []int{2}
+	return file_inctrl_v1_registry_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Calibration) GetShotScores() []float32 {
@@ -407,7 +569,7 @@ type GetPromptSetRequest struct {
 
 func (x *GetPromptSetRequest) Reset() {
 	*x = GetPromptSetRequest{}
-	mi := &file_inctrl_v1_registry_proto_msgTypes[3]
+	mi := &file_inctrl_v1_registry_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -419,7 +581,7 @@ func (x *GetPromptSetRequest) String() string {
 func (*GetPromptSetRequest) ProtoMessage() {}
 
 func (x *GetPromptSetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_inctrl_v1_registry_proto_msgTypes[3]
+	mi := &file_inctrl_v1_registry_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -432,7 +594,7 @@ func (x *GetPromptSetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPromptSetRequest.ProtoReflect.Descriptor instead.
 func (*GetPromptSetRequest) Descriptor() ([]byte, []int) {
-	return file_inctrl_v1_registry_proto_rawDescGZIP(), []int{3}
+	return file_inctrl_v1_registry_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetPromptSetRequest) GetId() string {
@@ -454,7 +616,7 @@ type ListPromptSetsRequest struct {
 
 func (x *ListPromptSetsRequest) Reset() {
 	*x = ListPromptSetsRequest{}
-	mi := &file_inctrl_v1_registry_proto_msgTypes[4]
+	mi := &file_inctrl_v1_registry_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -466,7 +628,7 @@ func (x *ListPromptSetsRequest) String() string {
 func (*ListPromptSetsRequest) ProtoMessage() {}
 
 func (x *ListPromptSetsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_inctrl_v1_registry_proto_msgTypes[4]
+	mi := &file_inctrl_v1_registry_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -479,7 +641,7 @@ func (x *ListPromptSetsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPromptSetsRequest.ProtoReflect.Descriptor instead.
 func (*ListPromptSetsRequest) Descriptor() ([]byte, []int) {
-	return file_inctrl_v1_registry_proto_rawDescGZIP(), []int{4}
+	return file_inctrl_v1_registry_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListPromptSetsRequest) GetPageSize() int32 {
@@ -506,7 +668,7 @@ type ListPromptSetsResponse struct {
 
 func (x *ListPromptSetsResponse) Reset() {
 	*x = ListPromptSetsResponse{}
-	mi := &file_inctrl_v1_registry_proto_msgTypes[5]
+	mi := &file_inctrl_v1_registry_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -518,7 +680,7 @@ func (x *ListPromptSetsResponse) String() string {
 func (*ListPromptSetsResponse) ProtoMessage() {}
 
 func (x *ListPromptSetsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_inctrl_v1_registry_proto_msgTypes[5]
+	mi := &file_inctrl_v1_registry_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -531,7 +693,7 @@ func (x *ListPromptSetsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPromptSetsResponse.ProtoReflect.Descriptor instead.
 func (*ListPromptSetsResponse) Descriptor() ([]byte, []int) {
-	return file_inctrl_v1_registry_proto_rawDescGZIP(), []int{5}
+	return file_inctrl_v1_registry_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListPromptSetsResponse) GetPromptSets() []*PromptSet {
@@ -557,7 +719,7 @@ type DeletePromptSetRequest struct {
 
 func (x *DeletePromptSetRequest) Reset() {
 	*x = DeletePromptSetRequest{}
-	mi := &file_inctrl_v1_registry_proto_msgTypes[6]
+	mi := &file_inctrl_v1_registry_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -569,7 +731,7 @@ func (x *DeletePromptSetRequest) String() string {
 func (*DeletePromptSetRequest) ProtoMessage() {}
 
 func (x *DeletePromptSetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_inctrl_v1_registry_proto_msgTypes[6]
+	mi := &file_inctrl_v1_registry_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -582,7 +744,7 @@ func (x *DeletePromptSetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePromptSetRequest.ProtoReflect.Descriptor instead.
 func (*DeletePromptSetRequest) Descriptor() ([]byte, []int) {
-	return file_inctrl_v1_registry_proto_rawDescGZIP(), []int{6}
+	return file_inctrl_v1_registry_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DeletePromptSetRequest) GetId() string {
@@ -600,7 +762,7 @@ type DeletePromptSetResponse struct {
 
 func (x *DeletePromptSetResponse) Reset() {
 	*x = DeletePromptSetResponse{}
-	mi := &file_inctrl_v1_registry_proto_msgTypes[7]
+	mi := &file_inctrl_v1_registry_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -612,7 +774,7 @@ func (x *DeletePromptSetResponse) String() string {
 func (*DeletePromptSetResponse) ProtoMessage() {}
 
 func (x *DeletePromptSetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_inctrl_v1_registry_proto_msgTypes[7]
+	mi := &file_inctrl_v1_registry_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -625,24 +787,27 @@ func (x *DeletePromptSetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePromptSetResponse.ProtoReflect.Descriptor instead.
 func (*DeletePromptSetResponse) Descriptor() ([]byte, []int) {
-	return file_inctrl_v1_registry_proto_rawDescGZIP(), []int{7}
+	return file_inctrl_v1_registry_proto_rawDescGZIP(), []int{8}
 }
 
 type SetThresholdRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// Threshold on ScoreResponse.score in [0, 1]; absent = remove the override (the suggestion applies again).
+	// Threshold on ScoreResponse.score in [0, 1] for one model version's encoding (scores of two models are not
+	// comparable, so other versions keep theirs); absent = remove the override (the suggestion applies again).
 	Threshold *float32 `protobuf:"fixed32,2,opt,name=threshold,proto3,oneof" json:"threshold,omitempty"`
-	// New target false-positive rate in (0, 0.5): the suggestion is refitted from the stored leave-one-out scores
-	// (no re-encoding). Absent = keep the set's target.
-	TargetFpr     *float32 `protobuf:"fixed32,3,opt,name=target_fpr,json=targetFpr,proto3,oneof" json:"target_fpr,omitempty"`
+	// New target false-positive rate in (0, 0.5) of the set: every version's suggestion is refitted from its stored
+	// leave-one-out scores (no re-encoding). Absent = keep the set's target.
+	TargetFpr *float32 `protobuf:"fixed32,3,opt,name=target_fpr,json=targetFpr,proto3,oneof" json:"target_fpr,omitempty"`
+	// The version whose threshold changes; 0 = the serving version of the set's model.
+	ModelVersion  int64 `protobuf:"varint,4,opt,name=model_version,json=modelVersion,proto3" json:"model_version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SetThresholdRequest) Reset() {
 	*x = SetThresholdRequest{}
-	mi := &file_inctrl_v1_registry_proto_msgTypes[8]
+	mi := &file_inctrl_v1_registry_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -654,7 +819,7 @@ func (x *SetThresholdRequest) String() string {
 func (*SetThresholdRequest) ProtoMessage() {}
 
 func (x *SetThresholdRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_inctrl_v1_registry_proto_msgTypes[8]
+	mi := &file_inctrl_v1_registry_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -667,7 +832,7 @@ func (x *SetThresholdRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetThresholdRequest.ProtoReflect.Descriptor instead.
 func (*SetThresholdRequest) Descriptor() ([]byte, []int) {
-	return file_inctrl_v1_registry_proto_rawDescGZIP(), []int{8}
+	return file_inctrl_v1_registry_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SetThresholdRequest) GetId() string {
@@ -691,16 +856,25 @@ func (x *SetThresholdRequest) GetTargetFpr() float32 {
 	return 0
 }
 
+func (x *SetThresholdRequest) GetModelVersion() int64 {
+	if x != nil {
+		return x.ModelVersion
+	}
+	return 0
+}
+
 type ReencodePromptSetRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The version that re-encodes; 0 = the serving version of the set's model.
+	ModelVersion  int64 `protobuf:"varint,2,opt,name=model_version,json=modelVersion,proto3" json:"model_version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReencodePromptSetRequest) Reset() {
 	*x = ReencodePromptSetRequest{}
-	mi := &file_inctrl_v1_registry_proto_msgTypes[9]
+	mi := &file_inctrl_v1_registry_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -712,7 +886,7 @@ func (x *ReencodePromptSetRequest) String() string {
 func (*ReencodePromptSetRequest) ProtoMessage() {}
 
 func (x *ReencodePromptSetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_inctrl_v1_registry_proto_msgTypes[9]
+	mi := &file_inctrl_v1_registry_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -725,7 +899,7 @@ func (x *ReencodePromptSetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReencodePromptSetRequest.ProtoReflect.Descriptor instead.
 func (*ReencodePromptSetRequest) Descriptor() ([]byte, []int) {
-	return file_inctrl_v1_registry_proto_rawDescGZIP(), []int{9}
+	return file_inctrl_v1_registry_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ReencodePromptSetRequest) GetId() string {
@@ -735,11 +909,351 @@ func (x *ReencodePromptSetRequest) GetId() string {
 	return ""
 }
 
+func (x *ReencodePromptSetRequest) GetModelVersion() int64 {
+	if x != nil {
+		return x.ModelVersion
+	}
+	return 0
+}
+
+type AddShotsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Normal images to add (PNG/JPEG/BMP/TIFF bytes).
+	Shots [][]byte `protobuf:"bytes,2,rep,name=shots,proto3" json:"shots,omitempty"`
+	// ScoreResponse.query_id of queries scored against this set that the operator confirms as normal.
+	QueryIds      []string `protobuf:"bytes,3,rep,name=query_ids,json=queryIds,proto3" json:"query_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddShotsRequest) Reset() {
+	*x = AddShotsRequest{}
+	mi := &file_inctrl_v1_registry_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddShotsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddShotsRequest) ProtoMessage() {}
+
+func (x *AddShotsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_inctrl_v1_registry_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddShotsRequest.ProtoReflect.Descriptor instead.
+func (*AddShotsRequest) Descriptor() ([]byte, []int) {
+	return file_inctrl_v1_registry_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *AddShotsRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AddShotsRequest) GetShots() [][]byte {
+	if x != nil {
+		return x.Shots
+	}
+	return nil
+}
+
+func (x *AddShotsRequest) GetQueryIds() []string {
+	if x != nil {
+		return x.QueryIds
+	}
+	return nil
+}
+
+type RemoveShotsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// 0-based positions in the current revision's shots (as in Calibration.shot_scores); at least one shot stays.
+	Shots         []int32 `protobuf:"varint,2,rep,packed,name=shots,proto3" json:"shots,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveShotsRequest) Reset() {
+	*x = RemoveShotsRequest{}
+	mi := &file_inctrl_v1_registry_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveShotsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveShotsRequest) ProtoMessage() {}
+
+func (x *RemoveShotsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_inctrl_v1_registry_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveShotsRequest.ProtoReflect.Descriptor instead.
+func (*RemoveShotsRequest) Descriptor() ([]byte, []int) {
+	return file_inctrl_v1_registry_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *RemoveShotsRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *RemoveShotsRequest) GetShots() []int32 {
+	if x != nil {
+		return x.Shots
+	}
+	return nil
+}
+
+type ListRevisionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRevisionsRequest) Reset() {
+	*x = ListRevisionsRequest{}
+	mi := &file_inctrl_v1_registry_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRevisionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRevisionsRequest) ProtoMessage() {}
+
+func (x *ListRevisionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_inctrl_v1_registry_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRevisionsRequest.ProtoReflect.Descriptor instead.
+func (*ListRevisionsRequest) Descriptor() ([]byte, []int) {
+	return file_inctrl_v1_registry_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ListRevisionsRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type ListRevisionsResponse struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Revisions []*PromptSetRevision   `protobuf:"bytes,1,rep,name=revisions,proto3" json:"revisions,omitempty"`
+	// The revision the set points at.
+	Current       int64 `protobuf:"varint,2,opt,name=current,proto3" json:"current,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRevisionsResponse) Reset() {
+	*x = ListRevisionsResponse{}
+	mi := &file_inctrl_v1_registry_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRevisionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRevisionsResponse) ProtoMessage() {}
+
+func (x *ListRevisionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_inctrl_v1_registry_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRevisionsResponse.ProtoReflect.Descriptor instead.
+func (*ListRevisionsResponse) Descriptor() ([]byte, []int) {
+	return file_inctrl_v1_registry_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ListRevisionsResponse) GetRevisions() []*PromptSetRevision {
+	if x != nil {
+		return x.Revisions
+	}
+	return nil
+}
+
+func (x *ListRevisionsResponse) GetCurrent() int64 {
+	if x != nil {
+		return x.Current
+	}
+	return 0
+}
+
+type PromptSetRevision struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Revision  int64                  `protobuf:"varint,1,opt,name=revision,proto3" json:"revision,omitempty"`
+	ShotCount int32                  `protobuf:"varint,2,opt,name=shot_count,json=shotCount,proto3" json:"shot_count,omitempty"`
+	// "created", "shots-added" or "shots-removed".
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PromptSetRevision) Reset() {
+	*x = PromptSetRevision{}
+	mi := &file_inctrl_v1_registry_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PromptSetRevision) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PromptSetRevision) ProtoMessage() {}
+
+func (x *PromptSetRevision) ProtoReflect() protoreflect.Message {
+	mi := &file_inctrl_v1_registry_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PromptSetRevision.ProtoReflect.Descriptor instead.
+func (*PromptSetRevision) Descriptor() ([]byte, []int) {
+	return file_inctrl_v1_registry_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *PromptSetRevision) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *PromptSetRevision) GetShotCount() int32 {
+	if x != nil {
+		return x.ShotCount
+	}
+	return 0
+}
+
+func (x *PromptSetRevision) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *PromptSetRevision) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+type RollbackPromptSetRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Revision      int64                  `protobuf:"varint,2,opt,name=revision,proto3" json:"revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RollbackPromptSetRequest) Reset() {
+	*x = RollbackPromptSetRequest{}
+	mi := &file_inctrl_v1_registry_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RollbackPromptSetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RollbackPromptSetRequest) ProtoMessage() {}
+
+func (x *RollbackPromptSetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_inctrl_v1_registry_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RollbackPromptSetRequest.ProtoReflect.Descriptor instead.
+func (*RollbackPromptSetRequest) Descriptor() ([]byte, []int) {
+	return file_inctrl_v1_registry_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *RollbackPromptSetRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *RollbackPromptSetRequest) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
 var File_inctrl_v1_registry_proto protoreflect.FileDescriptor
 
 const file_inctrl_v1_registry_proto_rawDesc = "" +
 	"\n" +
-	"\x18inctrl/v1/registry.proto\x12\tinctrl.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17inctrl/v1/scoring.proto\"\xfd\x01\n" +
+	"\x18inctrl/v1/registry.proto\x12\tinctrl.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17inctrl/v1/scoring.proto\"\x93\x02\n" +
 	"\x16CreatePromptSetRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\bcategory\x18\x02 \x01(\tR\bcategory\x12\x14\n" +
@@ -751,8 +1265,9 @@ const file_inctrl_v1_registry_proto_rawDesc = "" +
 	"target_fpr\x18\a \x01(\x02H\x00R\ttargetFpr\x88\x01\x01\x125\n" +
 	"\n" +
 	"inspection\x18\x06 \x01(\x0e2\x15.inctrl.v1.InspectionR\n" +
-	"inspectionB\r\n" +
-	"\v_target_fpr\"\xdd\x03\n" +
+	"inspection\x12\x14\n" +
+	"\x05model\x18\b \x01(\tR\x05modelB\r\n" +
+	"\v_target_fpr\"\xcb\x04\n" +
 	"\tPromptSet\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
@@ -773,7 +1288,23 @@ const file_inctrl_v1_registry_proto_rawDesc = "" +
 	"\tprecision\x18\f \x01(\tR\tprecision\x125\n" +
 	"\n" +
 	"inspection\x18\r \x01(\x0e2\x15.inctrl.v1.InspectionR\n" +
-	"inspection\"\x91\x03\n" +
+	"inspection\x12\x14\n" +
+	"\x05model\x18\x0e \x01(\tR\x05model\x12\x1a\n" +
+	"\brevision\x18\x0f \x01(\x03R\brevision\x12:\n" +
+	"\tencodings\x18\x10 \x03(\v2\x1c.inctrl.v1.PromptSetEncodingR\tencodings\"\xde\x02\n" +
+	"\x11PromptSetEncoding\x12\x14\n" +
+	"\x05model\x18\x01 \x01(\tR\x05model\x12#\n" +
+	"\rmodel_version\x18\x02 \x01(\x03R\fmodelVersion\x12\x1b\n" +
+	"\tbundle_id\x18\x03 \x01(\tR\bbundleId\x12\x18\n" +
+	"\aencoder\x18\x04 \x01(\tR\aencoder\x12\x1c\n" +
+	"\tprecision\x18\x05 \x01(\tR\tprecision\x12\x14\n" +
+	"\x05state\x18\x06 \x01(\tR\x05state\x128\n" +
+	"\vcalibration\x18\a \x01(\v2\x16.inctrl.v1.CalibrationR\vcalibration\x12\x18\n" +
+	"\aversion\x18\b \x01(\x03R\aversion\x129\n" +
+	"\n" +
+	"updated_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12\x14\n" +
+	"\x05error\x18\n" +
+	" \x01(\tR\x05error\"\x91\x03\n" +
 	"\vCalibration\x12\x1f\n" +
 	"\vshot_scores\x18\x01 \x03(\x02R\n" +
 	"shotScores\x12/\n" +
@@ -801,24 +1332,52 @@ const file_inctrl_v1_registry_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"(\n" +
 	"\x16DeletePromptSetRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x19\n" +
-	"\x17DeletePromptSetResponse\"\x89\x01\n" +
+	"\x17DeletePromptSetResponse\"\xae\x01\n" +
 	"\x13SetThresholdRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
 	"\tthreshold\x18\x02 \x01(\x02H\x00R\tthreshold\x88\x01\x01\x12\"\n" +
 	"\n" +
-	"target_fpr\x18\x03 \x01(\x02H\x01R\ttargetFpr\x88\x01\x01B\f\n" +
+	"target_fpr\x18\x03 \x01(\x02H\x01R\ttargetFpr\x88\x01\x01\x12#\n" +
+	"\rmodel_version\x18\x04 \x01(\x03R\fmodelVersionB\f\n" +
 	"\n" +
 	"_thresholdB\r\n" +
-	"\v_target_fpr\"*\n" +
+	"\v_target_fpr\"O\n" +
 	"\x18ReencodePromptSetRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id2\xe9\x03\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12#\n" +
+	"\rmodel_version\x18\x02 \x01(\x03R\fmodelVersion\"T\n" +
+	"\x0fAddShotsRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
+	"\x05shots\x18\x02 \x03(\fR\x05shots\x12\x1b\n" +
+	"\tquery_ids\x18\x03 \x03(\tR\bqueryIds\":\n" +
+	"\x12RemoveShotsRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
+	"\x05shots\x18\x02 \x03(\x05R\x05shots\"&\n" +
+	"\x14ListRevisionsRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"m\n" +
+	"\x15ListRevisionsResponse\x12:\n" +
+	"\trevisions\x18\x01 \x03(\v2\x1c.inctrl.v1.PromptSetRevisionR\trevisions\x12\x18\n" +
+	"\acurrent\x18\x02 \x01(\x03R\acurrent\"\xa1\x01\n" +
+	"\x11PromptSetRevision\x12\x1a\n" +
+	"\brevision\x18\x01 \x01(\x03R\brevision\x12\x1d\n" +
+	"\n" +
+	"shot_count\x18\x02 \x01(\x05R\tshotCount\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x129\n" +
+	"\n" +
+	"created_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"F\n" +
+	"\x18RollbackPromptSetRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
+	"\brevision\x18\x02 \x01(\x03R\brevision2\x8f\x06\n" +
 	"\x0ePromptRegistry\x12J\n" +
 	"\x0fCreatePromptSet\x12!.inctrl.v1.CreatePromptSetRequest\x1a\x14.inctrl.v1.PromptSet\x12D\n" +
 	"\fGetPromptSet\x12\x1e.inctrl.v1.GetPromptSetRequest\x1a\x14.inctrl.v1.PromptSet\x12U\n" +
 	"\x0eListPromptSets\x12 .inctrl.v1.ListPromptSetsRequest\x1a!.inctrl.v1.ListPromptSetsResponse\x12X\n" +
 	"\x0fDeletePromptSet\x12!.inctrl.v1.DeletePromptSetRequest\x1a\".inctrl.v1.DeletePromptSetResponse\x12D\n" +
 	"\fSetThreshold\x12\x1e.inctrl.v1.SetThresholdRequest\x1a\x14.inctrl.v1.PromptSet\x12N\n" +
-	"\x11ReencodePromptSet\x12#.inctrl.v1.ReencodePromptSetRequest\x1a\x14.inctrl.v1.PromptSetBl\n" +
+	"\x11ReencodePromptSet\x12#.inctrl.v1.ReencodePromptSetRequest\x1a\x14.inctrl.v1.PromptSet\x12<\n" +
+	"\bAddShots\x12\x1a.inctrl.v1.AddShotsRequest\x1a\x14.inctrl.v1.PromptSet\x12B\n" +
+	"\vRemoveShots\x12\x1d.inctrl.v1.RemoveShotsRequest\x1a\x14.inctrl.v1.PromptSet\x12R\n" +
+	"\rListRevisions\x12\x1f.inctrl.v1.ListRevisionsRequest\x1a .inctrl.v1.ListRevisionsResponse\x12N\n" +
+	"\x11RollbackPromptSet\x12#.inctrl.v1.RollbackPromptSetRequest\x1a\x14.inctrl.v1.PromptSetBl\n" +
 	"\x16io.inctrl.serve.api.v1B\rRegistryProtoP\x01ZAgithub.com/inctrl-serve/inctrl-serve/clients/go/inctrlv1;inctrlv1b\x06proto3"
 
 var (
@@ -833,45 +1392,65 @@ func file_inctrl_v1_registry_proto_rawDescGZIP() []byte {
 	return file_inctrl_v1_registry_proto_rawDescData
 }
 
-var file_inctrl_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_inctrl_v1_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_inctrl_v1_registry_proto_goTypes = []any{
 	(*CreatePromptSetRequest)(nil),   // 0: inctrl.v1.CreatePromptSetRequest
 	(*PromptSet)(nil),                // 1: inctrl.v1.PromptSet
-	(*Calibration)(nil),              // 2: inctrl.v1.Calibration
-	(*GetPromptSetRequest)(nil),      // 3: inctrl.v1.GetPromptSetRequest
-	(*ListPromptSetsRequest)(nil),    // 4: inctrl.v1.ListPromptSetsRequest
-	(*ListPromptSetsResponse)(nil),   // 5: inctrl.v1.ListPromptSetsResponse
-	(*DeletePromptSetRequest)(nil),   // 6: inctrl.v1.DeletePromptSetRequest
-	(*DeletePromptSetResponse)(nil),  // 7: inctrl.v1.DeletePromptSetResponse
-	(*SetThresholdRequest)(nil),      // 8: inctrl.v1.SetThresholdRequest
-	(*ReencodePromptSetRequest)(nil), // 9: inctrl.v1.ReencodePromptSetRequest
-	(Inspection)(0),                  // 10: inctrl.v1.Inspection
-	(*timestamppb.Timestamp)(nil),    // 11: google.protobuf.Timestamp
+	(*PromptSetEncoding)(nil),        // 2: inctrl.v1.PromptSetEncoding
+	(*Calibration)(nil),              // 3: inctrl.v1.Calibration
+	(*GetPromptSetRequest)(nil),      // 4: inctrl.v1.GetPromptSetRequest
+	(*ListPromptSetsRequest)(nil),    // 5: inctrl.v1.ListPromptSetsRequest
+	(*ListPromptSetsResponse)(nil),   // 6: inctrl.v1.ListPromptSetsResponse
+	(*DeletePromptSetRequest)(nil),   // 7: inctrl.v1.DeletePromptSetRequest
+	(*DeletePromptSetResponse)(nil),  // 8: inctrl.v1.DeletePromptSetResponse
+	(*SetThresholdRequest)(nil),      // 9: inctrl.v1.SetThresholdRequest
+	(*ReencodePromptSetRequest)(nil), // 10: inctrl.v1.ReencodePromptSetRequest
+	(*AddShotsRequest)(nil),          // 11: inctrl.v1.AddShotsRequest
+	(*RemoveShotsRequest)(nil),       // 12: inctrl.v1.RemoveShotsRequest
+	(*ListRevisionsRequest)(nil),     // 13: inctrl.v1.ListRevisionsRequest
+	(*ListRevisionsResponse)(nil),    // 14: inctrl.v1.ListRevisionsResponse
+	(*PromptSetRevision)(nil),        // 15: inctrl.v1.PromptSetRevision
+	(*RollbackPromptSetRequest)(nil), // 16: inctrl.v1.RollbackPromptSetRequest
+	(Inspection)(0),                  // 17: inctrl.v1.Inspection
+	(*timestamppb.Timestamp)(nil),    // 18: google.protobuf.Timestamp
 }
 var file_inctrl_v1_registry_proto_depIdxs = []int32{
-	10, // 0: inctrl.v1.CreatePromptSetRequest.inspection:type_name -> inctrl.v1.Inspection
-	11, // 1: inctrl.v1.PromptSet.created_at:type_name -> google.protobuf.Timestamp
-	11, // 2: inctrl.v1.PromptSet.updated_at:type_name -> google.protobuf.Timestamp
-	2,  // 3: inctrl.v1.PromptSet.calibration:type_name -> inctrl.v1.Calibration
-	10, // 4: inctrl.v1.PromptSet.inspection:type_name -> inctrl.v1.Inspection
-	1,  // 5: inctrl.v1.ListPromptSetsResponse.prompt_sets:type_name -> inctrl.v1.PromptSet
-	0,  // 6: inctrl.v1.PromptRegistry.CreatePromptSet:input_type -> inctrl.v1.CreatePromptSetRequest
-	3,  // 7: inctrl.v1.PromptRegistry.GetPromptSet:input_type -> inctrl.v1.GetPromptSetRequest
-	4,  // 8: inctrl.v1.PromptRegistry.ListPromptSets:input_type -> inctrl.v1.ListPromptSetsRequest
-	6,  // 9: inctrl.v1.PromptRegistry.DeletePromptSet:input_type -> inctrl.v1.DeletePromptSetRequest
-	8,  // 10: inctrl.v1.PromptRegistry.SetThreshold:input_type -> inctrl.v1.SetThresholdRequest
-	9,  // 11: inctrl.v1.PromptRegistry.ReencodePromptSet:input_type -> inctrl.v1.ReencodePromptSetRequest
-	1,  // 12: inctrl.v1.PromptRegistry.CreatePromptSet:output_type -> inctrl.v1.PromptSet
-	1,  // 13: inctrl.v1.PromptRegistry.GetPromptSet:output_type -> inctrl.v1.PromptSet
-	5,  // 14: inctrl.v1.PromptRegistry.ListPromptSets:output_type -> inctrl.v1.ListPromptSetsResponse
-	7,  // 15: inctrl.v1.PromptRegistry.DeletePromptSet:output_type -> inctrl.v1.DeletePromptSetResponse
-	1,  // 16: inctrl.v1.PromptRegistry.SetThreshold:output_type -> inctrl.v1.PromptSet
-	1,  // 17: inctrl.v1.PromptRegistry.ReencodePromptSet:output_type -> inctrl.v1.PromptSet
-	12, // [12:18] is the sub-list for method output_type
-	6,  // [6:12] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	17, // 0: inctrl.v1.CreatePromptSetRequest.inspection:type_name -> inctrl.v1.Inspection
+	18, // 1: inctrl.v1.PromptSet.created_at:type_name -> google.protobuf.Timestamp
+	18, // 2: inctrl.v1.PromptSet.updated_at:type_name -> google.protobuf.Timestamp
+	3,  // 3: inctrl.v1.PromptSet.calibration:type_name -> inctrl.v1.Calibration
+	17, // 4: inctrl.v1.PromptSet.inspection:type_name -> inctrl.v1.Inspection
+	2,  // 5: inctrl.v1.PromptSet.encodings:type_name -> inctrl.v1.PromptSetEncoding
+	3,  // 6: inctrl.v1.PromptSetEncoding.calibration:type_name -> inctrl.v1.Calibration
+	18, // 7: inctrl.v1.PromptSetEncoding.updated_at:type_name -> google.protobuf.Timestamp
+	1,  // 8: inctrl.v1.ListPromptSetsResponse.prompt_sets:type_name -> inctrl.v1.PromptSet
+	15, // 9: inctrl.v1.ListRevisionsResponse.revisions:type_name -> inctrl.v1.PromptSetRevision
+	18, // 10: inctrl.v1.PromptSetRevision.created_at:type_name -> google.protobuf.Timestamp
+	0,  // 11: inctrl.v1.PromptRegistry.CreatePromptSet:input_type -> inctrl.v1.CreatePromptSetRequest
+	4,  // 12: inctrl.v1.PromptRegistry.GetPromptSet:input_type -> inctrl.v1.GetPromptSetRequest
+	5,  // 13: inctrl.v1.PromptRegistry.ListPromptSets:input_type -> inctrl.v1.ListPromptSetsRequest
+	7,  // 14: inctrl.v1.PromptRegistry.DeletePromptSet:input_type -> inctrl.v1.DeletePromptSetRequest
+	9,  // 15: inctrl.v1.PromptRegistry.SetThreshold:input_type -> inctrl.v1.SetThresholdRequest
+	10, // 16: inctrl.v1.PromptRegistry.ReencodePromptSet:input_type -> inctrl.v1.ReencodePromptSetRequest
+	11, // 17: inctrl.v1.PromptRegistry.AddShots:input_type -> inctrl.v1.AddShotsRequest
+	12, // 18: inctrl.v1.PromptRegistry.RemoveShots:input_type -> inctrl.v1.RemoveShotsRequest
+	13, // 19: inctrl.v1.PromptRegistry.ListRevisions:input_type -> inctrl.v1.ListRevisionsRequest
+	16, // 20: inctrl.v1.PromptRegistry.RollbackPromptSet:input_type -> inctrl.v1.RollbackPromptSetRequest
+	1,  // 21: inctrl.v1.PromptRegistry.CreatePromptSet:output_type -> inctrl.v1.PromptSet
+	1,  // 22: inctrl.v1.PromptRegistry.GetPromptSet:output_type -> inctrl.v1.PromptSet
+	6,  // 23: inctrl.v1.PromptRegistry.ListPromptSets:output_type -> inctrl.v1.ListPromptSetsResponse
+	8,  // 24: inctrl.v1.PromptRegistry.DeletePromptSet:output_type -> inctrl.v1.DeletePromptSetResponse
+	1,  // 25: inctrl.v1.PromptRegistry.SetThreshold:output_type -> inctrl.v1.PromptSet
+	1,  // 26: inctrl.v1.PromptRegistry.ReencodePromptSet:output_type -> inctrl.v1.PromptSet
+	1,  // 27: inctrl.v1.PromptRegistry.AddShots:output_type -> inctrl.v1.PromptSet
+	1,  // 28: inctrl.v1.PromptRegistry.RemoveShots:output_type -> inctrl.v1.PromptSet
+	14, // 29: inctrl.v1.PromptRegistry.ListRevisions:output_type -> inctrl.v1.ListRevisionsResponse
+	1,  // 30: inctrl.v1.PromptRegistry.RollbackPromptSet:output_type -> inctrl.v1.PromptSet
+	21, // [21:31] is the sub-list for method output_type
+	11, // [11:21] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_inctrl_v1_registry_proto_init() }
@@ -881,15 +1460,15 @@ func file_inctrl_v1_registry_proto_init() {
 	}
 	file_inctrl_v1_scoring_proto_init()
 	file_inctrl_v1_registry_proto_msgTypes[0].OneofWrappers = []any{}
-	file_inctrl_v1_registry_proto_msgTypes[2].OneofWrappers = []any{}
-	file_inctrl_v1_registry_proto_msgTypes[8].OneofWrappers = []any{}
+	file_inctrl_v1_registry_proto_msgTypes[3].OneofWrappers = []any{}
+	file_inctrl_v1_registry_proto_msgTypes[9].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_inctrl_v1_registry_proto_rawDesc), len(file_inctrl_v1_registry_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

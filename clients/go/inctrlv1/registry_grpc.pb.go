@@ -31,6 +31,10 @@ const (
 	PromptRegistry_DeletePromptSet_FullMethodName   = "/inctrl.v1.PromptRegistry/DeletePromptSet"
 	PromptRegistry_SetThreshold_FullMethodName      = "/inctrl.v1.PromptRegistry/SetThreshold"
 	PromptRegistry_ReencodePromptSet_FullMethodName = "/inctrl.v1.PromptRegistry/ReencodePromptSet"
+	PromptRegistry_AddShots_FullMethodName          = "/inctrl.v1.PromptRegistry/AddShots"
+	PromptRegistry_RemoveShots_FullMethodName       = "/inctrl.v1.PromptRegistry/RemoveShots"
+	PromptRegistry_ListRevisions_FullMethodName     = "/inctrl.v1.PromptRegistry/ListRevisions"
+	PromptRegistry_RollbackPromptSet_FullMethodName = "/inctrl.v1.PromptRegistry/RollbackPromptSet"
 )
 
 // PromptRegistryClient is the client API for PromptRegistry service.
@@ -53,8 +57,20 @@ type PromptRegistryClient interface {
 	// Unary. Overrides the set's decision threshold, or clears the override when `threshold` is absent; with
 	// `target_fpr` also changes the set's target false-positive rate (the suggestion is refitted, no re-encoding).
 	SetThreshold(ctx context.Context, in *SetThresholdRequest, opts ...grpc.CallOption) (*PromptSet, error)
-	// Unary. Re-encodes the stored original shots with the loaded bundle and recalibrates.
+	// Unary. Re-encodes the stored original shots with one loaded model version (default: the set's model's serving
+	// version) and recalibrates that version's encoding only.
 	ReencodePromptSet(ctx context.Context, in *ReencodePromptSetRequest, opts ...grpc.CallOption) (*PromptSet, error)
+	// Unary. Adds shots to a set: uploaded images and/or queries scored against it recently, confirmed as normal by
+	// their ScoreResponse.query_id (no second upload). The set gets a new revision of its shots (the previous one stays
+	// for roll-back), encoded and recalibrated by the serving version; other versions encode it in the background.
+	// NOT_FOUND (QUERY_NOT_RETAINED) for a query no longer kept on the replica that answers.
+	AddShots(ctx context.Context, in *AddShotsRequest, opts ...grpc.CallOption) (*PromptSet, error)
+	// Unary. Removes shots (0-based positions in the current revision): a new revision, as AddShots.
+	RemoveShots(ctx context.Context, in *RemoveShotsRequest, opts ...grpc.CallOption) (*PromptSet, error)
+	// Unary. The revisions of a set's shots, oldest first.
+	ListRevisions(ctx context.Context, in *ListRevisionsRequest, opts ...grpc.CallOption) (*ListRevisionsResponse, error)
+	// Unary. Points the set at another revision of its shots; its stored encodings serve it again, bit for bit.
+	RollbackPromptSet(ctx context.Context, in *RollbackPromptSetRequest, opts ...grpc.CallOption) (*PromptSet, error)
 }
 
 type promptRegistryClient struct {
@@ -125,6 +141,46 @@ func (c *promptRegistryClient) ReencodePromptSet(ctx context.Context, in *Reenco
 	return out, nil
 }
 
+func (c *promptRegistryClient) AddShots(ctx context.Context, in *AddShotsRequest, opts ...grpc.CallOption) (*PromptSet, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PromptSet)
+	err := c.cc.Invoke(ctx, PromptRegistry_AddShots_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *promptRegistryClient) RemoveShots(ctx context.Context, in *RemoveShotsRequest, opts ...grpc.CallOption) (*PromptSet, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PromptSet)
+	err := c.cc.Invoke(ctx, PromptRegistry_RemoveShots_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *promptRegistryClient) ListRevisions(ctx context.Context, in *ListRevisionsRequest, opts ...grpc.CallOption) (*ListRevisionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRevisionsResponse)
+	err := c.cc.Invoke(ctx, PromptRegistry_ListRevisions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *promptRegistryClient) RollbackPromptSet(ctx context.Context, in *RollbackPromptSetRequest, opts ...grpc.CallOption) (*PromptSet, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PromptSet)
+	err := c.cc.Invoke(ctx, PromptRegistry_RollbackPromptSet_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PromptRegistryServer is the server API for PromptRegistry service.
 // All implementations must embed UnimplementedPromptRegistryServer
 // for forward compatibility.
@@ -145,8 +201,20 @@ type PromptRegistryServer interface {
 	// Unary. Overrides the set's decision threshold, or clears the override when `threshold` is absent; with
 	// `target_fpr` also changes the set's target false-positive rate (the suggestion is refitted, no re-encoding).
 	SetThreshold(context.Context, *SetThresholdRequest) (*PromptSet, error)
-	// Unary. Re-encodes the stored original shots with the loaded bundle and recalibrates.
+	// Unary. Re-encodes the stored original shots with one loaded model version (default: the set's model's serving
+	// version) and recalibrates that version's encoding only.
 	ReencodePromptSet(context.Context, *ReencodePromptSetRequest) (*PromptSet, error)
+	// Unary. Adds shots to a set: uploaded images and/or queries scored against it recently, confirmed as normal by
+	// their ScoreResponse.query_id (no second upload). The set gets a new revision of its shots (the previous one stays
+	// for roll-back), encoded and recalibrated by the serving version; other versions encode it in the background.
+	// NOT_FOUND (QUERY_NOT_RETAINED) for a query no longer kept on the replica that answers.
+	AddShots(context.Context, *AddShotsRequest) (*PromptSet, error)
+	// Unary. Removes shots (0-based positions in the current revision): a new revision, as AddShots.
+	RemoveShots(context.Context, *RemoveShotsRequest) (*PromptSet, error)
+	// Unary. The revisions of a set's shots, oldest first.
+	ListRevisions(context.Context, *ListRevisionsRequest) (*ListRevisionsResponse, error)
+	// Unary. Points the set at another revision of its shots; its stored encodings serve it again, bit for bit.
+	RollbackPromptSet(context.Context, *RollbackPromptSetRequest) (*PromptSet, error)
 	mustEmbedUnimplementedPromptRegistryServer()
 }
 
@@ -174,6 +242,18 @@ func (UnimplementedPromptRegistryServer) SetThreshold(context.Context, *SetThres
 }
 func (UnimplementedPromptRegistryServer) ReencodePromptSet(context.Context, *ReencodePromptSetRequest) (*PromptSet, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReencodePromptSet not implemented")
+}
+func (UnimplementedPromptRegistryServer) AddShots(context.Context, *AddShotsRequest) (*PromptSet, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddShots not implemented")
+}
+func (UnimplementedPromptRegistryServer) RemoveShots(context.Context, *RemoveShotsRequest) (*PromptSet, error) {
+	return nil, status.Error(codes.Unimplemented, "method RemoveShots not implemented")
+}
+func (UnimplementedPromptRegistryServer) ListRevisions(context.Context, *ListRevisionsRequest) (*ListRevisionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRevisions not implemented")
+}
+func (UnimplementedPromptRegistryServer) RollbackPromptSet(context.Context, *RollbackPromptSetRequest) (*PromptSet, error) {
+	return nil, status.Error(codes.Unimplemented, "method RollbackPromptSet not implemented")
 }
 func (UnimplementedPromptRegistryServer) mustEmbedUnimplementedPromptRegistryServer() {}
 func (UnimplementedPromptRegistryServer) testEmbeddedByValue()                        {}
@@ -304,6 +384,78 @@ func _PromptRegistry_ReencodePromptSet_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PromptRegistry_AddShots_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddShotsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PromptRegistryServer).AddShots(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PromptRegistry_AddShots_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PromptRegistryServer).AddShots(ctx, req.(*AddShotsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PromptRegistry_RemoveShots_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RemoveShotsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PromptRegistryServer).RemoveShots(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PromptRegistry_RemoveShots_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PromptRegistryServer).RemoveShots(ctx, req.(*RemoveShotsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PromptRegistry_ListRevisions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRevisionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PromptRegistryServer).ListRevisions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PromptRegistry_ListRevisions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PromptRegistryServer).ListRevisions(ctx, req.(*ListRevisionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PromptRegistry_RollbackPromptSet_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RollbackPromptSetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PromptRegistryServer).RollbackPromptSet(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PromptRegistry_RollbackPromptSet_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PromptRegistryServer).RollbackPromptSet(ctx, req.(*RollbackPromptSetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PromptRegistry_ServiceDesc is the grpc.ServiceDesc for PromptRegistry service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -334,6 +486,22 @@ var PromptRegistry_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReencodePromptSet",
 			Handler:    _PromptRegistry_ReencodePromptSet_Handler,
+		},
+		{
+			MethodName: "AddShots",
+			Handler:    _PromptRegistry_AddShots_Handler,
+		},
+		{
+			MethodName: "RemoveShots",
+			Handler:    _PromptRegistry_RemoveShots_Handler,
+		},
+		{
+			MethodName: "ListRevisions",
+			Handler:    _PromptRegistry_ListRevisions_Handler,
+		},
+		{
+			MethodName: "RollbackPromptSet",
+			Handler:    _PromptRegistry_RollbackPromptSet_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -14,6 +14,7 @@ package inctrlv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -109,7 +110,14 @@ type ScoreRequest struct {
 	//	*ScoreRequest_PromptSetId
 	Prompts isScoreRequest_Prompts `protobuf_oneof:"prompts"`
 	// When true, the 15x15 residual map is omitted from the response (saves ~1 KiB per result).
-	OmitMap       bool `protobuf:"varint,5,opt,name=omit_map,json=omitMap,proto3" json:"omit_map,omitempty"`
+	OmitMap bool `protobuf:"varint,5,opt,name=omit_map,json=omitMap,proto3" json:"omit_map,omitempty"`
+	// Model to score with; empty = the server's default model (for prompt_set_id: the set's own model). Unknown models
+	// answer NOT_FOUND (reason MODEL_NOT_FOUND).
+	Model string `protobuf:"bytes,6,opt,name=model,proto3" json:"model,omitempty"`
+	// Version of that model; 0 = the version its roll-out routes to (the serving version, or a canary for the canary's
+	// share). A registered set is served by the first routed version that has encoded it (see docs/models.md). A
+	// version that is not loaded answers NOT_FOUND (MODEL_VERSION_NOT_LOADED).
+	ModelVersion  int64 `protobuf:"varint,7,opt,name=model_version,json=modelVersion,proto3" json:"model_version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -188,6 +196,20 @@ func (x *ScoreRequest) GetOmitMap() bool {
 		return x.OmitMap
 	}
 	return false
+}
+
+func (x *ScoreRequest) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *ScoreRequest) GetModelVersion() int64 {
+	if x != nil {
+		return x.ModelVersion
+	}
+	return 0
 }
 
 type isScoreRequest_Prompts interface {
@@ -293,6 +315,13 @@ type ScoreResponse struct {
 	MapWidth  int32     `protobuf:"varint,9,opt,name=map_width,json=mapWidth,proto3" json:"map_width,omitempty"`
 	// Id of the model bundle that produced this result.
 	BundleId string `protobuf:"bytes,10,opt,name=bundle_id,json=bundleId,proto3" json:"bundle_id,omitempty"`
+	// The model version that produced this result (canaries and registered sets may be served by a version other than
+	// the newest).
+	Model        string `protobuf:"bytes,15,opt,name=model,proto3" json:"model,omitempty"`
+	ModelVersion int64  `protobuf:"varint,16,opt,name=model_version,json=modelVersion,proto3" json:"model_version,omitempty"`
+	// Scored against a prompt set: names this query for PromptRegistry.AddShots (confirm it as normal without a
+	// second upload) while the replica keeps it (inctrl.registry.recent-queries.*); empty otherwise.
+	QueryId string `protobuf:"bytes,17,opt,name=query_id,json=queryId,proto3" json:"query_id,omitempty"`
 	// Time spent per stage for this request.
 	Timings *StageTimings `protobuf:"bytes,11,opt,name=timings,proto3" json:"timings,omitempty"`
 	// Set only on ScoreStream when this one request failed; the scores above are then unset.
@@ -400,6 +429,27 @@ func (x *ScoreResponse) GetMapWidth() int32 {
 func (x *ScoreResponse) GetBundleId() string {
 	if x != nil {
 		return x.BundleId
+	}
+	return ""
+}
+
+func (x *ScoreResponse) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *ScoreResponse) GetModelVersion() int64 {
+	if x != nil {
+		return x.ModelVersion
+	}
+	return 0
+}
+
+func (x *ScoreResponse) GetQueryId() string {
+	if x != nil {
+		return x.QueryId
 	}
 	return ""
 }
@@ -518,11 +568,20 @@ func (x *StageTimings) GetTotalUs() int64 {
 	return 0
 }
 
+// One failed request of a ScoreStream: the same code, reason and retry hint a unary Score would have failed with
+// (google.rpc.ErrorInfo.reason and google.rpc.RetryInfo there). Reasons and their codes: docs/errors.md.
 type Error struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// gRPC status code name, e.g. "INVALID_ARGUMENT".
-	Code          string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
-	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// Human-readable; names the part of the request it is about (e.g. "shot 2: ..."). Not for parsing.
+	Message string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// Stable machine-readable reason, e.g. "QUEUE_FULL" (wait and resend) or "UNDECODABLE_IMAGE" (drop the image).
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Present exactly when resending the same request may succeed (e.g. QUEUE_FULL, RATE_LIMITED): resend it after
+	// this long (zero: at once, on another replica). Absent: do not resend. A Duration rather than an int64 of ms so
+	// that "absent" (never retry) and "zero" (retry now) stay distinct, as with google.rpc.RetryInfo.retry_delay.
+	RetryAfter    *durationpb.Duration `protobuf:"bytes,4,opt,name=retry_after,json=retryAfter,proto3" json:"retry_after,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -571,8 +630,26 @@ func (x *Error) GetMessage() string {
 	return ""
 }
 
+func (x *Error) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Error) GetRetryAfter() *durationpb.Duration {
+	if x != nil {
+		return x.RetryAfter
+	}
+	return nil
+}
+
 type ModelInfoRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Empty = the default model.
+	Model string `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
+	// 0 = the model's serving version.
+	ModelVersion  int64 `protobuf:"varint,2,opt,name=model_version,json=modelVersion,proto3" json:"model_version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -607,6 +684,299 @@ func (*ModelInfoRequest) Descriptor() ([]byte, []int) {
 	return file_inctrl_v1_scoring_proto_rawDescGZIP(), []int{5}
 }
 
+func (x *ModelInfoRequest) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *ModelInfoRequest) GetModelVersion() int64 {
+	if x != nil {
+		return x.ModelVersion
+	}
+	return 0
+}
+
+type ListModelsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListModelsRequest) Reset() {
+	*x = ListModelsRequest{}
+	mi := &file_inctrl_v1_scoring_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListModelsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListModelsRequest) ProtoMessage() {}
+
+func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_inctrl_v1_scoring_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListModelsRequest.ProtoReflect.Descriptor instead.
+func (*ListModelsRequest) Descriptor() ([]byte, []int) {
+	return file_inctrl_v1_scoring_proto_rawDescGZIP(), []int{6}
+}
+
+type ListModelsResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Models []*ModelSummary        `protobuf:"bytes,1,rep,name=models,proto3" json:"models,omitempty"`
+	// The model of requests that name none.
+	DefaultModel  string `protobuf:"bytes,2,opt,name=default_model,json=defaultModel,proto3" json:"default_model,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListModelsResponse) Reset() {
+	*x = ListModelsResponse{}
+	mi := &file_inctrl_v1_scoring_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListModelsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListModelsResponse) ProtoMessage() {}
+
+func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_inctrl_v1_scoring_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListModelsResponse.ProtoReflect.Descriptor instead.
+func (*ListModelsResponse) Descriptor() ([]byte, []int) {
+	return file_inctrl_v1_scoring_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ListModelsResponse) GetModels() []*ModelSummary {
+	if x != nil {
+		return x.Models
+	}
+	return nil
+}
+
+func (x *ListModelsResponse) GetDefaultModel() string {
+	if x != nil {
+		return x.DefaultModel
+	}
+	return ""
+}
+
+type ModelSummary struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Loaded versions, highest first.
+	Versions []*ModelVersionInfo `protobuf:"bytes,2,rep,name=versions,proto3" json:"versions,omitempty"`
+	// The version answering requests that name none (0 when no version is loaded).
+	ServingVersion int64 `protobuf:"varint,3,opt,name=serving_version,json=servingVersion,proto3" json:"serving_version,omitempty"`
+	// A version answering canary_percent % of requests that name none instead of the serving one (0 = none).
+	CanaryVersion int64   `protobuf:"varint,4,opt,name=canary_version,json=canaryVersion,proto3" json:"canary_version,omitempty"`
+	CanaryPercent float64 `protobuf:"fixed64,5,opt,name=canary_percent,json=canaryPercent,proto3" json:"canary_percent,omitempty"`
+	// A version also scoring shadow_percent % of registered-set requests, results kept for comparison (0 = none).
+	ShadowVersion int64   `protobuf:"varint,6,opt,name=shadow_version,json=shadowVersion,proto3" json:"shadow_version,omitempty"`
+	ShadowPercent float64 `protobuf:"fixed64,7,opt,name=shadow_percent,json=shadowPercent,proto3" json:"shadow_percent,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ModelSummary) Reset() {
+	*x = ModelSummary{}
+	mi := &file_inctrl_v1_scoring_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModelSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModelSummary) ProtoMessage() {}
+
+func (x *ModelSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_inctrl_v1_scoring_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModelSummary.ProtoReflect.Descriptor instead.
+func (*ModelSummary) Descriptor() ([]byte, []int) {
+	return file_inctrl_v1_scoring_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ModelSummary) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ModelSummary) GetVersions() []*ModelVersionInfo {
+	if x != nil {
+		return x.Versions
+	}
+	return nil
+}
+
+func (x *ModelSummary) GetServingVersion() int64 {
+	if x != nil {
+		return x.ServingVersion
+	}
+	return 0
+}
+
+func (x *ModelSummary) GetCanaryVersion() int64 {
+	if x != nil {
+		return x.CanaryVersion
+	}
+	return 0
+}
+
+func (x *ModelSummary) GetCanaryPercent() float64 {
+	if x != nil {
+		return x.CanaryPercent
+	}
+	return 0
+}
+
+func (x *ModelSummary) GetShadowVersion() int64 {
+	if x != nil {
+		return x.ShadowVersion
+	}
+	return 0
+}
+
+func (x *ModelSummary) GetShadowPercent() float64 {
+	if x != nil {
+		return x.ShadowPercent
+	}
+	return 0
+}
+
+type ModelVersionInfo struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Version int64                  `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	// READY, LOADING, UNLOADING, AVAILABLE (in the repository, not loaded) or UNAVAILABLE (see reason).
+	State    string `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	Reason   string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	BundleId string `protobuf:"bytes,4,opt,name=bundle_id,json=bundleId,proto3" json:"bundle_id,omitempty"`
+	Kind     string `protobuf:"bytes,5,opt,name=kind,proto3" json:"kind,omitempty"`
+	// What the version computes in: "fp32", "bf16" or "int8".
+	Precision     string `protobuf:"bytes,6,opt,name=precision,proto3" json:"precision,omitempty"`
+	RandomWeights bool   `protobuf:"varint,7,opt,name=random_weights,json=randomWeights,proto3" json:"random_weights,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ModelVersionInfo) Reset() {
+	*x = ModelVersionInfo{}
+	mi := &file_inctrl_v1_scoring_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModelVersionInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModelVersionInfo) ProtoMessage() {}
+
+func (x *ModelVersionInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_inctrl_v1_scoring_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModelVersionInfo.ProtoReflect.Descriptor instead.
+func (*ModelVersionInfo) Descriptor() ([]byte, []int) {
+	return file_inctrl_v1_scoring_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ModelVersionInfo) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *ModelVersionInfo) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *ModelVersionInfo) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *ModelVersionInfo) GetBundleId() string {
+	if x != nil {
+		return x.BundleId
+	}
+	return ""
+}
+
+func (x *ModelVersionInfo) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ModelVersionInfo) GetPrecision() string {
+	if x != nil {
+		return x.Precision
+	}
+	return ""
+}
+
+func (x *ModelVersionInfo) GetRandomWeights() bool {
+	if x != nil {
+		return x.RandomWeights
+	}
+	return false
+}
+
 type ModelInfo struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	BundleId string                 `protobuf:"bytes,1,opt,name=bundle_id,json=bundleId,proto3" json:"bundle_id,omitempty"`
@@ -629,14 +999,19 @@ type ModelInfo struct {
 	Devices []string `protobuf:"bytes,11,rep,name=devices,proto3" json:"devices,omitempty"`
 	// What the bundle computes, in words, e.g. "InCTRL (ViT-B-16-plus-240)" or
 	// "generic patch residual on InceptionV3 ... features — not InCTRL (final score = s_p)".
-	Mode          string `protobuf:"bytes,12,opt,name=mode,proto3" json:"mode,omitempty"`
+	Mode string `protobuf:"bytes,12,opt,name=mode,proto3" json:"mode,omitempty"`
+	// What the version computes in: "fp32" (the parity reference), "bf16" or "int8".
+	Precision string `protobuf:"bytes,13,opt,name=precision,proto3" json:"precision,omitempty"`
+	// The model and version described.
+	Model         string `protobuf:"bytes,14,opt,name=model,proto3" json:"model,omitempty"`
+	ModelVersion  int64  `protobuf:"varint,15,opt,name=model_version,json=modelVersion,proto3" json:"model_version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ModelInfo) Reset() {
 	*x = ModelInfo{}
-	mi := &file_inctrl_v1_scoring_proto_msgTypes[6]
+	mi := &file_inctrl_v1_scoring_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -648,7 +1023,7 @@ func (x *ModelInfo) String() string {
 func (*ModelInfo) ProtoMessage() {}
 
 func (x *ModelInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_inctrl_v1_scoring_proto_msgTypes[6]
+	mi := &file_inctrl_v1_scoring_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -661,7 +1036,7 @@ func (x *ModelInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModelInfo.ProtoReflect.Descriptor instead.
 func (*ModelInfo) Descriptor() ([]byte, []int) {
-	return file_inctrl_v1_scoring_proto_rawDescGZIP(), []int{6}
+	return file_inctrl_v1_scoring_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ModelInfo) GetBundleId() string {
@@ -748,25 +1123,48 @@ func (x *ModelInfo) GetMode() string {
 	return ""
 }
 
+func (x *ModelInfo) GetPrecision() string {
+	if x != nil {
+		return x.Precision
+	}
+	return ""
+}
+
+func (x *ModelInfo) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *ModelInfo) GetModelVersion() int64 {
+	if x != nil {
+		return x.ModelVersion
+	}
+	return 0
+}
+
 var File_inctrl_v1_scoring_proto protoreflect.FileDescriptor
 
 const file_inctrl_v1_scoring_proto_rawDesc = "" +
 	"\n" +
-	"\x17inctrl/v1/scoring.proto\x12\tinctrl.v1\"\xc3\x01\n" +
+	"\x17inctrl/v1/scoring.proto\x12\tinctrl.v1\x1a\x1egoogle/protobuf/duration.proto\"\xfe\x01\n" +
 	"\fScoreRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x14\n" +
 	"\x05image\x18\x02 \x01(\fR\x05image\x122\n" +
 	"\x06inline\x18\x03 \x01(\v2\x18.inctrl.v1.InlinePromptsH\x00R\x06inline\x12$\n" +
 	"\rprompt_set_id\x18\x04 \x01(\tH\x00R\vpromptSetId\x12\x19\n" +
-	"\bomit_map\x18\x05 \x01(\bR\aomitMapB\t\n" +
+	"\bomit_map\x18\x05 \x01(\bR\aomitMap\x12\x14\n" +
+	"\x05model\x18\x06 \x01(\tR\x05model\x12#\n" +
+	"\rmodel_version\x18\a \x01(\x03R\fmodelVersionB\t\n" +
 	"\aprompts\"x\n" +
 	"\rInlinePrompts\x12\x14\n" +
 	"\x05shots\x18\x01 \x03(\fR\x05shots\x12\x1a\n" +
 	"\bcategory\x18\x02 \x01(\tR\bcategory\x125\n" +
 	"\n" +
 	"inspection\x18\x03 \x01(\x0e2\x15.inctrl.v1.InspectionR\n" +
-	"inspection\"\xe3\x03\n" +
+	"inspection\"\xb9\x04\n" +
 	"\rScoreResponse\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x14\n" +
@@ -780,7 +1178,10 @@ const file_inctrl_v1_scoring_proto_rawDesc = "" +
 	"map_height\x18\b \x01(\x05R\tmapHeight\x12\x1b\n" +
 	"\tmap_width\x18\t \x01(\x05R\bmapWidth\x12\x1b\n" +
 	"\tbundle_id\x18\n" +
-	" \x01(\tR\bbundleId\x121\n" +
+	" \x01(\tR\bbundleId\x12\x14\n" +
+	"\x05model\x18\x0f \x01(\tR\x05model\x12#\n" +
+	"\rmodel_version\x18\x10 \x01(\x03R\fmodelVersion\x12\x19\n" +
+	"\bquery_id\x18\x11 \x01(\tR\aqueryId\x121\n" +
 	"\atimings\x18\v \x01(\v2\x17.inctrl.v1.StageTimingsR\atimings\x12&\n" +
 	"\x05error\x18\f \x01(\v2\x10.inctrl.v1.ErrorR\x05error\x12&\n" +
 	"\fis_anomalous\x18\r \x01(\bH\x03R\visAnomalous\x88\x01\x01\x12!\n" +
@@ -797,11 +1198,36 @@ const file_inctrl_v1_scoring_proto_rawDesc = "" +
 	"\tencode_us\x18\x03 \x01(\x03R\bencodeUs\x12\x19\n" +
 	"\bscore_us\x18\x04 \x01(\x03R\ascoreUs\x12\x19\n" +
 	"\bqueue_us\x18\x05 \x01(\x03R\aqueueUs\x12\x19\n" +
-	"\btotal_us\x18\x06 \x01(\x03R\atotalUs\"5\n" +
+	"\btotal_us\x18\x06 \x01(\x03R\atotalUs\"\x89\x01\n" +
 	"\x05Error\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"\x12\n" +
-	"\x10ModelInfoRequest\"\xfb\x02\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12:\n" +
+	"\vretry_after\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\n" +
+	"retryAfter\"M\n" +
+	"\x10ModelInfoRequest\x12\x14\n" +
+	"\x05model\x18\x01 \x01(\tR\x05model\x12#\n" +
+	"\rmodel_version\x18\x02 \x01(\x03R\fmodelVersion\"\x13\n" +
+	"\x11ListModelsRequest\"j\n" +
+	"\x12ListModelsResponse\x12/\n" +
+	"\x06models\x18\x01 \x03(\v2\x17.inctrl.v1.ModelSummaryR\x06models\x12#\n" +
+	"\rdefault_model\x18\x02 \x01(\tR\fdefaultModel\"\xa0\x02\n" +
+	"\fModelSummary\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x127\n" +
+	"\bversions\x18\x02 \x03(\v2\x1b.inctrl.v1.ModelVersionInfoR\bversions\x12'\n" +
+	"\x0fserving_version\x18\x03 \x01(\x03R\x0eservingVersion\x12%\n" +
+	"\x0ecanary_version\x18\x04 \x01(\x03R\rcanaryVersion\x12%\n" +
+	"\x0ecanary_percent\x18\x05 \x01(\x01R\rcanaryPercent\x12%\n" +
+	"\x0eshadow_version\x18\x06 \x01(\x03R\rshadowVersion\x12%\n" +
+	"\x0eshadow_percent\x18\a \x01(\x01R\rshadowPercent\"\xd0\x01\n" +
+	"\x10ModelVersionInfo\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\x03R\aversion\x12\x14\n" +
+	"\x05state\x18\x02 \x01(\tR\x05state\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12\x1b\n" +
+	"\tbundle_id\x18\x04 \x01(\tR\bbundleId\x12\x12\n" +
+	"\x04kind\x18\x05 \x01(\tR\x04kind\x12\x1c\n" +
+	"\tprecision\x18\x06 \x01(\tR\tprecision\x12%\n" +
+	"\x0erandom_weights\x18\a \x01(\bR\rrandomWeights\"\xd4\x03\n" +
 	"\tModelInfo\x12\x1b\n" +
 	"\tbundle_id\x18\x01 \x01(\tR\bbundleId\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x12\n" +
@@ -817,18 +1243,23 @@ const file_inctrl_v1_scoring_proto_rawDesc = "" +
 	"\rmanifest_json\x18\n" +
 	" \x01(\tR\fmanifestJson\x12\x18\n" +
 	"\adevices\x18\v \x03(\tR\adevices\x12\x12\n" +
-	"\x04mode\x18\f \x01(\tR\x04mode*\x86\x01\n" +
+	"\x04mode\x18\f \x01(\tR\x04mode\x12\x1c\n" +
+	"\tprecision\x18\r \x01(\tR\tprecision\x12\x14\n" +
+	"\x05model\x18\x0e \x01(\tR\x05model\x12#\n" +
+	"\rmodel_version\x18\x0f \x01(\x03R\fmodelVersion*\x86\x01\n" +
 	"\n" +
 	"Inspection\x12\x1a\n" +
 	"\x16INSPECTION_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16INSPECTION_CENTER_CROP\x10\x01\x12\x15\n" +
 	"\x11INSPECTION_RESIZE\x10\x02\x12\x14\n" +
 	"\x10INSPECTION_TILES\x10\x03\x12\x13\n" +
-	"\x0fINSPECTION_AUTO\x10\x042\xcd\x01\n" +
+	"\x0fINSPECTION_AUTO\x10\x042\x98\x02\n" +
 	"\x06Scorer\x12:\n" +
 	"\x05Score\x12\x17.inctrl.v1.ScoreRequest\x1a\x18.inctrl.v1.ScoreResponse\x12D\n" +
 	"\vScoreStream\x12\x17.inctrl.v1.ScoreRequest\x1a\x18.inctrl.v1.ScoreResponse(\x010\x01\x12A\n" +
-	"\fGetModelInfo\x12\x1b.inctrl.v1.ModelInfoRequest\x1a\x14.inctrl.v1.ModelInfoBk\n" +
+	"\fGetModelInfo\x12\x1b.inctrl.v1.ModelInfoRequest\x1a\x14.inctrl.v1.ModelInfo\x12I\n" +
+	"\n" +
+	"ListModels\x12\x1c.inctrl.v1.ListModelsRequest\x1a\x1d.inctrl.v1.ListModelsResponseBk\n" +
 	"\x16io.inctrl.serve.api.v1B\fScoringProtoP\x01ZAgithub.com/inctrl-serve/inctrl-serve/clients/go/inctrlv1;inctrlv1b\x06proto3"
 
 var (
@@ -844,33 +1275,43 @@ func file_inctrl_v1_scoring_proto_rawDescGZIP() []byte {
 }
 
 var file_inctrl_v1_scoring_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_inctrl_v1_scoring_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_inctrl_v1_scoring_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_inctrl_v1_scoring_proto_goTypes = []any{
-	(Inspection)(0),          // 0: inctrl.v1.Inspection
-	(*ScoreRequest)(nil),     // 1: inctrl.v1.ScoreRequest
-	(*InlinePrompts)(nil),    // 2: inctrl.v1.InlinePrompts
-	(*ScoreResponse)(nil),    // 3: inctrl.v1.ScoreResponse
-	(*StageTimings)(nil),     // 4: inctrl.v1.StageTimings
-	(*Error)(nil),            // 5: inctrl.v1.Error
-	(*ModelInfoRequest)(nil), // 6: inctrl.v1.ModelInfoRequest
-	(*ModelInfo)(nil),        // 7: inctrl.v1.ModelInfo
+	(Inspection)(0),             // 0: inctrl.v1.Inspection
+	(*ScoreRequest)(nil),        // 1: inctrl.v1.ScoreRequest
+	(*InlinePrompts)(nil),       // 2: inctrl.v1.InlinePrompts
+	(*ScoreResponse)(nil),       // 3: inctrl.v1.ScoreResponse
+	(*StageTimings)(nil),        // 4: inctrl.v1.StageTimings
+	(*Error)(nil),               // 5: inctrl.v1.Error
+	(*ModelInfoRequest)(nil),    // 6: inctrl.v1.ModelInfoRequest
+	(*ListModelsRequest)(nil),   // 7: inctrl.v1.ListModelsRequest
+	(*ListModelsResponse)(nil),  // 8: inctrl.v1.ListModelsResponse
+	(*ModelSummary)(nil),        // 9: inctrl.v1.ModelSummary
+	(*ModelVersionInfo)(nil),    // 10: inctrl.v1.ModelVersionInfo
+	(*ModelInfo)(nil),           // 11: inctrl.v1.ModelInfo
+	(*durationpb.Duration)(nil), // 12: google.protobuf.Duration
 }
 var file_inctrl_v1_scoring_proto_depIdxs = []int32{
-	2, // 0: inctrl.v1.ScoreRequest.inline:type_name -> inctrl.v1.InlinePrompts
-	0, // 1: inctrl.v1.InlinePrompts.inspection:type_name -> inctrl.v1.Inspection
-	4, // 2: inctrl.v1.ScoreResponse.timings:type_name -> inctrl.v1.StageTimings
-	5, // 3: inctrl.v1.ScoreResponse.error:type_name -> inctrl.v1.Error
-	1, // 4: inctrl.v1.Scorer.Score:input_type -> inctrl.v1.ScoreRequest
-	1, // 5: inctrl.v1.Scorer.ScoreStream:input_type -> inctrl.v1.ScoreRequest
-	6, // 6: inctrl.v1.Scorer.GetModelInfo:input_type -> inctrl.v1.ModelInfoRequest
-	3, // 7: inctrl.v1.Scorer.Score:output_type -> inctrl.v1.ScoreResponse
-	3, // 8: inctrl.v1.Scorer.ScoreStream:output_type -> inctrl.v1.ScoreResponse
-	7, // 9: inctrl.v1.Scorer.GetModelInfo:output_type -> inctrl.v1.ModelInfo
-	7, // [7:10] is the sub-list for method output_type
-	4, // [4:7] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	2,  // 0: inctrl.v1.ScoreRequest.inline:type_name -> inctrl.v1.InlinePrompts
+	0,  // 1: inctrl.v1.InlinePrompts.inspection:type_name -> inctrl.v1.Inspection
+	4,  // 2: inctrl.v1.ScoreResponse.timings:type_name -> inctrl.v1.StageTimings
+	5,  // 3: inctrl.v1.ScoreResponse.error:type_name -> inctrl.v1.Error
+	12, // 4: inctrl.v1.Error.retry_after:type_name -> google.protobuf.Duration
+	9,  // 5: inctrl.v1.ListModelsResponse.models:type_name -> inctrl.v1.ModelSummary
+	10, // 6: inctrl.v1.ModelSummary.versions:type_name -> inctrl.v1.ModelVersionInfo
+	1,  // 7: inctrl.v1.Scorer.Score:input_type -> inctrl.v1.ScoreRequest
+	1,  // 8: inctrl.v1.Scorer.ScoreStream:input_type -> inctrl.v1.ScoreRequest
+	6,  // 9: inctrl.v1.Scorer.GetModelInfo:input_type -> inctrl.v1.ModelInfoRequest
+	7,  // 10: inctrl.v1.Scorer.ListModels:input_type -> inctrl.v1.ListModelsRequest
+	3,  // 11: inctrl.v1.Scorer.Score:output_type -> inctrl.v1.ScoreResponse
+	3,  // 12: inctrl.v1.Scorer.ScoreStream:output_type -> inctrl.v1.ScoreResponse
+	11, // 13: inctrl.v1.Scorer.GetModelInfo:output_type -> inctrl.v1.ModelInfo
+	8,  // 14: inctrl.v1.Scorer.ListModels:output_type -> inctrl.v1.ListModelsResponse
+	11, // [11:15] is the sub-list for method output_type
+	7,  // [7:11] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_inctrl_v1_scoring_proto_init() }
@@ -889,7 +1330,7 @@ func file_inctrl_v1_scoring_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_inctrl_v1_scoring_proto_rawDesc), len(file_inctrl_v1_scoring_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   7,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

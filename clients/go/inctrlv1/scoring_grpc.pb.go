@@ -27,6 +27,7 @@ const (
 	Scorer_Score_FullMethodName        = "/inctrl.v1.Scorer/Score"
 	Scorer_ScoreStream_FullMethodName  = "/inctrl.v1.Scorer/ScoreStream"
 	Scorer_GetModelInfo_FullMethodName = "/inctrl.v1.Scorer/GetModelInfo"
+	Scorer_ListModels_FullMethodName   = "/inctrl.v1.Scorer/ListModels"
 )
 
 // ScorerClient is the client API for Scorer service.
@@ -40,10 +41,16 @@ type ScorerClient interface {
 	// Bidirectional stream for inspection rigs: send images as they are captured, read results as they are ready.
 	// Every response carries the request_id of the request it answers. Responses are returned in completion
 	// order, which may differ from request order when requests are batched across devices; correlate by id.
-	// A request that fails does not end the stream: its response carries `error` instead of scores.
+	// A request that fails does not end the stream: its response carries `error` (code, reason, and retry_after when
+	// resending it may succeed) instead of scores. A message that is not a valid ScoreRequest has no readable
+	// request_id: it ends the stream with INVALID_ARGUMENT (reason MALFORMED_MESSAGE) once the requests before it are
+	// answered; those after it are not.
 	ScoreStream(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ScoreRequest, ScoreResponse], error)
-	// Describes the loaded model bundle (its manifest), including whether its weights are random.
+	// Describes a loaded model version (its manifest), including whether its weights are random. Without a model
+	// name: the default model's serving version.
 	GetModelInfo(ctx context.Context, in *ModelInfoRequest, opts ...grpc.CallOption) (*ModelInfo, error)
+	// The models this server can serve: each with its loaded versions and which one answers requests naming none.
+	ListModels(ctx context.Context, in *ListModelsRequest, opts ...grpc.CallOption) (*ListModelsResponse, error)
 }
 
 type scorerClient struct {
@@ -87,6 +94,16 @@ func (c *scorerClient) GetModelInfo(ctx context.Context, in *ModelInfoRequest, o
 	return out, nil
 }
 
+func (c *scorerClient) ListModels(ctx context.Context, in *ListModelsRequest, opts ...grpc.CallOption) (*ListModelsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListModelsResponse)
+	err := c.cc.Invoke(ctx, Scorer_ListModels_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ScorerServer is the server API for Scorer service.
 // All implementations must embed UnimplementedScorerServer
 // for forward compatibility.
@@ -98,10 +115,16 @@ type ScorerServer interface {
 	// Bidirectional stream for inspection rigs: send images as they are captured, read results as they are ready.
 	// Every response carries the request_id of the request it answers. Responses are returned in completion
 	// order, which may differ from request order when requests are batched across devices; correlate by id.
-	// A request that fails does not end the stream: its response carries `error` instead of scores.
+	// A request that fails does not end the stream: its response carries `error` (code, reason, and retry_after when
+	// resending it may succeed) instead of scores. A message that is not a valid ScoreRequest has no readable
+	// request_id: it ends the stream with INVALID_ARGUMENT (reason MALFORMED_MESSAGE) once the requests before it are
+	// answered; those after it are not.
 	ScoreStream(grpc.BidiStreamingServer[ScoreRequest, ScoreResponse]) error
-	// Describes the loaded model bundle (its manifest), including whether its weights are random.
+	// Describes a loaded model version (its manifest), including whether its weights are random. Without a model
+	// name: the default model's serving version.
 	GetModelInfo(context.Context, *ModelInfoRequest) (*ModelInfo, error)
+	// The models this server can serve: each with its loaded versions and which one answers requests naming none.
+	ListModels(context.Context, *ListModelsRequest) (*ListModelsResponse, error)
 	mustEmbedUnimplementedScorerServer()
 }
 
@@ -120,6 +143,9 @@ func (UnimplementedScorerServer) ScoreStream(grpc.BidiStreamingServer[ScoreReque
 }
 func (UnimplementedScorerServer) GetModelInfo(context.Context, *ModelInfoRequest) (*ModelInfo, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetModelInfo not implemented")
+}
+func (UnimplementedScorerServer) ListModels(context.Context, *ListModelsRequest) (*ListModelsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListModels not implemented")
 }
 func (UnimplementedScorerServer) mustEmbedUnimplementedScorerServer() {}
 func (UnimplementedScorerServer) testEmbeddedByValue()                {}
@@ -185,6 +211,24 @@ func _Scorer_GetModelInfo_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Scorer_ListModels_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListModelsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ScorerServer).ListModels(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Scorer_ListModels_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ScorerServer).ListModels(ctx, req.(*ListModelsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Scorer_ServiceDesc is the grpc.ServiceDesc for Scorer service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -199,6 +243,10 @@ var Scorer_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetModelInfo",
 			Handler:    _Scorer_GetModelInfo_Handler,
+		},
+		{
+			MethodName: "ListModels",
+			Handler:    _Scorer_ListModels_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

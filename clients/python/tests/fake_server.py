@@ -15,6 +15,7 @@ from collections import Counter
 from concurrent import futures
 
 import grpc
+from google.rpc import error_details_pb2, status_pb2
 
 from inctrl.v1 import registry_pb2, registry_pb2_grpc, scoring_pb2, scoring_pb2_grpc
 
@@ -31,9 +32,21 @@ def _hash01(b: bytes) -> float:
 
 
 class _Err(Exception):
-    def __init__(self, code, msg):
+    def __init__(self, code, msg, reason="", retry_ms=None):
         super().__init__(msg)
-        self.code, self.msg = code, msg
+        self.code, self.msg, self.reason, self.retry_ms = code, msg, reason, retry_ms
+
+
+def _refuse(context, code: str, msg: str, reason: str, retry_ms=None):
+    """Aborts as the real server refuses: google.rpc.ErrorInfo and, when retryable, RetryInfo in the details."""
+    status = status_pb2.Status(code=getattr(grpc.StatusCode, code).value[0], message=msg)
+    status.details.add().Pack(error_details_pb2.ErrorInfo(reason=reason, domain="inctrl.io"))
+    if retry_ms is not None:
+        hint = error_details_pb2.RetryInfo()
+        hint.retry_delay.FromMilliseconds(retry_ms)
+        status.details.add().Pack(hint)
+    context.set_trailing_metadata((("grpc-status-details-bin", status.SerializeToString()),))
+    context.abort(getattr(grpc.StatusCode, code), msg)
 
 
 class FakeInctrl(scoring_pb2_grpc.ScorerServicer, registry_pb2_grpc.PromptRegistryServicer):
@@ -46,6 +59,8 @@ class FakeInctrl(scoring_pb2_grpc.ScorerServicer, registry_pb2_grpc.PromptRegist
         self.stream_ids = []  # request ids received on streams, in order
         self.stream_failed = False  # this fake took stream_plan's fail_after
         self.unavailable_first = unavailable_first  # fail this many unary calls with UNAVAILABLE, then serve
+        self.busy_first = 0  # then fail this many with RESOURCE_EXHAUSTED QUEUE_FULL and a retry hint
+        self.busy_once = set()  # stream ids refused once already ("BUSYONCE" images: QUEUE_FULL + retry_after)
         self.calls = 0
         self.sets = {}
         self.created = []  # every prompt set ever registered, deleted or not
@@ -64,8 +79,11 @@ class FakeInctrl(scoring_pb2_grpc.ScorerServicer, registry_pb2_grpc.PromptRegist
         with self.lock:
             self.calls += 1
             fail = self.calls <= self.unavailable_first
+            busy = not fail and self.calls - self.unavailable_first <= self.busy_first
         if fail:
             context.abort(grpc.StatusCode.UNAVAILABLE, "warming up")
+        if busy:
+            _refuse(context, "RESOURCE_EXHAUSTED", "queue full; retry after 50 ms", "QUEUE_FULL", 50)
 
     def _score(self, req: scoring_pb2.ScoreRequest) -> scoring_pb2.ScoreResponse:
         if not req.image.startswith(MAGICS):
@@ -78,6 +96,8 @@ class FakeInctrl(scoring_pb2_grpc.ScorerServicer, registry_pb2_grpc.PromptRegist
                 raise _Err("NOT_FOUND", f"prompt set {req.prompt_set_id} not found")
         elif which != "inline" or not req.inline.shots:
             raise _Err("INVALID_ARGUMENT", "no shots")
+        if b"HUGE" in req.image:   # waiting does not help: a reason, no retry hint
+            raise _Err("RESOURCE_EXHAUSTED", "message too large", "PAYLOAD_TOO_LARGE")
         if b"SLOW" in req.image:
             time.sleep(0.5)
         s = (0.8 if b"ANOMALY" in req.image else 0.2) + 0.1 * _hash01(req.image)
@@ -95,7 +115,7 @@ class FakeInctrl(scoring_pb2_grpc.ScorerServicer, registry_pb2_grpc.PromptRegist
         try:
             return self._score(request)
         except _Err as e:
-            context.abort(getattr(grpc.StatusCode, e.code), e.msg)
+            _refuse(context, e.code, e.msg, e.reason, e.retry_ms)
 
     def GetModelInfo(self, request, context):
         self._auth(context)
@@ -113,10 +133,17 @@ class FakeInctrl(scoring_pb2_grpc.ScorerServicer, registry_pb2_grpc.PromptRegist
 
         def answer(req):
             try:
+                with self.lock:
+                    busy = b"BUSYONCE" in req.image and req.request_id not in self.busy_once
+                    self.busy_once.add(req.request_id)
+                if busy:
+                    raise _Err("RESOURCE_EXHAUSTED", "queue full; retry after 50 ms", "QUEUE_FULL", 50)
                 resp = self._score(req)
             except _Err as e:
-                resp = scoring_pb2.ScoreResponse(request_id=req.request_id,
-                                                 error=scoring_pb2.Error(code=e.code, message=e.msg))
+                error = scoring_pb2.Error(code=e.code, message=e.msg, reason=e.reason)
+                if e.retry_ms is not None:
+                    error.retry_after.FromMilliseconds(e.retry_ms)
+                resp = scoring_pb2.ScoreResponse(request_id=req.request_id, error=error)
             out.put(resp)
 
         def reader():

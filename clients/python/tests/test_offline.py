@@ -169,6 +169,33 @@ def test_writes_are_not_retried(fake, client):
     assert fake.calls == 1
 
 
+def test_a_refusal_with_the_servers_retry_hint_is_retried_and_no_other(fake, client):
+    """Issue 20 item 7: resend after the server's RetryInfo (QUEUE_FULL), never a refusal without one."""
+    fake.busy_first = 2
+    assert client.score(fake_png("q"), shots=SHOTS, category="x").bundle_id == "fake"
+    assert fake.calls == 3
+    fake.calls, fake.busy_first = 0, 0
+    with pytest.raises(ic.ResourceExhausted) as huge:
+        client.score(fake_png("HUGE"), shots=SHOTS, category="x")
+    assert huge.value.reason == "PAYLOAD_TOO_LARGE" and huge.value.retry_after is None
+    assert fake.calls == 1
+    fake.calls, fake.busy_first = 0, 100
+    with pytest.raises(ic.ResourceExhausted) as busy:
+        client.score(fake_png("q"), shots=SHOTS, category="x")
+    assert busy.value.reason == "QUEUE_FULL" and busy.value.retry_after == pytest.approx(0.05)
+    assert fake.calls == 4   # the policy's attempts
+
+
+def test_stream_resends_an_item_answered_with_retry_after_and_fails_one_without(fake, client):
+    with client.open_stream(window=4, shots=SHOTS, category="x") as s:
+        busy = s.submit(fake_png("BUSYONCE"), request_id="busy")
+        huge = s.submit(fake_png("HUGE"), request_id="huge")
+        assert busy.result(10).request_id == "busy"
+        err = huge.exception(10)
+        assert isinstance(err, ic.ResourceExhausted) and err.reason == "PAYLOAD_TOO_LARGE" and err.retry_after is None
+    assert fake.stream_ids.count("busy") == 2 and fake.stream_ids.count("huge") == 1
+
+
 def test_deadline_exceeded(client):
     with pytest.raises(ic.DeadlineExceeded):
         client.score(fake_png("SLOW"), shots=SHOTS, category="x", timeout=0.1)

@@ -1,8 +1,16 @@
 import { ChannelCredentials, Metadata, credentials, type CallOptions, type ChannelOptions, type ServiceError } from "@grpc/grpc-js";
 import { ModelInfo, ScoreResponse, ScorerClient } from "./gen/inctrl/v1/scoring.js";
 import { PromptRegistryClient, PromptSet } from "./gen/inctrl/v1/registry.js";
-import { UnavailableError, fromServiceError } from "./errors.js";
-import { DEFAULT_RETRY, RetryPolicy, channelOptions as defaultChannelOptions, defaultAuthority, grpcTarget } from "./retry.js";
+import { type InctrlError, UnavailableError, fromServiceError } from "./errors.js";
+import {
+  DEFAULT_RETRY,
+  RetryPolicy,
+  channelOptions as defaultChannelOptions,
+  defaultAuthority,
+  grpcTarget,
+  hintedDelayMs,
+  sleep,
+} from "./retry.js";
 import { type InspectionMode, Prompts, ScoreStream, buildRequest, inspectionValue } from "./stream.js";
 
 export interface ConnectOptions {
@@ -75,6 +83,23 @@ export class InctrlClient {
     });
   }
 
+  /** An idempotent call: also resent after the server's retry hint (see hintedDelayMs), within its deadline. */
+  private async idempotent<Req, Res>(client: object, method: Unary<Req, Res>, req: Req, o?: CallOpts): Promise<Res> {
+    const timeoutMs = o?.timeoutMs ?? this.timeoutMs;
+    const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : undefined;
+    for (let attempt = 1; ; attempt++) {
+      const left = deadline === undefined ? 0 : Math.max(1, deadline - Date.now());
+      try {
+        return await this.unary(client, method, req, { ...o, timeoutMs: left });
+      } catch (e) {
+        const err = e as InctrlError;
+        const wait = hintedDelayMs(err, attempt, this.retry, deadline === undefined ? undefined : deadline - Date.now());
+        if (wait === undefined) throw err;
+        await sleep(wait);
+      }
+    }
+  }
+
   /** Resolves once connected; rejects with UnavailableError after timeoutMs. */
   waitReady(timeoutMs = 10000): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -87,11 +112,11 @@ export class InctrlClient {
   /** Scores one image against inline shots ({ shots, category }) or a registered prompt set ({ promptSetId }). */
   score(image: Uint8Array, prompts: Prompts, o: CallOpts & { requestId?: string; omitMap?: boolean } = {}): Promise<ScoreResponse> {
     const req = buildRequest(image, prompts, o.requestId ?? "", o.omitMap ?? false);
-    return this.unary(this.scorer, this.scorer.score as Unary<typeof req, ScoreResponse>, req, o);
+    return this.idempotent(this.scorer, this.scorer.score as Unary<typeof req, ScoreResponse>, req, o);
   }
 
   modelInfo(o?: CallOpts): Promise<ModelInfo> {
-    return this.unary(this.scorer, this.scorer.getModelInfo as Unary<object, ModelInfo>, {}, o);
+    return this.idempotent(this.scorer, this.scorer.getModelInfo as Unary<object, ModelInfo>, {}, o);
   }
 
   /**
@@ -130,7 +155,7 @@ export class InctrlClient {
   }
 
   getPromptSet(id: string, o?: CallOpts): Promise<PromptSet> {
-    return this.unary(this.registry, this.registry.getPromptSet as Unary<{ id: string }, PromptSet>, { id }, o);
+    return this.idempotent(this.registry, this.registry.getPromptSet as Unary<{ id: string }, PromptSet>, { id }, o);
   }
 
   /** Every prompt set of the tenant, following page tokens. */
@@ -138,7 +163,7 @@ export class InctrlClient {
     const all: PromptSet[] = [];
     let pageToken = "";
     do {
-      const page = await this.unary(
+      const page = await this.idempotent(
         this.registry,
         this.registry.listPromptSets as Unary<{ pageSize: number; pageToken: string }, { promptSets: PromptSet[]; nextPageToken: string }>,
         { pageSize, pageToken },

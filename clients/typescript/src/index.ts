@@ -1,6 +1,6 @@
 export { InctrlClient, connect, type ConnectOptions, type CallOpts } from "./client.js";
 export { ScoreStream, buildRequest, inspectionValue, type InspectionMode, type Prompts, type Submitted, type StreamResult } from "./stream.js";
 export * from "./errors.js";
-export { DEFAULT_RETRY, NO_RETRY, RETRIED_METHODS, backoffMs, defaultAuthority, grpcTarget, serviceConfig, type RetryPolicy } from "./retry.js";
+export { DEFAULT_RETRY, NO_RETRY, RETRIED_METHODS, backoffMs, defaultAuthority, grpcTarget, hintedDelayMs, serviceConfig, type RetryPolicy } from "./retry.js";
 export type { ScoreRequest, ScoreResponse, ModelInfo, StageTimings, InlinePrompts } from "./gen/inctrl/v1/scoring.js";
 export type { PromptSet, Calibration } from "./gen/inctrl/v1/registry.js";

@@ -4,7 +4,10 @@ import { isIP } from "node:net";
 /**
  * gRPC's retry policy for UNAVAILABLE: @grpc/grpc-js itself retries the idempotent calls (Score, GetModelInfo,
  * GetPromptSet, ListPromptSets), on another backend when there are several, with exponential backoff randomised
- * in [0, backoff]; gRPC caps maxAttempts at 5. ScoreStream resends its unanswered requests with the same shape.
+ * in [0, backoff]; gRPC caps maxAttempts at 5. The client also resends those calls, up to maxAttempts, when the
+ * server refused them with a retry hint (google.rpc.RetryInfo: QUEUE_FULL, RATE_LIMITED, ...), after that hint; a
+ * refusal without one is never retried. ScoreStream resends its unanswered requests with the same shape, and a
+ * request answered with an `error` that has `retryAfter` after that delay.
  */
 export interface RetryPolicy {
   /** Total attempts including the first; 1 disables retries. */
@@ -27,6 +30,24 @@ export const RETRIED_METHODS: Array<[string, string]> = [
 
 /** Inline shots make requests large; gRPC can only retry a call whose request it still holds. */
 const RETRY_BUFFER_BYTES = 16 * 1024 * 1024;
+
+/**
+ * How long (ms) to wait before attempt `attempt + 1` of an idempotent call that failed with `err`, or undefined when
+ * it must not be retried: only a refusal carrying the server's retry hint (google.rpc.RetryInfo, present exactly for
+ * retryable reasons such as QUEUE_FULL and RATE_LIMITED) is, after that hint, within `maxAttempts` and the time left
+ * before the deadline. UNAVAILABLE is left to gRPC's own retry policy (it honours the server's pushback), so
+ * attempts do not multiply.
+ */
+export function hintedDelayMs(
+  err: { code: number; retryAfterMs?: number },
+  attempt: number,
+  p: RetryPolicy,
+  msLeft?: number,
+): number | undefined {
+  if (attempt >= p.maxAttempts || err.retryAfterMs === undefined || err.code === 14 /* UNAVAILABLE */) return undefined;
+  if (msLeft !== undefined && msLeft <= err.retryAfterMs) return undefined; // would answer after the deadline
+  return err.retryAfterMs;
+}
 
 /** Upper bound of the delay before retry number n (1-based). */
 export function backoffMs(p: RetryPolicy, n: number): number {

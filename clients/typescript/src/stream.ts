@@ -1,7 +1,7 @@
 import type { ClientDuplexStream, ServiceError } from "@grpc/grpc-js";
 import { status as Status } from "@grpc/grpc-js";
 import { Inspection, type ScoreRequest, type ScoreResponse } from "./gen/inctrl/v1/scoring.js";
-import { CancelledError, InctrlError, InternalError, UnavailableError, fromCode, fromCodeName, fromServiceError } from "./errors.js";
+import { CancelledError, InctrlError, InternalError, UnavailableError, fromCode, fromServiceError, fromStreamError } from "./errors.js";
 import { NO_RETRY, backoffMs, type RetryPolicy } from "./retry.js";
 
 /**
@@ -64,6 +64,7 @@ interface Pending {
   reject: (e: InctrlError) => void;
   sentAt: number;
   req: ScoreRequest; // kept for a resend
+  resent: number; // resends after an answer with retryAfter
 }
 
 type Call = ClientDuplexStream<ScoreRequest, ScoreResponse>;
@@ -77,7 +78,12 @@ type Call = ClientDuplexStream<ScoreRequest, ScoreResponse>;
  * backend shutting down resets its streams), the requests still unanswered are
  * resent, in submit order, on a new call, which the channel's round_robin places on a backend that is up; at
  * most `resend.maxAttempts - 1` times in a row without an answer in between. A request whose answer arrived is
- * never resent, and each promise settles once: every id is reported exactly once.
+ * never resent, and each promise settles once: every id is reported exactly once. A failure carrying the server's
+ * retry hint (google.rpc.RetryInfo) is resent the same way, after that hint.
+ *
+ * A request answered with an `error` that has `retryAfter` (QUEUE_FULL, RATE_LIMITED, ...) is resent after that
+ * delay, at most `resend.maxAttempts - 1` times; one without it rejects at once. So that a resend always has a call
+ * to go on, the call is ended only once every request is settled.
  */
 export class ScoreStream {
   readonly window: number;
@@ -92,6 +98,7 @@ export class ScoreStream {
   private failure?: InctrlError;
   private ended = false;
   private closing = false;
+  private callEnded = false; // the current call's requests were ended (every request settled)
   private cancelled = false;
   private attempt = 0;
   private nextId = 0;
@@ -130,12 +137,15 @@ export class ScoreStream {
   }
 
   private onCallError(err: InctrlError) {
-    // UNAVAILABLE, or a cancellation this client did not ask for (a replica shutting down resets its streams)
-    const resendable = err instanceof UnavailableError || err instanceof CancelledError;
+    // UNAVAILABLE, or a cancellation this client did not ask for (a replica shutting down resets its streams), or
+    // any failure with the server's retry hint (e.g. RATE_LIMITED when the call opened)
+    const resendable = err instanceof UnavailableError || err instanceof CancelledError || err.retryAfterMs !== undefined;
     if (resendable && !this.cancelled && this.attempt + 1 < this.resend.maxAttempts) {
       this.attempt++;
       this.call = undefined; // submits meanwhile stay pending and go out with the resend
-      setTimeout(() => this.restart(), Math.random() * backoffMs(this.resend, this.attempt));
+      // spread the reconnects like gRPC's own backoff, never sooner than the server asked
+      const wait = Math.max(Math.random() * backoffMs(this.resend, this.attempt), err.retryAfterMs ?? 0);
+      setTimeout(() => this.restart(), wait);
       return;
     }
     this.finish(err);
@@ -150,8 +160,17 @@ export class ScoreStream {
     this.restarts++;
     const call = this.startCall();
     this.attach(call);
+    this.callEnded = false;
     for (const p of this.pending.values()) call.write(p.req);
-    if (this.closing) call.end();
+    this.endWhenSettled();
+  }
+
+  /** Ends the current call's requests once the caller closed the stream and every request is settled. */
+  private endWhenSettled() {
+    if (this.closing && !this.callEnded && this.pending.size === 0 && this.call && !this.ended) {
+      this.callEnded = true;
+      this.call.end();
+    }
   }
 
   get inFlight(): number {
@@ -169,10 +188,19 @@ export class ScoreStream {
       this.unmatched.push(resp);
       return;
     }
+    const error = resp.error ? fromStreamError(resp.error, resp.requestId) : undefined;
+    if (error?.retryAfterMs !== undefined && !this.cancelled && p.resent + 1 < this.resend.maxAttempts) {
+      p.resent++; // the server said waiting helps: resend after its hint, on whichever call is current then
+      setTimeout(() => {
+        if (!this.ended && this.pending.get(resp.requestId) === p && !this.callEnded) this.call?.write(p.req);
+      }, error.retryAfterMs);
+      return;
+    }
     this.pending.delete(resp.requestId);
-    if (resp.error) p.reject(fromCodeName(resp.error.code, resp.error.message, resp.requestId));
+    if (error) p.reject(error);
     else p.resolve(resp);
     this.waiters.shift()?.();
+    this.endWhenSettled();
   }
 
   private finish(err: InctrlError | undefined) {
@@ -180,7 +208,12 @@ export class ScoreStream {
     this.ended = true;
     if (!err && this.pending.size > 0) err = new InternalError(Status.INTERNAL, `stream ended with ${this.pending.size} request(s) unanswered`);
     this.failure = err;
-    for (const [id, p] of this.pending) p.reject(fromCode(err!.code, err!.details, id));
+    for (const [id, p] of this.pending) {
+      const e = fromCode(err!.code, err!.details, id);
+      e.reason = err!.reason;
+      e.retryAfterMs = err!.retryAfterMs;
+      p.reject(e);
+    }
     this.pending.clear();
     for (const w of this.waiters.splice(0)) w();
     this.resolveFinished();
@@ -200,7 +233,7 @@ export class ScoreStream {
     if (this.pending.has(requestId)) throw new Error(`request_id ${JSON.stringify(requestId)} is already in flight`);
     let pending!: Pending;
     const result = new Promise<ScoreResponse>((resolve, reject) => {
-      pending = { resolve, reject, sentAt: Date.now(), req };
+      pending = { resolve, reject, sentAt: Date.now(), req, resent: 0 };
     });
     result.catch(() => undefined); // the caller may never await it; do not crash on unhandled rejection
     this.pending.set(requestId, pending); // registered before writing: the answer may come back at once
@@ -259,7 +292,9 @@ export class ScoreStream {
   async close(): Promise<void> {
     if (!this.closing) {
       this.closing = true;
-      if (!this.ended) this.call?.end(); // while restarting, the new call is ended after the resend
+      // the call itself ends once every request is settled (a request may still be resent on it); while
+      // restarting, the new call is ended after the resend
+      this.endWhenSettled();
     }
     await this.finished;
     if (this.failure && !(this.failure instanceof InternalError)) throw this.failure;

@@ -3,7 +3,9 @@
 // Stream answers are delayed per id so they come back out of order.
 import { createHash } from "node:crypto";
 import { type Socket, connect as connectTcp, createServer } from "node:net";
-import { Server, ServerCredentials, status, type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData } from "@grpc/grpc-js";
+import { Metadata, Server, ServerCredentials, status, type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData } from "@grpc/grpc-js";
+import { BinaryWriter } from "@bufbuild/protobuf/wire";
+import { Duration } from "../src/gen/google/protobuf/duration";
 import { ModelInfo, ScoreResponse, ScorerService, type ScoreRequest } from "../src/gen/inctrl/v1/scoring";
 import { PromptRegistryService, PromptSet } from "../src/gen/inctrl/v1/registry";
 
@@ -14,9 +16,25 @@ export const fakePng = (tag: string, anomaly = false) => Buffer.concat([PNG, Buf
 const hash01 = (b: Uint8Array) => createHash("sha256").update(b).digest().readUInt32BE(0) / 2 ** 32;
 
 class Fail extends Error {
-  constructor(readonly code: status, message: string) {
+  constructor(readonly code: status, message: string, readonly reason = "", readonly retryMs?: number) {
     super(message);
   }
+}
+
+/** google.rpc.Status with ErrorInfo and (retryable) RetryInfo, as the real server puts in grpc-status-details-bin. */
+function statusDetails(f: Fail): Metadata {
+  const any = (typeUrl: string, value: Uint8Array) =>
+    new BinaryWriter().uint32(10).string(typeUrl).uint32(18).bytes(value).finish();
+  const w = new BinaryWriter().uint32(8).int32(f.code).uint32(18).string(f.message);
+  w.uint32(26).bytes(any("type.googleapis.com/google.rpc.ErrorInfo",
+    new BinaryWriter().uint32(10).string(f.reason).uint32(18).string("inctrl.io").finish()));
+  if (f.retryMs !== undefined) {
+    const delay = Duration.encode({ seconds: Math.floor(f.retryMs / 1000), nanos: (f.retryMs % 1000) * 1e6 }).finish();
+    w.uint32(26).bytes(any("type.googleapis.com/google.rpc.RetryInfo", new BinaryWriter().uint32(10).bytes(delay).finish()));
+  }
+  const md = new Metadata();
+  md.set("grpc-status-details-bin", Buffer.from(w.finish()));
+  return md;
 }
 
 /** Shared by the fakes of a multi-backend test: the first stream to start fails with UNAVAILABLE after failAfter answers. */
@@ -26,6 +44,10 @@ export interface StreamPlan {
 
 export class Fake {
   unavailableFirst = 0;
+  /** Then this many unary calls fail with QUEUE_FULL and a retry hint, as a busy server does. */
+  busyFirst = 0;
+  /** Stream ids already refused once ("BUSYONCE" images: QUEUE_FULL with retryAfter the first time). */
+  private busyOnce = new Set<string>();
   /** Request ids received on streams, in order. */
   streamIds: string[] = [];
   /** This fake took the plan's failAfter. */
@@ -45,6 +67,9 @@ export class Fake {
 
   private flaky() {
     if (++this.calls <= this.unavailableFirst) throw new Fail(status.UNAVAILABLE, "warming up");
+    if (this.calls - this.unavailableFirst <= this.busyFirst) {
+      throw new Fail(status.RESOURCE_EXHAUSTED, "queue full; retry after 50 ms", "QUEUE_FULL", 50);
+    }
   }
 
   private async scoreOne(req: ScoreRequest): Promise<ScoreResponse> {
@@ -54,6 +79,7 @@ export class Fake {
     } else if (!req.inline || req.inline.shots.length === 0) {
       throw new Fail(status.INVALID_ARGUMENT, "no shots");
     }
+    if (req.image.includes("HUGE")) throw new Fail(status.RESOURCE_EXHAUSTED, "message too large", "PAYLOAD_TOO_LARGE");
     if (req.image.includes("SLOW")) await new Promise((r) => setTimeout(r, 500));
     const s = (req.image.includes("ANOMALY") ? 0.8 : 0.2) + 0.1 * hash01(req.image);
     return {
@@ -71,7 +97,7 @@ export class Fake {
         cb(null, await fn(call.request));
       } catch (e) {
         const f = e as Fail;
-        cb({ code: f.code ?? status.INTERNAL, details: f.message } as never, null);
+        cb({ code: f.code ?? status.INTERNAL, details: f.message, metadata: f.reason ? statusDetails(f) : undefined } as never, null);
       }
     };
   }
@@ -103,10 +129,20 @@ export class Fake {
           setTimeout(async () => {
             let resp: ScoreResponse;
             try {
+              if (req.image.includes("BUSYONCE") && !this.busyOnce.has(req.requestId)) {
+                this.busyOnce.add(req.requestId);
+                throw new Fail(status.RESOURCE_EXHAUSTED, "queue full; retry after 50 ms", "QUEUE_FULL", 50);
+              }
               resp = await this.scoreOne(req);
             } catch (e) {
               const f = e as Fail;
-              resp = ScoreResponse.fromPartial({ requestId: req.requestId, error: { code: status[f.code], message: f.message } });
+              resp = ScoreResponse.fromPartial({
+                requestId: req.requestId,
+                error: {
+                  code: status[f.code], message: f.message, reason: f.reason,
+                  retryAfter: f.retryMs === undefined ? undefined : { seconds: 0, nanos: f.retryMs * 1e6 },
+                },
+              });
             }
             inFlight--;
             if (dead) return;

@@ -142,6 +142,44 @@ describe("client against the fake server", () => {
     fake.unavailableFirst = 0;
   });
 
+  // Issue 20 item 7: the client resends after the server's retry hint, and only then.
+  it("retries a refusal carrying the server's retry hint, and no other", async () => {
+    fake.calls = 0;
+    fake.busyFirst = 2;
+    assert.equal((await client.score(fakePng("q"), { shots: SHOTS, category: "x" })).bundleId, "fake");
+    assert.equal(fake.calls, 3);
+    fake.calls = 0;
+    fake.busyFirst = 0;
+    const huge = await client.score(fakePng("HUGE"), { shots: SHOTS, category: "x" }).catch((e: InctrlError) => e);
+    assert.ok(huge instanceof ResourceExhaustedError);
+    assert.equal((huge as InctrlError).reason, "PAYLOAD_TOO_LARGE");
+    assert.equal((huge as InctrlError).retryAfterMs, undefined);
+    assert.equal(fake.calls, 1);
+    fake.calls = 0;
+    fake.busyFirst = 100;
+    const busy = await client.score(fakePng("q"), { shots: SHOTS, category: "x" }).catch((e: InctrlError) => e);
+    assert.equal((busy as InctrlError).reason, "QUEUE_FULL");
+    assert.equal((busy as InctrlError).retryAfterMs, 50);
+    assert.equal(fake.calls, 4);
+    fake.busyFirst = 0;
+  });
+
+  it("a stream resends an item answered with retryAfter and rejects one without", async () => {
+    const before = fake.streamIds.length;
+    const s = client.openStream({ window: 4, prompts: { shots: SHOTS, category: "x" } });
+    const busy = await s.submit(fakePng("BUSYONCE"), { requestId: "busy-1" });
+    const huge = await s.submit(fakePng("HUGE"), { requestId: "huge-1" });
+    assert.equal((await busy.result).requestId, "busy-1");
+    const err = await huge.result.catch((e: InctrlError) => e);
+    assert.ok(err instanceof ResourceExhaustedError);
+    assert.equal((err as InctrlError).reason, "PAYLOAD_TOO_LARGE");
+    assert.equal((err as InctrlError).retryAfterMs, undefined);
+    await s.close();
+    const sent = fake.streamIds.slice(before);
+    assert.equal(sent.filter((id) => id === "busy-1").length, 2);
+    assert.equal(sent.filter((id) => id === "huge-1").length, 1);
+  });
+
   it("maps a missed deadline to DeadlineExceededError", async () => {
     await assert.rejects(client.score(fakePng("SLOW"), { shots: SHOTS, category: "x" }, { timeoutMs: 100 }), DeadlineExceededError);
   });

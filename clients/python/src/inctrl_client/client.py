@@ -11,7 +11,7 @@ import grpc
 from inctrl.v1 import registry_pb2, registry_pb2_grpc, scoring_pb2, scoring_pb2_grpc
 
 from .errors import InvalidArgument, Unavailable, from_rpc_error
-from .retry import DEFAULT_RETRY, RetryPolicy, channel_options
+from .retry import DEFAULT_RETRY, RetryPolicy, channel_options, hinted_delay
 from .stream import ScoreStream
 from .targets import Address, default_authority, grpc_target
 
@@ -90,12 +90,24 @@ class Client:
         self._registry = registry_pb2_grpc.PromptRegistryStub(self._channel)
 
     # -- plumbing ------------------------------------------------------------------------------------------
-    def _unary(self, method, request, timeout: Optional[float]):
+    def _unary(self, method, request, timeout: Optional[float], idempotent: bool = False):
+        """One call. gRPC retries idempotent ones on UNAVAILABLE (the channel's service config); the client also
+        resends them after the server's retry hint (QUEUE_FULL, RATE_LIMITED, ...), never without one."""
         t = self.timeout if timeout is None else timeout
-        try:
-            return method(request, timeout=t, metadata=self._metadata)  # retries: the channel's service config
-        except grpc.RpcError as e:
-            raise from_rpc_error(e) from e
+        deadline = None if t is None else time.monotonic() + t
+        attempt = 1
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                return method(request, timeout=left, metadata=self._metadata)
+            except grpc.RpcError as e:
+                err = from_rpc_error(e)  # keeps the RpcError as __cause__
+            left = None if deadline is None else deadline - time.monotonic()
+            wait = hinted_delay(err, attempt, self.retry, left) if idempotent else None
+            if wait is None:
+                raise err
+            time.sleep(wait)
+            attempt += 1
 
     def wait_ready(self, timeout: float = 10.0) -> None:
         """Blocks until the channel is connected; raises Unavailable if it is not within ``timeout``."""
@@ -120,7 +132,7 @@ class Client:
         """inspection (inline shots only; a prompt set brings its own): "center-crop", "resize" or "tiles"."""
         req = build_request(image, request_id=request_id, shots=shots, category=category,
                             prompt_set_id=prompt_set_id, omit_map=omit_map, inspection=inspection)
-        return self._unary(self._scorer.Score, req, timeout)
+        return self._unary(self._scorer.Score, req, timeout, idempotent=True)
 
     def open_stream(self, *, window: int = 16, timeout: Optional[float] = None,
                     shots: Optional[Sequence[ImageLike]] = None, category: Optional[str] = None,
@@ -150,7 +162,7 @@ class Client:
         return ScoreStream(start, build, window=window, resend=self.retry if resend is None else resend)
 
     def model_info(self, timeout: Optional[float] = None) -> scoring_pb2.ModelInfo:
-        return self._unary(self._scorer.GetModelInfo, scoring_pb2.ModelInfoRequest(), timeout)
+        return self._unary(self._scorer.GetModelInfo, scoring_pb2.ModelInfoRequest(), timeout, idempotent=True)
 
     # -- prompt registry -----------------------------------------------------------------------------------
     def register_prompt_set(self, name: str, category: str, shots: Sequence[ImageLike], *, template_id: str = "",
@@ -170,14 +182,16 @@ class Client:
         return self._unary(self._registry.CreatePromptSet, req, timeout)
 
     def get_prompt_set(self, prompt_set_id: str, timeout: Optional[float] = None) -> registry_pb2.PromptSet:
-        return self._unary(self._registry.GetPromptSet, registry_pb2.GetPromptSetRequest(id=prompt_set_id), timeout)
+        return self._unary(self._registry.GetPromptSet, registry_pb2.GetPromptSetRequest(id=prompt_set_id), timeout,
+                           idempotent=True)
 
     def list_prompt_sets(self, page_size: int = 100,
                          timeout: Optional[float] = None) -> Iterator[registry_pb2.PromptSet]:
         token = ""
         while True:
             page = self._unary(self._registry.ListPromptSets,
-                               registry_pb2.ListPromptSetsRequest(page_size=page_size, page_token=token), timeout)
+                               registry_pb2.ListPromptSetsRequest(page_size=page_size, page_token=token), timeout,
+                               idempotent=True)
             yield from page.prompt_sets
             token = page.next_page_token
             if not token:

@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import List, Optional, Tuple
 
-# Idempotent calls, retried on UNAVAILABLE (the backend went away or is not ready) by gRPC onto another backend.
+import grpc
+
+# Idempotent calls, retried on UNAVAILABLE (the backend went away or is not ready) by gRPC onto another backend,
+# and by the client after the server's retry hint when it refused them with one (hinted_delay).
 # Writes (CreatePromptSet, DeletePromptSet, thresholds) are not: gRPC still retries them transparently when they
 # never reached a server. ScoreStream is resent by the client itself (stream.py).
 RETRIED_METHODS = (
@@ -40,6 +44,19 @@ class RetryPolicy:
 
 NO_RETRY = RetryPolicy(max_attempts=1)
 DEFAULT_RETRY = RetryPolicy()  # frozen: one shared instance is a safe default argument
+
+
+def hinted_delay(err, attempt: int, policy: RetryPolicy, time_left: Optional[float]) -> Optional[float]:
+    """Seconds to wait before attempt ``attempt + 1`` of an idempotent call that failed with ``err`` (an InctrlError),
+    or None when it must not be retried. Only a refusal carrying the server's retry hint (google.rpc.RetryInfo: present
+    exactly for retryable reasons such as QUEUE_FULL and RATE_LIMITED) is, after that hint, within the policy's attempts
+    and the call's remaining time. UNAVAILABLE is left to gRPC's own retry (it honours the server's pushback), so
+    attempts do not multiply."""
+    if attempt >= policy.max_attempts or err.retry_after is None or err.code == grpc.StatusCode.UNAVAILABLE:
+        return None
+    if time_left is not None and time_left <= err.retry_after:
+        return None  # the answer would come after the caller's deadline: report the refusal now
+    return err.retry_after
 
 
 def service_config(retry: RetryPolicy) -> dict:

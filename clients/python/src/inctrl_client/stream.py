@@ -14,7 +14,7 @@ import grpc
 
 from inctrl.v1 import scoring_pb2
 
-from .errors import Cancelled, InctrlError, Internal, Unavailable, from_code, from_code_name, from_rpc_error
+from .errors import Cancelled, InctrlError, Internal, Unavailable, from_code, from_rpc_error, from_stream_error
 from .retry import NO_RETRY, RetryPolicy
 
 _CLOSE = object()
@@ -33,7 +33,12 @@ class ScoreStream:
     backend shutting down resets its streams), the requests still unanswered are
     resent, in submit order, on a new call (which the channel's round_robin places on a backend that is up), at
     most ``resend.max_attempts - 1`` times in a row without an answer in between. A request whose answer arrived
-    is never resent, and each Future settles once: every id is reported exactly once.
+    is never resent, and each Future settles once: every id is reported exactly once. A failure carrying the
+    server's retry hint (google.rpc.RetryInfo) is resent the same way, after that hint.
+
+    A request answered with an ``Error`` that has ``retry_after`` (QUEUE_FULL, RATE_LIMITED, ...) is resent after that
+    delay, at most ``resend.max_attempts - 1`` times; one without it fails its Future at once. So that a resend always
+    has a call to go on, the call is half-closed only once every request is settled.
     """
 
     def __init__(self, start_call: Callable[[Iterator[scoring_pb2.ScoreRequest]], Iterator[scoring_pb2.ScoreResponse]],
@@ -47,7 +52,9 @@ class ScoreStream:
         self._resend = resend
         self._slots = threading.Semaphore(window)
         self._lock = threading.Lock()
-        self._pending: dict[str, tuple[Future, scoring_pb2.ScoreRequest]] = {}  # insertion = submit order
+        self._pending: "dict[str, Tuple[Future, scoring_pb2.ScoreRequest]]" = {}  # insertion = submit order
+        self._resent: "dict[str, int]" = {}  # resends per id after an answer with retry_after
+        self._call_half_closed = False  # the current call's request iterator has ended
         self._ids = itertools.count(1)
         self._closed = False
         self._cancelled = False
@@ -112,30 +119,39 @@ class ScoreStream:
             failure = None
             try:
                 for resp in self._call:
+                    error = from_stream_error(resp.error, resp.request_id) if resp.HasField("error") else None
+                    delays = self._resend.delays()  # progress: the next failure starts a fresh retry budget
                     with self._lock:
+                        if self._resend_later(resp.request_id, error):
+                            continue
                         entry = self._pending.pop(resp.request_id, None)
+                        self._resent.pop(resp.request_id, None)
                     if entry is None:
                         self.unmatched.append(resp)
                         continue
-                    delays = self._resend.delays()  # progress: the next failure starts a fresh retry budget
                     fut = entry[0]
                     self._slots.release()
                     fut.received_at = time.monotonic()  # type: ignore[attr-defined]
-                    if resp.HasField("error"):
-                        fut.set_exception(from_code_name(resp.error.code, resp.error.message, resp.request_id))
+                    if error is not None:
+                        fut.set_exception(error)
                     else:
                         fut.set_result(resp)
+                    self._half_close_when_settled()
             except grpc.RpcError as e:
                 failure = from_rpc_error(e)
             except Exception as e:  # noqa: BLE001 - surface anything unexpected to every waiter
                 failure = Internal(f"stream reader failed: {e!r}")
-            # UNAVAILABLE, or a cancellation this client did not ask for (a replica shutting down resets its streams)
-            if not isinstance(failure, (Unavailable, Cancelled)) or self._cancelled:
+            # UNAVAILABLE, or a cancellation this client did not ask for (a replica shutting down resets its streams),
+            # or any failure with the server's retry hint (e.g. RATE_LIMITED when the call opened)
+            resendable = failure is not None and (
+                isinstance(failure, (Unavailable, Cancelled)) or failure.retry_after is not None)
+            if not resendable or self._cancelled:
                 break
             delay = next(delays, None)
             if delay is None:
                 break
-            time.sleep(random.uniform(0, delay))  # like gRPC's own retry backoff: spread the reconnects
+            # like gRPC's own retry backoff: spread the reconnects; never sooner than the server asked
+            time.sleep(max(random.uniform(0, delay), failure.retry_after or 0.0))
             try:
                 self._restart()
             except Exception:  # noqa: BLE001 - e.g. the client's channel was closed meanwhile: keep the failure
@@ -148,8 +164,35 @@ class ScoreStream:
             self._failure = failure
         for fut in left:
             self._slots.release()
-            fut.set_exception(from_code(failure.code, failure.details, fut.request_id))
+            fut.set_exception(from_code(failure.code, failure.details, fut.request_id, reason=failure.reason,
+                                        retry_after=failure.retry_after))
         self._done.set()
+
+    def _resend_later(self, rid: str, error: Optional[InctrlError]) -> bool:
+        """Under the lock: schedules the resend of a request the server refused with a retry hint (within budget)."""
+        if error is None or error.retry_after is None or self._cancelled or rid not in self._pending:
+            return False
+        n = self._resent.get(rid, 0)
+        if n + 1 >= self._resend.max_attempts:
+            return False
+        self._resent[rid] = n + 1
+        timer = threading.Timer(error.retry_after, self._resend_one, args=(rid,))
+        timer.daemon = True
+        timer.start()
+        return True
+
+    def _resend_one(self, rid: str) -> None:
+        with self._lock:
+            entry = self._pending.get(rid)
+            if entry is not None and not self._call_half_closed:
+                self._outbox.put(entry[1])  # a restart meanwhile resends it anyway
+
+    def _half_close_when_settled(self) -> None:
+        """Ends the current call's requests once the caller closed the stream and every request is settled."""
+        with self._lock:
+            if self._closed and not self._pending and not self._call_half_closed:
+                self._call_half_closed = True
+                self._outbox.put(_CLOSE)
 
     def _restart(self) -> None:
         """Replaces the failed call: a new request queue that starts with every unanswered request."""
@@ -158,7 +201,9 @@ class ScoreStream:
             old.put(_CLOSE)  # ends the failed call's request iterator
             for _, req in self._pending.values():
                 self._outbox.put(req)
-            if self._closed:
+            self._call_half_closed = False
+            if self._closed and not self._pending:
+                self._call_half_closed = True
                 self._outbox.put(_CLOSE)
             self.restarts += 1
             self._call = self._start_call(self._requests(self._outbox))
@@ -167,9 +212,9 @@ class ScoreStream:
     def close(self, timeout: Optional[float] = None) -> None:
         """Half-closes the stream and waits until every in-flight request is answered (or failed)."""
         with self._lock:
-            if not self._closed:
-                self._closed = True
-                self._outbox.put(_CLOSE)
+            self._closed = True
+        # the call itself ends once every request is settled (a request may still be resent on it)
+        self._half_close_when_settled()
         if not self._done.wait(timeout):
             raise TimeoutError("stream did not finish in time")
         if self._failure is not None and not isinstance(self._failure, Internal):

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from inctrl.v1 import scoring_pb2 as inctrl_dot_v1_dot_scoring__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18inctrl/v1/registry.proto\x12\tinctrl.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17inctrl/v1/scoring.proto\"\xbd\x01\n\x16\x43reatePromptSetRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x02 \x01(\t\x12\r\n\x05shots\x18\x03 \x03(\x0c\x12\x13\n\x0btemplate_id\x18\x04 \x01(\t\x12\x0c\n\x04\x66p16\x18\x05 \x01(\x08\x12\x17\n\ntarget_fpr\x18\x07 \x01(\x02H\x00\x88\x01\x01\x12)\n\ninspection\x18\x06 \x01(\x0e\x32\x15.inctrl.v1.InspectionB\r\n\x0b_target_fpr\"\xde\x02\n\tPromptSet\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x03 \x01(\t\x12\x12\n\nshot_count\x18\x04 \x01(\x05\x12\x13\n\x0btemplate_id\x18\x05 \x01(\t\x12\x11\n\tbundle_id\x18\x06 \x01(\t\x12\r\n\x05stale\x18\x07 \x01(\x08\x12\x0f\n\x07version\x18\x08 \x01(\x03\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x0b\x63\x61libration\x18\x0b \x01(\x0b\x32\x16.inctrl.v1.Calibration\x12\x11\n\tprecision\x18\x0c \x01(\t\x12)\n\ninspection\x18\r \x01(\x0e\x32\x15.inctrl.v1.Inspection\"\x89\x02\n\x0b\x43\x61libration\x12\x13\n\x0bshot_scores\x18\x01 \x03(\x02\x12\x1b\n\x13suggested_threshold\x18\x02 \x01(\x02\x12\x11\n\tthreshold\x18\x03 \x01(\x02\x12\x1c\n\x14threshold_overridden\x18\x04 \x01(\x08\x12\x15\n\routlier_shots\x18\x05 \x03(\x05\x12\x10\n\x08warnings\x18\x06 \x03(\t\x12\x1e\n\x11\x66p16_max_abs_diff\x18\x07 \x01(\x02H\x00\x88\x01\x01\x12\x12\n\ntarget_fpr\x18\x08 \x01(\x02\x12\x14\n\x0c\x65xpected_fpr\x18\t \x01(\x02\x12\x0e\n\x06method\x18\n \x01(\tB\x14\n\x12_fp16_max_abs_diff\"!\n\x13GetPromptSetRequest\x12\n\n\x02id\x18\x01 \x01(\t\">\n\x15ListPromptSetsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"\\\n\x16ListPromptSetsResponse\x12)\n\x0bprompt_sets\x18\x01 \x03(\x0b\x32\x14.inctrl.v1.PromptSet\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"$\n\x16\x44\x65letePromptSetRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x19\n\x17\x44\x65letePromptSetResponse\"o\n\x13SetThresholdRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x16\n\tthreshold\x18\x02 \x01(\x02H\x00\x88\x01\x01\x12\x17\n\ntarget_fpr\x18\x03 \x01(\x02H\x01\x88\x01\x01\x42\x0c\n\n_thresholdB\r\n\x0b_target_fpr\"&\n\x18ReencodePromptSetRequest\x12\n\n\x02id\x18\x01 \x01(\t2\xe9\x03\n\x0ePromptRegistry\x12J\n\x0f\x43reatePromptSet\x12!.inctrl.v1.CreatePromptSetRequest\x1a\x14.inctrl.v1.PromptSet\x12\x44\n\x0cGetPromptSet\x12\x1e.inctrl.v1.GetPromptSetRequest\x1a\x14.inctrl.v1.PromptSet\x12U\n\x0eListPromptSets\x12 .inctrl.v1.ListPromptSetsRequest\x1a!.inctrl.v1.ListPromptSetsResponse\x12X\n\x0f\x44\x65letePromptSet\x12!.inctrl.v1.DeletePromptSetRequest\x1a\".inctrl.v1.DeletePromptSetResponse\x12\x44\n\x0cSetThreshold\x12\x1e.inctrl.v1.SetThresholdRequest\x1a\x14.inctrl.v1.PromptSet\x12N\n\x11ReencodePromptSet\x12#.inctrl.v1.ReencodePromptSetRequest\x1a\x14.inctrl.v1.PromptSetBl\n\x16io.inctrl.serve.api.v1B\rRegistryProtoP\x01ZAgithub.com/inctrl-serve/inctrl-serve/clients/go/inctrlv1;inctrlv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18inctrl/v1/registry.proto\x12\tinctrl.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17inctrl/v1/scoring.proto\"\xcc\x01\n\x16\x43reatePromptSetRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x02 \x01(\t\x12\r\n\x05shots\x18\x03 \x03(\x0c\x12\x13\n\x0btemplate_id\x18\x04 \x01(\t\x12\x0c\n\x04\x66p16\x18\x05 \x01(\x08\x12\x17\n\ntarget_fpr\x18\x07 \x01(\x02H\x00\x88\x01\x01\x12)\n\ninspection\x18\x06 \x01(\x0e\x32\x15.inctrl.v1.Inspection\x12\r\n\x05model\x18\x08 \x01(\tB\r\n\x0b_target_fpr\"\xb0\x03\n\tPromptSet\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x03 \x01(\t\x12\x12\n\nshot_count\x18\x04 \x01(\x05\x12\x13\n\x0btemplate_id\x18\x05 \x01(\t\x12\x11\n\tbundle_id\x18\x06 \x01(\t\x12\r\n\x05stale\x18\x07 \x01(\x08\x12\x0f\n\x07version\x18\x08 \x01(\x03\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x0b\x63\x61libration\x18\x0b \x01(\x0b\x32\x16.inctrl.v1.Calibration\x12\x11\n\tprecision\x18\x0c \x01(\t\x12)\n\ninspection\x18\r \x01(\x0e\x32\x15.inctrl.v1.Inspection\x12\r\n\x05model\x18\x0e \x01(\t\x12\x10\n\x08revision\x18\x0f \x01(\x03\x12/\n\tencodings\x18\x10 \x03(\x0b\x32\x1c.inctrl.v1.PromptSetEncoding\"\xfc\x01\n\x11PromptSetEncoding\x12\r\n\x05model\x18\x01 \x01(\t\x12\x15\n\rmodel_version\x18\x02 \x01(\x03\x12\x11\n\tbundle_id\x18\x03 \x01(\t\x12\x0f\n\x07\x65ncoder\x18\x04 \x01(\t\x12\x11\n\tprecision\x18\x05 \x01(\t\x12\r\n\x05state\x18\x06 \x01(\t\x12+\n\x0b\x63\x61libration\x18\x07 \x01(\x0b\x32\x16.inctrl.v1.Calibration\x12\x0f\n\x07version\x18\x08 \x01(\x03\x12.\n\nupdated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x65rror\x18\n \x01(\t\"\x89\x02\n\x0b\x43\x61libration\x12\x13\n\x0bshot_scores\x18\x01 \x03(\x02\x12\x1b\n\x13suggested_threshold\x18\x02 \x01(\x02\x12\x11\n\tthreshold\x18\x03 \x01(\x02\x12\x1c\n\x14threshold_overridden\x18\x04 \x01(\x08\x12\x15\n\routlier_shots\x18\x05 \x03(\x05\x12\x10\n\x08warnings\x18\x06 \x03(\t\x12\x1e\n\x11\x66p16_max_abs_diff\x18\x07 \x01(\x02H\x00\x88\x01\x01\x12\x12\n\ntarget_fpr\x18\x08 \x01(\x02\x12\x14\n\x0c\x65xpected_fpr\x18\t \x01(\x02\x12\x0e\n\x06method\x18\n \x01(\tB\x14\n\x12_fp16_max_abs_diff\"!\n\x13GetPromptSetRequest\x12\n\n\x02id\x18\x01 \x01(\t\">\n\x15ListPromptSetsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"\\\n\x16ListPromptSetsResponse\x12)\n\x0bprompt_sets\x18\x01 \x03(\x0b\x32\x14.inctrl.v1.PromptSet\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"$\n\x16\x44\x65letePromptSetRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x19\n\x17\x44\x65letePromptSetResponse\"\x86\x01\n\x13SetThresholdRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x16\n\tthreshold\x18\x02 \x01(\x02H\x00\x88\x01\x01\x12\x17\n\ntarget_fpr\x18\x03 \x01(\x02H\x01\x88\x01\x01\x12\x15\n\rmodel_version\x18\x04 \x01(\x03\x42\x0c\n\n_thresholdB\r\n\x0b_target_fpr\"=\n\x18ReencodePromptSetRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x15\n\rmodel_version\x18\x02 \x01(\x03\"?\n\x0f\x41\x64\x64ShotsRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05shots\x18\x02 \x03(\x0c\x12\x11\n\tquery_ids\x18\x03 \x03(\t\"/\n\x12RemoveShotsRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05shots\x18\x02 \x03(\x05\"\"\n\x14ListRevisionsRequest\x12\n\n\x02id\x18\x01 \x01(\t\"Y\n\x15ListRevisionsResponse\x12/\n\trevisions\x18\x01 \x03(\x0b\x32\x1c.inctrl.v1.PromptSetRevision\x12\x0f\n\x07\x63urrent\x18\x02 \x01(\x03\"y\n\x11PromptSetRevision\x12\x10\n\x08revision\x18\x01 \x01(\x03\x12\x12\n\nshot_count\x18\x02 \x01(\x05\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"8\n\x18RollbackPromptSetRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08revision\x18\x02 \x01(\x03\x32\x8f\x06\n\x0ePromptRegistry\x12J\n\x0f\x43reatePromptSet\x12!.inctrl.v1.CreatePromptSetRequest\x1a\x14.inctrl.v1.PromptSet\x12\x44\n\x0cGetPromptSet\x12\x1e.inctrl.v1.GetPromptSetRequest\x1a\x14.inctrl.v1.PromptSet\x12U\n\x0eListPromptSets\x12 .inctrl.v1.ListPromptSetsRequest\x1a!.inctrl.v1.ListPromptSetsResponse\x12X\n\x0f\x44\x65letePromptSet\x12!.inctrl.v1.DeletePromptSetRequest\x1a\".inctrl.v1.DeletePromptSetResponse\x12\x44\n\x0cSetThreshold\x12\x1e.inctrl.v1.SetThresholdRequest\x1a\x14.inctrl.v1.PromptSet\x12N\n\x11ReencodePromptSet\x12#.inctrl.v1.ReencodePromptSetRequest\x1a\x14.inctrl.v1.PromptSet\x12<\n\x08\x41\x64\x64Shots\x12\x1a.inctrl.v1.AddShotsRequest\x1a\x14.inctrl.v1.PromptSet\x12\x42\n\x0bRemoveShots\x12\x1d.inctrl.v1.RemoveShotsRequest\x1a\x14.inctrl.v1.PromptSet\x12R\n\rListRevisions\x12\x1f.inctrl.v1.ListRevisionsRequest\x1a .inctrl.v1.ListRevisionsResponse\x12N\n\x11RollbackPromptSet\x12#.inctrl.v1.RollbackPromptSetRequest\x1a\x14.inctrl.v1.PromptSetBl\n\x16io.inctrl.serve.api.v1B\rRegistryProtoP\x01ZAgithub.com/inctrl-serve/inctrl-serve/clients/go/inctrlv1;inctrlv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,25 +35,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\026io.inctrl.serve.api.v1B\rRegistryProtoP\001ZAgithub.com/inctrl-serve/inctrl-serve/clients/go/inctrlv1;inctrlv1'
   _globals['_CREATEPROMPTSETREQUEST']._serialized_start=98
-  _globals['_CREATEPROMPTSETREQUEST']._serialized_end=287
-  _globals['_PROMPTSET']._serialized_start=290
-  _globals['_PROMPTSET']._serialized_end=640
-  _globals['_CALIBRATION']._serialized_start=643
-  _globals['_CALIBRATION']._serialized_end=908
-  _globals['_GETPROMPTSETREQUEST']._serialized_start=910
-  _globals['_GETPROMPTSETREQUEST']._serialized_end=943
-  _globals['_LISTPROMPTSETSREQUEST']._serialized_start=945
-  _globals['_LISTPROMPTSETSREQUEST']._serialized_end=1007
-  _globals['_LISTPROMPTSETSRESPONSE']._serialized_start=1009
-  _globals['_LISTPROMPTSETSRESPONSE']._serialized_end=1101
-  _globals['_DELETEPROMPTSETREQUEST']._serialized_start=1103
-  _globals['_DELETEPROMPTSETREQUEST']._serialized_end=1139
-  _globals['_DELETEPROMPTSETRESPONSE']._serialized_start=1141
-  _globals['_DELETEPROMPTSETRESPONSE']._serialized_end=1166
-  _globals['_SETTHRESHOLDREQUEST']._serialized_start=1168
-  _globals['_SETTHRESHOLDREQUEST']._serialized_end=1279
-  _globals['_REENCODEPROMPTSETREQUEST']._serialized_start=1281
-  _globals['_REENCODEPROMPTSETREQUEST']._serialized_end=1319
-  _globals['_PROMPTREGISTRY']._serialized_start=1322
-  _globals['_PROMPTREGISTRY']._serialized_end=1811
+  _globals['_CREATEPROMPTSETREQUEST']._serialized_end=302
+  _globals['_PROMPTSET']._serialized_start=305
+  _globals['_PROMPTSET']._serialized_end=737
+  _globals['_PROMPTSETENCODING']._serialized_start=740
+  _globals['_PROMPTSETENCODING']._serialized_end=992
+  _globals['_CALIBRATION']._serialized_start=995
+  _globals['_CALIBRATION']._serialized_end=1260
+  _globals['_GETPROMPTSETREQUEST']._serialized_start=1262
+  _globals['_GETPROMPTSETREQUEST']._serialized_end=1295
+  _globals['_LISTPROMPTSETSREQUEST']._serialized_start=1297
+  _globals['_LISTPROMPTSETSREQUEST']._serialized_end=1359
+  _globals['_LISTPROMPTSETSRESPONSE']._serialized_start=1361
+  _globals['_LISTPROMPTSETSRESPONSE']._serialized_end=1453
+  _globals['_DELETEPROMPTSETREQUEST']._serialized_start=1455
+  _globals['_DELETEPROMPTSETREQUEST']._serialized_end=1491
+  _globals['_DELETEPROMPTSETRESPONSE']._serialized_start=1493
+  _globals['_DELETEPROMPTSETRESPONSE']._serialized_end=1518
+  _globals['_SETTHRESHOLDREQUEST']._serialized_start=1521
+  _globals['_SETTHRESHOLDREQUEST']._serialized_end=1655
+  _globals['_REENCODEPROMPTSETREQUEST']._serialized_start=1657
+  _globals['_REENCODEPROMPTSETREQUEST']._serialized_end=1718
+  _globals['_ADDSHOTSREQUEST']._serialized_start=1720
+  _globals['_ADDSHOTSREQUEST']._serialized_end=1783
+  _globals['_REMOVESHOTSREQUEST']._serialized_start=1785
+  _globals['_REMOVESHOTSREQUEST']._serialized_end=1832
+  _globals['_LISTREVISIONSREQUEST']._serialized_start=1834
+  _globals['_LISTREVISIONSREQUEST']._serialized_end=1868
+  _globals['_LISTREVISIONSRESPONSE']._serialized_start=1870
+  _globals['_LISTREVISIONSRESPONSE']._serialized_end=1959
+  _globals['_PROMPTSETREVISION']._serialized_start=1961
+  _globals['_PROMPTSETREVISION']._serialized_end=2082
+  _globals['_ROLLBACKPROMPTSETREQUEST']._serialized_start=2084
+  _globals['_ROLLBACKPROMPTSETREQUEST']._serialized_end=2140
+  _globals['_PROMPTREGISTRY']._serialized_start=2143
+  _globals['_PROMPTREGISTRY']._serialized_end=2926
 # @@protoc_insertion_point(module_scope)

@@ -68,6 +68,26 @@ class PromptRegistryStub(object):
                 request_serializer=inctrl_dot_v1_dot_registry__pb2.ReencodePromptSetRequest.SerializeToString,
                 response_deserializer=inctrl_dot_v1_dot_registry__pb2.PromptSet.FromString,
                 _registered_method=True)
+        self.AddShots = channel.unary_unary(
+                '/inctrl.v1.PromptRegistry/AddShots',
+                request_serializer=inctrl_dot_v1_dot_registry__pb2.AddShotsRequest.SerializeToString,
+                response_deserializer=inctrl_dot_v1_dot_registry__pb2.PromptSet.FromString,
+                _registered_method=True)
+        self.RemoveShots = channel.unary_unary(
+                '/inctrl.v1.PromptRegistry/RemoveShots',
+                request_serializer=inctrl_dot_v1_dot_registry__pb2.RemoveShotsRequest.SerializeToString,
+                response_deserializer=inctrl_dot_v1_dot_registry__pb2.PromptSet.FromString,
+                _registered_method=True)
+        self.ListRevisions = channel.unary_unary(
+                '/inctrl.v1.PromptRegistry/ListRevisions',
+                request_serializer=inctrl_dot_v1_dot_registry__pb2.ListRevisionsRequest.SerializeToString,
+                response_deserializer=inctrl_dot_v1_dot_registry__pb2.ListRevisionsResponse.FromString,
+                _registered_method=True)
+        self.RollbackPromptSet = channel.unary_unary(
+                '/inctrl.v1.PromptRegistry/RollbackPromptSet',
+                request_serializer=inctrl_dot_v1_dot_registry__pb2.RollbackPromptSetRequest.SerializeToString,
+                response_deserializer=inctrl_dot_v1_dot_registry__pb2.PromptSet.FromString,
+                _registered_method=True)
 
 
 class PromptRegistryServicer(object):
@@ -114,7 +134,39 @@ class PromptRegistryServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def ReencodePromptSet(self, request, context):
-        """Unary. Re-encodes the stored original shots with the loaded bundle and recalibrates.
+        """Unary. Re-encodes the stored original shots with one loaded model version (default: the set's model's serving
+        version) and recalibrates that version's encoding only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddShots(self, request, context):
+        """Unary. Adds shots to a set: uploaded images and/or queries scored against it recently, confirmed as normal by
+        their ScoreResponse.query_id (no second upload). The set gets a new revision of its shots (the previous one stays
+        for roll-back), encoded and recalibrated by the serving version; other versions encode it in the background.
+        NOT_FOUND (QUERY_NOT_RETAINED) for a query no longer kept on the replica that answers.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveShots(self, request, context):
+        """Unary. Removes shots (0-based positions in the current revision): a new revision, as AddShots.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRevisions(self, request, context):
+        """Unary. The revisions of a set's shots, oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RollbackPromptSet(self, request, context):
+        """Unary. Points the set at another revision of its shots; its stored encodings serve it again, bit for bit.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -151,6 +203,26 @@ def add_PromptRegistryServicer_to_server(servicer, server):
             'ReencodePromptSet': grpc.unary_unary_rpc_method_handler(
                     servicer.ReencodePromptSet,
                     request_deserializer=inctrl_dot_v1_dot_registry__pb2.ReencodePromptSetRequest.FromString,
+                    response_serializer=inctrl_dot_v1_dot_registry__pb2.PromptSet.SerializeToString,
+            ),
+            'AddShots': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddShots,
+                    request_deserializer=inctrl_dot_v1_dot_registry__pb2.AddShotsRequest.FromString,
+                    response_serializer=inctrl_dot_v1_dot_registry__pb2.PromptSet.SerializeToString,
+            ),
+            'RemoveShots': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveShots,
+                    request_deserializer=inctrl_dot_v1_dot_registry__pb2.RemoveShotsRequest.FromString,
+                    response_serializer=inctrl_dot_v1_dot_registry__pb2.PromptSet.SerializeToString,
+            ),
+            'ListRevisions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRevisions,
+                    request_deserializer=inctrl_dot_v1_dot_registry__pb2.ListRevisionsRequest.FromString,
+                    response_serializer=inctrl_dot_v1_dot_registry__pb2.ListRevisionsResponse.SerializeToString,
+            ),
+            'RollbackPromptSet': grpc.unary_unary_rpc_method_handler(
+                    servicer.RollbackPromptSet,
+                    request_deserializer=inctrl_dot_v1_dot_registry__pb2.RollbackPromptSetRequest.FromString,
                     response_serializer=inctrl_dot_v1_dot_registry__pb2.PromptSet.SerializeToString,
             ),
     }
@@ -319,6 +391,114 @@ class PromptRegistry(object):
             target,
             '/inctrl.v1.PromptRegistry/ReencodePromptSet',
             inctrl_dot_v1_dot_registry__pb2.ReencodePromptSetRequest.SerializeToString,
+            inctrl_dot_v1_dot_registry__pb2.PromptSet.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddShots(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/inctrl.v1.PromptRegistry/AddShots',
+            inctrl_dot_v1_dot_registry__pb2.AddShotsRequest.SerializeToString,
+            inctrl_dot_v1_dot_registry__pb2.PromptSet.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveShots(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/inctrl.v1.PromptRegistry/RemoveShots',
+            inctrl_dot_v1_dot_registry__pb2.RemoveShotsRequest.SerializeToString,
+            inctrl_dot_v1_dot_registry__pb2.PromptSet.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRevisions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/inctrl.v1.PromptRegistry/ListRevisions',
+            inctrl_dot_v1_dot_registry__pb2.ListRevisionsRequest.SerializeToString,
+            inctrl_dot_v1_dot_registry__pb2.ListRevisionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RollbackPromptSet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/inctrl.v1.PromptRegistry/RollbackPromptSet',
+            inctrl_dot_v1_dot_registry__pb2.RollbackPromptSetRequest.SerializeToString,
             inctrl_dot_v1_dot_registry__pb2.PromptSet.FromString,
             options,
             channel_credentials,

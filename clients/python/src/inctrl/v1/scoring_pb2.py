@@ -22,9 +22,10 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17inctrl/v1/scoring.proto\x12\tinctrl.v1\"\x93\x01\n\x0cScoreRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\r\n\x05image\x18\x02 \x01(\x0c\x12*\n\x06inline\x18\x03 \x01(\x0b\x32\x18.inctrl.v1.InlinePromptsH\x00\x12\x17\n\rprompt_set_id\x18\x04 \x01(\tH\x00\x12\x10\n\x08omit_map\x18\x05 \x01(\x08\x42\t\n\x07prompts\"[\n\rInlinePrompts\x12\r\n\x05shots\x18\x01 \x03(\x0c\x12\x10\n\x08\x63\x61tegory\x18\x02 \x01(\t\x12)\n\ninspection\x18\x03 \x01(\x0e\x32\x15.inctrl.v1.Inspection\"\xf5\x02\n\rScoreResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x10\n\x03s_h\x18\x03 \x01(\x02H\x00\x88\x01\x01\x12\x0b\n\x03s_p\x18\x04 \x01(\x02\x12\x10\n\x03s_i\x18\x05 \x01(\x02H\x01\x88\x01\x01\x12\x10\n\x03s_a\x18\x06 \x01(\x02H\x02\x88\x01\x01\x12\x0f\n\x03map\x18\x07 \x03(\x02\x42\x02\x10\x01\x12\x12\n\nmap_height\x18\x08 \x01(\x05\x12\x11\n\tmap_width\x18\t \x01(\x05\x12\x11\n\tbundle_id\x18\n \x01(\t\x12(\n\x07timings\x18\x0b \x01(\x0b\x32\x17.inctrl.v1.StageTimings\x12\x1f\n\x05\x65rror\x18\x0c \x01(\x0b\x32\x10.inctrl.v1.Error\x12\x19\n\x0cis_anomalous\x18\r \x01(\x08H\x03\x88\x01\x01\x12\x16\n\tthreshold\x18\x0e \x01(\x02H\x04\x88\x01\x01\x42\x06\n\x04_s_hB\x06\n\x04_s_iB\x06\n\x04_s_aB\x0f\n\r_is_anomalousB\x0c\n\n_threshold\"\x81\x01\n\x0cStageTimings\x12\x11\n\tdecode_us\x18\x01 \x01(\x03\x12\x15\n\rpreprocess_us\x18\x02 \x01(\x03\x12\x11\n\tencode_us\x18\x03 \x01(\x03\x12\x10\n\x08score_us\x18\x04 \x01(\x03\x12\x10\n\x08queue_us\x18\x05 \x01(\x03\x12\x10\n\x08total_us\x18\x06 \x01(\x03\"&\n\x05\x45rror\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"\x12\n\x10ModelInfoRequest\"\xf7\x01\n\tModelInfo\x12\x11\n\tbundle_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0c\n\x04\x61rch\x18\x03 \x01(\t\x12\x16\n\x0erandom_weights\x18\x04 \x01(\x08\x12\x1b\n\x13weights_description\x18\x05 \x01(\t\x12\x12\n\nimage_size\x18\x06 \x01(\x05\x12\x12\n\nmap_height\x18\x07 \x01(\x05\x12\x11\n\tmap_width\x18\x08 \x01(\x05\x12\x15\n\rtapped_blocks\x18\t \x03(\x05\x12\x15\n\rmanifest_json\x18\n \x01(\t\x12\x0f\n\x07\x64\x65vices\x18\x0b \x03(\t\x12\x0c\n\x04mode\x18\x0c \x01(\t*\x86\x01\n\nInspection\x12\x1a\n\x16INSPECTION_UNSPECIFIED\x10\x00\x12\x1a\n\x16INSPECTION_CENTER_CROP\x10\x01\x12\x15\n\x11INSPECTION_RESIZE\x10\x02\x12\x14\n\x10INSPECTION_TILES\x10\x03\x12\x13\n\x0fINSPECTION_AUTO\x10\x04\x32\xcd\x01\n\x06Scorer\x12:\n\x05Score\x12\x17.inctrl.v1.ScoreRequest\x1a\x18.inctrl.v1.ScoreResponse\x12\x44\n\x0bScoreStream\x12\x17.inctrl.v1.ScoreRequest\x1a\x18.inctrl.v1.ScoreResponse(\x01\x30\x01\x12\x41\n\x0cGetModelInfo\x12\x1b.inctrl.v1.ModelInfoRequest\x1a\x14.inctrl.v1.ModelInfoBk\n\x16io.inctrl.serve.api.v1B\x0cScoringProtoP\x01ZAgithub.com/inctrl-serve/inctrl-serve/clients/go/inctrlv1;inctrlv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17inctrl/v1/scoring.proto\x12\tinctrl.v1\x1a\x1egoogle/protobuf/duration.proto\"\xb9\x01\n\x0cScoreRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\r\n\x05image\x18\x02 \x01(\x0c\x12*\n\x06inline\x18\x03 \x01(\x0b\x32\x18.inctrl.v1.InlinePromptsH\x00\x12\x17\n\rprompt_set_id\x18\x04 \x01(\tH\x00\x12\x10\n\x08omit_map\x18\x05 \x01(\x08\x12\r\n\x05model\x18\x06 \x01(\t\x12\x15\n\rmodel_version\x18\x07 \x01(\x03\x42\t\n\x07prompts\"[\n\rInlinePrompts\x12\r\n\x05shots\x18\x01 \x03(\x0c\x12\x10\n\x08\x63\x61tegory\x18\x02 \x01(\t\x12)\n\ninspection\x18\x03 \x01(\x0e\x32\x15.inctrl.v1.Inspection\"\xad\x03\n\rScoreResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x10\n\x03s_h\x18\x03 \x01(\x02H\x00\x88\x01\x01\x12\x0b\n\x03s_p\x18\x04 \x01(\x02\x12\x10\n\x03s_i\x18\x05 \x01(\x02H\x01\x88\x01\x01\x12\x10\n\x03s_a\x18\x06 \x01(\x02H\x02\x88\x01\x01\x12\x0f\n\x03map\x18\x07 \x03(\x02\x42\x02\x10\x01\x12\x12\n\nmap_height\x18\x08 \x01(\x05\x12\x11\n\tmap_width\x18\t \x01(\x05\x12\x11\n\tbundle_id\x18\n \x01(\t\x12\r\n\x05model\x18\x0f \x01(\t\x12\x15\n\rmodel_version\x18\x10 \x01(\x03\x12\x10\n\x08query_id\x18\x11 \x01(\t\x12(\n\x07timings\x18\x0b \x01(\x0b\x32\x17.inctrl.v1.StageTimings\x12\x1f\n\x05\x65rror\x18\x0c \x01(\x0b\x32\x10.inctrl.v1.Error\x12\x19\n\x0cis_anomalous\x18\r \x01(\x08H\x03\x88\x01\x01\x12\x16\n\tthreshold\x18\x0e \x01(\x02H\x04\x88\x01\x01\x42\x06\n\x04_s_hB\x06\n\x04_s_iB\x06\n\x04_s_aB\x0f\n\r_is_anomalousB\x0c\n\n_threshold\"\x81\x01\n\x0cStageTimings\x12\x11\n\tdecode_us\x18\x01 \x01(\x03\x12\x15\n\rpreprocess_us\x18\x02 \x01(\x03\x12\x11\n\tencode_us\x18\x03 \x01(\x03\x12\x10\n\x08score_us\x18\x04 \x01(\x03\x12\x10\n\x08queue_us\x18\x05 \x01(\x03\x12\x10\n\x08total_us\x18\x06 \x01(\x03\"f\n\x05\x45rror\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12.\n\x0bretry_after\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\"8\n\x10ModelInfoRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x15\n\rmodel_version\x18\x02 \x01(\x03\"\x13\n\x11ListModelsRequest\"T\n\x12ListModelsResponse\x12\'\n\x06models\x18\x01 \x03(\x0b\x32\x17.inctrl.v1.ModelSummary\x12\x15\n\rdefault_model\x18\x02 \x01(\t\"\xc4\x01\n\x0cModelSummary\x12\x0c\n\x04name\x18\x01 \x01(\t\x12-\n\x08versions\x18\x02 \x03(\x0b\x32\x1b.inctrl.v1.ModelVersionInfo\x12\x17\n\x0fserving_version\x18\x03 \x01(\x03\x12\x16\n\x0e\x63\x61nary_version\x18\x04 \x01(\x03\x12\x16\n\x0e\x63\x61nary_percent\x18\x05 \x01(\x01\x12\x16\n\x0eshadow_version\x18\x06 \x01(\x03\x12\x16\n\x0eshadow_percent\x18\x07 \x01(\x01\"\x8e\x01\n\x10ModelVersionInfo\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12\r\n\x05state\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x11\n\tbundle_id\x18\x04 \x01(\t\x12\x0c\n\x04kind\x18\x05 \x01(\t\x12\x11\n\tprecision\x18\x06 \x01(\t\x12\x16\n\x0erandom_weights\x18\x07 \x01(\x08\"\xb0\x02\n\tModelInfo\x12\x11\n\tbundle_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0c\n\x04\x61rch\x18\x03 \x01(\t\x12\x16\n\x0erandom_weights\x18\x04 \x01(\x08\x12\x1b\n\x13weights_description\x18\x05 \x01(\t\x12\x12\n\nimage_size\x18\x06 \x01(\x05\x12\x12\n\nmap_height\x18\x07 \x01(\x05\x12\x11\n\tmap_width\x18\x08 \x01(\x05\x12\x15\n\rtapped_blocks\x18\t \x03(\x05\x12\x15\n\rmanifest_json\x18\n \x01(\t\x12\x0f\n\x07\x64\x65vices\x18\x0b \x03(\t\x12\x0c\n\x04mode\x18\x0c \x01(\t\x12\x11\n\tprecision\x18\r \x01(\t\x12\r\n\x05model\x18\x0e \x01(\t\x12\x15\n\rmodel_version\x18\x0f \x01(\x03*\x86\x01\n\nInspection\x12\x1a\n\x16INSPECTION_UNSPECIFIED\x10\x00\x12\x1a\n\x16INSPECTION_CENTER_CROP\x10\x01\x12\x15\n\x11INSPECTION_RESIZE\x10\x02\x12\x14\n\x10INSPECTION_TILES\x10\x03\x12\x13\n\x0fINSPECTION_AUTO\x10\x04\x32\x98\x02\n\x06Scorer\x12:\n\x05Score\x12\x17.inctrl.v1.ScoreRequest\x1a\x18.inctrl.v1.ScoreResponse\x12\x44\n\x0bScoreStream\x12\x17.inctrl.v1.ScoreRequest\x1a\x18.inctrl.v1.ScoreResponse(\x01\x30\x01\x12\x41\n\x0cGetModelInfo\x12\x1b.inctrl.v1.ModelInfoRequest\x1a\x14.inctrl.v1.ModelInfo\x12I\n\nListModels\x12\x1c.inctrl.v1.ListModelsRequest\x1a\x1d.inctrl.v1.ListModelsResponseBk\n\x16io.inctrl.serve.api.v1B\x0cScoringProtoP\x01ZAgithub.com/inctrl-serve/inctrl-serve/clients/go/inctrlv1;inctrlv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,22 +35,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'\n\026io.inctrl.serve.api.v1B\014ScoringProtoP\001ZAgithub.com/inctrl-serve/inctrl-serve/clients/go/inctrlv1;inctrlv1'
   _globals['_SCORERESPONSE'].fields_by_name['map']._loaded_options = None
   _globals['_SCORERESPONSE'].fields_by_name['map']._serialized_options = b'\020\001'
-  _globals['_INSPECTION']._serialized_start=1100
-  _globals['_INSPECTION']._serialized_end=1234
-  _globals['_SCOREREQUEST']._serialized_start=39
-  _globals['_SCOREREQUEST']._serialized_end=186
-  _globals['_INLINEPROMPTS']._serialized_start=188
-  _globals['_INLINEPROMPTS']._serialized_end=279
-  _globals['_SCORERESPONSE']._serialized_start=282
-  _globals['_SCORERESPONSE']._serialized_end=655
-  _globals['_STAGETIMINGS']._serialized_start=658
-  _globals['_STAGETIMINGS']._serialized_end=787
-  _globals['_ERROR']._serialized_start=789
-  _globals['_ERROR']._serialized_end=827
-  _globals['_MODELINFOREQUEST']._serialized_start=829
-  _globals['_MODELINFOREQUEST']._serialized_end=847
-  _globals['_MODELINFO']._serialized_start=850
-  _globals['_MODELINFO']._serialized_end=1097
-  _globals['_SCORER']._serialized_start=1237
-  _globals['_SCORER']._serialized_end=1442
+  _globals['_INSPECTION']._serialized_start=1836
+  _globals['_INSPECTION']._serialized_end=1970
+  _globals['_SCOREREQUEST']._serialized_start=71
+  _globals['_SCOREREQUEST']._serialized_end=256
+  _globals['_INLINEPROMPTS']._serialized_start=258
+  _globals['_INLINEPROMPTS']._serialized_end=349
+  _globals['_SCORERESPONSE']._serialized_start=352
+  _globals['_SCORERESPONSE']._serialized_end=781
+  _globals['_STAGETIMINGS']._serialized_start=784
+  _globals['_STAGETIMINGS']._serialized_end=913
+  _globals['_ERROR']._serialized_start=915
+  _globals['_ERROR']._serialized_end=1017
+  _globals['_MODELINFOREQUEST']._serialized_start=1019
+  _globals['_MODELINFOREQUEST']._serialized_end=1075
+  _globals['_LISTMODELSREQUEST']._serialized_start=1077
+  _globals['_LISTMODELSREQUEST']._serialized_end=1096
+  _globals['_LISTMODELSRESPONSE']._serialized_start=1098
+  _globals['_LISTMODELSRESPONSE']._serialized_end=1182
+  _globals['_MODELSUMMARY']._serialized_start=1185
+  _globals['_MODELSUMMARY']._serialized_end=1381
+  _globals['_MODELVERSIONINFO']._serialized_start=1384
+  _globals['_MODELVERSIONINFO']._serialized_end=1526
+  _globals['_MODELINFO']._serialized_start=1529
+  _globals['_MODELINFO']._serialized_end=1833
+  _globals['_SCORER']._serialized_start=1973
+  _globals['_SCORER']._serialized_end=2253
 # @@protoc_insertion_point(module_scope)

@@ -1,3 +1,6 @@
+import datetime
+
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -21,18 +24,22 @@ INSPECTION_TILES: Inspection
 INSPECTION_AUTO: Inspection
 
 class ScoreRequest(_message.Message):
-    __slots__ = ("request_id", "image", "inline", "prompt_set_id", "omit_map")
+    __slots__ = ("request_id", "image", "inline", "prompt_set_id", "omit_map", "model", "model_version")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     IMAGE_FIELD_NUMBER: _ClassVar[int]
     INLINE_FIELD_NUMBER: _ClassVar[int]
     PROMPT_SET_ID_FIELD_NUMBER: _ClassVar[int]
     OMIT_MAP_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     image: bytes
     inline: InlinePrompts
     prompt_set_id: str
     omit_map: bool
-    def __init__(self, request_id: _Optional[str] = ..., image: _Optional[bytes] = ..., inline: _Optional[_Union[InlinePrompts, _Mapping]] = ..., prompt_set_id: _Optional[str] = ..., omit_map: bool = ...) -> None: ...
+    model: str
+    model_version: int
+    def __init__(self, request_id: _Optional[str] = ..., image: _Optional[bytes] = ..., inline: _Optional[_Union[InlinePrompts, _Mapping]] = ..., prompt_set_id: _Optional[str] = ..., omit_map: bool = ..., model: _Optional[str] = ..., model_version: _Optional[int] = ...) -> None: ...
 
 class InlinePrompts(_message.Message):
     __slots__ = ("shots", "category", "inspection")
@@ -45,7 +52,7 @@ class InlinePrompts(_message.Message):
     def __init__(self, shots: _Optional[_Iterable[bytes]] = ..., category: _Optional[str] = ..., inspection: _Optional[_Union[Inspection, str]] = ...) -> None: ...
 
 class ScoreResponse(_message.Message):
-    __slots__ = ("request_id", "score", "s_h", "s_p", "s_i", "s_a", "map", "map_height", "map_width", "bundle_id", "timings", "error", "is_anomalous", "threshold")
+    __slots__ = ("request_id", "score", "s_h", "s_p", "s_i", "s_a", "map", "map_height", "map_width", "bundle_id", "model", "model_version", "query_id", "timings", "error", "is_anomalous", "threshold")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     S_H_FIELD_NUMBER: _ClassVar[int]
@@ -56,6 +63,9 @@ class ScoreResponse(_message.Message):
     MAP_HEIGHT_FIELD_NUMBER: _ClassVar[int]
     MAP_WIDTH_FIELD_NUMBER: _ClassVar[int]
     BUNDLE_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    QUERY_ID_FIELD_NUMBER: _ClassVar[int]
     TIMINGS_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     IS_ANOMALOUS_FIELD_NUMBER: _ClassVar[int]
@@ -70,11 +80,14 @@ class ScoreResponse(_message.Message):
     map_height: int
     map_width: int
     bundle_id: str
+    model: str
+    model_version: int
+    query_id: str
     timings: StageTimings
     error: Error
     is_anomalous: bool
     threshold: float
-    def __init__(self, request_id: _Optional[str] = ..., score: _Optional[float] = ..., s_h: _Optional[float] = ..., s_p: _Optional[float] = ..., s_i: _Optional[float] = ..., s_a: _Optional[float] = ..., map: _Optional[_Iterable[float]] = ..., map_height: _Optional[int] = ..., map_width: _Optional[int] = ..., bundle_id: _Optional[str] = ..., timings: _Optional[_Union[StageTimings, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., is_anomalous: bool = ..., threshold: _Optional[float] = ...) -> None: ...
+    def __init__(self, request_id: _Optional[str] = ..., score: _Optional[float] = ..., s_h: _Optional[float] = ..., s_p: _Optional[float] = ..., s_i: _Optional[float] = ..., s_a: _Optional[float] = ..., map: _Optional[_Iterable[float]] = ..., map_height: _Optional[int] = ..., map_width: _Optional[int] = ..., bundle_id: _Optional[str] = ..., model: _Optional[str] = ..., model_version: _Optional[int] = ..., query_id: _Optional[str] = ..., timings: _Optional[_Union[StageTimings, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., is_anomalous: bool = ..., threshold: _Optional[float] = ...) -> None: ...
 
 class StageTimings(_message.Message):
     __slots__ = ("decode_us", "preprocess_us", "encode_us", "score_us", "queue_us", "total_us")
@@ -93,19 +106,75 @@ class StageTimings(_message.Message):
     def __init__(self, decode_us: _Optional[int] = ..., preprocess_us: _Optional[int] = ..., encode_us: _Optional[int] = ..., score_us: _Optional[int] = ..., queue_us: _Optional[int] = ..., total_us: _Optional[int] = ...) -> None: ...
 
 class Error(_message.Message):
-    __slots__ = ("code", "message")
+    __slots__ = ("code", "message", "reason", "retry_after")
     CODE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    RETRY_AFTER_FIELD_NUMBER: _ClassVar[int]
     code: str
     message: str
-    def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+    reason: str
+    retry_after: _duration_pb2.Duration
+    def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ..., reason: _Optional[str] = ..., retry_after: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class ModelInfoRequest(_message.Message):
+    __slots__ = ("model", "model_version")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    model_version: int
+    def __init__(self, model: _Optional[str] = ..., model_version: _Optional[int] = ...) -> None: ...
+
+class ListModelsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class ListModelsResponse(_message.Message):
+    __slots__ = ("models", "default_model")
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_MODEL_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedCompositeFieldContainer[ModelSummary]
+    default_model: str
+    def __init__(self, models: _Optional[_Iterable[_Union[ModelSummary, _Mapping]]] = ..., default_model: _Optional[str] = ...) -> None: ...
+
+class ModelSummary(_message.Message):
+    __slots__ = ("name", "versions", "serving_version", "canary_version", "canary_percent", "shadow_version", "shadow_percent")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    SERVING_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CANARY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CANARY_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    SHADOW_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SHADOW_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    versions: _containers.RepeatedCompositeFieldContainer[ModelVersionInfo]
+    serving_version: int
+    canary_version: int
+    canary_percent: float
+    shadow_version: int
+    shadow_percent: float
+    def __init__(self, name: _Optional[str] = ..., versions: _Optional[_Iterable[_Union[ModelVersionInfo, _Mapping]]] = ..., serving_version: _Optional[int] = ..., canary_version: _Optional[int] = ..., canary_percent: _Optional[float] = ..., shadow_version: _Optional[int] = ..., shadow_percent: _Optional[float] = ...) -> None: ...
+
+class ModelVersionInfo(_message.Message):
+    __slots__ = ("version", "state", "reason", "bundle_id", "kind", "precision", "random_weights")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    BUNDLE_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    PRECISION_FIELD_NUMBER: _ClassVar[int]
+    RANDOM_WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    state: str
+    reason: str
+    bundle_id: str
+    kind: str
+    precision: str
+    random_weights: bool
+    def __init__(self, version: _Optional[int] = ..., state: _Optional[str] = ..., reason: _Optional[str] = ..., bundle_id: _Optional[str] = ..., kind: _Optional[str] = ..., precision: _Optional[str] = ..., random_weights: bool = ...) -> None: ...
+
 class ModelInfo(_message.Message):
-    __slots__ = ("bundle_id", "kind", "arch", "random_weights", "weights_description", "image_size", "map_height", "map_width", "tapped_blocks", "manifest_json", "devices", "mode")
+    __slots__ = ("bundle_id", "kind", "arch", "random_weights", "weights_description", "image_size", "map_height", "map_width", "tapped_blocks", "manifest_json", "devices", "mode", "precision", "model", "model_version")
     BUNDLE_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     ARCH_FIELD_NUMBER: _ClassVar[int]
@@ -118,6 +187,9 @@ class ModelInfo(_message.Message):
     MANIFEST_JSON_FIELD_NUMBER: _ClassVar[int]
     DEVICES_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
+    PRECISION_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     bundle_id: str
     kind: str
     arch: str
@@ -130,4 +202,7 @@ class ModelInfo(_message.Message):
     manifest_json: str
     devices: _containers.RepeatedScalarFieldContainer[str]
     mode: str
-    def __init__(self, bundle_id: _Optional[str] = ..., kind: _Optional[str] = ..., arch: _Optional[str] = ..., random_weights: bool = ..., weights_description: _Optional[str] = ..., image_size: _Optional[int] = ..., map_height: _Optional[int] = ..., map_width: _Optional[int] = ..., tapped_blocks: _Optional[_Iterable[int]] = ..., manifest_json: _Optional[str] = ..., devices: _Optional[_Iterable[str]] = ..., mode: _Optional[str] = ...) -> None: ...
+    precision: str
+    model: str
+    model_version: int
+    def __init__(self, bundle_id: _Optional[str] = ..., kind: _Optional[str] = ..., arch: _Optional[str] = ..., random_weights: bool = ..., weights_description: _Optional[str] = ..., image_size: _Optional[int] = ..., map_height: _Optional[int] = ..., map_width: _Optional[int] = ..., tapped_blocks: _Optional[_Iterable[int]] = ..., manifest_json: _Optional[str] = ..., devices: _Optional[_Iterable[str]] = ..., mode: _Optional[str] = ..., precision: _Optional[str] = ..., model: _Optional[str] = ..., model_version: _Optional[int] = ...) -> None: ...

@@ -50,6 +50,11 @@ class ScorerStub(object):
                 request_serializer=inctrl_dot_v1_dot_scoring__pb2.ModelInfoRequest.SerializeToString,
                 response_deserializer=inctrl_dot_v1_dot_scoring__pb2.ModelInfo.FromString,
                 _registered_method=True)
+        self.ListModels = channel.unary_unary(
+                '/inctrl.v1.Scorer/ListModels',
+                request_serializer=inctrl_dot_v1_dot_scoring__pb2.ListModelsRequest.SerializeToString,
+                response_deserializer=inctrl_dot_v1_dot_scoring__pb2.ListModelsResponse.FromString,
+                _registered_method=True)
 
 
 class ScorerServicer(object):
@@ -67,14 +72,25 @@ class ScorerServicer(object):
         """Bidirectional stream for inspection rigs: send images as they are captured, read results as they are ready.
         Every response carries the request_id of the request it answers. Responses are returned in completion
         order, which may differ from request order when requests are batched across devices; correlate by id.
-        A request that fails does not end the stream: its response carries `error` instead of scores.
+        A request that fails does not end the stream: its response carries `error` (code, reason, and retry_after when
+        resending it may succeed) instead of scores. A message that is not a valid ScoreRequest has no readable
+        request_id: it ends the stream with INVALID_ARGUMENT (reason MALFORMED_MESSAGE) once the requests before it are
+        answered; those after it are not.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetModelInfo(self, request, context):
-        """Describes the loaded model bundle (its manifest), including whether its weights are random.
+        """Describes a loaded model version (its manifest), including whether its weights are random. Without a model
+        name: the default model's serving version.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListModels(self, request, context):
+        """The models this server can serve: each with its loaded versions and which one answers requests naming none.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -97,6 +113,11 @@ def add_ScorerServicer_to_server(servicer, server):
                     servicer.GetModelInfo,
                     request_deserializer=inctrl_dot_v1_dot_scoring__pb2.ModelInfoRequest.FromString,
                     response_serializer=inctrl_dot_v1_dot_scoring__pb2.ModelInfo.SerializeToString,
+            ),
+            'ListModels': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListModels,
+                    request_deserializer=inctrl_dot_v1_dot_scoring__pb2.ListModelsRequest.FromString,
+                    response_serializer=inctrl_dot_v1_dot_scoring__pb2.ListModelsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -181,6 +202,33 @@ class Scorer(object):
             '/inctrl.v1.Scorer/GetModelInfo',
             inctrl_dot_v1_dot_scoring__pb2.ModelInfoRequest.SerializeToString,
             inctrl_dot_v1_dot_scoring__pb2.ModelInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListModels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/inctrl.v1.Scorer/ListModels',
+            inctrl_dot_v1_dot_scoring__pb2.ListModelsRequest.SerializeToString,
+            inctrl_dot_v1_dot_scoring__pb2.ListModelsResponse.FromString,
             options,
             channel_credentials,
             insecure,

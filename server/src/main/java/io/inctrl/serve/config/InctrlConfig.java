@@ -48,11 +48,18 @@ public interface InctrlConfig {
         /** Batch sizes the device runs best at; empty = cut at whatever is queued. */
         java.util.Optional<List<Integer>> preferredBatchSizes();
 
-        /** Jobs waiting across all tenants; beyond it requests fail with RESOURCE_EXHAUSTED. */
-        @WithDefault("1024")
+        /**
+         * Jobs waiting across all tenants; beyond it requests fail with RESOURCE_EXHAUSTED. Queued jobs hold tensors
+         * their request has already decoded within its pixel budget, so this bounds latency, not memory.
+         */
+        @WithDefault("4096")
         int maxQueueSize();
 
-        @WithDefault("256")
+        /**
+         * Jobs one tenant may have waiting. Must hold the largest single request (lifecycle.LimitsAgree refuses to
+         * start otherwise): with the default limits a tiles-mode request queues up to (32 + 1) x 32 = 1056 jobs.
+         */
+        @WithDefault("2048")
         int maxQueuedPerTenant();
 
         /**

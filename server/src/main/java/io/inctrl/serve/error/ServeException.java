@@ -6,14 +6,14 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * Every failure the server reports to a client, whatever the package or transport. The {@link Code} picks the gRPC
- * status and the HTTP status, {@code reason} is a stable machine-readable code (e.g. {@code EMPTY_IMAGE}), the
- * message is for humans, and {@code retryAfter} says when a refused request may pass (rate limits, a full queue).
- * Each transport maps it in one place: {@code api.grpc.GrpcStatuses} and {@code api.rest.Problems}.
+ * Every failure the server reports to a client, whatever the package or transport: a catalogued {@link Reason}
+ * (which fixes the gRPC code and the HTTP status), a message for humans, and, for retryable reasons only, when the
+ * same request may pass. {@link ServeErrors#classify} turns any throwable into one; each transport renders it in one
+ * place ({@code api.grpc.GrpcStatuses}, {@code api.rest.Problems}, {@code api.oip.InferenceResource}).
  */
 public class ServeException extends RuntimeException {
 
-    /** The gRPC status codes the server uses, each with the HTTP status REST answers with. */
+    /** The gRPC status codes the server uses, each with the HTTP status its reasons answer with by default. */
     public enum Code {
         INVALID_ARGUMENT(400),
         UNAUTHENTICATED(401),
@@ -24,6 +24,7 @@ public class ServeException extends RuntimeException {
         /** A concurrent change got in between (retry the whole operation). */
         ABORTED(409),
         RESOURCE_EXHAUSTED(429),
+        UNIMPLEMENTED(501),
         DEADLINE_EXCEEDED(504),
         UNAVAILABLE(503),
         CANCELLED(499),
@@ -36,40 +37,59 @@ public class ServeException extends RuntimeException {
         }
     }
 
-    private final Code code;
-    private final String reason;
+    private final Reason reason;
     private final Duration retryAfter;
 
-    public ServeException(Code code, String reason, String message) {
-        this(code, reason, message, null, null);
+    public ServeException(Reason reason, String message) {
+        this(reason, message, null, null);
     }
 
-    public ServeException(Code code, String reason, String message, Throwable cause) {
-        this(code, reason, message, null, cause);
+    public ServeException(Reason reason, String message, Throwable cause) {
+        this(reason, message, null, cause);
     }
 
-    public ServeException(Code code, String reason, String message, Duration retryAfter, Throwable cause) {
+    /**
+     * @param retryAfter when the same request may pass; only for {@link Reason#retryable() retryable} reasons, which
+     *     get their {@link Reason#defaultRetryAfter() default} when it is null
+     */
+    public ServeException(Reason reason, String message, Duration retryAfter, Throwable cause) {
         super(message, cause);
-        this.code = Objects.requireNonNull(code);
         this.reason = Objects.requireNonNull(reason);
-        this.retryAfter = retryAfter;
+        if (retryAfter != null && !reason.retryable()) {
+            throw new IllegalArgumentException(reason + " is not retryable: it carries no retry hint");
+        }
+        this.retryAfter = reason.retryable()
+                ? (retryAfter == null || retryAfter.isNegative() ? reason.defaultRetryAfter() : retryAfter)
+                : null;
     }
 
+    /** The status code, fixed by the reason. */
     public Code code() {
-        return code;
+        return reason.code();
     }
 
-    public String reason() {
+    /** The catalogued reason; see {@link Reason}. */
+    public Reason reasonCode() {
         return reason;
     }
 
-    /** When the same request may pass; present on rate limits and a full queue. */
+    /** The reason as sent on the wire (its name). */
+    public String reason() {
+        return reason.name();
+    }
+
+    /** When the same request may pass: present exactly for retryable reasons. */
     public Optional<Duration> retryAfter() {
         return Optional.ofNullable(retryAfter);
     }
 
-    public static ServeException invalid(String reason, String message) {
-        return new ServeException(Code.INVALID_ARGUMENT, reason, message);
+    /** The same failure with a message that says which part of a request it is about. */
+    public ServeException withMessage(String message) {
+        return new ServeException(reason, message, retryAfter, this);
+    }
+
+    public static ServeException invalid(Reason reason, String message) {
+        return new ServeException(reason, message);
     }
 
     /**
@@ -77,20 +97,15 @@ public class ServeException extends RuntimeException {
      * echoed through {@link LogSafe}: a 9,000-character id must not overflow gRPC's 8 KiB trailer limit.
      */
     public static ServeException notFound(String what, String id) {
-        return new ServeException(Code.NOT_FOUND, "NOT_FOUND", what + " '" + LogSafe.of(id) + "' not found");
+        return new ServeException(Reason.NOT_FOUND, what + " '" + LogSafe.of(id) + "' not found");
     }
 
-    /** A quota or size cap: RESOURCE_EXHAUSTED that waiting does not cure (no retry hint). */
-    public static ServeException quota(String reason, String message) {
-        return new ServeException(Code.RESOURCE_EXHAUSTED, reason, message);
-    }
-
-    /** A rate or capacity limit: RESOURCE_EXHAUSTED that passes after {@code retryAfter}. */
-    public static ServeException retryLater(String reason, String message, Duration retryAfter) {
-        return new ServeException(Code.RESOURCE_EXHAUSTED, reason, message, retryAfter, null);
+    /** A rate or capacity limit that passes after {@code retryAfter}. */
+    public static ServeException retryLater(Reason reason, String message, Duration retryAfter) {
+        return new ServeException(reason, message, retryAfter, null);
     }
 
     public static ServeException cancelled() {
-        return new ServeException(Code.CANCELLED, "CANCELLED", "request was cancelled");
+        return new ServeException(Reason.CANCELLED, "request was cancelled");
     }
 }

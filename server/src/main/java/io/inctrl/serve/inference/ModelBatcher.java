@@ -9,8 +9,8 @@ import io.inctrl.serve.batching.QueueFullException;
 import io.inctrl.serve.batching.WorkerSpec;
 import io.inctrl.serve.batching.WorkerState;
 import io.inctrl.serve.batching.WorkerUnavailableException;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
-import io.inctrl.serve.error.ServeException.Code;
 import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.ImageFeatures;
 import io.inctrl.serve.model.InctrlEngine;
@@ -150,25 +150,21 @@ public final class ModelBatcher implements AutoCloseable {
     public static RuntimeException translate(Throwable t) {
         if (t instanceof QueueFullException q) {
             return new ServeException(
-                    Code.RESOURCE_EXHAUSTED,
-                    "QUEUE_FULL",
+                    Reason.QUEUE_FULL,
                     "server queue is full; retry after " + q.retryAfter().toMillis() + " ms",
                     q.retryAfter(),
                     q);
         }
         if (t instanceof DeadlineExceededException d) {
-            return new ServeException(
-                    Code.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED", "deadline passed while waiting for a device", d);
+            return new ServeException(Reason.DEADLINE_EXCEEDED, "deadline passed while waiting for a device", d);
         }
         if (t instanceof WorkerUnavailableException w) {
-            return new ServeException(
-                    Code.UNAVAILABLE, "NO_DEVICE", "no device could run the batch: " + w.getMessage(), w);
+            return new ServeException(Reason.NO_DEVICE, "no device could run the batch: " + w.getMessage(), w);
         }
         if (t instanceof BatcherClosedException c) {
             // a version being unloaded (or the server stopping): another replica or version can take the request
             return new ServeException(
-                    Code.UNAVAILABLE,
-                    "MODEL_UNLOADING",
+                    Reason.MODEL_UNLOADING,
                     "the model version is unloading or the server is shutting down; retry",
                     Duration.ZERO,
                     c);
@@ -179,7 +175,7 @@ public final class ModelBatcher implements AutoCloseable {
         if (t instanceof RuntimeException r) {
             return r;
         }
-        return new ServeException(Code.INTERNAL, "INTERNAL", String.valueOf(t), t);
+        return new ServeException(Reason.INTERNAL, String.valueOf(t), t);
     }
 
     /** Metrics and statistics both hear every event. */

@@ -1,5 +1,7 @@
 package io.inctrl.serve.lifecycle;
 
+import io.inctrl.serve.error.Reason;
+import io.inctrl.serve.error.ServeException;
 import io.quarkus.runtime.ShutdownDelayInitiatedEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -54,6 +56,12 @@ public class Drain {
 
     public Duration retryAfter() {
         return config.retryAfter();
+    }
+
+    /** What a call refused (or a stream ended) by the drain gets, on every transport. */
+    public ServeException refusal() {
+        return ServeException.retryLater(
+                Reason.DRAINING, "server is draining (shutting down): retry on another replica", config.retryAfter());
     }
 
     /** Counts one admitted call until {@link #callEnded()}; the drain waits for the count to reach zero. */

@@ -1,5 +1,6 @@
 package io.inctrl.serve.models;
 
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -47,9 +48,7 @@ public class ModelCatalog {
                 .toList();
         if (versions.isEmpty()) {
             throw new ServeException(
-                    ServeException.Code.NOT_FOUND,
-                    "MODEL_NOT_FOUND",
-                    "model '" + io.inctrl.serve.logging.LogSafe.of(name) + "' not found");
+                    Reason.MODEL_NOT_FOUND, "model '" + io.inctrl.serve.logging.LogSafe.of(name) + "' not found");
         }
         List<LoadedModel> loaded =
                 versions.stream().map(v -> models.get(v.ref()).orElse(null)).toList();

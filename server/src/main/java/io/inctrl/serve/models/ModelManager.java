@@ -2,6 +2,7 @@ package io.inctrl.serve.models;
 
 import io.inctrl.serve.batching.BatchPolicy;
 import io.inctrl.serve.config.InctrlConfig;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.model.BundleException;
 import io.inctrl.serve.model.BundleManifest;
@@ -66,6 +67,9 @@ public class ModelManager {
 
     @Inject
     Event<ModelEvent> events;
+
+    @Inject
+    jakarta.enterprise.inject.Instance<LoadCheck> loadChecks;
 
     /** The configured model repository; empty = the single bundle {@code inctrl.model.bundle}. */
     @Inject
@@ -188,8 +192,7 @@ public class ModelManager {
             }
             if (valid.isEmpty()) {
                 throw new ServeException(
-                        ServeException.Code.NOT_FOUND,
-                        "MODEL_NOT_FOUND",
+                        Reason.MODEL_NOT_FOUND,
                         "the model repository has no loadable version of model '" + model + "'");
             }
             ModelSource.ModelSettings settings = source.settings(model);
@@ -230,13 +233,11 @@ public class ModelManager {
                     .filter(x -> x.ref().equals(ref))
                     .findFirst()
                     .orElseThrow(() -> new ServeException(
-                            ServeException.Code.NOT_FOUND,
-                            "MODEL_NOT_FOUND",
+                            Reason.MODEL_NOT_FOUND,
                             "the model repository has no version " + ref.version() + " of model '" + ref.name() + "'"));
             if (!a.valid()) {
                 throw new ServeException(
-                        ServeException.Code.FAILED_PRECONDITION,
-                        "INVALID_BUNDLE",
+                        Reason.INVALID_BUNDLE,
                         ref + " cannot be loaded: " + a.problem().get());
             }
             return loadLocked(ref, source.settings(ref.name()));
@@ -250,14 +251,21 @@ public class ModelManager {
         try {
             Path dir = source.materialize(ref);
             LoadedModel.Settings s = settings(settings);
+            BundleManifest manifest = BundleManifest.read(dir);
+            for (LoadCheck check : loadChecks) {
+                try {
+                    check.check(ref, manifest);
+                } catch (IllegalStateException e) {
+                    throw new ServeException(Reason.INVALID_BUNDLE, ref + " cannot be loaded here: " + e.getMessage());
+                }
+            }
             long limit = models.maxMemoryBytes();
             if (limit > 0) {
-                long need = LoadedModel.estimateBytes(dir, BundleManifest.read(dir), s);
+                long need = LoadedModel.estimateBytes(dir, manifest, s);
                 long used = memoryBytes();
                 if (used + need > limit) {
                     throw new ServeException(
-                            ServeException.Code.RESOURCE_EXHAUSTED,
-                            "MODEL_MEMORY_LIMIT",
+                            Reason.MODEL_MEMORY_LIMIT,
                             "loading " + ref + " needs about " + mib(need) + " MiB; " + mib(used) + " of " + mib(limit)
                                     + " MiB (inctrl.models.max-memory-bytes) are taken: unload a version first");
                 }
@@ -275,11 +283,7 @@ public class ModelManager {
             throw e;
         } catch (BundleException | IllegalArgumentException e) {
             transitions.put(ref, new VersionStatus(ref, State.UNAVAILABLE, e.getMessage(), Instant.now()));
-            throw new ServeException(
-                    ServeException.Code.FAILED_PRECONDITION,
-                    "INVALID_BUNDLE",
-                    ref + " could not be loaded: " + e.getMessage(),
-                    e);
+            throw new ServeException(Reason.INVALID_BUNDLE, ref + " could not be loaded: " + e.getMessage(), e);
         }
     }
 
@@ -316,8 +320,7 @@ public class ModelManager {
         lifecycle.lock();
         try {
             if (!loaded.containsKey(ref)) {
-                throw new ServeException(
-                        ServeException.Code.NOT_FOUND, "MODEL_NOT_LOADED", "model version " + ref + " is not loaded");
+                throw new ServeException(Reason.MODEL_VERSION_NOT_LOADED, "model version " + ref + " is not loaded");
             }
             unloadLocked(ref);
         } finally {
@@ -332,9 +335,7 @@ public class ModelManager {
             List<ModelRef> refs = versions(model).stream().map(LoadedModel::ref).toList();
             if (refs.isEmpty()) {
                 throw new ServeException(
-                        ServeException.Code.NOT_FOUND,
-                        "MODEL_NOT_LOADED",
-                        "model '" + model + "' has no loaded version");
+                        Reason.MODEL_VERSION_NOT_LOADED, "model '" + model + "' has no loaded version");
             }
             refs.forEach(this::unloadLocked);
             return refs;
@@ -420,8 +421,7 @@ public class ModelManager {
         try {
             return source.settings(model).versionPolicy().orElse(DEFAULT_POLICY);
         } catch (BundleException e) {
-            throw new ServeException(
-                    ServeException.Code.FAILED_PRECONDITION, "INVALID_MODEL_CONFIG", e.getMessage(), e);
+            throw new ServeException(Reason.INVALID_MODEL_CONFIG, e.getMessage(), e);
         }
     }
 

@@ -1,5 +1,6 @@
 package io.inctrl.serve.models;
 
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -37,8 +38,7 @@ public class ModelRouter {
                     .filter(m -> m.version() == choice.version())
                     .findFirst()
                     .orElseThrow(() -> new ServeException(
-                            ServeException.Code.NOT_FOUND,
-                            "MODEL_VERSION_NOT_LOADED",
+                            Reason.MODEL_VERSION_NOT_LOADED,
                             "version " + choice.version() + " of model '" + name + "' is not loaded (loaded: "
                                     + loaded.stream()
                                             .map(m -> Long.toString(m.version()))
@@ -97,15 +97,12 @@ public class ModelRouter {
         boolean known = models.modelNames().contains(name);
         return known
                 ? new ServeException(
-                        ServeException.Code.UNAVAILABLE,
-                        "MODEL_NOT_LOADED",
+                        Reason.MODEL_NOT_LOADED,
                         "model '" + name + "' has no loaded version on this replica",
                         java.time.Duration.ofSeconds(1),
                         null)
                 : new ServeException(
-                        ServeException.Code.NOT_FOUND,
-                        "MODEL_NOT_FOUND",
-                        "model '" + io.inctrl.serve.logging.LogSafe.of(name) + "' not found");
+                        Reason.MODEL_NOT_FOUND, "model '" + io.inctrl.serve.logging.LogSafe.of(name) + "' not found");
     }
 
     private static Optional<LoadedModel> find(List<LoadedModel> loaded, long version) {

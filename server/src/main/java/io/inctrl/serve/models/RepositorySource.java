@@ -1,5 +1,6 @@
 package io.inctrl.serve.models;
 
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.models.repository.ModelConfig;
 import io.inctrl.serve.models.repository.ModelRepository;
@@ -40,17 +41,10 @@ final class RepositorySource implements ModelSource {
             return repository.materialize(ref.name(), ref.version());
         } catch (ModelRepositoryException e) {
             throw switch (e.kind()) {
-                case NOT_FOUND ->
-                    new ServeException(ServeException.Code.NOT_FOUND, "MODEL_NOT_FOUND", e.getMessage(), e);
-                case INVALID ->
-                    new ServeException(ServeException.Code.FAILED_PRECONDITION, "INVALID_BUNDLE", e.getMessage(), e);
+                case NOT_FOUND -> new ServeException(Reason.MODEL_NOT_FOUND, e.getMessage(), e);
+                case INVALID -> new ServeException(Reason.INVALID_BUNDLE, e.getMessage(), e);
                 case UNAVAILABLE ->
-                    new ServeException(
-                            ServeException.Code.UNAVAILABLE,
-                            "MODEL_REPOSITORY_UNAVAILABLE",
-                            e.getMessage(),
-                            Duration.ofSeconds(5),
-                            e);
+                    new ServeException(Reason.MODEL_REPOSITORY_UNAVAILABLE, e.getMessage(), Duration.ofSeconds(5), e);
             };
         }
     }
@@ -60,14 +54,10 @@ final class RepositorySource implements ModelSource {
         RepositoryModel m = repository
                 .model(model)
                 .orElseThrow(() -> new ServeException(
-                        ServeException.Code.NOT_FOUND,
-                        "MODEL_NOT_FOUND",
-                        "the model repository has no model '" + model + "'"));
+                        Reason.MODEL_NOT_FOUND, "the model repository has no model '" + model + "'"));
         if (m.invalidReason().isPresent()) {
             throw new ServeException(
-                    ServeException.Code.FAILED_PRECONDITION,
-                    "INVALID_MODEL_CONFIG",
-                    m.invalidReason().get());
+                    Reason.INVALID_MODEL_CONFIG, m.invalidReason().get());
         }
         ModelConfig c = m.config();
         return new ModelSettings(

@@ -4,6 +4,7 @@ import io.inctrl.serve.audit.AuditAction;
 import io.inctrl.serve.audit.AuditEntry;
 import io.inctrl.serve.audit.AuditQuery;
 import io.inctrl.serve.audit.Origin;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -12,6 +13,7 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.util.List;
 import java.util.function.Supplier;
+import java.util.regex.Pattern;
 import org.jboss.logging.Logger;
 
 /**
@@ -55,28 +57,42 @@ public class AuditTrail {
         entries.insert(c, Store.now(), o, tenantId, a.code, targetId, AuditEntry.OK, detail);
     }
 
+    /** The shape of every id the server issues (UUIDs, "default"): anything else in a refused attempt is client text. */
+    private static final Pattern ISSUED_ID = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
+
+    /** Recorded instead of a tenant or target id that no server could have issued. */
+    static final String NOT_AN_ID = "(not an id)";
+
     /**
      * Runs a change (which records itself with {@link #recordChange}); when it is refused, records the attempt with
-     * the refusal's reason as outcome, then rethrows.
+     * the refusal's reason as outcome, then rethrows. A refused attempt's ids come from the client (a path segment, a
+     * message field) and were not found or not accepted: they are recorded only when they have the shape of an id
+     * the server issues, else as {@value #NOT_AN_ID}, so no caller writes text of its choosing into the log.
      */
     public <T> T attempt(Origin o, AuditAction a, String tenantId, String targetId, Supplier<T> change) {
         try {
             return change.get();
         } catch (RuntimeException e) {
-            String outcome = e instanceof ServeException s ? s.reason() : "INTERNAL";
+            String outcome = e instanceof ServeException s ? s.reason() : Reason.INTERNAL.name();
+            String tenant = issuedIdOrMarker(tenantId);
+            String target = issuedIdOrMarker(targetId);
             try {
                 store.tx(c -> {
-                    entries.insert(c, Store.now(), o, tenantId, a.code, targetId, outcome);
+                    entries.insert(c, Store.now(), o, tenant, a.code, target, outcome);
                     return null;
                 });
             } catch (RuntimeException writeFailure) {
                 counters.auditWriteFailures.incrementAndGet();
                 LOG.warnf(
                         "audit entry of a refused %s (tenant %s, outcome %s) could not be written: %s",
-                        a.code, tenantId, outcome, writeFailure.getMessage());
+                        a.code, tenant, outcome, writeFailure.getMessage());
             }
             throw e;
         }
+    }
+
+    static String issuedIdOrMarker(String id) {
+        return id == null || ISSUED_ID.matcher(id).matches() ? id : NOT_AN_ID;
     }
 
     /** Entries newest first; {@code more} when older ones match too (continue with the last entry's id). */

@@ -2,6 +2,7 @@ package io.inctrl.serve.registry;
 
 import io.inctrl.serve.audit.AuditAction;
 import io.inctrl.serve.audit.Origin;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.models.ModelsConfig;
 import jakarta.annotation.PreDestroy;
@@ -330,8 +331,7 @@ public class Encodings {
             }
             if (e.state() == Encoding.State.FAILED) {
                 throw new ServeException(
-                        ServeException.Code.UNAVAILABLE,
-                        "PROMPT_SET_ENCODING_FAILED",
+                        Reason.PROMPT_SET_ENCODING_FAILED,
                         "encoding the prompt set for this model version failed: " + e.error(),
                         FAILED_RETRY,
                         null);
@@ -341,8 +341,7 @@ public class Encodings {
             }
             if (now.isAfter(until)) {
                 throw new ServeException(
-                        ServeException.Code.UNAVAILABLE,
-                        "PROMPT_SET_ENCODING",
+                        Reason.PROMPT_SET_ENCODING,
                         "the prompt set is being encoded for this model version by another replica; retry shortly",
                         Duration.ofSeconds(2),
                         null);
@@ -367,8 +366,7 @@ public class Encodings {
                             TimeUnit.MILLISECONDS);
             if (e == null) {
                 throw new ServeException(
-                        ServeException.Code.UNAVAILABLE,
-                        "PROMPT_SET_ENCODING",
+                        Reason.PROMPT_SET_ENCODING,
                         "the prompt set is being encoded for this model version; retry shortly",
                         Duration.ofSeconds(1),
                         null);
@@ -378,8 +376,7 @@ public class Encodings {
             throw ex.getCause() instanceof RuntimeException r ? r : new IllegalStateException(ex.getCause());
         } catch (java.util.concurrent.TimeoutException ex) {
             throw new ServeException(
-                    ServeException.Code.DEADLINE_EXCEEDED,
-                    "DEADLINE_EXCEEDED",
+                    Reason.DEADLINE_EXCEEDED,
                     "deadline passed while the prompt set was being encoded for this model version");
         } catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
@@ -409,8 +406,7 @@ public class Encodings {
 
     private static ServeException failed(PromptSet set, ModelVersionPort v, Encoding e) {
         return new ServeException(
-                ServeException.Code.UNAVAILABLE,
-                "PROMPT_SET_ENCODING_FAILED",
+                Reason.PROMPT_SET_ENCODING_FAILED,
                 "encoding prompt set '" + set.id() + "' for " + v.ref() + " failed: " + e.error(),
                 Duration.between(Instant.now(), e.updatedAt().plus(FAILED_RETRY))
                                 .isNegative()
@@ -421,8 +417,7 @@ public class Encodings {
 
     private static ServeException notReady(PromptSet set, ModelVersionPort v) {
         return new ServeException(
-                ServeException.Code.UNAVAILABLE,
-                "PROMPT_SET_ENCODING",
+                Reason.PROMPT_SET_ENCODING,
                 "prompt set '" + set.id() + "' is not encoded for " + v.ref() + " yet; retry shortly",
                 Duration.ofSeconds(1),
                 null);

@@ -5,6 +5,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import io.inctrl.serve.audit.AuditAction;
 import io.inctrl.serve.audit.Origin;
 import io.inctrl.serve.config.InctrlConfig;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.image.ImageNotes;
 import io.inctrl.serve.image.Inspection;
@@ -165,7 +166,7 @@ public class PromptSetService {
     }
 
     private PromptSetDetails registerAudited(Origin origin, String tenantId, NewPromptSet n) {
-        String name = checkName(n.name());
+        String name = Names.check(n.name());
         String cat = checkCategory(n.category());
         checkTargetFpr(n.targetFpr());
         float target = n.targetFpr() == null ? calibrator.defaultTargetFpr() : n.targetFpr();
@@ -284,19 +285,18 @@ public class PromptSetService {
                 added.add(recentQueries
                         .find(tenantId, id, q)
                         .orElseThrow(() -> new ServeException(
-                                ServeException.Code.NOT_FOUND,
-                                "QUERY_NOT_RETAINED",
+                                Reason.QUERY_NOT_RETAINED,
                                 "query '" + LogSafe.of(q) + "' of prompt set '" + id + "' is not kept (any more) "
                                         + "on this replica: queries are kept for "
                                         + config.recentQueries().ttl() + " where they were scored; upload the image"))
                         .image());
             }
             if (added.isEmpty()) {
-                throw ServeException.invalid("NO_SHOTS", "name images or scored queries to add (at least one)");
+                throw ServeException.invalid(Reason.NO_SHOTS, "name images or scored queries to add (at least one)");
             }
             if (added.size() > limits.limits().maxShots()) {
                 throw ServeException.invalid(
-                        "TOO_MANY_SHOTS",
+                        Reason.TOO_MANY_SHOTS,
                         added.size() + " shots in one call exceed the limit of "
                                 + limits.limits().maxShots() + " (inctrl.limits.max-shots); add them in several calls");
             }
@@ -316,7 +316,7 @@ public class PromptSetService {
     public PromptSetDetails removeShots(Origin origin, String tenantId, String id, List<Integer> positions) {
         return audit.attempt(origin, AuditAction.PROMPT_SET_SHOTS_REMOVE, tenantId, id, () -> {
             if (positions == null || positions.isEmpty()) {
-                throw ServeException.invalid("NO_SHOTS", "name the shots to remove (0-based positions)");
+                throw ServeException.invalid(Reason.NO_SHOTS, "name the shots to remove (0-based positions)");
             }
             java.util.Set<Integer> drop = new java.util.TreeSet<>(positions);
             return newRevision(
@@ -329,12 +329,12 @@ public class PromptSetService {
                         for (int pos : drop) {
                             if (pos < 0 || pos >= n) {
                                 throw ServeException.invalid(
-                                        "INVALID_SHOT",
+                                        Reason.INVALID_SHOT,
                                         ImageNotes.shot(pos) + " does not exist: the set has " + n + " shots");
                             }
                         }
                         if (drop.size() == n) {
-                            throw ServeException.invalid("NO_SHOTS", "a prompt set keeps at least one shot");
+                            throw ServeException.invalid(Reason.NO_SHOTS, "a prompt set keeps at least one shot");
                         }
                         return IntStream.range(0, n)
                                 .filter(i -> !drop.contains(i))
@@ -367,7 +367,7 @@ public class PromptSetService {
                     Math.min(config.maxSetShots(), tenant(c, tenantId).quotas().maxShotsPerSet());
             if (!added.isEmpty() && after > cap) {
                 throw ServeException.invalid(
-                        "TOO_MANY_SHOTS",
+                        Reason.TOO_MANY_SHOTS,
                         "the set would have " + after + " shots, more than the limit of " + cap
                                 + " (the tenant's maxShotsPerSet, at most inctrl.registry.max-set-shots)");
             }
@@ -404,8 +404,7 @@ public class PromptSetService {
         long revision = cur.revision();
         Encoding written = store.tx(c -> {
             if (find(c, tenantId, id).revision() != p.revision()) {
-                throw new ServeException(
-                        ServeException.Code.ABORTED, "CONCURRENT_CHANGE", "the set's shots changed meanwhile; retry");
+                throw new ServeException(Reason.CONCURRENT_CHANGE, "the set's shots changed meanwhile; retry");
             }
             List<Integer> currentIdx = sets.revisionShots(c, id, p.revision());
             List<Integer> idx = new ArrayList<>();
@@ -457,9 +456,7 @@ public class PromptSetService {
                             .filter(x -> x.revision() == revision)
                             .findFirst()
                             .orElseThrow(() -> new ServeException(
-                                    ServeException.Code.NOT_FOUND,
-                                    "REVISION_NOT_FOUND",
-                                    "prompt set '" + id + "' has no revision " + revision));
+                                    Reason.REVISION_NOT_FOUND, "prompt set '" + id + "' has no revision " + revision));
                     sets.setRevision(c, tenantId, id, revision, r.shotCount(), Store.now());
                     audit.recordChange(
                             c, origin, AuditAction.PROMPT_SET_ROLLBACK, tenantId, id, "revision=" + revision);
@@ -494,7 +491,7 @@ public class PromptSetService {
             Origin origin, String tenantId, String id, Float threshold, Float targetFpr, ModelChoice version) {
         audit.attempt(origin, AuditAction.PROMPT_SET_THRESHOLD, tenantId, id, () -> {
             if (threshold != null && (threshold.isNaN() || threshold < 0 || threshold > 1)) {
-                throw ServeException.invalid("INVALID_THRESHOLD", "threshold must be in [0, 1]");
+                throw ServeException.invalid(Reason.INVALID_THRESHOLD, "threshold must be in [0, 1]");
             }
             checkTargetFpr(targetFpr);
             PromptSet p = store.tx(c -> find(c, tenantId, id));
@@ -548,9 +545,7 @@ public class PromptSetService {
                 Instant now = Store.now();
                 if (find(c, tenantId, id).revision() != p.revision()) {
                     throw new ServeException(
-                            ServeException.Code.ABORTED,
-                            "CONCURRENT_CHANGE",
-                            "the set's shots changed while it was being re-encoded; retry");
+                            Reason.CONCURRENT_CHANGE, "the set's shots changed while it was being re-encoded; retry");
                 }
                 if (!encodingRows.replaceReady(
                         c, id, p.revision(), who, l.template().version(), enc.calibration(), now)) {
@@ -593,8 +588,7 @@ public class PromptSetService {
         ModelVersionPort v = candidates.get(0);
         if (modelsConfig.encoding().onMissing() == ModelsConfig.OnMissing.REJECT) {
             throw new ServeException(
-                    ServeException.Code.UNAVAILABLE,
-                    "PROMPT_SET_NOT_ENCODED",
+                    Reason.PROMPT_SET_ENCODING,
                     "prompt set '" + id + "' is not encoded for " + v.ref() + " yet (background encoding is on its "
                             + "way); retry shortly",
                     modelsConfig.encoding().sweepInterval(),
@@ -765,8 +759,7 @@ public class PromptSetService {
         }
         return model.serving(choice.name())
                 .orElseThrow(() -> new ServeException(
-                        ServeException.Code.UNAVAILABLE,
-                        "MODEL_NOT_LOADED",
+                        Reason.MODEL_NOT_LOADED,
                         "model '" + choice.name() + "' has no loaded version on this replica",
                         Duration.ofSeconds(1),
                         null));
@@ -792,9 +785,7 @@ public class PromptSetService {
 
     private static ServeException notEncoded(String id, String encoder) {
         return new ServeException(
-                ServeException.Code.FAILED_PRECONDITION,
-                "PROMPT_SET_NOT_ENCODED",
-                "prompt set '" + id + "' has no encoding by " + encoder + " yet");
+                Reason.PROMPT_SET_NOT_ENCODED, "prompt set '" + id + "' has no encoding by " + encoder + " yet");
     }
 
     private PromptSet find(Connection c, String tenantId, String id) throws SQLException {
@@ -803,25 +794,21 @@ public class PromptSetService {
 
     private Tenant tenant(Connection c, String tenantId) throws SQLException {
         return tenants.find(c, tenantId)
-                .orElseThrow(() -> new ServeException(
-                        ServeException.Code.UNAUTHENTICATED, "UNKNOWN_TENANT", "the calling tenant no longer exists"));
+                .orElseThrow(() -> new ServeException(Reason.INVALID_API_KEY, "the calling tenant no longer exists"));
     }
 
     private void checkQuotas(Connection c, Tenant t, String name, int k) throws SQLException {
         int maxShots = Math.min(limits.limits().maxShots(), t.quotas().maxShotsPerSet());
         if (k > maxShots) {
-            throw ServeException.quota(
-                    "TOO_MANY_SHOTS", k + " shots exceed the limit of " + maxShots + " per prompt set");
+            throw new ServeException(
+                    Reason.TOO_MANY_SHOTS, k + " shots exceed the limit of " + maxShots + " per prompt set");
         }
         if (sets.nameTaken(c, t.id(), name)) {
-            throw new ServeException(
-                    ServeException.Code.ALREADY_EXISTS,
-                    "DUPLICATE_NAME",
-                    "a prompt set named '" + name + "' already exists");
+            throw new ServeException(Reason.DUPLICATE_NAME, "a prompt set named '" + name + "' already exists");
         }
         if (sets.count(c, t.id()) >= t.quotas().maxPromptSets()) {
-            throw ServeException.quota(
-                    "TOO_MANY_PROMPT_SETS",
+            throw new ServeException(
+                    Reason.TOO_MANY_PROMPT_SETS,
                     "the tenant already has the maximum of " + t.quotas().maxPromptSets() + " prompt sets");
         }
     }
@@ -830,17 +817,17 @@ public class PromptSetService {
     static void checkTargetFpr(Float targetFpr) {
         if (targetFpr != null && !Calibrator.validTargetFpr(targetFpr)) {
             throw ServeException.invalid(
-                    "INVALID_TARGET_FPR", "target_fpr must be a number in (0, 0.5), got " + targetFpr);
+                    Reason.INVALID_TARGET_FPR, "target_fpr must be a number in (0, 0.5), got " + targetFpr);
         }
     }
 
     private void checkShots(List<byte[]> shots) {
         if (shots == null || shots.isEmpty()) {
-            throw ServeException.invalid("NO_SHOTS", "a prompt set needs at least one shot image (K >= 1)");
+            throw ServeException.invalid(Reason.NO_SHOTS, "a prompt set needs at least one shot image (K >= 1)");
         }
         if (shots.size() > limits.limits().maxShots()) {
-            throw ServeException.quota(
-                    "TOO_MANY_SHOTS",
+            throw new ServeException(
+                    Reason.TOO_MANY_SHOTS,
                     shots.size() + " shots exceed the limit of "
                             + limits.limits().maxShots() + " per prompt set");
         }
@@ -850,28 +837,20 @@ public class PromptSetService {
     private void checkImage(int index, byte[] image) {
         String which = index < 0 ? "the image" : ImageNotes.shot(index);
         if (image == null || image.length == 0) {
-            throw ServeException.invalid("EMPTY_IMAGE", which + " is empty (0 bytes)");
+            throw ServeException.invalid(Reason.EMPTY_IMAGE, which + " is empty (0 bytes)");
         }
         if (image.length > limits.limits().maxImageBytes()) {
             throw ServeException.invalid(
-                    "IMAGE_TOO_LARGE",
+                    Reason.IMAGE_TOO_LARGE,
                     which + " has " + image.length + " bytes; the limit is "
                             + limits.limits().maxImageBytes());
         }
     }
 
-    static String checkName(String name) {
-        String n = name == null ? "" : name.strip();
-        if (n.isEmpty() || n.length() > 128) {
-            throw ServeException.invalid("INVALID_NAME", "name must be 1-128 characters");
-        }
-        return n;
-    }
-
     private static String checkCategory(String category) {
         String c = category == null ? "" : category.strip();
         if (c.isEmpty() || c.length() > 128) {
-            throw ServeException.invalid("INVALID_CATEGORY", "category must be 1-128 characters");
+            throw ServeException.invalid(Reason.INVALID_CATEGORY, "category must be 1-128 characters");
         }
         return c;
     }
@@ -887,7 +866,7 @@ public class PromptSetService {
             }
             return offset;
         } catch (IllegalArgumentException e) {
-            throw ServeException.invalid("INVALID_PAGE_TOKEN", "page_token is not one this server issued");
+            throw ServeException.invalid(Reason.INVALID_PAGE_TOKEN, "page_token is not one this server issued");
         }
     }
 }

@@ -25,7 +25,9 @@ public class RegistryBeans {
                 })
                 .or(() -> AgroalDataSourceUtil.dataSourceIfActive(DataSourceUtil.DEFAULT_DATASOURCE_NAME))
                 .orElseThrow(() -> new IllegalStateException("no active datasource for the prompt registry"));
-        return new Store(ds, fatalErrors::record);
+        // opened by StoreStartup once the database was reached and migrated: a slow or absent database never fails the
+        // start
+        return new Store(ds, fatalErrors::record, false);
     }
 
     @Produces

@@ -65,6 +65,22 @@ public interface RegistryConfig {
 
     Calibration calibration();
 
+    Startup startup();
+
+    /**
+     * How the server waits for its database at start ({@link StoreStartup}): it never fails the start; it retries
+     * reaching and migrating the database with exponential backoff, and is not ready until that succeeded once.
+     */
+    interface Startup {
+        /** Delay after the first failed attempt; each further failure doubles it. */
+        @WithDefault("1s")
+        java.time.Duration initialBackoff();
+
+        /** Longest delay between two attempts. */
+        @WithDefault("15s")
+        java.time.Duration maxBackoff();
+    }
+
     Templates templates();
 
     interface Cache {

@@ -1,5 +1,6 @@
 package io.inctrl.serve.registry;
 
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.logging.InternalErrors;
 import java.sql.Connection;
@@ -42,17 +43,32 @@ public final class Store {
     private volatile long unreachableUntil = System.nanoTime();
     private volatile boolean reachable = true;
     private volatile boolean fatal;
+    private volatile boolean migrated;
+    private volatile long nextStartAttemptNanos = System.nanoTime();
 
+    /** A store whose schema is already in place (tests, tools). */
     public Store(DataSource dataSource) {
         this(dataSource, t -> {});
     }
 
     public Store(DataSource dataSource, Consumer<Throwable> onFatal) {
+        this(dataSource, onFatal, true);
+    }
+
+    /**
+     * @param migrated false for the server's store, which {@link StoreStartup} opens once it has reached and migrated
+     *     the database; until then every unit of work fails fast with STORE_STARTING
+     */
+    public Store(DataSource dataSource, Consumer<Throwable> onFatal, boolean migrated) {
         this.dataSource = dataSource;
         this.onFatal = onFatal;
+        this.migrated = migrated;
     }
 
     public <T> T tx(Work<T> work) {
+        if (!migrated) {
+            throw starting();
+        }
         if (!reachable && unreachableUntil - System.nanoTime() > 0) {
             throw unavailable();
         }
@@ -86,7 +102,7 @@ public final class Store {
     private RuntimeException translate(SQLException e) {
         if (UNIQUE_VIOLATION.equals(e.getSQLState())) {
             markReachable();
-            return new ServeException(ServeException.Code.ALREADY_EXISTS, "DUPLICATE", "the name is already taken", e);
+            return new ServeException(Reason.DUPLICATE, "the name is already taken", e);
         }
         if (e.getErrorCode() == H2_CLOSED || e.getErrorCode() == H2_CLOSED_AT_SHUTDOWN) {
             fatal(e);
@@ -104,8 +120,7 @@ public final class Store {
         }
         String errorId = InternalErrors.log("registry store error (SQLSTATE " + e.getSQLState() + ")", e);
         return new ServeException(
-                ServeException.Code.UNAVAILABLE,
-                "STORE_ERROR",
+                Reason.STORE_ERROR,
                 "the registry store could not complete the operation: " + InternalErrors.clientMessage(errorId),
                 e);
     }
@@ -148,14 +163,36 @@ public final class Store {
 
     private static ServeException unavailable() {
         return new ServeException(
-                ServeException.Code.UNAVAILABLE,
-                "REGISTRY_UNAVAILABLE",
-                "the prompt registry is temporarily unavailable: retry shortly");
+                Reason.REGISTRY_UNAVAILABLE, "the prompt registry is temporarily unavailable: retry shortly");
     }
 
     private static String oneLine(Throwable t) {
         String m = String.valueOf(t.getMessage());
         return m.length() > 200 ? m.substring(0, 200) + "…" : m.replace('\n', ' ');
+    }
+
+    /** The schema is in place: units of work may run (see {@link StoreStartup}). */
+    void markMigrated() {
+        migrated = true;
+    }
+
+    /** When {@link StoreStartup} tries the database next; the retry hint of STORE_STARTING. */
+    void nextStartAttemptIn(java.time.Duration delay) {
+        nextStartAttemptNanos = System.nanoTime() + delay.toNanos();
+    }
+
+    /** True once the database was reached and migrated since start. */
+    public boolean migrated() {
+        return migrated;
+    }
+
+    private ServeException starting() {
+        long ms = Math.max(0, (nextStartAttemptNanos - System.nanoTime()) / 1_000_000);
+        return new ServeException(
+                Reason.STORE_STARTING,
+                "the prompt registry's database has not been reached since this replica started: retry shortly",
+                java.time.Duration.ofMillis(ms),
+                null);
     }
 
     /** False after a connection failure until the next successful transaction. */

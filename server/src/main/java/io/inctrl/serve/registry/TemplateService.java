@@ -2,6 +2,7 @@ package io.inctrl.serve.registry;
 
 import io.inctrl.serve.audit.AuditAction;
 import io.inctrl.serve.audit.Origin;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.logging.LogSafe;
 import io.inctrl.serve.text.PromptTemplates;
@@ -53,7 +54,7 @@ public class TemplateService {
             List<String> anomalous,
             List<String> tmpl) {
         return audit.attempt(origin, AuditAction.TEMPLATE_CREATE, tenantId, null, () -> {
-            String n = PromptSetService.checkName(name);
+            String n = Names.check(name);
             PromptTemplates pt = validateForStorage(normal, anomalous, tmpl);
             Instant now = Store.now();
             TemplateSet t = new TemplateSet(UUID.randomUUID().toString(), tenantId, n, pt, 1, now, now);
@@ -77,7 +78,7 @@ public class TemplateService {
             List<String> anomalous,
             List<String> tmpl) {
         TemplateSet updated = audit.attempt(origin, AuditAction.TEMPLATE_UPDATE, tenantId, id, () -> {
-            String n = PromptSetService.checkName(name);
+            String n = Names.check(name);
             PromptTemplates pt = validateForStorage(normal, anomalous, tmpl);
             return store.tx(c -> {
                 TemplateSet old = find(c, tenantId, id);
@@ -115,8 +116,7 @@ public class TemplateService {
                     int users = templates.usageCount(c, id);
                     if (users > 0) {
                         throw new ServeException(
-                                ServeException.Code.FAILED_PRECONDITION,
-                                "TEMPLATE_IN_USE",
+                                Reason.TEMPLATE_IN_USE,
                                 "template set '" + id + "' is used by " + users + " prompt set(s)");
                     }
                     templates.delete(c, tenantId, id);
@@ -146,14 +146,14 @@ public class TemplateService {
                 int n = model.maxTokens(s);
                 if (n > MAX_TOKENS) {
                     throw ServeException.invalid(
-                            "SENTENCE_TOO_LONG",
+                            Reason.SENTENCE_TOO_LONG,
                             "sentence '" + LogSafe.of(s, 200) + "' has " + n + " tokens; CLIP's limit is " + MAX_TOKENS
                                     + " including SOT/EOT");
                 }
                 total += n;
                 if (total > config.templates().maxTotalTokens()) {
                     throw ServeException.invalid(
-                            "TOO_MANY_TOKENS",
+                            Reason.TOO_MANY_TOKENS,
                             "the sentences of this template set need more "
                                     + "than " + config.templates().maxTotalTokens()
                                     + " tokens in all (inctrl.registry.templates.max-total-tokens)");
@@ -189,7 +189,7 @@ public class TemplateService {
         int max = config.templates().maxSentences();
         if (count > max) {
             throw ServeException.invalid(
-                    "TOO_MANY_SENTENCES",
+                    Reason.TOO_MANY_SENTENCES,
                     "(" + t.normalStates().size() + " normal + "
                             + t.anomalousStates().size() + " anomalous states) x "
                             + t.templates().size() + " templates = "
@@ -200,29 +200,31 @@ public class TemplateService {
 
     private void checkList(String what, List<String> items) {
         if (items == null || items.isEmpty()) {
-            throw ServeException.invalid("EMPTY_TEMPLATE_LIST", "at least one " + what + " is required");
+            throw ServeException.invalid(Reason.EMPTY_TEMPLATE_LIST, "at least one " + what + " is required");
         }
         if (items.size() > MAX_ENTRIES) {
-            throw ServeException.invalid("TOO_MANY_TEMPLATES", "at most " + MAX_ENTRIES + " " + what + "s are allowed");
+            throw ServeException.invalid(
+                    Reason.TOO_MANY_TEMPLATES, "at most " + MAX_ENTRIES + " " + what + "s are allowed");
         }
         int maxLength = config.templates().maxEntryLength();
         for (String s : items) {
             if (s != null && s.length() > maxLength) {
                 throw ServeException.invalid(
-                        "TEMPLATE_TOO_LARGE",
+                        Reason.TEMPLATE_TOO_LARGE,
                         what + " '" + LogSafe.of(s, 60) + "' has "
                                 + s.length() + " characters, more than the limit of " + maxLength
                                 + " (inctrl.registry.templates.max-entry-length)");
             }
             if (s == null || !s.contains("{}")) {
                 throw ServeException.invalid(
-                        "TEMPLATE_MISSING_SLOT", what + " '" + LogSafe.of(s) + "' must contain the placeholder {}");
+                        Reason.TEMPLATE_MISSING_SLOT,
+                        what + " '" + LogSafe.of(s) + "' must contain the placeholder {}");
             }
         }
         int stored = Json.write(items).length();
         if (stored > config.templates().maxStoredChars()) {
             throw ServeException.invalid(
-                    "TEMPLATE_TOO_LARGE",
+                    Reason.TEMPLATE_TOO_LARGE,
                     "the " + what + "s take " + stored
                             + " characters as stored, more than the limit of "
                             + config.templates().maxStoredChars()
@@ -235,9 +237,6 @@ public class TemplateService {
     }
 
     private static ServeException duplicate(String name) {
-        return new ServeException(
-                ServeException.Code.ALREADY_EXISTS,
-                "DUPLICATE_NAME",
-                "a template set named '" + name + "' already exists");
+        return new ServeException(Reason.DUPLICATE_NAME, "a template set named '" + name + "' already exists");
     }
 }

@@ -1,5 +1,6 @@
 package io.inctrl.serve.rollout;
 
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.models.LoadedModel;
 import io.inctrl.serve.models.ModelManager;
@@ -53,8 +54,7 @@ public class ComparisonService {
         long cand = candidate > 0 ? candidate : other(model, r, base);
         if (base == 0 || cand == 0 || base == cand) {
             throw new ServeException(
-                    ServeException.Code.FAILED_PRECONDITION,
-                    "NO_VERSIONS_TO_COMPARE",
+                    Reason.NO_VERSIONS_TO_COMPARE,
                     "name two different versions of model '" + model + "' to compare (baseline " + base + ", candidate "
                             + cand + ")");
         }
@@ -114,8 +114,7 @@ public class ComparisonService {
                         || (model.equals(e.model()) && e.modelVersion() == version))
                 .findFirst()
                 .orElseThrow(() -> new ServeException(
-                        ServeException.Code.FAILED_PRECONDITION,
-                        "PROMPT_SET_NOT_ENCODED",
+                        Reason.PROMPT_SET_NOT_ENCODED,
                         "version " + version + " of model '" + model + "' has not encoded prompt set '"
                                 + d.set().id() + "' yet"));
     }

@@ -4,6 +4,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.LoadingCache;
 import io.inctrl.serve.audit.AuditAction;
 import io.inctrl.serve.audit.Origin;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.models.LoadedModel;
 import io.inctrl.serve.models.ModelManager;
@@ -109,8 +110,7 @@ public class RolloutService implements Rollouts {
                 () -> change(origin, AuditAction.MODEL_ROLLBACK, model, r -> {
                     if (r.previousVersion() == 0) {
                         throw new ServeException(
-                                ServeException.Code.FAILED_PRECONDITION,
-                                "NOTHING_TO_ROLL_BACK",
+                                Reason.NOTHING_TO_ROLL_BACK,
                                 "model '" + model + "' has no earlier serving version to roll back to");
                     }
                     requireLoaded(model, r.previousVersion());
@@ -140,7 +140,7 @@ public class RolloutService implements Rollouts {
             for (double p : List.of(canaryPercent, shadowPercent)) {
                 if (!(p >= 0 && p <= 100)) {
                     throw ServeException.invalid(
-                            "INVALID_PERCENT", "canary and shadow shares are percentages in [0, 100]");
+                            Reason.INVALID_PERCENT, "canary and shadow shares are percentages in [0, 100]");
                 }
             }
             if (canaryVersion > 0) {
@@ -189,8 +189,7 @@ public class RolloutService implements Rollouts {
     private void requireLoaded(String model, long version) {
         if (models.versions(model).stream().noneMatch(m -> m.version() == version)) {
             throw new ServeException(
-                    ServeException.Code.FAILED_PRECONDITION,
-                    "MODEL_VERSION_NOT_LOADED",
+                    Reason.MODEL_VERSION_NOT_LOADED,
                     "version " + version + " of model '" + model + "' is not loaded on this replica: load it first");
         }
     }

@@ -1,6 +1,7 @@
 package io.inctrl.serve.scoring;
 
 import io.inctrl.serve.config.InctrlConfig;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.jvm.ExecutorServiceMetrics;
@@ -98,8 +99,7 @@ public class DecodePool {
             });
         } catch (RejectedExecutionException e) {
             throw new ServeException(
-                    ServeException.Code.RESOURCE_EXHAUSTED,
-                    "DECODE_QUEUE_FULL",
+                    Reason.DECODE_QUEUE_FULL,
                     "the image decode queue is full; retry after " + RETRY_AFTER.toMillis() + " ms",
                     RETRY_AFTER,
                     e);

@@ -1,6 +1,7 @@
 package io.inctrl.serve.scoring;
 
 import io.inctrl.serve.config.InctrlConfig;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.image.DecodedImage;
 import io.inctrl.serve.image.FrameTiling;
@@ -74,12 +75,12 @@ public class PilImagePipeline implements ImagePipeline {
 
     /** The one place the image package's refusals become client errors, for scoring and the registry alike. */
     static ServeException refused(String what, InvalidImageException e) {
-        String reason = switch (e.reason()) {
-            case EMPTY -> "EMPTY_IMAGE";
-            case TOO_MANY_BYTES, TOO_MANY_PIXELS -> "IMAGE_TOO_LARGE";
-            case UNDECODABLE -> "UNDECODABLE_IMAGE";
-            case UNSUPPORTED_FORMAT -> "UNSUPPORTED_IMAGE";
+        Reason reason = switch (e.reason()) {
+            case EMPTY -> Reason.EMPTY_IMAGE;
+            case TOO_MANY_BYTES, TOO_MANY_PIXELS -> Reason.IMAGE_TOO_LARGE;
+            case UNDECODABLE -> Reason.UNDECODABLE_IMAGE;
+            case UNSUPPORTED_FORMAT -> Reason.UNSUPPORTED_IMAGE;
         };
-        return new ServeException(ServeException.Code.INVALID_ARGUMENT, reason, what + ": " + e.getMessage(), e);
+        return new ServeException(reason, what + ": " + e.getMessage(), e);
     }
 }

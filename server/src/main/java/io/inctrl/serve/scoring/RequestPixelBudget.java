@@ -1,6 +1,7 @@
 package io.inctrl.serve.scoring;
 
 import io.inctrl.serve.config.InctrlConfig;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.image.FrameTiling;
 import io.inctrl.serve.image.Inspection;
@@ -49,7 +50,7 @@ public class RequestPixelBudget {
         }
         if (total > max) {
             throw ServeException.invalid(
-                    "PIXEL_BUDGET_EXCEEDED",
+                    Reason.PIXEL_BUDGET_EXCEEDED,
                     "the request's " + encoded.size() + " images decode to " + total
                             + " pixels, more than the per-request pixel budget of " + max
                             + " (inctrl.limits.max-request-pixels); send smaller images or fewer shots");
@@ -68,7 +69,7 @@ public class RequestPixelBudget {
         }
         if (tiling.count() > maxTiles) {
             throw ServeException.invalid(
-                    "TOO_MANY_TILES",
+                    Reason.TOO_MANY_TILES,
                     what + ": " + wh[0] + "x" + wh[1] + " splits into " + tiling.xs().length + "x"
                             + tiling.ys().length + " = " + tiling.count() + " tiles, more than the limit of "
                             + maxTiles + " (inctrl.inspection.max-tiles); send a smaller frame or use resize");

@@ -1,6 +1,7 @@
 package io.inctrl.serve.scoring;
 
 import io.inctrl.serve.config.InctrlConfig;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.image.ImageNotes;
 import io.inctrl.serve.image.Inspection;
@@ -389,8 +390,7 @@ public class ScoringService {
     private LoadedModel loaded(ModelRef ref) {
         return models.get(ref)
                 .orElseThrow(() -> new ServeException(
-                        ServeException.Code.UNAVAILABLE,
-                        "MODEL_UNLOADING",
+                        Reason.MODEL_UNLOADING,
                         ref + " was unloaded while the request was being prepared; retry",
                         Duration.ZERO,
                         null));
@@ -417,12 +417,13 @@ public class ScoringService {
         InctrlConfig.Limits limits = config.limits();
         if (cmd.requestId() != null && cmd.requestId().length() > limits.maxRequestIdLength()) {
             throw ServeException.invalid(
-                    "REQUEST_ID_TOO_LONG", "request_id is longer than " + limits.maxRequestIdLength() + " characters");
+                    Reason.REQUEST_ID_TOO_LONG,
+                    "request_id is longer than " + limits.maxRequestIdLength() + " characters");
         }
         for (int i = 0; i < images.size(); i++) {
             if (images.get(i) == null || images.get(i).length == 0) {
                 throw ServeException.invalid(
-                        "EMPTY_IMAGE",
+                        Reason.EMPTY_IMAGE,
                         (images.size() == 1 ? "image" : "image " + i)
                                 + " is empty: send the encoded PNG/JPEG/BMP/TIFF bytes");
             }
@@ -435,22 +436,22 @@ public class ScoringService {
     private void validateShots(ScoreCommand.Inline cmd, InctrlConfig.Limits limits) {
         if (!cmd.inspection().concrete()) {
             throw ServeException.invalid(
-                    "INVALID_INSPECTION",
+                    Reason.INVALID_INSPECTION,
                     "inline prompts take center-crop, resize or tiles: auto is chosen once, when a prompt set is"
                             + " registered");
         }
         if (cmd.shots().isEmpty()) {
             throw ServeException.invalid(
-                    "NO_PROMPTS", "no prompts: send inline shots (K >= 1) with a category, or a prompt_set_id");
+                    Reason.NO_PROMPTS, "no prompts: send inline shots (K >= 1) with a category, or a prompt_set_id");
         }
         if (cmd.shots().size() > limits.maxShots()) {
             throw ServeException.invalid(
-                    "TOO_MANY_SHOTS", cmd.shots().size() + " shots exceed the limit of " + limits.maxShots());
+                    Reason.TOO_MANY_SHOTS, cmd.shots().size() + " shots exceed the limit of " + limits.maxShots());
         }
         // before any sentence is built from it: 242 sentences of a 1 MiB category would take 250 MB
         if (cmd.category() != null && cmd.category().length() > limits.maxCategoryLength()) {
             throw ServeException.invalid(
-                    "CATEGORY_TOO_LONG",
+                    Reason.CATEGORY_TOO_LONG,
                     "category is " + cmd.category().length() + " characters, more than the " + "limit of "
                             + limits.maxCategoryLength() + " (inctrl.limits.max-category-length)");
         }
@@ -463,13 +464,13 @@ public class ScoringService {
         }
         if (cmd.category() == null || cmd.category().isBlank()) {
             throw ServeException.invalid(
-                    "MISSING_CATEGORY", "inline prompts need a category name (used by the text prior)");
+                    Reason.MISSING_CATEGORY, "inline prompts need a category name (used by the text prior)");
         }
         String longest = longestSentence(cmd.category());
         int tokens = model.tokenCount(longest);
         if (tokens > model.manifest().text().contextLength()) {
             throw ServeException.invalid(
-                    "CATEGORY_TOO_LONG",
+                    Reason.CATEGORY_TOO_LONG,
                     "category '" + cmd.category() + "' is too long: the prompt '" + longest
                             + "' needs " + tokens + " tokens, more than the text encoder's "
                             + model.manifest().text().contextLength());
@@ -491,10 +492,7 @@ public class ScoringService {
 
     private static void checkDeadline(Instant deadline) {
         if (deadline != null && Instant.now().isAfter(deadline)) {
-            throw new ServeException(
-                    ServeException.Code.DEADLINE_EXCEEDED,
-                    "DEADLINE_EXCEEDED",
-                    "deadline passed before scoring finished");
+            throw new ServeException(Reason.DEADLINE_EXCEEDED, "deadline passed before scoring finished");
         }
     }
 }

@@ -1,6 +1,7 @@
 package io.inctrl.serve.scoring;
 
 import io.inctrl.serve.config.InctrlConfig;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -71,7 +72,7 @@ public class TenantPixelRate {
             long retryMs = (long) Math.ceil((Math.min(pixels, burst) - b.tokens) / perSecond * 1000);
             long retry = Math.max(1, retryMs);
             throw ServeException.retryLater(
-                    "PIXEL_RATE_LIMITED",
+                    Reason.PIXEL_RATE_LIMITED,
                     "the tenant's decoded-pixel rate of "
                             + (long) perSecond + " pixels/s is used up (inctrl.limits.tenant-pixels-per-second); this "
                             + "request needs " + pixels + " pixels: retry after " + retry + " ms",

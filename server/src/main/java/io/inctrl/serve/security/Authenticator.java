@@ -1,5 +1,6 @@
 package io.inctrl.serve.security;
 
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.registry.ApiKeyInfo;
 import io.inctrl.serve.registry.Store;
@@ -32,9 +33,6 @@ public class Authenticator {
     TenantRepository tenants;
 
     @Inject
-    jakarta.enterprise.inject.Instance<TenantService> tenantService;
-
-    @Inject
     io.inctrl.serve.registry.RegistryConfig registryConfig;
 
     @Inject
@@ -49,9 +47,6 @@ public class Authenticator {
     private final ConcurrentHashMap<String, Cached> cache = new ConcurrentHashMap<>();
 
     void onStart(@Observes StartupEvent e) {
-        if (!config.enabled() || config.bootstrapTenantKey().isPresent()) {
-            tenantService.get().ensureDefaultTenant(config.bootstrapTenantKey().orElse(null));
-        }
         if (!config.enabled()) {
             LOG.warn("inctrl.security.enabled=false: every call acts as tenant 'default' without authentication");
         } else if (config.adminKey().isEmpty()) {
@@ -69,7 +64,7 @@ public class Authenticator {
         }
         if (key == null || key.isBlank()) {
             throw unauthenticated(
-                    "MISSING_API_KEY", "missing API key: send it in the x-api-key metadata / X-API-Key header");
+                    Reason.MISSING_API_KEY, "missing API key: send it in the x-api-key metadata / X-API-Key header");
         }
         Optional<String> admin = config.adminKey().filter(a -> !a.isEmpty());
         if (admin.isPresent() && ApiKeys.matches(key, admin.get())) {
@@ -85,7 +80,7 @@ public class Authenticator {
             return t == null ? null : new Found(t, k.get().id());
         });
         if (found == null) {
-            throw unauthenticated("INVALID_API_KEY", "invalid or revoked API key");
+            throw unauthenticated(Reason.INVALID_API_KEY, "invalid or revoked API key");
         }
         return admit(found.tenant(), found.keyId());
     }
@@ -103,10 +98,7 @@ public class Authenticator {
                         .map(t -> new Found(t, null))
                         .orElse(null));
         if (found == null) {
-            throw new ServeException(
-                    ServeException.Code.PERMISSION_DENIED,
-                    "UNKNOWN_TENANT",
-                    "the sign-in token names a tenant that does not exist");
+            throw new ServeException(Reason.UNKNOWN_TENANT, "the sign-in token names a tenant that does not exist");
         }
         return admit(found.tenant(), null);
     }
@@ -115,15 +107,15 @@ public class Authenticator {
         double rate = t.quotas().requestsPerSecond();
         if (!(rate > 0) || Double.isInfinite(rate)) {
             // only an older version could store this (input is validated now): refuse until an admin sets a quota
-            throw ServeException.quota(
-                    "RATE_LIMITED",
+            throw new ServeException(
+                    Reason.QUOTA_MISCONFIGURED,
                     "the tenant's stored request-rate quota is invalid (" + rate
                             + "); an administrator must set it again");
         }
         java.time.Duration wait = rateLimiter.acquire(t.id(), rate);
         if (!wait.isZero()) {
             throw ServeException.retryLater(
-                    "RATE_LIMITED", "request rate above the tenant's quota of " + rate + " requests/s", wait);
+                    Reason.RATE_LIMITED, "request rate above the tenant's quota of " + rate + " requests/s", wait);
         }
         return Caller.tenant(t.id(), keyId);
     }
@@ -170,7 +162,7 @@ public class Authenticator {
         return found;
     }
 
-    private static ServeException unauthenticated(String reason, String message) {
-        return new ServeException(ServeException.Code.UNAUTHENTICATED, reason, message);
+    private static ServeException unauthenticated(Reason reason, String message) {
+        return new ServeException(reason, message);
     }
 }

@@ -1,6 +1,7 @@
 package io.inctrl.serve.security;
 
 import io.inctrl.serve.audit.Origin;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.logging.LogSafe;
 
@@ -42,7 +43,7 @@ public record Caller(String tenantId, boolean admin, String keyId) {
     /** The tenant id, or PERMISSION_DENIED (gRPC) / 403 (REST) for the admin credential. */
     public String requireTenant() {
         if (tenantId == null) {
-            throw new ServeException(ServeException.Code.PERMISSION_DENIED, "TENANT_KEY_REQUIRED", TENANT_KEY_REQUIRED);
+            throw new ServeException(Reason.TENANT_KEY_REQUIRED, TENANT_KEY_REQUIRED);
         }
         return tenantId;
     }
@@ -55,8 +56,7 @@ public record Caller(String tenantId, boolean admin, String keyId) {
     /** PERMISSION_DENIED unless this is the admin credential; the message says that {@code what} needs it. */
     public void requireAdmin(String what) {
         if (!admin) {
-            throw new ServeException(
-                    ServeException.Code.PERMISSION_DENIED, "ADMIN_KEY_REQUIRED", what + " needs the admin key");
+            throw new ServeException(Reason.ADMIN_KEY_REQUIRED, what + " needs the admin key");
         }
     }
 }

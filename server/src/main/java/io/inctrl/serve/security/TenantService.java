@@ -2,6 +2,7 @@ package io.inctrl.serve.security;
 
 import io.inctrl.serve.audit.AuditAction;
 import io.inctrl.serve.audit.Origin;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.registry.ApiKeyInfo;
 import io.inctrl.serve.registry.AuditTrail;
@@ -12,6 +13,7 @@ import io.inctrl.serve.registry.TenantDeleted;
 import io.inctrl.serve.registry.TenantRepository;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Event;
+import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -57,15 +59,12 @@ public class TenantService {
         return audit.attempt(origin, AuditAction.TENANT_CREATE, null, null, () -> {
             String n = name == null ? "" : name.strip();
             if (n.isEmpty() || n.length() > 128) {
-                throw ServeException.invalid("INVALID_NAME", "tenant name must be 1-128 characters");
+                throw ServeException.invalid(Reason.INVALID_NAME, "tenant name must be 1-128 characters");
             }
             Tenant t = new Tenant(id, n, quotas != null ? checked(quotas) : defaultQuotas(), Store.now());
             return store.tx(c -> {
                 if (tenants.findByName(c, n).isPresent()) {
-                    throw new ServeException(
-                            ServeException.Code.ALREADY_EXISTS,
-                            "DUPLICATE_NAME",
-                            "a tenant named '" + n + "' already exists");
+                    throw new ServeException(Reason.DUPLICATE_NAME, "a tenant named '" + n + "' already exists");
                 }
                 tenants.insert(c, t);
                 IssuedKey key = issue(c, t.id(), ApiKeys.generate());
@@ -121,7 +120,7 @@ public class TenantService {
                 || rps < l.minRequestsPerSecond()
                 || rps > l.maxRequestsPerSecond()) {
             throw ServeException.invalid(
-                    "INVALID_QUOTAS",
+                    Reason.INVALID_QUOTAS,
                     "quotas need 0 <= maxPromptSets <= " + l.maxPromptSets()
                             + ", 1 <= maxShotsPerSet <= " + l.maxShotsPerSet() + " and a finite requestsPerSecond in ["
                             + l.minRequestsPerSecond() + ", " + l.maxRequestsPerSecond()
@@ -206,6 +205,13 @@ public class TenantService {
                 }));
         authenticator.forgetAll();
         return k;
+    }
+
+    /** The bootstrap tenant needs the database: created once it is reached and migrated, never at start. */
+    void onStoreReady(@Observes io.inctrl.serve.registry.StoreReady e) {
+        if (!config.enabled() || config.bootstrapTenantKey().isPresent()) {
+            ensureDefaultTenant(config.bootstrapTenantKey().orElse(null));
+        }
     }
 
     /** Creates the built-in tenant if missing and, when given, registers {@code key} for it. Idempotent. */

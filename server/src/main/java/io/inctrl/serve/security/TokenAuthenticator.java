@@ -1,5 +1,6 @@
 package io.inctrl.serve.security;
 
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.quarkus.oidc.AccessTokenCredential;
 import io.quarkus.oidc.TenantIdentityProvider;
@@ -65,16 +66,12 @@ public class TokenAuthenticator {
                     .atMost(VERIFY_TIMEOUT);
         } catch (AuthenticationFailedException e) {
             LOG.debugf("bearer token refused: %s", e.getMessage());
-            throw new ServeException(
-                    ServeException.Code.UNAUTHENTICATED,
-                    "INVALID_TOKEN",
-                    "invalid, expired or foreign bearer token: sign in again");
+            throw new ServeException(Reason.INVALID_TOKEN, "invalid, expired or foreign bearer token: sign in again");
         } catch (RuntimeException e) {
             // a timeout or an unreachable provider: nothing says the token is bad
             LOG.warnf("bearer token could not be verified: %s", e.toString());
             throw new ServeException(
-                    ServeException.Code.UNAVAILABLE,
-                    "IDENTITY_PROVIDER_UNAVAILABLE",
+                    Reason.IDENTITY_PROVIDER_UNAVAILABLE,
                     "the identity provider could not be reached to verify the token; retry later");
         }
         SecurityConfig.Oidc oidc = config.oidc();
@@ -84,8 +81,7 @@ public class TokenAuthenticator {
         Optional<String> tenant = tenantOf(identity, oidc);
         if (tenant.isEmpty()) {
             throw new ServeException(
-                    ServeException.Code.PERMISSION_DENIED,
-                    "NO_INCTRL_ROLE",
+                    Reason.NO_INCTRL_ROLE,
                     "the token grants neither the admin role nor a tenant: ask the identity provider's administrator");
         }
         return authenticator.tenant(tenant.get());

@@ -215,13 +215,13 @@ class SecurityApiTest {
     }
 
     @Test
-    void quota_promptSets_is429() {
+    void quota_promptSets_is409NotARetryable429() {
         TestTenant t = ApiFixtures.tenant(Map.of("maxPromptSets", 1, "maxShotsPerSet", 4, "requestsPerSecond", 1000));
         ApiFixtures.register(t, "first", 2);
         ApiFixtures.upload(t, "second", "screw", io.inctrl.serve.registry.TestImages.normals(2))
                 .post("/v1/prompt-sets")
                 .then()
-                .statusCode(429)
+                .statusCode(409) // retry-on-429 clients would loop forever: waiting does not free a set
                 .body("reason", equalTo("TOO_MANY_PROMPT_SETS"))
                 .header("Retry-After", org.hamcrest.Matchers.nullValue()); // a quota: waiting does not help
     }
@@ -321,7 +321,7 @@ class SecurityApiTest {
     void quotaChange_resetsTheTenantsRateLimiterState() {
         TestTenant t = ApiFixtures.tenant();
         setStoredRate(t.id(), Float.NaN);
-        as(t).get("/v1/prompt-sets").then().statusCode(429);
+        as(t).get("/v1/prompt-sets").then().statusCode(409).body("reason", equalTo("QUOTA_MISCONFIGURED"));
         given().header("X-API-Key", ADMIN_KEY)
                 .contentType("application/json")
                 .body(Map.of("maxPromptSets", 5, "maxShotsPerSet", 4, "requestsPerSecond", 100))

@@ -7,11 +7,16 @@ import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAnyP
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
+import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.library.dependencies.SliceAssignment;
+import com.tngtech.archunit.library.dependencies.SliceIdentifier;
 import io.inctrl.serve.model.BundleException;
 import io.inctrl.serve.model.BundleManifest;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Singleton;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -63,6 +68,34 @@ class ArchitectureTest {
     @Test
     void packages_form_no_cycles() {
         slices().matching("io.inctrl.serve.(**)").should().beFreeOfCycles().check(classes);
+    }
+
+    /**
+     * Beans that inject each other (PromptSetService and TemplateService, Authenticator and TenantService once) only
+     * start through CDI proxies and hide an unclear split of one concern; every CDI bean is its own slice here.
+     */
+    @Test
+    void application_beans_form_no_cycles() {
+        slices().assignedFrom(new SliceAssignment() {
+                    @Override
+                    public SliceIdentifier getIdentifierOf(JavaClass c) {
+                        JavaClass top = c;
+                        while (top.getEnclosingClass().isPresent()) {
+                            top = top.getEnclosingClass().get();
+                        }
+                        return top.isAnnotatedWith(ApplicationScoped.class) || top.isAnnotatedWith(Singleton.class)
+                                ? SliceIdentifier.of(top.getName())
+                                : SliceIdentifier.ignore();
+                    }
+
+                    @Override
+                    public String getDescription() {
+                        return "application-scoped beans";
+                    }
+                })
+                .should()
+                .beFreeOfCycles()
+                .check(classes);
     }
 
     @Test

@@ -161,6 +161,23 @@ class AuditApiTest {
         }
     }
 
+    /** Issue 20 item 10: a refused attempt must not write text of the caller's choosing into the log. */
+    @Test
+    void refusedAttempts_recordNoClientChosenText() {
+        TestTenant t = ApiFixtures.tenant();
+        String forged = "x\nERROR forged line " + "y".repeat(300);
+        as(t).delete("/v1/prompt-sets/{id}", forged).then().statusCode(404);
+        String plausible = "00000000-0000-0000-0000-000000000000";
+        as(t).delete("/v1/prompt-sets/{id}", plausible).then().statusCode(404);
+
+        List<Map<String, Object>> e = entries(t.id());
+        assertThat(e)
+                .extracting(m -> m.get("action") + " " + m.get("outcome") + " " + m.get("targetId"))
+                .startsWith(
+                        "prompt_set.delete NOT_FOUND " + plausible, // the shape of an issued id: kept
+                        "prompt_set.delete NOT_FOUND (not an id)");
+    }
+
     @Test
     void restTenantChanges_templatesThresholdKeys() {
         TestTenant t = ApiFixtures.tenant();

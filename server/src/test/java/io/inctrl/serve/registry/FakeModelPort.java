@@ -1,5 +1,6 @@
 package io.inctrl.serve.registry;
 
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.ImageFeatures;
@@ -178,23 +179,20 @@ public class FakeModelPort implements ModelPort {
     public List<ModelVersionPort> candidates(ModelChoice choice) {
         String name = choice.namesModel() ? choice.name() : MODEL;
         if (!MODEL.equals(name)) {
-            throw new ServeException(
-                    ServeException.Code.NOT_FOUND, "MODEL_NOT_FOUND", "model '" + name + "' not found");
+            throw new ServeException(Reason.MODEL_NOT_FOUND, "model '" + name + "' not found");
         }
         if (choice.version() > 0) {
             return List.of(loaded().stream()
                     .filter(v -> v.ref().version() == choice.version())
                     .findFirst()
                     .orElseThrow(() -> new ServeException(
-                            ServeException.Code.NOT_FOUND,
-                            "MODEL_VERSION_NOT_LOADED",
-                            "version " + choice.version() + " is not loaded")));
+                            Reason.MODEL_VERSION_NOT_LOADED, "version " + choice.version() + " is not loaded")));
         }
         List<ModelVersionPort> out = new ArrayList<>();
         serving(MODEL).ifPresent(out::add);
         loaded().stream().filter(v -> !out.contains(v)).forEach(out::add);
         if (out.isEmpty()) {
-            throw new ServeException(ServeException.Code.UNAVAILABLE, "MODEL_NOT_LOADED", "no version loaded");
+            throw new ServeException(Reason.MODEL_NOT_LOADED, "no version loaded");
         }
         return out;
     }
@@ -237,7 +235,7 @@ public class FakeModelPort implements ModelPort {
         } catch (IOException e) {
             // refused below
         }
-        throw ServeException.invalid("UNDECODABLE_IMAGE", what + " cannot be decoded");
+        throw ServeException.invalid(Reason.UNDECODABLE_IMAGE, what + " cannot be decoded");
     }
 
     @Override
@@ -275,7 +273,8 @@ public class FakeModelPort implements ModelPort {
                 img = null;
             }
             if (img == null) {
-                throw ServeException.invalid("UNDECODABLE_IMAGE", "image " + i + " cannot be decoded");
+                throw ServeException.invalid(
+                        io.inctrl.serve.error.Reason.UNDECODABLE_IMAGE, "image " + i + " cannot be decoded");
             }
             imagesEncoded.incrementAndGet();
             double[] total = new double[4];

@@ -544,13 +544,16 @@ class RegistryStoreTest {
         String t = r.tenant("small", new Quotas(1, 3, 10));
         assertThatThrownBy(() -> r.register(t, "big", "screw", null, TestImages.normals(4), false))
                 .isInstanceOfSatisfying(ServeException.class, e -> {
-                    assertThat(e.code()).isEqualTo(ServeException.Code.RESOURCE_EXHAUSTED);
+                    assertThat(e.code()).isEqualTo(ServeException.Code.INVALID_ARGUMENT);
                     assertThat(e.reason()).isEqualTo("TOO_MANY_SHOTS");
                 });
         r.register(t, "one", "screw", null, TestImages.normals(3), false);
         assertThatThrownBy(() -> r.register(t, "two", "screw", null, TestImages.normals(2), false))
-                .isInstanceOfSatisfying(
-                        ServeException.class, e -> assertThat(e.reason()).isEqualTo("TOO_MANY_PROMPT_SETS"));
+                .isInstanceOfSatisfying(ServeException.class, e -> {
+                    assertThat(e.code()).isEqualTo(ServeException.Code.FAILED_PRECONDITION);
+                    assertThat(e.reason()).isEqualTo("TOO_MANY_PROMPT_SETS");
+                    assertThat(e.retryAfter()).isEmpty();
+                });
         assertThat(count(r, "prompt_sets")).isEqualTo(1);
     }
 

@@ -236,6 +236,18 @@ public final class TestRegistry {
                 };
             }
 
+            public Startup startup() {
+                return new Startup() {
+                    public java.time.Duration initialBackoff() {
+                        return java.time.Duration.ofSeconds(1);
+                    }
+
+                    public java.time.Duration maxBackoff() {
+                        return java.time.Duration.ofSeconds(15);
+                    }
+                };
+            }
+
             public Templates templates() {
                 return new Templates() {
                     public int maxSentences() {

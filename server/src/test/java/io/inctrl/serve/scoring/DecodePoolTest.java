@@ -83,10 +83,10 @@ class DecodePoolTest {
         start(3, 8, (b, what) -> {
             if (b[0] == 1) {
                 sleep(300); // fails last in time, first in order
-                throw ServeException.invalid("UNDECODABLE_IMAGE", what + ": broken");
+                throw ServeException.invalid(io.inctrl.serve.error.Reason.UNDECODABLE_IMAGE, what + ": broken");
             }
             if (b[0] == 2) {
-                throw ServeException.invalid("UNDECODABLE_IMAGE", what + ": broken");
+                throw ServeException.invalid(io.inctrl.serve.error.Reason.UNDECODABLE_IMAGE, what + ": broken");
             }
             return ok(b);
         });

@@ -34,6 +34,7 @@ import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -185,9 +186,33 @@ public final class InctrlClient implements AutoCloseable {
         Duration t = callTimeout != null ? callTimeout : timeout;
         Deadline deadline = t == null ? null : Deadline.after(t.toNanos(), TimeUnit.NANOSECONDS);
         try {
-            return call.apply(deadline); // retries: the channel's service config
+            return call.apply(deadline); // retries: the channel's service config (UNAVAILABLE, idempotent calls)
         } catch (RuntimeException e) {
             throw InctrlException.from(e);
+        }
+    }
+
+    /** An idempotent call: also resent after the server's retry hint (see {@link RetryPolicy}), within its deadline. */
+    private <T> T idempotent(Duration callTimeout, Function<Deadline, T> call) {
+        Duration t = callTimeout != null ? callTimeout : timeout;
+        Deadline deadline = t == null ? null : Deadline.after(t.toNanos(), TimeUnit.NANOSECONDS);
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return call.apply(deadline);
+            } catch (RuntimeException e) {
+                InctrlException x = InctrlException.from(e);
+                Optional<Duration> wait = retry.hintedDelay(
+                        x, attempt, deadline == null ? null : deadline.timeRemaining(TimeUnit.NANOSECONDS));
+                if (wait.isEmpty()) {
+                    throw x;
+                }
+                try {
+                    Thread.sleep(wait.get().toMillis(), (int) (wait.get().toNanos() % 1_000_000));
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw InctrlException.of(Status.Code.CANCELLED, "interrupted while waiting to retry", "", x);
+                }
+            }
         }
     }
 
@@ -222,11 +247,11 @@ public final class InctrlClient implements AutoCloseable {
 
     /** Scores a fully built request with an explicit deadline (null = the client's default). */
     public ScoreResponse score(ScoreRequest request, Duration callTimeout) {
-        return unary(callTimeout, d -> within(scorer, d).score(request));
+        return idempotent(callTimeout, d -> within(scorer, d).score(request));
     }
 
     public ModelInfo modelInfo() {
-        return unary(null, d -> within(scorer, d).getModelInfo(ModelInfoRequest.getDefaultInstance()));
+        return idempotent(null, d -> within(scorer, d).getModelInfo(ModelInfoRequest.getDefaultInstance()));
     }
 
     /** Registers shots once; then score with {@code Prompts.promptSet(ps.getId())}. */
@@ -242,7 +267,7 @@ public final class InctrlClient implements AutoCloseable {
     }
 
     public PromptSet getPromptSet(String id) {
-        return unary(
+        return idempotent(
                 null,
                 d -> within(registry, d)
                         .getPromptSet(GetPromptSetRequest.newBuilder().setId(id).build()));
@@ -257,7 +282,8 @@ public final class InctrlClient implements AutoCloseable {
                     .setPageSize(pageSize)
                     .setPageToken(token)
                     .build();
-            ListPromptSetsResponse page = unary(null, d -> within(registry, d).listPromptSets(req));
+            ListPromptSetsResponse page =
+                    idempotent(null, d -> within(registry, d).listPromptSets(req));
             all.addAll(page.getPromptSetsList());
             token = page.getNextPageToken();
         } while (!token.isEmpty());

@@ -1,18 +1,29 @@
 package io.inctrl.serve.client;
 
+import com.google.protobuf.Any;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.rpc.ErrorInfo;
+import com.google.rpc.RetryInfo;
 import io.grpc.Status;
 import io.grpc.StatusException;
 import io.grpc.StatusRuntimeException;
+import io.grpc.protobuf.StatusProto;
+import java.time.Duration;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * A failed call or a failed ScoreStream request, typed by its gRPC status code. Catch a subclass
- * ({@link InvalidArgument}, {@link Unauthenticated}, ...) or inspect {@link #code()}.
+ * ({@link InvalidArgument}, {@link Unauthenticated}, ...) or inspect {@link #code()}; {@link #reason()} is the
+ * server's stable reason (docs/errors.md) and {@link #retryAfter()} its retry hint, present exactly when resending the
+ * same request may succeed.
  */
 public class InctrlException extends RuntimeException {
     private final Status.Code code;
     private final String details;
     private final String requestId;
+    private String reason = "";
+    private Duration retryAfter;
 
     public InctrlException(Status.Code code, String details, String requestId, Throwable cause) {
         super(
@@ -34,6 +45,25 @@ public class InctrlException extends RuntimeException {
     /** Set for a failed ScoreStream request, empty otherwise. */
     public String requestId() {
         return requestId;
+    }
+
+    /** The server's reason (google.rpc.ErrorInfo or the stream item's {@code Error.reason}); empty when none came. */
+    public String reason() {
+        return reason;
+    }
+
+    /**
+     * The server's retry hint (google.rpc.RetryInfo or {@code Error.retry_after}): present exactly for reasons where
+     * resending the same request may succeed (QUEUE_FULL, RATE_LIMITED, DRAINING, ...).
+     */
+    public Optional<Duration> retryAfter() {
+        return Optional.ofNullable(retryAfter);
+    }
+
+    private InctrlException withHints(String reason, Duration retryAfter) {
+        this.reason = reason == null ? "" : reason;
+        this.retryAfter = retryAfter;
+        return this;
     }
 
     public static final class Cancelled extends InctrlException {
@@ -126,6 +156,23 @@ public class InctrlException extends RuntimeException {
         };
     }
 
+    /** Maps the {@code Error} of a failed stream response, with its reason and retry hint. */
+    public static InctrlException fromStreamError(io.inctrl.serve.api.v1.Error error, String requestId) {
+        return fromCodeName(error.getCode(), error.getMessage(), requestId)
+                .withHints(
+                        error.getReason(),
+                        error.hasRetryAfter()
+                                ? Duration.ofSeconds(
+                                        error.getRetryAfter().getSeconds(),
+                                        error.getRetryAfter().getNanos())
+                                : null);
+    }
+
+    /** The same failure for another request id (a stream failing its in-flight requests), hints kept. */
+    InctrlException forRequest(String requestId) {
+        return of(code, details, requestId, this).withHints(reason, retryAfter);
+    }
+
     /** Maps the {@code Error} of a failed stream response; {@code name} is a code name such as "INVALID_ARGUMENT". */
     public static InctrlException fromCodeName(String name, String message, String requestId) {
         Status.Code code;
@@ -145,6 +192,28 @@ public class InctrlException extends RuntimeException {
         Status s = t instanceof StatusRuntimeException sre
                 ? sre.getStatus()
                 : t instanceof StatusException se ? se.getStatus() : Status.fromThrowable(t);
-        return of(s.getCode(), s.getDescription() == null ? String.valueOf(t.getMessage()) : s.getDescription(), "", t);
+        InctrlException e = of(
+                s.getCode(), s.getDescription() == null ? String.valueOf(t.getMessage()) : s.getDescription(), "", t);
+        // the server's google.rpc details (grpc-status-details-bin); absent on failures of the transport itself
+        com.google.rpc.Status details = StatusProto.fromThrowable(t);
+        if (details != null) {
+            String reason = "";
+            Duration retry = null;
+            for (Any a : details.getDetailsList()) {
+                try {
+                    if (a.is(ErrorInfo.class)) {
+                        reason = a.unpack(ErrorInfo.class).getReason();
+                    } else if (a.is(RetryInfo.class)) {
+                        com.google.protobuf.Duration d =
+                                a.unpack(RetryInfo.class).getRetryDelay();
+                        retry = Duration.ofSeconds(d.getSeconds(), d.getNanos());
+                    }
+                } catch (InvalidProtocolBufferException ignored) {
+                    // a detail we cannot read carries no hint
+                }
+            }
+            e.withHints(reason, retry);
+        }
+        return e;
     }
 }

@@ -5,13 +5,17 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * gRPC's retry policy for calls failing with UNAVAILABLE: grpc-java itself retries the idempotent calls (Score,
  * GetModelInfo, GetPromptSet, ListPromptSets), on another backend when there are several, with exponential
- * backoff randomised in [0, backoff]; gRPC caps attempts at 5. {@link ScoreStream} resends its unanswered
- * requests with the same shape.
+ * backoff randomised in [0, backoff]; gRPC caps attempts at 5. The client also retries those calls, up to
+ * {@code maxAttempts}, when the server refused them with a retry hint (google.rpc.RetryInfo: QUEUE_FULL,
+ * RATE_LIMITED, ...), after that hint; a refusal without a hint is never retried. {@link ScoreStream} resends its
+ * unanswered requests with the same shape, and a request answered with an {@code Error} that has
+ * {@code retry_after} after that delay.
  *
  * @param maxAttempts total attempts including the first; 1 disables retries
  */
@@ -41,6 +45,26 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
     public Duration backoff(int n) {
         return Duration.ofNanos(
                 (long) Math.min(maxBackoff.toNanos(), initialBackoff.toNanos() * Math.pow(multiplier, n - 1)));
+    }
+
+    /**
+     * How long to wait before attempt {@code attempt + 1} of an idempotent call that failed with {@code e}, or empty
+     * when it must not be retried: only failures carrying the server's retry hint (google.rpc.RetryInfo, present
+     * exactly for retryable reasons such as QUEUE_FULL and RATE_LIMITED) are, after that hint, within
+     * {@link #maxAttempts()} and the call's {@code deadlineNanos} (null = none). UNAVAILABLE is left to gRPC's own
+     * retry policy (which honours the server's pushback), so attempts do not multiply.
+     */
+    Optional<Duration> hintedDelay(InctrlException e, int attempt, Long deadlineNanosLeft) {
+        if (attempt >= maxAttempts
+                || e.code() == io.grpc.Status.Code.UNAVAILABLE
+                || e.retryAfter().isEmpty()) {
+            return Optional.empty();
+        }
+        Duration wait = e.retryAfter().get();
+        if (deadlineNanosLeft != null && deadlineNanosLeft <= wait.toNanos()) {
+            return Optional.empty(); // the answer would come after the caller's deadline: report the refusal now
+        }
+        return Optional.of(wait);
     }
 
     /** A delay in [0, backoff(n)), as gRPC's own retries wait. */

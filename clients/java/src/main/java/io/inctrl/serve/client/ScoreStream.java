@@ -29,8 +29,13 @@ import java.util.function.Function;
  * (a backend shutting down resets its streams), the requests still unanswered are
  * resent, in submit order, on a new call, which the channel's round_robin places on a backend that is up; at most
  * {@code resend.maxAttempts() - 1} times in a row without an answer in between. A request whose answer arrived is
- * never resent, and each future completes once: every id is reported exactly once. Any other failure (or an
- * exhausted budget) fails every in-flight future.
+ * never resent, and each future completes once: every id is reported exactly once. A failure with the server's retry
+ * hint (google.rpc.RetryInfo) is resent the same way, after that hint. Any other failure (or an exhausted budget)
+ * fails every in-flight future.
+ *
+ * <p>A request answered with an {@code Error} that carries {@code retry_after} (QUEUE_FULL, RATE_LIMITED, ...) is
+ * resent after that delay, at most {@code resend.maxAttempts() - 1} times; one without it fails its future at once.
+ * So that a resend always has a call to go on, the call is half-closed only once every request is settled.
  */
 public final class ScoreStream implements AutoCloseable {
     private static final ScheduledExecutorService RESTARTS = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -47,6 +52,7 @@ public final class ScoreStream implements AutoCloseable {
     private final RetryPolicy resend;
     private final Semaphore slots;
     private final Map<String, Pending> pending = new LinkedHashMap<>(); // guarded by this; order = submit order
+    private final Map<String, Integer> resent = new java.util.HashMap<>(); // guarded by this: resends per id
     private final List<ScoreResponse> unmatched = new CopyOnWriteArrayList<>();
     private final CountDownLatch done = new CountDownLatch(1);
     private final AtomicLong ids = new AtomicLong();
@@ -56,7 +62,8 @@ public final class ScoreStream implements AutoCloseable {
     private int restarts; // guarded by this
     private volatile InctrlException failure;
     private volatile boolean ended;
-    private boolean halfClosed;
+    private boolean halfClosed; // the caller closed the stream: no more submits
+    private boolean callHalfClosed; // guarded by this: the current call was half-closed (all requests settled)
     private boolean cancelled;
 
     ScoreStream(
@@ -88,25 +95,37 @@ public final class ScoreStream implements AutoCloseable {
         @Override
         public void onNext(ScoreResponse r) {
             Pending p;
+            InctrlException error =
+                    r.hasError() ? InctrlException.fromStreamError(r.getError(), r.getRequestId()) : null;
             synchronized (ScoreStream.this) {
                 if (gen != generation) {
                     return;
                 }
                 attempt = 0; // progress: the next failure starts a fresh resend budget
-                p = pending.remove(r.getRequestId());
+                String id = r.getRequestId();
+                if (error != null && error.retryAfter().isPresent() && !cancelled && pending.containsKey(id)) {
+                    int n = resent.getOrDefault(id, 0);
+                    if (n + 1 < resend.maxAttempts()) { // the server said waiting helps: resend after its hint
+                        resent.put(id, n + 1);
+                        RESTARTS.schedule(
+                                () -> resendOne(id), error.retryAfter().get().toNanos(), TimeUnit.NANOSECONDS);
+                        return;
+                    }
+                }
+                p = pending.remove(id);
+                resent.remove(id);
             }
             if (p == null) {
                 unmatched.add(r);
                 return;
             }
             slots.release();
-            if (r.hasError()) {
-                p.future()
-                        .completeExceptionally(InctrlException.fromCodeName(
-                                r.getError().getCode(), r.getError().getMessage(), r.getRequestId()));
+            if (error != null) {
+                p.future().completeExceptionally(error);
             } else {
                 p.future().complete(r);
             }
+            halfCloseWhenSettled();
         }
 
         @Override
@@ -118,14 +137,18 @@ public final class ScoreStream implements AutoCloseable {
                 }
                 // UNAVAILABLE, or a cancellation this client did not ask for (a replica shutting down resets its
                 // streams)
-                boolean resendable =
-                        err instanceof InctrlException.Unavailable || err instanceof InctrlException.Cancelled;
+                // streams; or any failure with the server's retry hint (e.g. RATE_LIMITED when the call opened)
+                boolean resendable = err instanceof InctrlException.Unavailable
+                        || err instanceof InctrlException.Cancelled
+                        || err.retryAfter().isPresent();
                 if (resendable && !cancelled && attempt + 1 < resend.maxAttempts()) {
                     attempt++;
                     generation++;
                     requests = null; // submits meanwhile stay pending and go out with the resend
-                    RESTARTS.schedule(
-                            ScoreStream.this::restart, resend.jittered(attempt).toNanos(), TimeUnit.NANOSECONDS);
+                    long wait = Math.max(
+                            resend.jittered(attempt).toNanos(),
+                            err.retryAfter().map(Duration::toNanos).orElse(0L));
+                    RESTARTS.schedule(ScoreStream.this::restart, wait, TimeUnit.NANOSECONDS);
                     return;
                 }
             }
@@ -151,17 +174,40 @@ public final class ScoreStream implements AutoCloseable {
             }
             if (!cancelled) {
                 restarts++;
+                callHalfClosed = false;
                 requests = startCall.apply(new Responses(generation));
                 for (Pending p : pending.values()) {
                     requests.onNext(p.request());
                 }
-                if (halfClosed) {
+                if (halfClosed && pending.isEmpty()) {
+                    callHalfClosed = true;
                     requests.onCompleted();
                 }
                 return;
             }
         }
         finish(InctrlException.of(Status.Code.CANCELLED, "cancelled by client", "", null));
+    }
+
+    /** Sends one request again on the current call (a restart in progress resends it anyway). */
+    private void resendOne(String id) {
+        synchronized (this) {
+            Pending p = pending.get(id);
+            if (ended || p == null || requests == null) {
+                return;
+            }
+            requests.onNext(p.request());
+        }
+    }
+
+    /** Half-closes the current call once the caller closed the stream and every request is settled. */
+    private void halfCloseWhenSettled() {
+        synchronized (this) {
+            if (halfClosed && !callHalfClosed && pending.isEmpty() && requests != null && !ended) {
+                callHalfClosed = true;
+                requests.onCompleted();
+            }
+        }
     }
 
     private void finish(InctrlException err) {
@@ -184,9 +230,7 @@ public final class ScoreStream implements AutoCloseable {
         }
         for (Pending p : left) {
             slots.release();
-            p.future()
-                    .completeExceptionally(InctrlException.of(
-                            failure.code(), failure.details(), p.request().getRequestId(), failure));
+            p.future().completeExceptionally(failure.forRequest(p.request().getRequestId()));
         }
         done.countDown();
     }
@@ -281,11 +325,10 @@ public final class ScoreStream implements AutoCloseable {
         synchronized (this) {
             if (!halfClosed && !ended) {
                 halfClosed = true;
-                if (requests != null) { // while restarting, the new call is half-closed after the resend
-                    requests.onCompleted();
-                }
             }
         }
+        // the call itself is half-closed once every request is settled (a request may still be resent on it)
+        halfCloseWhenSettled();
         try {
             if (!done.await(max.toNanos(), TimeUnit.NANOSECONDS)) {
                 throw InctrlException.of(

@@ -58,6 +58,11 @@ final class FakeServer implements AutoCloseable {
 
     final AtomicInteger calls = new AtomicInteger();
     volatile int unavailableFirst;
+    /** Fail this many unary calls with RESOURCE_EXHAUSTED QUEUE_FULL and a retry hint, as a busy server does. */
+    volatile int busyFirst;
+    /** Stream request ids already refused once ("BUSYONCE" images: QUEUE_FULL with retry_after the first time). */
+    private final java.util.Set<String> busyOnce = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     final AtomicInteger maxInFlight = new AtomicInteger();
     final Map<String, PromptSet> sets = new TreeMap<>();
     private final Server server;
@@ -155,6 +160,9 @@ final class FakeServer implements AutoCloseable {
             throw Status.INVALID_ARGUMENT.withDescription("no shots").asRuntimeException();
         }
         String body = req.getImage().toString(StandardCharsets.ISO_8859_1);
+        if (body.contains("HUGE")) { // waiting does not help: a reason, no retry hint
+            throw refusal(Status.Code.RESOURCE_EXHAUSTED, "PAYLOAD_TOO_LARGE", "message too large", null);
+        }
         if (body.contains("SLOW")) {
             try {
                 Thread.sleep(500);
@@ -179,9 +187,30 @@ final class FakeServer implements AutoCloseable {
     }
 
     private void flaky() {
-        if (calls.incrementAndGet() <= unavailableFirst) {
+        int n = calls.incrementAndGet();
+        if (n <= unavailableFirst) {
             throw Status.UNAVAILABLE.withDescription("warming up").asRuntimeException();
         }
+        if (n - unavailableFirst <= busyFirst) {
+            throw refusal(Status.Code.RESOURCE_EXHAUSTED, "QUEUE_FULL", "queue full; retry after 50 ms", 50);
+        }
+    }
+
+    /** A refusal as the real server sends it: google.rpc.ErrorInfo and, when retryable, RetryInfo in the details. */
+    static io.grpc.StatusRuntimeException refusal(Status.Code code, String reason, String message, Integer retryMs) {
+        com.google.rpc.Status.Builder s = com.google.rpc.Status.newBuilder()
+                .setCode(code.value())
+                .setMessage(message)
+                .addDetails(com.google.protobuf.Any.pack(com.google.rpc.ErrorInfo.newBuilder()
+                        .setReason(reason)
+                        .setDomain("inctrl.io")
+                        .build()));
+        if (retryMs != null) {
+            s.addDetails(com.google.protobuf.Any.pack(com.google.rpc.RetryInfo.newBuilder()
+                    .setRetryDelay(com.google.protobuf.Duration.newBuilder().setNanos(retryMs * 1_000_000))
+                    .build()));
+        }
+        return io.grpc.protobuf.StatusProto.toStatusRuntimeException(s.build());
     }
 
     private final class Scorer extends ScorerGrpc.ScorerImplBase {
@@ -255,14 +284,44 @@ final class FakeServer implements AutoCloseable {
                             () -> {
                                 ScoreResponse r;
                                 try {
-                                    r = FakeServer.this.score(req);
+                                    if (req.getImage()
+                                                    .toString(StandardCharsets.ISO_8859_1)
+                                                    .contains("BUSYONCE")
+                                            && busyOnce.add(req.getRequestId())) {
+                                        r = ScoreResponse.newBuilder()
+                                                .setRequestId(req.getRequestId())
+                                                .setError(Error.newBuilder()
+                                                        .setCode("RESOURCE_EXHAUSTED")
+                                                        .setReason("QUEUE_FULL")
+                                                        .setMessage("queue full; retry after 50 ms")
+                                                        .setRetryAfter(com.google.protobuf.Duration.newBuilder()
+                                                                .setNanos(50_000_000)))
+                                                .build();
+                                    } else {
+                                        r = FakeServer.this.score(req);
+                                    }
                                 } catch (io.grpc.StatusRuntimeException e) {
+                                    com.google.rpc.Status details = io.grpc.protobuf.StatusProto.fromThrowable(e);
+                                    String reason = "";
+                                    if (details != null) {
+                                        for (com.google.protobuf.Any a : details.getDetailsList()) {
+                                            if (a.is(com.google.rpc.ErrorInfo.class)) {
+                                                try {
+                                                    reason = a.unpack(com.google.rpc.ErrorInfo.class)
+                                                            .getReason();
+                                                } catch (com.google.protobuf.InvalidProtocolBufferException x) {
+                                                    throw new IllegalStateException(x);
+                                                }
+                                            }
+                                        }
+                                    }
                                     r = ScoreResponse.newBuilder()
                                             .setRequestId(req.getRequestId())
                                             .setError(Error.newBuilder()
                                                     .setCode(e.getStatus()
                                                             .getCode()
                                                             .name())
+                                                    .setReason(reason)
                                                     .setMessage(e.getStatus().getDescription()))
                                             .build();
                                 }

@@ -200,6 +200,51 @@ class OfflineTest {
         assertEquals(4, fake.calls.get());
     }
 
+    /** Issue 20 item 7: the client resends after the server's retry hint, and only then. */
+    @Test
+    void retriesARefusalCarryingTheServersRetryHintAndNoOther() {
+        fake.busyFirst = 2; // QUEUE_FULL with RetryInfo twice, then served
+        assertEquals(
+                "fake",
+                client.score(png("q", false), Prompts.inline("x", SHOTS)).getBundleId());
+        assertEquals(3, fake.calls.get());
+
+        fake.calls.set(0);
+        fake.busyFirst = 0;
+        InctrlException huge = assertThrows(
+                InctrlException.ResourceExhausted.class,
+                () -> client.score(png("HUGE", false), Prompts.inline("x", SHOTS)));
+        assertEquals("PAYLOAD_TOO_LARGE", huge.reason());
+        assertTrue(huge.retryAfter().isEmpty());
+        assertEquals(1, fake.calls.get(), "a refusal without a retry hint is not retried");
+
+        fake.calls.set(0);
+        fake.busyFirst = 100; // still busy after the policy's 4 attempts: the last refusal surfaces, with its hint
+        InctrlException busy = assertThrows(
+                InctrlException.ResourceExhausted.class,
+                () -> client.score(png("q", false), Prompts.inline("x", SHOTS)));
+        assertEquals("QUEUE_FULL", busy.reason());
+        assertEquals(Duration.ofMillis(50), busy.retryAfter().orElseThrow());
+        assertEquals(4, fake.calls.get());
+    }
+
+    @Test
+    void aStreamResendsARequestAnsweredWithRetryAfterAndFailsOneWithout() throws Exception {
+        try (ScoreStream s = client.openStream(4, Prompts.inline("x", SHOTS))) {
+            var busy = s.submit("busy", png("BUSYONCE", false));
+            var huge = s.submit("huge", png("HUGE", false));
+            assertEquals(
+                    "busy", busy.get(10, java.util.concurrent.TimeUnit.SECONDS).getRequestId());
+            InctrlException e = cause(assertThrows(
+                    java.util.concurrent.ExecutionException.class,
+                    () -> huge.get(10, java.util.concurrent.TimeUnit.SECONDS)));
+            assertEquals("PAYLOAD_TOO_LARGE", e.reason());
+            assertTrue(e.retryAfter().isEmpty());
+        }
+        assertEquals(2, fake.streamIds.stream().filter("busy"::equals).count(), "resent once after its retry_after");
+        assertEquals(1, fake.streamIds.stream().filter("huge"::equals).count(), "never resent");
+    }
+
     @Test
     void deadlineExceeded() {
         var req = Prompts.inline("x", SHOTS).request("", png("SLOW", false)).build();

@@ -11,6 +11,7 @@ import io.grpc.StatusRuntimeException;
 import io.inctrl.serve.api.inference.GRPCInferenceServiceGrpc;
 import io.inctrl.serve.api.v1.ScorerGrpc;
 import io.inctrl.serve.audit.Origin;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.security.Authenticator;
 import io.inctrl.serve.security.Caller;
@@ -98,10 +99,7 @@ public class ApiKeyInterceptor implements ServerInterceptor, Prioritized {
                 deferred.start(listener);
             });
         } catch (RejectedExecutionException e) {
-            close(
-                    call,
-                    GrpcStatuses.toStatus(new ServeException(
-                            ServeException.Code.UNAVAILABLE, "OVERLOADED", "server overloaded: retry later")));
+            close(call, GrpcStatuses.toStatus(new ServeException(Reason.OVERLOADED, "server overloaded: retry later")));
             return new ServerCall.Listener<>() {};
         }
         return deferred;

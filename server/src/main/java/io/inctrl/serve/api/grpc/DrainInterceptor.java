@@ -16,15 +16,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Counts every admitted call until it closes, so a draining replica knows when its work is done, and refuses new
- * calls while draining with UNAVAILABLE plus {@code grpc-retry-pushback-ms}, which gRPC's retry policy (and our
- * clients) take as "try another backend now". Probes and reflection pass untouched.
+ * calls while draining with UNAVAILABLE (reason DRAINING, {@code RetryInfo} and {@code grpc-retry-pushback-ms}, which
+ * gRPC's retry policy and our clients take as "try another backend now"). Probes and reflection pass untouched.
  */
 @ApplicationScoped
 @GlobalInterceptor
 public class DrainInterceptor implements ServerInterceptor, Prioritized {
-
-    static final Metadata.Key<String> RETRY_PUSHBACK =
-            Metadata.Key.of("grpc-retry-pushback-ms", Metadata.ASCII_STRING_MARSHALLER);
 
     @Inject
     Drain drain;
@@ -36,7 +33,7 @@ public class DrainInterceptor implements ServerInterceptor, Prioritized {
             return next.startCall(call, headers);
         }
         if (drain.draining()) {
-            call.close(drainingStatus(), drainingTrailers(drain));
+            GrpcStatuses.close(call, drain.refusal());
             return new ServerCall.Listener<>() {};
         }
         drain.callStarted();
@@ -82,16 +79,6 @@ public class DrainInterceptor implements ServerInterceptor, Prioritized {
                 }
             }
         };
-    }
-
-    static Status drainingStatus() {
-        return Status.UNAVAILABLE.withDescription("server is draining (shutting down): retry on another replica");
-    }
-
-    static Metadata drainingTrailers(Drain drain) {
-        Metadata trailers = new Metadata();
-        trailers.put(RETRY_PUSHBACK, Long.toString(drain.retryAfter().toMillis()));
-        return trailers;
     }
 
     /** Runs before authentication (higher value = earlier in Quarkus): a draining replica touches no store. */

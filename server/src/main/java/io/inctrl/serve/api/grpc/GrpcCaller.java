@@ -3,6 +3,7 @@ package io.inctrl.serve.api.grpc;
 import io.grpc.Context;
 import io.grpc.Metadata;
 import io.inctrl.serve.audit.Origin;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.security.Caller;
 
@@ -30,7 +31,7 @@ public final class GrpcCaller {
     public static Caller current() {
         Caller c = CALLER.get();
         if (c == null) { // only public services skip the interceptor, and they do not ask
-            throw new ServeException(ServeException.Code.UNAUTHENTICATED, "MISSING_API_KEY", "no authenticated caller");
+            throw new ServeException(Reason.MISSING_API_KEY, "no authenticated caller");
         }
         return c;
     }
@@ -39,7 +40,7 @@ public final class GrpcCaller {
     public static Origin origin() {
         Origin o = ORIGIN.get();
         if (o == null) {
-            throw new ServeException(ServeException.Code.UNAUTHENTICATED, "MISSING_API_KEY", "no authenticated caller");
+            throw new ServeException(Reason.MISSING_API_KEY, "no authenticated caller");
         }
         return o;
     }

@@ -1,5 +1,6 @@
 package io.inctrl.serve.api.grpc;
 
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.image.Inspection;
 
@@ -19,7 +20,7 @@ final class InspectionMessages {
             case INSPECTION_TILES -> Inspection.TILES;
             case INSPECTION_AUTO, UNRECOGNIZED ->
                 throw ServeException.invalid(
-                        "INVALID_INSPECTION",
+                        Reason.INVALID_INSPECTION,
                         "inline prompts take INSPECTION_CENTER_CROP, INSPECTION_RESIZE or INSPECTION_TILES"
                                 + " (INSPECTION_AUTO is chosen once, when a prompt set is registered)");
         };
@@ -34,7 +35,7 @@ final class InspectionMessages {
             case INSPECTION_TILES -> Inspection.TILES;
             case UNRECOGNIZED ->
                 throw ServeException.invalid(
-                        "INVALID_INSPECTION",
+                        Reason.INVALID_INSPECTION,
                         "inspection must be INSPECTION_AUTO, INSPECTION_CENTER_CROP, INSPECTION_RESIZE or"
                                 + " INSPECTION_TILES");
         };

@@ -4,6 +4,7 @@ import io.grpc.Context;
 import io.inctrl.serve.api.v1.ScoreRequest;
 import io.inctrl.serve.api.v1.ScoreResponse;
 import io.inctrl.serve.api.v1.StageTimings;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.model.InctrlScores;
 import io.inctrl.serve.scoring.ScoreCommand;
 import io.inctrl.serve.scoring.ScoreResult;
@@ -79,7 +80,8 @@ final class ScoreMessages {
     static io.inctrl.serve.models.ModelChoice choice(String model, long version) {
         if (version < 0) {
             throw io.inctrl.serve.error.ServeException.invalid(
-                    "INVALID_MODEL_VERSION", "model_version must be >= 0 (0 = the routed version), got " + version);
+                    Reason.INVALID_MODEL_VERSION,
+                    "model_version must be >= 0 (0 = the routed version), got " + version);
         }
         return io.inctrl.serve.models.ModelChoice.of(model, version);
     }

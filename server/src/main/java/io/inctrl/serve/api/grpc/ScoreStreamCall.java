@@ -6,6 +6,7 @@ import io.grpc.stub.StreamObserver;
 import io.inctrl.serve.api.v1.Error;
 import io.inctrl.serve.api.v1.ScoreRequest;
 import io.inctrl.serve.api.v1.ScoreResponse;
+import io.inctrl.serve.error.ServeErrors;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.lifecycle.Drain;
 import io.inctrl.serve.logging.LogSafe;
@@ -143,8 +144,7 @@ final class ScoreStreamCall implements StreamObserver<ScoreRequest> {
             if (halfClosed) {
                 out.onCompleted();
             } else {
-                out.onError(
-                        DrainInterceptor.drainingStatus().asRuntimeException(DrainInterceptor.drainingTrailers(drain)));
+                out.onError(GrpcStatuses.toStatus(drain.refusal()));
             }
         }
     }
@@ -155,11 +155,16 @@ final class ScoreStreamCall implements StreamObserver<ScoreRequest> {
     }
 
     private ScoreResponse errorResponse(String requestId, Throwable t) {
-        ServeException e = GrpcStatuses.classify(t, "scoring request " + LogSafe.of(requestId));
+        ServeException e = ServeErrors.classify(t, "scoring request " + LogSafe.of(requestId));
         metrics.error(tenant, "ScoreStream", requestId, GrpcStatuses.toStatus(e).getStatus());
+        Error.Builder error = Error.newBuilder()
+                .setCode(e.code().name())
+                .setMessage(String.valueOf(e.getMessage()))
+                .setReason(e.reason());
+        e.retryAfter().ifPresent(d -> error.setRetryAfter(GrpcStatuses.proto(d)));
         return ScoreResponse.newBuilder()
                 .setRequestId(requestId)
-                .setError(Error.newBuilder().setCode(e.code().name()).setMessage(String.valueOf(e.getMessage())))
+                .setError(error)
                 .build();
     }
 }

@@ -4,6 +4,7 @@ import grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus;
 import io.inctrl.serve.lifecycle.Drain;
 import io.inctrl.serve.models.ModelEvent;
 import io.inctrl.serve.models.ModelManager;
+import io.inctrl.serve.registry.StoreStartup;
 import io.quarkus.grpc.runtime.health.GrpcHealthStorage;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -11,7 +12,10 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 
-/** Standard grpc.health.v1: NOT_SERVING until the model is loaded and warmed up, NOT_SERVING as soon as a drain begins. */
+/**
+ * Standard grpc.health.v1: NOT_SERVING until the model is loaded and warmed up and the registry database was reached
+ * and migrated once ({@link StoreStartup}), NOT_SERVING as soon as a drain begins.
+ */
 @ApplicationScoped
 public class GrpcHealthStatus {
 
@@ -29,19 +33,24 @@ public class GrpcHealthStatus {
     @Inject
     Drain drain;
 
+    @Inject
+    StoreStartup storeStartup;
+
     void onStart(@Observes StartupEvent event) {
         set(ServingStatus.NOT_SERVING);
-        update();
-        drain.onDrain(() -> set(ServingStatus.NOT_SERVING));
+        refresh();
+        storeStartup.onReady(this::refresh);
+        drain.onDrain(this::refresh);
     }
 
     /** Loading or unloading a version may make the default model (un)available. */
     void onModel(@Observes ModelEvent event) {
-        update();
+        refresh();
     }
 
-    private void update() {
-        set(models.ready() && !drain.draining() ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
+    private synchronized void refresh() {
+        boolean serving = models.ready() && storeStartup.ready() && !drain.draining();
+        set(serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
     }
 
     void onStop(@Observes ShutdownEvent event) {

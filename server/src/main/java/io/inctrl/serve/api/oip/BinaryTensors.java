@@ -1,5 +1,6 @@
 package io.inctrl.serve.api.oip;
 
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.logging.LogSafe;
 import java.nio.ByteBuffer;
@@ -51,7 +52,7 @@ final class BinaryTensors {
 
     private static ServeException malformed(String tensor) {
         return ServeException.invalid(
-                "MALFORMED_TENSOR",
+                Reason.MALFORMED_TENSOR,
                 "BYTES tensor '" + LogSafe.of(tensor)
                         + "' is malformed: each element is a 4-byte little-endian length and its " + "bytes");
     }

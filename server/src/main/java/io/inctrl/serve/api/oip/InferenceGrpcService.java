@@ -33,6 +33,7 @@ import io.inctrl.serve.api.inference.ServerMetadataResponse;
 import io.inctrl.serve.api.inference.ServerReadyRequest;
 import io.inctrl.serve.api.inference.ServerReadyResponse;
 import io.inctrl.serve.audit.Origin;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.lifecycle.FatalErrors;
 import io.inctrl.serve.logging.LogSafe;
@@ -295,7 +296,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     static OipInferRequest command(ModelInferRequest r) {
         if (r.getRawInputContentsCount() > 0 && r.getRawInputContentsCount() != r.getInputsCount()) {
             throw ServeException.invalid(
-                    "MALFORMED_TENSOR",
+                    Reason.MALFORMED_TENSOR,
                     "raw_input_contents has " + r.getRawInputContentsCount() + " entries for " + r.getInputsCount()
                             + " inputs");
         }

@@ -8,14 +8,17 @@ import io.inctrl.serve.api.inference.ModelStatistics;
 import io.inctrl.serve.api.inference.StatisticDuration;
 import io.inctrl.serve.api.rest.ApiKeyFilter;
 import io.inctrl.serve.api.rest.AuthenticatesItself;
+import io.inctrl.serve.api.rest.HttpGate;
+import io.inctrl.serve.api.rest.Problems;
+import io.inctrl.serve.error.Reason;
+import io.inctrl.serve.error.ServeErrors;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.lifecycle.FatalErrors;
-import io.inctrl.serve.logging.InternalErrors;
 import io.inctrl.serve.logging.LogSafe;
-import io.inctrl.serve.security.Authenticator;
 import io.inctrl.serve.security.Caller;
 import io.smallrye.common.annotation.Blocking;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.ext.web.RoutingContext;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
@@ -33,8 +36,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CancellationException;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
@@ -42,7 +43,8 @@ import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
  * REST front of the Open Inference Protocol ({@code /v2}). Errors are the protocol's {@code {"error": message}}
  * (plus our {@code reason}) with the HTTP status of our error model, so tritonclient.http reports them. Server
  * health and metadata need no key; model metadata, readiness, configuration, statistics and the repository index any
- * valid key; repository load and unload the admin key; infer a tenant key. The extensions' JSON is Triton's, as
+ * valid key; repository load and unload the admin key; infer a tenant key. The caller is authenticated by
+ * {@link HttpGate} from the headers before any of the body is read. The extensions' JSON is Triton's, as
  * tritonclient.http reads it.
  */
 @Path("/v2")
@@ -50,9 +52,6 @@ import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 public class InferenceResource {
 
     static final String HEADER_LENGTH = "Inference-Header-Content-Length";
-
-    /** The protocol's error body, with our stable reason beside its message. */
-    public record OipError(String error, String reason) {}
 
     /** ModelMetadata as JSON. */
     public record ModelMetadata(
@@ -73,9 +72,6 @@ public class InferenceResource {
 
     @Inject
     FatalErrors fatalErrors;
-
-    @Inject
-    Authenticator authenticator;
 
     @Inject
     ObjectMapper mapper;
@@ -108,18 +104,16 @@ public class InferenceResource {
     @GET
     @Path("models/{name}")
     @Produces(MediaType.APPLICATION_JSON)
-    public ModelMetadata modelMetadata(@PathParam("name") String name, @HeaderParam(ApiKeyFilter.HEADER) String key) {
-        return versionMetadata(name, "", key);
+    public ModelMetadata modelMetadata(@PathParam("name") String name, RoutingContext rc) {
+        return versionMetadata(name, "", rc);
     }
 
     @GET
     @Path("models/{name}/versions/{version}")
     @Produces(MediaType.APPLICATION_JSON)
     public ModelMetadata versionMetadata(
-            @PathParam("name") String name,
-            @PathParam("version") String version,
-            @HeaderParam(ApiKeyFilter.HEADER) String key) {
-        authenticator.authenticate(key);
+            @PathParam("name") String name, @PathParam("version") String version, RoutingContext rc) {
+        HttpGate.caller(rc);
         io.inctrl.serve.models.LoadedModel m = model.resolve(name, version);
         return new ModelMetadata(
                 m.name(), model.versions(m.name()), OipModel.platform(m), model.inputs(), OipModel.outputs(m));
@@ -127,17 +121,15 @@ public class InferenceResource {
 
     @GET
     @Path("models/{name}/ready")
-    public Response modelReady(@PathParam("name") String name, @HeaderParam(ApiKeyFilter.HEADER) String key) {
-        return versionReady(name, "", key);
+    public Response modelReady(@PathParam("name") String name, RoutingContext rc) {
+        return versionReady(name, "", rc);
     }
 
     @GET
     @Path("models/{name}/versions/{version}/ready")
     public Response versionReady(
-            @PathParam("name") String name,
-            @PathParam("version") String version,
-            @HeaderParam(ApiKeyFilter.HEADER) String key) {
-        authenticator.authenticate(key);
+            @PathParam("name") String name, @PathParam("version") String version, RoutingContext rc) {
+        HttpGate.caller(rc);
         model.choice(name, version);
         return Response.status(model.ready() ? 200 : 503).build();
     }
@@ -148,11 +140,11 @@ public class InferenceResource {
     @Blocking
     public CompletionStage<Response> infer(
             @PathParam("name") String name,
-            @HeaderParam(ApiKeyFilter.HEADER) String key,
+            RoutingContext rc,
             @HeaderParam(HEADER_LENGTH) String headerLength,
             byte[] body,
             UriInfo uri) {
-        return versionInfer(name, "", key, headerLength, body, uri);
+        return versionInfer(name, "", rc, headerLength, body, uri);
     }
 
     /** Decodes on this worker thread, then answers when the batcher has scored every image. */
@@ -163,11 +155,11 @@ public class InferenceResource {
     public CompletionStage<Response> versionInfer(
             @PathParam("name") String name,
             @PathParam("version") String version,
-            @HeaderParam(ApiKeyFilter.HEADER) String key,
+            RoutingContext rc,
             @HeaderParam(HEADER_LENGTH) String headerLength,
             byte[] body,
             UriInfo uri) {
-        String tenant = authenticator.authenticate(key).requireTenant();
+        String tenant = HttpGate.caller(rc).requireTenant();
         model.choice(name, version);
         RestInferBody.Parsed parsed =
                 RestInferBody.read(mapper, name, version, body == null ? new byte[0] : body, headerLength);
@@ -191,8 +183,8 @@ public class InferenceResource {
     @Path("repository/index")
     @Consumes(MediaType.WILDCARD)
     @Produces(MediaType.APPLICATION_JSON)
-    public List<OipExtensions.IndexEntry> repositoryIndex(@HeaderParam(ApiKeyFilter.HEADER) String key, byte[] body) {
-        authenticator.authenticate(key);
+    public List<OipExtensions.IndexEntry> repositoryIndex(RoutingContext rc, byte[] body) {
+        HttpGate.caller(rc);
         JsonNode b = json(body);
         return extensions.index(b.path("ready").asBoolean(false));
     }
@@ -203,11 +195,11 @@ public class InferenceResource {
     @Consumes(MediaType.WILDCARD)
     public Response repositoryLoad(
             @PathParam("name") String name,
-            @HeaderParam(ApiKeyFilter.HEADER) String key,
+            RoutingContext rc,
             @HeaderParam(ApiKeyFilter.REQUEST_ID_HEADER) String requestId,
             @Context HttpServerRequest http,
             byte[] body) {
-        Caller caller = admin(key, "loading a model");
+        Caller caller = admin(rc, "loading a model");
         List<String> parameters = new ArrayList<>();
         json(body).path("parameters").fieldNames().forEachRemaining(parameters::add);
         extensions.load(caller.origin(ApiKeyFilter.remoteAddress(http), requestId), name, parameters);
@@ -220,11 +212,11 @@ public class InferenceResource {
     @Consumes(MediaType.WILDCARD)
     public Response repositoryUnload(
             @PathParam("name") String name,
-            @HeaderParam(ApiKeyFilter.HEADER) String key,
+            RoutingContext rc,
             @HeaderParam(ApiKeyFilter.REQUEST_ID_HEADER) String requestId,
             @Context HttpServerRequest http,
             byte[] body) {
-        Caller caller = admin(key, "unloading a model");
+        Caller caller = admin(rc, "unloading a model");
         json(body);
         extensions.unload(caller.origin(ApiKeyFilter.remoteAddress(http), requestId), name);
         return Response.ok().build();
@@ -233,8 +225,8 @@ public class InferenceResource {
     @GET
     @Path("models/{name}/config")
     @Produces(MediaType.APPLICATION_JSON)
-    public Response modelConfig(@PathParam("name") String name, @HeaderParam(ApiKeyFilter.HEADER) String key) {
-        return versionConfig(name, "", key);
+    public Response modelConfig(@PathParam("name") String name, RoutingContext rc) {
+        return versionConfig(name, "", rc);
     }
 
     /** Triton's ModelConfig printed as Triton prints it (proto field names, 64-bit integers as strings). */
@@ -242,10 +234,8 @@ public class InferenceResource {
     @Path("models/{name}/versions/{version}/config")
     @Produces(MediaType.APPLICATION_JSON)
     public Response versionConfig(
-            @PathParam("name") String name,
-            @PathParam("version") String version,
-            @HeaderParam(ApiKeyFilter.HEADER) String key) {
-        authenticator.authenticate(key);
+            @PathParam("name") String name, @PathParam("version") String version, RoutingContext rc) {
+        HttpGate.caller(rc);
         try {
             String json = JsonFormat.printer()
                     .preservingProtoFieldNames()
@@ -260,16 +250,15 @@ public class InferenceResource {
     @GET
     @Path("models/stats")
     @Produces(MediaType.APPLICATION_JSON)
-    public Map<String, Object> allStatistics(@HeaderParam(ApiKeyFilter.HEADER) String key) {
-        return versionStatistics("", "", key);
+    public Map<String, Object> allStatistics(RoutingContext rc) {
+        return versionStatistics("", "", rc);
     }
 
     @GET
     @Path("models/{name}/stats")
     @Produces(MediaType.APPLICATION_JSON)
-    public Map<String, Object> modelStatistics(
-            @PathParam("name") String name, @HeaderParam(ApiKeyFilter.HEADER) String key) {
-        return versionStatistics(name, "", key);
+    public Map<String, Object> modelStatistics(@PathParam("name") String name, RoutingContext rc) {
+        return versionStatistics(name, "", rc);
     }
 
     /**
@@ -280,10 +269,8 @@ public class InferenceResource {
     @Path("models/{name}/versions/{version}/stats")
     @Produces(MediaType.APPLICATION_JSON)
     public Map<String, Object> versionStatistics(
-            @PathParam("name") String name,
-            @PathParam("version") String version,
-            @HeaderParam(ApiKeyFilter.HEADER) String key) {
-        authenticator.authenticate(key);
+            @PathParam("name") String name, @PathParam("version") String version, RoutingContext rc) {
+        HttpGate.caller(rc);
         List<Map<String, Object>> stats = new ArrayList<>();
         for (ModelStatistics s : extensions.statistics(name, version)) {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -322,8 +309,8 @@ public class InferenceResource {
         return m;
     }
 
-    private Caller admin(String key, String what) {
-        Caller caller = authenticator.authenticate(key);
+    private static Caller admin(RoutingContext rc, String what) {
+        Caller caller = HttpGate.caller(rc);
         caller.requireAdmin(what);
         return caller;
     }
@@ -339,11 +326,11 @@ public class InferenceResource {
                 return mapper.createObjectNode();
             }
             if (!n.isObject()) {
-                throw ServeException.invalid("MALFORMED_BODY", "the request body must be a JSON object");
+                throw ServeException.invalid(Reason.MALFORMED_BODY, "the request body must be a JSON object");
             }
             return n;
         } catch (IOException e) {
-            throw ServeException.invalid("MALFORMED_BODY", "the request body is not valid JSON");
+            throw ServeException.invalid(Reason.MALFORMED_BODY, "the request body is not valid JSON");
         }
     }
 
@@ -352,25 +339,18 @@ public class InferenceResource {
         return error(e, uri);
     }
 
-    /** Our error model's status and retry hint; INTERNAL failures reach the client as an error id only. */
+    /** Our error model's status and retry hint (one classifier, one reason catalogue); the body is the protocol's. */
     static Response error(Throwable t, UriInfo uri) {
-        Throwable c = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-        ServeException e;
-        if (c instanceof ServeException se && se.code() != ServeException.Code.INTERNAL) {
-            e = se;
-        } else if (c instanceof CancellationException) {
-            e = ServeException.cancelled();
-        } else {
-            String errorId = InternalErrors.log("REST " + LogSafe.of(uri.getPath(), 200) + " failed", c);
-            e = new ServeException(ServeException.Code.INTERNAL, "INTERNAL", InternalErrors.clientMessage(errorId));
-        }
-        Response.ResponseBuilder b = Response.status(e.code().httpStatus)
+        ServeException e = ServeErrors.classify(t, "REST " + LogSafe.of(uri.getPath(), 200));
+        Response.ResponseBuilder b = Response.status(e.reasonCode().httpStatus())
                 .type(MediaType.APPLICATION_JSON)
-                .entity(new OipError(e.getMessage(), e.reason()));
-        e.retryAfter().ifPresent(d -> b.header("Retry-After", Math.max(1, (d.toMillis() + 999) / 1000)));
-        if (e.code() == ServeException.Code.UNAUTHENTICATED) {
-            b.header("WWW-Authenticate", "ApiKey header=\"" + ApiKeyFilter.HEADER + "\"");
-        }
+                .entity(body(e));
+        Problems.headers(e).forEach(b::header);
         return b.build();
+    }
+
+    /** The protocol's error body of an already classified error. */
+    public static Problems.OipError body(ServeException e) {
+        return Problems.oipError(e);
     }
 }

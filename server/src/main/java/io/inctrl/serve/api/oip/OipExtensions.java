@@ -15,6 +15,7 @@ import io.inctrl.serve.api.inference.ModelVersionPolicy;
 import io.inctrl.serve.api.inference.StatisticDuration;
 import io.inctrl.serve.audit.Origin;
 import io.inctrl.serve.config.InctrlConfig;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.inference.ModelStatistics.BatchSizeStat;
 import io.inctrl.serve.inference.ModelStatistics.Snapshot;
@@ -92,7 +93,7 @@ public class OipExtensions {
     public void load(Origin origin, String name, Collection<String> parameterNames) {
         if (!parameterNames.isEmpty()) {
             throw ServeException.invalid(
-                    "UNSUPPORTED_LOAD_PARAMETER",
+                    Reason.UNSUPPORTED_LOAD_PARAMETER,
                     "load takes no parameters here (got " + LogSafe.of(String.join(", ", parameterNames), 200)
                             + "): models are loaded from the repository's bundles, not from a configuration sent "
                             + "with the request");
@@ -166,7 +167,8 @@ public class OipExtensions {
         List<LoadedModel> versions;
         if (name == null || name.isEmpty()) {
             if (version != null && !version.isEmpty()) {
-                throw ServeException.invalid("MISSING_MODEL_NAME", "statistics of a version need the model's name");
+                throw ServeException.invalid(
+                        Reason.MISSING_MODEL_NAME, "statistics of a version need the model's name");
             }
             versions = models.all();
         } else {

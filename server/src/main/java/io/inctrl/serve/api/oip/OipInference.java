@@ -1,6 +1,7 @@
 package io.inctrl.serve.api.oip;
 
 import io.inctrl.serve.config.InctrlConfig;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.image.ImageNotes;
 import io.inctrl.serve.logging.LogSafe;
@@ -72,19 +73,20 @@ public class OipInference {
                 case SHOTS -> shots = bytesInput(t, shots);
                 default ->
                     throw ServeException.invalid(
-                            "UNKNOWN_INPUT",
+                            Reason.UNKNOWN_INPUT,
                             "unknown input '" + LogSafe.of(t.name()) + "': this model takes '" + IMAGE + "' and '"
                                     + SHOTS + "' (BYTES)");
             }
         }
         if (image == null || image.elements().isEmpty()) {
             throw ServeException.invalid(
-                    "EMPTY_IMAGE", "input '" + IMAGE + "' is missing or empty: send 1 or more encoded images (BYTES)");
+                    Reason.EMPTY_IMAGE,
+                    "input '" + IMAGE + "' is missing or empty: send 1 or more encoded images (BYTES)");
         }
         int limit = config.limits().maxInferBatch();
         if (image.elements().size() > limit) {
             throw ServeException.invalid(
-                    "TOO_MANY_IMAGES",
+                    Reason.TOO_MANY_IMAGES,
                     image.elements().size() + " images exceed the limit of " + limit
                             + " per request (inctrl.limits.max-infer-batch)");
         }
@@ -118,15 +120,15 @@ public class OipInference {
         Object setId = r.parameters().get(PROMPT_SET_ID);
         Object category = r.parameters().get(CATEGORY);
         if (setId != null && !(setId instanceof String)) {
-            throw ServeException.invalid("BAD_PARAMETER", "parameter '" + PROMPT_SET_ID + "' must be a string");
+            throw ServeException.invalid(Reason.BAD_PARAMETER, "parameter '" + PROMPT_SET_ID + "' must be a string");
         }
         if (category != null && !(category instanceof String)) {
-            throw ServeException.invalid("BAD_PARAMETER", "parameter '" + CATEGORY + "' must be a string");
+            throw ServeException.invalid(Reason.BAD_PARAMETER, "parameter '" + CATEGORY + "' must be a string");
         }
         if (setId != null && !((String) setId).isEmpty()) {
             if (shots != null) {
                 throw ServeException.invalid(
-                        "AMBIGUOUS_PROMPTS",
+                        Reason.AMBIGUOUS_PROMPTS,
                         "send either the '" + PROMPT_SET_ID + "' parameter or the '" + SHOTS + "' input, not both");
             }
             return new ScoreCommand.Registered((String) setId);
@@ -134,31 +136,32 @@ public class OipInference {
         // no shots either: the use case answers NO_PROMPTS, naming both ways
         Object inspection = r.parameters().get(INSPECTION);
         if (inspection != null && !(inspection instanceof String)) {
-            throw ServeException.invalid("BAD_PARAMETER", "parameter '" + INSPECTION + "' must be a string");
+            throw ServeException.invalid(Reason.BAD_PARAMETER, "parameter '" + INSPECTION + "' must be a string");
         }
         io.inctrl.serve.image.Inspection mode;
         try {
             mode = io.inctrl.serve.image.Inspection.parse((String) inspection);
         } catch (IllegalArgumentException e) {
-            throw ServeException.invalid("INVALID_INSPECTION", "parameter '" + INSPECTION + "': " + e.getMessage());
+            throw ServeException.invalid(
+                    Reason.INVALID_INSPECTION, "parameter '" + INSPECTION + "': " + e.getMessage());
         }
         return new ScoreCommand.Inline(shots == null ? List.of() : shots.elements(), (String) category, mode);
     }
 
     private static OipTensor bytesInput(OipTensor t, OipTensor previous) {
         if (previous != null) {
-            throw ServeException.invalid("DUPLICATE_INPUT", "input '" + t.name() + "' is given twice");
+            throw ServeException.invalid(Reason.DUPLICATE_INPUT, "input '" + t.name() + "' is given twice");
         }
         if (!OipTensor.BYTES.equals(t.datatype())) {
             throw ServeException.invalid(
-                    "BAD_DATATYPE",
+                    Reason.BAD_DATATYPE,
                     "input '" + t.name() + "' must be BYTES (encoded PNG/JPEG/BMP/TIFF images), not "
                             + LogSafe.of(t.datatype(), 16));
         }
         long declared = Arrays.stream(t.shape()).reduce(1, (a, b) -> a * b);
         if (t.shape().length == 0 || declared != t.elements().size()) {
             throw ServeException.invalid(
-                    "SHAPE_MISMATCH",
+                    Reason.SHAPE_MISMATCH,
                     "input '" + t.name() + "' has shape " + Arrays.toString(t.shape()) + " but "
                             + t.elements().size() + " elements");
         }
@@ -176,7 +179,7 @@ public class OipInference {
         for (String name : wanted) {
             if (!known.contains(name)) {
                 throw ServeException.invalid(
-                        "UNKNOWN_OUTPUT", "unknown output '" + LogSafe.of(name) + "': this model has " + known);
+                        Reason.UNKNOWN_OUTPUT, "unknown output '" + LogSafe.of(name) + "': this model has " + known);
             }
         }
         return known.stream().filter(wanted::contains).toList();
@@ -228,7 +231,7 @@ public class OipInference {
             if (s.mapHeight() != first.mapHeight() || s.mapWidth() != first.mapWidth()) {
                 // tiles mode: each frame's map has its own size, one tensor cannot hold them
                 throw ServeException.invalid(
-                        "MAP_SHAPES_DIFFER",
+                        Reason.MAP_SHAPES_DIFFER,
                         "the images' tiled maps differ in size (" + first.mapHeight() + "x" + first.mapWidth() + " vs "
                                 + s.mapHeight() + "x" + s.mapWidth() + "); request the map one image at a time");
             }
@@ -244,12 +247,7 @@ public class OipInference {
                 && c instanceof ServeException e
                 && e.code() != ServeException.Code.INTERNAL
                 && !String.valueOf(e.getMessage()).startsWith("image ")) { // decode errors name their image already
-            return new ServeException(
-                    e.code(),
-                    e.reason(),
-                    ImageNotes.image(index) + ": " + e.getMessage(),
-                    e.retryAfter().orElse(null),
-                    e);
+            return e.withMessage(ImageNotes.image(index) + ": " + e.getMessage());
         }
         return c;
     }

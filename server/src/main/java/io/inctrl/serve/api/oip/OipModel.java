@@ -8,6 +8,7 @@ import io.inctrl.serve.models.LoadedModel;
 import io.inctrl.serve.models.ModelCatalog;
 import io.inctrl.serve.models.ModelChoice;
 import io.inctrl.serve.models.ModelManager;
+import io.inctrl.serve.registry.StoreStartup;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.util.ArrayList;
@@ -37,6 +38,9 @@ public class OipModel {
 
     @Inject
     Drain drain;
+
+    @Inject
+    StoreStartup storeStartup;
 
     /**
      * What a request for {@code name} (and {@code version}, empty = any) routes by.
@@ -81,9 +85,9 @@ public class OipModel {
         return m.manifest().kind();
     }
 
-    /** Can score: the default model is loaded and warmed up, and the replica is not draining (= /q/health/ready). */
+    /** Ready: default model loaded and warmed up, database migrated once, not draining (= /q/health/ready). */
     public boolean ready() {
-        return models.ready() && !drain.draining();
+        return models.ready() && storeStartup.ready() && !drain.draining();
     }
 
     public List<TensorSpec> inputs() {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.logging.LogSafe;
 import java.io.ByteArrayOutputStream;
@@ -49,7 +50,7 @@ final class RestInferBody {
             }
             if (jsonLength < 0 || jsonLength > body.length) {
                 throw ServeException.invalid(
-                        "MALFORMED_BODY",
+                        Reason.MALFORMED_BODY,
                         "Inference-Header-Content-Length must be the byte length of the JSON header (0.." + body.length
                                 + ")");
             }
@@ -58,10 +59,10 @@ final class RestInferBody {
         try {
             root = mapper.readTree(body, 0, jsonLength);
         } catch (IOException e) {
-            throw ServeException.invalid("MALFORMED_BODY", "the inference request's JSON header is malformed");
+            throw ServeException.invalid(Reason.MALFORMED_BODY, "the inference request's JSON header is malformed");
         }
         if (root == null || !root.isObject()) {
-            throw ServeException.invalid("MALFORMED_BODY", "the inference request must be a JSON object");
+            throw ServeException.invalid(Reason.MALFORMED_BODY, "the inference request must be a JSON object");
         }
         ByteBuffer binary = ByteBuffer.wrap(body, jsonLength, body.length - jsonLength);
         List<OipTensor> inputs = new ArrayList<>();
@@ -70,7 +71,7 @@ final class RestInferBody {
         }
         if (binary.hasRemaining()) {
             throw ServeException.invalid(
-                    "MALFORMED_BODY",
+                    Reason.MALFORMED_BODY,
                     binary.remaining() + " bytes of binary data follow the inputs' binary_data_size sum");
         }
         List<String> outputs = new ArrayList<>();
@@ -149,7 +150,7 @@ final class RestInferBody {
             long n = size.asLong(-1);
             if (n < 0 || n > binary.remaining()) {
                 throw ServeException.invalid(
-                        "MALFORMED_BODY",
+                        Reason.MALFORMED_BODY,
                         "input '" + LogSafe.of(name) + "' declares binary_data_size " + LogSafe.of(size.asText(), 20)
                                 + " but " + binary.remaining() + " bytes of binary data remain");
             }
@@ -173,13 +174,13 @@ final class RestInferBody {
                 into.add(Base64.getDecoder().decode(data.asText()));
             } catch (IllegalArgumentException e) {
                 throw ServeException.invalid(
-                        "MALFORMED_TENSOR",
+                        Reason.MALFORMED_TENSOR,
                         "input '" + LogSafe.of(tensor) + "': a BYTES element in JSON is a base64 string (or send "
                                 + "it as binary data)");
             }
         } else if (!data.isMissingNode() && !data.isNull()) {
             throw ServeException.invalid(
-                    "MALFORMED_TENSOR", "input '" + LogSafe.of(tensor) + "': BYTES elements are base64 strings");
+                    Reason.MALFORMED_TENSOR, "input '" + LogSafe.of(tensor) + "': BYTES elements are base64 strings");
         }
     }
 
@@ -189,7 +190,7 @@ final class RestInferBody {
             return List.of();
         }
         if (!a.isArray()) {
-            throw ServeException.invalid("MALFORMED_BODY", "'" + field + "' must be an array");
+            throw ServeException.invalid(Reason.MALFORMED_BODY, "'" + field + "' must be an array");
         }
         return a;
     }

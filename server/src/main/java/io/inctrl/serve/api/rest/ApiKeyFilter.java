@@ -1,24 +1,20 @@
 package io.inctrl.serve.api.rest;
 
 import io.inctrl.serve.error.ServeException;
-import io.inctrl.serve.security.Authenticator;
 import io.inctrl.serve.security.Caller;
-import io.inctrl.serve.security.TokenAuthenticator;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.net.SocketAddress;
+import io.vertx.ext.web.RoutingContext;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.container.ContainerRequestContext;
 import jakarta.ws.rs.container.ResourceInfo;
-import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.Response;
-import java.util.Optional;
 import org.jboss.resteasy.reactive.server.ServerRequestFilter;
 
 /**
- * Authenticates every REST call from its {@code X-API-Key} header, or, when OIDC sign-in is on and no key is sent,
- * from an {@code Authorization: Bearer} token; 401 (or 403, 429 over the tenant's rate) as problem+json otherwise. Runs on the endpoint's thread, so the key lookup may touch the store.
- * Management routes outside JAX-RS (/q/health, /q/openapi) carry no tenant data and are not filtered; resources
- * marked {@link AuthenticatesItself} authenticate on their own.
+ * Hands the caller {@link HttpGate} authenticated (from {@code X-API-Key}, or an OIDC bearer token when sign-in with
+ * tokens is on, before any body was read) to the JAX-RS resources, with the audit origin (peer address, the client's
+ * request id). Resources marked {@link AuthenticatesItself} read the caller themselves.
  */
 public class ApiKeyFilter {
 
@@ -28,27 +24,18 @@ public class ApiKeyFilter {
     public static final String REQUEST_ID_HEADER = "X-Request-Id";
 
     @Inject
-    Authenticator authenticator;
-
-    @Inject
-    TokenAuthenticator tokens;
-
-    @Inject
     CurrentCaller currentCaller;
 
     @ServerRequestFilter
-    public Response authenticate(ContainerRequestContext request, ResourceInfo resource, HttpServerRequest http) {
+    public Response authenticate(
+            ContainerRequestContext request, ResourceInfo resource, HttpServerRequest http, RoutingContext rc) {
         if (resource != null
                 && resource.getResourceClass() != null
                 && resource.getResourceClass().isAnnotationPresent(AuthenticatesItself.class)) {
             return null;
         }
         try {
-            String key = request.getHeaderString(HEADER);
-            Optional<String> token = key == null
-                    ? tokens.bearerToken(request.getHeaderString(HttpHeaders.AUTHORIZATION))
-                    : Optional.empty();
-            Caller caller = token.isPresent() ? tokens.authenticate(token.get()) : authenticator.authenticate(key);
+            Caller caller = HttpGate.caller(rc);
             currentCaller.set(caller, caller.origin(remoteAddress(http), request.getHeaderString(REQUEST_ID_HEADER)));
             return null;
         } catch (ServeException e) {

@@ -5,6 +5,7 @@ import io.inctrl.serve.api.rest.Views.AuditPageView;
 import io.inctrl.serve.audit.AuditAction;
 import io.inctrl.serve.audit.AuditEntry;
 import io.inctrl.serve.audit.AuditQuery;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.logging.LogSafe;
 import io.inctrl.serve.registry.AuditTrail;
@@ -64,7 +65,7 @@ public class AuditResource {
         if (action != null && !action.isBlank()) {
             act = AuditAction.ofCode(action.strip())
                     .orElseThrow(() -> ServeException.invalid(
-                            "INVALID_PARAMETER", "unknown action '" + LogSafe.of(action, 40) + "'"))
+                            Reason.INVALID_PARAMETER, "unknown action '" + LogSafe.of(action, 40) + "'"))
                     .code;
         }
         AuditTrail.Page page = audit.list(new AuditQuery(
@@ -87,10 +88,7 @@ public class AuditResource {
         }
         String own = c.tenantId();
         if (wanted != null && !wanted.equals(own)) {
-            throw new ServeException(
-                    ServeException.Code.PERMISSION_DENIED,
-                    "OTHER_TENANT",
-                    "a tenant key reads its own tenant's audit entries only");
+            throw new ServeException(Reason.OTHER_TENANT, "a tenant key reads its own tenant's audit entries only");
         }
         return own;
     }
@@ -109,7 +107,7 @@ public class AuditResource {
             return Instant.parse(value.strip());
         } catch (DateTimeParseException e) {
             throw ServeException.invalid(
-                    "INVALID_PARAMETER",
+                    Reason.INVALID_PARAMETER,
                     name + " must be an ISO-8601 instant such as 2026-01-31T12:00:00Z, not '" + LogSafe.of(value, 40)
                             + "'");
         }
@@ -128,7 +126,7 @@ public class AuditResource {
         try {
             return Long.parseLong(new String(Base64.getUrlDecoder().decode(token.strip()), StandardCharsets.US_ASCII));
         } catch (IllegalArgumentException e) {
-            throw ServeException.invalid("INVALID_PAGE_TOKEN", "pageToken is not one this server issued");
+            throw ServeException.invalid(Reason.INVALID_PAGE_TOKEN, "pageToken is not one this server issued");
         }
     }
 }

@@ -1,6 +1,7 @@
 package io.inctrl.serve.api.rest;
 
 import io.inctrl.serve.audit.Origin;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.security.Caller;
 import jakarta.enterprise.context.RequestScoped;
@@ -19,7 +20,7 @@ public class CurrentCaller {
 
     public Caller get() {
         if (caller == null) { // every JAX-RS request passes the filter first
-            throw new ServeException(ServeException.Code.UNAUTHENTICATED, "MISSING_API_KEY", "no authenticated caller");
+            throw new ServeException(Reason.MISSING_API_KEY, "no authenticated caller");
         }
         return caller;
     }

@@ -1,5 +1,6 @@
 package io.inctrl.serve.api.rest;
 
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.logging.LogSafe;
 import io.inctrl.serve.models.LoadedModel;
@@ -233,7 +234,7 @@ public class ModelAdminResource {
         caller.requireAdmin("changing a roll-out");
         if (r == null) {
             throw ServeException.invalid(
-                    "MISSING_BODY",
+                    Reason.MISSING_BODY,
                     "a JSON body {canaryVersion, canaryPercent, shadowVersion, shadowPercent} is required");
         }
         catalog.entry(name);
@@ -256,7 +257,7 @@ public class ModelAdminResource {
         caller.requireAdmin("promoting a model version");
         if (r == null || r.version() == null || r.version() < 1) {
             throw ServeException.invalid(
-                    "INVALID_MODEL_VERSION", "a JSON body {\"version\": N} with N >= 1 is required");
+                    Reason.INVALID_MODEL_VERSION, "a JSON body {\"version\": N} with N >= 1 is required");
         }
         catalog.entry(name);
         return RolloutView.of(rollouts.promote(caller.origin(), name, r.version()));
@@ -284,14 +285,12 @@ public class ModelAdminResource {
         ModelRef ref = ref(name, version);
         LoadedModel m = models.get(ref)
                 .orElseThrow(() -> new ServeException(
-                        ServeException.Code.NOT_FOUND,
-                        "MODEL_VERSION_NOT_LOADED",
+                        Reason.MODEL_VERSION_NOT_LOADED,
                         "model version " + LogSafe.of(ref.toString()) + " is not loaded on this replica"));
         EncodingBackfill.Progress p = backfill.progress(ref);
         if (p == null) { // unloaded between the two reads
             throw new ServeException(
-                    ServeException.Code.NOT_FOUND,
-                    "MODEL_VERSION_NOT_LOADED",
+                    Reason.MODEL_VERSION_NOT_LOADED,
                     "model version " + LogSafe.of(ref.toString()) + " is not loaded on this replica");
         }
         return new EncodingProgressView(
@@ -355,7 +354,7 @@ public class ModelAdminResource {
         }
         if (v < 1) {
             throw ServeException.invalid(
-                    "INVALID_MODEL_VERSION",
+                    Reason.INVALID_MODEL_VERSION,
                     "a model version is a whole number >= 1, not '" + LogSafe.of(version, 40) + "'");
         }
         return new ModelRef(name, v);
@@ -363,7 +362,7 @@ public class ModelAdminResource {
 
     private static long version(String field, Long value) {
         if (value != null && value < 0) {
-            throw ServeException.invalid("INVALID_MODEL_VERSION", field + " must be >= 0 (0 = off)");
+            throw ServeException.invalid(Reason.INVALID_MODEL_VERSION, field + " must be >= 0 (0 = off)");
         }
         return value == null ? 0 : value;
     }

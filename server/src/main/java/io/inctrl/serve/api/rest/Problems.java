@@ -2,15 +2,18 @@ package io.inctrl.serve.api.rest;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonMappingException;
+import io.inctrl.serve.error.Reason;
+import io.inctrl.serve.error.ServeErrors;
 import io.inctrl.serve.error.ServeException;
-import io.inctrl.serve.logging.InternalErrors;
 import io.inctrl.serve.logging.LogSafe;
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.Request;
 import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriInfo;
-import java.util.Locale;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.stream.Collectors;
 import org.eclipse.microprofile.config.ConfigProvider;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
@@ -31,33 +34,56 @@ public class Problems {
     public record Problem(String type, String title, int status, String detail, String instance, String reason) {}
 
     /**
-     * The one translation of {@link ServeException} into a problem: status from its code, its reason, and
-     * {@code Retry-After} (whole seconds, rounded up) when it carries a retry hint. INTERNAL ones, whose message may
-     * carry exception text, become an error id.
+     * The one rendering of {@link ServeException} as a problem: status and type from its reason, and
+     * {@code Retry-After} (whole seconds, rounded up) exactly when the reason is retryable. INTERNAL ones, whose
+     * message may carry exception text, become an error id ({@link ServeErrors#classify}).
      */
     public static Response response(ServeException e, String instance) {
-        if (e.code() == ServeException.Code.INTERNAL) {
-            return internal(e, instance);
-        }
+        ServeException c = ServeErrors.classify(e, "REST " + LogSafe.of(instance, 200));
         Response.ResponseBuilder b =
-                problem(e.code().httpStatus, e.code().name(), e.reason(), e.getMessage(), instance);
-        e.retryAfter().ifPresent(d -> b.header("Retry-After", Math.max(1, (d.toMillis() + 999) / 1000)));
+                Response.status(c.reasonCode().httpStatus()).type(MEDIA_TYPE).entity(problem(c, instance));
+        headers(c).forEach(b::header);
         return b.build();
     }
 
-    private static Response.ResponseBuilder problem(
-            int status, String title, String reason, String detail, String instance) {
-        Problem p = new Problem(
-                "urn:inctrl:problem:" + reason.toLowerCase(Locale.ROOT).replace('_', '-'),
-                title,
-                status,
-                detail,
-                LogSafe.of(instance, 256),
-                reason);
-        Response.ResponseBuilder b = Response.status(status).type(MEDIA_TYPE).entity(p);
-        if (status == 401) {
-            b.header("WWW-Authenticate", "ApiKey header=\"X-API-Key\"");
+    /**
+     * The Open Inference Protocol's error body ({@code /v2}), with our stable reason beside its message. Rendered here
+     * too because {@link HttpGate} refuses /v2 calls before they reach {@code api.oip}.
+     */
+    public record OipError(String error, String reason) {}
+
+    /** The Open Inference Protocol's error body of an already classified error. */
+    public static OipError oipError(ServeException e) {
+        return new OipError(e.getMessage(), e.reason());
+    }
+
+    /** The problem body of an already classified error. */
+    public static Problem problem(ServeException e, String instance) {
+        Reason r = e.reasonCode();
+        return new Problem(
+                r.problemType(), r.code().name(), r.httpStatus(), e.getMessage(), LogSafe.of(instance, 256), r.name());
+    }
+
+    /** The headers every rendering of {@code e} carries: Retry-After when retryable, WWW-Authenticate on 401. */
+    public static Map<String, String> headers(ServeException e) {
+        Map<String, String> h = new LinkedHashMap<>();
+        e.retryAfter().ifPresent(d -> h.put("Retry-After", Long.toString(retryAfterSeconds(d))));
+        if (e.reasonCode().httpStatus() == 401) {
+            h.put("WWW-Authenticate", "ApiKey header=\"X-API-Key\"");
         }
+        return h;
+    }
+
+    /** Retry-After counts whole seconds: rounded up, so a client never comes back early (0 stays "now"). */
+    public static long retryAfterSeconds(Duration d) {
+        return (d.toMillis() + 999) / 1000;
+    }
+
+    private static Response.ResponseBuilder problem(Reason reason, String detail, String instance) {
+        ServeException e = new ServeException(reason, detail);
+        Response.ResponseBuilder b =
+                Response.status(reason.httpStatus()).type(MEDIA_TYPE).entity(problem(e, instance));
+        headers(e).forEach(b::header);
         return b;
     }
 
@@ -75,47 +101,35 @@ public class Problems {
         }
         String path = LogSafe.of(uri.getPath(), 200);
         Response.ResponseBuilder b = switch (status) {
-            case 400 ->
-                problem(
-                        400,
-                        "INVALID_ARGUMENT",
-                        "BAD_REQUEST",
-                        "the request could not be read: check its parameters and body against /q/openapi",
-                        path);
-            case 404 -> problem(404, "NOT_FOUND", "NO_SUCH_ENDPOINT", "no endpoint at " + path, path);
+            case 404 -> problem(Reason.NO_SUCH_ENDPOINT, "no endpoint at " + path, path);
             case 405 ->
                 problem(
-                        405,
-                        "METHOD_NOT_ALLOWED",
-                        "METHOD_NOT_ALLOWED",
+                        Reason.METHOD_NOT_ALLOWED,
                         LogSafe.of(request.getMethod(), 16) + " is not allowed on " + path + allowed(e.getResponse()),
                         path);
             case 406 ->
                 problem(
-                        406,
-                        "NOT_ACCEPTABLE",
-                        "NOT_ACCEPTABLE",
+                        Reason.NOT_ACCEPTABLE,
                         "this endpoint answers application/json (errors application/problem+json)",
                         path);
-            case 413 -> problem(413, "RESOURCE_EXHAUSTED", "PAYLOAD_TOO_LARGE", "the request body is too large", path);
+            case 413 -> problem(Reason.PAYLOAD_TOO_LARGE, "the request body is too large", path);
+            case 414 -> problem(Reason.URI_TOO_LONG, "the request URI is too long", path);
             case 415 ->
                 problem(
-                        415,
-                        "INVALID_ARGUMENT",
-                        "UNSUPPORTED_MEDIA_TYPE",
+                        Reason.UNSUPPORTED_MEDIA_TYPE,
                         "Content-Type '"
                                 + LogSafe.of(headers.getHeaderString(HttpHeaders.CONTENT_TYPE), 100)
                                 + "' is not accepted by "
                                 + path + ": see /q/openapi for the media type each endpoint consumes",
                         path);
+            // 400 and any other refusal of the framework: one reason, one status
             default ->
                 status >= 500
                         ? null
                         : problem(
-                                status,
-                                "INVALID_ARGUMENT",
-                                "HTTP_" + status,
-                                "the request was refused (HTTP " + status + ")",
+                                Reason.BAD_REQUEST,
+                                "the request could not be read (HTTP " + status
+                                        + "): check its parameters and body against /q/openapi",
                                 path);
         };
         if (b == null) {
@@ -143,9 +157,7 @@ public class Problems {
                                 + e.getLocation().getColumnNr()
                         : "";
         return problem(
-                        400,
-                        "INVALID_ARGUMENT",
-                        "MALFORMED_BODY",
+                        Reason.MALFORMED_BODY,
                         "the JSON body is malformed or has a value of the " + "wrong type" + where,
                         uri.getPath())
                 .build();
@@ -173,9 +185,7 @@ public class Problems {
                     .getOptionalValue("quarkus.http.limits.max-parameters", Integer.class)
                     .orElse(1000);
             return problem(
-                            413,
-                            "RESOURCE_EXHAUSTED",
-                            "TOO_MANY_PARTS",
+                            Reason.TOO_MANY_PARTS,
                             "the form has more than " + max
                                     + " parts (quarkus.http.limits.max-parameters); prompt sets take at most the configured number "
                                     + "of shots",
@@ -186,9 +196,7 @@ public class Problems {
     }
 
     private static Response internal(Throwable t, String path) {
-        String errorId = InternalErrors.log("REST " + LogSafe.of(path, 200) + " failed", t);
-        return problem(500, "INTERNAL", "INTERNAL", InternalErrors.clientMessage(errorId), path)
-                .build();
+        return response(ServeErrors.classify(t, "REST " + LogSafe.of(path, 200)), path);
     }
 
     private static String allowed(Response r) {

@@ -11,6 +11,7 @@ import io.inctrl.serve.api.rest.Views.StorageView;
 import io.inctrl.serve.api.rest.Views.ThresholdRequest;
 import io.inctrl.serve.drift.DriftConfig;
 import io.inctrl.serve.drift.DriftWatch;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.image.Inspection;
 import io.inctrl.serve.logging.LogSafe;
@@ -177,7 +178,7 @@ public class PromptSetResource {
             @RestForm("modelVersion") @Parameter(schema = @Schema(type = SchemaType.INTEGER)) String version) {
         String tenant = caller.tenantId();
         if (image == null) {
-            throw ServeException.invalid("EMPTY_IMAGE", "a multipart part named 'image' is required");
+            throw ServeException.invalid(Reason.EMPTY_IMAGE, "a multipart part named 'image' is required");
         }
         try {
             return ScoreView.of(service.score(
@@ -278,7 +279,7 @@ public class PromptSetResource {
     @Consumes(MediaType.APPLICATION_JSON)
     public PromptSetView rollback(@PathParam("id") String id, RollbackRequest r) {
         if (r == null || r.revision() == null) {
-            throw ServeException.invalid("MISSING_BODY", "a JSON body {\"revision\": n} is required");
+            throw ServeException.invalid(Reason.MISSING_BODY, "a JSON body {\"revision\": n} is required");
         }
         return view(service.rollback(caller.origin(), caller.tenantId(), id, r.revision()));
     }
@@ -303,7 +304,7 @@ public class PromptSetResource {
             case "false" -> false;
             default ->
                 throw ServeException.invalid(
-                        "INVALID_PARAMETER", name + " must be true or false, not '" + LogSafe.of(value, 40) + "'");
+                        Reason.INVALID_PARAMETER, name + " must be true or false, not '" + LogSafe.of(value, 40) + "'");
         };
     }
 
@@ -313,7 +314,7 @@ public class PromptSetResource {
         try {
             return Inspection.parse(value, Inspection.AUTO);
         } catch (IllegalArgumentException e) {
-            throw ServeException.invalid("INVALID_INSPECTION", LogSafe.of(e.getMessage(), 120));
+            throw ServeException.invalid(Reason.INVALID_INSPECTION, LogSafe.of(e.getMessage(), 120));
         }
     }
 
@@ -325,7 +326,7 @@ public class PromptSetResource {
             return Float.parseFloat(value.strip());
         } catch (NumberFormatException e) {
             throw ServeException.invalid(
-                    "INVALID_PARAMETER", name + " must be a number, not '" + LogSafe.of(value, 40) + "'");
+                    Reason.INVALID_PARAMETER, name + " must be a number, not '" + LogSafe.of(value, 40) + "'");
         }
     }
 
@@ -342,7 +343,7 @@ public class PromptSetResource {
             return n;
         } catch (NumberFormatException e) {
             throw ServeException.invalid(
-                    "INVALID_PARAMETER",
+                    Reason.INVALID_PARAMETER,
                     "pageSize must be a whole number from 0 to " + PromptSetService.MAX_PAGE_SIZE + ", not '"
                             + LogSafe.of(value, 40) + "'");
         }
@@ -369,7 +370,7 @@ public class PromptSetResource {
     private static ModelChoice modelVersion(long version) {
         if (version < 0) {
             throw ServeException.invalid(
-                    "INVALID_MODEL_VERSION", "modelVersion must be a positive version number, or absent");
+                    Reason.INVALID_MODEL_VERSION, "modelVersion must be a positive version number, or absent");
         }
         return ModelChoice.of("", version);
     }
@@ -382,7 +383,8 @@ public class PromptSetResource {
             return Long.parseLong(value.strip());
         } catch (NumberFormatException e) {
             throw ServeException.invalid(
-                    "INVALID_PARAMETER", "modelVersion must be a whole number, not '" + LogSafe.of(value, 40) + "'");
+                    Reason.INVALID_PARAMETER,
+                    "modelVersion must be a whole number, not '" + LogSafe.of(value, 40) + "'");
         }
     }
 }

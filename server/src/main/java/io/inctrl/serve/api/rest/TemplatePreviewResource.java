@@ -1,6 +1,7 @@
 package io.inctrl.serve.api.rest;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.InctrlScores;
@@ -60,13 +61,10 @@ public class TemplatePreviewResource {
     private ModelVersionPort requireTextEncoder() {
         ModelVersionPort v = model.serving(model.defaultModel())
                 .orElseThrow(() -> new ServeException(
-                        ServeException.Code.UNAVAILABLE,
-                        "MODEL_NOT_LOADED",
-                        "the default model has no loaded version on this replica"));
+                        Reason.MODEL_NOT_LOADED, "the default model has no loaded version on this replica"));
         if (!v.hasTextPrior()) {
             throw new ServeException(
-                    ServeException.Code.FAILED_PRECONDITION,
-                    "NO_TEXT_ENCODER",
+                    Reason.NO_TEXT_ENCODER,
                     v.ref() + " (bundle " + v.bundleId() + ") is not InCTRL (" + v.modeDescription()
                             + "): it has no text encoder, so text-prompt templates have no effect");
         }
@@ -79,7 +77,8 @@ public class TemplatePreviewResource {
         requireTextEncoder();
         if (r == null) {
             throw ServeException.invalid(
-                    "MISSING_BODY", "a JSON body {category, normalStates, anomalousStates, templates} is required");
+                    Reason.MISSING_BODY,
+                    "a JSON body {category, normalStates, anomalousStates, templates} is required");
         }
         String category = category(r.category());
         PromptTemplates t = templateService.validate(r.normalStates(), r.anomalousStates(), r.templates());
@@ -110,7 +109,7 @@ public class TemplatePreviewResource {
                 r = json.readValue(templatesJson, PreviewRequest.class);
             } catch (IOException e) {
                 throw ServeException.invalid(
-                        "MALFORMED_TEMPLATES",
+                        Reason.MALFORMED_TEMPLATES,
                         "part 'templates' must be a JSON object {normalStates, anomalousStates, templates}");
             }
             edited = templateService.validate(r.normalStates(), r.anomalousStates(), r.templates());
@@ -139,19 +138,19 @@ public class TemplatePreviewResource {
     private static String category(String category) {
         String c = category == null ? "" : category.strip();
         if (c.isEmpty() || c.length() > 128) {
-            throw ServeException.invalid("INVALID_CATEGORY", "category must be 1-128 characters");
+            throw ServeException.invalid(Reason.INVALID_CATEGORY, "category must be 1-128 characters");
         }
         return c;
     }
 
     private static byte[] read(FileUpload image) {
         if (image == null) {
-            throw ServeException.invalid("EMPTY_IMAGE", "a multipart part named 'image' is required");
+            throw ServeException.invalid(Reason.EMPTY_IMAGE, "a multipart part named 'image' is required");
         }
         try {
             byte[] b = Files.readAllBytes(image.uploadedFile());
             if (b.length == 0) {
-                throw ServeException.invalid("EMPTY_IMAGE", "image is empty (0 bytes)");
+                throw ServeException.invalid(Reason.EMPTY_IMAGE, "image is empty (0 bytes)");
             }
             return b;
         } catch (IOException e) {

@@ -2,6 +2,7 @@ package io.inctrl.serve.api.rest;
 
 import io.inctrl.serve.api.rest.Views.TemplateRequest;
 import io.inctrl.serve.api.rest.Views.TemplateView;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.registry.TemplateService;
 import jakarta.inject.Inject;
@@ -77,7 +78,7 @@ public class TemplateResource {
     private static void require(TemplateRequest r) {
         if (r == null) {
             throw ServeException.invalid(
-                    "MISSING_BODY", "a JSON body {name, normalStates, anomalousStates, templates} is required");
+                    Reason.MISSING_BODY, "a JSON body {name, normalStates, anomalousStates, templates} is required");
         }
     }
 }

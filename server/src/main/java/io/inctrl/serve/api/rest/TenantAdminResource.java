@@ -6,6 +6,7 @@ import io.inctrl.serve.api.rest.Views.KeyView;
 import io.inctrl.serve.api.rest.Views.QuotasView;
 import io.inctrl.serve.api.rest.Views.TenantRequest;
 import io.inctrl.serve.api.rest.Views.TenantView;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import io.inctrl.serve.security.TenantService;
 import jakarta.inject.Inject;
@@ -36,7 +37,7 @@ public class TenantAdminResource {
     public Response create(TenantRequest req) {
         caller.requireAdmin();
         if (req == null) {
-            throw ServeException.invalid("MISSING_BODY", "a JSON body {name, quotas?} is required");
+            throw ServeException.invalid(Reason.MISSING_BODY, "a JSON body {name, quotas?} is required");
         }
         var created = tenants.create(
                 caller.origin(),
@@ -65,7 +66,7 @@ public class TenantAdminResource {
     public TenantView quotas(@PathParam("id") String id, QuotasView q) {
         caller.requireAdmin();
         if (q == null) {
-            throw ServeException.invalid("MISSING_BODY", "a JSON body with the quotas is required");
+            throw ServeException.invalid(Reason.MISSING_BODY, "a JSON body with the quotas is required");
         }
         return TenantView.of(tenants.updateQuotas(caller.origin(), id, q.toQuotas()));
     }

@@ -130,6 +130,48 @@ class BatchingAdmissionTest {
         assertThat(ok).as("requests admitted").isPositive();
     }
 
+    /** Issue 20 item 6: a rig must tell "wait and resend" from "drop the image" inside a ScoreStream too. */
+    @Test
+    void a_full_queue_fails_stream_items_with_their_reason_and_when_to_resend() throws Exception {
+        List<ScoreResponse> answers = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
+        io.grpc.stub.StreamObserver<io.inctrl.serve.api.v1.ScoreRequest> requests = ScorerGrpc.newStub(channel)
+                .withDeadlineAfter(2, TimeUnit.MINUTES)
+                .scoreStream(new io.grpc.stub.StreamObserver<>() {
+                    @Override
+                    public void onNext(ScoreResponse r) {
+                        answers.add(r);
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        done.completeExceptionally(t);
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        done.complete(null);
+                    }
+                });
+        for (int i = 0; i < 12; i++) { // the stream window (32) pulls all of them at once; the queue holds 6
+            requests.onNext(request("stream-" + i).toBuilder().setOmitMap(true).build());
+        }
+        requests.onCompleted();
+        done.get(2, TimeUnit.MINUTES);
+        assertThat(answers).hasSize(12);
+        List<ScoreResponse> refused =
+                answers.stream().filter(ScoreResponse::hasError).toList();
+        assertThat(refused).as("items refused by the 6-job queue").isNotEmpty();
+        assertThat(refused).allSatisfy(r -> {
+            assertThat(r.getError().getCode()).isEqualTo("RESOURCE_EXHAUSTED");
+            assertThat(r.getError().getReason()).isEqualTo("QUEUE_FULL");
+            assertThat(r.getError().hasRetryAfter()).isTrue();
+            assertThat(r.getError().getRetryAfter().getSeconds() * 1000
+                            + r.getError().getRetryAfter().getNanos() / 1_000_000)
+                    .isPositive();
+        });
+    }
+
     private ScoreRequest request(String id) {
         return ScorerGrpcServiceTest.request(
                 id, "mvtec_ad/transistor/shots/021.png", List.of("mvtec_ad/transistor/shots/013.png"), "transistor");

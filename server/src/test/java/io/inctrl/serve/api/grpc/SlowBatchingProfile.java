@@ -11,6 +11,9 @@ public class SlowBatchingProfile implements QuarkusTestProfile {
                 "inctrl.batching.max-batch-size", "64",
                 "inctrl.batching.max-queue-delay", "1500ms",
                 "inctrl.batching.max-queue-size", "6",
-                "inctrl.batching.max-queued-per-tenant", "6");
+                "inctrl.batching.max-queued-per-tenant", "6",
+                // a 6-job queue must still hold one whole request (lifecycle.LimitsAgree): 1 shot, 1 tile
+                "inctrl.limits.max-shots", "1",
+                "inctrl.inspection.max-tiles", "1");
     }
 }
