@@ -95,7 +95,7 @@ def test_unload_load_and_reload_versions(server):
     assert e.value.code() == grpc.StatusCode.NOT_FOUND, e.value
     assert score_inline(s).model_version == 2
     code, problem = s.http("POST", f"/v1/models/{MODEL}/versions/1/unload", key=s.admin_key)
-    assert (code, problem["reason"]) == (404, "MODEL_NOT_LOADED")
+    assert (code, problem["reason"]) == (404, "MODEL_VERSION_NOT_LOADED")
 
     code, view = s.http("POST", f"/v1/models/{MODEL}/versions/1/load", key=s.admin_key)
     assert code == 200 and versions(view)[1]["state"] == "READY", view
@@ -113,7 +113,7 @@ def test_unload_load_and_reload_versions(server):
     assert all(e["actor"]["kind"] == "admin" for e in loads)
     unloads = [e for e in audit(s, "model.unload") if e["targetId"] == MODEL]
     assert sum(e["outcome"] == "ok" and e["detail"] == "version=1" for e in unloads) == 2, unloads
-    assert any(e["outcome"] == "MODEL_NOT_LOADED" for e in unloads), "a refused unload is recorded with its reason"
+    assert any(e["outcome"] == "MODEL_VERSION_NOT_LOADED" for e in unloads), "a refused unload is recorded with its reason"
     assert any(e["outcome"] == "INVALID_BUNDLE" for e in audit(s, "model.load"))
 
 
@@ -130,7 +130,7 @@ def test_canary_promote_and_roll_back_route_requests(server):
     code, problem = put({"canaryVersion": 1, "canaryPercent": 150})
     assert (code, problem["reason"]) == (400, "INVALID_PERCENT"), problem
     code, problem = put({"shadowVersion": 3, "shadowPercent": 10})
-    assert (code, problem["reason"]) == (409, "MODEL_VERSION_NOT_LOADED"), problem
+    assert (code, problem["reason"]) == (409, "ROLLOUT_VERSION_NOT_LOADED"), problem
 
     code, r = s.http("POST", f"/v1/models/{MODEL}/promote", body={"version": 1}, key=s.admin_key)
     assert code == 200 and (r["servingVersion"], r["previousVersion"]) == (1, 2), r
@@ -141,7 +141,7 @@ def test_canary_promote_and_roll_back_route_requests(server):
     assert code == 200 and r["servingVersion"] == 2, r
     assert score_inline(s).model_version == 2
     code, problem = s.http("POST", f"/v1/models/{MODEL}/promote", body={"version": 3}, key=s.admin_key)
-    assert (code, problem["reason"]) == (409, "MODEL_VERSION_NOT_LOADED"), problem
+    assert (code, problem["reason"]) == (409, "ROLLOUT_VERSION_NOT_LOADED"), problem
     code, problem = s.http("POST", f"/v1/models/{MODEL}/promote", body={}, key=s.admin_key)
     assert (code, problem["reason"]) == (400, "INVALID_MODEL_VERSION"), problem
     for action in ("model.rollout", "model.promote", "model.rollback"):

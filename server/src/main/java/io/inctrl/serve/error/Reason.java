@@ -118,6 +118,9 @@ public enum Reason {
     // ------------------------------------------------------------------
     MODEL_NOT_FOUND(Code.NOT_FOUND, "no model of that name in the repository or loaded here"),
     MODEL_VERSION_NOT_LOADED(Code.NOT_FOUND, "a model version (or a model) that is not loaded on this replica"),
+    ROLLOUT_VERSION_NOT_LOADED(
+            Code.FAILED_PRECONDITION,
+            "a canary, shadow or promotion naming a version not loaded on this replica: load it first"),
     INVALID_MODEL_VERSION(Code.INVALID_ARGUMENT, "a model version that is not a positive integer"),
     INVALID_BUNDLE(
             Code.FAILED_PRECONDITION, "a bundle that cannot be loaded (manifest, checksums, weights, precision)"),

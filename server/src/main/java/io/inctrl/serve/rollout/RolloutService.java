@@ -189,7 +189,7 @@ public class RolloutService implements Rollouts {
     private void requireLoaded(String model, long version) {
         if (models.versions(model).stream().noneMatch(m -> m.version() == version)) {
             throw new ServeException(
-                    Reason.MODEL_VERSION_NOT_LOADED,
+                    Reason.ROLLOUT_VERSION_NOT_LOADED,
                     "version " + version + " of model '" + model + "' is not loaded on this replica: load it first");
         }
     }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.inctrl.serve.audit.AuditEntry;
 import io.inctrl.serve.audit.AuditQuery;
 import io.inctrl.serve.audit.Origin;
+import io.inctrl.serve.error.Reason;
 import io.inctrl.serve.error.ServeException;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -91,8 +92,8 @@ class AuditStoreTest {
                         t,
                         new PromptSetService.NewPromptSet(
                                 "s", "screw", null, TestImages.normals(2), false, null, null, null)))
-                .isInstanceOf(ServeException.class)
-                .hasFieldOrPropertyWithValue("reason", "STORE_ERROR");
+                .isInstanceOfSatisfying(
+                        ServeException.class, e -> assertThat(e.reasonCode()).isEqualTo(Reason.STORE_ERROR));
         assertThat(r.sets.list(t, 0, null).items()).isEmpty(); // no change without its entry
         assertThat(r.counters.auditWriteFailures.get()).isEqualTo(1); // the refusal's entry: logged and counted
     }

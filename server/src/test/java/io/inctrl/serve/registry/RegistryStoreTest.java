@@ -295,7 +295,7 @@ class RegistryStoreTest {
         FakeModelPort.Version v2 = r.model.addVersion(2, "other");
         assertThatThrownBy(() -> r.sets.resolve(t, p.id())).isInstanceOfSatisfying(ServeException.class, e -> {
             assertThat(e.code()).isEqualTo(ServeException.Code.UNAVAILABLE);
-            assertThat(e.reason()).isEqualTo("PROMPT_SET_NOT_ENCODED");
+            assertThat(e.reason()).isEqualTo("PROMPT_SET_ENCODING");
             assertThat(e.retryAfter()).isPresent();
         });
         assertThat(v2.imagesEncoded.get()).isZero();
