@@ -189,7 +189,7 @@ class InspectionApiTest {
     }
 
     @Test
-    void autoIsTheDefault_picksAModeFromTheShots_recordsWhy_andScoresBitForBitAsThatMode() {
+    void autoIsTheDefault_picksAModeFromTheShots_recordsWhy_andScoresAsThatMode() {
         TestTenant t = ApiFixtures.tenant();
         // 2.5:1 frames: between square and strip, so the leave-one-out scores of the candidate modes decide
         List<byte[]> shots = List.of(frame(300, 120, 1), frame(300, 120, 2), frame(300, 120, 3));
@@ -203,7 +203,7 @@ class InspectionApiTest {
                 .path("inspectionReason");
         assertThat(reason).contains("3 shots of long/short side 2.50").contains("median leave-one-out score");
         assertThat(auto.getInspection()).isIn(Inspection.INSPECTION_RESIZE, Inspection.INSPECTION_TILES);
-        // the same shots with the chosen mode asked for: the same calibration and the same scores, bit for bit
+        // the same shots with the chosen mode asked for: the same calibration and the same scores
         PromptSet explicit = register(t, "explicit-wide", shots, auto.getInspection());
         assertThat(explicit.getCalibration().getShotScoresList())
                 .isEqualTo(auto.getCalibration().getShotScoresList());
@@ -216,8 +216,12 @@ class InspectionApiTest {
         byte[] query = frame(300, 120, 9);
         ScoreResponse a = score(t.key(), query, auto.getId());
         ScoreResponse b = score(t.key(), query, explicit.getId());
-        assertThat(a.getScore()).isEqualTo(b.getScore());
-        assertThat(a.getMapList()).isEqualTo(b.getMapList());
+        // equal up to float rounding: a dynamic batch's size (other requests, background encodings) moves the last bit
+        assertThat(a.getScore()).isCloseTo(b.getScore(), org.assertj.core.data.Offset.offset(1e-6f));
+        for (int i = 0; i < a.getMapCount(); i++) {
+            assertThat(a.getMap(i)).isCloseTo(b.getMap(i), org.assertj.core.data.Offset.offset(1e-6f));
+        }
+        assertThat(a.getMapCount()).isEqualTo(b.getMapCount());
 
         // long strips (10:1) are tiles and square shots the centre crop, by geometry alone (REST, default inspection)
         PromptSet strip = register(t, "auto-strip", List.of(frame(600, 60, 5)), null);
