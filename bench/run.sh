@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# InCTRL serve benchmarks against the started server: bench/run.sh <default|full|tiny|BUNDLE_DIR> [a,b,c,d|all]
+# InCTRL serve benchmarks against the started server: bench/run.sh <default|full|tiny|BUNDLE_DIR> [a,b,c,d,e,f|all]
+# (all = a,b,c,d; e and f, the bounded memory bank and a set grown to 128 shots, are asked for by name)
 # Builds what it needs (offline Maven), starts the real server (quarkus-run.jar, embedded H2 store in a temp dir,
 # free localhost ports), creates a tenant and its API key through the admin REST API, then runs the Java driver,
 # which registers the K=8 prompt set through the registry API and drives gRPC ScoreStream. Prints a table of ratios
 # and writes the whole log to bench/results/<bundle>-<date>[-N].txt.
-# Env: BENCH_DATA (real images, default ../shared/data), BENCH_REBUILD=1 (force the full install),
+# Env: BENCH_DATA (real images, default ../shared/data), BENCH_REBUILD=1 (force the full build),
 #      BENCH_XMX (bench JVM heap, default 4g), BENCH_SERVER_XMX (server heap, default 6g),
 #      BENCH_JAVA_OPTS / BENCH_SERVER_OPTS (extra JVM options for the bench / the server),
 #      BENCH_ARGS (extra "--key value" options for the driver, e.g. "--a.official-queries 5"),
-#      BENCH_NO_SAVE=1 (print only, write nothing under bench/results).
+#      BENCH_NO_SAVE=1 (print only, write nothing under bench/results),
+#      BENCH_MAX_SHOTS (the server's inctrl.limits.max-shots and f)'s shots per AddShots call, default 32).
 set -euo pipefail
 
 target=${1:-default}
@@ -33,10 +35,12 @@ export DJL_CACHE_DIR=${DJL_CACHE_DIR:-$ROOT/.djl-cache}
 # steal the CPU from the decode threads and the bench client on a small machine)
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 
+# package, not install: everything the bench needs lies under the modules' target/ (nothing is written to ~/.m2, which
+# worktrees share), and the bench compiles against the reactor's modules (-am), not an installed copy
 if [ ! -f server/target/quarkus-app/quarkus-run.jar ] || [ "${BENCH_REBUILD:-0}" = 1 ]; then
-  ./mvnw -B -o -q install -DskipTests
+  ./mvnw -B -o -q package -DskipTests
 fi
-./mvnw -B -o -q compile -pl bench
+./mvnw -B -o -q compile -pl bench -am
 cp="bench/target/classes:clients/java/target/inctrl-client-0.1.0-SNAPSHOT.jar:server/target/inctrl-server-0.1.0-SNAPSHOT.jar:server/target/quarkus-app/lib/main/*:server/target/quarkus-app/lib/boot/*"
 
 # Counts and time bounds per bundle (every loop stops at whichever comes first); a full-size official query takes
@@ -62,12 +66,14 @@ cleanup() { [ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/nu
 trap cleanup EXIT
 
 # d) fills the registry far past the default 1 GiB feature cache: the bound is raised so every set stays resident
-# (d reports the cache misses seen when scoring each set once, 0 = all resident). f) grows a set to 128 shots: the
-# server-wide K limit (32) and the tenant's quota are raised for it.
+# (d reports the cache misses seen when scoring each set once, 0 = all resident). f) grows a set to 128 shots with
+# AddShots calls of at most max_shots shots each (the server's per-request limit, passed to both); the tenant's
+# maxShotsPerSet quota is raised for it (a set may grow to inctrl.registry.max-set-shots, 1024 by default).
+max_shots=${BENCH_MAX_SHOTS:-32}
 # shellcheck disable=SC2086
 INCTRL_SECURITY_ADMIN_KEY=$admin_key java -Xmx"${BENCH_SERVER_XMX:-6g}" -XX:+ExitOnOutOfMemoryError \
   -Dinctrl.model.bundle="$bundle" -Dinctrl.registry.data-dir="$work/data" \
-  -Dinctrl.registry.cache.max-bytes=$((16 << 30)) -Dinctrl.limits.max-shots=512 \
+  -Dinctrl.registry.cache.max-bytes=$((16 << 30)) -Dinctrl.limits.max-shots="$max_shots" \
   -Dquarkus.http.port="$http_port" -Dquarkus.http.host=127.0.0.1 \
   -Dquarkus.grpc.server.port="$grpc_port" -Dquarkus.grpc.server.host=127.0.0.1 \
   -Dquarkus.management.port="$mgmt_port" -Dquarkus.management.host=127.0.0.1 \
@@ -101,7 +107,7 @@ set +e
   # shellcheck disable=SC2086
   java -Xmx"${BENCH_XMX:-4g}" ${BENCH_JAVA_OPTS:-} -cp "$cp" io.inctrl.serve.bench.Bench --bundle "$bundle" --data "$data" \
     --grpc "127.0.0.1:$grpc_port" --server-pid "$spid" --management-port "$mgmt_port" --only "$which" \
-    "${params[@]}" ${BENCH_ARGS:-}
+    --f.shots-per-call "$max_shots" "${params[@]}" ${BENCH_ARGS:-}
 } 2>&1 | tee "$out"
 status=${PIPESTATUS[0]}
 [ "$out" != /dev/null ] && echo "# written to $out"

@@ -1,5 +1,6 @@
 package io.inctrl.serve.bench;
 
+import io.inctrl.serve.api.v1.PromptSet;
 import io.inctrl.serve.model.Coreset;
 import io.inctrl.serve.model.EncodedImages;
 import io.inctrl.serve.model.InctrlEngine;
@@ -24,8 +25,8 @@ import java.util.stream.Stream;
  * sorted by path: K = 512 needs more than one category holds); the query is a test image of the bench category.
  *
  * <p>f) the issue's target: a set registered with K = 8 through gRPC and grown to 128 shots through the API scores a
- * query within 1.5x the K = 8 latency (single queries over gRPC, median). Growing a set is the registry's growth API
- * (issue 22, lead): {@link #grow} is the one call to fill in; until then f) reports that it cannot run.
+ * query within 1.5x the K = 8 latency (single queries over gRPC, median). {@link #grow} adds the shots with the
+ * registry's gRPC {@code AddShots} (issue 22), at most the server's per-request shot limit per call.
  */
 final class BankBench {
 
@@ -136,11 +137,43 @@ final class BankBench {
     }
 
     /**
-     * f) Adds {@code shots} to the registered set through the registry's growth API, returning when the new version
-     * serves. The issue-22 growth RPC does not exist yet (the lead builds it); fill in this one call.
+     * f) Adds {@code shots} to the registered set {@code set} with gRPC {@code AddShots}, {@code perCall} shots per
+     * call at most: one call carries at most {@code inctrl.limits.max-shots} images (the server answers more with
+     * INVALID_ARGUMENT TOO_MANY_SHOTS), so the bench is told that limit. Each call makes a new revision, encoded and
+     * calibrated by the serving version before it returns: the set serves the grown shots once this returns.
+     *
+     * @return the set as the last call answered
+     * @throws IllegalStateException when an answer does not hold exactly the shots sent so far
      */
-    static void grow(Served served, String promptSetId, List<byte[]> shots) {
-        throw new UnsupportedOperationException(
-                "f) needs the prompt-set growth API of issue 22 (add shots as a new version): fill in BankBench.grow");
+    static PromptSet grow(Served served, PromptSet set, List<byte[]> shots, int perCall) {
+        if (perCall < 1) {
+            throw new IllegalArgumentException("f.shots-per-call must be at least 1, not " + perCall);
+        }
+        PromptSet p = set;
+        for (int i = 0; i < shots.size(); i += perCall) {
+            List<byte[]> batch = shots.subList(i, Math.min(shots.size(), i + perCall));
+            long t0 = System.nanoTime();
+            PromptSet next = served.addShots(set.getId(), batch);
+            if (next.getShotCount() != p.getShotCount() + batch.size() || next.getRevision() <= p.getRevision()) {
+                throw new IllegalStateException(String.format(
+                        Locale.ROOT,
+                        "AddShots of %d shots to a set of %d (revision %d) answered %d shots, revision %d",
+                        batch.size(),
+                        p.getShotCount(),
+                        p.getRevision(),
+                        next.getShotCount(),
+                        next.getRevision()));
+            }
+            p = next;
+            System.out.printf(
+                    Locale.ROOT,
+                    "f) AddShots +%d: revision %d, K=%d, encoded and calibrated by %s in %.1f s%n",
+                    batch.size(),
+                    p.getRevision(),
+                    p.getShotCount(),
+                    p.getBundleId(),
+                    (System.nanoTime() - t0) / 1e9);
+        }
+        return p;
     }
 }

@@ -1,5 +1,12 @@
 package io.inctrl.serve.bench;
 
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.stub.MetadataUtils;
+import io.inctrl.serve.api.v1.AddShotsRequest;
+import io.inctrl.serve.api.v1.PromptRegistryGrpc;
 import io.inctrl.serve.api.v1.PromptSet;
 import io.inctrl.serve.api.v1.ScoreRequest;
 import io.inctrl.serve.api.v1.ScoreResponse;
@@ -25,6 +32,10 @@ final class Served implements AutoCloseable {
 
     private final InctrlClient client;
     private final List<byte[]> queries;
+    // Registry calls the Java client does not offer (AddShots, issue 22): a stub of its own on a second channel,
+    // with the same API key header
+    private final ManagedChannel registryChannel;
+    private final PromptRegistryGrpc.PromptRegistryBlockingStub registry;
 
     Served(String address, String apiKey, List<byte[]> queries) {
         this.client = InctrlClient.builder(address)
@@ -34,6 +45,25 @@ final class Served implements AutoCloseable {
                 .build();
         this.client.awaitReady(Duration.ofSeconds(60));
         this.queries = queries;
+        this.registryChannel = Grpc.newChannelBuilder(address, InsecureChannelCredentials.create())
+                .maxInboundMessageSize(64 << 20)
+                .build();
+        Metadata key = new Metadata();
+        key.put(Metadata.Key.of("x-api-key", Metadata.ASCII_STRING_MARSHALLER), apiKey);
+        this.registry = PromptRegistryGrpc.newBlockingStub(registryChannel)
+                .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(key))
+                .withMaxOutboundMessageSize(64 << 20); // the server accepts 64 MiB requests (application.properties)
+    }
+
+    /**
+     * gRPC {@code PromptRegistry.AddShots}: the set's next revision of shots, encoded and calibrated by the serving
+     * version before the call returns (so the next query is scored against it).
+     */
+    PromptSet addShots(String setId, List<byte[]> shots) {
+        AddShotsRequest.Builder b = AddShotsRequest.newBuilder().setId(setId);
+        shots.forEach(s -> b.addShots(com.google.protobuf.ByteString.copyFrom(s)));
+        // a revision re-encodes all of the set's shots (128 at the end of f) and calibrates them: minutes on 2 cores
+        return registry.withDeadlineAfter(20, TimeUnit.MINUTES).addShots(b.build());
     }
 
     PromptSet register(String name, String category, List<byte[]> shots) {
@@ -226,5 +256,6 @@ final class Served implements AutoCloseable {
     @Override
     public void close() {
         client.close();
+        registryChannel.shutdownNow();
     }
 }

@@ -1,6 +1,7 @@
 // Prompt sets: register from K uploaded shots (drop zone, thumbnails, progress), list, calibration view,
-// threshold override, target false-positive rate, re-encode, delete; per model version: its encoding (polled while the
-// set is open) and the comparison report of two versions.
+// threshold override, target false-positive rate, re-encode, delete; the set's shots: add (upload), remove, the
+// revisions of its shots and roll-back; per model version: its encoding (polled while the set is open) and the
+// comparison report of two versions.
 
 import { api, describeError, upload } from '../api.js';
 import { $, announce, busy, clear, confirmDialog, fieldError, fmtDate, fmtNum, h, hideError, showError } from '../dom.js';
@@ -8,14 +9,38 @@ import { calibrationPlot, scoreDomain } from '../plot.js';
 import { dropZone, fmtBytes, isImage, thumb } from '../uploads.js';
 
 let files = [];
+let addFiles = []; // shots picked to add to the open set
 let current = null;
 let encodingsTimer = null;
 const ENCODINGS_POLL_MS = 3000;
-/** File names of the shots uploaded in this tab, by set id: the server numbers shots, people know file names. */
+/**
+ * File names of the shots uploaded in this tab, by set id and revision of its shots: the server numbers shots (from 0
+ * in each revision), people know file names. Unknown names (shots of another tab or client) stay null.
+ */
 const shotNames = new Map();
+const namesKey = (id, revision) => `${id}@${revision}`;
+
+/**
+ * Names of a new revision: those of the revision it was made from at positions `kept`, then `added`; nothing when the
+ * revision it was made from is not the one this tab knew (its shot count disagrees: someone else changed the set).
+ */
+function carryNames(before, after, kept, added) {
+  if (!before || !after || kept.length + added.length !== after.shotCount) return;
+  const old = shotNames.get(namesKey(before.id, before.revision)) || [];
+  shotNames.set(namesKey(after.id, after.revision), [...kept.map((i) => old[i] ?? null), ...added]);
+}
+
+/** Try it confirmed a scored query as normal: `after` is the set it answered, `before` the set as last listed. */
+export function recordConfirmed(before, after, label) {
+  if (before && before.shotCount + 1 === after.shotCount) {
+    carryNames(before, after, [...Array(before.shotCount).keys()], [label]);
+  }
+}
 
 export function init() {
-  dropZone($('ps-drop'), $('ps-files'), addFiles);
+  dropZone($('ps-drop'), $('ps-files'), pickFiles);
+  dropZone($('ps-add-drop'), $('ps-add-files'), pickAddFiles);
+  $('ps-add-form').addEventListener('submit', (e) => { e.preventDefault(); busy($('ps-add'), addShots); });
   $('ps-form').addEventListener('submit', register);
   // a field error goes away as soon as the field is filled in
   for (const id of ['ps-name', 'ps-category']) {
@@ -76,7 +101,7 @@ async function loadTemplates() {
   }
 }
 
-function addFiles(picked) {
+function pickFiles(picked) {
   const bad = picked.filter((f) => !isImage(f));
   files.push(...picked.filter(isImage));
   fieldError($('ps-drop'), $('ps-shots-error'),
@@ -133,7 +158,7 @@ async function register(e) {
     progress(0, 'upload');
     try {
       const p = await upload('/v1/prompt-sets', form, progress);
-      shotNames.set(p.id, files.map((f) => f.name));
+      shotNames.set(namesKey(p.id, p.revision), files.map((f) => f.name));
       files = [];
       renderThumbs();
       $('ps-form').reset();
@@ -149,7 +174,8 @@ async function register(e) {
   });
 }
 
-async function refresh() {
+/** Reads the list again; `detail`: also re-render the open set from it (off when the caller just rendered it). */
+async function refresh({ detail = true } = {}) {
   hideError($('ps-list-error'));
   let page;
   try {
@@ -173,7 +199,7 @@ async function refresh() {
         type: 'button', class: 'btn btn-small', 'aria-label': `Open ${p.name}`, onclick: () => open(p),
       }, 'Open'))));
   }
-  if (current) {
+  if (current && detail) {
     const again = page.items.find((p) => p.id === current.id);
     if (again) render(again); else closeDetail();
   }
@@ -187,6 +213,9 @@ function closeDetail() {
 
 function open(p) {
   clear($('ps-comparison'));
+  addFiles = [];
+  renderAddThumbs();
+  hideError($('ps-add-error'), $('ps-shot-list-error'), $('ps-revisions-error'));
   $('ps-compare-baseline').value = '';
   $('ps-compare-candidate').value = '';
   render(p);
@@ -208,6 +237,7 @@ function render(p) {
   item('Storage', p.precision);
   item('Inspection', p.inspectionReason ? `${p.inspection} (auto: ${p.inspectionReason})` : (p.inspection || 'center-crop'));
   item('Bundle', p.stale ? h('span', { class: 'badge warn' }, `${p.bundleId} (stale)`) : p.bundleId);
+  item('Revision of the shots', String(p.revision));
   item('Version', String(p.version));
   item('Updated', fmtDate(p.updatedAt));
   item('Suggested threshold', fmtNum(c.suggestedThreshold));
@@ -225,10 +255,10 @@ function render(p) {
   const warn = clear($('ps-warnings'));
   // about the set on the loaded bundle (e.g. templates that a vision-only bundle ignores), not its calibration
   for (const w of p.warnings || []) warn.append(h('li', { class: 'warning strong set-warning' }, w));
-  const names = shotNames.get(p.id);
+  const names = shotNames.get(namesKey(p.id, p.revision));
   for (const w of c.warnings || []) {
     const m = /^shot (\d+) /.exec(w);
-    const file = m && names ? ` — file ${names[Number(m[1])]}` : '';
+    const file = m && names?.[Number(m[1])] ? ` — file ${names[Number(m[1])]}` : '';
     warn.append(h('li', { class: c.outlierShots.length && m ? 'warning strong' : 'warning' }, `⚠ ${w}${file}`));
   }
   if (c.outlierShots.length) {
@@ -252,9 +282,146 @@ function render(p) {
   $('ps-target').value = c.targetFpr === null || c.targetFpr === undefined ? '' : String(Number(c.targetFpr.toFixed(4)));
   $('ps-target').removeAttribute('aria-invalid');
   $('ps-reencode').textContent = p.stale ? 'Re-encode with the loaded bundle (stale)' : 'Re-encode with the loaded bundle';
+  renderShots(p);
+  loadRevisions(p);
   renderEncodings(p);
   pollEncodings();
   loadDrift(p);
+}
+
+/** The current revision's shots, numbered from 0 as the server does, with their leave-one-out scores. */
+function renderShots(p) {
+  const c = p.calibration || {};
+  const names = shotNames.get(namesKey(p.id, p.revision)) || [];
+  const outliers = new Set(c.outlierShots || []);
+  $('ps-shots-count').textContent = `(K = ${p.shotCount}, revision ${p.revision})`;
+  const rows = clear($('ps-shot-rows'));
+  for (let i = 0; i < p.shotCount; i++) {
+    const score = c.shotScores?.[i];
+    rows.append(h('tr', { dataset: { shot: String(i) } },
+      h('th', { scope: 'row' }, String(i)),
+      h('td', {}, names[i] || '—'),
+      h('td', {}, score === undefined ? '—' : fmtNum(score), outliers.has(i) ? h('span', { class: 'badge warn' }, 'outlier') : null),
+      h('td', { class: 'row-actions' }, h('button', {
+        type: 'button', class: 'btn btn-small btn-danger', 'aria-label': `Remove shot ${i}`,
+        disabled: p.shotCount < 2, title: p.shotCount < 2 ? 'a prompt set keeps at least one shot' : null,
+        onclick: (e) => busy(e.currentTarget, () => removeShot(p, i)),
+      }, 'Remove'))));
+  }
+}
+
+function pickAddFiles(picked) {
+  const bad = picked.filter((f) => !isImage(f));
+  addFiles.push(...picked.filter(isImage));
+  if (bad.length) showError($('ps-add-error'), `Skipped ${bad.length} file(s) that are not PNG/JPEG/BMP/TIFF: ${bad.map((f) => f.name).join(', ')}`);
+  else hideError($('ps-add-error'));
+  renderAddThumbs();
+  $('ps-add-files').value = '';
+}
+
+function renderAddThumbs() {
+  const list = clear($('ps-add-thumbs'));
+  addFiles.forEach((f, i) => list.append(thumb(f, i, () => { addFiles.splice(i, 1); renderAddThumbs(); })));
+  clear($('ps-add-title')).append(addFiles.length
+    ? h('strong', {}, `${addFiles.length} shot(s) to add (${fmtBytes(addFiles.reduce((a, f) => a + f.size, 0))})`)
+    : h('strong', {}, 'Drop more normal shots here'), addFiles.length ? ' — drop or press to add more' : ' or press to choose files');
+}
+
+function addProgress(frac, phase) {
+  $('ps-add-progress-wrap').hidden = false;
+  const bar = $('ps-add-progress');
+  if (phase === 'processing') {
+    bar.removeAttribute('value');
+    $('ps-add-progress-label').textContent = 'Uploaded; encoding the new revision and calibrating on the server…';
+  } else {
+    bar.value = Math.round(frac * 100);
+    $('ps-add-progress-label').textContent = `Uploading ${Math.round(frac * 100)}%`;
+  }
+}
+
+/** POST /v1/prompt-sets/{id}/shots with the picked files: a new revision of the set's shots. */
+async function addShots() {
+  if (!current) return;
+  hideError($('ps-add-error'));
+  if (!addFiles.length) {
+    showError($('ps-add-error'), 'Choose the shot images to add first.');
+    $('ps-add-drop').focus();
+    return;
+  }
+  const before = current;
+  const picked = addFiles;
+  const form = new FormData();
+  for (const f of picked) form.append('shots', f, f.name);
+  addProgress(0, 'upload');
+  try {
+    const p = await upload(`/v1/prompt-sets/${encodeURIComponent(before.id)}/shots`, form, addProgress);
+    carryNames(before, p, [...Array(before.shotCount).keys()], picked.map((f) => f.name));
+    addFiles = [];
+    renderAddThumbs();
+    announce(`Added ${picked.length} shot(s) to ${p.name}: revision ${p.revision}, ${p.shotCount} shots`);
+    await afterChange(p);
+  } catch (x) {
+    showError($('ps-add-error'), `Adding shots failed. ${describeError(x)}`);
+  } finally {
+    $('ps-add-progress-wrap').hidden = true;
+    $('ps-add-progress').value = 0;
+  }
+}
+
+/** POST /v1/prompt-sets/{id}/shots/remove of one shot: a new revision without it. */
+async function removeShot(p, shot) {
+  hideError($('ps-shot-list-error'));
+  try {
+    const after = await api(`/v1/prompt-sets/${encodeURIComponent(p.id)}/shots/remove`, { method: 'POST', json: { shots: [shot] } });
+    carryNames(p, after, [...Array(p.shotCount).keys()].filter((i) => i !== shot), []);
+    announce(`Removed shot ${shot} from ${after.name}: revision ${after.revision}, ${after.shotCount} shots`);
+    await afterChange(after);
+  } catch (x) {
+    showError($('ps-shot-list-error'), `Removing shot ${shot} failed. ${describeError(x)}`);
+  }
+}
+
+/** A change of the shots answered with the set: show it, and the list's K. */
+async function afterChange(p) {
+  if (current?.id === p.id) render(p);
+  await refresh({ detail: false });
+}
+
+/** GET /v1/prompt-sets/{id}/revisions into the detail panel, each older or newer one with a roll-back button. */
+async function loadRevisions(p) {
+  let list;
+  try {
+    list = await api(`/v1/prompt-sets/${encodeURIComponent(p.id)}/revisions`);
+  } catch (x) {
+    showError($('ps-revisions-error'), x);
+    return;
+  }
+  if (!current || current.id !== p.id) return; // another set was opened meanwhile
+  const reasons = { created: 'registered', 'shots-added': 'shots added', 'shots-removed': 'shots removed' };
+  const rows = clear($('ps-revisions'));
+  for (const r of list) {
+    rows.append(h('tr', { dataset: { revision: String(r.revision), current: String(r.current) } },
+      h('th', { scope: 'row' }, String(r.revision), r.current ? h('span', { class: 'badge ok' }, 'current') : null),
+      h('td', {}, String(r.shotCount)),
+      h('td', {}, reasons[r.reason] || r.reason),
+      h('td', {}, fmtDate(r.createdAt)),
+      h('td', { class: 'row-actions' }, r.current ? null : h('button', {
+        type: 'button', class: 'btn btn-small', 'aria-label': `Roll back to revision ${r.revision}`,
+        onclick: (e) => busy(e.currentTarget, () => rollback(p, r.revision)),
+      }, 'Roll back to this revision'))));
+  }
+}
+
+/** POST /v1/prompt-sets/{id}/rollback: the set points at that revision again (its stored encodings serve it). */
+async function rollback(p, revision) {
+  hideError($('ps-revisions-error'));
+  try {
+    const after = await api(`/v1/prompt-sets/${encodeURIComponent(p.id)}/rollback`, { method: 'POST', json: { revision } });
+    announce(`Prompt set ${after.name} rolled back to revision ${after.revision} (${after.shotCount} shots)`);
+    await afterChange(after);
+  } catch (x) {
+    showError($('ps-revisions-error'), `Rolling back to revision ${revision} failed. ${describeError(x)}`);
+  }
 }
 
 /** One row per model version that encoded (or is encoding) the set's current shots. */

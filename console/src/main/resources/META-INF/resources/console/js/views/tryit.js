@@ -1,13 +1,17 @@
-// Try it: score one image against a prompt set; score, verdict, s_h/s_p/s_i/s_a, residual map overlay.
+// Try it: score one image against a prompt set; score, verdict, s_h/s_p/s_i/s_a, which model version answered,
+// residual map overlay; "Confirm as normal" adds the scored query to the set by its query id (a new revision).
 
 import { api, describeError, session } from '../api.js';
 import { $, announce, busy, clear, fmtNum, h, hideError, showError } from '../dom.js';
 import { drawLegend, drawOverlay, range } from '../heatmap.js';
 import { dropZone, isImage } from '../uploads.js';
+import { recordConfirmed } from './promptsets.js';
 
 let file = null;
 let image = null;
 let last = null;
+let lastSet = null; // the set the shown result was scored against (the picker may have moved on since)
+const listed = new Map(); // prompt sets by id, as last listed
 let scaleChosen = false; // the user's own pick between absolute and relative outlives new results
 
 export function init() {
@@ -16,6 +20,7 @@ export function init() {
   dropZone($('try-drop'), $('try-file'), (fs) => pick(fs[0]));
   $('try-opacity').addEventListener('input', redraw);
   $('try-scale').addEventListener('change', () => { scaleChosen = true; redraw(); });
+  $('try-confirm').addEventListener('click', confirmNormal);
   drawLegend($('try-legend'));
 }
 
@@ -28,11 +33,17 @@ export async function show() {
     $('try-result').hidden = true;
     return;
   }
-  const sel = $('try-set');
-  const want = sessionStorage.getItem('inctrl.console.try-set') || sel.value;
   hideError($('try-error'));
+  await listSets(sessionStorage.getItem('inctrl.console.try-set') || $('try-set').value);
+}
+
+/** The tenant's prompt sets into the picker, keeping `want` selected when it still exists. */
+async function listSets(want) {
+  const sel = $('try-set');
   try {
     const page = await api('/v1/prompt-sets?pageSize=200');
+    listed.clear();
+    for (const p of page.items) listed.set(p.id, p);
     clear(sel).append(...page.items.map((p) => h('option', { value: p.id },
       `${p.name} · ${p.category} · K=${p.shotCount}${p.stale ? ' (stale)' : ''}`)));
     if (!page.items.length) {
@@ -82,6 +93,7 @@ async function score() {
   }
   image = await loadImage(file);
   last = r;
+  lastSet = set;
   render(r);
 }
 
@@ -103,6 +115,12 @@ function render(r) {
   $('try-sa').textContent = fmtNum(r.sA);
   $('try-threshold').textContent = r.threshold === null ? 'none' : fmtNum(r.threshold);
   $('try-bundle').textContent = r.bundleId;
+  $('try-model').textContent = r.model ? `${r.model} version ${r.modelVersion}` : '—';
+  // a query can be confirmed once, and only while the server keeps it (it answered with its id)
+  hideError($('try-confirm-error'));
+  $('try-confirm-status').textContent = '';
+  $('try-confirm').disabled = !r.queryId;
+  $('try-confirm').title = r.queryId ? '' : 'the server did not keep this query (no query id)';
   const hasThreshold = r.threshold !== null && r.threshold !== undefined && r.threshold > 0;
   $('try-scale').querySelector('option[value=absolute]').disabled = !hasThreshold;
   if (!hasThreshold) $('try-scale').value = 'relative';
@@ -141,4 +159,32 @@ function redraw() {
   Object.assign($('try-canvas').dataset, { scale: sc.kind, scaleLo: String(lo), scaleHi: String(hi) });
   $('try-canvas').setAttribute('aria-label', `Residual map over ${file?.name || 'the image'}: ${$('try-map-caption').textContent}`);
   $('try-canvas').dataset.drawn = 'true';
+}
+
+/** POST /v1/prompt-sets/{id}/shots with the result's queryId: the scored image joins the set as a normal shot. */
+async function confirmNormal() {
+  if (!last?.queryId || !lastSet) return;
+  hideError($('try-confirm-error'));
+  const button = $('try-confirm');
+  const form = new FormData();
+  form.append('queryId', last.queryId);
+  let p;
+  // not busy(): that restores the enabled state it found, while a confirmed query stays confirmed
+  button.disabled = true;
+  button.setAttribute('aria-busy', 'true');
+  try {
+    p = await api(`/v1/prompt-sets/${encodeURIComponent(lastSet)}/shots`, { method: 'POST', form });
+  } catch (x) {
+    showError($('try-confirm-error'), `Confirming as normal failed. ${describeError(x)}`);
+    button.disabled = false;
+    return;
+  } finally {
+    button.removeAttribute('aria-busy');
+  }
+  recordConfirmed(listed.get(lastSet), p, file?.name ? `${file.name} (confirmed query)` : `query ${last.queryId}`);
+  last = { ...last, queryId: null }; // added once: a second press would add the same image again
+  $('try-confirm-status').textContent = `Added to “${p.name}” as shot ${p.shotCount - 1}: revision ${p.revision}, `
+    + `${p.shotCount} shots. Score again to see the image against the new revision.`;
+  announce(`Confirmed as normal: ${p.name} revision ${p.revision}, ${p.shotCount} shots`);
+  await listSets($('try-set').value);
 }
