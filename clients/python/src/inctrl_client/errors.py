@@ -1,7 +1,7 @@
 """Typed exceptions mapped from gRPC status codes (and from per-request stream errors)."""
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple, Type
+from typing import Optional
 
 import grpc
 from google.rpc import error_details_pb2, status_pb2
@@ -107,7 +107,7 @@ def from_stream_error(error, request_id: str) -> InctrlError:
     return from_code_name(error.code, error.message, request_id, reason=error.reason, retry_after=retry)
 
 
-def _hints(err: grpc.RpcError) -> Tuple[str, Optional[float]]:
+def _hints(err: grpc.RpcError) -> tuple[str, Optional[float]]:
     """(reason, retry delay in seconds) from the server's google.rpc details (grpc-status-details-bin); the transport's
     own failures carry none."""
     try:
