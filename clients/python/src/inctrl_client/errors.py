@@ -62,6 +62,12 @@ class FailedPrecondition(InctrlError):
     code = grpc.StatusCode.FAILED_PRECONDITION
 
 
+class Aborted(InctrlError):
+    """E.g. CONCURRENT_CHANGE: a prompt set's shots changed while AddShots / RemoveShots ran; read the set again and
+    redo the whole operation (the client does not resend writes by itself)."""
+    code = grpc.StatusCode.ABORTED
+
+
 class Unimplemented(InctrlError):
     code = grpc.StatusCode.UNIMPLEMENTED
 
@@ -81,7 +87,7 @@ class Unauthenticated(InctrlError):
 _BY_CODE: dict[grpc.StatusCode, type[InctrlError]] = {
     cls.code: cls
     for cls in (Cancelled, InvalidArgument, DeadlineExceeded, NotFound, AlreadyExists, PermissionDenied,
-                ResourceExhausted, FailedPrecondition, Unimplemented, Internal, Unavailable, Unauthenticated)
+                ResourceExhausted, FailedPrecondition, Aborted, Unimplemented, Internal, Unavailable, Unauthenticated)
 }
 _BY_NAME: dict[str, grpc.StatusCode] = {c.name: c for c in grpc.StatusCode}
 
