@@ -49,6 +49,7 @@ func TestFromCodeName(t *testing.T) {
 		"INVALID_ARGUMENT": ErrInvalidArgument, "UNAUTHENTICATED": ErrUnauthenticated, "NOT_FOUND": ErrNotFound,
 		"RESOURCE_EXHAUSTED": ErrResourceExhausted, "UNAVAILABLE": ErrUnavailable, "DEADLINE_EXCEEDED": ErrDeadlineExceeded,
 		"permission_denied": ErrPermissionDenied, "ALREADY_EXISTS": ErrAlreadyExists, "INTERNAL": ErrInternal,
+		"ABORTED": ErrAborted,
 	}
 	for name, want := range cases {
 		err := FromCodeName(name, "msg", "id7")

@@ -47,7 +47,7 @@ class _RpcErr(grpc.RpcError):
     ("RESOURCE_EXHAUSTED", ic.ResourceExhausted), ("UNAVAILABLE", ic.Unavailable),
     ("DEADLINE_EXCEEDED", ic.DeadlineExceeded), ("PERMISSION_DENIED", ic.PermissionDenied),
     ("ALREADY_EXISTS", ic.AlreadyExists), ("FAILED_PRECONDITION", ic.FailedPrecondition),
-    ("INTERNAL", ic.Internal), ("invalid_argument", ic.InvalidArgument)])
+    ("INTERNAL", ic.Internal), ("ABORTED", ic.Aborted), ("invalid_argument", ic.InvalidArgument)])
 def test_code_name_mapping(name, cls):
     e = ic.from_code_name(name, "msg", "id7")
     assert type(e) is cls and e.details == "msg" and e.request_id == "id7" and "id7" in str(e)
