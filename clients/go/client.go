@@ -131,11 +131,16 @@ func (c *Client) WaitReady(ctx context.Context) error {
 	}
 }
 
-// Prompts selects what a query is compared against: inline shots or a registered prompt set.
+// Prompts selects what a query is compared against: inline shots or a registered prompt set, and optionally the
+// model version that compares (WithModel).
 type Prompts struct {
 	Shots       [][]byte
 	Category    string
 	PromptSetID string
+	// Model to score with; "" = the server's default model (for a prompt set: the set's own).
+	Model string
+	// ModelVersion of that model; 0 = the version its roll-out routes to.
+	ModelVersion int64
 }
 
 // Inline prompts: K >= 1 normal images plus the product category.
@@ -146,11 +151,19 @@ func Inline(category string, shots ...[]byte) Prompts {
 // PromptSet refers to a prompt set registered with RegisterPromptSet.
 func PromptSet(id string) Prompts { return Prompts{PromptSetID: id} }
 
+// WithModel returns p scored by the given model version (name "" = the default model, version 0 = the routed one).
+// The response's Model and ModelVersion name the version that answered.
+func (p Prompts) WithModel(name string, version int64) Prompts {
+	p.Model, p.ModelVersion = name, version
+	return p
+}
+
 func (p Prompts) isZero() bool { return len(p.Shots) == 0 && p.PromptSetID == "" }
 
 // Request builds a ScoreRequest.
 func (p Prompts) Request(requestID string, image []byte, omitMap bool) (*pb.ScoreRequest, error) {
-	req := &pb.ScoreRequest{RequestId: requestID, Image: image, OmitMap: omitMap}
+	req := &pb.ScoreRequest{RequestId: requestID, Image: image, OmitMap: omitMap, Model: p.Model,
+		ModelVersion: p.ModelVersion}
 	switch {
 	case p.PromptSetID != "" && len(p.Shots) > 0:
 		return nil, errors.New("inctrl: use either a prompt set id or inline shots, not both")
@@ -200,7 +213,8 @@ func (c *Client) idempotent(ctx context.Context, fn func(ctx context.Context) er
 	}
 }
 
-// Score scores one image. Errors are *Error (match with errors.Is(err, ErrInvalidArgument), ...).
+// Score scores one image. Errors are *Error (match with errors.Is(err, ErrInvalidArgument), ...). Scored against a
+// prompt set, the response's QueryId can confirm the query as a normal shot (AddShots) while the replica keeps it.
 func (c *Client) Score(ctx context.Context, image []byte, prompts Prompts) (*pb.ScoreResponse, error) {
 	req, err := prompts.Request("", image, false)
 	if err != nil {
@@ -215,16 +229,33 @@ func (c *Client) ScoreRequest(ctx context.Context, req *pb.ScoreRequest) (res *p
 	return res, err
 }
 
-// ModelInfo describes the loaded model bundle.
-func (c *Client) ModelInfo(ctx context.Context) (res *pb.ModelInfo, err error) {
+// ModelInfo describes the default model's serving version.
+func (c *Client) ModelInfo(ctx context.Context) (*pb.ModelInfo, error) {
+	return c.GetModelInfo(ctx, "", 0)
+}
+
+// GetModelInfo describes one loaded model version (model "" = the default model, version 0 = its serving version).
+// One the server does not serve is ErrNotFound with Reason MODEL_NOT_FOUND or MODEL_VERSION_NOT_LOADED.
+func (c *Client) GetModelInfo(ctx context.Context, model string, version int64) (res *pb.ModelInfo, err error) {
 	err = c.idempotent(ctx, func(ctx context.Context) (e error) {
-		res, e = c.scorer.GetModelInfo(ctx, &pb.ModelInfoRequest{})
+		res, e = c.scorer.GetModelInfo(ctx, &pb.ModelInfoRequest{Model: model, ModelVersion: version})
 		return
 	})
 	return res, err
 }
 
-// RegisterPromptSet stores name/category/shots server-side; score against it with PromptSet(ps.Id).
+// ListModels lists the models the server serves (each with its loaded versions and serving, canary and shadow
+// version) and the default model.
+func (c *Client) ListModels(ctx context.Context) (res *pb.ListModelsResponse, err error) {
+	err = c.idempotent(ctx, func(ctx context.Context) (e error) {
+		res, e = c.scorer.ListModels(ctx, &pb.ListModelsRequest{})
+		return
+	})
+	return res, err
+}
+
+// RegisterPromptSet stores name/category/shots server-side; score against it with PromptSet(ps.Id). req.Model names
+// the model the set belongs to ("" = the server's default).
 func (c *Client) RegisterPromptSet(ctx context.Context, req *pb.CreatePromptSetRequest) (res *pb.PromptSet, err error) {
 	err = c.unary(ctx, func(ctx context.Context) (e error) { res, e = c.registry.CreatePromptSet(ctx, req); return })
 	return res, err
@@ -265,4 +296,66 @@ func (c *Client) DeletePromptSet(ctx context.Context, id string) error {
 		_, e := c.registry.DeletePromptSet(ctx, &pb.DeletePromptSetRequest{Id: id})
 		return e
 	})
+}
+
+// SetThreshold overrides the decision threshold of one model version's encoding (req.ModelVersion 0 = the serving
+// version of the set's model), or clears the override when req.Threshold is nil; req.TargetFpr also changes the
+// set's target false-positive rate. Example: &pb.SetThresholdRequest{Id: id, Threshold: proto.Float32(0.6)}.
+func (c *Client) SetThreshold(ctx context.Context, req *pb.SetThresholdRequest) (res *pb.PromptSet, err error) {
+	err = c.unary(ctx, func(ctx context.Context) (e error) { res, e = c.registry.SetThreshold(ctx, req); return })
+	return res, err
+}
+
+// ReencodePromptSet re-encodes the set's stored shots with one loaded version (0 = the serving version of its model).
+func (c *Client) ReencodePromptSet(ctx context.Context, id string, modelVersion int64) (res *pb.PromptSet, err error) {
+	err = c.unary(ctx, func(ctx context.Context) (e error) {
+		res, e = c.registry.ReencodePromptSet(ctx, &pb.ReencodePromptSetRequest{Id: id, ModelVersion: modelVersion})
+		return
+	})
+	return res, err
+}
+
+// The calls below make a new revision of a set's shots. They are writes: never resent after a retry hint (a resend
+// of an AddShots that had arrived would add the shots twice); ErrAborted with Reason CONCURRENT_CHANGE means the
+// set's shots changed meanwhile: read the set again and decide again.
+
+// AddShots adds normal shots to a set as a new revision of its shots (the old one stays for RollbackPromptSet):
+// uploaded images and/or queries scored against the set, confirmed as normal by their ScoreResponse.QueryId (no
+// second upload). A query the answering replica no longer keeps (or never scored: with several replicas, the call
+// may reach another one) is ErrNotFound with Reason QUERY_NOT_RETAINED: upload the image instead.
+func (c *Client) AddShots(ctx context.Context, id string, shots [][]byte, queryIDs []string) (res *pb.PromptSet, err error) {
+	err = c.unary(ctx, func(ctx context.Context) (e error) {
+		res, e = c.registry.AddShots(ctx, &pb.AddShotsRequest{Id: id, Shots: shots, QueryIds: queryIDs})
+		return
+	})
+	return res, err
+}
+
+// RemoveShots removes shots by 0-based position in the current revision (as in Calibration.ShotScores): a new
+// revision. At least one shot stays.
+func (c *Client) RemoveShots(ctx context.Context, id string, positions ...int32) (res *pb.PromptSet, err error) {
+	err = c.unary(ctx, func(ctx context.Context) (e error) {
+		res, e = c.registry.RemoveShots(ctx, &pb.RemoveShotsRequest{Id: id, Shots: positions})
+		return
+	})
+	return res, err
+}
+
+// ListRevisions returns the revisions of a set's shots, oldest first, and the current one. A read: resent like
+// GetPromptSet.
+func (c *Client) ListRevisions(ctx context.Context, id string) (res *pb.ListRevisionsResponse, err error) {
+	err = c.idempotent(ctx, func(ctx context.Context) (e error) {
+		res, e = c.registry.ListRevisions(ctx, &pb.ListRevisionsRequest{Id: id})
+		return
+	})
+	return res, err
+}
+
+// RollbackPromptSet points the set at another revision of its shots; its stored encodings serve it again, bit for bit.
+func (c *Client) RollbackPromptSet(ctx context.Context, id string, revision int64) (res *pb.PromptSet, err error) {
+	err = c.unary(ctx, func(ctx context.Context) (e error) {
+		res, e = c.registry.RollbackPromptSet(ctx, &pb.RollbackPromptSetRequest{Id: id, Revision: revision})
+		return
+	})
+	return res, err
 }

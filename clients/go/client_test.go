@@ -49,6 +49,7 @@ func TestFromCodeName(t *testing.T) {
 		"INVALID_ARGUMENT": ErrInvalidArgument, "UNAUTHENTICATED": ErrUnauthenticated, "NOT_FOUND": ErrNotFound,
 		"RESOURCE_EXHAUSTED": ErrResourceExhausted, "UNAVAILABLE": ErrUnavailable, "DEADLINE_EXCEEDED": ErrDeadlineExceeded,
 		"permission_denied": ErrPermissionDenied, "ALREADY_EXISTS": ErrAlreadyExists, "INTERNAL": ErrInternal,
+		"ABORTED": ErrAborted,
 	}
 	for name, want := range cases {
 		err := FromCodeName(name, "msg", "id7")
@@ -125,7 +126,8 @@ func TestServiceConfigRoundRobinAndRetryOfIdempotentCalls(t *testing.T) {
 		names = append(names, n.Service+"/"+n.Method)
 	}
 	sort.Strings(names)
-	want := "inctrl.v1.PromptRegistry/GetPromptSet inctrl.v1.PromptRegistry/ListPromptSets inctrl.v1.Scorer/GetModelInfo inctrl.v1.Scorer/Score"
+	want := "inctrl.v1.PromptRegistry/GetPromptSet inctrl.v1.PromptRegistry/ListPromptSets inctrl.v1.PromptRegistry/ListRevisions " +
+		"inctrl.v1.Scorer/GetModelInfo inctrl.v1.Scorer/ListModels inctrl.v1.Scorer/Score"
 	rp := mc.RetryPolicy
 	if strings.Join(names, " ") != want || rp.MaxAttempts != 5 || rp.InitialBackoff != "0.25s" || rp.MaxBackoff != "2s" ||
 		rp.BackoffMultiplier != 3 || len(rp.RetryableStatusCodes) != 1 || rp.RetryableStatusCodes[0] != "UNAVAILABLE" {

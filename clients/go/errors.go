@@ -56,10 +56,12 @@ var (
 	ErrPermissionDenied   = &Error{Code: codes.PermissionDenied}
 	ErrResourceExhausted  = &Error{Code: codes.ResourceExhausted}
 	ErrFailedPrecondition = &Error{Code: codes.FailedPrecondition}
-	ErrUnimplemented      = &Error{Code: codes.Unimplemented}
-	ErrInternal           = &Error{Code: codes.Internal}
-	ErrUnavailable        = &Error{Code: codes.Unavailable}
-	ErrUnauthenticated    = &Error{Code: codes.Unauthenticated}
+	// ErrAborted: e.g. CONCURRENT_CHANGE, a prompt set's shots changed while AddShots/RemoveShots ran.
+	ErrAborted         = &Error{Code: codes.Aborted}
+	ErrUnimplemented   = &Error{Code: codes.Unimplemented}
+	ErrInternal        = &Error{Code: codes.Internal}
+	ErrUnavailable     = &Error{Code: codes.Unavailable}
+	ErrUnauthenticated = &Error{Code: codes.Unauthenticated}
 )
 
 // FromError maps any error returned by gRPC (or a context error) to *Error; nil stays nil.

@@ -3,6 +3,11 @@ package inctrl
 // In-process fake of the InCTRL serve API (same contract, no model). Image bytes decide the behaviour:
 // PNG/JPEG/BMP/TIFF magic = decodable, "ANOMALY" = high score, "SLOW" = 500ms delay.
 // Stream answers are delayed per id so they come back out of order.
+//
+// Models (issue 19) are routed as the server does: fakeModels lists each model's loaded versions; a request naming
+// no model gets fakeDefaultModel (a prompt set: the set's own), no version the model's serving (highest) version.
+// Prompt sets keep revisions of their shots (issue 22); a query scored against a set is kept under its query id
+// until forgetQueries, so AddShots can confirm it as normal.
 
 import (
 	"bytes"
@@ -10,7 +15,10 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"slices"
+
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/protoadapt"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"io"
@@ -30,6 +38,29 @@ import (
 )
 
 var pngMagic = []byte("\x89PNG\r\n\x1a\n")
+
+const fakeDefaultModel = "fake-model"
+
+// fakeModels: loaded versions per model, the serving (highest) one first.
+var fakeModels = map[string][]int64{"fake-model": {2, 1}, "other-model": {7}}
+
+// route resolves a request's model and version as the server does; NOT_FOUND with the server's reasons.
+func route(model string, version int64) (string, int64, *status.Status) {
+	if model == "" {
+		model = fakeDefaultModel
+	}
+	versions, ok := fakeModels[model]
+	if !ok {
+		return "", 0, refusal(codes.NotFound, "MODEL_NOT_FOUND", "no model "+model, 0)
+	}
+	if version == 0 {
+		return model, versions[0], nil
+	}
+	if !slices.Contains(versions, version) {
+		return "", 0, refusal(codes.NotFound, "MODEL_VERSION_NOT_LOADED", fmt.Sprintf("%s has no loaded version %d", model, version), 0)
+	}
+	return model, version, nil
+}
 
 func fakePNG(tag string, anomaly bool) []byte {
 	b := append(append([]byte{}, pngMagic...), tag...)
@@ -62,6 +93,38 @@ type fake struct {
 	calls            int
 	sets             map[string]*pb.PromptSet
 	maxInFlight      int
+	requests         map[string][]proto.Message         // unary requests as received, per method
+	shots            map[string]map[int64][][]byte      // prompt set id -> revision -> shots
+	revisions        map[string][]*pb.PromptSetRevision // prompt set id -> its revisions, oldest first
+	queries          map[[2]string][]byte               // (prompt set id, query id) -> the scored image
+	conflicts        int                                // refuse this many AddShots with ABORTED CONCURRENT_CHANGE
+}
+
+func (f *fake) record(method string, req proto.Message) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.requests == nil {
+		f.requests = map[string][]proto.Message{}
+	}
+	f.requests[method] = append(f.requests[method], req)
+}
+
+// sent returns the requests of one method the fake received, in order.
+func sent[T proto.Message](f *fake, method string) []T {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []T
+	for _, r := range f.requests[method] {
+		out = append(out, r.(T))
+	}
+	return out
+}
+
+// forgetQueries: as a replica whose recent-query retention ran out.
+func (f *fake) forgetQueries() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.queries = nil
 }
 
 func (f *fake) auth(ctx context.Context) error {
@@ -87,8 +150,13 @@ func (f *fake) flaky() error {
 
 // refusal is what the real server sends: google.rpc.ErrorInfo and, when retryable (retry > 0), RetryInfo.
 func refusal(code codes.Code, reason, msg string, retry time.Duration) *status.Status {
+	return refusalHinted(code, reason, msg, retry, retry > 0)
+}
+
+// refusalHinted: hint tells whether RetryInfo goes along (a zero delay included: "retry at once").
+func refusalHinted(code codes.Code, reason, msg string, retry time.Duration, hint bool) *status.Status {
 	details := []protoadapt.MessageV1{&errdetails.ErrorInfo{Reason: reason, Domain: "inctrl.io"}}
-	if retry > 0 {
+	if hint {
 		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(retry)})
 	}
 	st, err := status.New(code, msg).WithDetails(details...)
@@ -106,13 +174,17 @@ func (f *fake) score(req *pb.ScoreRequest) (*pb.ScoreResponse, *status.Status) {
 	if !ok {
 		return nil, status.New(codes.InvalidArgument, "image is not PNG, JPEG, BMP or TIFF")
 	}
+	model := req.Model
 	switch p := req.Prompts.(type) {
 	case *pb.ScoreRequest_PromptSetId:
 		f.mu.Lock()
-		_, found := f.sets[p.PromptSetId]
+		ps, found := f.sets[p.PromptSetId]
 		f.mu.Unlock()
 		if !found {
 			return nil, status.New(codes.NotFound, "prompt set "+p.PromptSetId+" not found")
+		}
+		if model == "" {
+			model = ps.Model
 		}
 	case *pb.ScoreRequest_Inline:
 		if len(p.Inline.Shots) == 0 {
@@ -120,6 +192,10 @@ func (f *fake) score(req *pb.ScoreRequest) (*pb.ScoreResponse, *status.Status) {
 		}
 	default:
 		return nil, status.New(codes.InvalidArgument, "no prompts")
+	}
+	model, version, st := route(model, req.ModelVersion)
+	if st != nil {
+		return nil, st
 	}
 	if bytes.Contains(req.Image, []byte("HUGE")) { // waiting does not help: a reason, no retry hint
 		return nil, refusal(codes.ResourceExhausted, "PAYLOAD_TOO_LARGE", "message too large", 0)
@@ -133,7 +209,16 @@ func (f *fake) score(req *pb.ScoreRequest) (*pb.ScoreResponse, *status.Status) {
 	}
 	s += 0.1 * hash01(req.Image)
 	r := &pb.ScoreResponse{RequestId: req.RequestId, Score: float32(s), SP: float32(s), BundleId: f.name,
-		MapHeight: 2, MapWidth: 2, Timings: &pb.StageTimings{TotalUs: 1000}}
+		MapHeight: 2, MapWidth: 2, Timings: &pb.StageTimings{TotalUs: 1000}, Model: model, ModelVersion: version}
+	if p, ok := req.Prompts.(*pb.ScoreRequest_PromptSetId); ok {
+		f.mu.Lock()
+		if f.queries == nil {
+			f.queries = map[[2]string][]byte{}
+		}
+		r.QueryId = fmt.Sprintf("q-%d", len(f.queries)+1)
+		f.queries[[2]string{p.PromptSetId, r.QueryId}] = req.Image
+		f.mu.Unlock()
+	}
 	if !req.OmitMap {
 		r.Map = []float32{float32(s), float32(s), float32(s), float32(s)}
 	}
@@ -144,6 +229,7 @@ func (f *fake) Score(ctx context.Context, req *pb.ScoreRequest) (*pb.ScoreRespon
 	if err := f.auth(ctx); err != nil {
 		return nil, err
 	}
+	f.record("Score", req)
 	if err := f.flaky(); err != nil {
 		return nil, err
 	}
@@ -154,14 +240,39 @@ func (f *fake) Score(ctx context.Context, req *pb.ScoreRequest) (*pb.ScoreRespon
 	return r, nil
 }
 
-func (f *fake) GetModelInfo(ctx context.Context, _ *pb.ModelInfoRequest) (*pb.ModelInfo, error) {
+func (f *fake) GetModelInfo(ctx context.Context, req *pb.ModelInfoRequest) (*pb.ModelInfo, error) {
+	if err := f.auth(ctx); err != nil {
+		return nil, err
+	}
+	f.record("GetModelInfo", req)
+	if err := f.flaky(); err != nil {
+		return nil, err
+	}
+	model, version, st := route(req.Model, req.ModelVersion)
+	if st != nil {
+		return nil, st.Err()
+	}
+	return &pb.ModelInfo{BundleId: f.name, Kind: "inctrl", RandomWeights: true, Model: model, ModelVersion: version,
+		Precision: "fp32"}, nil
+}
+
+func (f *fake) ListModels(ctx context.Context, _ *pb.ListModelsRequest) (*pb.ListModelsResponse, error) {
 	if err := f.auth(ctx); err != nil {
 		return nil, err
 	}
 	if err := f.flaky(); err != nil {
 		return nil, err
 	}
-	return &pb.ModelInfo{BundleId: f.name, Kind: "inctrl", RandomWeights: true}, nil
+	res := &pb.ListModelsResponse{DefaultModel: fakeDefaultModel}
+	for _, name := range []string{"fake-model", "other-model"} {
+		m := &pb.ModelSummary{Name: name, ServingVersion: fakeModels[name][0]}
+		for _, v := range fakeModels[name] {
+			m.Versions = append(m.Versions, &pb.ModelVersionInfo{Version: v, State: "READY",
+				BundleId: fmt.Sprintf("%s-v%d", name, v), Kind: "inctrl", Precision: "fp32", RandomWeights: true})
+		}
+		res.Models = append(res.Models, m)
+	}
+	return res, nil
 }
 
 // streamPlan: the first stream to start on any of the fakes sharing it fails with UNAVAILABLE after failAfter
@@ -290,8 +401,13 @@ func (f *fake) CreatePromptSet(ctx context.Context, req *pb.CreatePromptSetReque
 	if err := f.auth(ctx); err != nil {
 		return nil, err
 	}
+	f.record("CreatePromptSet", req)
 	if err := f.flaky(); err != nil {
 		return nil, err
+	}
+	model, _, st := route(req.Model, 0)
+	if st != nil {
+		return nil, st.Err()
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -301,7 +417,200 @@ func (f *fake) CreatePromptSet(ctx context.Context, req *pb.CreatePromptSetReque
 		}
 	}
 	ps := &pb.PromptSet{Id: fmt.Sprintf("ps-%03d", len(f.sets)+1), Name: req.Name, Category: req.Category,
-		ShotCount: int32(len(req.Shots)), Version: 1}
+		ShotCount: int32(len(req.Shots)), Version: 1, Model: model, Revision: 1}
+	for _, v := range fakeModels[model] { // every loaded version encodes the set (the server: in the background)
+		ps.Encodings = append(ps.Encodings, &pb.PromptSetEncoding{Model: model, ModelVersion: v, State: "READY",
+			Version: 1, Calibration: &pb.Calibration{}})
+	}
+	f.sets[ps.Id] = ps
+	f.shots[ps.Id] = map[int64][][]byte{1: req.Shots}
+	f.revisions[ps.Id] = []*pb.PromptSetRevision{{Revision: 1, ShotCount: ps.ShotCount, Reason: "created"}}
+	return ps, nil
+}
+
+// set returns a stored prompt set; under f.mu. Changes store a changed clone, so an answer already returned (and
+// being marshalled) is never written to.
+func (f *fake) set(id string) (*pb.PromptSet, error) {
+	ps, ok := f.sets[id]
+	if !ok {
+		return nil, refusal(codes.NotFound, "NOT_FOUND", "prompt set "+id+" not found", 0).Err()
+	}
+	return ps, nil
+}
+
+func (f *fake) SetThreshold(ctx context.Context, req *pb.SetThresholdRequest) (*pb.PromptSet, error) {
+	if err := f.auth(ctx); err != nil {
+		return nil, err
+	}
+	f.record("SetThreshold", req)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ps, err := f.set(req.Id)
+	if err != nil {
+		return nil, err
+	}
+	version := req.ModelVersion
+	if version == 0 {
+		version = fakeModels[ps.Model][0]
+	}
+	i := slices.IndexFunc(ps.Encodings, func(e *pb.PromptSetEncoding) bool { return e.ModelVersion == version })
+	if i < 0 {
+		return nil, refusal(codes.FailedPrecondition, "PROMPT_SET_NOT_ENCODED", fmt.Sprint("not encoded by version ", version), 0).Err()
+	}
+	ps = proto.Clone(ps).(*pb.PromptSet)
+	enc := ps.Encodings[i]
+	enc.Calibration.ThresholdOverridden = req.Threshold != nil
+	enc.Calibration.Threshold = req.GetThreshold()
+	enc.Version++
+	ps.Version++
+	f.sets[ps.Id] = ps
+	return ps, nil
+}
+
+func (f *fake) ReencodePromptSet(ctx context.Context, req *pb.ReencodePromptSetRequest) (*pb.PromptSet, error) {
+	if err := f.auth(ctx); err != nil {
+		return nil, err
+	}
+	f.record("ReencodePromptSet", req)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ps, err := f.set(req.Id)
+	if err != nil {
+		return nil, err
+	}
+	_, version, st := route(ps.Model, req.ModelVersion)
+	if st != nil {
+		return nil, st.Err()
+	}
+	ps = proto.Clone(ps).(*pb.PromptSet)
+	for _, e := range ps.Encodings {
+		if e.ModelVersion == version {
+			e.Version++
+		}
+	}
+	ps.Version++
+	f.sets[ps.Id] = ps
+	return ps, nil
+}
+
+// newRevision: revision max+1 with these shots, the set pointing at it; under f.mu.
+func (f *fake) newRevision(ps *pb.PromptSet, shots [][]byte, reason string) *pb.PromptSet {
+	revs := f.revisions[ps.Id]
+	rev := revs[len(revs)-1].Revision + 1
+	f.shots[ps.Id][rev] = shots
+	f.revisions[ps.Id] = append(revs, &pb.PromptSetRevision{Revision: rev, ShotCount: int32(len(shots)), Reason: reason})
+	ps = proto.Clone(ps).(*pb.PromptSet)
+	ps.Revision, ps.ShotCount = rev, int32(len(shots))
+	ps.Version++
+	f.sets[ps.Id] = ps
+	return ps
+}
+
+func (f *fake) AddShots(ctx context.Context, req *pb.AddShotsRequest) (*pb.PromptSet, error) {
+	if err := f.auth(ctx); err != nil {
+		return nil, err
+	}
+	f.record("AddShots", req)
+	if err := f.flaky(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.conflicts > 0 { // the server's answer when the set's shots changed while it encoded the new revision
+		f.conflicts--
+		return nil, refusalHinted(codes.Aborted, "CONCURRENT_CHANGE", "the set's shots changed meanwhile; retry", 0, true).Err()
+	}
+	ps, err := f.set(req.Id)
+	if err != nil {
+		return nil, err
+	}
+	added := append([][]byte{}, req.Shots...)
+	for _, q := range req.QueryIds { // after the uploads, in the order named, as the server appends them
+		img, ok := f.queries[[2]string{ps.Id, q}]
+		if !ok {
+			return nil, refusal(codes.NotFound, "QUERY_NOT_RETAINED", "query "+q+" is not kept (any more) on this replica", 0).Err()
+		}
+		added = append(added, img)
+	}
+	if len(added) == 0 {
+		return nil, refusal(codes.InvalidArgument, "NO_SHOTS", "name images or scored queries to add", 0).Err()
+	}
+	current := f.shots[ps.Id][ps.Revision]
+	return f.newRevision(ps, append(append([][]byte{}, current...), added...), "shots-added"), nil
+}
+
+func (f *fake) RemoveShots(ctx context.Context, req *pb.RemoveShotsRequest) (*pb.PromptSet, error) {
+	if err := f.auth(ctx); err != nil {
+		return nil, err
+	}
+	f.record("RemoveShots", req)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ps, err := f.set(req.Id)
+	if err != nil {
+		return nil, err
+	}
+	current := f.shots[ps.Id][ps.Revision]
+	if len(req.Shots) == 0 {
+		return nil, refusal(codes.InvalidArgument, "NO_SHOTS", "name the shots to remove", 0).Err()
+	}
+	drop := map[int32]bool{}
+	for _, p := range req.Shots {
+		if p < 0 || int(p) >= len(current) {
+			return nil, refusal(codes.InvalidArgument, "INVALID_SHOT", fmt.Sprintf("the set has %d shots", len(current)), 0).Err()
+		}
+		drop[p] = true
+	}
+	if len(drop) == len(current) {
+		return nil, refusal(codes.InvalidArgument, "NO_SHOTS", "a prompt set keeps at least one shot", 0).Err()
+	}
+	var kept [][]byte
+	for i, s := range current {
+		if !drop[int32(i)] {
+			kept = append(kept, s)
+		}
+	}
+	return f.newRevision(ps, kept, "shots-removed"), nil
+}
+
+func (f *fake) ListRevisions(ctx context.Context, req *pb.ListRevisionsRequest) (*pb.ListRevisionsResponse, error) {
+	if err := f.auth(ctx); err != nil {
+		return nil, err
+	}
+	f.record("ListRevisions", req)
+	if err := f.flaky(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ps, err := f.set(req.Id)
+	if err != nil {
+		return nil, err
+	}
+	return &pb.ListRevisionsResponse{Revisions: f.revisions[ps.Id], Current: ps.Revision}, nil
+}
+
+func (f *fake) RollbackPromptSet(ctx context.Context, req *pb.RollbackPromptSetRequest) (*pb.PromptSet, error) {
+	if err := f.auth(ctx); err != nil {
+		return nil, err
+	}
+	f.record("RollbackPromptSet", req)
+	if err := f.flaky(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ps, err := f.set(req.Id)
+	if err != nil {
+		return nil, err
+	}
+	shots, ok := f.shots[ps.Id][req.Revision]
+	if !ok {
+		return nil, refusal(codes.NotFound, "REVISION_NOT_FOUND", fmt.Sprint("prompt set has no revision ", req.Revision), 0).Err()
+	}
+	ps = proto.Clone(ps).(*pb.PromptSet)
+	ps.Revision, ps.ShotCount = req.Revision, int32(len(shots))
+	ps.Version++
 	f.sets[ps.Id] = ps
 	return ps, nil
 }
@@ -362,7 +671,8 @@ func startFake(t *testing.T) (*fake, string) {
 // startNamedFake serves a fake answering as name; fakes given one plan share its stream failure.
 func startNamedFake(t *testing.T, name string, plan *streamPlan) (*fake, string) {
 	t.Helper()
-	f := &fake{apiKey: "secret", name: name, plan: plan, sets: map[string]*pb.PromptSet{}}
+	f := &fake{apiKey: "secret", name: name, plan: plan, sets: map[string]*pb.PromptSet{},
+		shots: map[string]map[int64][][]byte{}, revisions: map[string][]*pb.PromptSetRevision{}}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	pb "github.com/inctrl-serve/inctrl-serve/clients/go/inctrlv1"
 )
 
 func liveClient(t *testing.T, key string) *Client {
@@ -147,5 +149,72 @@ func TestLiveBadAPIKey(t *testing.T) {
 	shots, tests := liveData(t)
 	if _, err := c.Score(context.Background(), tests[0], Inline("mono", shots...)); !errors.Is(err, ErrUnauthenticated) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestLiveModelsAndTheVersionThatAnswered(t *testing.T) {
+	c := liveClient(t, os.Getenv("INCTRL_API_KEY"))
+	shots, tests := liveData(t)
+	ctx := context.Background()
+	models, err := c.ListModels(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var def *pb.ModelSummary
+	for _, m := range models.Models {
+		if m.Name == models.DefaultModel {
+			def = m
+		}
+	}
+	if def == nil || def.ServingVersion <= 0 {
+		t.Fatalf("default model %q not listed with a serving version: %v", models.DefaultModel, models)
+	}
+	info, err := c.GetModelInfo(ctx, def.Name, def.ServingVersion)
+	if err != nil || info.Model != def.Name || info.ModelVersion != def.ServingVersion || info.Precision == "" {
+		t.Fatalf("model info: %v %v", info, err)
+	}
+	r, err := c.Score(ctx, tests[0], Inline("mono", shots...).WithModel(def.Name, def.ServingVersion))
+	if err != nil || r.Model != def.Name || r.ModelVersion != def.ServingVersion {
+		t.Fatalf("score: %v %v", r, err)
+	}
+	_, err = c.Score(ctx, tests[0], Inline("mono", shots...).WithModel(fmt.Sprint("no-such-model-", time.Now().UnixNano()), 0))
+	var e *Error
+	if !errors.As(err, &e) || e.Reason != "MODEL_NOT_FOUND" {
+		t.Fatalf("unknown model: %v", err)
+	}
+}
+
+func TestLiveConfirmAScoredQueryAsNormalThenRollBack(t *testing.T) {
+	c := liveClient(t, os.Getenv("INCTRL_API_KEY"))
+	shots, tests := liveData(t)
+	ctx := context.Background()
+	ps, err := c.RegisterPromptSet(ctx, &pb.CreatePromptSetRequest{Name: fmt.Sprint("live-go-grow-", time.Now().UnixNano()),
+		Category: "mono", Shots: shots[:2]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.DeletePromptSet(ctx, ps.Id) }()
+	first, err := c.Score(ctx, tests[0], PromptSet(ps.Id))
+	if err != nil || first.QueryId == "" || first.ModelVersion <= 0 {
+		t.Fatalf("score: %v %v", first, err)
+	}
+	grown, err := c.AddShots(ctx, ps.Id, nil, []string{first.QueryId})
+	if err != nil || grown.Revision != 2 || grown.ShotCount != 3 {
+		t.Fatalf("confirm: %v %v", grown, err)
+	}
+	if revs, err := c.ListRevisions(ctx, ps.Id); err != nil || revs.Current != 2 || len(revs.Revisions) != 2 {
+		t.Fatalf("revisions: %v %v", revs, err)
+	}
+	_, err = c.AddShots(ctx, ps.Id, nil, []string{"never-scored"})
+	var e *Error
+	if !errors.As(err, &e) || e.Reason != "QUERY_NOT_RETAINED" {
+		t.Fatalf("unknown query: %v", err)
+	}
+	if back, err := c.RollbackPromptSet(ctx, ps.Id, 1); err != nil || back.Revision != 1 || back.ShotCount != 2 {
+		t.Fatalf("rollback: %v %v", back, err)
+	}
+	again, err := c.Score(ctx, tests[0], PromptSet(ps.Id))
+	if err != nil || again.Score != first.Score { // revision 1's stored encoding serves it again, bit for bit
+		t.Fatalf("after rollback: %v (before %v) %v", again.GetScore(), first.Score, err)
 	}
 }

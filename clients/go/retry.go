@@ -9,7 +9,7 @@ import (
 )
 
 // RetryPolicy is gRPC's retry policy for calls that fail with UNAVAILABLE: gRPC itself retries the idempotent
-// calls (Score, GetModelInfo, GetPromptSet, ListPromptSets), on another backend when there are several, with
+// calls (Score, GetModelInfo, ListModels, GetPromptSet, ListPromptSets, ListRevisions), on another backend when there are several, with
 // exponential backoff randomised in [0, backoff]; gRPC caps MaxAttempts at 5. The client also resends those calls,
 // up to MaxAttempts, when the server refused them with a retry hint (google.rpc.RetryInfo: QUEUE_FULL,
 // RATE_LIMITED, ...), after that hint; a refusal without one is never retried. Streams resend their unanswered
@@ -30,12 +30,15 @@ func DefaultRetryPolicy() RetryPolicy {
 // NoRetry makes every call a single attempt.
 var NoRetry = RetryPolicy{MaxAttempts: 1}
 
-// retriedMethods are idempotent. Writes are only retried by gRPC's transparent retry (never reached a server).
+// retriedMethods are idempotent. Writes (CreatePromptSet, DeletePromptSet, SetThreshold, ReencodePromptSet,
+// AddShots, RemoveShots, RollbackPromptSet) are only retried by gRPC's transparent retry (never reached a server).
 var retriedMethods = [][2]string{
 	{"inctrl.v1.Scorer", "Score"},
 	{"inctrl.v1.Scorer", "GetModelInfo"},
+	{"inctrl.v1.Scorer", "ListModels"},
 	{"inctrl.v1.PromptRegistry", "GetPromptSet"},
 	{"inctrl.v1.PromptRegistry", "ListPromptSets"},
+	{"inctrl.v1.PromptRegistry", "ListRevisions"},
 }
 
 // retryBufferBytes: inline shots make requests large, and gRPC can only retry a call whose request it still holds.

@@ -20,6 +20,7 @@ try:
     with ic.connect(addr, "secret", timeout=10) as c:
         r = c.score(fake_png("q"), shots=[fake_png("s1"), fake_png("s2")], category="x")
         assert 0 <= r.score <= 1 and r.bundle_id == "fake", r
+        assert c.list_models().default_model == "fake-model"   # the installed stubs are the current ones
         try:
             c.score(b"junk", shots=[fake_png("s1")])
             raise AssertionError("undecodable image was accepted")

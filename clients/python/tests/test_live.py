@@ -5,6 +5,7 @@ Images come from $INCTRL_DATA (default: <repo>/../shared/data).
 """
 import csv
 import os
+import uuid
 
 import pytest
 
@@ -81,3 +82,39 @@ def test_bad_api_key_is_unauthenticated(elpv):
     shots, tests = elpv
     with ic.connect(ADDR, KEY + "-wrong") as c, pytest.raises(ic.Unauthenticated):
         c.score(tests[0], shots=shots, category="mono")
+
+
+def test_models_are_listed_and_the_answering_version_is_named(client, elpv):
+    models = client.list_models()
+    default = next(m for m in models.models if m.name == models.default_model)
+    assert default.serving_version > 0 and default.serving_version in [v.version for v in default.versions]
+    info = client.model_info(model=default.name, model_version=default.serving_version)
+    assert (info.model, info.model_version) == (default.name, default.serving_version) and info.precision
+    shots, tests = elpv
+    r = client.score(tests[0], shots=shots, category="mono", model=default.name,
+                     model_version=default.serving_version)
+    assert (r.model, r.model_version) == (default.name, default.serving_version)
+    with pytest.raises(ic.NotFound) as e:
+        client.score(tests[0], shots=shots, category="mono", model=f"no-such-model-{uuid.uuid4().hex[:6]}")
+    assert e.value.reason == "MODEL_NOT_FOUND"
+
+
+def test_confirm_a_scored_query_as_normal_then_roll_back(client, elpv):
+    shots, tests = elpv
+    ps = client.register_prompt_set(f"live-grow-{uuid.uuid4().hex[:8]}", "mono", shots[:2])
+    try:
+        first = client.score(tests[0], prompt_set_id=ps.id)
+        assert first.query_id and first.model and first.model_version > 0
+        grown = client.add_shots(ps.id, query_ids=[first.query_id])
+        assert (grown.revision, grown.shot_count) == (2, 3)
+        revs = client.list_revisions(ps.id)
+        assert revs.current == 2 and [r.reason for r in revs.revisions] == ["created", "shots-added"]
+        with pytest.raises(ic.NotFound) as e:
+            client.add_shots(ps.id, query_ids=["never-scored"])
+        assert e.value.reason == "QUERY_NOT_RETAINED"
+        back = client.rollback_prompt_set(ps.id, 1)
+        assert (back.revision, back.shot_count) == (1, 2)
+        again = client.score(tests[0], prompt_set_id=ps.id)
+        assert again.score == first.score   # revision 1's stored encoding serves it again, bit for bit
+    finally:
+        client.delete_prompt_set(ps.id)

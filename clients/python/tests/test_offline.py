@@ -47,7 +47,7 @@ class _RpcErr(grpc.RpcError):
     ("RESOURCE_EXHAUSTED", ic.ResourceExhausted), ("UNAVAILABLE", ic.Unavailable),
     ("DEADLINE_EXCEEDED", ic.DeadlineExceeded), ("PERMISSION_DENIED", ic.PermissionDenied),
     ("ALREADY_EXISTS", ic.AlreadyExists), ("FAILED_PRECONDITION", ic.FailedPrecondition),
-    ("INTERNAL", ic.Internal), ("invalid_argument", ic.InvalidArgument)])
+    ("INTERNAL", ic.Internal), ("ABORTED", ic.Aborted), ("invalid_argument", ic.InvalidArgument)])
 def test_code_name_mapping(name, cls):
     e = ic.from_code_name(name, "msg", "id7")
     assert type(e) is cls and e.details == "msg" and e.request_id == "id7" and "id7" in str(e)
@@ -69,8 +69,9 @@ def test_service_config_is_round_robin_with_retry_of_idempotent_calls():
     assert cfg["loadBalancingConfig"] == [{"round_robin": {}}]
     (mc,) = cfg["methodConfig"]
     assert {(n["service"], n["method"]) for n in mc["name"]} == {
-        ("inctrl.v1.Scorer", "Score"), ("inctrl.v1.Scorer", "GetModelInfo"),
-        ("inctrl.v1.PromptRegistry", "GetPromptSet"), ("inctrl.v1.PromptRegistry", "ListPromptSets")}
+        ("inctrl.v1.Scorer", "Score"), ("inctrl.v1.Scorer", "GetModelInfo"), ("inctrl.v1.Scorer", "ListModels"),
+        ("inctrl.v1.PromptRegistry", "GetPromptSet"), ("inctrl.v1.PromptRegistry", "ListPromptSets"),
+        ("inctrl.v1.PromptRegistry", "ListRevisions")}
     assert mc["retryPolicy"] == {"maxAttempts": 5, "initialBackoff": "0.250s", "maxBackoff": "2.000s",
                                  "backoffMultiplier": 3, "retryableStatusCodes": ["UNAVAILABLE"]}
 
@@ -233,6 +234,163 @@ def test_registry_roundtrip(client):
         client.score(fake_png("q"), prompt_set_id=ps.id)
 
 
+# -- models (issue 19) -----------------------------------------------------------------------------------------
+def test_score_names_a_model_version_and_learns_which_version_answered(fake, client):
+    r = client.score(fake_png("q"), shots=SHOTS, category="x")
+    assert (r.model, r.model_version) == ("fake-model", 2)   # nothing named: the default model's serving version
+    assert (fake.sent("Score")[-1].model, fake.sent("Score")[-1].model_version) == ("", 0)
+    r = client.score(fake_png("q"), shots=SHOTS, category="x", model="fake-model", model_version=1)
+    assert (r.model, r.model_version) == ("fake-model", 1)
+    assert (fake.sent("Score")[-1].model, fake.sent("Score")[-1].model_version) == ("fake-model", 1)
+    assert client.score(fake_png("q"), shots=SHOTS, category="x", model="other-model").model_version == 7
+    assert r.query_id == ""   # inline shots: nothing to confirm
+
+
+@pytest.mark.parametrize("model,version,reason", [("nope", 0, "MODEL_NOT_FOUND"),
+                                                  ("fake-model", 9, "MODEL_VERSION_NOT_LOADED")])
+def test_a_model_version_the_server_does_not_serve_is_not_found_with_its_reason(fake, client, model, version, reason):
+    with pytest.raises(ic.NotFound) as e:
+        client.score(fake_png("q"), shots=SHOTS, category="x", model=model, model_version=version)
+    assert e.value.reason == reason and e.value.retry_after is None
+    with pytest.raises(ic.NotFound) as e:
+        client.model_info(model=model, model_version=version)
+    assert e.value.reason == reason
+    assert fake.calls == 2   # not retried: no retry hint
+
+
+def test_model_info_and_list_models(fake, client):
+    info = client.model_info()
+    assert (info.model, info.model_version, info.precision) == ("fake-model", 2, "fp32")
+    info = client.model_info(model="fake-model", model_version=1)
+    assert (info.model, info.model_version) == ("fake-model", 1)
+    assert (fake.sent("GetModelInfo")[-1].model, fake.sent("GetModelInfo")[-1].model_version) == ("fake-model", 1)
+    models = client.list_models()
+    assert models.default_model == "fake-model"
+    assert {m.name: [v.version for v in m.versions] for m in models.models} == {"fake-model": [2, 1],
+                                                                               "other-model": [7]}
+    assert {m.name: m.serving_version for m in models.models} == {"fake-model": 2, "other-model": 7}
+
+
+def test_list_models_is_resent_after_a_retry_hint(fake, client):
+    fake.busy_first = 2
+    assert client.list_models().default_model == "fake-model"
+    assert fake.calls == 3
+
+
+def test_stream_model_defaults_and_per_submit_override(fake, client):
+    with client.open_stream(window=4, shots=SHOTS, category="x", model="fake-model", model_version=1) as s:
+        by_default = s.submit(fake_png("a"), "a")
+        overridden = s.submit(fake_png("b"), "b", model_version=2)
+        other = s.submit(fake_png("c"), "c", model="other-model", model_version=0)
+        missing = s.submit(fake_png("d"), "d", model_version=5)
+        assert by_default.result(5).model_version == 1 and overridden.result(5).model_version == 2
+        assert (other.result(5).model, other.result(5).model_version) == ("other-model", 7)
+        with pytest.raises(ic.NotFound) as e:
+            missing.result(5)
+        assert e.value.reason == "MODEL_VERSION_NOT_LOADED" and e.value.request_id == "d"
+
+
+def test_prompt_set_model_encodings_threshold_and_reencode_per_version(fake, client):
+    ps = client.register_prompt_set("m", "x", SHOTS, model="other-model")
+    assert fake.sent("CreatePromptSet")[-1].model == "other-model"
+    assert ps.model == "other-model" and ps.revision == 1
+    assert [(e.model, e.model_version, e.state) for e in ps.encodings] == [("other-model", 7, "READY")]
+    ps = client.register_prompt_set("d", "x", SHOTS)
+    assert ps.model == "fake-model" and sorted(e.model_version for e in ps.encodings) == [1, 2]
+    r = client.score(fake_png("q"), prompt_set_id=ps.id)
+    assert (r.model, r.model_version) == ("fake-model", 2)   # the set's model, its serving version
+
+    ps = client.set_threshold(ps.id, 0.7, model_version=1)
+    sent = fake.sent("SetThreshold")[-1]
+    assert sent.HasField("threshold") and sent.threshold == pytest.approx(0.7) and sent.model_version == 1
+    assert not sent.HasField("target_fpr")
+    v1 = next(e for e in ps.encodings if e.model_version == 1)
+    v2 = next(e for e in ps.encodings if e.model_version == 2)
+    assert v1.calibration.threshold_overridden and not v2.calibration.threshold_overridden
+    ps = client.set_threshold(ps.id, None, target_fpr=0.01, model_version=1)   # clear the override, new target
+    sent = fake.sent("SetThreshold")[-1]
+    assert not sent.HasField("threshold") and sent.target_fpr == pytest.approx(0.01)
+    assert ps.calibration.target_fpr == pytest.approx(0.01)
+    assert not next(e for e in ps.encodings if e.model_version == 1).calibration.threshold_overridden
+
+    before = next(e for e in ps.encodings if e.model_version == 1).version
+    ps = client.reencode_prompt_set(ps.id, model_version=1)
+    assert fake.sent("ReencodePromptSet")[-1].model_version == 1
+    assert next(e for e in ps.encodings if e.model_version == 1).version == before + 1
+    with pytest.raises(ic.NotFound) as e:
+        client.reencode_prompt_set(ps.id, model_version=4)
+    assert e.value.reason == "MODEL_VERSION_NOT_LOADED"
+
+
+# -- prompt sets that grow (issue 22) --------------------------------------------------------------------------
+def test_confirm_a_scored_query_as_normal_then_remove_and_roll_back(fake, client):
+    ps = client.register_prompt_set("grow", "x", SHOTS)
+    query = fake_png("looks-normal")
+    r = client.score(query, prompt_set_id=ps.id)
+    assert r.query_id
+    grown = client.add_shots(ps.id, query_ids=[r.query_id])
+    assert (grown.revision, grown.shot_count) == (2, 3)
+    assert fake.shots[ps.id][2] == SHOTS + [query]   # the scored image itself, not a second upload
+    assert list(fake.sent("AddShots")[-1].query_ids) == [r.query_id] and not fake.sent("AddShots")[-1].shots
+
+    grown = client.add_shots(ps.id, [fake_png("n3")])   # an uploaded image, as bytes
+    assert (grown.revision, grown.shot_count) == (3, 4)
+    smaller = client.remove_shots(ps.id, [0, 2])
+    assert (smaller.revision, smaller.shot_count) == (4, 2)
+    assert fake.shots[ps.id][4] == [SHOTS[1], fake_png("n3")]
+    revs = client.list_revisions(ps.id)
+    assert revs.current == 4
+    assert [(v.revision, v.shot_count, v.reason) for v in revs.revisions] == [
+        (1, 2, "created"), (2, 3, "shots-added"), (3, 4, "shots-added"), (4, 2, "shots-removed")]
+    back = client.rollback_prompt_set(ps.id, 2)
+    assert (back.revision, back.shot_count) == (2, 3) and client.list_revisions(ps.id).current == 2
+
+
+def test_growing_a_set_reports_the_servers_reasons(fake, client):
+    ps = client.register_prompt_set("grow", "x", SHOTS)
+    qid = client.score(fake_png("q"), prompt_set_id=ps.id).query_id
+    fake.forget_queries()
+    cases = [
+        (lambda: client.add_shots(ps.id, query_ids=[qid]), ic.NotFound, "QUERY_NOT_RETAINED"),
+        (lambda: client.add_shots(ps.id), ic.InvalidArgument, "NO_SHOTS"),
+        (lambda: client.remove_shots(ps.id, [2]), ic.InvalidArgument, "INVALID_SHOT"),
+        (lambda: client.remove_shots(ps.id, [0, 1]), ic.InvalidArgument, "NO_SHOTS"),
+        (lambda: client.rollback_prompt_set(ps.id, 9), ic.NotFound, "REVISION_NOT_FOUND"),
+        (lambda: client.list_revisions("missing"), ic.NotFound, "NOT_FOUND"),
+    ]
+    for call, cls, reason in cases:
+        with pytest.raises(cls) as e:
+            call()
+        assert e.value.reason == reason, reason
+    assert client.get_prompt_set(ps.id).revision == 1   # nothing half-done
+
+
+def test_shot_writes_are_never_resent_and_list_revisions_is(fake, client):
+    """AddShots, RemoveShots and RollbackPromptSet make a new revision: a resend could add the shots twice, so even a
+    refusal with a retry hint (CONCURRENT_CHANGE, QUEUE_FULL) reaches the caller after one attempt."""
+    ps = client.register_prompt_set("grow", "x", SHOTS)
+    fake.conflicts = 1
+    with pytest.raises(ic.Aborted) as e:
+        client.add_shots(ps.id, [fake_png("n3")])
+    assert e.value.reason == "CONCURRENT_CHANGE" and e.value.retry_after == 0
+    assert len(fake.sent("AddShots")) == 1
+    for call, method in ((lambda: client.add_shots(ps.id, [fake_png("n3")]), "AddShots"),
+                         (lambda: client.rollback_prompt_set(ps.id, 1), "RollbackPromptSet")):
+        fake.calls, fake.busy_first, before = 0, 1, len(fake.sent(method))
+        with pytest.raises(ic.ResourceExhausted) as e:
+            call()
+        assert e.value.reason == "QUEUE_FULL" and e.value.retry_after is not None
+        assert len(fake.sent(method)) == before + 1
+    fake.calls, fake.busy_first, fake.unavailable_first = 0, 0, 1   # nor resent by gRPC on UNAVAILABLE
+    with pytest.raises(ic.Unavailable):
+        client.add_shots(ps.id, [fake_png("n3")])
+    assert fake.calls == 1
+    assert client.get_prompt_set(ps.id).revision == 1
+    fake.calls, fake.unavailable_first, fake.busy_first = 0, 1, 1   # UNAVAILABLE (gRPC), then a hint (the client)
+    assert client.list_revisions(ps.id).current == 1
+    assert fake.calls == 3
+
+
 # -- streaming -------------------------------------------------------------------------------------------------
 def test_stream_50_ids_each_answered_once_with_backpressure(fake, client):
     items = [(f"img-{i}", fake_png(str(i), anomaly=i % 2 == 1)) for i in range(50)]
@@ -336,7 +494,24 @@ def test_rig_reports_auroc_on_labelled_folder(fake, tmp_path, capsys, register):
     assert set(rep["auroc"]["per_category"]) == {"alpha", "beta"}
     text = capsys.readouterr().out
     assert "p99" in text and "mean AUROC" in text and "throughput" in text
+    assert "model fake-model v2" in text and "answered by  fake-model v2: 20" in text
+    assert rep["answered_by"] == {"fake-model v2": 20}
     assert fake.sets == {}, "registered prompt sets are cleaned up"
+
+
+def test_rig_scores_with_the_model_version_asked_for_and_says_which_answered(fake, tmp_path, capsys):
+    _labelled_folder(tmp_path)
+    out = tmp_path / "r.json"
+    assert rig.main([str(tmp_path), "--addr", fake.addr, "--api-key", "secret", "--register", "--model",
+                     "fake-model", "--model-version", "1", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["answered_by"] == {"fake-model v1": 20}
+    text = capsys.readouterr().out
+    assert "model fake-model v1" in text and "answered by  fake-model v1: 20" in text
+    assert {p.model for p in fake.created} == {"fake-model"}
+    assert {(r.model, r.model_version) for r in fake.sent("GetModelInfo")} == {("fake-model", 1)}
+    assert rig.main([str(tmp_path), "--addr", fake.addr, "--api-key", "secret", "--model", "fake-model",
+                     "--model-version", "5"]) == 2   # not loaded: refused before anything is sent
+    assert "MODEL_VERSION_NOT_LOADED" in capsys.readouterr().err
 
 
 def test_rig_plain_folder_with_shots_dir(fake, tmp_path, capsys):

@@ -1,6 +1,15 @@
 import { ChannelCredentials, Metadata, credentials, type CallOptions, type ChannelOptions, type ServiceError } from "@grpc/grpc-js";
-import { ModelInfo, ScoreResponse, ScorerClient } from "./gen/inctrl/v1/scoring.js";
-import { PromptRegistryClient, PromptSet } from "./gen/inctrl/v1/registry.js";
+import { type ListModelsResponse, ModelInfo, ScoreResponse, ScorerClient } from "./gen/inctrl/v1/scoring.js";
+import {
+  type AddShotsRequest,
+  type ListRevisionsResponse,
+  PromptRegistryClient,
+  PromptSet,
+  type ReencodePromptSetRequest,
+  type RemoveShotsRequest,
+  type RollbackPromptSetRequest,
+  type SetThresholdRequest,
+} from "./gen/inctrl/v1/registry.js";
 import { type InctrlError, UnavailableError, fromServiceError } from "./errors.js";
 import {
   DEFAULT_RETRY,
@@ -11,7 +20,7 @@ import {
   hintedDelayMs,
   sleep,
 } from "./retry.js";
-import { type InspectionMode, Prompts, ScoreStream, buildRequest, inspectionValue } from "./stream.js";
+import { type InspectionMode, type ModelChoice, Prompts, ScoreStream, buildRequest, inspectionValue } from "./stream.js";
 
 export interface ConnectOptions {
   /** Sent as `x-api-key` metadata on every call. */
@@ -109,14 +118,29 @@ export class InctrlClient {
     });
   }
 
-  /** Scores one image against inline shots ({ shots, category }) or a registered prompt set ({ promptSetId }). */
-  score(image: Uint8Array, prompts: Prompts, o: CallOpts & { requestId?: string; omitMap?: boolean } = {}): Promise<ScoreResponse> {
-    const req = buildRequest(image, prompts, o.requestId ?? "", o.omitMap ?? false);
+  /**
+   * Scores one image against inline shots ({ shots, category }) or a registered prompt set ({ promptSetId }), with the
+   * model version `model` / `modelVersion` name (default: the routed version of the default model, or of the set's).
+   * Scored against a prompt set, the response's `queryId` can confirm the query as a normal shot (`addShots`) while
+   * the replica keeps it.
+   */
+  score(image: Uint8Array, prompts: Prompts, o: CallOpts & { requestId?: string; omitMap?: boolean } & ModelChoice = {}): Promise<ScoreResponse> {
+    const req = buildRequest(image, prompts, o.requestId ?? "", o.omitMap ?? false, o);
     return this.idempotent(this.scorer, this.scorer.score as Unary<typeof req, ScoreResponse>, req, o);
   }
 
-  modelInfo(o?: CallOpts): Promise<ModelInfo> {
-    return this.idempotent(this.scorer, this.scorer.getModelInfo as Unary<object, ModelInfo>, {}, o);
+  /**
+   * Describes one loaded model version (default: the default model's serving version). One the server does not serve
+   * rejects with NotFoundError, reason MODEL_NOT_FOUND or MODEL_VERSION_NOT_LOADED.
+   */
+  modelInfo(o: CallOpts & ModelChoice = {}): Promise<ModelInfo> {
+    const req = { model: o.model ?? "", modelVersion: o.modelVersion ?? 0 };
+    return this.idempotent(this.scorer, this.scorer.getModelInfo as Unary<typeof req, ModelInfo>, req, o);
+  }
+
+  /** The models the server serves (each with its loaded versions, serving/canary/shadow version) and `defaultModel`. */
+  listModels(o?: CallOpts): Promise<ListModelsResponse> {
+    return this.idempotent(this.scorer, this.scorer.listModels as Unary<object, ListModelsResponse>, {}, o);
   }
 
   /**
@@ -124,7 +148,9 @@ export class InctrlClient {
    * stream. When the stream fails with UNAVAILABLE, its unanswered requests are resent on a new stream (another
    * backend), up to `resend` (default: the client's retry policy); otherwise they reject with the mapped error.
    */
-  openStream(o: { window?: number; prompts?: Prompts; omitMap?: boolean; timeoutMs?: number; resend?: Partial<RetryPolicy> } = {}): ScoreStream {
+  openStream(
+    o: { window?: number; prompts?: Prompts; omitMap?: boolean; timeoutMs?: number; resend?: Partial<RetryPolicy> } & ModelChoice = {},
+  ): ScoreStream {
     const callOpts: Partial<CallOptions> = o.timeoutMs ? { deadline: new Date(Date.now() + o.timeoutMs) } : {};
     return new ScoreStream(() => this.scorer.scoreStream(this.metadata(), callOpts), o.window ?? 16, o, { ...this.retry, ...o.resend });
   }
@@ -138,11 +164,14 @@ export class InctrlClient {
       fp16?: boolean;
       targetFpr?: number;
       inspection?: InspectionMode;
+      /** The model the set belongs to; absent = the server's default. Its other versions encode it in the background. */
+      model?: string;
     },
     o?: CallOpts,
   ): Promise<PromptSet> {
     // targetFpr: share of normal images the suggested threshold may flag, in (0, 0.5); absent = the server default
     const r = {
+      model: req.model ?? "",
       name: req.name,
       category: req.category,
       shots: req.shots.map((s) => Buffer.from(s)),
@@ -177,6 +206,54 @@ export class InctrlClient {
 
   async deletePromptSet(id: string, o?: CallOpts): Promise<void> {
     await this.unary(this.registry, this.registry.deletePromptSet as Unary<{ id: string }, object>, { id }, o);
+  }
+
+  /**
+   * Overrides the decision threshold of one model version's encoding (`modelVersion` 0/absent = the serving version of
+   * the set's model; scores of two versions are not comparable), or with `threshold` undefined removes the override.
+   * `targetFpr` also changes the set's target false-positive rate (every version's suggestion is refitted).
+   */
+  setThreshold(id: string, threshold: number | undefined, o: CallOpts & { targetFpr?: number; modelVersion?: number } = {}): Promise<PromptSet> {
+    const r: SetThresholdRequest = { id, threshold, targetFpr: o.targetFpr, modelVersion: o.modelVersion ?? 0 };
+    return this.unary(this.registry, this.registry.setThreshold as Unary<SetThresholdRequest, PromptSet>, r, o);
+  }
+
+  /** Re-encodes the set's stored shots with one loaded version (`modelVersion` 0/absent = the serving version). */
+  reencodePromptSet(id: string, o: CallOpts & { modelVersion?: number } = {}): Promise<PromptSet> {
+    const r: ReencodePromptSetRequest = { id, modelVersion: o.modelVersion ?? 0 };
+    return this.unary(this.registry, this.registry.reencodePromptSet as Unary<ReencodePromptSetRequest, PromptSet>, r, o);
+  }
+
+  // addShots, removeShots and rollbackPromptSet make a new revision of the shots: writes, never resent after a retry
+  // hint (a resend of an addShots that had arrived would add the shots twice). An AbortedError with reason
+  // CONCURRENT_CHANGE means the set's shots changed meanwhile: read the set again and decide again.
+
+  /**
+   * Adds normal shots to a set as a new revision of its shots (the old one stays for `rollbackPromptSet`): uploaded
+   * images and/or queries scored against the set, confirmed as normal by their `ScoreResponse.queryId` (no second
+   * upload). A query the answering replica no longer keeps (with several replicas: possibly one that never scored it)
+   * rejects with NotFoundError, reason QUERY_NOT_RETAINED: upload the image instead.
+   */
+  addShots(id: string, add: { shots?: Uint8Array[]; queryIds?: string[] }, o?: CallOpts): Promise<PromptSet> {
+    const r: AddShotsRequest = { id, shots: (add.shots ?? []).map((s) => Buffer.from(s)), queryIds: add.queryIds ?? [] };
+    return this.unary(this.registry, this.registry.addShots as Unary<AddShotsRequest, PromptSet>, r, o);
+  }
+
+  /** Removes shots by 0-based position in the current revision (as in `calibration.shotScores`); at least one stays. */
+  removeShots(id: string, positions: number[], o?: CallOpts): Promise<PromptSet> {
+    const r: RemoveShotsRequest = { id, shots: positions };
+    return this.unary(this.registry, this.registry.removeShots as Unary<RemoveShotsRequest, PromptSet>, r, o);
+  }
+
+  /** The revisions of a set's shots, oldest first, and `current`. A read: resent like getPromptSet. */
+  listRevisions(id: string, o?: CallOpts): Promise<ListRevisionsResponse> {
+    return this.idempotent(this.registry, this.registry.listRevisions as Unary<{ id: string }, ListRevisionsResponse>, { id }, o);
+  }
+
+  /** Points the set at another revision of its shots; its stored encodings serve it again, bit for bit. */
+  rollbackPromptSet(id: string, revision: number, o?: CallOpts): Promise<PromptSet> {
+    const r: RollbackPromptSetRequest = { id, revision };
+    return this.unary(this.registry, this.registry.rollbackPromptSet as Unary<RollbackPromptSetRequest, PromptSet>, r, o);
   }
 
   close(): void {

@@ -39,6 +39,8 @@ export class AlreadyExistsError extends InctrlError {}
 export class PermissionDeniedError extends InctrlError {}
 export class ResourceExhaustedError extends InctrlError {}
 export class FailedPreconditionError extends InctrlError {}
+/** E.g. CONCURRENT_CHANGE: a prompt set's shots changed while addShots / removeShots ran. */
+export class AbortedError extends InctrlError {}
 export class UnimplementedError extends InctrlError {}
 export class InternalError extends InctrlError {}
 export class UnavailableError extends InctrlError {}
@@ -53,6 +55,7 @@ const byCode = new Map<Status, new (code: Status, details: string, requestId?: s
   [Status.PERMISSION_DENIED, PermissionDeniedError],
   [Status.RESOURCE_EXHAUSTED, ResourceExhaustedError],
   [Status.FAILED_PRECONDITION, FailedPreconditionError],
+  [Status.ABORTED, AbortedError],
   [Status.UNIMPLEMENTED, UnimplementedError],
   [Status.INTERNAL, InternalError],
   [Status.UNAVAILABLE, UnavailableError],

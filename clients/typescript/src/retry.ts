@@ -3,7 +3,7 @@ import { isIP } from "node:net";
 
 /**
  * gRPC's retry policy for UNAVAILABLE: @grpc/grpc-js itself retries the idempotent calls (Score, GetModelInfo,
- * GetPromptSet, ListPromptSets), on another backend when there are several, with exponential backoff randomised
+ * ListModels, GetPromptSet, ListPromptSets, ListRevisions), on another backend when there are several, with exponential backoff randomised
  * in [0, backoff]; gRPC caps maxAttempts at 5. The client also resends those calls, up to maxAttempts, when the
  * server refused them with a retry hint (google.rpc.RetryInfo: QUEUE_FULL, RATE_LIMITED, ...), after that hint; a
  * refusal without one is never retried. ScoreStream resends its unanswered requests with the same shape, and a
@@ -20,12 +20,17 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 4, initialBackoffMs: 100, maxBackoffMs: 5000, multiplier: 2 };
 export const NO_RETRY: RetryPolicy = { ...DEFAULT_RETRY, maxAttempts: 1 };
 
-/** Idempotent calls; writes are only retried by gRPC's transparent retry (they never reached a server). */
+/**
+ * Idempotent calls; writes (CreatePromptSet, DeletePromptSet, SetThreshold, ReencodePromptSet, AddShots, RemoveShots,
+ * RollbackPromptSet) are only retried by gRPC's transparent retry (they never reached a server).
+ */
 export const RETRIED_METHODS: Array<[string, string]> = [
   ["inctrl.v1.Scorer", "Score"],
   ["inctrl.v1.Scorer", "GetModelInfo"],
+  ["inctrl.v1.Scorer", "ListModels"],
   ["inctrl.v1.PromptRegistry", "GetPromptSet"],
   ["inctrl.v1.PromptRegistry", "ListPromptSets"],
+  ["inctrl.v1.PromptRegistry", "ListRevisions"],
 ];
 
 /** Inline shots make requests large; gRPC can only retry a call whose request it still holds. */

@@ -30,8 +30,18 @@ export function inspectionValue(mode: InspectionMode | undefined): Inspection {
   }
 }
 
-export function buildRequest(image: Uint8Array, prompts: Prompts | undefined, requestId = "", omitMap = false): ScoreRequest {
-  const req: ScoreRequest = { requestId, image: Buffer.from(image), omitMap };
+/**
+ * Which model version scores: `model` "" (or absent) = the server's default model (for a prompt set: the set's own),
+ * `modelVersion` 0 (or absent) = the version its roll-out routes to. A response's `model` / `modelVersion` name the
+ * version that answered.
+ */
+export interface ModelChoice {
+  model?: string;
+  modelVersion?: number;
+}
+
+export function buildRequest(image: Uint8Array, prompts: Prompts | undefined, requestId = "", omitMap = false, choice: ModelChoice = {}): ScoreRequest {
+  const req: ScoreRequest = { requestId, image: Buffer.from(image), omitMap, model: choice.model ?? "", modelVersion: choice.modelVersion ?? 0 };
   if (prompts && "promptSetId" in prompts && prompts.promptSetId) {
     req.promptSetId = prompts.promptSetId;
   } else if (prompts && "shots" in prompts && prompts.shots.length > 0) {
@@ -108,7 +118,7 @@ export class ScoreStream {
   constructor(
     private readonly startCall: () => Call,
     window: number,
-    private readonly defaults: { prompts?: Prompts; omitMap?: boolean },
+    private readonly defaults: { prompts?: Prompts; omitMap?: boolean } & ModelChoice,
     private readonly resend: RetryPolicy = NO_RETRY,
   ) {
     if (window < 1) throw new RangeError("window must be >= 1");
@@ -219,12 +229,15 @@ export class ScoreStream {
     this.resolveFinished();
   }
 
-  /** Sends one image; waits for a free slot in the window first. */
-  async submit(image: Uint8Array, opts: { requestId?: string; prompts?: Prompts; omitMap?: boolean } = {}): Promise<Submitted> {
+  /** Sends one image; waits for a free slot in the window first. Prompts, model and modelVersion override the stream's. */
+  async submit(image: Uint8Array, opts: { requestId?: string; prompts?: Prompts; omitMap?: boolean } & ModelChoice = {}): Promise<Submitted> {
     if (this.failure) throw this.failure;
     if (this.ended || this.closing) throw new Error("stream is closed");
     const requestId = opts.requestId || `r${++this.nextId}`;
-    const req = buildRequest(image, opts.prompts ?? this.defaults.prompts, requestId, opts.omitMap ?? this.defaults.omitMap ?? false);
+    const req = buildRequest(image, opts.prompts ?? this.defaults.prompts, requestId, opts.omitMap ?? this.defaults.omitMap ?? false, {
+      model: opts.model ?? this.defaults.model,
+      modelVersion: opts.modelVersion ?? this.defaults.modelVersion,
+    });
     while (this.pending.size >= this.window && !this.ended) {
       await new Promise<void>((r) => this.waiters.push(r));
     }

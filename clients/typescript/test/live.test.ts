@@ -4,7 +4,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { InvalidArgumentError, UnauthenticatedError, connect, type InctrlClient } from "../src";
+import { InvalidArgumentError, NotFoundError, UnauthenticatedError, connect, type InctrlClient, type InctrlError } from "../src";
 
 const ADDR = process.env.INCTRL_ADDR;
 const KEY = process.env.INCTRL_API_KEY ?? "";
@@ -58,6 +58,42 @@ describe("live server", { skip: SKIP }, () => {
   it("maps an undecodable image to InvalidArgumentError", async () => {
     await ready;
     await assert.rejects(client.score(Buffer.from("this is not an image"), { shots: data.shots, category: "mono" }), InvalidArgumentError);
+  });
+
+  it("lists the models and names the version that answered", async () => {
+    await ready;
+    const models = await client.listModels();
+    const def = models.models.find((m) => m.name === models.defaultModel);
+    assert.ok(def && def.servingVersion > 0 && def.versions.some((v) => v.version === def.servingVersion), JSON.stringify(models));
+    const info = await client.modelInfo({ model: def.name, modelVersion: def.servingVersion });
+    assert.deepEqual([info.model, info.modelVersion], [def.name, def.servingVersion]);
+    assert.ok(info.precision);
+    const r = await client.score(data.tests[0], { shots: data.shots, category: "mono" }, { model: def.name, modelVersion: def.servingVersion });
+    assert.deepEqual([r.model, r.modelVersion], [def.name, def.servingVersion]);
+    const e = await client.score(data.tests[0], { shots: data.shots, category: "mono" }, { model: `no-such-model-${Date.now()}` }).catch((x: InctrlError) => x);
+    assert.ok(e instanceof NotFoundError);
+    assert.equal((e as InctrlError).reason, "MODEL_NOT_FOUND");
+  });
+
+  it("confirms a scored query as normal, then rolls back bit for bit", async () => {
+    await ready;
+    const ps = await client.registerPromptSet({ name: `live-ts-grow-${Date.now()}`, category: "mono", shots: data.shots.slice(0, 2) });
+    try {
+      const first = await client.score(data.tests[0], { promptSetId: ps.id });
+      assert.ok(first.queryId && first.model && first.modelVersion > 0);
+      const grown = await client.addShots(ps.id, { queryIds: [first.queryId] });
+      assert.deepEqual([grown.revision, grown.shotCount], [2, 3]);
+      const revs = await client.listRevisions(ps.id);
+      assert.deepEqual([revs.current, revs.revisions.map((r) => r.reason)], [2, ["created", "shots-added"]]);
+      const gone = await client.addShots(ps.id, { queryIds: ["never-scored"] }).catch((x: InctrlError) => x);
+      assert.equal((gone as InctrlError).reason, "QUERY_NOT_RETAINED");
+      const back = await client.rollbackPromptSet(ps.id, 1);
+      assert.deepEqual([back.revision, back.shotCount], [1, 2]);
+      const again = await client.score(data.tests[0], { promptSetId: ps.id });
+      assert.equal(again.score, first.score); // revision 1's stored encoding serves it again, bit for bit
+    } finally {
+      await client.deletePromptSet(ps.id);
+    }
   });
 
   it("maps a bad API key to UnauthenticatedError", async () => {

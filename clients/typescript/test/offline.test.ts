@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { status } from "@grpc/grpc-js";
 import {
-  AlreadyExistsError, DeadlineExceededError, InctrlError, InternalError, InvalidArgumentError, NotFoundError,
+  AbortedError, AlreadyExistsError, DeadlineExceededError, InctrlError, InternalError, InvalidArgumentError, NotFoundError,
   PermissionDeniedError, ResourceExhaustedError, UnauthenticatedError, UnavailableError, backoffMs, connect,
   DEFAULT_RETRY, NO_RETRY, defaultAuthority, fromCodeName, fromServiceError, grpcTarget, serviceConfig, type InctrlClient, type RetryPolicy,
 } from "../src";
@@ -30,6 +30,7 @@ describe("error mapping", () => {
       ["INVALID_ARGUMENT", InvalidArgumentError], ["UNAUTHENTICATED", UnauthenticatedError], ["NOT_FOUND", NotFoundError],
       ["RESOURCE_EXHAUSTED", ResourceExhaustedError], ["UNAVAILABLE", UnavailableError], ["DEADLINE_EXCEEDED", DeadlineExceededError],
       ["permission_denied", PermissionDeniedError], ["ALREADY_EXISTS", AlreadyExistsError], ["INTERNAL", InternalError],
+      ["ABORTED", AbortedError],
     ];
     for (const [name, cls] of cases) {
       const e = fromCodeName(name, "msg", "id7");
@@ -63,8 +64,8 @@ describe("retry and load balancing (gRPC service config)", () => {
     };
     assert.deepEqual(cfg.loadBalancingConfig, [{ round_robin: {} }]);
     assert.deepEqual(cfg.methodConfig[0].name.map((n) => `${n.service}/${n.method}`).sort(), [
-      "inctrl.v1.PromptRegistry/GetPromptSet", "inctrl.v1.PromptRegistry/ListPromptSets",
-      "inctrl.v1.Scorer/GetModelInfo", "inctrl.v1.Scorer/Score",
+      "inctrl.v1.PromptRegistry/GetPromptSet", "inctrl.v1.PromptRegistry/ListPromptSets", "inctrl.v1.PromptRegistry/ListRevisions",
+      "inctrl.v1.Scorer/GetModelInfo", "inctrl.v1.Scorer/ListModels", "inctrl.v1.Scorer/Score",
     ]);
     assert.deepEqual(cfg.methodConfig[0].retryPolicy, {
       maxAttempts: 5, initialBackoff: "0.25s", maxBackoff: "2s", backoffMultiplier: 3, retryableStatusCodes: ["UNAVAILABLE"],

@@ -1,7 +1,7 @@
 """Typed exceptions mapped from gRPC status codes (and from per-request stream errors)."""
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple, Type
+from typing import Optional
 
 import grpc
 from google.rpc import error_details_pb2, status_pb2
@@ -62,6 +62,12 @@ class FailedPrecondition(InctrlError):
     code = grpc.StatusCode.FAILED_PRECONDITION
 
 
+class Aborted(InctrlError):
+    """E.g. CONCURRENT_CHANGE: a prompt set's shots changed while AddShots / RemoveShots ran; read the set again and
+    redo the whole operation (the client does not resend writes by itself)."""
+    code = grpc.StatusCode.ABORTED
+
+
 class Unimplemented(InctrlError):
     code = grpc.StatusCode.UNIMPLEMENTED
 
@@ -81,7 +87,7 @@ class Unauthenticated(InctrlError):
 _BY_CODE: dict[grpc.StatusCode, type[InctrlError]] = {
     cls.code: cls
     for cls in (Cancelled, InvalidArgument, DeadlineExceeded, NotFound, AlreadyExists, PermissionDenied,
-                ResourceExhausted, FailedPrecondition, Unimplemented, Internal, Unavailable, Unauthenticated)
+                ResourceExhausted, FailedPrecondition, Aborted, Unimplemented, Internal, Unavailable, Unauthenticated)
 }
 _BY_NAME: dict[str, grpc.StatusCode] = {c.name: c for c in grpc.StatusCode}
 
@@ -107,7 +113,7 @@ def from_stream_error(error, request_id: str) -> InctrlError:
     return from_code_name(error.code, error.message, request_id, reason=error.reason, retry_after=retry)
 
 
-def _hints(err: grpc.RpcError) -> Tuple[str, Optional[float]]:
+def _hints(err: grpc.RpcError) -> tuple[str, Optional[float]]:
     """(reason, retry delay in seconds) from the server's google.rpc details (grpc-status-details-bin); the transport's
     own failures carry none."""
     try:

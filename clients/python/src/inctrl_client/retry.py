@@ -3,19 +3,22 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Optional
 
 import grpc
 
 # Idempotent calls, retried on UNAVAILABLE (the backend went away or is not ready) by gRPC onto another backend,
 # and by the client after the server's retry hint when it refused them with one (hinted_delay).
-# Writes (CreatePromptSet, DeletePromptSet, thresholds) are not: gRPC still retries them transparently when they
-# never reached a server. ScoreStream is resent by the client itself (stream.py).
+# Writes (CreatePromptSet, DeletePromptSet, SetThreshold, ReencodePromptSet, AddShots, RemoveShots,
+# RollbackPromptSet) are not: gRPC still retries them transparently when they never reached a server.
+# ScoreStream is resent by the client itself (stream.py).
 RETRIED_METHODS = (
     ("inctrl.v1.Scorer", "Score"),
     ("inctrl.v1.Scorer", "GetModelInfo"),
+    ("inctrl.v1.Scorer", "ListModels"),
     ("inctrl.v1.PromptRegistry", "GetPromptSet"),
     ("inctrl.v1.PromptRegistry", "ListPromptSets"),
+    ("inctrl.v1.PromptRegistry", "ListRevisions"),
 )
 
 # Inline shots make requests large; gRPC can only retry a call whose request it still holds.

@@ -35,6 +35,7 @@ class Job:
     score: Optional[float] = None
     error: Optional[str] = None
     server_total_us: Optional[int] = None
+    answered_by: Optional[str] = None  # "model vN": the model version that scored it (canaries may differ)
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -94,7 +95,8 @@ def build_jobs(args, client: Client, created: list[str]) -> list[Job]:
                 print(f"warning: category {cat} has no shots/, skipped", file=sys.stderr)
                 continue
             if args.register:
-                ps = client.register_prompt_set(f"rig-{cat}-{uuid.uuid4().hex[:8]}", cat, spec["shots"])
+                ps = client.register_prompt_set(f"rig-{cat}-{uuid.uuid4().hex[:8]}", cat, spec["shots"],
+                                                model=args.model)
                 created.append(ps.id)
                 prompts = {"prompt_set_id": ps.id}
             else:
@@ -111,7 +113,8 @@ def build_jobs(args, client: Client, created: list[str]) -> list[Job]:
             if not shots:
                 raise SystemExit(f"no shot images in {args.shots_dir}")
             if args.register:
-                ps = client.register_prompt_set(f"rig-{uuid.uuid4().hex[:8]}", args.category or "", shots)
+                ps = client.register_prompt_set(f"rig-{uuid.uuid4().hex[:8]}", args.category or "", shots,
+                                                model=args.model)
                 created.append(ps.id)
                 prompts = {"prompt_set_id": ps.id}
             else:
@@ -131,13 +134,20 @@ def build_jobs(args, client: Client, created: list[str]) -> list[Job]:
     return out
 
 
-def run_streams(client: Client, jobs: list[Job], streams: int, window: int, rate: float, timeout: float) -> float:
+def answered_by(r) -> str:
+    """The model version that produced a response; the bundle id from a server that predates model versions."""
+    return f"{r.model} v{r.model_version}" if r.model else r.bundle_id
+
+
+def run_streams(client: Client, jobs: list[Job], streams: int, window: int, rate: float, timeout: float,
+                model: str = "", model_version: int = 0) -> float:
     """Sends jobs round-robin over ``streams`` streams, paced to ``rate`` images/s overall (0 = unpaced)."""
     t0 = time.monotonic()
 
     def worker(k: int) -> None:
         mine = [(i, j) for i, j in enumerate(jobs) if i % streams == k]
-        with client.open_stream(window=window, omit_map=True, timeout=timeout) as s:
+        with client.open_stream(window=window, omit_map=True, timeout=timeout, model=model,
+                                model_version=model_version) as s:
             for i, job in mine:
                 if rate > 0:
                     wait = t0 + i / rate - time.monotonic()
@@ -153,6 +163,7 @@ def run_streams(client: Client, jobs: list[Job], streams: int, window: int, rate
                     else:
                         r = f.result()
                         job.score = r.score
+                        job.answered_by = answered_by(r)
                         job.server_total_us = r.timings.total_us if r.HasField("timings") else None
 
                 fut.add_done_callback(done)
@@ -190,6 +201,7 @@ def summarize(jobs: list[Job], wall: float, streams: int, window: int, rate: flo
     if scores:
         rep["score"] = {"min": min(scores), "mean": statistics.fmean(scores), "p50": percentile(scores, 50),
                         "max": max(scores)}
+    rep["answered_by"] = dict(sorted(Counter(j.answered_by for j in ok if j.answered_by).items()))
     totals = [j.server_total_us for j in ok if j.server_total_us]
     if totals:
         rep["server_total_ms_mean"] = statistics.fmean(totals) / 1000
@@ -225,6 +237,8 @@ def print_report(rep: dict, out=None) -> None:
       f"wall {rep['wall_s']:.2f}s  throughput {_f(rep['throughput_per_s'], 2)} img/s")
     lat = rep["latency_ms"]
     p(f"latency ms  p50 {_f(lat['p50'], 1)}  p90 {_f(lat['p90'], 1)}  p99 {_f(lat['p99'], 1)}  max {_f(lat['max'], 1)}")
+    if rep.get("answered_by"):
+        p("answered by  " + "  ".join(f"{k}: {n}" for k, n in rep["answered_by"].items()))
     if "server_total_ms_mean" in rep:
         p(f"server time ms (mean total_us) {rep['server_total_ms_mean']:.1f}")
     if "score" in rep:
@@ -257,6 +271,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--register", action="store_true",
                     help="register the shots as a prompt set (labelled folder: one per category; plain folder: "
                          "--shots-dir) and score by its id instead of sending the shots inline; deleted afterwards")
+    ap.add_argument("--model", default="",
+                    help="model to score with (default: the server's default; --prompt-set-id: the set's own)")
+    ap.add_argument("--model-version", type=int, default=0,
+                    help="version of that model (default 0: the version its roll-out routes to)")
     ap.add_argument("--timeout", type=float, default=600.0, help="deadline per stream, seconds")
     ap.add_argument("--connect-timeout", type=float, default=10.0, help="seconds to wait for the server")
     ap.add_argument("--json", help="also write the report as JSON to this file")
@@ -267,19 +285,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         try:
             client.wait_ready(args.connect_timeout)
-            info = client.model_info()
-            print(f"server {args.addr}: bundle {info.bundle_id} ({info.kind}, {info.arch}) "
-                  f"devices {list(info.devices)}")
+            info = client.model_info(model=args.model, model_version=args.model_version)
+            print(f"server {args.addr}: model {answered_by(info)} bundle {info.bundle_id} ({info.kind}, {info.arch}"
+                  f"{', ' + info.precision if info.precision else ''}) devices {list(info.devices)}")
             if info.random_weights:
                 print("WARNING: the model has random weights; scores and AUROC are meaningless", file=sys.stderr)
         except InctrlError as e:
-            print(f"error: {e}", file=sys.stderr)
+            print(f"error: {e}" + (f" ({e.reason})" if e.reason else ""), file=sys.stderr)
             return 2
         jobs = build_jobs(args, client, created)
         if not jobs:
             print("no images found", file=sys.stderr)
             return 2
-        wall = run_streams(client, jobs, max(1, args.streams), args.window, args.rate, args.timeout)
+        wall = run_streams(client, jobs, max(1, args.streams), args.window, args.rate, args.timeout, args.model,
+                           args.model_version)
         rep = summarize(jobs, wall, max(1, args.streams), args.window, args.rate)
         print_report(rep)
         if args.json:

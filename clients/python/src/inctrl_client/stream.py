@@ -52,8 +52,8 @@ class ScoreStream:
         self._resend = resend
         self._slots = threading.Semaphore(window)
         self._lock = threading.Lock()
-        self._pending: "dict[str, Tuple[Future, scoring_pb2.ScoreRequest]]" = {}  # insertion = submit order
-        self._resent: "dict[str, int]" = {}  # resends per id after an answer with retry_after
+        self._pending: dict[str, tuple[Future, scoring_pb2.ScoreRequest]] = {}  # insertion = submit order
+        self._resent: dict[str, int] = {}  # resends per id after an answer with retry_after
         self._call_half_closed = False  # the current call's request iterator has ended
         self._ids = itertools.count(1)
         self._closed = False

@@ -1,5 +1,6 @@
 package io.inctrl.serve.client;
 
+import com.google.protobuf.ByteString;
 import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ChannelCredentials;
@@ -16,18 +17,27 @@ import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.NettyChannelBuilder;
+import io.inctrl.serve.api.v1.AddShotsRequest;
 import io.inctrl.serve.api.v1.CreatePromptSetRequest;
 import io.inctrl.serve.api.v1.DeletePromptSetRequest;
 import io.inctrl.serve.api.v1.GetPromptSetRequest;
+import io.inctrl.serve.api.v1.ListModelsRequest;
+import io.inctrl.serve.api.v1.ListModelsResponse;
 import io.inctrl.serve.api.v1.ListPromptSetsRequest;
 import io.inctrl.serve.api.v1.ListPromptSetsResponse;
+import io.inctrl.serve.api.v1.ListRevisionsRequest;
+import io.inctrl.serve.api.v1.ListRevisionsResponse;
 import io.inctrl.serve.api.v1.ModelInfo;
 import io.inctrl.serve.api.v1.ModelInfoRequest;
 import io.inctrl.serve.api.v1.PromptRegistryGrpc;
 import io.inctrl.serve.api.v1.PromptSet;
+import io.inctrl.serve.api.v1.ReencodePromptSetRequest;
+import io.inctrl.serve.api.v1.RemoveShotsRequest;
+import io.inctrl.serve.api.v1.RollbackPromptSetRequest;
 import io.inctrl.serve.api.v1.ScoreRequest;
 import io.inctrl.serve.api.v1.ScoreResponse;
 import io.inctrl.serve.api.v1.ScorerGrpc;
+import io.inctrl.serve.api.v1.SetThresholdRequest;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -44,7 +54,8 @@ import java.util.function.Function;
  *
  * <p>The address is {@code host:port}, a DNS name with several addresses, or a comma-separated list of
  * {@code host:port}: gRPC balances calls round-robin over the backends and retries idempotent calls (Score,
- * GetModelInfo, GetPromptSet, ListPromptSets) that fail with UNAVAILABLE on another one ({@link RetryPolicy}).
+ * GetModelInfo, ListModels, GetPromptSet, ListPromptSets, ListRevisions) that fail with UNAVAILABLE on another one
+ * ({@link RetryPolicy}).
  *
  * <pre>{@code
  * try (InctrlClient c = InctrlClient.builder("10.0.0.5:9000,10.0.0.6:9000").apiKey(key).build()) {
@@ -240,7 +251,11 @@ public final class InctrlClient implements AutoCloseable {
         }
     }
 
-    /** Scores one image. */
+    /**
+     * Scores one image ({@link Prompts#withModel} chooses the model version). Scored against a prompt set, the
+     * response's {@code getQueryId()} can confirm the query as a normal shot ({@link #addShots}) while the replica keeps
+     * it.
+     */
     public ScoreResponse score(byte[] image, Prompts prompts) {
         return score(prompts.request("", image).build(), null);
     }
@@ -250,18 +265,37 @@ public final class InctrlClient implements AutoCloseable {
         return idempotent(callTimeout, d -> within(scorer, d).score(request));
     }
 
+    /** The default model's serving version. */
     public ModelInfo modelInfo() {
-        return idempotent(null, d -> within(scorer, d).getModelInfo(ModelInfoRequest.getDefaultInstance()));
+        return modelInfo("", 0);
+    }
+
+    /**
+     * One loaded model version ({@code model} "" = the default model, {@code version} 0 = its serving version). One the
+     * server does not serve: {@link InctrlException.NotFound} with reason MODEL_NOT_FOUND or MODEL_VERSION_NOT_LOADED.
+     */
+    public ModelInfo modelInfo(String model, long version) {
+        ModelInfoRequest req = ModelInfoRequest.newBuilder()
+                .setModel(model == null ? "" : model)
+                .setModelVersion(version)
+                .build();
+        return idempotent(null, d -> within(scorer, d).getModelInfo(req));
+    }
+
+    /** The models the server serves (loaded versions, serving/canary/shadow version each) and the default model. */
+    public ListModelsResponse listModels() {
+        return idempotent(null, d -> within(scorer, d).listModels(ListModelsRequest.getDefaultInstance()));
     }
 
     /** Registers shots once; then score with {@code Prompts.promptSet(ps.getId())}. */
     public PromptSet registerPromptSet(String name, String category, List<byte[]> shots) {
         CreatePromptSetRequest.Builder b =
                 CreatePromptSetRequest.newBuilder().setName(name).setCategory(category);
-        shots.forEach(s -> b.addShots(com.google.protobuf.ByteString.copyFrom(s)));
+        shots.forEach(s -> b.addShots(ByteString.copyFrom(s)));
         return registerPromptSet(b.build());
     }
 
+    /** The full request: {@code setModel} names the set's model (default: the server's), {@code setTargetFpr}, .... */
     public PromptSet registerPromptSet(CreatePromptSetRequest request) {
         return unary(null, d -> within(registry, d).createPromptSet(request));
     }
@@ -296,6 +330,75 @@ public final class InctrlClient implements AutoCloseable {
                 d -> within(registry, d)
                         .deletePromptSet(
                                 DeletePromptSetRequest.newBuilder().setId(id).build()));
+    }
+
+    /**
+     * Overrides the decision threshold of one model version's encoding ({@code setModelVersion}, 0 = the serving version
+     * of the set's model), or clears the override when {@code threshold} is not set; {@code setTargetFpr} also changes
+     * the set's target false-positive rate.
+     */
+    public PromptSet setThreshold(SetThresholdRequest request) {
+        return unary(null, d -> within(registry, d).setThreshold(request));
+    }
+
+    /** Re-encodes the set's stored shots with one loaded version (0 = the serving version of its model). */
+    public PromptSet reencodePromptSet(String id, long modelVersion) {
+        ReencodePromptSetRequest req = ReencodePromptSetRequest.newBuilder()
+                .setId(id)
+                .setModelVersion(modelVersion)
+                .build();
+        return unary(null, d -> within(registry, d).reencodePromptSet(req));
+    }
+
+    // addShots, removeShots and rollbackPromptSet make a new revision of the shots: writes, never resent after a retry
+    // hint (a resend of an addShots that had arrived would add the shots twice). InctrlException.Aborted with reason
+    // CONCURRENT_CHANGE means the set's shots changed meanwhile: read the set again and decide again.
+
+    /**
+     * Adds normal shots to a set as a new revision of its shots (the old one stays for {@link #rollbackPromptSet}):
+     * uploaded images and/or queries scored against the set, confirmed as normal by their
+     * {@code ScoreResponse.getQueryId()} (no second upload). A query the answering replica no longer keeps (with several
+     * replicas: possibly one that never scored it) is {@link InctrlException.NotFound} with reason QUERY_NOT_RETAINED:
+     * upload the image instead.
+     */
+    public PromptSet addShots(String id, List<byte[]> shots, List<String> queryIds) {
+        AddShotsRequest.Builder b = AddShotsRequest.newBuilder().setId(id).addAllQueryIds(queryIds);
+        shots.forEach(s -> b.addShots(ByteString.copyFrom(s)));
+        AddShotsRequest req = b.build();
+        return unary(null, d -> within(registry, d).addShots(req));
+    }
+
+    /** Confirms queries scored against the set as normal shots: {@code addShots(id, List.of(), queryIds)}. */
+    public PromptSet confirmQueries(String id, String... queryIds) {
+        return addShots(id, List.of(), List.of(queryIds));
+    }
+
+    /**
+     * Removes shots by 0-based position in the current revision (as in {@code Calibration.getShotScoresList()}): a new
+     * revision. At least one shot stays.
+     */
+    public PromptSet removeShots(String id, int... positions) {
+        RemoveShotsRequest.Builder b = RemoveShotsRequest.newBuilder().setId(id);
+        for (int p : positions) {
+            b.addShots(p);
+        }
+        RemoveShotsRequest req = b.build();
+        return unary(null, d -> within(registry, d).removeShots(req));
+    }
+
+    /** The revisions of a set's shots, oldest first, and the current one. A read: resent like getPromptSet. */
+    public ListRevisionsResponse listRevisions(String id) {
+        ListRevisionsRequest req = ListRevisionsRequest.newBuilder().setId(id).build();
+        return idempotent(null, d -> within(registry, d).listRevisions(req));
+    }
+
+    /** Points the set at another revision of its shots; its stored encodings serve it again, bit for bit. */
+    public PromptSet rollbackPromptSet(String id, long revision) {
+        RollbackPromptSetRequest req = RollbackPromptSetRequest.newBuilder()
+                .setId(id)
+                .setRevision(revision)
+                .build();
+        return unary(null, d -> within(registry, d).rollbackPromptSet(req));
     }
 
     /**

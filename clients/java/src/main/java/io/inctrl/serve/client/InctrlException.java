@@ -114,6 +114,16 @@ public class InctrlException extends RuntimeException {
         }
     }
 
+    /**
+     * E.g. CONCURRENT_CHANGE: a prompt set's shots changed while AddShots / RemoveShots ran; read the set again and
+     * redo the whole operation (the client does not resend writes by itself).
+     */
+    public static final class Aborted extends InctrlException {
+        Aborted(String d, String id, Throwable c) {
+            super(Status.Code.ABORTED, d, id, c);
+        }
+    }
+
     public static final class Unimplemented extends InctrlException {
         Unimplemented(String d, String id, Throwable c) {
             super(Status.Code.UNIMPLEMENTED, d, id, c);
@@ -148,6 +158,7 @@ public class InctrlException extends RuntimeException {
             case PERMISSION_DENIED -> new PermissionDenied(details, requestId, cause);
             case RESOURCE_EXHAUSTED -> new ResourceExhausted(details, requestId, cause);
             case FAILED_PRECONDITION -> new FailedPrecondition(details, requestId, cause);
+            case ABORTED -> new Aborted(details, requestId, cause);
             case UNIMPLEMENTED -> new Unimplemented(details, requestId, cause);
             case INTERNAL -> new Internal(details, requestId, cause);
             case UNAVAILABLE -> new Unavailable(details, requestId, cause);

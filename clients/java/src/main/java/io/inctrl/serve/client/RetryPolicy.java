@@ -10,7 +10,7 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * gRPC's retry policy for calls failing with UNAVAILABLE: grpc-java itself retries the idempotent calls (Score,
- * GetModelInfo, GetPromptSet, ListPromptSets), on another backend when there are several, with exponential
+ * GetModelInfo, ListModels, GetPromptSet, ListPromptSets, ListRevisions), on another backend when there are several, with exponential
  * backoff randomised in [0, backoff]; gRPC caps attempts at 5. The client also retries those calls, up to
  * {@code maxAttempts}, when the server refused them with a retry hint (google.rpc.RetryInfo: QUEUE_FULL,
  * RATE_LIMITED, ...), after that hint; a refusal without a hint is never retried. {@link ScoreStream} resends its
@@ -23,12 +23,17 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
     public static final RetryPolicy DEFAULT = new RetryPolicy(4, Duration.ofMillis(100), Duration.ofSeconds(5), 2.0);
     public static final RetryPolicy NONE = new RetryPolicy(1, Duration.ofMillis(100), Duration.ofMillis(100), 1.0);
 
-    /** Idempotent calls; writes are only retried by gRPC's transparent retry (they never reached a server). */
+    /**
+     * Idempotent calls; writes (CreatePromptSet, DeletePromptSet, SetThreshold, ReencodePromptSet, AddShots,
+     * RemoveShots, RollbackPromptSet) are only retried by gRPC's transparent retry (they never reached a server).
+     */
     static final List<String[]> RETRIED_METHODS = List.of(
             new String[] {"inctrl.v1.Scorer", "Score"},
             new String[] {"inctrl.v1.Scorer", "GetModelInfo"},
+            new String[] {"inctrl.v1.Scorer", "ListModels"},
             new String[] {"inctrl.v1.PromptRegistry", "GetPromptSet"},
-            new String[] {"inctrl.v1.PromptRegistry", "ListPromptSets"});
+            new String[] {"inctrl.v1.PromptRegistry", "ListPromptSets"},
+            new String[] {"inctrl.v1.PromptRegistry", "ListRevisions"});
 
     public RetryPolicy {
         if (maxAttempts < 1

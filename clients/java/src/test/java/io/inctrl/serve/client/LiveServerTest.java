@@ -6,6 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.inctrl.serve.api.v1.ListModelsResponse;
+import io.inctrl.serve.api.v1.ListRevisionsResponse;
+import io.inctrl.serve.api.v1.ModelInfo;
+import io.inctrl.serve.api.v1.ModelSummary;
+import io.inctrl.serve.api.v1.PromptSet;
+import io.inctrl.serve.api.v1.PromptSetRevision;
 import io.inctrl.serve.api.v1.ScoreResponse;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -123,6 +129,58 @@ class LiveServerTest {
                 InctrlException.InvalidArgument.class,
                 () -> client.score(
                         "this is not an image".getBytes(StandardCharsets.UTF_8), Prompts.inline("mono", shots)));
+    }
+
+    @Test
+    void listsTheModelsAndNamesTheVersionThatAnswered() {
+        ListModelsResponse models = client.listModels();
+        ModelSummary def = models.getModelsList().stream()
+                .filter(m -> m.getName().equals(models.getDefaultModel()))
+                .findFirst()
+                .orElseThrow();
+        assertTrue(def.getServingVersion() > 0, models.toString());
+        ModelInfo info = client.modelInfo(def.getName(), def.getServingVersion());
+        assertEquals(List.of(def.getName(), def.getServingVersion()), List.of(info.getModel(), info.getModelVersion()));
+        assertFalse(info.getPrecision().isEmpty());
+        ScoreResponse r = client.score(
+                tests.get(0), Prompts.inline("mono", shots).withModel(def.getName(), def.getServingVersion()));
+        assertEquals(List.of(def.getName(), def.getServingVersion()), List.of(r.getModel(), r.getModelVersion()));
+        InctrlException.NotFound e = assertThrows(
+                InctrlException.NotFound.class,
+                () -> client.score(
+                        tests.get(0),
+                        Prompts.inline("mono", shots).withModel("no-such-model-" + System.nanoTime(), 0)));
+        assertEquals("MODEL_NOT_FOUND", e.reason());
+    }
+
+    @Test
+    void confirmsAScoredQueryAsNormalThenRollsBackBitForBit() {
+        PromptSet ps = client.registerPromptSet("live-java-grow-" + System.nanoTime(), "mono", shots.subList(0, 2));
+        try {
+            ScoreResponse first = client.score(tests.get(0), Prompts.promptSet(ps.getId()));
+            assertFalse(first.getQueryId().isEmpty());
+            assertTrue(first.getModelVersion() > 0);
+            PromptSet grown = client.confirmQueries(ps.getId(), first.getQueryId());
+            assertEquals(List.of(2L, 3), List.of(grown.getRevision(), grown.getShotCount()));
+            ListRevisionsResponse revs = client.listRevisions(ps.getId());
+            assertEquals(2L, revs.getCurrent());
+            assertEquals(
+                    List.of("created", "shots-added"),
+                    revs.getRevisionsList().stream()
+                            .map(PromptSetRevision::getReason)
+                            .toList());
+            InctrlException.NotFound gone = assertThrows(
+                    InctrlException.NotFound.class, () -> client.confirmQueries(ps.getId(), "never-scored"));
+            assertEquals("QUERY_NOT_RETAINED", gone.reason());
+            PromptSet back = client.rollbackPromptSet(ps.getId(), 1);
+            assertEquals(List.of(1L, 2), List.of(back.getRevision(), back.getShotCount()));
+            // revision 1's stored encoding serves it again, bit for bit
+            assertEquals(
+                    first.getScore(),
+                    client.score(tests.get(0), Prompts.promptSet(ps.getId())).getScore());
+        } finally {
+            client.deletePromptSet(ps.getId());
+        }
     }
 
     @Test

@@ -77,7 +77,9 @@ class OfflineTest {
                 "ALREADY_EXISTS",
                 InctrlException.AlreadyExists.class,
                 "INTERNAL",
-                InctrlException.Internal.class);
+                InctrlException.Internal.class,
+                "ABORTED",
+                InctrlException.Aborted.class);
         cases.forEach((name, cls) -> {
             InctrlException e = InctrlException.fromCodeName(name, "msg", "id7");
             assertInstanceOf(cls, e, name);
@@ -126,7 +128,9 @@ class OfflineTest {
                 List.of(
                         "inctrl.v1.PromptRegistry/GetPromptSet",
                         "inctrl.v1.PromptRegistry/ListPromptSets",
+                        "inctrl.v1.PromptRegistry/ListRevisions",
                         "inctrl.v1.Scorer/GetModelInfo",
+                        "inctrl.v1.Scorer/ListModels",
                         "inctrl.v1.Scorer/Score"),
                 names);
         assertEquals(
