@@ -38,6 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "clients" / "python" / "src"))
 import grpc  # noqa: E402
+
 from inctrl.v1 import registry_pb2, registry_pb2_grpc, scoring_pb2, scoring_pb2_grpc  # noqa: E402
 
 
@@ -122,8 +123,9 @@ def capacity(stub, key, set_ids, queries, seconds=15, concurrency=4):
     def worker(w):
         i = w
         while time.monotonic() < stop:
-            stub.Score(scoring_pb2.ScoreRequest(image=queries[i % len(queries)], prompt_set_id=set_ids[i % len(set_ids)],
-                                                omit_map=True), metadata=meta, timeout=120)
+            req = scoring_pb2.ScoreRequest(image=queries[i % len(queries)], prompt_set_id=set_ids[i % len(set_ids)],
+                                           omit_map=True)
+            stub.Score(req, metadata=meta, timeout=120)
             count[0] += 1
             i += concurrency
     t0 = time.monotonic()
@@ -179,9 +181,9 @@ def main() -> int:
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{mgmt_port}/q/health/ready", timeout=2)
                 break
-            except OSError:
+            except OSError as e:
                 if server.poll() is not None:
-                    raise SystemExit("server exited:\n" + (work / "server.log").read_text()[-3000:])
+                    raise SystemExit("server exited:\n" + (work / "server.log").read_text()[-3000:]) from e
                 time.sleep(0.5)
         key = http(http_port, "POST", "/v1/admin/tenants", admin,
                    {"name": "bench", "quotas": {"maxPromptSets": args.sets + 10, "maxShotsPerSet": 32,

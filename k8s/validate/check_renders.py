@@ -122,7 +122,8 @@ def check_model_repository(dep, configmaps, netpols, problems):
         selector = np["spec"]["podSelector"].get("matchLabels", {})
         if "Egress" not in np["spec"].get("policyTypes", []) or any(labels.get(k) != v for k, v in selector.items()):
             continue
-        if not any(int(p.get("port", 0)) == port for rule in np["spec"].get("egress", []) for p in rule.get("ports", [])):
+        egress = np["spec"].get("egress", [])
+        if not any(int(p.get("port", 0)) == port for rule in egress for p in rule.get("ports", [])):
             problems.append(f"NetworkPolicy {np['metadata']['name']}: no egress to the model storage's port {port}")
     return f"models: {repo} (cache {cache}, egress port {port})"
 

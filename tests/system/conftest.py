@@ -90,7 +90,7 @@ class Server:
     def grpc(self) -> str:
         return f"127.0.0.1:{self.grpc_port}"
 
-    def start(self, wait: bool = True, timeout: float | None = None) -> "Server":
+    def start(self, wait: bool = True, timeout: float | None = None) -> Server:
         cmd = ["java", "-XX:+ExitOnOutOfMemoryError",
                f"-Dquarkus.http.port={self.http_port}", "-Dquarkus.http.host=127.0.0.1",
                f"-Dquarkus.grpc.server.port={self.grpc_port}", "-Dquarkus.grpc.server.host=127.0.0.1",
@@ -258,8 +258,8 @@ def error_details(err) -> dict:
     (absent keys when not sent). Only the server puts them there: a refusal by the client library carries none."""
     raw = dict(err.trailing_metadata() or ()).get("grpc-status-details-bin")
     out = {}
-    for field, detail in _fields(raw or b""):
-        if field != 3:
+    for number, detail in _fields(raw or b""):
+        if number != 3:
             continue
         any_ = dict(_fields(detail))
         type_url, value = any_.get(1, b"").decode(), any_.get(2, b"")

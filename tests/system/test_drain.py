@@ -1,10 +1,10 @@
 """SIGTERM drains: readiness drops at once, new calls are refused with UNAVAILABLE, admitted work is answered."""
 import json
 import signal
-import urllib.error
-import urllib.request
 import threading
 import time
+import urllib.error
+import urllib.request
 
 import grpc
 

@@ -9,8 +9,7 @@ import time
 import grpc
 import pytest
 
-from conftest import (QUERIES, SHOTS, TINY, Server, channel, image, meta, model_repository, pb, pb_grpc,
-                      register)
+from conftest import QUERIES, SHOTS, TINY, Server, channel, image, meta, model_repository, pb, pb_grpc, register
 
 MODEL = "tiny"
 
@@ -113,7 +112,8 @@ def test_unload_load_and_reload_versions(server):
     assert all(e["actor"]["kind"] == "admin" for e in loads)
     unloads = [e for e in audit(s, "model.unload") if e["targetId"] == MODEL]
     assert sum(e["outcome"] == "ok" and e["detail"] == "version=1" for e in unloads) == 2, unloads
-    assert any(e["outcome"] == "MODEL_VERSION_NOT_LOADED" for e in unloads), "a refused unload is recorded with its reason"
+    assert any(e["outcome"] == "MODEL_VERSION_NOT_LOADED" for e in unloads), \
+        "a refused unload is recorded with its reason"
     assert any(e["outcome"] == "INVALID_BUNDLE" for e in audit(s, "model.load"))
 
 

@@ -13,8 +13,21 @@ grpcclient = pytest.importorskip("tritonclient.grpc", reason="pip install -r tes
 httpclient = pytest.importorskip("tritonclient.http")
 from tritonclient.utils import InferenceServerException  # noqa: E402
 
-from conftest import (QUERIES, RESIDUAL_HEADS, SHOTS, TINY, Server, channel, image, meta,  # noqa: E402
-                      model_repository, pb, pb_grpc, post_form, register)
+from conftest import (  # noqa: E402
+    QUERIES,
+    RESIDUAL_HEADS,
+    SHOTS,
+    TINY,
+    Server,
+    channel,
+    image,
+    meta,
+    model_repository,
+    pb,
+    pb_grpc,
+    post_form,
+    register,
+)
 
 MAX_BATCH = 4
 
@@ -370,7 +383,7 @@ def test_two_models_in_one_process_score_the_same_images_by_name_on_grpc_rest_an
             scores[(m, f"oip-{transport}-inline")] = [float(x) for x in result.as_numpy("score")]
 
     def close(a, b, tol=1e-6):
-        return max(abs(x - y) for x, y in zip(a, b)) <= tol
+        return len(a) == len(b) and max(abs(x - y) for x, y in zip(a, b, strict=True)) <= tol
 
     for m in models:
         # one model, one score per image, whatever the transport

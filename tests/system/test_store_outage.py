@@ -6,8 +6,7 @@ import time
 
 import grpc
 
-from conftest import (QUERIES, SHOTS, channel, error_details, image, meta, pb, pb_grpc, pg_env, reg, reg_grpc,
-                      register)
+from conftest import QUERIES, SHOTS, channel, error_details, image, meta, pb, pb_grpc, pg_env, reg, reg_grpc, register
 
 
 class CuttableProxy:
@@ -151,8 +150,8 @@ def test_a_replica_started_while_postgresql_is_unreachable_waits_for_it_and_serv
         while time.monotonic() - t_down < 20:
             assert s.proc.poll() is None, f"the server exited while the database was unreachable:\n{s.tail()}"
             time.sleep(0.5)
-        attempts = [l for l in s.log.read_text().splitlines() if "registry store not ready (attempt" in l]
-        assert all("next attempt in" in l and len(l) < 800 for l in attempts), attempts[:3]
+        attempts = [line for line in s.log.read_text().splitlines() if "registry store not ready (attempt" in line]
+        assert all("next attempt in" in line and len(line) < 800 for line in attempts), attempts[:3]
     finally:
         proxy.up()
     t_up = time.monotonic()

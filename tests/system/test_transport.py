@@ -74,10 +74,10 @@ def test_malformed_protobuf_is_invalid_argument_with_a_reason_and_one_short_log_
             assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e
             assert error_details(e).get("reason") == "MALFORMED_MESSAGE", e
     new_lines = s.log.read_text().splitlines()[log_before:]
-    refusals = [l for l in new_lines if "MALFORMED_MESSAGE" in l]
-    assert len(refusals) == 20 and all(len(l) < 400 for l in refusals), refusals[:2]
+    refusals = [line for line in new_lines if "MALFORMED_MESSAGE" in line]
+    assert len(refusals) == 20 and all(len(line) < 400 for line in refusals), refusals[:2]
     assert len(new_lines) < 40, f"{len(new_lines)} log lines for 20 junk messages:\n" + "\n".join(new_lines[:20])
-    assert not any("SEVERE" in l or "Exception" in l for l in new_lines), new_lines[:5]
+    assert not any("SEVERE" in line or "Exception" in line for line in new_lines), new_lines[:5]
 
 
 def test_a_malformed_message_inside_a_stream_ends_it_invalid_argument_after_the_answers_before_it(servers):

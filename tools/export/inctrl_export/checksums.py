@@ -40,7 +40,7 @@ def bundle_files(bundle: str | Path) -> list[str]:
     """Relative '/'-separated paths of the regular files under `bundle` (not SHA256SUMS, no symlinks), sorted."""
     root = Path(bundle)
     out = []
-    for dirpath, dirnames, filenames in os.walk(root):  # os.walk does not descend into symlinked directories
+    for dirpath, _dirnames, filenames in os.walk(root):  # os.walk does not descend into symlinked directories
         for name in filenames:
             p = Path(dirpath) / name
             if p.is_symlink() or not p.is_file():

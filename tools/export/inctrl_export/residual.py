@@ -33,7 +33,7 @@ def nearest_distance(q: torch.Tensor, bank: torch.Tensor, chunk: int = 8192) -> 
 
 def residual_map(q_taps: list, banks: list) -> torch.Tensor:
     """M [P] = mean over taps of nearest_distance (each tap against its own bank)."""
-    return torch.stack([nearest_distance(q, b) for q, b in zip(q_taps, banks)]).mean(0)
+    return torch.stack([nearest_distance(q, b) for q, b in zip(q_taps, banks, strict=True)]).mean(0)
 
 
 def s_p(q_taps: list, banks: list) -> float:

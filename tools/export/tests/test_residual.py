@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from inctrl_export import residual as R
 from inctrl_export import reference as ref
+from inctrl_export import residual as R
 
 PARITY = Path(__file__).resolve().parents[3] / "server" / "src" / "test" / "resources" / "coreset" / "parity.json"
 
@@ -70,7 +70,7 @@ def test_coreset_prefix_radius_falls_and_budget_above_rows_is_exact():
     order = R.coreset_order(bank, 120)
     assert len(set(order.tolist())) == 120
     radii = [R.covering_radius(bank, order[:b]) for b in (10, 30, 60, 120)]
-    assert all(a >= b for a, b in zip(radii, radii[1:])), radii
+    assert all(a >= b for a, b in zip(radii, radii[1:], strict=False)), radii
     assert R.covering_radius(bank, R.coreset(bank, 500)) == pytest.approx(0.0, abs=1e-6)
     assert torch.equal(R.coreset(bank, 10_000), torch.arange(500))
     # shot order does not matter: the same tokens permuted give the same set of rows

@@ -124,7 +124,7 @@ def evaluate(ext: BundleExtractor, cache: FeatureCache, ts: list[dict], ks: list
         orders = [np.random.default_rng([seed, t["index"], e]).permutation(len(t["pool"]))[:max(ks)]
                   for e in range(episodes)]
         needed = sorted({int(i) for o in orders for i in o})  # only the shots some episode draws are extracted
-        loaded = dict(zip(needed, load_tokens(cache, [t["pool"][i] for i in needed], f"{t['name']} pool")))
+        loaded = dict(zip(needed, load_tokens(cache, [t["pool"][i] for i in needed], f"{t['name']} pool"), strict=True))
         pool = [loaded.get(i) for i in range(len(t["pool"]))]
         for e, order in enumerate(orders):
             t0 = time.time()
