@@ -61,6 +61,14 @@ public interface InctrlConfig {
         @WithDefault("models/nsfwjs-inception-v3")
         String bundle();
 
+        /**
+         * Precision of the vision (and text) tower: {@code fp32} (the bundle's own files, the parity reference),
+         * {@code bf16} or {@code int8} where the bundle's manifest lists that variant (docs/bundle-format.md,
+         * "Precision variants"); a precision the bundle lacks stops the start with the precisions it has.
+         */
+        @WithDefault("fp32")
+        String precision();
+
         /** Devices to run on, e.g. "cpu", "cpu,cpu" (two CPU workers) or "gpu0,gpu1". */
         @WithDefault("cpu")
         List<String> devices();

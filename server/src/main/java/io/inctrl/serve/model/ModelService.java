@@ -31,6 +31,7 @@ public class ModelService {
     InctrlConfig config;
 
     private BundleManifest manifest;
+    private ComputePrecision precision = ComputePrecision.FP32;
     private String manifestJson;
     private final List<InctrlEngine> engines = new ArrayList<>();
     private final Object textLock = new Object();
@@ -60,14 +61,20 @@ public class ModelService {
         } catch (java.io.IOException e) {
             throw new BundleException("cannot read manifest of " + dir, e);
         }
+        try {
+            precision = ComputePrecision.of(config.model().precision());
+        } catch (IllegalArgumentException e) {
+            throw new BundleException("inctrl.model.precision: " + e.getMessage(), e);
+        }
         for (String name : config.model().devices()) {
             Device device = parseDevice(name);
             long t0 = System.nanoTime();
-            engines.add(InctrlEngine.load(dir, device, config.model().promptCacheBytes()));
+            engines.add(InctrlEngine.load(dir, device, config.model().promptCacheBytes(), precision));
             LOG.infof(
-                    "loaded bundle %s on %s in %d ms",
-                    manifest.bundleId(), device, (System.nanoTime() - t0) / 1_000_000);
+                    "loaded bundle %s on %s at %s in %d ms",
+                    manifest.bundleId(), device, precision, (System.nanoTime() - t0) / 1_000_000);
         }
+        LOG.infof("precision: %s", precisionDescription(manifest, precision));
         LOG.infof("scoring mode: %s", manifest.modeDescription());
         if (manifest.weights().random()) {
             LOG.warnf(
@@ -128,6 +135,23 @@ public class ModelService {
     /** The bundle's manifest.json, verbatim. */
     public String manifestJson() {
         return manifestJson;
+    }
+
+    /** The precision every replica runs at (inctrl.model.precision). */
+    public ComputePrecision precision() {
+        return precision;
+    }
+
+    /** One log line: the precision, what the bundle offers and, for a variant, its measured deviation from fp32. */
+    static String precisionDescription(BundleManifest manifest, ComputePrecision precision) {
+        String offered = " (bundle offers " + manifest.precisionNames() + ")";
+        return manifest.variant(precision)
+                .map(v -> precision + offered + "; measured max |score - fp32| "
+                        + v.maxAbsDiff("score")
+                                .map(d -> String.format("%.2g", d))
+                                .orElse("n/a") + " on "
+                        + v.imageSet())
+                .orElse(precision + offered);
     }
 
     public String bundleId() {

@@ -125,6 +125,7 @@ public class ScorerGrpcService extends ScorerGrpc.ScorerImplBase {
                 .setMapWidth(m.vision().grid()[1])
                 .addAllTappedBlocks(m.vision().tappedBlocks())
                 .addAllDevices(model.devices())
+                .setPrecision(model.precision().wireName())
                 .setManifestJson(model.manifestJson())
                 .build());
         responses.onCompleted();

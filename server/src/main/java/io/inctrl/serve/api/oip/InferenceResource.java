@@ -42,13 +42,14 @@ public class InferenceResource {
     /** The protocol's error body, with our stable reason beside its message. */
     public record OipError(String error, String reason) {}
 
-    /** ModelMetadata as JSON. */
+    /** ModelMetadata as JSON; {@code parameters} (optional in the protocol) carries the kind and the precision. */
     public record ModelMetadata(
             String name,
             List<String> versions,
             String platform,
             List<OipModel.TensorSpec> inputs,
-            List<OipModel.TensorSpec> outputs) {}
+            List<OipModel.TensorSpec> outputs,
+            Map<String, Object> parameters) {}
 
     @Inject
     OipInference inference;
@@ -107,7 +108,12 @@ public class InferenceResource {
         authenticator.authenticate(key);
         model.require(name, version);
         return new ModelMetadata(
-                model.name(), List.of(OipModel.VERSION), model.platform(), model.inputs(), model.outputs());
+                model.name(),
+                List.of(OipModel.VERSION),
+                model.platform(),
+                model.inputs(),
+                model.outputs(),
+                model.parameters());
     }
 
     @GET

@@ -36,9 +36,23 @@ public class OipModel {
         return model.bundleId();
     }
 
-    /** Triton reports the backend here (e.g. {@code pytorch_libtorch}); ours is the bundle kind. */
+    /**
+     * Triton reports the backend here (e.g. {@code pytorch_libtorch}); ours is the bundle kind and the precision it runs
+     * at, e.g. {@code patch-residual@bf16}. The protocol's gRPC ModelMetadataResponse has no parameters, and the
+     * platform is "information only" there, so this is where gRPC clients see the precision.
+     */
     public String platform() {
-        return model.manifest().kind();
+        return model.manifest().kind() + "@" + precision();
+    }
+
+    /** "fp32", "bf16" or "int8" (inctrl.model.precision). */
+    public String precision() {
+        return model.precision().wireName();
+    }
+
+    /** The REST metadata's optional {@code parameters} object: what a client may want to know beyond the tensors. */
+    public java.util.Map<String, Object> parameters() {
+        return java.util.Map.of("kind", model.manifest().kind(), "precision", precision());
     }
 
     /** Can score: loaded, warmed up and not draining (the same rule as /q/health/ready). */

@@ -19,7 +19,8 @@ public class ModelInfoResource {
 
     /**
      * See ModelInfo in scoring.proto. {@code inctrl} is false for vision-only patch-residual bundles: their score is
-     * s_p alone and text-prompt templates have no effect.
+     * s_p alone and text-prompt templates have no effect. {@code precision} is "fp32", "bf16" or "int8": the arithmetic
+     * of the vision (and text) tower (inctrl.model.precision; docs/bundle-format.md, "Precision variants").
      */
     public record ModelInfoView(
             String bundleId,
@@ -33,7 +34,8 @@ public class ModelInfoResource {
             int mapHeight,
             int mapWidth,
             List<Integer> tappedBlocks,
-            List<String> devices) {}
+            List<String> devices,
+            String precision) {}
 
     @Inject
     ModelService model;
@@ -53,6 +55,7 @@ public class ModelInfoResource {
                 m.vision().grid()[0],
                 m.vision().grid()[1],
                 m.vision().tappedBlocks(),
-                model.devices());
+                model.devices(),
+                model.precision().wireName());
     }
 }
