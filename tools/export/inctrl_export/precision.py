@@ -11,8 +11,8 @@ it (per score-level output: 2x its largest deviation, vs fp32 or batched vs one 
 which the Java parity tier asserts.
 
 - bf16: weights and activations bfloat16 (oneDNN kernels on CPUs with avx512_bf16/AMX), tap tokens re-normalised in
-  fp32 after the cast back. Portable file (`vision.bf16.pt`, any device) plus, for the InceptionV3 kinds, a frozen
-  channels-last CPU copy (`vision.bf16.cpu.pt`) as for fp32.
+  fp32 after the cast back. ViT: a portable file (`vision.bf16.pt`, any device) and `text.bf16.pt`; InceptionV3 kinds:
+  a frozen channels-last CPU copy (`vision.bf16.cpu.pt`), as their fp32 CPU copy.
 - int8: post-training quantization, CPU only (quantized kernels exist on CPU only):
   InceptionV3 (patch-residual, residual-heads): static, FX graph mode, x86 backend, per-channel symmetric int8
   weights, uint8 activations over the full 8-bit range (HistogramObserver, reduce_range=False), calibrated on
@@ -295,11 +295,14 @@ def load_image_set(bundle: Path, manifest: dict, data: Path | None, ks=(2, 8), m
 
 
 def calibration_images(manifest: dict, folder: Path, count: int) -> tuple[torch.Tensor, str]:
-    """`count` normal images spread evenly over the folder (paths with a `good` or `shots` component), sorted."""
+    """`count` normal images spread evenly over the folder, sorted: files under a `good/` or `shots/` folder and never
+    under a `test/` one (a shared/data-like folder gives its shots only, never the images it is evaluated on)."""
     from PIL import Image
-    paths = [p for p in _images_in(folder) if {"good", "shots"} & set(p.relative_to(folder).parts[:-1])]
+    paths = [p for p in _images_in(folder)
+             if {"good", "shots"} & set(p.relative_to(folder).parts[:-1])
+             and "test" not in p.relative_to(folder).parts[:-1]]
     if not paths:
-        raise PrecisionError(f"no normal images (under a good/ or shots/ folder) in {folder}")
+        raise PrecisionError(f"no normal images (under a good/ or shots/ folder, not under test/) in {folder}")
     if len(paths) > count:
         paths = [paths[round(i * (len(paths) - 1) / (count - 1))] for i in range(count)]
     tf = image_transform(manifest)
@@ -481,16 +484,14 @@ def build_variant(bundle: Path, manifest: dict, precision: str, calibration: tor
     entry: dict = {"files": {}}
     sizes = {}
     if precision == "bf16":
-        name = variant_file_name(files["vision"], "bf16", False)
-        sizes[name] = _save(bf16_vision(vision, n_out, first_tap, False, False), bundle / name, probe)
-        entry["files"]["vision"] = name
-        serving = torch.jit.load(str(bundle / name)).eval()
-        if _channels_last(manifest):
-            name = variant_file_name(files["vision"], "bf16", True)
-            sizes[name] = _save(bf16_vision(vision, n_out, first_tap, True, True), bundle / name, probe)
-            entry["files"]["vision_cpu"] = name
-            serving = torch.jit.load(str(bundle / name)).eval()
-        towers = Towers(serving)
+        # InceptionV3: only the frozen channels-last CPU copy (conv+BN folded; the fp32 portable file serves GPUs,
+        # where this 3 GMAC network gains nothing from bf16), which keeps the committed default bundle small.
+        # ViT: the portable file serves CPUs and GPUs alike (freezing measured no faster, README).
+        cpu_only = _channels_last(manifest)
+        name = variant_file_name(files["vision"], "bf16", cpu_only)
+        sizes[name] = _save(bf16_vision(vision, n_out, first_tap, cpu_only, cpu_only), bundle / name, probe)
+        entry["files"]["vision_cpu" if cpu_only else "vision"] = name
+        towers = Towers(torch.jit.load(str(bundle / name)).eval())
         if manifest["kind"] == "inctrl":
             name = variant_file_name(files["text"], "bf16", False)
             ids = torch.tensor([[49406, 320, 1125, 539, 320, 4558, 269, 49407] + [0] * 69] * 3, dtype=torch.int64)
