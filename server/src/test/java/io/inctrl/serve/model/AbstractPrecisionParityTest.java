@@ -14,8 +14,11 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
@@ -36,6 +39,7 @@ abstract class AbstractPrecisionParityTest {
     private Fixtures fixtures;
     private Map<String, Fixtures.Image> images;
     private final Map<String, TextPrior> priors = new HashMap<>();
+    private boolean refusedHere;
 
     abstract String bundleName();
 
@@ -44,13 +48,32 @@ abstract class AbstractPrecisionParityTest {
     @BeforeAll
     void load() {
         bundle = TestAssets.bundle(bundleName());
-        engine = InctrlEngine.load(bundle, Device.cpu(), 1L << 30, precision());
-        variant = engine.manifest()
+        variant = BundleManifest.read(bundle)
                 .variant(precision())
                 .orElseThrow(() -> new AssertionError(
-                        bundle + " has no " + precision() + " variant: run " + "scripts/prepare-test-assets.sh"));
+                        bundle + " has no " + precision() + " variant: run scripts/prepare-test-assets.sh"));
+        Set<String> host = CpuFlags.host().orElse(null);
+        if (host != null
+                && !variant.requiredCpuFlags().isEmpty()
+                && variant.requiredCpuFlags().stream().noneMatch(host::contains)) {
+            // int8 on a CPU without VNNI: the load must be refused (what this host can check); the rest is skipped
+            assertThatThrownBy(() -> InctrlEngine.load(bundle, Device.cpu(), 1L << 20, precision()))
+                    .isInstanceOf(BundleException.class)
+                    .hasMessageContaining("choose bf16 or fp32");
+            refusedHere = true;
+            return;
+        }
+        engine = InctrlEngine.load(bundle, Device.cpu(), 1L << 30, precision());
         fixtures = new Fixtures(bundle);
         images = fixtures.images();
+    }
+
+    @BeforeEach
+    void runsHere() {
+        Assumptions.assumeFalse(
+                refusedHere,
+                precision() + " needs one of " + variant.requiredCpuFlags()
+                        + ", which this CPU lacks (the refusal was checked)");
     }
 
     @AfterAll
