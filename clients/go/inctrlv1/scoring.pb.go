@@ -618,7 +618,12 @@ type ModelInfo struct {
 	Devices []string `protobuf:"bytes,11,rep,name=devices,proto3" json:"devices,omitempty"`
 	// What the bundle computes, in words, e.g. "InCTRL (ViT-B-16-plus-240)" or
 	// "generic patch residual on InceptionV3 ... features — not InCTRL (final score = s_p)".
-	Mode          string `protobuf:"bytes,12,opt,name=mode,proto3" json:"mode,omitempty"`
+	Mode string `protobuf:"bytes,12,opt,name=mode,proto3" json:"mode,omitempty"`
+	// Arithmetic of the vision (and text) tower: "fp32" (the bundle's own files, the parity reference), "bf16" or
+	// "int8" (a variant the bundle's manifest lists, with its measured deviation from fp32 under "variants";
+	// docs/bundle-format.md). Chosen by the server's configuration (inctrl.model.precision); inputs and outputs are fp32
+	// at every precision. Scores of different precisions differ by up to the manifest's max_abs_diff.
+	Precision     string `protobuf:"bytes,13,opt,name=precision,proto3" json:"precision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -737,6 +742,13 @@ func (x *ModelInfo) GetMode() string {
 	return ""
 }
 
+func (x *ModelInfo) GetPrecision() string {
+	if x != nil {
+		return x.Precision
+	}
+	return ""
+}
+
 var File_inctrl_v1_scoring_proto protoreflect.FileDescriptor
 
 const file_inctrl_v1_scoring_proto_rawDesc = "" +
@@ -790,7 +802,7 @@ const file_inctrl_v1_scoring_proto_rawDesc = "" +
 	"\x05Error\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\"\x12\n" +
-	"\x10ModelInfoRequest\"\xfb\x02\n" +
+	"\x10ModelInfoRequest\"\x99\x03\n" +
 	"\tModelInfo\x12\x1b\n" +
 	"\tbundle_id\x18\x01 \x01(\tR\bbundleId\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x12\n" +
@@ -806,7 +818,8 @@ const file_inctrl_v1_scoring_proto_rawDesc = "" +
 	"\rmanifest_json\x18\n" +
 	" \x01(\tR\fmanifestJson\x12\x18\n" +
 	"\adevices\x18\v \x03(\tR\adevices\x12\x12\n" +
-	"\x04mode\x18\f \x01(\tR\x04mode*q\n" +
+	"\x04mode\x18\f \x01(\tR\x04mode\x12\x1c\n" +
+	"\tprecision\x18\r \x01(\tR\tprecision*q\n" +
 	"\n" +
 	"Inspection\x12\x1a\n" +
 	"\x16INSPECTION_UNSPECIFIED\x10\x00\x12\x1a\n" +

@@ -103,7 +103,7 @@ class ModelInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ModelInfo(_message.Message):
-    __slots__ = ("bundle_id", "kind", "arch", "random_weights", "weights_description", "image_size", "map_height", "map_width", "tapped_blocks", "manifest_json", "devices", "mode")
+    __slots__ = ("bundle_id", "kind", "arch", "random_weights", "weights_description", "image_size", "map_height", "map_width", "tapped_blocks", "manifest_json", "devices", "mode", "precision")
     BUNDLE_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     ARCH_FIELD_NUMBER: _ClassVar[int]
@@ -116,6 +116,7 @@ class ModelInfo(_message.Message):
     MANIFEST_JSON_FIELD_NUMBER: _ClassVar[int]
     DEVICES_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
+    PRECISION_FIELD_NUMBER: _ClassVar[int]
     bundle_id: str
     kind: str
     arch: str
@@ -128,4 +129,5 @@ class ModelInfo(_message.Message):
     manifest_json: str
     devices: _containers.RepeatedScalarFieldContainer[str]
     mode: str
-    def __init__(self, bundle_id: _Optional[str] = ..., kind: _Optional[str] = ..., arch: _Optional[str] = ..., random_weights: bool = ..., weights_description: _Optional[str] = ..., image_size: _Optional[int] = ..., map_height: _Optional[int] = ..., map_width: _Optional[int] = ..., tapped_blocks: _Optional[_Iterable[int]] = ..., manifest_json: _Optional[str] = ..., devices: _Optional[_Iterable[str]] = ..., mode: _Optional[str] = ...) -> None: ...
+    precision: str
+    def __init__(self, bundle_id: _Optional[str] = ..., kind: _Optional[str] = ..., arch: _Optional[str] = ..., random_weights: bool = ..., weights_description: _Optional[str] = ..., image_size: _Optional[int] = ..., map_height: _Optional[int] = ..., map_width: _Optional[int] = ..., tapped_blocks: _Optional[_Iterable[int]] = ..., manifest_json: _Optional[str] = ..., devices: _Optional[_Iterable[str]] = ..., mode: _Optional[str] = ..., precision: _Optional[str] = ...) -> None: ...
