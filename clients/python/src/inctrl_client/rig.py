@@ -265,7 +265,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         try:
             client.wait_ready(args.connect_timeout)
             info = client.model_info()
-            print(f"server {args.addr}: bundle {info.bundle_id} ({info.kind}, {info.arch}) devices {list(info.devices)}")
+            print(f"server {args.addr}: bundle {info.bundle_id} ({info.kind}, {info.arch}) devices {list(info.devices)}"
+                  f" precision {info.precision or 'fp32'}")
             if info.random_weights:
                 print("WARNING: the model has random weights; scores and AUROC are meaningless", file=sys.stderr)
         except InctrlError as e:
