@@ -42,10 +42,13 @@ export DJL_CACHE_DIR=${DJL_CACHE_DIR:-$ROOT/.djl-cache}
 # steal the CPU from the decode threads and the bench client on a small machine)
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 
-if [ ! -f server/target/quarkus-app/quarkus-run.jar ] || [ "${BENCH_REBUILD:-0}" = 1 ]; then
-  ./mvnw -B -o -q install -DskipTests
+# package, not install: the reactor resolves the server and client jars from this checkout, and nothing is written
+# to the local repository that other checkouts (worktrees) read
+if [ ! -f server/target/quarkus-app/quarkus-run.jar ] || [ ! -f clients/java/target/inctrl-client-0.1.0-SNAPSHOT.jar ] \
+   || [ "${BENCH_REBUILD:-0}" = 1 ]; then
+  ./mvnw -B -o -q package -DskipTests -pl bench -am
 fi
-./mvnw -B -o -q compile -pl bench
+./mvnw -B -o -q compile -pl bench -am
 cp="bench/target/classes:clients/java/target/inctrl-client-0.1.0-SNAPSHOT.jar:server/target/inctrl-server-0.1.0-SNAPSHOT.jar:server/target/quarkus-app/lib/main/*:server/target/quarkus-app/lib/boot/*"
 
 # Counts and time bounds per bundle (every loop stops at whichever comes first); a full-size official query takes

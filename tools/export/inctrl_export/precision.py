@@ -163,8 +163,10 @@ def _eager_inception(manifest: dict, scripted) -> nn.Module:
     return module.eval()
 
 
-def int8_static_inception(manifest: dict, scripted, calibration: torch.Tensor, batch: int = 8):
-    """Static PTQ (FX, x86 backend), calibrated on `calibration` [N,3,S,S]; traced and frozen for CPU."""
+def int8_static_inception(manifest: dict, scripted, calibration: torch.Tensor, batch: int = 8,
+                          fp32_modules: tuple = ()):
+    """Static PTQ (FX, x86 backend), calibrated on `calibration` [N,3,S,S]; traced and frozen for CPU.
+    `fp32_modules` (module names, e.g. "trunk.blocks.Mixed_6b") stay fp32."""
     from torch.ao.quantization import HistogramObserver, PerChannelMinMaxObserver, QConfig, QConfigMapping
     from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
     torch.backends.quantized.engine = "x86"
@@ -176,7 +178,10 @@ def int8_static_inception(manifest: dict, scripted, calibration: torch.Tensor, b
     eager = _eager_inception(manifest, scripted)
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        prepared = prepare_fx(eager, QConfigMapping().set_global(qconfig), example_inputs=(calibration[:1],))
+        mapping = QConfigMapping().set_global(qconfig)
+        for name in fp32_modules:
+            mapping.set_module_name(name, None)
+        prepared = prepare_fx(eager, mapping, example_inputs=(calibration[:1],))
         for i in range(0, calibration.shape[0], batch):
             prepared(calibration[i:i + batch])
         quantized = convert_fx(prepared)
