@@ -5,6 +5,13 @@ checks every output of every runtime against TorchScript on real preprocessed im
 (img/s) at each batch size. Runtimes alternate inside each round (the machine is shared and noisy); per runtime
 the result is the best, over batch sizes, of the median img/s of all timed calls at that batch size.
 
+--precision bf16|int8 runs every runtime at that precision instead: TorchScript runs the bundle's variant file (what
+the server runs on a CPU), OpenVINO the fp32 ONNX with its bf16 inference hint (bf16) or the int8 QDQ model below
+(int8), ONNX Runtime the int8 QDQ model (static quantization by onnxruntime.quantization: per-channel int8 weights,
+uint8 activations over the full range, calibrated on the same kind of normal images as the bundle's variant); ONNX
+Runtime's CPU provider has no bf16 kernels for these graphs, so it is reported unavailable at bf16. Outputs are then
+compared with fp32 TorchScript and the deviation reported (reduced precision is not "equal outputs").
+
 Run through bench/anchor/run.sh, which provides the venv (torch from build/venv plus the pinned runtimes).
 """
 from __future__ import annotations
@@ -47,6 +54,11 @@ def parse_args(argv=None):
                    help="folder with manifest.csv (path column) of real images for the output check")
     p.add_argument("--check-images", type=int, default=4)
     p.add_argument("--keep-onnx", type=Path, default=None, help="also keep the exported ONNX file here")
+    p.add_argument("--precision", choices=("fp32", "bf16", "int8"), default="fp32",
+                   help="run every runtime at this precision (TorchScript: the bundle's variant of it)")
+    p.add_argument("--calibration", type=Path, default=ROOT.parent / "shared" / "train",
+                   help="--precision int8: normal images the ONNX model's activation ranges are calibrated on")
+    p.add_argument("--calibration-count", type=int, default=40)
     return p.parse_args(argv)
 
 
@@ -126,12 +138,14 @@ class OnnxRuntimeRunner:
 class OpenVinoRunner:
     name = "openvino"
 
-    def __init__(self, onnx_path: Path, threads: int):
+    def __init__(self, onnx_path: Path, threads: int, precision: str = "f32"):
         import openvino as ov
 
         core = ov.Core()
-        # f32 explicitly: on CPUs with bf16 support OpenVINO would otherwise infer in bf16 (not "equal outputs").
-        config = {"INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"}
+        # f32 explicitly: on CPUs with bf16 support OpenVINO would otherwise infer in bf16 (not "equal outputs");
+        # bf16 when the anchor runs at bf16. An int8 (QDQ) model keeps f32 for what is not quantized, as ours does.
+        config = {"INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": precision,
+                  "PERFORMANCE_HINT": "LATENCY"}
         self.threads = threads
         self.compiled = core.compile_model(ov.convert_model(str(onnx_path)), "CPU", config)
         self.request = self.compiled.create_infer_request()
@@ -140,6 +154,31 @@ class OpenVinoRunner:
     def __call__(self, x: np.ndarray) -> list[np.ndarray]:
         self.request.infer({0: x})
         return [self.request.get_output_tensor(i).data.copy() for i in range(self.outputs)]
+
+
+def quantize_onnx(fp32_path: Path, out: Path, calibration: np.ndarray) -> float:
+    """Static int8 QDQ model (onnxruntime.quantization), the ONNX counterpart of the bundle's int8 variant."""
+    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType, quantize_static)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.items = iter([{"images": calibration[i:i + 1]} for i in range(len(calibration))])
+
+        def get_next(self):
+            return next(self.items, None)
+
+    start = time.perf_counter()
+    quantize_static(str(fp32_path), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, reduce_range=False)
+    return time.perf_counter() - start
+
+
+def calibration_images(manifest: dict, folder: Path, count: int) -> tuple[np.ndarray, str]:
+    """The exporter's own selection and preprocessing (inctrl_export.precision.calibration_images)."""
+    sys.path.insert(0, str(ROOT / "tools" / "export"))
+    from inctrl_export.precision import calibration_images as pick
+    images, note = pick(manifest, folder, count)
+    return images.numpy(), note
 
 
 def export_onnx(vision: Path, size: int, path: Path) -> tuple[int, float]:
@@ -210,6 +249,14 @@ def main(argv=None) -> int:
     manifest = json.loads((bundle / "manifest.json").read_text())
     size = int(manifest["image"]["size"])
     vision = bundle / manifest["files"]["vision"]
+    precision = args.precision
+    if precision == "fp32":
+        timed_vision = vision
+    else:
+        files = ((manifest.get("variants") or {}).get(precision) or {}).get("files")
+        if not files:
+            raise SystemExit(f"bundle {manifest['bundle_id']} has no {precision} variant (inctrl_export.precision)")
+        timed_vision = bundle / (files.get("vision_cpu") or files["vision"])
     batches = [int(b) for b in args.batches.split(",")]
     load_before = os.getloadavg()
 
@@ -222,17 +269,30 @@ def main(argv=None) -> int:
         log(f"exported {outputs} outputs to ONNX in {export_s:.1f}s ({onnx_path.stat().st_size / 2**20:.0f} MiB)")
         if args.keep_onnx:
             args.keep_onnx.write_bytes(onnx_path.read_bytes())
-        makers = {"torchscript": lambda n: TorchScriptRunner(vision, n),
-                  "torchscript-opt": lambda n: TorchScriptRunner(vision, n, optimized=True),
-                  "onnxruntime": lambda n: OnnxRuntimeRunner(onnx_path, n),
-                  "openvino": lambda n: OpenVinoRunner(onnx_path, n)}
+        ort_path, ov_path, ov_hint, calib_note = onnx_path, onnx_path, "f32", None
+        if precision == "int8":
+            calib, calib_note = calibration_images(manifest, args.calibration, args.calibration_count)
+            ort_path = ov_path = Path(tmp) / "vision.int8.onnx"
+            log(f"quantized the ONNX model to int8 (QDQ) in {quantize_onnx(onnx_path, ort_path, calib):.1f}s "
+                f"on {calib_note}")
+        elif precision == "bf16":
+            ov_hint = "bf16"
+
+        def no_bf16_ort(n):
+            raise RuntimeError("ONNX Runtime's CPU execution provider has no bf16 kernels for this graph")
+
+        makers = {"torchscript": lambda n: TorchScriptRunner(timed_vision, n),
+                  "torchscript-opt": lambda n: TorchScriptRunner(timed_vision, n, optimized=True),
+                  "onnxruntime": no_bf16_ort if precision == "bf16" else lambda n: OnnxRuntimeRunner(ort_path, n),
+                  "openvino": lambda n: OpenVinoRunner(ov_path, n, ov_hint)}
         for entry, kind, count in specs:
             try:
                 runners[entry] = makers[kind](count)
             except Exception as e:  # noqa: BLE001 - a runtime that does not install or convert is reported, not fatal
                 failures[entry] = f"{type(e).__name__}: {e}"
                 log(f"{entry} unavailable: {failures[entry]}")
-        reference = runners[specs[0][0]]
+        # the output check's reference: fp32 TorchScript (the timed torchscript entry itself at fp32)
+        reference = runners[specs[0][0]] if precision == "fp32" else TorchScriptRunner(vision, args.torch_threads)
 
         # Output check at batch 1 and at the full check batch, every output, against TorchScript.
         ref = {b: reference(batch_of(images, b)) for b in sorted({1, len(images)})}
@@ -274,12 +334,13 @@ def main(argv=None) -> int:
             "best_batch": best_batch,
             "max_abs_diff": max(diffs[name]),
             "max_abs_diff_per_output": diffs[name],
-            "outputs_equal": max(diffs[name]) <= TOLERANCE,
+            # reduced precision is not "equal outputs": its deviation from fp32 is reported instead
+            "outputs_equal": max(diffs[name]) <= TOLERANCE if precision == "fp32" else None,
             "threads": runners[name].threads,
             "per_batch": {str(b): {"median_img_per_s": round(m, 4), "calls": len(samples[name][b])}
                           for b, m in medians.items()},
         })
-    equal = [r for r in results if r["outputs_equal"]]
+    equal = [r for r in results if r["outputs_equal"] or (precision != "fp32" and r["outputs_equal"] is None)]
     best = max(equal, key=lambda r: r["best_img_per_s"])
     outside = [r for r in equal if r["engine"] in ("onnxruntime", "openvino")]
     best_out = max(outside, key=lambda r: r["best_img_per_s"]) if outside else None
@@ -292,6 +353,9 @@ def main(argv=None) -> int:
         "image_size": size,
         "outputs": {"count": outputs, "shapes_at_check_batch": shapes},
         "check_inputs": inputs_note,
+        "precision": precision,
+        "timed_torchscript_file": timed_vision.name,
+        "calibration": calib_note,
         "tolerance": TOLERANCE,
         "runtimes": results,
         "unavailable": failures,
@@ -316,14 +380,14 @@ def main(argv=None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
 
-    print(f"{manifest['bundle_id']} ({size}px), {report['machine']['cpus']} CPUs, load "
+    print(f"{manifest['bundle_id']} ({size}px) at {precision}, {report['machine']['cpus']} CPUs, load "
           f"{load_before[0]:.1f}->{report['machine']['loadavg_after'][0]:.1f}; check: {inputs_note.split(' (')[0]}")
     head = f"{'runtime':<17} {'threads':>7} " + " ".join(f"{'b=' + str(b):>9}" for b in batches)
     print(head + f" {'best img/s':>11} {'@batch':>6} {'max |Δ|':>9}")
     for r in results:
         cells = " ".join(f"{r['per_batch'][str(b)]['median_img_per_s']:9.2f}" for b in batches)
         print(f"{r['runtime']:<17} {r['threads']:>7} {cells} {r['best_img_per_s']:11.2f} {r['best_batch']:>6} "
-              f"{r['max_abs_diff']:9.1e}{'' if r['outputs_equal'] else '  (NOT equal)'}")
+              f"{r['max_abs_diff']:9.1e}{'' if r['outputs_equal'] in (True, None) else '  (NOT equal)'}")
     print(f"best at equal outputs: {best['runtime']} {best['best_img_per_s']:.2f} img/s; "
           f"served-config TorchScript / best = {report['torchscript_over_best']:.3f}")
     if best_out:

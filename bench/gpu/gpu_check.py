@@ -5,8 +5,12 @@ Measures, in one run on one device:
   1. vision encoder throughput (images/s) per batch size, fp32 (TF32 off and on);
   2. batched == one-by-one on the GPU (max |diff| of g, taps and of the full per-query scores);
   3. served per-query cost (encoder batch + residual NN against cached K-shot tokens + heads, text prior cached)
-     vs the official test loop at batch 1 (re-encode 1+K images and all 242 sentences per query) -> ratio.
-Usage: python gpu_check.py BUNDLE_DIR [--k 8] [--out results.json]
+     vs the official test loop at batch 1 (re-encode 1+K images and all 242 sentences per query) -> ratio;
+  4. reduced precision (--precisions bf16 fp16): the vision and text towers in that dtype, fp32 in and out (casts
+     around the module, taps re-normalised in fp32, as the bundle's bf16 variant does; the bundle's own
+     vision.bf16.pt/text.bf16.pt when it lists them), heads fp32: encoder img/s per batch, served queries/s, and
+     max |Δ| vs fp32 of g, the taps and the final score on the same inputs, plus batched vs one-by-one.
+Usage: python gpu_check.py BUNDLE_DIR [--k 8] [--precisions bf16 fp16] [--out results.json]
 """
 import argparse
 import json
@@ -30,6 +34,22 @@ def timed(fn, seconds=2.0, min_iters=3):
     return (time.perf_counter() - t0) / n
 
 
+def reduced(bundle, manifest, name, dtype, dev):
+    """Vision and text towers in `dtype`, fp32 in and out: the bundle's variant files when listed, else cast here."""
+    files = ((manifest.get("variants") or {}).get(name) or {}).get("files") or {}
+    if "vision" in files and "text" in files:
+        load = lambda f: torch.jit.load(f"{bundle}/{f}", map_location=dev).eval()  # noqa: E731
+        return load(files["vision"]), load(files["text"])
+    v = torch.jit.load(f"{bundle}/vision.pt", map_location=dev).eval().to(dtype)
+    t = torch.jit.load(f"{bundle}/text.pt", map_location=dev).eval().to(dtype)
+
+    def vision(x):
+        o = v(x.to(dtype))
+        return (o[0].float(),) + tuple(torch.nn.functional.normalize(z.float(), dim=-1) for z in o[1:])
+
+    return vision, lambda ids: t(ids).float()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("bundle")
@@ -38,6 +58,7 @@ def main():
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--batches", type=int, nargs="+", default=[1, 2, 4, 8, 16, 32, 64, 128])
     ap.add_argument("--seconds", type=float, default=2.0)
+    ap.add_argument("--precisions", nargs="*", default=["bf16", "fp16"], choices=["bf16", "fp16"])
     a = ap.parse_args()
     dev = a.device
 
@@ -128,7 +149,41 @@ def main():
         res["ratio_served_best_vs_official"] = round(best / off, 1)
         res["ratio_served_batch1_vs_official"] = round(served[1] / off, 1)
         print(f"official loop: {off:.2f} queries/s; served/official = {best / off:.1f}x "
-              f"(batch 1: {served[1] / off:.1f}x)", flush=True)
+              f"(batch 1: {served[1] / off:.1f}x)",
+              flush=True)
+
+        # 4. reduced precision: same inputs, fp32 in and out, heads fp32
+        ref_scores = score_batch(vision(x))
+        ref_feats = vision(x)
+        for name in a.precisions:
+            dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[name]
+            lp_vision, lp_text = reduced(a.bundle, man, name, dtype, dev)
+            row = {}
+            tput = {}
+            for b in a.batches:
+                xb = torch.randn(b, 3, S, S, device=dev, generator=g0)
+                for _ in range(3):
+                    lp_vision(xb)
+                tput[b] = round(b / timed(lambda: lp_vision(xb), a.seconds), 1)
+                print(f"encoder {name} batch {b}: {tput[b]} img/s", flush=True)
+            row["encoder_img_per_s"] = tput
+            feats = lp_vision(x)
+            row["max_abs_diff_g_rel"] = float((feats[0] - ref_feats[0]).norm() / ref_feats[0].norm())
+            row["max_abs_diff_taps"] = max(float((feats[j] - ref_feats[j]).abs().max()) for j in (1, 2, 3))
+            lp_emb = lp_text(ids)
+            lp_emb = lp_emb / lp_emb.norm(dim=-1, keepdim=True)
+            row["max_abs_diff_text_embedding"] = float((lp_emb - emb).abs().max())
+            row["max_abs_diff_score"] = float((score_batch(feats) - ref_scores).abs().max())
+            single = torch.cat([score_batch(lp_vision(x[i:i + 1])) for i in range(16)])
+            row["batched_vs_single_max_abs_diff_score"] = float((score_batch(feats) - single).abs().max())
+            served_lp = {}
+            for b in (1, 8, 32, 64):
+                xb = torch.randn(b, 3, S, S, device=dev, generator=g0)
+                served_lp[b] = round(b / timed(lambda: score_batch(lp_vision(xb)), a.seconds), 1)
+            row["served_queries_per_s"] = served_lp
+            row["served_best_vs_fp32"] = round(max(served_lp.values()) / best, 2)
+            res[f"precision_{name}"] = row
+            print(f"{name}: {row}", flush=True)
     if a.out:
         json.dump(res, open(a.out, "w"), indent=2)
 

@@ -68,6 +68,9 @@ test('vision-only bundle: the banner names what it computes once, with SVG icons
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.locator('#view-prompt-sets').waitFor({ state: 'visible' });
   assert.match(await visibleText('#note-not-inctrl'), /NOT InCTRL/);
+  // the banner names the precision the server runs at (fp32 unless inctrl.model.precision says otherwise)
+  assert.equal(model.precision, 'fp32');
+  assert.equal(await visibleText('#model-precision'), model.precision);
   const text = await page.evaluate(() => document.querySelector('header').textContent + document.getElementById('random-warning').textContent);
   assert.equal(text.split(model.mode).length - 1, 1, `"${model.mode}" appears once in: ${text}`);
   assert.doesNotMatch(text, /[\u2460-\u24ff\u25ce\u26a0]/u, 'no symbol characters that a font may lack');

@@ -257,7 +257,7 @@ def test_repository_extension_lists_loads_reads_and_unloads_a_model(repo_server,
 
     config = _json(transport, client.get_model_config, model_name="spare", headers=tenant)
     config = config["config"] if transport == "grpc" else config
-    assert config["name"] == "spare" and config["platform"] == "inctrl"
+    assert config["name"] == "spare" and config["platform"] == "inctrl@fp32"
     assert config["version_policy"] == {"latest": {"num_versions": 1}}
     assert [(i["name"], i["data_type"], i.get("optional", False)) for i in config["input"]] == \
         [("image", "TYPE_STRING", False), ("shots", "TYPE_STRING", True)]

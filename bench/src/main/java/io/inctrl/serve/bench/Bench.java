@@ -14,6 +14,7 @@ import io.inctrl.serve.image.ImageLimits;
 import io.inctrl.serve.image.ImagePreprocessor;
 import io.inctrl.serve.image.PreprocessConfig;
 import io.inctrl.serve.model.BundleManifest;
+import io.inctrl.serve.model.ComputePrecision;
 import io.inctrl.serve.model.InctrlEngine;
 import io.inctrl.serve.model.PromptFeatures;
 import io.inctrl.serve.model.TextPrior;
@@ -44,6 +45,9 @@ public final class Bench {
     private final Map<String, String> opts;
     private final Path bundle;
     private final BundleManifest manifest;
+    // the precision of this run: the server was started at it, and the in-JVM references (official loop, raw
+    // forward) run the same variant files, so every ratio compares like with like
+    private final ComputePrecision precision;
     private final InctrlEngine engine;
     private final ImageDecoder decoder = new ImageDecoder(ImageLimits.DEFAULT);
     private final ImagePreprocessor preprocessor;
@@ -61,6 +65,9 @@ public final class Bench {
     // filled by b), read by c): the saturation throughput of the served path
     private double saturationQps = Double.NaN;
 
+    // key=value pairs of this run's headline numbers (PRECISION line)
+    private final List<String> summary = new ArrayList<>();
+
     private Bench(Map<String, String> opts) throws IOException {
         this.opts = opts;
         this.bundle = Path.of(req("bundle"));
@@ -74,7 +81,8 @@ public final class Bench {
         this.shotBytes = readImages(cat.resolve("shots")).subList(0, k);
         this.queryBytes = readImages(cat.resolve("test"));
         long t0 = System.nanoTime();
-        this.engine = InctrlEngine.load(bundle, Device.cpu(), longOpt("prompt-cache-bytes", 512L << 20));
+        this.precision = ComputePrecision.of(opt("precision", "fp32"));
+        this.engine = InctrlEngine.load(bundle, Device.cpu(), longOpt("prompt-cache-bytes", 512L << 20), precision);
         String key = System.getenv("BENCH_API_KEY");
         if (key == null || key.isBlank()) {
             throw new IllegalArgumentException("BENCH_API_KEY (the tenant's API key) is required");
@@ -83,9 +91,10 @@ public final class Bench {
         this.server = new ServerProbe(Long.parseLong(req("server-pid")), intOpt("management-port", 9090));
         System.out.printf(
                 Locale.ROOT,
-                "# loaded %s (%s) in %.1f s; category %s, K=%d, %d query images%n",
+                "# loaded %s (%s) at %s in %.1f s; category %s, K=%d, %d query images%n",
                 manifest.bundleId(),
                 manifest.arch(),
+                precision,
                 secs(System.nanoTime() - t0),
                 category,
                 k,
@@ -147,6 +156,8 @@ public final class Bench {
             bench.benchF();
         }
         bench.machine("end");
+        // one machine-readable line per run: bench/run.sh puts the precisions of one run side by side
+        System.out.println("PRECISION " + bench.precision + " " + String.join(" ", bench.summary));
         System.out.println();
         System.out.println("| benchmark | ratio | detail |");
         System.out.println("|---|---|---|");
@@ -207,6 +218,8 @@ public final class Bench {
                 doubleOpt("a.served-seconds", 60));
         double ratio = run.qps() / officialQps;
         System.out.printf(Locale.ROOT, "a) served over gRPC ScoreStream (registered prompt set): %s%n", run);
+        summary.add(String.format(
+                Locale.ROOT, "a_served_qps=%.4f a_official_qps=%.5f a_ratio=%.2f", run.qps(), officialQps, ratio));
         result(
                 "a) served / official loop"
                         + (opts.containsKey("a.target") ? " (target >= " + opt("a.target", "") + "x)" : ""),
@@ -275,6 +288,13 @@ public final class Bench {
             }
         }
         saturationQps = best;
+        summary.add(String.format(
+                Locale.ROOT,
+                "b_served_qps=%.4f b_raw_ips=%.4f b_ratio=%.3f b_cpu_ratio=%.3f",
+                best,
+                raw.bestImagesPerSec,
+                best / raw.bestImagesPerSec,
+                bestServedPerCpu / raw.imagesPerCpuSec));
         // Wall-clock rates on a machine shared past saturation also measure how much CPU each process wins from its
         // neighbours (the server runs more threads than the raw loop), so the per-CPU-second ratio is printed as well.
         result(
@@ -307,9 +327,14 @@ public final class Bench {
      * ({@code encode}: vision forward + adapter, features copied to the host). Preprocessed pixels, no decode, no scoring.
      */
     private Raw rawEncoder() throws Exception {
+        // fp32: the portable vision.pt (engine.encode below runs the CPU copy); a variant: its CPU file, what the
+        // server runs at that precision
+        Path visionFile = precision == ComputePrecision.FP32
+                ? manifest.file(bundle, "vision")
+                : manifest.moduleFile(bundle, "vision", precision, true);
         Criteria<NDList, NDList> criteria = Criteria.builder()
                 .setTypes(NDList.class, NDList.class)
-                .optModelPath(manifest.file(bundle, "vision"))
+                .optModelPath(visionFile)
                 .optEngine("PyTorch")
                 .optDevice(Device.cpu())
                 .optTranslator(new NoopTranslator())
@@ -319,7 +344,7 @@ public final class Bench {
         Raw best = new Raw(0, 0, "", 0);
         StringBuilder table = new StringBuilder();
         try (ZooModel<NDList, NDList> vision = criteria.loadModel()) {
-            for (String how : List.of("vision.pt", "engine.encode")) {
+            for (String how : List.of(visionFile.getFileName().toString(), "engine.encode")) {
                 table.append(table.length() == 0 ? "" : "; ").append(how).append(" img/s");
                 for (String bs : opt("b.raw-batches", "1,2,4,8").split(",")) {
                     int b = Integer.parseInt(bs.trim());
@@ -329,8 +354,9 @@ public final class Bench {
                         System.arraycopy(pixels, 0, flat, i * pixels.length, pixels.length);
                         list.add(pixels);
                     }
-                    Runnable call =
-                            how.equals("vision.pt") ? () -> forward(vision, flat, b, size) : () -> engine.encode(list);
+                    Runnable call = how.equals("engine.encode")
+                            ? () -> engine.encode(list)
+                            : () -> forward(vision, flat, b, size);
                     // TorchScript's profiling executor re-specialises on every new batch shape: warm each one first
                     for (int i = 0; i < intOpt("b.raw-warmup", 5); i++) {
                         call.run();
@@ -396,6 +422,7 @@ public final class Bench {
         served.oneAtATime(promptSetId, 2);
         double unloaded = pct(served.oneAtATime(promptSetId, intOpt("c.unloaded-requests", 5)), 0.5);
         System.out.printf(Locale.ROOT, "c) unloaded single query over gRPC: %.1f ms (median)%n", unloaded);
+        summary.add(String.format(Locale.ROOT, "c_unloaded_ms=%.1f", unloaded));
         StringBuilder detail = new StringBuilder();
         StringBuilder ratios = new StringBuilder();
         for (String f : opt("c.loads", "0.3,0.5,0.7,0.9").split(",")) {
@@ -424,6 +451,13 @@ public final class Bench {
                     meanBatch);
             detail.append(String.format(
                     Locale.ROOT, "%.0f%%: p50 %.0f ms, p99 %.0f ms (n=%d); ", 100 * frac, p50, p99, lat.length));
+            summary.add(String.format(
+                    Locale.ROOT,
+                    "c_p99_%.0f=%.2f c_p50_%.0f=%.2f",
+                    100 * frac,
+                    p99 / unloaded,
+                    100 * frac,
+                    p50 / unloaded));
             ratios.append(String.format(
                     Locale.ROOT,
                     "%s%.0f%% %.2f/%.2f",

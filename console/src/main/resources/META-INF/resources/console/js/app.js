@@ -60,7 +60,9 @@ function renderBanner(m) {
   const id = document.createElement('strong');
   id.id = 'bundle-id';
   id.textContent = m.bundleId;
-  b.append('Bundle ', id, ` · ${m.mode || `${m.kind} · ${m.arch}`} · ${(m.devices || []).join(', ') || 'no device'}`);
+  // the precision decides how far scores may sit from fp32 (the bundle manifest records by how much)
+  const precision = h('span', { id: 'model-precision', title: 'precision of the vision (and text) tower' }, m.precision || 'fp32');
+  b.append('Bundle ', id, ` · ${m.mode || `${m.kind} · ${m.arch}`} · `, precision, ` · ${(m.devices || []).join(', ') || 'no device'}`);
   const warn = clear($('random-warning'));
   const notes = [];
   if (m.randomWeights) {

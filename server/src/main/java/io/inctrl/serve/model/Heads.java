@@ -12,8 +12,12 @@ import java.util.Optional;
  */
 sealed interface Heads extends AutoCloseable permits InctrlHeads, NoHeads {
 
-    static Heads load(java.nio.file.Path dir, BundleManifest manifest, ai.djl.Device device) {
-        return manifest.bundleKind().hasHeads() ? InctrlHeads.load(dir, manifest, device) : new NoHeads(manifest);
+    /** The heads are fp32 at every precision; only the text tower (kind inctrl) has precision variants. */
+    static Heads load(
+            java.nio.file.Path dir, BundleManifest manifest, ai.djl.Device device, ComputePrecision precision) {
+        return manifest.bundleKind().hasHeads()
+                ? InctrlHeads.load(dir, manifest, device, precision)
+                : new NoHeads(manifest);
     }
 
     /** Index of the first tap in the vision module's outputs (InCTRL's returns the global embedding g first). */

@@ -24,6 +24,7 @@ public final class InctrlEngine implements AutoCloseable {
 
     private final BundleManifest manifest;
     private final Device device;
+    private final ComputePrecision precision;
     private final TorchScriptModule vision;
     private final Heads heads;
     private final PromptTensorCache promptCache;
@@ -31,21 +32,50 @@ public final class InctrlEngine implements AutoCloseable {
     private final int width;
     private final int size;
 
-    private InctrlEngine(Path dir, BundleManifest manifest, Device device, long promptCacheBytes) {
+    private InctrlEngine(
+            Path dir, BundleManifest manifest, Device device, long promptCacheBytes, ComputePrecision precision) {
         this.manifest = manifest;
         this.device = device;
-        String visionKey = manifest.fileKey("vision", Device.Type.CPU.equals(device.getDeviceType()));
-        this.vision = TorchScriptModule.load(visionKey, manifest.file(dir, visionKey), device);
-        this.heads = Heads.load(dir, manifest, device);
+        this.precision = precision;
+        boolean cpu = Device.Type.CPU.equals(device.getDeviceType());
+        manifest.requirePrecision(dir, precision, cpu);
+        if (cpu) {
+            manifest.variant(precision).ifPresent(v -> CpuFlags.require(manifest.bundleId(), precision, v));
+        }
+        this.vision = TorchScriptModule.load(
+                moduleLabel("vision", precision), manifest.moduleFile(dir, "vision", precision, cpu), device);
+        this.heads = Heads.load(dir, manifest, device, precision);
         this.patches = manifest.vision().patches();
         this.width = manifest.vision().width();
         this.size = manifest.image().size();
         this.promptCache = new PromptTensorCache(device, promptCacheBytes);
     }
 
-    /** Loads every module of the bundle in {@code dir} onto {@code device}. */
+    /** Loads every module of the bundle in {@code dir} onto {@code device} at fp32 (the bundle's own files). */
     public static InctrlEngine load(Path dir, Device device, long promptCacheBytes) {
-        return new InctrlEngine(dir, BundleManifest.read(dir), device, promptCacheBytes);
+        return load(dir, device, promptCacheBytes, ComputePrecision.FP32);
+    }
+
+    /**
+     * Loads the bundle in {@code dir} onto {@code device} at {@code precision}: fp32 runs the bundle's own files (with
+     * the frozen CPU copy on a CPU), bf16/int8 the variant files its manifest lists for the vision (and text) tower;
+     * the heads are fp32 at every precision. Inputs and outputs are fp32 either way.
+     *
+     * @throws BundleException naming the bundle and the precisions it offers when {@code precision} is not one of them,
+     *     when the variant cannot run on this device (int8: CPUs only) or this CPU lacks what it needs (int8: VNNI)
+     */
+    public static InctrlEngine load(Path dir, Device device, long promptCacheBytes, ComputePrecision precision) {
+        return new InctrlEngine(dir, BundleManifest.read(dir), device, promptCacheBytes, precision);
+    }
+
+    /** The label a module's load is logged under, e.g. "vision" or "vision@bf16". */
+    static String moduleLabel(String key, ComputePrecision precision) {
+        return precision == ComputePrecision.FP32 ? key : key + "@" + precision;
+    }
+
+    /** The precision the towers run at (one per engine: a batch never mixes precisions). */
+    public ComputePrecision precision() {
+        return precision;
     }
 
     public BundleManifest manifest() {

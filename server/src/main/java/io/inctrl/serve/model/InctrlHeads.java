@@ -31,13 +31,17 @@ final class InctrlHeads implements Heads {
     private final int[] grid;
     private final float temperature;
 
-    private InctrlHeads(Path dir, BundleManifest manifest, Device device) {
+    private InctrlHeads(Path dir, BundleManifest manifest, Device device, ComputePrecision precision) {
         this.device = device;
         this.adapter = TorchScriptModule.load("adapter", manifest.file(dir, "adapter"), device);
         this.imageHead = TorchScriptModule.load("image_head", manifest.file(dir, "image_head"), device);
         this.holisticHead = TorchScriptModule.load("holistic_head", manifest.file(dir, "holistic_head"), device);
         if (manifest.hasTextPrior()) {
-            this.text = TorchScriptModule.load("text", manifest.file(dir, "text"), device);
+            boolean cpu = Device.Type.CPU.equals(device.getDeviceType());
+            this.text = TorchScriptModule.load(
+                    InctrlEngine.moduleLabel("text", precision),
+                    manifest.moduleFile(dir, "text", precision, cpu),
+                    device);
             this.tokenizer = new ClipTokenizer(
                     manifest.file(dir, "tokenizer"),
                     manifest.text().contextLength(),
@@ -53,8 +57,8 @@ final class InctrlHeads implements Heads {
         this.grid = manifest.vision().grid();
     }
 
-    static InctrlHeads load(Path dir, BundleManifest manifest, Device device) {
-        return new InctrlHeads(dir, manifest, device);
+    static InctrlHeads load(Path dir, BundleManifest manifest, Device device, ComputePrecision precision) {
+        return new InctrlHeads(dir, manifest, device, precision);
     }
 
     @Override

@@ -9,6 +9,7 @@ import io.inctrl.serve.inference.ModelOutput;
 import io.inctrl.serve.inference.ModelStatistics;
 import io.inctrl.serve.model.BundleException;
 import io.inctrl.serve.model.BundleManifest;
+import io.inctrl.serve.model.ComputePrecision;
 import io.inctrl.serve.model.InctrlEngine;
 import io.inctrl.serve.model.PromptFeatures;
 import io.inctrl.serve.model.TemplatePriorCache;
@@ -94,11 +95,13 @@ public final class LoadedModel implements AutoCloseable {
      */
     public static LoadedModel load(ModelRef ref, Path dir, Settings s, MeterRegistry registry) {
         BundleManifest manifest = BundleManifest.read(dir);
-        String precision = s.precision() == null ? FP32 : s.precision();
-        if (!FP32.equals(precision)) {
-            throw new BundleException(
-                    ref + " (" + manifest.bundleId() + ") offers precision fp32 only, not " + precision);
+        ComputePrecision computePrecision;
+        try {
+            computePrecision = ComputePrecision.of(s.precision() == null ? FP32 : s.precision());
+        } catch (IllegalArgumentException e) {
+            throw new BundleException(ref + ": " + e.getMessage(), e);
         }
+        String precision = computePrecision.wireName();
         String json;
         try {
             json = Files.readString(dir.resolve("manifest.json"));
@@ -110,11 +113,12 @@ public final class LoadedModel implements AutoCloseable {
             for (String name : s.devices()) {
                 Device device = parseDevice(name);
                 long t0 = System.nanoTime();
-                engines.add(InctrlEngine.load(dir, device, s.promptCacheBytes()));
+                engines.add(InctrlEngine.load(dir, device, s.promptCacheBytes(), computePrecision));
                 LOG.infof(
-                        "loaded %s (bundle %s) on %s in %d ms",
-                        ref, manifest.bundleId(), device, (System.nanoTime() - t0) / 1_000_000);
+                        "loaded %s (bundle %s) on %s at %s in %d ms",
+                        ref, manifest.bundleId(), device, precision, (System.nanoTime() - t0) / 1_000_000);
             }
+            LOG.infof("%s precision: %s", ref, precisionDescription(manifest, computePrecision));
             if (s.warmup()) {
                 warmUp(ref, manifest, engines, s);
             }
@@ -147,6 +151,19 @@ public final class LoadedModel implements AutoCloseable {
      * Bytes this version takes: the module files it loads, once per device, plus the bounds of its caches (prompt
      * tensors per device, text priors). An estimate for accounting and limits, not a measurement of native memory.
      */
+    /** One log line: the precision, what the bundle offers and, for a variant, its measured deviation from fp32. */
+    static String precisionDescription(BundleManifest manifest, ComputePrecision precision) {
+        String offered = " (bundle offers " + manifest.precisionNames() + ")";
+        return manifest.variant(precision)
+                .map(v -> precision + offered + "; measured max |score - fp32| "
+                        + v.maxAbsDiff("score")
+                                .map(d -> String.format("%.2g", d))
+                                .orElse("n/a") + " on "
+                        + v.imageSet())
+                .orElse(precision + offered);
+    }
+
+    // Counts the fp32 files even when a smaller variant is loaded: an upper bound keeps the memory limit safe.
     static long estimateBytes(Path dir, BundleManifest manifest, Settings s) {
         long perDevice = s.promptCacheBytes();
         Set<String> loaded = new HashSet<>();

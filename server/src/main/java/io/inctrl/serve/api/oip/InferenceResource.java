@@ -53,13 +53,14 @@ public class InferenceResource {
 
     static final String HEADER_LENGTH = "Inference-Header-Content-Length";
 
-    /** ModelMetadata as JSON. */
+    /** ModelMetadata as JSON; {@code parameters} (optional in the protocol) carries the kind and the precision. */
     public record ModelMetadata(
             String name,
             List<String> versions,
             String platform,
             List<OipModel.TensorSpec> inputs,
-            List<OipModel.TensorSpec> outputs) {}
+            List<OipModel.TensorSpec> outputs,
+            Map<String, Object> parameters) {}
 
     @Inject
     OipInference inference;
@@ -116,7 +117,12 @@ public class InferenceResource {
         HttpGate.caller(rc);
         io.inctrl.serve.models.LoadedModel m = model.resolve(name, version);
         return new ModelMetadata(
-                m.name(), model.versions(m.name()), OipModel.platform(m), model.inputs(), OipModel.outputs(m));
+                m.name(),
+                model.versions(m.name()),
+                OipModel.platform(m),
+                model.inputs(),
+                OipModel.outputs(m),
+                OipModel.parameters(m));
     }
 
     @GET

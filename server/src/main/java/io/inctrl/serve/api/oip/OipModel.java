@@ -80,9 +80,18 @@ public class OipModel {
         return out;
     }
 
-    /** Triton reports the backend here (e.g. {@code pytorch_libtorch}); ours is the bundle kind. */
+    /**
+     * Triton reports the backend here (e.g. {@code pytorch_libtorch}); ours is the bundle kind and the precision the
+     * version runs at, e.g. {@code patch-residual@bf16}. The protocol's gRPC ModelMetadataResponse has no parameters,
+     * and the platform is "information only" there, so this is where gRPC clients see the precision.
+     */
     public static String platform(LoadedModel m) {
-        return m.manifest().kind();
+        return m.manifest().kind() + "@" + m.precision();
+    }
+
+    /** The REST metadata's optional {@code parameters} object: what a client may want to know beyond the tensors. */
+    public static java.util.Map<String, Object> parameters(LoadedModel m) {
+        return java.util.Map.of("kind", m.manifest().kind(), "precision", m.precision());
     }
 
     /** Ready: default model loaded and warmed up, database migrated once, not draining (= /q/health/ready). */

@@ -26,7 +26,8 @@ public class ModelInfoResource {
 
     /**
      * See ModelInfo in scoring.proto. {@code inctrl} is false for vision-only patch-residual bundles: their score is
-     * s_p alone and text-prompt templates have no effect.
+     * s_p alone and text-prompt templates have no effect. {@code precision} is "fp32", "bf16" or "int8": the arithmetic
+     * of the vision (and text) tower (inctrl.model.precision; docs/bundle-format.md, "Precision variants").
      */
     public record ModelInfoView(
             String bundleId,

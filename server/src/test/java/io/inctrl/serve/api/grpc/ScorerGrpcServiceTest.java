@@ -185,6 +185,7 @@ public class ScorerGrpcServiceTest {
         assertThat(info.getTappedBlocksList()).containsExactly(7, 9, 11);
         assertThat(info.getManifestJson()).contains("\"format_version\"");
         assertThat(info.getDevicesList()).isNotEmpty();
+        assertThat(info.getPrecision()).isEqualTo("fp32"); // inctrl.model.precision's default
     }
 
     private void assertStatus(ScoreRequest req, Status.Code code, String messagePart) {

@@ -107,7 +107,7 @@ class OpenInferenceApiTest {
                                 .build())
                         .getName())
                 .isEqualTo(MODEL);
-        assertThat(m.getPlatform()).isEqualTo("inctrl");
+        assertThat(m.getPlatform()).isEqualTo("inctrl@fp32"); // kind@precision: gRPC metadata has no parameters
         assertThat(m.getVersionsList()).containsExactly("1");
         assertThat(m.getInputsList())
                 .extracting(ModelMetadataResponse.TensorMetadata::getName)
@@ -242,6 +242,9 @@ class OpenInferenceApiTest {
                 .then()
                 .statusCode(200)
                 .body("name", equalTo(MODEL))
+                .body("platform", equalTo("inctrl@fp32"))
+                .body("parameters.precision", equalTo("fp32"))
+                .body("parameters.kind", equalTo("inctrl"))
                 .body("outputs.name", hasItems("score", "map", "s_h"))
                 .body("outputs.find { it.name == 'map' }.shape", equalTo(List.of(-1, 15, 15)));
         given().get("/v2/models/nope/ready")
