@@ -54,6 +54,9 @@ final class BatchAggregator<I, O> {
 
     private final ArrayDeque<Batch<I, O>> retries = new ArrayDeque<>();
     private int queued;
+    /** Request work of every batcher sharing the cores: background batches start only while there is none. */
+    private final ForegroundActivity activity;
+
     private int runningBatches;
     private int liveWorkers;
     private boolean closed;
@@ -61,8 +64,11 @@ final class BatchAggregator<I, O> {
     /** Average processor time per job on one worker; 0 until the first batch succeeds. */
     private double nanosPerJob;
 
-    BatchAggregator(BatchPolicy policy, BatchListener listener, int workers) {
+    private static final long BACKGROUND_POLL_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(2);
+
+    BatchAggregator(BatchPolicy policy, BatchListener listener, int workers, ForegroundActivity activity) {
         this.policy = policy;
+        this.activity = activity;
         this.listener = listener;
         this.liveWorkers = workers;
     }
@@ -174,6 +180,17 @@ final class BatchAggregator<I, O> {
                 }
                 promoteStarvedBackground(now);
                 int foreground = queued - backgroundQueued;
+                if (foreground == 0 && backgroundQueued > 0 && activity.inFlight() > 0) {
+                    // requests of another batcher on these cores (or this one's running batches): look again soon;
+                    // polled, because signalling across batchers would take their locks from inside this one
+                    long age = now - backgroundRing.peekFirst().jobs.peekFirst().enqueuedNanos;
+                    changed.awaitNanos(Math.max(
+                            1,
+                            Math.min(
+                                    BACKGROUND_POLL_NANOS,
+                                    policy.backgroundMaxWait().toNanos() - age)));
+                    continue;
+                }
                 if (foreground == 0 && backgroundQueued > 0) {
                     // idle device: background work, in small batches so a request arriving meanwhile waits little
                     List<Job<I, O>> jobs = cut(backgroundRing, policy.backgroundBatchSize(), now, expired);

@@ -45,6 +45,7 @@ public final class Batcher<I, O> implements AutoCloseable {
     private final ScheduledThreadPoolExecutor deadlineTimer;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicBoolean closing = new AtomicBoolean();
+    private final ForegroundActivity foreground;
 
     /** A batcher without metrics. */
     public Batcher(BatchPolicy policy, List<WorkerSpec<I, O>> workers) {
@@ -53,13 +54,23 @@ public final class Batcher<I, O> implements AutoCloseable {
 
     /** Starts one worker thread per spec; each builds its processor on its own thread. */
     public Batcher(BatchPolicy policy, List<WorkerSpec<I, O>> workers, BatchListener listener) {
+        this(policy, workers, listener, new ForegroundActivity());
+    }
+
+    /**
+     * As above, with background lanes that also wait for the foreground work of the other batchers sharing
+     * {@code foreground} (e.g. other model versions on the same cores).
+     */
+    public Batcher(
+            BatchPolicy policy, List<WorkerSpec<I, O>> workers, BatchListener listener, ForegroundActivity foreground) {
         this.policy = Objects.requireNonNull(policy, "policy");
+        this.foreground = Objects.requireNonNull(foreground, "foreground");
         Objects.requireNonNull(workers, "workers");
         if (workers.isEmpty()) {
             throw new IllegalArgumentException("at least one WorkerSpec is required");
         }
         this.listener = new SafeListener(listener);
-        this.aggregator = new BatchAggregator<>(policy, this.listener, workers.size());
+        this.aggregator = new BatchAggregator<>(policy, this.listener, workers.size(), foreground);
         this.deadlineTimer = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "batcher-deadlines");
             t.setDaemon(true);
@@ -96,6 +107,10 @@ public final class Batcher<I, O> implements AutoCloseable {
         Objects.requireNonNull(tenant, "tenant");
         Objects.requireNonNull(input, "input");
         CompletableFuture<O> future = new CompletableFuture<>();
+        if (!policy.isBackground(tenant)) {
+            foreground.started();
+            future.whenComplete((result, error) -> foreground.ended()); // every way a job ends completes its future
+        }
         long now = System.nanoTime();
         Long deadlineNanos = null;
         long timeLeft = 0;

@@ -369,6 +369,54 @@ class BatcherTest {
     }
 
     @Test
+    void backgroundLane_waitsForTheRequestsOfAnotherBatcherSharingTheCores() throws Exception {
+        // two model versions on one CPU: version 2's background encoding must not take the cores from version 1's
+        // requests, although version 2's own queue holds nothing else
+        ForegroundActivity shared = new ForegroundActivity();
+        AtomicBoolean requestHeld = new AtomicBoolean(true);
+        List<String> ranWhileHeld = java.util.Collections.synchronizedList(new ArrayList<>());
+        Gate gate = new Gate();
+        BatchPolicy p = new BatchPolicy(8, Duration.ZERO, List.of(), 1000, 600)
+                .withBackground(java.util.Set.of("bg"), 1, FOREVER);
+        FakeProcessor.Hook watch = (device, build, inputs) -> {
+            if (requestHeld.get()) {
+                ranWhileHeld.add(device + inputs);
+            }
+        };
+        try (Batcher<Integer, String> v1 = new Batcher<>(
+                        p,
+                        List.of(FakeProcessor.worker("v1", new FakeProcessor.Log(), gate)),
+                        BatchListener.noop(),
+                        shared);
+                Batcher<Integer, String> v2 = new Batcher<>(
+                        p,
+                        List.of(FakeProcessor.worker("v2", new FakeProcessor.Log(), watch)),
+                        BatchListener.noop(),
+                        shared)) {
+            CompletableFuture<String> request = v1.submit("tenant", 1);
+            await(gate.started, "version 1's request is running");
+            assertThat(shared.inFlight()).isEqualTo(1);
+            List<CompletableFuture<String>> background = new ArrayList<>();
+            for (int i = 100; i < 103; i++) {
+                background.add(v2.submit("bg", i));
+            }
+            assertThat(shared.inFlight())
+                    .as("background jobs are not request work")
+                    .isEqualTo(1);
+            // version 2's worker is idle and polls meanwhile: without the shared activity it would run them now
+            Thread.sleep(200);
+            requestHeld.set(false);
+            gate.release.countDown();
+            assertResults(List.of(request), List.of(1));
+            assertResults(background, List.of(100, 101, 102));
+            assertThat(ranWhileHeld)
+                    .as("background batches run while a request was in flight")
+                    .isEmpty();
+            assertThat(shared.inFlight()).isZero();
+        }
+    }
+
+    @Test
     void backgroundLane_thatWaitedItsLimit_isServedLikeATenantUnderSustainedLoad() throws Exception {
         FakeProcessor.Log log = new FakeProcessor.Log();
         Gate gate = new Gate();

@@ -69,8 +69,11 @@ public interface InctrlConfig {
         @WithDefault("1")
         int backgroundBatchSize();
 
-        /** A background job that waited this long is served like a tenant's, so it is never starved outright. */
-        @WithDefault("1s")
+        /**
+         * A background job that waited this long is served like a tenant's, so it is never starved outright. Long
+         * enough that a prompt set's shots, queued together, finish in the idle moments of a loaded replica.
+         */
+        @WithDefault("10s")
         java.time.Duration backgroundMaxWait();
     }
 

@@ -5,6 +5,7 @@ import io.inctrl.serve.batching.BatchPolicy;
 import io.inctrl.serve.batching.Batcher;
 import io.inctrl.serve.batching.BatcherClosedException;
 import io.inctrl.serve.batching.DeadlineExceededException;
+import io.inctrl.serve.batching.ForegroundActivity;
 import io.inctrl.serve.batching.QueueFullException;
 import io.inctrl.serve.batching.WorkerSpec;
 import io.inctrl.serve.batching.WorkerState;
@@ -49,8 +50,14 @@ public final class ModelBatcher implements AutoCloseable {
 
     /**
      * @param tags {@code model} and {@code version} tags of every meter this batcher registers
+     * @param foreground request work of every version on this process's cores (background batches wait for it)
      */
-    public ModelBatcher(BatchPolicy policy, List<InctrlEngine> engines, MeterRegistry registry, Tags tags) {
+    public ModelBatcher(
+            BatchPolicy policy,
+            List<InctrlEngine> engines,
+            MeterRegistry registry,
+            Tags tags,
+            ForegroundActivity foreground) {
         this.registry = registry;
         this.metrics = new BatchMetrics(registry, tags);
         List<WorkerSpec<ModelJob, ModelOutput>> workers = new ArrayList<>();
@@ -60,7 +67,7 @@ public final class ModelBatcher implements AutoCloseable {
             String name = engine.device().getDeviceType() + engine.device().getDeviceId() + "-w" + i;
             workers.add(new WorkerSpec<>(name, () -> new EngineBatchProcessor(engine)));
         }
-        batcher = new Batcher<>(policy, workers, new Both(metrics, statistics));
+        batcher = new Batcher<>(policy, workers, new Both(metrics, statistics), foreground);
         gauges.add(Gauge.builder("inctrl.queue.depth", batcher, Batcher::queueDepth)
                 .description("jobs waiting for a batch")
                 .tags(tags)

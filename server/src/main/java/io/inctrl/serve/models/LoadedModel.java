@@ -2,6 +2,7 @@ package io.inctrl.serve.models;
 
 import ai.djl.Device;
 import io.inctrl.serve.batching.BatchPolicy;
+import io.inctrl.serve.batching.ForegroundActivity;
 import io.inctrl.serve.image.PreprocessConfig;
 import io.inctrl.serve.inference.ModelBatcher;
 import io.inctrl.serve.inference.ModelJob;
@@ -51,7 +52,8 @@ public final class LoadedModel implements AutoCloseable {
             boolean warmup,
             boolean graphOptimizer,
             BatchPolicy batching,
-            String precision) {}
+            String precision,
+            ForegroundActivity foreground) {}
 
     private final ModelRef ref;
     private final Path dir;
@@ -128,7 +130,7 @@ public final class LoadedModel implements AutoCloseable {
         }
         TemplatePriorCache priors = new TemplatePriorCache(s.textPriorCacheBytes());
         Tags tags = Tags.of("model", ref.name(), "version", Long.toString(ref.version()));
-        ModelBatcher batcher = new ModelBatcher(s.batching(), engines, registry, tags);
+        ModelBatcher batcher = new ModelBatcher(s.batching(), engines, registry, tags, s.foreground());
         long bytes = estimateBytes(dir, manifest, s);
         LOG.infof(
                 "%s serves %s: %s; weights: %s%s",

@@ -78,6 +78,9 @@ public class ModelManager {
     private ModelSource source;
     private String defaultModel;
     private final Map<ModelRef, LoadedModel> loaded = new ConcurrentHashMap<>();
+    /** Shared by every loaded version: one's background encodings wait for the others' requests (same cores). */
+    private final io.inctrl.serve.batching.ForegroundActivity foreground =
+            new io.inctrl.serve.batching.ForegroundActivity();
     /** Versions being loaded or unloaded, or whose last load failed. */
     private final Map<ModelRef, VersionStatus> transitions = new ConcurrentHashMap<>();
 
@@ -307,7 +310,8 @@ public class ModelManager {
                 m.warmup(),
                 m.graphOptimizer(),
                 policy,
-                model.precision().orElse(m.precision()));
+                model.precision().orElse(m.precision()),
+                foreground);
     }
 
     /**
