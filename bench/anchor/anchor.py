@@ -158,7 +158,7 @@ class OpenVinoRunner:
 
 def quantize_onnx(fp32_path: Path, out: Path, calibration: np.ndarray) -> float:
     """Static int8 QDQ model (onnxruntime.quantization), the ONNX counterpart of the bundle's int8 variant."""
-    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType, quantize_static)
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     class Reader(CalibrationDataReader):
         def __init__(self):

@@ -164,7 +164,7 @@ def main():
                 xb = torch.randn(b, 3, S, S, device=dev, generator=g0)
                 for _ in range(3):
                     lp_vision(xb)
-                tput[b] = round(b / timed(lambda: lp_vision(xb), a.seconds), 1)
+                tput[b] = round(b / timed(lambda m=lp_vision, x=xb: m(x), a.seconds), 1)
                 print(f"encoder {name} batch {b}: {tput[b]} img/s", flush=True)
             row["encoder_img_per_s"] = tput
             feats = lp_vision(x)
@@ -179,7 +179,7 @@ def main():
             served_lp = {}
             for b in (1, 8, 32, 64):
                 xb = torch.randn(b, 3, S, S, device=dev, generator=g0)
-                served_lp[b] = round(b / timed(lambda: score_batch(lp_vision(xb)), a.seconds), 1)
+                served_lp[b] = round(b / timed(lambda m=lp_vision, x=xb: score_batch(m(x)), a.seconds), 1)
             row["served_queries_per_s"] = served_lp
             row["served_best_vs_fp32"] = round(max(served_lp.values()) / best, 2)
             res[f"precision_{name}"] = row

@@ -33,7 +33,6 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Tuple
 
 import numpy as np
 import torch
@@ -94,25 +93,25 @@ class _Bf16Vision(nn.Module):
 
 
 class _Bf16Vision1(_Bf16Vision):
-    def forward(self, images: torch.Tensor) -> Tuple[torch.Tensor]:
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor]:
         o = self.inner(images.to(torch.bfloat16))
         return (self._out(o[0], 0),)
 
 
 class _Bf16Vision2(_Bf16Vision):
-    def forward(self, images: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         o = self.inner(images.to(torch.bfloat16))
         return (self._out(o[0], 0), self._out(o[1], 1))
 
 
 class _Bf16Vision3(_Bf16Vision):
-    def forward(self, images: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         o = self.inner(images.to(torch.bfloat16))
         return (self._out(o[0], 0), self._out(o[1], 1), self._out(o[2], 2))
 
 
 class _Bf16Vision4(_Bf16Vision):
-    def forward(self, images: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         o = self.inner(images.to(torch.bfloat16))
         return (self._out(o[0], 0), self._out(o[1], 1), self._out(o[2], 2), self._out(o[3], 3))
 
@@ -239,6 +238,7 @@ class ImageSet:
 
 def _tokenize(bundle: Path, manifest: dict, category: str):
     from tokenizers import Tokenizer
+
     from .prompts import sentences
     from .tokenizer import to_context
     normal, anomalous = sentences(category)
@@ -410,9 +410,9 @@ def measure(scorer: Scorer, ref: Towers, var: Towers, images: ImageSet, batch: i
     keys = sorted(images.pixels)
     px = [images.pixels[k] for k in keys]
     t0 = time.time()
-    f_ref = dict(zip(keys, scorer.features(ref.vision, px, batch)))
-    f_one = dict(zip(keys, scorer.features(var.vision, px, 1)))
-    f_bat = dict(zip(keys, scorer.features(var.vision, px, batch)))
+    f_ref = dict(zip(keys, scorer.features(ref.vision, px, batch), strict=True))
+    f_one = dict(zip(keys, scorer.features(var.vision, px, 1), strict=True))
+    f_bat = dict(zip(keys, scorer.features(var.vision, px, batch), strict=True))
     log(f"  features of {len(keys)} images: fp32 (batch {batch}), variant at batch 1 and {batch} "
         f"({time.time() - t0:.0f}s)")
     features: dict = {}
