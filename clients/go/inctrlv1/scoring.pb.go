@@ -1000,7 +1000,10 @@ type ModelInfo struct {
 	// What the bundle computes, in words, e.g. "InCTRL (ViT-B-16-plus-240)" or
 	// "generic patch residual on InceptionV3 ... features — not InCTRL (final score = s_p)".
 	Mode string `protobuf:"bytes,12,opt,name=mode,proto3" json:"mode,omitempty"`
-	// What the version computes in: "fp32" (the parity reference), "bf16" or "int8".
+	// Arithmetic of the vision (and text) tower: "fp32" (the bundle's own files, the parity reference), "bf16" or
+	// "int8" (a variant the bundle's manifest lists, with its measured deviation from fp32 under "variants";
+	// docs/bundle-format.md). Chosen by the server's configuration (inctrl.model.precision); inputs and outputs are fp32
+	// at every precision. Scores of different precisions differ by up to the manifest's max_abs_diff.
 	Precision string `protobuf:"bytes,13,opt,name=precision,proto3" json:"precision,omitempty"`
 	// The model and version described.
 	Model         string `protobuf:"bytes,14,opt,name=model,proto3" json:"model,omitempty"`
