@@ -37,9 +37,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "clients" / "python" / "src"))
+sys.path.insert(0, str(ROOT / "tools" / "export"))
 import grpc  # noqa: E402
 
 from inctrl.v1 import registry_pb2, registry_pb2_grpc, scoring_pb2, scoring_pb2_grpc  # noqa: E402
+from inctrl_export import checksums  # noqa: E402
 
 
 def free_port() -> int:
@@ -53,10 +55,8 @@ def copy_bundle(src: Path, dst: Path, suffix: str) -> None:
     m = json.loads((dst / "manifest.json").read_text())
     m["bundle_id"] += suffix
     (dst / "manifest.json").write_text(json.dumps(m, indent=2))
-    sums = dst / "SHA256SUMS"
-    if sums.exists():
-        files = sorted(p.relative_to(dst).as_posix() for p in dst.rglob("*") if p.is_file() and p != sums)
-        sums.write_text("".join(f"{hashlib.sha256((dst / f).read_bytes()).hexdigest()}  {f}\n" for f in files))
+    if (dst / checksums.FILE_NAME).exists():
+        checksums.write(dst)  # the manifest changed: the repository verifies the copy against its SHA256SUMS
 
 
 def http(port: int, method: str, path: str, key: str, body=None):
